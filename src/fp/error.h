@@ -1,0 +1,38 @@
+/* fp/error.h - how libfp reports failure.
+ *
+ * libfp never prints and never exits. A function that can fail takes a
+ * `fp_err *` as its last argument, returns -1 (or NULL) on failure and fills
+ * the error with a class and a message; on success it leaves the error
+ * untouched. The caller (a tool's main) maps the class to an exit code.
+ *
+ * Ownership: fp_err is a plain value owned by the caller, usually on its
+ * stack; it holds no pointers and needs no cleanup.
+ */
+#ifndef FP_ERROR_H
+#define FP_ERROR_H
+
+#include <stdarg.h>
+
+typedef enum {
+    FP_OK = 0,
+    FP_ESYS = 2,   /* the system refused: I/O, permissions, a missing daemon */
+    FP_EINPUT = 3, /* the input was malformed: a record, a trace, an id */
+    FP_EUSAGE = 4  /* the caller asked for something impossible */
+} fp_errclass;
+
+typedef struct fp_err {
+    fp_errclass cls;
+    int sys_errno;       /* errno when cls == FP_ESYS, else 0 */
+    char msg[512];
+} fp_err;
+
+/* Set err (if not NULL) to class cls with a printf-style message. Returns -1
+ * so a failing function can `return fp_err_set(...)`. */
+int fp_err_set(fp_err *err, fp_errclass cls, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Like fp_err_set with FP_ESYS, appending ": strerror(errno)". */
+int fp_err_sys(fp_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void fp_err_clear(fp_err *err);
+
+#endif

@@ -1,0 +1,74 @@
+/* fp/record.h - the JSON-lines record envelope, reader and writer.
+ *
+ * Every record is one JSON object on one line:
+ *   {"schema":1,"type":"sample","id":"...","t":1.5,"host":"...",
+ *    "target":{"cgroup":"/fp/x","container":null,"pid":123}, ...}
+ * `schema` is FP_SCHEMA; a reader accepts records whose schema is at most
+ * FP_SCHEMA. Types are named in fp-records(5); tools pass through types they
+ * do not handle, unchanged.
+ *
+ * Ownership: records are jansson json_t values with jansson's reference
+ * counting; a function returning json_t * gives the caller one reference
+ * (json_decref it). An fp_reader does not own the FILE it reads; close the
+ * reader with fp_reader_free and the FILE yourself.
+ */
+#ifndef FP_RECORD_H
+#define FP_RECORD_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <jansson.h>
+#include "fp/error.h"
+#include "fp/metric.h"
+
+#define FP_SCHEMA 1
+
+/* Who a record is about. Empty strings and pid 0 mean unknown and are
+ * written as null. */
+typedef struct fp_target {
+    char id[160];          /* workload id (unique per capture) */
+    char host[256];
+    char cgroup[4096];     /* cgroup path relative to the hierarchy root */
+    char container[80];    /* full Docker container id */
+    int pid;               /* the workload's first process */
+} fp_target;
+
+/* New record of the given type with the envelope filled from tg (tg may be
+ * NULL: id, host and target are then left out). */
+json_t *fp_record_new(const char *type, const fp_target *tg, double t);
+
+/* Write rec as one compact line. Does not flush. Returns 0 or -1 (FP_ESYS). */
+int fp_record_write(FILE *f, const json_t *rec, fp_err *err);
+
+/* Type of a record (NULL if it has none). */
+const char *fp_record_type(const json_t *rec);
+
+/* Set field name of obj to v, or to null with missing[name] = why when why is
+ * not NULL. `missing` is created in obj on first use. */
+void fp_record_set_num(json_t *obj, json_t *missing_holder, const char *name,
+                       double v, const char *why);
+
+/* sample <-> JSON. fp_sample_to_json writes every metric (null + reason when
+ * missing) and the per-interface network counters. fp_sample_from_json reads
+ * a `sample` record back (unknown metric names are ignored, absent ones are
+ * missing with reason "absent from record"); returns -1 (FP_EINPUT) when a
+ * field has the wrong JSON type. */
+json_t *fp_sample_to_json(const fp_sample *s, const fp_target *tg);
+int fp_sample_from_json(const json_t *rec, fp_sample *s, fp_err *err);
+
+/* Streaming, strict reader of JSON-lines records. */
+typedef struct fp_reader fp_reader;
+
+/* name is used in messages ("-" for stdin is shown as "<stdin>"). With
+ * skip_bad, malformed lines are skipped and counted instead of failing. */
+fp_reader *fp_reader_new(FILE *f, const char *name, bool skip_bad);
+/* Next record: returns 1 and sets *out (a new reference), 0 at end of input,
+ * or -1 with err set (FP_EINPUT: "NAME:LINE: message"; FP_ESYS for read
+ * errors). Blank lines are ignored. A valid record is a JSON object with an
+ * integer `schema` in 1..FP_SCHEMA and a string `type`. */
+int fp_reader_next(fp_reader *r, json_t **out, fp_err *err);
+long fp_reader_line(const fp_reader *r);
+long fp_reader_skipped(const fp_reader *r);
+void fp_reader_free(fp_reader *r);
+
+#endif
