@@ -44,8 +44,9 @@ int fp_record_write(FILE *f, const json_t *rec, fp_err *err);
 const char *fp_record_type(const json_t *rec);
 
 /* Set field name of obj to v, or to null with missing[name] = why when why is
- * not NULL. `missing` is created in obj on first use. */
-void fp_record_set_num(json_t *obj, json_t *missing_holder, const char *name,
+ * not NULL (a non-finite v also counts as missing). Records attach their
+ * `missing` object last, so it follows the values it explains. */
+void fp_record_set_num(json_t *obj, json_t *missing, const char *name,
                        double v, const char *why);
 
 /* sample <-> JSON. fp_sample_to_json writes every metric (null + reason when

@@ -5,7 +5,8 @@
  * the code live capture uses. Formats (detected from the content, gzip or
  * plain):
  *   FP_TRACE_FP        fp's own `sample` records (JSON lines); other record
- *                      types are skipped;
+ *                      types are skipped, and so are samples whose id differs
+ *                      from the first record's; t is the record's own t;
  *   FP_TRACE_BITBRAINS GWA-T-12 Bitbrains per-VM CSV (`;`+TAB separated,
  *                      "Timestamp [ms]" holding Unix seconds); duplicate
  *                      timestamps are dropped (first kept);
@@ -13,7 +14,10 @@
  *                      PREFIX_{cpu,memory,metadata}.csv[.gz]; any of the
  *                      three paths (or PREFIX itself) names the task. CPU and
  *                      memory series are merged on _time (a value is carried
- *                      forward until its series next reports).
+ *                      forward until its series next reports). The series
+ *                      are loaded on the first fp_replay_next (malformed
+ *                      rows are reported there); a task with metadata only
+ *                      opens fine and yields no samples.
  * Metadata the trace carries (requested CPUs and memory, input sizes, the
  * process name, the command) is returned as a JSON object for the
  * fingerprint's `meta`.
@@ -37,11 +41,15 @@ typedef struct fp_replay fp_replay;
  * (naming the file) if it is no known format. */
 fp_replay *fp_replay_open(const char *path, fp_err *err);
 fp_trace_format fp_replay_format(const fp_replay *r);
-/* Suggested workload id: the trace's own (fp), the VM file's stem
- * (bitbrains), PROCESS/TASK (eager). */
+/* Suggested workload id: the trace's own (fp), "bitbrains/" + the VM file's
+ * stem (bitbrains), PROCESS/TASK (eager). */
 const char *fp_replay_id(const fp_replay *r);
 /* Metadata object (may be empty, never NULL). */
 json_t *fp_replay_meta(const fp_replay *r);
+/* What the trace knows only after the workload ran (eager: output_files,
+ * output_bytes); kept apart from meta so it never leaks into a fingerprint.
+ * May be empty, never NULL; belongs to the replay like meta. */
+json_t *fp_replay_outcome(const fp_replay *r);
 /* Next sample, t in seconds since the trace's first row: 1, 0 at end, -1
  * with err (FP_EINPUT "PATH:LINE: what is wrong") on a malformed row. */
 int fp_replay_next(fp_replay *r, fp_sample *s, fp_err *err);

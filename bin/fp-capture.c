@@ -1,0 +1,796 @@
+/* fp-capture - stream samples, fingerprints and actuals of workloads.
+ *
+ * The main is thin: parse options into a settings struct, set up the
+ * targets through libfp, then loop (sample every target, write its records,
+ * flush) until the workloads end. Exit codes: the workload's own status when
+ * fp-capture started it (128+N when a signal N killed it; 127/126 when it
+ * could not be run), else 0; 2 usage or system error; 3 bad input.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "fp.h"
+
+#define EXIT_USAGE 2
+#define EXIT_INPUT 3
+#define MAX_TARGETS 1024
+
+typedef struct settings {
+    double interval, window, refine, duration;
+    const char *output, *id, *cgroup_parent;
+    bool no_samples, summary, skip_bad, no_perf, watch_docker;
+    fp_roots roots;
+    char **cmd;                 /* argv after "--" */
+    int npid, ncgroup, ndocker, nreplay;
+    int pids[MAX_TARGETS];
+    const char *cgroups[MAX_TARGETS], *dockers[MAX_TARGETS], *replays[MAX_TARGETS];
+    json_t *labels;             /* --label KEY=VALUE */
+} settings;
+
+typedef struct target {
+    fp_target tg;
+    fp_sampler *smp;
+    fp_window *win;
+    fp_cgroup *cg;              /* heap; NULL when none */
+    json_t *meta;
+    double start, next_fp;
+    bool ended, fp_sent, launched;
+    fp_exit exit;
+    const char *label;          /* what --summary calls it */
+} target;
+
+typedef struct run {
+    settings *st;
+    FILE *out;
+    bool out_failed;
+    fp_err out_err;
+    target *t[MAX_TARGETS];
+    int nt;
+    char host[256];
+    fp_cg_layout *layout;
+    fp_docker *docker;
+} run;
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void usage(FILE *f)
+{
+    fputs("usage: fp-capture [options] -- CMD [ARGS...]\n"
+          "       fp-capture [options] -p PID | --cgroup PATH | --docker ID|NAME | --watch-docker\n"
+          "       fp-capture [options] --replay FILE\n"
+          "Capture a workload's samples, fingerprint and actual as JSON lines (see fp-records(5)).\n\n"
+          "  -i, --interval SEC      time between samples (default 0.1, at least 0.01)\n"
+          "  -w, --window SEC        fingerprint after SEC seconds (default 10)\n"
+          "      --refine SEC        emit the fingerprint again every SEC seconds after that\n"
+          "  -d, --duration SEC      stop after SEC seconds (attach and watch modes)\n"
+          "  -o, --output FILE       write records to FILE instead of standard output\n"
+          "      --no-samples        write only fingerprint and actual records\n"
+          "  -s, --summary           print a human summary on standard error at the end\n"
+          "      --id ID             workload id (default: command name, time and pid)\n"
+          "  -l, --label KEY=VALUE   metadata label for the fingerprint (repeatable)\n"
+          "      --cgroup-parent PATH  create the workload's cgroup under PATH\n"
+          "      --no-perf           do not open performance counters\n"
+          "  -p, --pid PID           attach to PID and its descendants (repeatable)\n"
+          "      --cgroup PATH       attach to an existing cgroup (repeatable)\n"
+          "      --docker ID|NAME    attach to a running container (repeatable)\n"
+          "      --watch-docker      fingerprint every container that starts\n"
+          "      --replay FILE       turn a recorded trace into records (repeatable)\n"
+          "      --skip-bad          skip malformed lines of an fp trace instead of failing\n"
+          "      --proc-root DIR, --cgroup-root DIR, --docker-socket PATH\n"
+          "                          read the system from elsewhere (tests, containers)\n"
+          "  -h, --help              this help;  -V, --version  the version\n",
+          f);
+}
+
+static int parse_seconds(const char *opt, const char *s, double min, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v) || v < min) {
+        fprintf(stderr, "fp-capture: %s: '%s' is not a number of seconds >= %g\n", opt, s, min);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, settings *st)
+{
+    enum { O_REFINE = 256, O_NOSAMPLES, O_ID, O_CGPARENT, O_NOPERF, O_CGROUP, O_DOCKER,
+           O_WATCH, O_REPLAY, O_SKIPBAD, O_PROCROOT, O_CGROOT, O_DOCKSOCK };
+    static const struct option opts[] = {
+        {"interval", required_argument, 0, 'i'}, {"window", required_argument, 0, 'w'},
+        {"refine", required_argument, 0, O_REFINE}, {"duration", required_argument, 0, 'd'},
+        {"output", required_argument, 0, 'o'}, {"no-samples", no_argument, 0, O_NOSAMPLES},
+        {"summary", no_argument, 0, 's'}, {"id", required_argument, 0, O_ID},
+        {"label", required_argument, 0, 'l'}, {"cgroup-parent", required_argument, 0, O_CGPARENT},
+        {"no-perf", no_argument, 0, O_NOPERF}, {"pid", required_argument, 0, 'p'},
+        {"cgroup", required_argument, 0, O_CGROUP}, {"docker", required_argument, 0, O_DOCKER},
+        {"watch-docker", no_argument, 0, O_WATCH}, {"replay", required_argument, 0, O_REPLAY},
+        {"skip-bad", no_argument, 0, O_SKIPBAD}, {"proc-root", required_argument, 0, O_PROCROOT},
+        {"cgroup-root", required_argument, 0, O_CGROOT}, {"docker-socket", required_argument, 0, O_DOCKSOCK},
+        {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
+    st->interval = 0.1;
+    st->window = 10;
+    fp_roots_default(&st->roots);
+    st->labels = json_object();
+    int c;
+    char *end;
+    while ((c = getopt_long(argc, argv, "+i:w:d:o:sl:p:hV", opts, NULL)) != -1) {
+        switch (c) {
+        case 'i': if (parse_seconds("--interval", optarg, 0.01, &st->interval) < 0) return -1; break;
+        case 'w': if (parse_seconds("--window", optarg, 0, &st->window) < 0) return -1; break;
+        case O_REFINE: if (parse_seconds("--refine", optarg, 0.01, &st->refine) < 0) return -1; break;
+        case 'd': if (parse_seconds("--duration", optarg, 0.01, &st->duration) < 0) return -1; break;
+        case 'o': st->output = optarg; break;
+        case O_NOSAMPLES: st->no_samples = true; break;
+        case 's': st->summary = true; break;
+        case O_ID:
+            if (!*optarg || strlen(optarg) >= sizeof ((fp_target *)0)->id) {
+                fprintf(stderr, "fp-capture: --id: must be 1 to %zu characters\n", sizeof ((fp_target *)0)->id - 1);
+                return -1;
+            }
+            st->id = optarg;
+            break;
+        case 'l': {
+            char *eq = strchr(optarg, '=');
+            if (!eq || eq == optarg) {
+                fprintf(stderr, "fp-capture: --label: '%s' is not KEY=VALUE\n", optarg);
+                return -1;
+            }
+            *eq = 0;
+            json_object_set_new(st->labels, optarg, json_string(eq + 1));
+            *eq = '=';
+            break;
+        }
+        case O_CGPARENT: st->cgroup_parent = optarg; break;
+        case O_NOPERF: st->no_perf = true; break;
+        case 'p': {
+            errno = 0;
+            long v = strtol(optarg, &end, 10);
+            if (errno || *end || v <= 0 || v > INT_MAX) {
+                fprintf(stderr, "fp-capture: --pid: '%s' is not a process id\n", optarg);
+                return -1;
+            }
+            if (st->npid == MAX_TARGETS) { fprintf(stderr, "fp-capture: too many targets\n"); return -1; }
+            st->pids[st->npid++] = (int)v;
+            break;
+        }
+        case O_CGROUP:
+            if (st->ncgroup == MAX_TARGETS) { fprintf(stderr, "fp-capture: too many targets\n"); return -1; }
+            st->cgroups[st->ncgroup++] = optarg;
+            break;
+        case O_DOCKER:
+            if (st->ndocker == MAX_TARGETS) { fprintf(stderr, "fp-capture: too many targets\n"); return -1; }
+            st->dockers[st->ndocker++] = optarg;
+            break;
+        case O_WATCH: st->watch_docker = true; break;
+        case O_REPLAY:
+            if (st->nreplay == MAX_TARGETS) { fprintf(stderr, "fp-capture: too many traces\n"); return -1; }
+            st->replays[st->nreplay++] = optarg;
+            break;
+        case O_SKIPBAD: st->skip_bad = true; break;
+        case O_PROCROOT: snprintf(st->roots.proc, FP_PATH_MAX, "%s", optarg); break;
+        case O_CGROOT: snprintf(st->roots.cgroup, FP_PATH_MAX, "%s", optarg); break;
+        case O_DOCKSOCK: snprintf(st->roots.docker_sock, FP_PATH_MAX, "%s", optarg); break;
+        case 'h': usage(stdout); exit(0);
+        case 'V': printf("fp-capture (fp) %s\n", PACKAGE_VERSION); exit(0);
+        default: usage(stderr); return -1;
+        }
+    }
+    if (optind < argc) st->cmd = argv + optind;
+    int modes = (st->cmd != NULL) + (st->npid + st->ncgroup + st->ndocker > 0 || st->watch_docker) +
+                (st->nreplay > 0);
+    if (modes != 1) {
+        fprintf(stderr, modes ? "fp-capture: give a command, attach targets or --replay, not several\n"
+                              : "fp-capture: nothing to capture: give -- CMD, -p, --cgroup, --docker, --watch-docker or --replay\n");
+        usage(stderr);
+        return -1;
+    }
+    if (st->cmd && st->duration > 0) {
+        fprintf(stderr, "fp-capture: --duration applies to attach modes; a command runs until it exits\n");
+        return -1;
+    }
+    if (st->id && st->npid + st->ncgroup + st->ndocker + st->nreplay + (st->cmd ? 1 : 0) > 1) {
+        fprintf(stderr, "fp-capture: --id names one workload; several were given\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- output ---------------------------------------------------------------- */
+
+/* Write a record and drop our reference. After the first failure (a closed
+ * pipe, a full disk) nothing more is written, but the workload is still
+ * supervised to its end. */
+static void emit(run *R, json_t *rec)
+{
+    if (rec && !R->out_failed && fp_record_write(R->out, rec, &R->out_err) < 0) R->out_failed = true;
+    json_decref(rec);
+}
+
+static void flush_out(run *R)
+{
+    if (!R->out_failed && fflush(R->out) != 0) {
+        fp_err_sys(&R->out_err, "write");
+        R->out_failed = true;
+    }
+}
+
+/* ---- summary --------------------------------------------------------------- */
+
+static const char *human(double v, const char *unit, char *buf, size_t n)
+{
+    const char *p[] = {"", "Ki", "Mi", "Gi", "Ti"};
+    int k = 0;
+    while (fabs(v) >= 1024 && k < 4) { v /= 1024; k++; }
+    snprintf(buf, n, k ? "%.1f %s%s" : "%.0f %s%s", v, p[k], unit);
+    return buf;
+}
+
+static void summary(const run *R, const target *t)
+{
+    const fp_window *w = t->win;
+    double dur = fp_window_last_t(w);
+    char b1[64], b2[64], b3[64];
+    fprintf(stderr, "\n fp-capture summary: %s\n", t->label);
+    fprintf(stderr, "   %-22s %s\n", "id", t->tg.id);
+    if (t->tg.cgroup[0]) fprintf(stderr, "   %-22s %s\n", "cgroup", t->tg.cgroup);
+    if (t->exit.known) {
+        if (t->exit.signal) fprintf(stderr, "   %-22s %.2f s, killed by signal %d\n", "elapsed", dur, t->exit.signal);
+        else fprintf(stderr, "   %-22s %.2f s, exit status %d\n", "elapsed", dur, t->exit.code);
+    } else {
+        fprintf(stderr, "   %-22s %.2f s\n", "elapsed", dur);
+    }
+    const fp_series *s;
+#define HAS(m) (fp_window_series(w, m)->n > 0)
+    if (HAS(FP_M_CPU_CORES)) {
+        s = fp_window_series(w, FP_M_CPU_CORES);
+        fprintf(stderr, "   %-22s %.2f cores mean, %.2f peak, %.2f s total", "cpu", s->mean, s->max,
+                fp_window_integral(w, FP_M_CPU_CORES));
+        if (HAS(FP_M_CPU_USER_CORES))
+            fprintf(stderr, " (user %.2f s, system %.2f s)", fp_window_integral(w, FP_M_CPU_USER_CORES),
+                    fp_window_integral(w, FP_M_CPU_SYS_CORES));
+        fputc('\n', stderr);
+    }
+    if (HAS(FP_M_MEM_BYTES)) {
+        s = fp_window_series(w, FP_M_MEM_BYTES);
+        fprintf(stderr, "   %-22s %s peak, %s mean", "memory", human(s->max, "B", b1, sizeof b1),
+                human(s->mean, "B", b2, sizeof b2));
+        if (HAS(FP_M_MEM_PEAK_BYTES))
+            fprintf(stderr, ", cgroup high-water %s", human(fp_window_series(w, FP_M_MEM_PEAK_BYTES)->max, "B", b3, sizeof b3));
+        fputc('\n', stderr);
+    }
+    if (HAS(FP_M_MEM_RSS_BYTES))
+        fprintf(stderr, "   %-22s %s peak\n", "resident set (tree)", human(fp_window_series(w, FP_M_MEM_RSS_BYTES)->max, "B", b1, sizeof b1));
+    if (HAS(FP_M_MINFLT_PS))
+        fprintf(stderr, "   %-22s %.0f minor, %.0f major\n", "page faults", fp_window_integral(w, FP_M_MINFLT_PS),
+                fp_window_integral(w, FP_M_MAJFLT_PS));
+    if (HAS(FP_M_CTXSW_PS))
+        fprintf(stderr, "   %-22s %.0f\n", "context switches", fp_window_integral(w, FP_M_CTXSW_PS));
+    if (HAS(FP_M_IO_READ_BPS))
+        fprintf(stderr, "   %-22s read %s, written %s\n", "block I/O", human(fp_window_integral(w, FP_M_IO_READ_BPS), "B", b1, sizeof b1),
+                human(fp_window_integral(w, FP_M_IO_WRITE_BPS), "B", b2, sizeof b2));
+    if (HAS(FP_M_RCHAR_BPS))
+        fprintf(stderr, "   %-22s read %s in %.0f calls, written %s in %.0f calls\n", "syscall I/O",
+                human(fp_window_integral(w, FP_M_RCHAR_BPS), "B", b1, sizeof b1), fp_window_integral(w, FP_M_SYSCR_PS),
+                human(fp_window_integral(w, FP_M_WCHAR_BPS), "B", b2, sizeof b2), fp_window_integral(w, FP_M_SYSCW_PS));
+    if (HAS(FP_M_NET_RX_BPS))
+        fprintf(stderr, "   %-22s received %s, sent %s\n", "network", human(fp_window_integral(w, FP_M_NET_RX_BPS), "B", b1, sizeof b1),
+                human(fp_window_integral(w, FP_M_NET_TX_BPS), "B", b2, sizeof b2));
+    if (HAS(FP_M_PSI_CPU_SOME_PCT))
+        fprintf(stderr, "   %-22s cpu %.1f%%, memory %.1f%%, io %.1f%% of the time (some, mean)\n", "pressure stalls",
+                fp_window_series(w, FP_M_PSI_CPU_SOME_PCT)->mean, fp_window_series(w, FP_M_PSI_MEM_SOME_PCT)->mean,
+                fp_window_series(w, FP_M_PSI_IO_SOME_PCT)->mean);
+    if (HAS(FP_M_THREADS))
+        fprintf(stderr, "   %-22s %.0f threads, %.0f processes (peak)\n", "tasks", fp_window_series(w, FP_M_THREADS)->max,
+                fp_window_series(w, FP_M_PROCS)->max);
+    if (HAS(FP_M_TASK_CLOCK_CORES))
+        fprintf(stderr, "   %-22s task-clock %.2f s, %.0f context-switches, %.0f page-faults, %.0f cpu-migrations\n",
+                "software counters", fp_window_integral(w, FP_M_TASK_CLOCK_CORES), fp_window_integral(w, FP_M_SW_CTXSW_PS),
+                fp_window_integral(w, FP_M_SW_FAULTS_PS), fp_window_integral(w, FP_M_SW_MIGRATIONS_PS));
+    if (HAS(FP_M_INSTRUCTIONS_PS)) {
+        double ins = fp_window_integral(w, FP_M_INSTRUCTIONS_PS), cyc = fp_window_integral(w, FP_M_CYCLES_PS);
+        fprintf(stderr, "   %-22s %.0f instructions, %.0f cycles", "hardware counters", ins, cyc);
+        if (cyc > 0) fprintf(stderr, ", %.2f insn per cycle", ins / cyc);
+        fputc('\n', stderr);
+    }
+    /* What could not be measured, grouped by reason. */
+    bool done[FP_M_COUNT] = {0};
+    for (int m = 0; m < FP_M_COUNT; m++) {
+        if (HAS(m) || done[m]) continue;
+        const char *why = fp_window_why(w, m);
+        fprintf(stderr, "   %-22s", "not measured");
+        for (int k = m; k < FP_M_COUNT; k++)
+            if (!HAS(k) && !done[k] && strcmp(fp_window_why(w, k), why) == 0) {
+                fprintf(stderr, " %s", fp_metric_name(k));
+                done[k] = true;
+            }
+        fprintf(stderr, ": %s\n", why);
+    }
+#undef HAS
+    fprintf(stderr, "   %-22s %ld every %.3f s\n", "samples", fp_window_samples(w), R->st->interval);
+}
+
+/* ---- targets --------------------------------------------------------------- */
+
+static void target_free(target *t)
+{
+    if (!t) return;
+    fp_sampler_free(t->smp);
+    fp_window_free(t->win);
+    if (t->cg) {
+        fp_cgroup_remove(t->cg, NULL);
+        free(t->cg);
+    }
+    json_decref(t->meta);
+    free(t);
+}
+
+static target *target_new(run *R, const char *id, const char *label)
+{
+    target *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    t->win = fp_window_new();
+    if (!t->win) { free(t); return NULL; }
+    snprintf(t->tg.id, sizeof t->tg.id, "%s", id);
+    snprintf(t->tg.host, sizeof t->tg.host, "%s", R->host);
+    t->meta = json_object();
+    if (json_object_size(R->st->labels)) json_object_set(t->meta, "labels", R->st->labels);
+    t->label = label;
+    t->next_fp = R->st->window;
+    return t;
+}
+
+static void default_id(char *buf, size_t n, const char *what, int pid)
+{
+    const char *base = strrchr(what, '/');
+    base = base ? base + 1 : what;
+    snprintf(buf, n, "%.60s-%ld-%d", base, (long)time(NULL), pid);
+}
+
+/* Emit the records due at sample s for target t. */
+static void feed(run *R, target *t, const fp_sample *s)
+{
+    if (!R->st->no_samples) emit(R, fp_sample_to_json(s, &t->tg));
+    fp_window_add(t->win, s);
+    if (s->t + 1e-9 >= t->next_fp) {
+        emit(R, fp_fingerprint(t->win, &t->tg, t->meta, s->t));
+        t->fp_sent = true;
+        t->next_fp = R->st->refine > 0 ? t->next_fp + R->st->refine : INFINITY;
+    }
+}
+
+/* Close a target: a fingerprint if the window was never reached (a short
+ * workload still gets one), then the actual. */
+static void finish(run *R, target *t, const json_t *outcome)
+{
+    if (t->ended) return;
+    t->ended = true;
+    double end = fp_window_last_t(t->win);
+    if (!t->fp_sent) emit(R, fp_fingerprint(t->win, &t->tg, t->meta, end));
+    emit(R, fp_actual(t->win, &t->tg, &t->exit, t->meta, outcome, end));
+    if (R->st->summary) summary(R, t);
+}
+
+static int add_target(run *R, target *t)
+{
+    if (R->nt == MAX_TARGETS) { target_free(t); return -1; }
+    R->t[R->nt++] = t;
+    return 0;
+}
+
+static json_t *cmd_json(char **argv, int argc)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < argc; i++) json_array_append_new(a, json_string(argv[i]));
+    return a;
+}
+
+static int attach_pid(run *R, int pid, fp_err *err)
+{
+    char path[FP_PATH_MAX];
+    fp_path(path, sizeof path, "%s/%d", R->st->roots.proc, pid);
+    if (access(path, F_OK) != 0) return fp_err_set(err, FP_EINPUT, "no process %d", pid);
+    char buf[8192], *argv[256], id[160];
+    int argc = fp_proc_cmdline(&R->st->roots, pid, buf, sizeof buf, argv, 256);
+    default_id(id, sizeof id, argc > 0 ? argv[0] : "pid", pid);
+    target *t = target_new(R, R->st->id ? R->st->id : id, "attached process");
+    if (!t) return fp_err_set(err, FP_ESYS, "out of memory");
+    t->tg.pid = pid;
+    if (argc > 0) json_object_set_new(t->meta, "cmd", cmd_json(argv, argc));
+    fp_sampler_cfg cfg = {.pid = pid, .why_no_cgroup = "attached by pid: use --cgroup for cgroup metrics",
+                          .perf = !R->st->no_perf};
+    t->smp = fp_sampler_new(&R->st->roots, &cfg, err);
+    if (!t->smp) { target_free(t); return -1; }
+    return add_target(R, t);
+}
+
+static int attach_cgroup(run *R, const char *rel, int pid_hint, target *t, fp_err *err)
+{
+    t->cg = malloc(sizeof *t->cg);
+    if (!t->cg) return fp_err_set(err, FP_ESYS, "out of memory");
+    int rc = pid_hint > 0 ? fp_cgroup_of_pid(&R->st->roots, R->layout, pid_hint, t->cg, err)
+                          : fp_cgroup_open(R->layout, rel, t->cg, err);
+    if (rc < 0) return -1;
+    snprintf(t->tg.cgroup, sizeof t->tg.cgroup, "%s", t->cg->rel);
+    fp_sampler_cfg cfg = {.pid = pid_hint, .cg = t->cg, .tree_from_cgroup = true,
+                          .perf = !R->st->no_perf && pid_hint > 0};
+    t->smp = fp_sampler_new(&R->st->roots, &cfg, err);
+    return t->smp ? 0 : -1;
+}
+
+static int attach_cgroup_path(run *R, const char *rel, fp_err *err)
+{
+    char id[160];
+    default_id(id, sizeof id, rel, getpid());
+    target *t = target_new(R, R->st->id ? R->st->id : id, "attached cgroup");
+    if (!t) return fp_err_set(err, FP_ESYS, "out of memory");
+    json_object_set_new(t->meta, "cgroup", json_string(rel));
+    if (attach_cgroup(R, rel, 0, t, err) < 0) { target_free(t); return -1; }
+    return add_target(R, t);
+}
+
+static int attach_docker(run *R, const char *ref, fp_err *err)
+{
+    if (!fp_docker_valid_ref(ref))
+        return fp_err_set(err, FP_EINPUT, "'%s' is not a valid container id or name", ref);
+    if (!R->docker && !(R->docker = fp_docker_new(&R->st->roots, err))) return -1;
+    fp_container c;
+    if (fp_docker_inspect(R->docker, ref, &c, err) < 0) return -1;
+    if (!c.running || c.pid <= 0) {
+        fp_err_set(err, FP_EINPUT, "container %s is not running", ref);
+        fp_container_clear(&c);
+        return -1;
+    }
+    char id[160];
+    snprintf(id, sizeof id, "%s", R->st->id ? R->st->id : c.name[0] ? c.name : c.id);
+    target *t = target_new(R, id, "container");
+    if (!t) { fp_container_clear(&c); return fp_err_set(err, FP_ESYS, "out of memory"); }
+    snprintf(t->tg.container, sizeof t->tg.container, "%s", c.id);
+    t->tg.pid = c.pid;
+    json_object_set_new(t->meta, "container", json_string(c.id));
+    json_object_set_new(t->meta, "name", json_string(c.name));
+    json_object_set_new(t->meta, "image", json_string(c.image));
+    if (c.cmd) json_object_set(t->meta, "cmd", c.cmd);
+    json_t *labels = json_deep_copy(c.labels ? c.labels : json_object_get(t->meta, "labels"));
+    if (labels) {
+        json_object_update(labels, R->st->labels);
+        json_object_set_new(t->meta, "labels", labels);
+    }
+    fp_container_clear(&c);
+    if (attach_cgroup(R, NULL, t->tg.pid, t, err) < 0) { target_free(t); return -1; }
+    t->start = mono();
+    fp_sampler_start(t->smp, t->start);
+    return add_target(R, t);
+}
+
+/* ---- the command mode ------------------------------------------------------ */
+
+static const int fwd_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
+
+/* Start CMD stopped behind a pipe, put it in a fresh cgroup and open its
+ * counters, then let it exec: so the cgroup and the inherited counters see
+ * the workload's very first instruction. Returns the target, or NULL with
+ * err set; *exec_status is 126/127 when the command could not be run. */
+static target *launch(run *R, const sigset_t *oldmask, fp_err *err, int *exec_status)
+{
+    settings *st = R->st;
+    char id[160];
+    default_id(id, sizeof id, st->cmd[0], getpid());
+    target *t = target_new(R, st->id ? st->id : id, st->cmd[0]);
+    if (!t) { fp_err_set(err, FP_ESYS, "out of memory"); return NULL; }
+    int argc = 0;
+    while (st->cmd[argc]) argc++;
+    json_object_set_new(t->meta, "cmd", cmd_json(st->cmd, argc));
+
+    /* The cgroup: fresh, named after us; without one, degrade to the tree. */
+    const char *why_no_cg = NULL;
+    fp_err cgerr = {0};
+    if (R->layout->version == FP_CG_NONE) {
+        why_no_cg = "no cgroup hierarchy mounted";
+    } else {
+        t->cg = malloc(sizeof *t->cg);
+        char name[64];
+        snprintf(name, sizeof name, "fp-%d", (int)getpid());
+        if (!t->cg || fp_cgroup_create(&st->roots, R->layout, st->cgroup_parent, name, t->cg, &cgerr) < 0) {
+            free(t->cg);
+            t->cg = NULL;
+            why_no_cg = cgerr.sys_errno == EACCES || cgerr.sys_errno == EPERM || cgerr.sys_errno == EROFS
+                            ? "no permission to create a cgroup" : "could not create a cgroup";
+            if (st->cgroup_parent) { /* the user asked for this place: a hard error */
+                *err = cgerr;
+                target_free(t);
+                return NULL;
+            }
+        }
+    }
+    int go[2], fail[2];
+    if (pipe2(go, O_CLOEXEC) < 0 || pipe2(fail, O_CLOEXEC) < 0) {
+        fp_err_sys(err, "pipe");
+        target_free(t);
+        return NULL;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        fp_err_sys(err, "fork");
+        target_free(t);
+        return NULL;
+    }
+    if (pid == 0) {
+        char c;
+        close(go[1]);
+        close(fail[0]);
+        while (read(go[0], &c, 1) < 0 && errno == EINTR) {}
+        signal(SIGPIPE, SIG_DFL);
+        sigprocmask(SIG_SETMASK, oldmask, NULL);
+        execvp(st->cmd[0], st->cmd);
+        int e = errno;
+        ssize_t wr = write(fail[1], &e, sizeof e);
+        (void)wr;
+        _exit(127);
+    }
+    close(go[0]);
+    close(fail[1]);
+    t->tg.pid = pid;
+    if (t->cg) {
+        if (fp_cgroup_attach(t->cg, pid, &cgerr) < 0) {
+            fp_cgroup_remove(t->cg, NULL);
+            free(t->cg);
+            t->cg = NULL;
+            why_no_cg = "could not move the workload into its cgroup";
+        } else {
+            snprintf(t->tg.cgroup, sizeof t->tg.cgroup, "%s", t->cg->rel);
+        }
+    }
+    t->launched = true;
+    fp_sampler_cfg cfg = {.pid = pid, .cg = t->cg, .why_no_cgroup = why_no_cg,
+                          .tree_from_cgroup = t->cg != NULL, .perf = !st->no_perf};
+    t->smp = fp_sampler_new(&st->roots, &cfg, err);
+    t->start = mono();
+    if (t->smp) fp_sampler_start(t->smp, t->start);
+    /* Release the child whatever happened: it must not hang. */
+    close(go[1]);
+    int e = 0;
+    ssize_t k;
+    while ((k = read(fail[0], &e, sizeof e)) < 0 && errno == EINTR) {}
+    close(fail[0]);
+    if (k == (ssize_t)sizeof e || !t->smp) {
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+        if (k == (ssize_t)sizeof e) {
+            errno = e;
+            fp_err_sys(err, "cannot run %s", st->cmd[0]);
+            *exec_status = e == ENOENT ? 127 : 126;
+        }
+        target_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* ---- the loop -------------------------------------------------------------- */
+
+/* Sample every live target once and emit what is due. */
+static void tick(run *R, double now)
+{
+    for (int i = 0; i < R->nt; i++) {
+        target *t = R->t[i];
+        if (t->ended) continue;
+        fp_sample s;
+        int procs = fp_sampler_sample(t->smp, now, &s);
+        feed(R, t, &s);
+        /* An attached workload ends when its processes are gone; the one
+         * fp-capture started ends when it is reaped (see loop). */
+        if (procs == 0 && !t->launched) finish(R, t, NULL);
+    }
+    flush_out(R);
+}
+
+static int live_targets(const run *R)
+{
+    int n = 0;
+    for (int i = 0; i < R->nt; i++) n += !R->t[i]->ended;
+    return n;
+}
+
+/* Main loop for live targets: sleep until the next tick on a signalfd, so
+ * signals are handled between samples. child > 0 is the launched workload.
+ * Returns the exit status for main. */
+static int loop(run *R, int sfd, pid_t child, target *ct)
+{
+    settings *st = R->st;
+    double t0 = mono(), next = t0 + st->interval;
+    bool stop = false;
+    int status_out = 0;
+    while (!stop) {
+        double now = mono();
+        double wait = next - now;
+        if (wait > 0) {
+            struct timespec ts = {(time_t)wait, (long)((wait - floor(wait)) * 1e9)};
+            struct pollfd pfd = {.fd = sfd, .events = POLLIN};
+            int pr = ppoll(&pfd, 1, &ts, NULL);
+            if (pr > 0) {
+                struct signalfd_siginfo si;
+                while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+                    int sig = (int)si.ssi_signo;
+                    if (sig == SIGCHLD) continue;
+                    if (child > 0) {
+                        /* A terminal's ^C already reached the workload's
+                         * process group; forward only what was sent to us. */
+                        if (si.ssi_pid != 0 || si.ssi_code == SI_USER || si.ssi_code == SI_QUEUE) kill(child, sig);
+                    } else if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
+                        stop = true;
+                    }
+                }
+            }
+            if (child > 0) {
+                int ws;
+                pid_t w = waitpid(child, &ws, WNOHANG);
+                if (w == child) {
+                    ct->exit.known = true;
+                    if (WIFSIGNALED(ws)) { ct->exit.signal = WTERMSIG(ws); status_out = 128 + ct->exit.signal; }
+                    else { ct->exit.code = WEXITSTATUS(ws); status_out = ct->exit.code; }
+                    /* One last reading: the cgroup still holds the totals. */
+                    fp_sample s;
+                    fp_sampler_sample(ct->smp, mono(), &s);
+                    feed(R, ct, &s);
+                    finish(R, ct, NULL);
+                    flush_out(R);
+                    /* Processes the workload left behind are not ours to
+                     * wait for; the cgroup is removed in cleanup. */
+                    break;
+                }
+            }
+            if (!stop && mono() < next) continue;
+        }
+        if (stop) break;
+        now = mono();
+        /* Catch up without bursts if we were late (e.g. suspended). */
+        next += st->interval;
+        if (next < now) next = now + st->interval;
+        if (R->docker && st->watch_docker) {
+            char ids[64][80];
+            fp_err e = {0};
+            int n = fp_docker_watch_poll(R->docker, 0, ids, 64, &e);
+            if (n < 0) { fprintf(stderr, "fp-capture: %s\n", e.msg); status_out = EXIT_USAGE; break; }
+            for (int i = 0; i < n; i++) {
+                fp_err ae = {0};
+                if (attach_docker(R, ids[i], &ae) < 0)
+                    fprintf(stderr, "fp-capture: container %.12s: %s\n", ids[i], ae.msg);
+            }
+        }
+        tick(R, now);
+        if (st->duration > 0 && now - t0 >= st->duration) break;
+        if (child <= 0 && !st->watch_docker && live_targets(R) == 0) break;
+    }
+    for (int i = 0; i < R->nt; i++) finish(R, R->t[i], NULL);
+    flush_out(R);
+    return status_out;
+}
+
+/* ---- replay ---------------------------------------------------------------- */
+
+static int replay_one(run *R, const char *path, fp_err *err)
+{
+    fp_replay *rp = fp_replay_open(path, err);
+    if (!rp) return -1;
+    target *t = target_new(R, R->st->id ? R->st->id : fp_replay_id(rp), path);
+    if (!t) { fp_replay_free(rp); return fp_err_set(err, FP_ESYS, "out of memory"); }
+    t->tg.host[0] = 0;
+    json_object_update(t->meta, fp_replay_meta(rp));
+    fp_sample s;
+    int rc;
+    while ((rc = fp_replay_next(rp, &s, err)) > 0) feed(R, t, &s);
+    if (rc == 0) finish(R, t, fp_replay_outcome(rp));
+    flush_out(R);
+    fp_replay_free(rp);
+    target_free(t);
+    return rc;
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+static int exit_for(const fp_err *e) { return e->cls == FP_EINPUT ? EXIT_INPUT : EXIT_USAGE; }
+
+int main(int argc, char **argv)
+{
+    static settings st; /* large (target tables); main's own, not shared */
+    if (parse_args(argc, argv, &st) < 0) return EXIT_USAGE;
+    run R = {.st = &st, .out = stdout};
+    gethostname(R.host, sizeof R.host - 1);
+    if (st.output && !(R.out = fopen(st.output, "we"))) {
+        fprintf(stderr, "fp-capture: cannot open %s: %s\n", st.output, strerror(errno));
+        return EXIT_USAGE;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    int status = 0;
+    fp_err err = {0};
+
+    if (st.nreplay) {
+        for (int i = 0; i < st.nreplay && status == 0; i++)
+            if (replay_one(&R, st.replays[i], &err) < 0) {
+                fprintf(stderr, "fp-capture: %s\n", err.msg);
+                status = exit_for(&err);
+            }
+    } else {
+        R.layout = malloc(sizeof *R.layout);
+        if (!R.layout || fp_cg_layout_read(&st.roots, R.layout, &err) < 0) {
+            fprintf(stderr, "fp-capture: %s\n", R.layout ? err.msg : "out of memory");
+            return EXIT_USAGE;
+        }
+        sigset_t mask, old;
+        sigemptyset(&mask);
+        for (size_t i = 0; i < sizeof fwd_signals / sizeof fwd_signals[0]; i++) sigaddset(&mask, fwd_signals[i]);
+        sigaddset(&mask, SIGCHLD);
+        sigprocmask(SIG_BLOCK, &mask, &old);
+        int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (sfd < 0) {
+            fprintf(stderr, "fp-capture: signalfd: %s\n", strerror(errno));
+            return EXIT_USAGE;
+        }
+        pid_t child = 0;
+        target *ct = NULL;
+        int setup_failed = 0;
+        if (st.cmd) {
+            int exec_status = 0;
+            ct = launch(&R, &old, &err, &exec_status);
+            if (!ct) {
+                fprintf(stderr, "fp-capture: %s\n", err.msg);
+                setup_failed = exec_status ? exec_status : exit_for(&err);
+            } else {
+                child = ct->tg.pid;
+                add_target(&R, ct);
+            }
+        } else {
+            for (int i = 0; i < st.npid && !setup_failed; i++)
+                if (attach_pid(&R, st.pids[i], &err) < 0) setup_failed = exit_for(&err);
+            for (int i = 0; i < st.ncgroup && !setup_failed; i++)
+                if (attach_cgroup_path(&R, st.cgroups[i], &err) < 0) setup_failed = exit_for(&err);
+            for (int i = 0; i < st.ndocker && !setup_failed; i++)
+                if (attach_docker(&R, st.dockers[i], &err) < 0) setup_failed = exit_for(&err);
+            if (!setup_failed && st.watch_docker) {
+                if ((!R.docker && !(R.docker = fp_docker_new(&st.roots, &err))) ||
+                    fp_docker_watch_start(R.docker, &err) < 0)
+                    setup_failed = exit_for(&err);
+            }
+            if (setup_failed) fprintf(stderr, "fp-capture: %s\n", err.msg);
+            double now = mono();
+            for (int i = 0; i < R.nt; i++)
+                if (R.t[i]->start == 0) { R.t[i]->start = now; fp_sampler_start(R.t[i]->smp, now); }
+        }
+        if (!setup_failed) status = loop(&R, sfd, child, ct);
+        else status = setup_failed;
+        close(sfd);
+        for (int i = 0; i < R.nt; i++) target_free(R.t[i]);
+        fp_docker_free(R.docker);
+        free(R.layout);
+    }
+    json_decref(st.labels);
+    if (R.out_failed || (R.out == stdout ? fclose(stdout) : fclose(R.out)) != 0) {
+        if (!R.out_failed) fp_err_sys(&R.out_err, "write");
+        fprintf(stderr, "fp-capture: %s: %s\n", st.output ? st.output : "standard output", R.out_err.msg);
+        if (status == 0) status = EXIT_USAGE;
+    }
+    return status;
+}

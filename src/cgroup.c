@@ -1,0 +1,471 @@
+/* cgroup.c - cgroup v1/v2/hybrid discovery, creation and counters. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "fp/cgroup.h"
+
+static const char *const ctl_names[FP_CTL_COUNT] = {"cpu", "cpuacct", "memory", "blkio", "pids", ""};
+
+/* true when the comma-separated list opts contains word. */
+static bool has_word(const char *opts, const char *word)
+{
+    size_t wl = strlen(word);
+    for (const char *p = opts; p; p = strchr(p, ','), p = p ? p + 1 : p)
+        if (strncmp(p, word, wl) == 0 && (p[wl] == ',' || p[wl] == 0 || p[wl] == '\n')) return true;
+    return false;
+}
+
+/* Mount point with the real /sys/fs/cgroup prefix replaced by the root. */
+static void rebase(const fp_roots *r, const char *mnt, char *out, size_t n)
+{
+    static const char real[] = "/sys/fs/cgroup";
+    if (strncmp(mnt, real, sizeof real - 1) == 0 && (mnt[sizeof real - 1] == '/' || mnt[sizeof real - 1] == 0))
+        fp_path(out, n, "%s%s", r->cgroup, mnt + sizeof real - 1);
+    else
+        fp_path(out, n, "%s", mnt);
+}
+
+int fp_cg_layout_read(const fp_roots *r, fp_cg_layout *l, fp_err *err)
+{
+    memset(l, 0, sizeof *l);
+    char path[FP_PATH_MAX];
+    fp_path(path, sizeof path, "%s/self/mountinfo", r->proc);
+    FILE *f = fopen(path, "re");
+    if (!f) return fp_err_sys(err, "cannot read %s", path);
+    char *line = NULL;
+    size_t cap = 0;
+    bool v1 = false;
+    while (getline(&line, &cap, f) > 0) {
+        char root[512], mnt[FP_PATH_MAX], fstype[64], super[1024];
+        char *dash = strstr(line, " - ");
+        if (!dash) continue;
+        if (sscanf(line, "%*d %*d %*s %511s %4095s", root, mnt) != 2) continue;
+        if (sscanf(dash + 3, "%63s %*s %1023s", fstype, super) != 2) continue;
+        if (strcmp(fstype, "cgroup2") == 0) {
+            rebase(r, mnt, l->mnt[FP_CTL_UNIFIED], FP_PATH_MAX);
+            snprintf(l->root[FP_CTL_UNIFIED], sizeof l->root[0], "%s", root);
+        } else if (strcmp(fstype, "cgroup") == 0) {
+            for (int c = 0; c < FP_CTL_UNIFIED; c++)
+                if (has_word(super, ctl_names[c]) && !l->mnt[c][0]) {
+                    rebase(r, mnt, l->mnt[c], FP_PATH_MAX);
+                    snprintf(l->root[c], sizeof l->root[0], "%s", root);
+                    v1 = true;
+                }
+        }
+    }
+    free(line);
+    fclose(f);
+    l->version = v1 ? (l->mnt[FP_CTL_UNIFIED][0] ? FP_CG_HYBRID : FP_CG_V1)
+                    : (l->mnt[FP_CTL_UNIFIED][0] ? FP_CG_V2 : FP_CG_NONE);
+    return 0;
+}
+
+/* dir = mount point + path, with the mount's own root stripped. */
+static void join(const fp_cg_layout *l, int c, const char *path, char *out)
+{
+    const char *root = l->root[c];
+    size_t rl = strlen(root);
+    if (rl > 1 && strncmp(path, root, rl) == 0 && (path[rl] == '/' || path[rl] == 0)) path += rl;
+    if (strcmp(path, "/") == 0) path = "";
+    fp_path(out, FP_PATH_MAX, "%s%s", l->mnt[c], path);
+}
+
+static bool is_dir(const char *p)
+{
+    struct stat st;
+    return p[0] && stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The path shown in records: memory's (v1) or the unified one. */
+static void set_rel(fp_cgroup *cg, const char *paths[FP_CTL_COUNT])
+{
+    int order[] = {FP_CTL_MEMORY, FP_CTL_UNIFIED, FP_CTL_CPU, FP_CTL_CPUACCT, FP_CTL_PIDS, FP_CTL_BLKIO};
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+        if (paths[order[i]]) {
+            snprintf(cg->rel, sizeof cg->rel, "%s", paths[order[i]]);
+            return;
+        }
+}
+
+int fp_cgroup_of_pid(const fp_roots *r, const fp_cg_layout *l, int pid, fp_cgroup *cg, fp_err *err)
+{
+    memset(cg, 0, sizeof *cg);
+    cg->version = l->version;
+    char path[FP_PATH_MAX];
+    if (pid > 0) fp_path(path, sizeof path, "%s/%d/cgroup", r->proc, pid);
+    else fp_path(path, sizeof path, "%s/self/cgroup", r->proc);
+    FILE *f = fopen(path, "re");
+    if (!f) return fp_err_sys(err, "cannot read %s", path);
+    char line[FP_PATH_MAX + 256];
+    char (*pb)[FP_PATH_MAX] = calloc(FP_CTL_COUNT, FP_PATH_MAX);
+    const char *paths[FP_CTL_COUNT] = {0};
+    if (!pb) { fclose(f); return fp_err_set(err, FP_ESYS, "out of memory"); }
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        char *c1 = strchr(line, ':');
+        char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2) continue;
+        *c2 = 0;
+        const char *ctls = c1 + 1, *p = c2 + 1;
+        if (!*ctls) {
+            if (l->mnt[FP_CTL_UNIFIED][0]) { snprintf(pb[FP_CTL_UNIFIED], FP_PATH_MAX, "%s", p); paths[FP_CTL_UNIFIED] = pb[FP_CTL_UNIFIED]; }
+            continue;
+        }
+        for (int c = 0; c < FP_CTL_UNIFIED; c++)
+            if (has_word(ctls, ctl_names[c]) && l->mnt[c][0]) {
+                snprintf(pb[c], FP_PATH_MAX, "%s", p);
+                paths[c] = pb[c];
+            }
+    }
+    fclose(f);
+    for (int c = 0; c < FP_CTL_COUNT; c++)
+        if (paths[c]) {
+            join(l, c, paths[c], cg->dir[c]);
+            if (!is_dir(cg->dir[c])) cg->dir[c][0] = 0;
+        }
+    set_rel(cg, paths);
+    free(pb);
+    return 0;
+}
+
+static bool bad_rel(const char *rel)
+{
+    if (rel[0] != '/') return true;
+    for (const char *p = rel; (p = strstr(p, "..")); p += 2)
+        if ((p == rel || p[-1] == '/') && (p[2] == '/' || p[2] == 0)) return true;
+    return false;
+}
+
+int fp_cgroup_open(const fp_cg_layout *l, const char *rel, fp_cgroup *cg, fp_err *err)
+{
+    memset(cg, 0, sizeof *cg);
+    cg->version = l->version;
+    if (bad_rel(rel))
+        return fp_err_set(err, FP_EINPUT, "cgroup path %s: must be absolute and must not contain '..'", rel);
+    int found = 0;
+    for (int c = 0; c < FP_CTL_COUNT; c++) {
+        if (!l->mnt[c][0]) continue;
+        if (fp_path(cg->dir[c], FP_PATH_MAX, "%s%s", l->mnt[c], strcmp(rel, "/") ? rel : "") < 0 ||
+            !is_dir(cg->dir[c])) {
+            cg->dir[c][0] = 0;
+            continue;
+        }
+        if (c != FP_CTL_UNIFIED || l->version == FP_CG_V2) found++;
+    }
+    if (!found)
+        return fp_err_set(err, FP_EINPUT, "no cgroup %s in any controller hierarchy", rel);
+    snprintf(cg->rel, sizeof cg->rel, "%s", rel);
+    return 0;
+}
+
+static int write_str(const char *dir, const char *file, const char *s)
+{
+    char path[FP_PATH_MAX];
+    if (fp_path(path, sizeof path, "%s/%s", dir, file) < 0) return -1;
+    FILE *f = fopen(path, "we");
+    if (!f) return -1;
+    int ok = fputs(s, f) >= 0;
+    if (fclose(f) != 0) ok = 0;
+    return ok ? 0 : -1;
+}
+
+int fp_cgroup_create(const fp_roots *r, const fp_cg_layout *l, const char *parent_rel,
+                     const char *name, fp_cgroup *cg, fp_err *err)
+{
+    if (strchr(name, '/') || !strcmp(name, "..") || !strcmp(name, "."))
+        return fp_err_set(err, FP_EUSAGE, "bad cgroup name %s", name);
+    fp_cgroup *own = malloc(sizeof *own);
+    if (!own) return fp_err_set(err, FP_ESYS, "out of memory");
+    if (parent_rel) {
+        if (fp_cgroup_open(l, parent_rel, own, err) < 0) { free(own); return -1; }
+    } else if (fp_cgroup_of_pid(r, l, 0, own, err) < 0) {
+        free(own);
+        return -1;
+    }
+    memset(cg, 0, sizeof *cg);
+    cg->version = l->version;
+    cg->created = true;
+    int made = 0, lasterr = 0;
+    for (int c = 0; c < FP_CTL_COUNT; c++) {
+        if (!own->dir[c][0]) continue;
+        if (c == FP_CTL_UNIFIED && l->version == FP_CG_V2) {
+            const char *ctl[] = {"+cpu", "+memory", "+io", "+pids"};
+            for (int i = 0; i < 4; i++) write_str(own->dir[c], "cgroup.subtree_control", ctl[i]);
+        }
+        char dir[FP_PATH_MAX];
+        if (fp_path(dir, sizeof dir, "%s/%s", own->dir[c], name) < 0) continue;
+        /* cpu and cpuacct may share one mount: the second mkdir finds it. */
+        bool shared = false;
+        for (int d = 0; d < c; d++)
+            if (!strcmp(cg->dir[d], dir)) shared = true;
+        if (!shared && mkdir(dir, 0755) < 0) {
+            lasterr = errno;
+            continue;
+        }
+        snprintf(cg->dir[c], FP_PATH_MAX, "%s", dir);
+        snprintf(cg->parent_dir[c], FP_PATH_MAX, "%s", own->dir[c]);
+        if (c != FP_CTL_UNIFIED || l->version == FP_CG_V2) made++;
+    }
+    /* Path for records: the parent's path plus the name. */
+    if (own->rel[0]) fp_path(cg->rel, sizeof cg->rel, "%s/%s", strcmp(own->rel, "/") ? own->rel : "", name);
+    free(own);
+    if (!made) {
+        fp_cgroup_remove(cg, NULL);
+        errno = lasterr ? lasterr : ENOENT;
+        return fp_err_sys(err, "cannot create cgroup %s in any controller", name);
+    }
+    return 0;
+}
+
+int fp_cgroup_attach(const fp_cgroup *cg, int pid, fp_err *err)
+{
+    char s[32];
+    snprintf(s, sizeof s, "%d", pid);
+    for (int c = 0; c < FP_CTL_COUNT; c++) {
+        if (!cg->dir[c][0]) continue;
+        bool dup = false;
+        for (int d = 0; d < c; d++)
+            if (!strcmp(cg->dir[d], cg->dir[c])) dup = true;
+        if (!dup && write_str(cg->dir[c], "cgroup.procs", s) < 0)
+            return fp_err_sys(err, "cannot move pid %d into %s", pid, cg->dir[c]);
+    }
+    return 0;
+}
+
+static int read_pids(const char *dir, int *pids, int max)
+{
+    char path[FP_PATH_MAX];
+    if (fp_path(path, sizeof path, "%s/cgroup.procs", dir) < 0) return -1;
+    FILE *f = fopen(path, "re");
+    if (!f) return -1;
+    int n = 0, p;
+    while (n < max && fscanf(f, "%d", &p) == 1) pids[n++] = p;
+    fclose(f);
+    return n;
+}
+
+int fp_cgroup_pids(const fp_cgroup *cg, int *pids, int max, fp_err *err)
+{
+    for (int c = 0; c < FP_CTL_COUNT; c++) {
+        if (!cg->dir[c][0]) continue;
+        int n = read_pids(cg->dir[c], pids, max);
+        if (n >= 0) return n;
+    }
+    return fp_err_set(err, FP_ESYS, "cannot list the processes of cgroup %s", cg->rel);
+}
+
+int fp_cgroup_remove(fp_cgroup *cg, fp_err *err)
+{
+    if (!cg->created) return 0;
+    int rc = 0;
+    for (int c = FP_CTL_COUNT - 1; c >= 0; c--) {
+        if (!cg->dir[c][0]) continue;
+        bool dup = false;
+        for (int d = 0; d < c; d++)
+            if (!strcmp(cg->dir[d], cg->dir[c])) dup = true;
+        if (dup) continue;
+        /* Leftover processes go back where fp-capture lives. Moving can race
+         * with forks; a few rounds settle it. */
+        for (int round = 0; round < 5; round++) {
+            int pids[256];
+            int n = read_pids(cg->dir[c], pids, 256);
+            if (n <= 0) break;
+            for (int i = 0; i < n; i++) {
+                char s[32];
+                snprintf(s, sizeof s, "%d", pids[i]);
+                write_str(cg->parent_dir[c], "cgroup.procs", s);
+            }
+        }
+        /* A cgroup whose last task just exited can be busy for a moment. */
+        int tries = 0;
+        while (rmdir(cg->dir[c]) < 0 && errno == EBUSY && tries++ < 50) usleep(2000);
+        if (access(cg->dir[c], F_OK) == 0 && rc == 0)
+            rc = fp_err_sys(err, "cannot remove cgroup %s", cg->dir[c]);
+    }
+    cg->created = false;
+    return rc;
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+/* Value of "key value" (space separated) in a flat keyed file. */
+static bool keyed(const char *buf, const char *key, double *out)
+{
+    size_t kl = strlen(key);
+    for (const char *p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : p)
+        if (strncmp(p, key, kl) == 0 && p[kl] == ' ') {
+            *out = strtod(p + kl + 1, NULL);
+            return true;
+        }
+    return false;
+}
+
+static bool slurp(const char *dir, const char *file, char *buf, size_t n)
+{
+    char path[FP_PATH_MAX];
+    if (!dir[0] || fp_path(path, sizeof path, "%s/%s", dir, file) < 0) return false;
+    return fp_read_file(path, buf, n) >= 0;
+}
+
+static bool num(const char *dir, const char *file, double *out)
+{
+    char b[64];
+    if (!slurp(dir, file, b, sizeof b)) return false;
+    char *end;
+    double v = strtod(b, &end);
+    if (end == b) return false;
+    *out = v;
+    return true;
+}
+
+/* PSI "some"/"full" total (microseconds) as seconds. */
+static bool psi(const char *dir, const char *file, const char *kind, double *out)
+{
+    char b[512];
+    if (!slurp(dir, file, b, sizeof b)) return false;
+    const char *p = strstr(b, kind);
+    if (!p) return false;
+    p = strstr(p, "total=");
+    if (!p) return false;
+    *out = strtod(p + 6, NULL) / 1e6;
+    return true;
+}
+
+/* Sum Read and Write lines of a v1 blkio file ("MAJ:MIN Read N"). */
+static bool blkio_rw(const char *dir, const char *file, double *rd, double *wr)
+{
+    char b[16384];
+    if (!slurp(dir, file, b, sizeof b)) return false;
+    *rd = *wr = 0;
+    for (char *line = strtok(b, "\n"); line; line = strtok(NULL, "\n")) {
+        char dev[64], op[32];
+        double v;
+        if (sscanf(line, "%63s %31s %lf", dev, op, &v) != 3) continue;
+        if (!strcmp(op, "Read")) *rd += v;
+        else if (!strcmp(op, "Write")) *wr += v;
+    }
+    return true;
+}
+
+/* Sum rbytes/wbytes/rios/wios over devices of a v2 io.stat. */
+static bool iostat_v2(const char *dir, fp_cg_totals *t)
+{
+    char b[16384];
+    if (!slurp(dir, "io.stat", b, sizeof b)) return false;
+    t->io_rbytes = t->io_wbytes = t->io_rios = t->io_wios = 0;
+    for (char *tok = strtok(b, " \n"); tok; tok = strtok(NULL, " \n")) {
+        double v;
+        if (sscanf(tok, "rbytes=%lf", &v) == 1) t->io_rbytes += v;
+        else if (sscanf(tok, "wbytes=%lf", &v) == 1) t->io_wbytes += v;
+        else if (sscanf(tok, "rios=%lf", &v) == 1) t->io_rios += v;
+        else if (sscanf(tok, "wios=%lf", &v) == 1) t->io_wios += v;
+    }
+    return true;
+}
+
+static void read_v1(const fp_cgroup *cg, fp_cg_totals *t)
+{
+    char b[8192];
+    double v, u, s;
+    const char *cpuacct = cg->dir[FP_CTL_CPUACCT], *cpu = cg->dir[FP_CTL_CPU];
+    const char *mem = cg->dir[FP_CTL_MEMORY], *blk = cg->dir[FP_CTL_BLKIO];
+    if (num(cpuacct, "cpuacct.usage", &v)) { t->cpu_s = v / 1e9; t->why[FP_CGF_CPU] = NULL; }
+    else t->why[FP_CGF_CPU] = cpuacct[0] ? "cannot read cpuacct.usage" : "no cpuacct controller";
+    if (slurp(cpuacct, "cpuacct.stat", b, sizeof b) && keyed(b, "user", &u) && keyed(b, "system", &s)) {
+        long hz = sysconf(_SC_CLK_TCK);
+        t->cpu_user_s = u / (double)hz;
+        t->cpu_sys_s = s / (double)hz;
+        t->why[FP_CGF_CPU_USER] = NULL;
+    } else t->why[FP_CGF_CPU_USER] = "cannot read cpuacct.stat";
+    if (slurp(cpu, "cpu.stat", b, sizeof b) && keyed(b, "throttled_time", &v)) {
+        t->throttled_s = v / 1e9;
+        t->why[FP_CGF_THROTTLED] = NULL;
+    } else t->why[FP_CGF_THROTTLED] = cpu[0] ? "cannot read cpu.stat" : "no cpu controller";
+    const char *nomem = mem[0] ? "cannot read the memory controller" : "no memory controller";
+    if (num(mem, "memory.usage_in_bytes", &v)) { t->mem_bytes = v; t->why[FP_CGF_MEM] = NULL; }
+    else t->why[FP_CGF_MEM] = nomem;
+    if (num(mem, "memory.max_usage_in_bytes", &v)) { t->mem_peak_bytes = v; t->why[FP_CGF_MEM_PEAK] = NULL; }
+    else t->why[FP_CGF_MEM_PEAK] = nomem;
+    if (slurp(mem, "memory.stat", b, sizeof b)) {
+        if (keyed(b, "total_rss", &v) || keyed(b, "rss", &v)) { t->anon_bytes = v; t->why[FP_CGF_ANON] = NULL; }
+        if (keyed(b, "total_cache", &v) || keyed(b, "cache", &v)) { t->file_bytes = v; t->why[FP_CGF_FILE] = NULL; }
+    }
+    if (t->why[FP_CGF_ANON]) t->why[FP_CGF_ANON] = nomem;
+    if (t->why[FP_CGF_FILE]) t->why[FP_CGF_FILE] = nomem;
+    if (slurp(mem, "memory.oom_control", b, sizeof b) && keyed(b, "oom_kill", &v)) {
+        t->oom_kills = v;
+        t->why[FP_CGF_OOM] = NULL;
+    } else t->why[FP_CGF_OOM] = mem[0] ? "no oom_kill count in memory.oom_control" : "no memory controller";
+    double rd, wr, ro, wo;
+    if ((blkio_rw(blk, "blkio.throttle.io_service_bytes", &rd, &wr) &&
+         blkio_rw(blk, "blkio.throttle.io_serviced", &ro, &wo)) ||
+        (blkio_rw(blk, "blkio.io_service_bytes", &rd, &wr) &&
+         blkio_rw(blk, "blkio.io_serviced", &ro, &wo))) {
+        t->io_rbytes = rd; t->io_wbytes = wr; t->io_rios = ro; t->io_wios = wo;
+        t->why[FP_CGF_IO] = NULL;
+    } else t->why[FP_CGF_IO] = blk[0] ? "cannot read blkio statistics" : "no blkio controller";
+}
+
+static void read_v2(const fp_cgroup *cg, fp_cg_totals *t)
+{
+    char b[8192];
+    double v, u, s;
+    const char *d = cg->dir[FP_CTL_UNIFIED];
+    if (slurp(d, "cpu.stat", b, sizeof b) && keyed(b, "usage_usec", &v)) {
+        t->cpu_s = v / 1e6;
+        t->why[FP_CGF_CPU] = NULL;
+        if (keyed(b, "user_usec", &u) && keyed(b, "system_usec", &s)) {
+            t->cpu_user_s = u / 1e6;
+            t->cpu_sys_s = s / 1e6;
+            t->why[FP_CGF_CPU_USER] = NULL;
+        }
+        if (keyed(b, "throttled_usec", &v)) { t->throttled_s = v / 1e6; t->why[FP_CGF_THROTTLED] = NULL; }
+        else t->why[FP_CGF_THROTTLED] = "cpu controller not enabled for this cgroup";
+    }
+    const char *nomem = "memory controller not enabled for this cgroup";
+    if (num(d, "memory.current", &v)) { t->mem_bytes = v; t->why[FP_CGF_MEM] = NULL; }
+    else t->why[FP_CGF_MEM] = nomem;
+    if (num(d, "memory.peak", &v)) { t->mem_peak_bytes = v; t->why[FP_CGF_MEM_PEAK] = NULL; }
+    else t->why[FP_CGF_MEM_PEAK] = t->why[FP_CGF_MEM] ? nomem : "no memory.peak (kernel older than 5.19)";
+    if (slurp(d, "memory.stat", b, sizeof b)) {
+        if (keyed(b, "anon", &v)) { t->anon_bytes = v; t->why[FP_CGF_ANON] = NULL; }
+        if (keyed(b, "file", &v)) { t->file_bytes = v; t->why[FP_CGF_FILE] = NULL; }
+    }
+    if (t->why[FP_CGF_ANON]) t->why[FP_CGF_ANON] = nomem;
+    if (t->why[FP_CGF_FILE]) t->why[FP_CGF_FILE] = nomem;
+    if (slurp(d, "memory.events", b, sizeof b) && keyed(b, "oom_kill", &v)) {
+        t->oom_kills = v;
+        t->why[FP_CGF_OOM] = NULL;
+    } else t->why[FP_CGF_OOM] = nomem;
+    if (iostat_v2(d, t)) t->why[FP_CGF_IO] = NULL;
+    else t->why[FP_CGF_IO] = "io controller not enabled for this cgroup";
+}
+
+void fp_cgroup_read(const fp_cgroup *cg, fp_cg_totals *t)
+{
+    memset(t, 0, sizeof *t);
+    for (int i = 0; i < FP_CGF_COUNT; i++) t->why[i] = "not read";
+    if (cg->version == FP_CG_V2) {
+        t->why[FP_CGF_CPU] = t->why[FP_CGF_CPU_USER] = t->why[FP_CGF_THROTTLED] = "cannot read cpu.stat";
+        read_v2(cg, t);
+    } else {
+        read_v1(cg, t);
+    }
+    const char *pd = cg->version == FP_CG_V2 ? cg->dir[FP_CTL_UNIFIED] : cg->dir[FP_CTL_PIDS];
+    double v;
+    if (num(pd, "pids.current", &v)) { t->pids = v; t->why[FP_CGF_PIDS] = NULL; }
+    else t->why[FP_CGF_PIDS] = pd[0] ? "pids controller not enabled for this cgroup" : "no pids controller";
+    const char *u = cg->dir[FP_CTL_UNIFIED];
+    const char *nopsi = u[0] ? "no pressure files (kernel without PSI)" : "no cgroup2 hierarchy: cgroup v1 has no per-cgroup pressure";
+    if (psi(u, "cpu.pressure", "some", &t->psi_cpu_some_s)) t->why[FP_CGF_PSI_CPU] = NULL;
+    else t->why[FP_CGF_PSI_CPU] = nopsi;
+    if (psi(u, "memory.pressure", "some", &t->psi_mem_some_s) &&
+        psi(u, "memory.pressure", "full", &t->psi_mem_full_s)) t->why[FP_CGF_PSI_MEM] = NULL;
+    else t->why[FP_CGF_PSI_MEM] = nopsi;
+    if (psi(u, "io.pressure", "some", &t->psi_io_some_s) &&
+        psi(u, "io.pressure", "full", &t->psi_io_full_s)) t->why[FP_CGF_PSI_IO] = NULL;
+    else t->why[FP_CGF_PSI_IO] = nopsi;
+}

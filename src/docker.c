@@ -1,0 +1,555 @@
+/* docker.c - the Docker Engine API over its unix socket (libcurl + jansson).
+ *
+ * Requests use unversioned paths ("http://localhost/containers/ID/json"):
+ * the engine then answers with its own current API version, which works
+ * from Docker 20.10 (API 1.41) up to engines whose minimum API version is
+ * above 1.41. Only fields that are stable across those versions are read.
+ *
+ * An fp_docker holds one easy handle for requests (inspect) and, while a
+ * watch is open, a second easy handle driven by a multi handle for the
+ * endless /events stream, so the caller can inspect containers between
+ * polls of the watch.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include "fp/docker.h"
+
+#define INSPECT_MAX (8u << 20)      /* largest inspect answer we accept */
+#define EVENT_LINE_MAX (1u << 20)   /* longest event line we buffer */
+#define CONNECT_TIMEOUT_MS 10000L
+#define REQUEST_TIMEOUT_MS 30000L
+#define ID_SIZE 80
+
+typedef struct buf {
+    char *p;
+    size_t len, cap, max;
+    bool overflow;
+} buf;
+
+struct fp_docker {
+    char sock[FP_PATH_MAX];
+    CURL *h;                        /* requests */
+    char herr[CURL_ERROR_SIZE];
+    /* the event watch; w == NULL when no watch is open */
+    CURLM *m;
+    CURL *w;
+    char werr[CURL_ERROR_SIZE];
+    buf wbuf;                       /* bytes of the stream not yet parsed */
+    bool wdone;                     /* the transfer finished (stream ended) */
+    CURLcode wresult;
+    char (*pend)[ID_SIZE];          /* ids parsed but not yet returned */
+    int npend, cappend;
+};
+
+/* Append n bytes to b, keeping it NUL-terminated. Returns false (and sets
+ * b->overflow) when b would grow beyond b->max or memory runs out. */
+static bool buf_add(buf *b, const char *p, size_t n)
+{
+    if (b->len + n + 1 > b->max) { b->overflow = true; return false; }
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1) cap *= 2;
+        char *q = realloc(b->p, cap);
+        if (!q) { b->overflow = true; return false; }
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, p, n);
+    b->len += n;
+    b->p[b->len] = 0;
+    return true;
+}
+
+static void buf_free(buf *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}
+
+/* libcurl write callback: collect the body into the buf in ud. Returning
+ * less than asked makes libcurl fail the transfer with CURLE_WRITE_ERROR. */
+static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
+{
+    size_t n = size * nmemb;
+    return buf_add(ud, p, n) ? n : 0;
+}
+
+/* Apply the options every request to the engine needs: the unix socket,
+ * plain http only, no signals (libfp must not touch process-wide signal
+ * state; libcurl sends with MSG_NOSIGNAL on Linux), an error buffer and a
+ * body sink. */
+static int setup_handle(fp_docker *d, CURL *h, char *errbuf, buf *sink)
+{
+    CURLcode rc = CURLE_OK;
+#define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(h, opt, val); } while (0)
+    SET(CURLOPT_UNIX_SOCKET_PATH, d->sock);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    SET(CURLOPT_PROTOCOLS_STR, "http");
+#else
+    SET(CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTP);
+#endif
+    SET(CURLOPT_NOSIGNAL, 1L);
+    SET(CURLOPT_FOLLOWLOCATION, 0L);
+    SET(CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
+    SET(CURLOPT_ERRORBUFFER, errbuf);
+    SET(CURLOPT_WRITEFUNCTION, on_body);
+    SET(CURLOPT_WRITEDATA, sink);
+#undef SET
+    return rc == CURLE_OK ? 0 : -1;
+}
+
+/* Create a client for the engine at roots->docker_sock. Nothing is
+ * connected yet: an unreachable engine shows up at the first request.
+ * Calls curl_global_init (reference counted by libcurl; balanced by
+ * fp_docker_free). Returns NULL with FP_ESYS when libcurl cannot start. */
+fp_docker *fp_docker_new(const fp_roots *roots, fp_err *err)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fp_err_set(err, FP_ESYS, "cannot initialise libcurl");
+        return NULL;
+    }
+    fp_docker *d = calloc(1, sizeof *d);
+    if (!d) {
+        fp_err_sys(err, "cannot allocate a Docker client");
+        curl_global_cleanup();
+        return NULL;
+    }
+    snprintf(d->sock, sizeof d->sock, "%s", roots->docker_sock);
+    d->h = curl_easy_init();
+    if (!d->h) {
+        fp_err_set(err, FP_ESYS, "cannot create a libcurl handle");
+        fp_docker_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+/* Close the watch, if any, and forget its buffered data and ids. */
+static void watch_close(fp_docker *d)
+{
+    if (d->w) {
+        if (d->m) curl_multi_remove_handle(d->m, d->w);
+        curl_easy_cleanup(d->w);
+        d->w = NULL;
+    }
+    if (d->m) {
+        curl_multi_cleanup(d->m);
+        d->m = NULL;
+    }
+    buf_free(&d->wbuf);
+    free(d->pend);
+    d->pend = NULL;
+    d->npend = d->cappend = 0;
+    d->wdone = false;
+    d->wresult = CURLE_OK;
+}
+
+void fp_docker_free(fp_docker *d)
+{
+    if (!d) return;
+    watch_close(d);
+    if (d->h) curl_easy_cleanup(d->h);
+    free(d);
+    curl_global_cleanup();
+}
+
+/* A reference is 1..128 characters of [A-Za-z0-9_.-], not starting with
+ * '.' or '-'. This covers full ids, id prefixes and container names, and
+ * keeps '/', '%', '?', '#', spaces and ".." path tricks out of URLs. */
+bool fp_docker_valid_ref(const char *ref)
+{
+    if (!ref || !*ref || ref[0] == '.' || ref[0] == '-') return false;
+    size_t n = 0;
+    for (const char *p = ref; *p; p++, n++) {
+        unsigned char c = (unsigned char)*p;
+        if (n >= 128) return false;
+        if (!(isascii(c) && (isalnum(c) || c == '_' || c == '.' || c == '-')))
+            return false;
+    }
+    return true;
+}
+
+static bool is_hex64(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (!isxdigit((unsigned char)s[n]) || isupper((unsigned char)s[n])) return false;
+    return n == 64;
+}
+
+/* Turn a failed libcurl transfer on handle h into an FP_ESYS error naming
+ * the socket: "cannot reach the Docker engine at SOCK: <strerror>" when the
+ * connection failed, else "WHAT the Docker engine at SOCK failed: <libcurl's
+ * reason>" (a timeout included). */
+static int transfer_error(fp_docker *d, CURL *h, CURLcode rc, const char *errbuf,
+                          const char *what, fp_err *err)
+{
+    long oe = 0;
+    curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &oe);
+    const char *cmsg = errbuf && errbuf[0] ? errbuf : curl_easy_strerror(rc);
+    if (rc == CURLE_COULDNT_CONNECT) {
+        if (oe) {
+            errno = (int)oe;
+            return fp_err_sys(err, "cannot reach the Docker engine at %s", d->sock);
+        }
+        return fp_err_set(err, FP_ESYS, "cannot reach the Docker engine at %s: %s",
+                          d->sock, cmsg);
+    }
+    fp_err_set(err, FP_ESYS, "%s the Docker engine at %s failed: %s", what, d->sock, cmsg);
+    if (err) err->sys_errno = (int)oe;
+    return -1;
+}
+
+/* The "message" of an engine error body, or "" when there is none. The
+ * result lives in out. */
+static const char *engine_message(const char *body, size_t len, char *out, size_t n)
+{
+    out[0] = 0;
+    if (!body || !len) return out;
+    json_t *j = json_loadb(body, len, 0, NULL);
+    const char *m = json_string_value(json_object_get(j, "message"));
+    if (m) snprintf(out, n, "%s", m);
+    json_decref(j);
+    return out;
+}
+
+/* Copy the JSON string s into dst (n bytes). Returns false when s is not a
+ * string or does not fit. */
+static bool copy_str(char *dst, size_t n, json_t *s)
+{
+    const char *v = json_string_value(s);
+    if (!v || strlen(v) >= n) return false;
+    memcpy(dst, v, strlen(v) + 1);
+    return true;
+}
+
+/* Fill c from a /containers/{id}/json answer. Returns 0, or -1 (c then
+ * holds no references) when a field we need is missing or of the wrong
+ * type. */
+static int parse_inspect(json_t *j, fp_container *c)
+{
+    json_t *config = json_object_get(j, "Config");
+    json_t *state = json_object_get(j, "State");
+    json_t *pid = json_object_get(state, "Pid");
+    json_t *running = json_object_get(state, "Running");
+    json_t *path = json_object_get(j, "Path");
+    json_t *args = json_object_get(j, "Args");
+    json_t *labels = json_object_get(config, "Labels");
+    const char *name = json_string_value(json_object_get(j, "Name"));
+
+    memset(c, 0, sizeof *c);
+    if (!copy_str(c->id, sizeof c->id, json_object_get(j, "Id")) || !is_hex64(c->id))
+        return -1;
+    if (!name) return -1;
+    if (name[0] == '/') name++;
+    if (strlen(name) >= sizeof c->name) return -1;
+    memcpy(c->name, name, strlen(name) + 1);
+    if (!copy_str(c->image, sizeof c->image, json_object_get(config, "Image")))
+        return -1;
+    if (!json_is_integer(pid) || json_integer_value(pid) < 0 ||
+        json_integer_value(pid) > 0x7fffffff || !json_is_boolean(running))
+        return -1;
+    c->pid = (int)json_integer_value(pid);
+    c->running = json_is_true(running);
+    if (labels && !json_is_null(labels) && !json_is_object(labels)) return -1;
+    if (!json_is_string(path) || (args && !json_is_null(args) && !json_is_array(args)))
+        return -1;
+
+    c->labels = json_is_object(labels) ? json_deep_copy(labels) : json_object();
+    c->cmd = json_array();
+    if (!c->labels || !c->cmd || json_array_append(c->cmd, path) < 0) goto fail;
+    size_t i;
+    json_t *a;
+    json_array_foreach(args, i, a) {
+        if (!json_is_string(a) || json_array_append(c->cmd, a) < 0) goto fail;
+    }
+    return 0;
+fail:
+    fp_container_clear(c);
+    return -1;
+}
+
+/* GET /containers/{ref}/json and fill c. ref is validated before any I/O
+ * (FP_EINPUT for an invalid one). A 404 is FP_EINPUT "no such container:
+ * REF"; an unreachable engine, another HTTP status or an answer we cannot
+ * read is FP_ESYS. c is overwritten on success (it must not hold
+ * references the caller still needs to free) and untouched on failure. The
+ * request times out after REQUEST_TIMEOUT_MS. */
+int fp_docker_inspect(fp_docker *d, const char *ref, fp_container *c, fp_err *err)
+{
+    if (!fp_docker_valid_ref(ref))
+        return fp_err_set(err, FP_EINPUT, "invalid container reference: \"%.140s\"",
+                          ref ? ref : "");
+
+    char *esc = curl_easy_escape(d->h, ref, 0);
+    if (!esc) return fp_err_set(err, FP_ESYS, "cannot escape a container reference");
+    char url[256];
+    int k = snprintf(url, sizeof url, "http://localhost/containers/%s/json", esc);
+    curl_free(esc);
+    if (k < 0 || (size_t)k >= sizeof url)
+        return fp_err_set(err, FP_EINPUT, "container reference too long: \"%s\"", ref);
+
+    buf body = { .max = INSPECT_MAX };
+    curl_easy_reset(d->h);
+    d->herr[0] = 0;
+    if (setup_handle(d, d->h, d->herr, &body) < 0 ||
+        curl_easy_setopt(d->h, CURLOPT_URL, url) != CURLE_OK ||
+        curl_easy_setopt(d->h, CURLOPT_TIMEOUT_MS, REQUEST_TIMEOUT_MS) != CURLE_OK)
+        return fp_err_set(err, FP_ESYS, "cannot set up a request to the Docker engine");
+
+    CURLcode rc = curl_easy_perform(d->h);
+    if (rc != CURLE_OK) {
+        int r = body.overflow
+            ? fp_err_set(err, FP_ESYS, "the Docker engine at %s sent an oversized answer "
+                         "for container %s", d->sock, ref)
+            : transfer_error(d, d->h, rc, d->herr, "inspecting a container at", err);
+        buf_free(&body);
+        return r;
+    }
+    long code = 0;
+    curl_easy_getinfo(d->h, CURLINFO_RESPONSE_CODE, &code);
+    if (code == 404) {
+        buf_free(&body);
+        return fp_err_set(err, FP_EINPUT, "no such container: %s", ref);
+    }
+    if (code != 200) {
+        char m[256];
+        engine_message(body.p, body.len, m, sizeof m);
+        fp_err_set(err, FP_ESYS, "the Docker engine at %s answered HTTP %ld for container %s%s%s",
+                   d->sock, code, ref, m[0] ? ": " : "", m);
+        buf_free(&body);
+        return -1;
+    }
+
+    json_error_t jerr;
+    json_t *j = json_loadb(body.p ? body.p : "", body.len, 0, &jerr);
+    buf_free(&body);
+    fp_container tmp;
+    if (!j || parse_inspect(j, &tmp) < 0) {
+        json_decref(j);
+        return fp_err_set(err, FP_ESYS, "unexpected answer from the Docker engine at %s "
+                          "for container %s", d->sock, ref);
+    }
+    json_decref(j);
+    *c = tmp;
+    return 0;
+}
+
+void fp_container_clear(fp_container *c)
+{
+    if (!c) return;
+    json_decref(c->labels);
+    json_decref(c->cmd);
+    c->labels = NULL;
+    c->cmd = NULL;
+}
+
+/* ---------------------------------------------------------------- watch */
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int pend_push(fp_docker *d, const char *id)
+{
+    if (d->npend == d->cappend) {
+        int cap = d->cappend ? d->cappend * 2 : 16;
+        void *q = realloc(d->pend, (size_t)cap * sizeof *d->pend);
+        if (!q) return -1;
+        d->pend = q;
+        d->cappend = cap;
+    }
+    snprintf(d->pend[d->npend++], ID_SIZE, "%s", id);
+    return 0;
+}
+
+/* Move up to max pending ids into ids, oldest first. Returns how many. */
+static int pend_take(fp_docker *d, char (*ids)[ID_SIZE], int max)
+{
+    int n = d->npend < max ? d->npend : max;
+    if (n <= 0) return 0;
+    memcpy(ids, d->pend, (size_t)n * sizeof *d->pend);
+    memmove(d->pend, d->pend + n, (size_t)(d->npend - n) * sizeof *d->pend);
+    d->npend -= n;
+    return n;
+}
+
+/* Parse one event line and queue the container id of a start event. The
+ * id is "Actor.ID" (API >= 1.22) or the older top-level "id". Returns 0,
+ * or -1 with err for a line that is not a JSON object. */
+static int parse_event(fp_docker *d, const char *line, size_t len, fp_err *err)
+{
+    while (len && (line[len - 1] == '\r' || line[len - 1] == ' ')) len--;
+    if (!len) return 0;
+    json_t *j = json_loadb(line, len, 0, NULL);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return fp_err_set(err, FP_ESYS, "malformed event from the Docker engine at %s",
+                          d->sock);
+    }
+    const char *type = json_string_value(json_object_get(j, "Type"));
+    const char *action = json_string_value(json_object_get(j, "Action"));
+    if (!action) action = json_string_value(json_object_get(j, "status"));
+    const char *id = json_string_value(json_object_get(json_object_get(j, "Actor"), "ID"));
+    if (!id) id = json_string_value(json_object_get(j, "id"));
+    int r = 0;
+    if ((!type || strcmp(type, "container") == 0) && action && strcmp(action, "start") == 0 &&
+        id && strlen(id) < ID_SIZE && fp_docker_valid_ref(id)) {
+        if (pend_push(d, id) < 0) r = fp_err_sys(err, "cannot queue a Docker event");
+    }
+    json_decref(j);
+    return r;
+}
+
+/* Parse every complete line in the watch buffer (and, once the stream has
+ * ended, a last unterminated one), keeping a partial line for later. */
+static int drain_lines(fp_docker *d, fp_err *err)
+{
+    size_t off = 0;
+    while (off < d->wbuf.len) {
+        char *nl = memchr(d->wbuf.p + off, '\n', d->wbuf.len - off);
+        size_t end = nl ? (size_t)(nl - d->wbuf.p) : d->wbuf.len;
+        if (!nl && !d->wdone) break;
+        if (parse_event(d, d->wbuf.p + off, end - off, err) < 0) return -1;
+        off = nl ? end + 1 : end;
+    }
+    if (off) {
+        memmove(d->wbuf.p, d->wbuf.p + off, d->wbuf.len - off);
+        d->wbuf.len -= off;
+        d->wbuf.p[d->wbuf.len] = 0;
+    }
+    return 0;
+}
+
+/* Let libcurl move the watch transfer along without waiting, and note
+ * when it has finished. Returns 0, or -1 with err on a multi-handle error. */
+static int watch_step(fp_docker *d, fp_err *err)
+{
+    int running = 0;
+    CURLMcode mc = curl_multi_perform(d->m, &running);
+    if (mc != CURLM_OK)
+        return fp_err_set(err, FP_ESYS, "watching Docker events: %s", curl_multi_strerror(mc));
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(d->m, &left)))
+        if (msg->msg == CURLMSG_DONE && msg->easy_handle == d->w) {
+            d->wdone = true;
+            d->wresult = msg->data.result;
+        }
+    return 0;
+}
+
+/* The error for a watch whose stream has ended: why libcurl stopped, the
+ * engine's HTTP error, or a clean end of the stream. */
+static int watch_ended(fp_docker *d, fp_err *err)
+{
+    long code = 0;
+    curl_easy_getinfo(d->w, CURLINFO_RESPONSE_CODE, &code);
+    if (d->wbuf.overflow)
+        return fp_err_set(err, FP_ESYS, "the Docker engine at %s sent an oversized event",
+                          d->sock);
+    if (d->wresult != CURLE_OK)
+        return transfer_error(d, d->w, d->wresult, d->werr, "watching events of", err);
+    if (code != 200) {
+        char m[256];
+        engine_message(d->wbuf.p, d->wbuf.len, m, sizeof m);
+        return fp_err_set(err, FP_ESYS, "the Docker engine at %s refused the event stream "
+                          "(HTTP %ld)%s%s", d->sock, code, m[0] ? ": " : "", m);
+    }
+    return fp_err_set(err, FP_ESYS, "the Docker event stream from %s ended", d->sock);
+}
+
+/* Open GET /events?filters={"type":["container"],"event":["start"]}. Any
+ * previous watch on d is closed first (its unreturned ids are lost). Waits
+ * up to CONNECT_TIMEOUT_MS until the engine has answered 200 with its
+ * headers, so that containers started after this returns are seen (the
+ * engine subscribes right after sending them). FP_ESYS when the engine
+ * cannot be reached or refuses. */
+int fp_docker_watch_start(fp_docker *d, fp_err *err)
+{
+    watch_close(d);
+    d->wbuf.max = EVENT_LINE_MAX;
+
+    json_t *f = json_pack("{s:[s], s:[s]}", "type", "container", "event", "start");
+    char *fs = f ? json_dumps(f, JSON_COMPACT) : NULL;
+    json_decref(f);
+    d->w = curl_easy_init();
+    d->m = curl_multi_init();
+    char *esc = fs && d->w ? curl_easy_escape(d->w, fs, 0) : NULL;
+    free(fs);
+    if (!esc || !d->m) {
+        curl_free(esc);
+        watch_close(d);
+        return fp_err_set(err, FP_ESYS, "cannot set up a Docker event watch");
+    }
+    char url[512];
+    int k = snprintf(url, sizeof url, "http://localhost/events?filters=%s", esc);
+    curl_free(esc);
+    d->werr[0] = 0;
+    if (k < 0 || (size_t)k >= sizeof url ||
+        setup_handle(d, d->w, d->werr, &d->wbuf) < 0 ||
+        curl_easy_setopt(d->w, CURLOPT_URL, url) != CURLE_OK ||
+        curl_multi_add_handle(d->m, d->w) != CURLM_OK) {
+        watch_close(d);
+        return fp_err_set(err, FP_ESYS, "cannot set up a Docker event watch");
+    }
+
+    long deadline = now_ms() + CONNECT_TIMEOUT_MS;
+    for (;;) {
+        if (watch_step(d, err) < 0) { watch_close(d); return -1; }
+        long code = 0;
+        curl_easy_getinfo(d->w, CURLINFO_RESPONSE_CODE, &code);
+        if (code == 200 && !d->wdone) return 0;
+        if (d->wdone) {
+            watch_ended(d, err);
+            watch_close(d);
+            return -1;
+        }
+        long left = deadline - now_ms();
+        if (left <= 0) {
+            watch_close(d);
+            return fp_err_set(err, FP_ESYS, "the Docker engine at %s did not answer the "
+                              "event request", d->sock);
+        }
+        curl_multi_poll(d->m, NULL, 0, (int)(left < 100 ? left : 100), NULL);
+    }
+}
+
+/* Wait at most timeout_ms (negative counts as 0) for container start
+ * events and store up to max ids in ids. Returns as soon as at least one
+ * id is known (ids not yet returned stay queued for the next call), 0 when
+ * the time ran out first, and -1 with FP_ESYS once the stream has ended or
+ * broken (after every id received before that has been returned). A signal
+ * does not shorten the wait. FP_EUSAGE without a watch or with max <= 0. */
+int fp_docker_watch_poll(fp_docker *d, int timeout_ms, char (*ids)[80], int max, fp_err *err)
+{
+    if (!d->w)
+        return fp_err_set(err, FP_EUSAGE, "no Docker event watch is open");
+    if (max <= 0)
+        return fp_err_set(err, FP_EUSAGE, "no room for container ids");
+    if (d->npend) return pend_take(d, ids, max);
+
+    long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    for (;;) {
+        if (!d->wdone && watch_step(d, err) < 0) return -1;
+        long code = 0;
+        curl_easy_getinfo(d->w, CURLINFO_RESPONSE_CODE, &code);
+        if (code == 200 && drain_lines(d, err) < 0) return -1;
+        if (d->npend) return pend_take(d, ids, max);
+        if (d->wdone) return watch_ended(d, err);
+        long left = deadline - now_ms();
+        if (left <= 0) return 0;
+        CURLMcode mc = curl_multi_poll(d->m, NULL, 0, (int)left, NULL);
+        if (mc != CURLM_OK)
+            return fp_err_set(err, FP_ESYS, "watching Docker events: %s",
+                              curl_multi_strerror(mc));
+    }
+}

@@ -1,0 +1,27 @@
+/* fp.h - libfp, the library behind the fp tools.
+ *
+ * Modules, in the order data flows through them:
+ *   foundation  fp/error.h (errors), fp/roots.h (file system roots),
+ *               fp/metric.h (metrics and samples), fp/record.h (JSON lines)
+ *   samplers    fp/proc.h, fp/cgroup.h, fp/net.h, fp/perf.h, fp/docker.h,
+ *               combined by fp/sampler.h; fp/replay.h reads recorded traces
+ *   features    fp/series.h (streaming statistics), fp/features.h
+ *               (fingerprints, embeddings, actuals)
+ * libfp never prints and never exits; each header states who owns what.
+ */
+#ifndef FP_H
+#define FP_H
+#include "fp/error.h"
+#include "fp/roots.h"
+#include "fp/metric.h"
+#include "fp/record.h"
+#include "fp/proc.h"
+#include "fp/cgroup.h"
+#include "fp/net.h"
+#include "fp/perf.h"
+#include "fp/docker.h"
+#include "fp/sampler.h"
+#include "fp/replay.h"
+#include "fp/series.h"
+#include "fp/features.h"
+#endif

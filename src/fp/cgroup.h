@@ -1,0 +1,95 @@
+/* fp/cgroup.h - cgroup v1, v2 and hybrid hierarchies.
+ *
+ * The layout comes from <proc>/self/mountinfo: each cgroup v1 mount with the
+ * controllers it carries, and the cgroup2 mount. Mount points under
+ * /sys/fs/cgroup are rebased onto fp_roots.cgroup, so a fixture tree can
+ * stand in for the real one. Versions:
+ *   v1      controllers on v1 mounts (this machine's case),
+ *   v2      one unified hierarchy with controllers,
+ *   hybrid  v1 controllers plus a cgroup2 mount without controllers, which
+ *           still gives per-cgroup pressure (PSI).
+ * A workload cgroup has one directory per controller (empty when that
+ * controller is not available); readings degrade one field at a time.
+ *
+ * Ownership: fp_cg_layout and fp_cgroup are plain values (large: keep them
+ * on the heap or in a struct). Nothing to free.
+ */
+#ifndef FP_CGROUP_H
+#define FP_CGROUP_H
+
+#include <stdbool.h>
+#include "fp/error.h"
+#include "fp/roots.h"
+
+typedef enum { FP_CG_NONE = 0, FP_CG_V1 = 1, FP_CG_V2 = 2, FP_CG_HYBRID = 3 } fp_cg_version;
+
+typedef enum {
+    FP_CTL_CPU, FP_CTL_CPUACCT, FP_CTL_MEMORY, FP_CTL_BLKIO, FP_CTL_PIDS,
+    FP_CTL_UNIFIED, /* the cgroup2 hierarchy (v2 controllers, or PSI only in hybrid) */
+    FP_CTL_COUNT
+} fp_cg_ctl;
+
+typedef struct fp_cg_layout {
+    fp_cg_version version;
+    char mnt[FP_CTL_COUNT][FP_PATH_MAX];  /* rebased mount point, "" if absent */
+    char root[FP_CTL_COUNT][512];         /* hierarchy path mounted there */
+} fp_cg_layout;
+
+typedef struct fp_cgroup {
+    fp_cg_version version;
+    char rel[FP_PATH_MAX];                /* path shown in records */
+    char dir[FP_CTL_COUNT][FP_PATH_MAX];  /* "" when not available */
+    bool created;                         /* made by fp_cgroup_create */
+    char parent_dir[FP_CTL_COUNT][FP_PATH_MAX]; /* where leftovers go on removal */
+} fp_cgroup;
+
+/* Cumulative counters of a cgroup; why[field] is NULL when it was read. */
+typedef enum {
+    FP_CGF_CPU, FP_CGF_CPU_USER, FP_CGF_THROTTLED, FP_CGF_MEM, FP_CGF_MEM_PEAK,
+    FP_CGF_ANON, FP_CGF_FILE, FP_CGF_OOM, FP_CGF_IO, FP_CGF_PIDS,
+    FP_CGF_PSI_CPU, FP_CGF_PSI_MEM, FP_CGF_PSI_IO, FP_CGF_COUNT
+} fp_cg_field;
+
+typedef struct fp_cg_totals {
+    double cpu_s, cpu_user_s, cpu_sys_s, throttled_s;
+    double mem_bytes, mem_peak_bytes, anon_bytes, file_bytes, oom_kills;
+    double io_rbytes, io_wbytes, io_rios, io_wios, pids;
+    /* PSI stall totals in seconds */
+    double psi_cpu_some_s, psi_mem_some_s, psi_mem_full_s, psi_io_some_s, psi_io_full_s;
+    const char *why[FP_CGF_COUNT];
+} fp_cg_totals;
+
+/* Find the hierarchies. FP_ESYS when mountinfo cannot be read; a system
+ * without cgroups gives version FP_CG_NONE and returns 0. */
+int fp_cg_layout_read(const fp_roots *r, fp_cg_layout *l, fp_err *err);
+
+/* The cgroup of pid, per controller, from <proc>/PID/cgroup. */
+int fp_cgroup_of_pid(const fp_roots *r, const fp_cg_layout *l, int pid, fp_cgroup *cg, fp_err *err);
+
+/* An existing cgroup by its path (relative to each hierarchy's root, e.g.
+ * "/docker/ID"). Path traversal ("..") is refused (FP_EINPUT); FP_EINPUT
+ * also when no controller has such a directory. */
+int fp_cgroup_open(const fp_cg_layout *l, const char *rel, fp_cgroup *cg, fp_err *err);
+
+/* Create cgroup NAME under parent_rel (NULL: under the calling process's own
+ * cgroup, per controller) in every available controller. In v2, tries to
+ * enable cpu, memory, io and pids for the parent's children first. Fails
+ * (FP_ESYS) only if no controller could be created. */
+int fp_cgroup_create(const fp_roots *r, const fp_cg_layout *l, const char *parent_rel,
+                     const char *name, fp_cgroup *cg, fp_err *err);
+
+/* Move pid into the cgroup (every controller). */
+int fp_cgroup_attach(const fp_cgroup *cg, int pid, fp_err *err);
+
+/* Pids in the cgroup (first available controller's cgroup.procs); returns
+ * how many were written, or -1. */
+int fp_cgroup_pids(const fp_cgroup *cg, int *pids, int max, fp_err *err);
+
+/* Move any processes still inside a created cgroup to its parent and
+ * remove its directories. */
+int fp_cgroup_remove(fp_cgroup *cg, fp_err *err);
+
+/* Read every counter; fields that cannot be read get a reason. */
+void fp_cgroup_read(const fp_cgroup *cg, fp_cg_totals *t);
+
+#endif

@@ -1,0 +1,41 @@
+/* fp/proc.h - the workload's process tree, from <proc root>.
+ *
+ * A workload is a set of processes: the descendants of a root pid, or the
+ * members of a cgroup. fp_proc_sum adds up their counters. CPU time and page
+ * faults include children that were already reaped (cutime/cstime,
+ * cminflt/cmajflt of the live members), and /proc/PID/io includes reaped
+ * children too, so the totals are continuous while processes come and go.
+ * Context switches are those of each process's main thread.
+ *
+ * Ownership: plain values; the caller owns the pid arrays.
+ */
+#ifndef FP_PROC_H
+#define FP_PROC_H
+
+#include "fp/error.h"
+#include "fp/roots.h"
+
+typedef struct fp_proc_totals {
+    double cpu_user_s, cpu_sys_s;
+    unsigned long long rss_bytes, minflt, majflt, ctxsw;
+    unsigned long long rchar, wchar, syscr, syscw;
+    int threads, procs;
+    const char *why_io;   /* why rchar..syscw are unknown, or NULL */
+    const char *why_ctx;  /* why ctxsw is unknown, or NULL */
+} fp_proc_totals;
+
+/* The pids of root and all its descendants, found by scanning <proc>/[0-9]*
+ * for parent links. Writes at most max pids; returns how many (0 when root
+ * is gone), or -1 (FP_ESYS) when <proc> cannot be read. */
+int fp_proc_tree(const fp_roots *r, int root, int *pids, int max, fp_err *err);
+
+/* Sum the counters of the n processes in pids. Processes that vanished
+ * between listing and reading are skipped. Never fails: fields that cannot
+ * be read are reported through the why_* members. */
+void fp_proc_sum(const fp_roots *r, const int *pids, int n, fp_proc_totals *out);
+
+/* The command line of pid as a JSON-ready argv (NUL-separated in /proc).
+ * Fills argv (pointers into buf) and returns argc, or -1 with errno. */
+int fp_proc_cmdline(const fp_roots *r, int pid, char *buf, size_t n, char **argv, int max);
+
+#endif

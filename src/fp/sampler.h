@@ -1,0 +1,45 @@
+/* fp/sampler.h - one workload's samples, from every sampler at once.
+ *
+ * A sampler reads the workload's process tree (fp/proc.h), its cgroup
+ * (fp/cgroup.h), its network namespace (fp/net.h) and its counters
+ * (fp/perf.h), and turns two consecutive readings into an fp_sample of
+ * levels and per-second rates. Each metric degrades on its own: what cannot
+ * be read is missing with the reason, the rest is still sampled.
+ *
+ * Processes: the members of the cgroup when `tree_from_cgroup` is set (a
+ * workload fp started or a container: cheap, no /proc scan), else the root
+ * pid and its descendants (a scan of <proc> per sample).
+ *
+ * Ownership: fp_sampler is opaque (fp_sampler_new / fp_sampler_free). It
+ * copies the roots and the cgroup given in the configuration.
+ */
+#ifndef FP_SAMPLER_H
+#define FP_SAMPLER_H
+
+#include <stdbool.h>
+#include "fp/cgroup.h"
+#include "fp/error.h"
+#include "fp/metric.h"
+#include "fp/perf.h"
+#include "fp/roots.h"
+
+typedef struct fp_sampler_cfg {
+    int pid;                       /* root process (0: none known) */
+    const fp_cgroup *cg;           /* NULL: no cgroup */
+    const char *why_no_cgroup;     /* reason shown for cgroup metrics when cg is NULL */
+    bool tree_from_cgroup;         /* processes = cgroup members */
+    bool perf;                     /* open perf counters on pid (inherited) */
+    const fp_perf_backend *perf_backend; /* NULL: the real system calls */
+} fp_sampler_cfg;
+
+typedef struct fp_sampler fp_sampler;
+
+fp_sampler *fp_sampler_new(const fp_roots *r, const fp_sampler_cfg *cfg, fp_err *err);
+/* Take the baseline reading at monotonic time now (seconds). */
+void fp_sampler_start(fp_sampler *s, double now);
+/* Read again at monotonic time now and fill out (t = now - start). Returns
+ * the number of processes the workload has (0 when all are gone). */
+int fp_sampler_sample(fp_sampler *s, double now, fp_sample *out);
+void fp_sampler_free(fp_sampler *s);
+
+#endif

@@ -1,0 +1,187 @@
+/* record.c - JSON-lines envelope, writer and strict streaming reader. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "fp/record.h"
+
+json_t *fp_record_new(const char *type, const fp_target *tg, double t)
+{
+    json_t *r = json_object();
+    json_object_set_new(r, "schema", json_integer(FP_SCHEMA));
+    json_object_set_new(r, "type", json_string(type));
+    if (tg) {
+        json_object_set_new(r, "id", json_string(tg->id));
+        json_object_set_new(r, "t", json_real(t));
+        json_object_set_new(r, "host", tg->host[0] ? json_string(tg->host) : json_null());
+        json_t *g = json_object();
+        json_object_set_new(g, "cgroup", tg->cgroup[0] ? json_string(tg->cgroup) : json_null());
+        json_object_set_new(g, "container", tg->container[0] ? json_string(tg->container) : json_null());
+        json_object_set_new(g, "pid", tg->pid > 0 ? json_integer(tg->pid) : json_null());
+        json_object_set_new(r, "target", g);
+    } else {
+        json_object_set_new(r, "t", json_real(t));
+    }
+    return r;
+}
+
+int fp_record_write(FILE *f, const json_t *rec, fp_err *err)
+{
+    /* JSON_REAL_PRECISION(10): enough for counters, compact for floats. */
+    if (json_dumpf(rec, f, JSON_COMPACT | JSON_REAL_PRECISION(10)) < 0 || putc('\n', f) == EOF)
+        return fp_err_sys(err, "write");
+    return 0;
+}
+
+const char *fp_record_type(const json_t *rec)
+{
+    return json_string_value(json_object_get(rec, "type"));
+}
+
+void fp_record_set_num(json_t *obj, json_t *missing, const char *name, double v, const char *why)
+{
+    if (!why && !isfinite(v)) why = "not a finite number";
+    if (why) {
+        json_object_set_new(obj, name, json_null());
+        json_object_set_new(missing, name, json_string(why));
+    } else {
+        json_object_set_new(obj, name, json_real(v));
+    }
+}
+
+json_t *fp_sample_to_json(const fp_sample *s, const fp_target *tg)
+{
+    json_t *r = fp_record_new("sample", tg, s->t), *missing = json_object();
+    for (int i = 0; i < FP_M_COUNT; i++)
+        fp_record_set_num(r, missing, fp_metric_name(i), s->v[i], s->why[i]);
+    if (s->n_if > 0) {
+        json_t *ifs = json_object();
+        for (int i = 0; i < s->n_if; i++) {
+            const fp_net_if *n = &s->ifs[i];
+            json_object_set_new(ifs, n->name, json_pack("{s:I,s:I,s:I,s:I}",
+                "rx_bytes", (json_int_t)n->rx_bytes, "tx_bytes", (json_int_t)n->tx_bytes,
+                "rx_packets", (json_int_t)n->rx_packets, "tx_packets", (json_int_t)n->tx_packets));
+        }
+        json_object_set_new(r, "net_if", ifs);
+    }
+    json_object_set_new(r, "missing", missing);
+    return r;
+}
+
+int fp_sample_from_json(const json_t *rec, fp_sample *s, fp_err *err)
+{
+    json_t *t = json_object_get(rec, "t");
+    if (!json_is_number(t))
+        return fp_err_set(err, FP_EINPUT, "sample without a numeric \"t\"");
+    fp_sample_init(s, json_number_value(t), "absent from record");
+    const json_t *missing = json_object_get(rec, "missing");
+    for (int i = 0; i < FP_M_COUNT; i++) {
+        const char *name = fp_metric_name(i);
+        json_t *v = json_object_get(rec, name);
+        if (!v) continue;
+        if (json_is_number(v)) {
+            fp_sample_set(s, i, json_number_value(v));
+        } else if (json_is_null(v)) {
+            /* The reason is in the record; samples keep static strings only,
+             * so the replayed reason is the generic one. */
+            s->why[i] = json_object_get(missing, name) ? "missing in recorded sample"
+                                                       : "null in recorded sample";
+        } else {
+            return fp_err_set(err, FP_EINPUT, "field \"%s\" is not a number or null", name);
+        }
+    }
+    json_t *ifs = json_object_get(rec, "net_if");
+    if (json_is_object(ifs)) {
+        const char *k;
+        json_t *o;
+        json_object_foreach(ifs, k, o) {
+            if (s->n_if >= FP_NET_IF_MAX) break;
+            fp_net_if *n = &s->ifs[s->n_if++];
+            snprintf(n->name, sizeof n->name, "%s", k);
+            n->rx_bytes = (unsigned long long)json_integer_value(json_object_get(o, "rx_bytes"));
+            n->tx_bytes = (unsigned long long)json_integer_value(json_object_get(o, "tx_bytes"));
+            n->rx_packets = (unsigned long long)json_integer_value(json_object_get(o, "rx_packets"));
+            n->tx_packets = (unsigned long long)json_integer_value(json_object_get(o, "tx_packets"));
+        }
+    }
+    return 0;
+}
+
+struct fp_reader {
+    FILE *f;
+    char name[256];
+    bool skip_bad;
+    long line, skipped;
+    char *buf;
+    size_t cap;
+};
+
+fp_reader *fp_reader_new(FILE *f, const char *name, bool skip_bad)
+{
+    fp_reader *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->f = f;
+    snprintf(r->name, sizeof r->name, "%s", !name || strcmp(name, "-") == 0 ? "<stdin>" : name);
+    r->skip_bad = skip_bad;
+    return r;
+}
+
+/* Check the envelope of a parsed line; returns NULL when it is a valid
+ * record, else what is wrong. */
+static const char *envelope_problem(const json_t *j)
+{
+    if (!json_is_object(j)) return "a record must be a JSON object";
+    json_t *s = json_object_get(j, "schema");
+    if (!s) return "no \"schema\" field";
+    if (!json_is_integer(s)) return "\"schema\" must be an integer";
+    if (json_integer_value(s) < 1 || json_integer_value(s) > FP_SCHEMA)
+        return "unsupported schema version (this fp reads schema 1)";
+    json_t *t = json_object_get(j, "type");
+    if (!json_is_string(t) || !json_string_length(t)) return "no string \"type\" field";
+    return NULL;
+}
+
+int fp_reader_next(fp_reader *r, json_t **out, fp_err *err)
+{
+    for (;;) {
+        errno = 0;
+        ssize_t n = getline(&r->buf, &r->cap, r->f);
+        if (n < 0) {
+            if (ferror(r->f)) return fp_err_sys(err, "%s: read", r->name);
+            return 0;
+        }
+        r->line++;
+        size_t k = strspn(r->buf, " \t\r\n");
+        if ((ssize_t)k == n) continue;
+        json_error_t je;
+        json_t *j = json_loadb(r->buf, (size_t)n, JSON_REJECT_DUPLICATES, &je);
+        const char *bad = NULL;
+        char what[300];
+        if (!j) {
+            snprintf(what, sizeof what, "malformed JSON: %s (column %d)", je.text, je.column);
+            bad = what;
+        } else {
+            bad = envelope_problem(j);
+        }
+        if (!bad) {
+            *out = j;
+            return 1;
+        }
+        json_decref(j);
+        if (r->skip_bad) {
+            r->skipped++;
+            continue;
+        }
+        return fp_err_set(err, FP_EINPUT, "%s:%ld: %s", r->name, r->line, bad);
+    }
+}
+
+long fp_reader_line(const fp_reader *r) { return r->line; }
+long fp_reader_skipped(const fp_reader *r) { return r->skipped; }
+
+void fp_reader_free(fp_reader *r)
+{
+    if (!r) return;
+    free(r->buf);
+    free(r);
+}

@@ -1,0 +1,230 @@
+/* sampler.c - combine the samplers into rates and levels. */
+#include <stdlib.h>
+#include <string.h>
+#include "fp/net.h"
+#include "fp/proc.h"
+#include "fp/sampler.h"
+
+#define MAX_PIDS 4096
+
+typedef struct reading {
+    double now;
+    int procs;
+    fp_proc_totals pt;
+    fp_cg_totals cg;
+    bool net_ok, own_ns;
+    const char *why_net;
+    unsigned long long rx, tx, rxp, txp;
+    fp_perf_counts perf;
+    fp_sample ifs; /* only n_if / ifs used */
+} reading;
+
+struct fp_sampler {
+    fp_roots roots;
+    fp_cgroup cg;
+    bool has_cg, tree_from_cg;
+    const char *why_no_cg;
+    int pid;
+    fp_perf *perf;
+    double start;
+    reading prev, cur;
+    int pids[MAX_PIDS];
+};
+
+fp_sampler *fp_sampler_new(const fp_roots *r, const fp_sampler_cfg *cfg, fp_err *err)
+{
+    fp_sampler *s = calloc(1, sizeof *s);
+    if (!s) { fp_err_set(err, FP_ESYS, "out of memory"); return NULL; }
+    s->roots = *r;
+    if (cfg->cg) { s->cg = *cfg->cg; s->has_cg = true; }
+    s->tree_from_cg = cfg->tree_from_cgroup && s->has_cg;
+    s->why_no_cg = cfg->why_no_cgroup ? cfg->why_no_cgroup : "no cgroup";
+    s->pid = cfg->pid;
+    if (cfg->perf && cfg->pid > 0) {
+        s->perf = fp_perf_open(cfg->pid, cfg->perf_backend, err);
+        if (!s->perf) { free(s); return NULL; }
+    }
+    return s;
+}
+
+void fp_sampler_free(fp_sampler *s)
+{
+    if (!s) return;
+    fp_perf_free(s->perf);
+    free(s);
+}
+
+static void take(fp_sampler *s, reading *rd, double now)
+{
+    rd->now = now;
+    int n = 0;
+    if (s->tree_from_cg) n = fp_cgroup_pids(&s->cg, s->pids, MAX_PIDS, NULL);
+    else if (s->pid > 0) n = fp_proc_tree(&s->roots, s->pid, s->pids, MAX_PIDS, NULL);
+    if (n < 0) n = 0;
+    fp_proc_sum(&s->roots, s->pids, n, &rd->pt);
+    rd->procs = rd->pt.procs;
+    if (s->has_cg) fp_cgroup_read(&s->cg, &rd->cg);
+
+    /* Network: the namespace of the first process we know. */
+    int netpid = n > 0 ? s->pids[0] : s->pid;
+    rd->net_ok = false;
+    rd->ifs.n_if = 0;
+    if (rd->procs == 0) {
+        rd->why_net = "the workload has no process";
+    } else {
+        int k = fp_net_read(&s->roots, netpid, rd->ifs.ifs, FP_NET_IF_MAX, &rd->own_ns, NULL);
+        if (k < 0) rd->why_net = "cannot read /proc/PID/net/dev";
+        else if (!rd->own_ns) rd->why_net = "shares the host network namespace (counters would not be the workload's)";
+        else {
+            rd->net_ok = true;
+            rd->ifs.n_if = k;
+            rd->rx = rd->tx = rd->rxp = rd->txp = 0;
+            for (int i = 0; i < k; i++) {
+                rd->rx += rd->ifs.ifs[i].rx_bytes;
+                rd->tx += rd->ifs.ifs[i].tx_bytes;
+                rd->rxp += rd->ifs.ifs[i].rx_packets;
+                rd->txp += rd->ifs.ifs[i].tx_packets;
+            }
+        }
+    }
+    if (s->perf) fp_perf_read(s->perf, &rd->perf);
+}
+
+void fp_sampler_start(fp_sampler *s, double now)
+{
+    s->start = now;
+    take(s, &s->cur, now);
+}
+
+/* Non-negative rate of a cumulative counter (a counter that went backwards,
+ * e.g. when a process left the tree, reads as zero). */
+static double rate(double a, double b, double dt)
+{
+    double d = b - a;
+    return d > 0 && dt > 0 ? d / dt : 0;
+}
+
+int fp_sampler_sample(fp_sampler *s, double now, fp_sample *o)
+{
+    s->prev = s->cur;
+    take(s, &s->cur, now);
+    const reading *p = &s->prev, *c = &s->cur;
+    double dt = c->now - p->now;
+    fp_sample_init(o, now - s->start, "not sampled");
+
+    /* Process tree */
+    const fp_proc_totals *a = &p->pt, *b = &c->pt;
+    fp_sample_set(o, FP_M_MEM_RSS_BYTES, (double)b->rss_bytes);
+    fp_sample_set(o, FP_M_THREADS, b->threads);
+    fp_sample_set(o, FP_M_PROCS, b->procs);
+    fp_sample_set(o, FP_M_MINFLT_PS, rate((double)a->minflt, (double)b->minflt, dt));
+    fp_sample_set(o, FP_M_MAJFLT_PS, rate((double)a->majflt, (double)b->majflt, dt));
+    if (a->why_ctx || b->why_ctx) fp_sample_miss(o, FP_M_CTXSW_PS, b->why_ctx ? b->why_ctx : a->why_ctx);
+    else fp_sample_set(o, FP_M_CTXSW_PS, rate((double)a->ctxsw, (double)b->ctxsw, dt));
+    const char *wio = b->why_io ? b->why_io : a->why_io;
+    if (wio) {
+        fp_sample_miss(o, FP_M_RCHAR_BPS, wio);
+        fp_sample_miss(o, FP_M_WCHAR_BPS, wio);
+        fp_sample_miss(o, FP_M_SYSCR_PS, wio);
+        fp_sample_miss(o, FP_M_SYSCW_PS, wio);
+    } else {
+        fp_sample_set(o, FP_M_RCHAR_BPS, rate((double)a->rchar, (double)b->rchar, dt));
+        fp_sample_set(o, FP_M_WCHAR_BPS, rate((double)a->wchar, (double)b->wchar, dt));
+        fp_sample_set(o, FP_M_SYSCR_PS, rate((double)a->syscr, (double)b->syscr, dt));
+        fp_sample_set(o, FP_M_SYSCW_PS, rate((double)a->syscw, (double)b->syscw, dt));
+    }
+
+    /* cgroup, else process-tree CPU and RSS */
+    static const int cg_metrics[] = {FP_M_CPU_THROTTLED_PCT, FP_M_MEM_ANON_BYTES, FP_M_MEM_FILE_BYTES,
+        FP_M_MEM_PEAK_BYTES, FP_M_OOM_KILLS, FP_M_IO_READ_BPS, FP_M_IO_WRITE_BPS, FP_M_IO_READ_IOPS,
+        FP_M_IO_WRITE_IOPS, FP_M_PIDS, FP_M_PSI_CPU_SOME_PCT, FP_M_PSI_MEM_SOME_PCT,
+        FP_M_PSI_MEM_FULL_PCT, FP_M_PSI_IO_SOME_PCT, FP_M_PSI_IO_FULL_PCT};
+    if (s->has_cg) {
+        const fp_cg_totals *x = &p->cg, *y = &c->cg;
+#define CGOK(f) (!x->why[f] && !y->why[f])
+#define CGWHY(f) (y->why[f] ? y->why[f] : x->why[f])
+        if (CGOK(FP_CGF_CPU)) fp_sample_set(o, FP_M_CPU_CORES, rate(x->cpu_s, y->cpu_s, dt));
+        else fp_sample_miss(o, FP_M_CPU_CORES, CGWHY(FP_CGF_CPU));
+        if (CGOK(FP_CGF_CPU_USER)) {
+            fp_sample_set(o, FP_M_CPU_USER_CORES, rate(x->cpu_user_s, y->cpu_user_s, dt));
+            fp_sample_set(o, FP_M_CPU_SYS_CORES, rate(x->cpu_sys_s, y->cpu_sys_s, dt));
+        } else {
+            fp_sample_miss(o, FP_M_CPU_USER_CORES, CGWHY(FP_CGF_CPU_USER));
+            fp_sample_miss(o, FP_M_CPU_SYS_CORES, CGWHY(FP_CGF_CPU_USER));
+        }
+        if (CGOK(FP_CGF_THROTTLED)) fp_sample_set(o, FP_M_CPU_THROTTLED_PCT, 100 * rate(x->throttled_s, y->throttled_s, dt));
+        else fp_sample_miss(o, FP_M_CPU_THROTTLED_PCT, CGWHY(FP_CGF_THROTTLED));
+        if (!y->why[FP_CGF_MEM]) fp_sample_set(o, FP_M_MEM_BYTES, y->mem_bytes);
+        else fp_sample_miss(o, FP_M_MEM_BYTES, y->why[FP_CGF_MEM]);
+        if (!y->why[FP_CGF_MEM_PEAK]) fp_sample_set(o, FP_M_MEM_PEAK_BYTES, y->mem_peak_bytes);
+        else fp_sample_miss(o, FP_M_MEM_PEAK_BYTES, y->why[FP_CGF_MEM_PEAK]);
+        if (!y->why[FP_CGF_ANON]) fp_sample_set(o, FP_M_MEM_ANON_BYTES, y->anon_bytes);
+        else fp_sample_miss(o, FP_M_MEM_ANON_BYTES, y->why[FP_CGF_ANON]);
+        if (!y->why[FP_CGF_FILE]) fp_sample_set(o, FP_M_MEM_FILE_BYTES, y->file_bytes);
+        else fp_sample_miss(o, FP_M_MEM_FILE_BYTES, y->why[FP_CGF_FILE]);
+        if (!y->why[FP_CGF_OOM]) fp_sample_set(o, FP_M_OOM_KILLS, y->oom_kills);
+        else fp_sample_miss(o, FP_M_OOM_KILLS, y->why[FP_CGF_OOM]);
+        if (CGOK(FP_CGF_IO)) {
+            fp_sample_set(o, FP_M_IO_READ_BPS, rate(x->io_rbytes, y->io_rbytes, dt));
+            fp_sample_set(o, FP_M_IO_WRITE_BPS, rate(x->io_wbytes, y->io_wbytes, dt));
+            fp_sample_set(o, FP_M_IO_READ_IOPS, rate(x->io_rios, y->io_rios, dt));
+            fp_sample_set(o, FP_M_IO_WRITE_IOPS, rate(x->io_wios, y->io_wios, dt));
+        } else {
+            for (int m = FP_M_IO_READ_BPS; m <= FP_M_IO_WRITE_IOPS; m++) fp_sample_miss(o, m, CGWHY(FP_CGF_IO));
+        }
+        if (!y->why[FP_CGF_PIDS]) fp_sample_set(o, FP_M_PIDS, y->pids);
+        else fp_sample_miss(o, FP_M_PIDS, y->why[FP_CGF_PIDS]);
+        if (CGOK(FP_CGF_PSI_CPU)) fp_sample_set(o, FP_M_PSI_CPU_SOME_PCT, 100 * rate(x->psi_cpu_some_s, y->psi_cpu_some_s, dt));
+        else fp_sample_miss(o, FP_M_PSI_CPU_SOME_PCT, CGWHY(FP_CGF_PSI_CPU));
+        if (CGOK(FP_CGF_PSI_MEM)) {
+            fp_sample_set(o, FP_M_PSI_MEM_SOME_PCT, 100 * rate(x->psi_mem_some_s, y->psi_mem_some_s, dt));
+            fp_sample_set(o, FP_M_PSI_MEM_FULL_PCT, 100 * rate(x->psi_mem_full_s, y->psi_mem_full_s, dt));
+        } else {
+            fp_sample_miss(o, FP_M_PSI_MEM_SOME_PCT, CGWHY(FP_CGF_PSI_MEM));
+            fp_sample_miss(o, FP_M_PSI_MEM_FULL_PCT, CGWHY(FP_CGF_PSI_MEM));
+        }
+        if (CGOK(FP_CGF_PSI_IO)) {
+            fp_sample_set(o, FP_M_PSI_IO_SOME_PCT, 100 * rate(x->psi_io_some_s, y->psi_io_some_s, dt));
+            fp_sample_set(o, FP_M_PSI_IO_FULL_PCT, 100 * rate(x->psi_io_full_s, y->psi_io_full_s, dt));
+        } else {
+            fp_sample_miss(o, FP_M_PSI_IO_SOME_PCT, CGWHY(FP_CGF_PSI_IO));
+            fp_sample_miss(o, FP_M_PSI_IO_FULL_PCT, CGWHY(FP_CGF_PSI_IO));
+        }
+#undef CGOK
+#undef CGWHY
+    } else {
+        for (size_t i = 0; i < sizeof cg_metrics / sizeof cg_metrics[0]; i++)
+            fp_sample_miss(o, cg_metrics[i], s->why_no_cg);
+    }
+    /* Without the cgroup's CPU or memory, the process tree stands in. */
+    if (!fp_sample_has(o, FP_M_CPU_CORES)) {
+        fp_sample_set(o, FP_M_CPU_USER_CORES, rate(a->cpu_user_s, b->cpu_user_s, dt));
+        fp_sample_set(o, FP_M_CPU_SYS_CORES, rate(a->cpu_sys_s, b->cpu_sys_s, dt));
+        fp_sample_set(o, FP_M_CPU_CORES, o->v[FP_M_CPU_USER_CORES] + o->v[FP_M_CPU_SYS_CORES]);
+    }
+    if (!fp_sample_has(o, FP_M_MEM_BYTES)) fp_sample_set(o, FP_M_MEM_BYTES, (double)b->rss_bytes);
+
+    /* Network */
+    if (p->net_ok && c->net_ok) {
+        fp_sample_set(o, FP_M_NET_RX_BPS, rate((double)p->rx, (double)c->rx, dt));
+        fp_sample_set(o, FP_M_NET_TX_BPS, rate((double)p->tx, (double)c->tx, dt));
+        fp_sample_set(o, FP_M_NET_RX_PPS, rate((double)p->rxp, (double)c->rxp, dt));
+        fp_sample_set(o, FP_M_NET_TX_PPS, rate((double)p->txp, (double)c->txp, dt));
+    } else {
+        const char *w = !c->net_ok ? c->why_net : "network namespace changed since the previous sample";
+        for (int m = FP_M_NET_RX_BPS; m <= FP_M_NET_TX_PPS; m++) fp_sample_miss(o, m, w);
+    }
+    if (c->net_ok) {
+        o->n_if = c->ifs.n_if;
+        memcpy(o->ifs, c->ifs.ifs, sizeof o->ifs[0] * (size_t)c->ifs.n_if);
+    }
+
+    /* Counters */
+    if (s->perf) {
+        fp_perf_rates(&p->perf, &c->perf, dt, o);
+    } else {
+        const char *w = s->pid > 0 ? "counters not requested" : "no process to count (attach by pid, container or command)";
+        for (int m = FP_M_INSTRUCTIONS_PS; m <= FP_M_SW_MIGRATIONS_PS; m++) fp_sample_miss(o, m, w);
+    }
+    return c->procs;
+}

@@ -1,0 +1,870 @@
+/* test-perf.c - fp/perf: counter groups, scaling, reasons, rates.
+ *
+ * Most checks run against an injected fp_perf_backend: a fake kernel that
+ * records every perf_event_open call, hands out descriptors, serves
+ * {value, enabled, running} per descriptor and fails opens by rule. Then the
+ * real system is measured on a child that burns CPU (the hardware path is
+ * chosen by what the kernel allows: this works with and without a PMU), and,
+ * with libpfm4, the encodings are checked, including libpfm4's forced-PMU
+ * mode in a re-executed child (libpfm4's state is process-wide).
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "fp/perf.h"
+#include "tap.h"
+
+#ifdef HAVE_LIBPFM
+#include <perfmon/pfmlib_perf_event.h>
+#endif
+
+static const char R_PARANOID[] = "perf_event_open: permission denied (perf_event_paranoid)";
+#define RF (PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING)
+#define LL(op, res) ((uint64_t)PERF_COUNT_HW_CACHE_LL | ((uint64_t)(op) << 8) | ((uint64_t)(res) << 16))
+
+/* The generic encoding every event must end up with (libpfm4's "perf"
+ * pseudo-PMU maps to exactly these). */
+static const struct { uint32_t type; uint64_t config; } want_enc[FP_EV_COUNT] = {
+    [FP_EV_INSTRUCTIONS] = { PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS },
+    [FP_EV_CYCLES] = { PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES },
+    [FP_EV_CACHE_REFS] = { PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_REFERENCES },
+    [FP_EV_CACHE_MISSES] = { PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_MISSES },
+    [FP_EV_BRANCH_MISSES] = { PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_MISSES },
+    [FP_EV_LLC_LOADS] = { PERF_TYPE_HW_CACHE, LL(PERF_COUNT_HW_CACHE_OP_READ, PERF_COUNT_HW_CACHE_RESULT_ACCESS) },
+    [FP_EV_LLC_MISSES] = { PERF_TYPE_HW_CACHE, LL(PERF_COUNT_HW_CACHE_OP_READ, PERF_COUNT_HW_CACHE_RESULT_MISS) },
+    [FP_EV_TASK_CLOCK] = { PERF_TYPE_SOFTWARE, PERF_COUNT_SW_TASK_CLOCK },
+    [FP_EV_CTXSW] = { PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES },
+    [FP_EV_FAULTS] = { PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS },
+    [FP_EV_MIGRATIONS] = { PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS },
+};
+
+static const fp_metric hw_metrics[] = {
+    FP_M_INSTRUCTIONS_PS, FP_M_CYCLES_PS, FP_M_CACHE_REFS_PS, FP_M_CACHE_MISSES_PS,
+    FP_M_BRANCH_MISSES_PS, FP_M_LLC_LOADS_PS, FP_M_LLC_MISSES_PS, FP_M_IPC, FP_M_CACHE_MISS_RATE,
+};
+
+/* ---- the fake kernel --------------------------------------------------- */
+
+enum { FAKE_MAX = 64, FAKE_RULES = 8 };
+
+typedef struct {
+    int fd, closed;
+    struct perf_event_attr attr;
+    pid_t pid;
+    int cpu, group_fd;
+    unsigned long flags;
+    uint64_t val[3];
+} fake_ev;
+
+/* An open fails with err when its attr matches: hw_any matches every
+ * non-software type, else type (and config unless any_config) must match;
+ * in_group_only restricts to opens with a group_fd; user_ok lets the open
+ * through when it excludes the kernel (perf_event_paranoid 2). */
+typedef struct {
+    int hw_any;
+    uint32_t type;
+    uint64_t config;
+    int any_config, in_group_only, user_ok, err;
+} fake_rule;
+
+typedef struct {
+    fake_ev ev[FAKE_MAX];
+    int n;
+    fake_rule rule[FAKE_RULES];
+    int n_rule;
+    int attempts, saw_excl_kernel_try, bad_close, bad_group_fd, fail_reads;
+} fake;
+
+static int fake_open(void *ctx, struct perf_event_attr *attr, pid_t pid, int cpu,
+                     int group_fd, unsigned long flags)
+{
+    fake *f = ctx;
+    f->attempts++;
+    if (attr->exclude_kernel) f->saw_excl_kernel_try = 1;
+    for (int i = 0; i < f->n_rule; i++) {
+        const fake_rule *r = &f->rule[i];
+        int match = r->hw_any ? attr->type != PERF_TYPE_SOFTWARE
+                              : attr->type == r->type && (r->any_config || attr->config == r->config);
+        if (r->in_group_only && group_fd == -1) match = 0;
+        if (r->user_ok && attr->exclude_kernel) match = 0;
+        if (match) { errno = r->err; return -1; }
+    }
+    if (group_fd != -1) {
+        int found = 0;
+        for (int i = 0; i < f->n; i++)
+            if (f->ev[i].fd == group_fd && !f->ev[i].closed) found = 1;
+        if (!found) { f->bad_group_fd++; errno = EBADF; return -1; }
+    }
+    if (f->n == FAKE_MAX) { errno = EMFILE; return -1; }
+    fake_ev *e = &f->ev[f->n];
+    memset(e, 0, sizeof *e);
+    e->fd = 100 + f->n++;
+    e->attr = *attr;
+    e->pid = pid;
+    e->cpu = cpu;
+    e->group_fd = group_fd;
+    e->flags = flags;
+    return e->fd;
+}
+
+static fake_ev *fake_by_fd(fake *f, int fd)
+{
+    for (int i = 0; i < f->n; i++)
+        if (f->ev[i].fd == fd) return &f->ev[i];
+    return NULL;
+}
+
+static int fake_read(void *ctx, int fd, uint64_t out[3])
+{
+    fake *f = ctx;
+    fake_ev *e = fake_by_fd(f, fd);
+    if (!e || e->closed || f->fail_reads) { errno = EBADF; return -1; }
+    memcpy(out, e->val, sizeof e->val);
+    return 0;
+}
+
+static int fake_close(void *ctx, int fd)
+{
+    fake *f = ctx;
+    fake_ev *e = fake_by_fd(f, fd);
+    if (!e || e->closed) { f->bad_close++; errno = EBADF; return -1; }
+    e->closed = 1;
+    return 0;
+}
+
+static void fake_init(fake *f, fp_perf_backend *be)
+{
+    memset(f, 0, sizeof *f);
+    be->open = fake_open;
+    be->read = fake_read;
+    be->close = fake_close;
+    be->ctx = f;
+}
+
+static void fake_rule_add(fake *f, fake_rule r) { f->rule[f->n_rule++] = r; }
+
+/* The recorded (successful) open of event e, found by its encoding. */
+static fake_ev *fake_ev_of(fake *f, fp_perf_event e)
+{
+    for (int i = 0; i < f->n; i++)
+        if (f->ev[i].attr.type == want_enc[e].type && f->ev[i].attr.config == want_enc[e].config)
+            return &f->ev[i];
+    return NULL;
+}
+
+static void fake_set(fake *f, fp_perf_event e, uint64_t v, uint64_t enabled, uint64_t running)
+{
+    fake_ev *x = fake_ev_of(f, e);
+    if (!x) return;
+    x->val[0] = v; x->val[1] = enabled; x->val[2] = running;
+}
+
+static int fake_all_closed_once(const fake *f)
+{
+    for (int i = 0; i < f->n; i++)
+        if (!f->ev[i].closed) return 0;
+    return f->bad_close == 0;
+}
+
+/* ---- fake-kernel tests ------------------------------------------------- */
+
+static void test_wiring(void)
+{
+    fake f;
+    fp_perf_backend be;
+    fake_init(&f, &be);
+    fp_err err;
+    fp_err_clear(&err);
+    fp_perf *p = fp_perf_open(4242, &be, &err);
+    ok(p != NULL, "wiring: fp_perf_open with a working fake");
+    is_int(f.n, FP_EV_COUNT, "wiring: every event opened once");
+    is_int(f.attempts, FP_EV_COUNT, "wiring: no retries when all opens succeed");
+    is_int(f.bad_group_fd, 0, "wiring: no open named a group_fd that was not an open leader");
+
+    fake_ev *hl = fake_ev_of(&f, FP_EV_INSTRUCTIONS), *sl = fake_ev_of(&f, FP_EV_TASK_CLOCK);
+    ok(hl && hl->group_fd == -1, "wiring: instructions leads the hardware group (group_fd -1)");
+    ok(sl && sl->group_fd == -1, "wiring: task-clock leads the software group (group_fd -1)");
+    int members_ok = 1, inherit_ok = 1, attr_ok = 1, enc_ok = 1;
+    for (int e = 0; e < FP_EV_COUNT; e++) {
+        fake_ev *x = fake_ev_of(&f, (fp_perf_event)e);
+        if (!x) { enc_ok = 0; continue; }
+        fake_ev *leader = e < FP_EV_FIRST_SW ? hl : sl;
+        if (x != leader && (!leader || x->group_fd != leader->fd)) members_ok = 0;
+        if (x->attr.inherit != 1) inherit_ok = 0;
+        if (x->attr.read_format != RF || x->attr.size != sizeof x->attr || x->attr.disabled ||
+            x->attr.exclude_kernel || x->attr.exclude_user || x->attr.exclude_hv ||
+            x->pid != 4242 || x->cpu != -1 || !(x->flags & PERF_FLAG_FD_CLOEXEC))
+            attr_ok = 0;
+    }
+    ok(enc_ok, "wiring: each event opened with its expected type/config");
+    ok(members_ok, "wiring: every member opened with its group leader's fd");
+    ok(inherit_ok, "wiring: inherit=1 on every attr");
+    ok(attr_ok, "wiring: read_format enabled|running, size, enabled, nothing excluded, pid, cpu -1, cloexec");
+
+    /* scaling */
+    for (int e = 0; e < FP_EV_COUNT; e++) fake_set(&f, (fp_perf_event)e, 7, 10, 10);
+    fake_set(&f, FP_EV_INSTRUCTIONS, 1000, 2000000, 1000000);
+    fake_set(&f, FP_EV_CYCLES, 500, 1000000, 1000000);
+    fake_set(&f, FP_EV_CACHE_REFS, 900, 3000000, 1000000);
+    fake_set(&f, FP_EV_CACHE_MISSES, 123, 500000, 0);
+    fake_set(&f, FP_EV_BRANCH_MISSES, 0, 0, 0);
+    fp_perf_counts c;
+    fp_perf_read(p, &c);
+    ok(c.why[FP_EV_INSTRUCTIONS] == NULL, "scale: instructions present");
+    is_near(c.value[FP_EV_INSTRUCTIONS], 2000, 0, "scale: 1000 over enabled 2e6 / running 1e6 = 2000");
+    is_near(c.value[FP_EV_CYCLES], 500, 0, "scale: running == enabled -> unscaled");
+    is_near(c.value[FP_EV_CACHE_REFS], 2700, 0, "scale: 900 * 3 = 2700");
+    is_str(c.why[FP_EV_CACHE_MISSES], "not counted (multiplexed out)", "scale: running 0 -> missing");
+    ok(c.why[FP_EV_BRANCH_MISSES] == NULL, "scale: never enabled (task not run yet) -> present");
+    is_near(c.value[FP_EV_BRANCH_MISSES], 0, 0, "scale: never enabled counts 0");
+    is_near(c.value[FP_EV_TASK_CLOCK], 7, 0, "scale: software counter read");
+
+    f.fail_reads = 1;
+    fp_perf_read(p, &c);
+    is_str(c.why[FP_EV_FAULTS], "perf counter read failed", "read error -> missing with reason");
+    f.fail_reads = 0;
+
+    fp_perf_free(p);
+    ok(fake_all_closed_once(&f), "free: every opened fd closed exactly once via the backend");
+}
+
+static void test_no_pmu(void)
+{
+    fake f;
+    fp_perf_backend be;
+    fake_init(&f, &be);
+    fake_rule_add(&f, (fake_rule){ .hw_any = 1, .err = ENOENT });
+    fp_perf *p = fp_perf_open(1, &be, NULL);
+    ok(p != NULL, "no PMU: open still succeeds");
+    is_int(f.n, FP_EV_COUNT - FP_EV_FIRST_SW, "no PMU: only the 4 software counters opened");
+    for (int e = 0; e < FP_EV_COUNT; e++) fake_set(&f, (fp_perf_event)e, 50, 1, 1);
+    fp_perf_counts c0, c1;
+    fp_perf_read(p, &c0);
+    for (int e = 0; e < FP_EV_COUNT; e++) fake_set(&f, (fp_perf_event)e, 150, 2, 2);
+    fp_perf_read(p, &c1);
+    int hw_ok = 1, sw_ok = 1;
+    for (int e = 0; e < FP_EV_FIRST_SW; e++)
+        if (!c1.why[e] || strcmp(c1.why[e], "no PMU")) hw_ok = 0;
+    for (int e = FP_EV_FIRST_SW; e < FP_EV_COUNT; e++)
+        if (c1.why[e] || c1.value[e] != 150) sw_ok = 0;
+    ok(hw_ok, "no PMU: all 7 hardware counters missing with \"no PMU\"");
+    ok(sw_ok, "no PMU: software counters present");
+    fp_sample s;
+    fp_sample_init(&s, 0, "unset");
+    fp_perf_rates(&c0, &c1, 2.0, &s);
+    int m_ok = 1;
+    for (size_t i = 0; i < sizeof hw_metrics / sizeof hw_metrics[0]; i++)
+        if (!s.why[hw_metrics[i]] || strcmp(s.why[hw_metrics[i]], "no PMU")) m_ok = 0;
+    ok(m_ok, "no PMU: every hardware metric (rates, ipc, miss rate) missing with \"no PMU\"");
+    is_near(s.v[FP_M_SW_FAULTS_PS], 50, 1e-12, "no PMU: sw_faults_ps = 100 / 2 s");
+    is_near(s.v[FP_M_TASK_CLOCK_CORES], 50e-9, 1e-20, "no PMU: task_clock_cores = 100 ns / 2 s");
+    fp_perf_free(p);
+    ok(fake_all_closed_once(&f), "no PMU: free closes the software fds");
+}
+
+static void test_paranoid(void)
+{
+    fake f;
+    fp_perf_backend be;
+    fake_init(&f, &be);
+    fake_rule_add(&f, (fake_rule){ .hw_any = 1, .err = EACCES });
+    fp_perf *p = fp_perf_open(1, &be, NULL);
+    fp_perf_counts c;
+    fp_perf_read(p, &c);
+    int hw_ok = 1;
+    for (int e = 0; e < FP_EV_FIRST_SW; e++)
+        if (!c.why[e] || strcmp(c.why[e], R_PARANOID)) hw_ok = 0;
+    ok(hw_ok, "EACCES: every hardware counter missing with the perf_event_paranoid reason");
+    ok(f.saw_excl_kernel_try, "EACCES: a user-only (exclude_kernel) retry was tried");
+    ok(c.why[FP_EV_TASK_CLOCK] == NULL, "EACCES on hardware only: software still counts");
+    fp_perf_free(p);
+    ok(fake_all_closed_once(&f), "EACCES: free closes what opened");
+
+    /* perf_event_paranoid 2 as a user: only user-space counting allowed */
+    fake_init(&f, &be);
+    fake_rule_add(&f, (fake_rule){ .hw_any = 1, .user_ok = 1, .err = EACCES });
+    fake_rule_add(&f, (fake_rule){ .type = PERF_TYPE_SOFTWARE, .any_config = 1, .user_ok = 1, .err = EPERM });
+    p = fp_perf_open(1, &be, NULL);
+    fp_perf_read(p, &c);
+    int all = 1, user_only = 1;
+    for (int e = 0; e < FP_EV_COUNT; e++) if (c.why[e]) all = 0;
+    for (int i = 0; i < f.n; i++) if (!f.ev[i].attr.exclude_kernel) user_only = 0;
+    ok(all, "paranoid 2: every counter opens once retried user-only");
+    ok(f.n == FP_EV_COUNT && user_only, "paranoid 2: every opened attr has exclude_kernel=1");
+    fake_ev *hl = fake_ev_of(&f, FP_EV_INSTRUCTIONS), *m = fake_ev_of(&f, FP_EV_LLC_MISSES);
+    ok(hl && m && m->group_fd == hl->fd, "paranoid 2: grouping intact after the retry");
+    fp_perf_free(p);
+    ok(fake_all_closed_once(&f), "paranoid 2: free closes all");
+}
+
+static void test_partial(void)
+{
+    /* a PMU without LLC events: ENOENT for HW_CACHE only */
+    fake f;
+    fp_perf_backend be;
+    fake_init(&f, &be);
+    fake_rule_add(&f, (fake_rule){ .type = PERF_TYPE_HW_CACHE, .any_config = 1, .err = ENOENT });
+    fp_perf *p = fp_perf_open(1, &be, NULL);
+    fp_perf_counts c;
+    fp_perf_read(p, &c);
+    is_str(c.why[FP_EV_LLC_LOADS], "event not supported", "PMU without LLC: llc loads unsupported (not \"no PMU\")");
+    is_str(c.why[FP_EV_LLC_MISSES], "event not supported", "PMU without LLC: llc misses unsupported");
+    ok(!c.why[FP_EV_INSTRUCTIONS] && !c.why[FP_EV_BRANCH_MISSES], "PMU without LLC: the rest counts");
+    fp_perf_free(p);
+    ok(fake_all_closed_once(&f), "PMU without LLC: free closes all");
+
+    /* a member the group cannot take (EINVAL in group) counts alone */
+    fake_init(&f, &be);
+    fake_rule_add(&f, (fake_rule){ .type = PERF_TYPE_HW_CACHE, .config = want_enc[FP_EV_LLC_MISSES].config,
+                                   .in_group_only = 1, .err = EINVAL });
+    p = fp_perf_open(1, &be, NULL);
+    fp_perf_read(p, &c);
+    fake_ev *m = fake_ev_of(&f, FP_EV_LLC_MISSES), *hl = fake_ev_of(&f, FP_EV_INSTRUCTIONS);
+    ok(c.why[FP_EV_LLC_MISSES] == NULL, "group full: llc misses still counted");
+    ok(m && m->group_fd == -1, "group full: llc misses reopened alone (group_fd -1)");
+    fake_ev *ll = fake_ev_of(&f, FP_EV_LLC_LOADS);
+    ok(hl && ll && ll->group_fd == hl->fd, "group full: the others stay grouped");
+    fp_perf_free(p);
+    ok(fake_all_closed_once(&f), "group full: free closes all");
+
+    /* the leader fails: the next event that opens leads */
+    fake_init(&f, &be);
+    fake_rule_add(&f, (fake_rule){ .type = PERF_TYPE_HARDWARE, .config = PERF_COUNT_HW_INSTRUCTIONS, .err = EOPNOTSUPP });
+    p = fp_perf_open(1, &be, NULL);
+    fp_perf_read(p, &c);
+    fake_ev *cy = fake_ev_of(&f, FP_EV_CYCLES);
+    is_str(c.why[FP_EV_INSTRUCTIONS], "event not supported", "leader fails: instructions unsupported");
+    ok(cy && cy->group_fd == -1, "leader fails: cycles opened as the new leader");
+    int grouped = cy != NULL;
+    for (int e = FP_EV_CACHE_REFS; e < FP_EV_FIRST_SW; e++) {
+        fake_ev *x = fake_ev_of(&f, (fp_perf_event)e);
+        if (!x || !cy || x->group_fd != cy->fd) grouped = 0;
+    }
+    ok(grouped, "leader fails: remaining hardware events join the cycles leader");
+    fp_sample s;
+    fp_sample_init(&s, 0, NULL);
+    fp_perf_rates(&c, &c, 1, &s);
+    is_str(s.why[FP_M_IPC], "event not supported", "leader fails: ipc missing with the instructions reason");
+    fp_perf_free(p);
+    ok(fake_all_closed_once(&f), "leader fails: free closes all");
+
+    /* the process is gone */
+    fake_init(&f, &be);
+    fake_rule_add(&f, (fake_rule){ .hw_any = 1, .err = ESRCH });
+    fake_rule_add(&f, (fake_rule){ .type = PERF_TYPE_SOFTWARE, .any_config = 1, .err = ESRCH });
+    p = fp_perf_open(1, &be, NULL);
+    fp_perf_read(p, &c);
+    is_str(c.why[FP_EV_TASK_CLOCK], "perf_event_open: no such process", "ESRCH -> no such process");
+    fp_perf_free(p);
+    is_int(f.n, 0, "ESRCH: nothing opened");
+}
+
+static void set_counts(fp_perf_counts *c, const double v[FP_EV_COUNT])
+{
+    for (int e = 0; e < FP_EV_COUNT; e++) { c->value[e] = v[e]; c->why[e] = NULL; }
+}
+
+static void test_rates(void)
+{
+    static const double pv[FP_EV_COUNT] = { 1e9, 2e9, 4e6, 1e6, 1e5, 1e6, 2e5, 1e9, 10, 100, 3 };
+    static const double cv[FP_EV_COUNT] = { 4e9, 3.5e9, 5e6, 1.25e6, 1.5e5, 1.5e6, 2.2e5, 1.25e9, 15, 300, 2 };
+    fp_perf_counts prev, cur;
+    set_counts(&prev, pv);
+    set_counts(&cur, cv);
+    fp_sample s;
+    fp_sample_init(&s, 0, "unset");
+    fp_perf_rates(&prev, &cur, 0.5, &s);
+    is_near(s.v[FP_M_INSTRUCTIONS_PS], 6e9, 1e-3, "rates: 3e9 instructions / 0.5 s = 6e9/s");
+    is_near(s.v[FP_M_CYCLES_PS], 3e9, 1e-3, "rates: 1.5e9 cycles / 0.5 s = 3e9/s");
+    is_near(s.v[FP_M_IPC], 2.0, 1e-12, "rates: ipc = 3e9 / 1.5e9 = 2");
+    is_near(s.v[FP_M_CACHE_REFS_PS], 2e6, 1e-6, "rates: cache refs 1e6 / 0.5 s");
+    is_near(s.v[FP_M_CACHE_MISSES_PS], 5e5, 1e-6, "rates: cache misses 2.5e5 / 0.5 s");
+    is_near(s.v[FP_M_CACHE_MISS_RATE], 0.25, 1e-12, "rates: miss rate 2.5e5 / 1e6");
+    is_near(s.v[FP_M_BRANCH_MISSES_PS], 1e5, 1e-6, "rates: branch misses 5e4 / 0.5 s");
+    is_near(s.v[FP_M_LLC_LOADS_PS], 1e6, 1e-6, "rates: llc loads 5e5 / 0.5 s");
+    is_near(s.v[FP_M_LLC_MISSES_PS], 4e4, 1e-6, "rates: llc misses 2e4 / 0.5 s");
+    is_near(s.v[FP_M_TASK_CLOCK_CORES], 0.5, 1e-12, "rates: task clock 2.5e8 ns / 0.5 s = 0.5 cores");
+    is_near(s.v[FP_M_SW_CTXSW_PS], 10, 1e-12, "rates: 5 context switches / 0.5 s");
+    is_near(s.v[FP_M_SW_FAULTS_PS], 400, 1e-12, "rates: 200 faults / 0.5 s");
+    ok(s.why[FP_M_SW_MIGRATIONS_PS] == NULL, "rates: a counter that went back is present");
+    is_near(s.v[FP_M_SW_MIGRATIONS_PS], 0, 0, "rates: ... clamped to 0");
+    is_str(s.why[FP_M_CPU_CORES], "unset", "rates: non-counter metrics untouched");
+
+    fp_sample_init(&s, 0, "unset");
+    fp_perf_rates(NULL, &cur, 0.5, &s);
+    is_str(s.why[FP_M_INSTRUCTIONS_PS], "no previous reading", "no prev: rate missing");
+    is_str(s.why[FP_M_IPC], "no previous reading", "no prev: ipc missing");
+    is_str(s.why[FP_M_TASK_CLOCK_CORES], "no previous reading", "no prev: task clock missing");
+
+    fp_perf_counts p2 = prev;
+    p2.why[FP_EV_CYCLES] = "not counted (multiplexed out)";
+    fp_sample_init(&s, 0, "unset");
+    fp_perf_rates(&p2, &cur, 0.5, &s);
+    is_str(s.why[FP_M_CYCLES_PS], "not counted (multiplexed out)", "prev missing: cycles rate carries the reason");
+    is_str(s.why[FP_M_IPC], "not counted (multiplexed out)", "prev missing: ipc carries the cycles reason");
+    ok(s.why[FP_M_INSTRUCTIONS_PS] == NULL, "prev missing one event: the others present");
+
+    fp_perf_counts c2 = cur;
+    c2.why[FP_EV_INSTRUCTIONS] = "no PMU";
+    fp_sample_init(&s, 0, "unset");
+    fp_perf_rates(&prev, &c2, 0.5, &s);
+    is_str(s.why[FP_M_IPC], "no PMU", "cur missing instructions: ipc missing with its reason");
+
+    c2 = cur;
+    c2.value[FP_EV_CYCLES] = prev.value[FP_EV_CYCLES];
+    c2.value[FP_EV_CACHE_REFS] = prev.value[FP_EV_CACHE_REFS];
+    fp_sample_init(&s, 0, "unset");
+    fp_perf_rates(&prev, &c2, 0.5, &s);
+    is_str(s.why[FP_M_IPC], "no cycles counted", "dCycles 0: ipc missing");
+    is_near(s.v[FP_M_CYCLES_PS], 0, 0, "dCycles 0: cycles_ps is 0");
+    is_str(s.why[FP_M_CACHE_MISS_RATE], "no cache references counted", "dRefs 0: miss rate missing");
+
+    fp_sample_init(&s, 0, "unset");
+    fp_perf_rates(&prev, &cur, 0, &s);
+    is_str(s.why[FP_M_INSTRUCTIONS_PS], "no time elapsed", "dt 0: rates missing");
+    is_near(s.v[FP_M_IPC], 2.0, 1e-12, "dt 0: ipc still computed");
+}
+
+/* Readings through the fake kernel, scaled, into rates. */
+static void test_end_to_end(void)
+{
+    fake f;
+    fp_perf_backend be;
+    fake_init(&f, &be);
+    fp_perf *p = fp_perf_open(7, &be, NULL);
+    fake_set(&f, FP_EV_INSTRUCTIONS, 1000000000ull, 1000000, 1000000);
+    fake_set(&f, FP_EV_CYCLES, 1000000000ull, 1000000, 1000000);
+    fake_set(&f, FP_EV_TASK_CLOCK, 100000000ull, 100000000ull, 100000000ull);
+    fp_perf_counts c0, c1;
+    fp_perf_read(p, &c0);
+    fake_set(&f, FP_EV_INSTRUCTIONS, 2000000000ull, 4000000, 2000000); /* scaled: 4e9 */
+    fake_set(&f, FP_EV_CYCLES, 2500000000ull, 2000000, 2000000);
+    fake_set(&f, FP_EV_TASK_CLOCK, 350000000ull, 350000000ull, 350000000ull);
+    fp_perf_read(p, &c1);
+    fp_sample s;
+    fp_sample_init(&s, 0, "unset");
+    fp_perf_rates(&c0, &c1, 0.5, &s);
+    is_near(s.v[FP_M_INSTRUCTIONS_PS], 6e9, 1e-3, "end to end: (4e9 scaled - 1e9) / 0.5 s = 6e9");
+    is_near(s.v[FP_M_IPC], 2.0, 1e-12, "end to end: ipc 2.0");
+    is_near(s.v[FP_M_TASK_CLOCK_CORES], 0.5, 1e-12, "end to end: task clock 0.25 s / 0.5 s");
+    fp_perf_free(p);
+    ok(fake_all_closed_once(&f), "end to end: free closes all");
+}
+
+static void test_encode(void)
+{
+    int all = 1;
+    for (int e = 0; e < FP_EV_COUNT; e++) {
+        struct perf_event_attr a;
+        const char *why = "unset";
+        int r = fp_perf_encode((fp_perf_event)e, &a, &why);
+        if (r != 0 || a.size != sizeof a || a.inherit != 1 || a.read_format != RF || a.disabled ||
+            a.type != want_enc[e].type || a.config != want_enc[e].config || a.exclude_guest ||
+            a.exclude_kernel) {
+            all = 0;
+            printf("# encode %s: r=%d type=%u config=%#llx size=%u\n", fp_perf_event_name((fp_perf_event)e),
+                   r, a.type, (unsigned long long)a.config, a.size);
+        }
+    }
+    ok(all, "encode: every event -> 0, its generic type/config, size, inherit, read_format");
+    struct perf_event_attr a;
+    const char *why = NULL;
+    is_int(fp_perf_encode(FP_EV_COUNT, &a, &why), -1, "encode: out-of-range event -> -1");
+    is_str(why, "unknown event", "encode: ... with a reason");
+    is_str(fp_perf_event_name(FP_EV_LLC_MISSES), "LLC-load-misses", "event name: LLC-load-misses");
+    is_str(fp_perf_event_name(FP_EV_TASK_CLOCK), "task-clock", "event name: task-clock");
+    ok(fp_perf_event_name(FP_EV_COUNT) == NULL, "event name: out of range -> NULL");
+
+#ifdef HAVE_LIBPFM
+    /* libpfm4 itself must know the "perf" pseudo-PMU names we rely on, so the
+     * encodings above came from libpfm4 and not from the fallback. */
+    static const char *const names[FP_EV_FIRST_SW] = {
+        "perf::PERF_COUNT_HW_INSTRUCTIONS", "perf::PERF_COUNT_HW_CPU_CYCLES",
+        "perf::PERF_COUNT_HW_CACHE_REFERENCES", "perf::PERF_COUNT_HW_CACHE_MISSES",
+        "perf::PERF_COUNT_HW_BRANCH_MISSES", "perf::PERF_COUNT_HW_CACHE_LL:READ:ACCESS",
+        "perf::PERF_COUNT_HW_CACHE_LL:READ:MISS",
+    };
+    is_int(pfm_initialize(), PFM_SUCCESS, "libpfm4: pfm_initialize");
+    is_int(pfm_initialize(), PFM_SUCCESS, "libpfm4: pfm_initialize again (idempotent)");
+    for (int e = 0; e < FP_EV_FIRST_SW; e++) {
+        struct perf_event_attr pa;
+        memset(&pa, 0, sizeof pa);
+        pa.size = sizeof pa;
+        pfm_perf_encode_arg_t arg;
+        memset(&arg, 0, sizeof arg);
+        arg.attr = &pa;
+        arg.size = sizeof arg;
+        int r = pfm_get_os_event_encoding(names[e], PFM_PLM0 | PFM_PLM3, PFM_OS_PERF_EVENT_EXT, &arg);
+        ok(r == PFM_SUCCESS && pa.type == want_enc[e].type && pa.config == want_enc[e].config,
+           "libpfm4: %s -> type %u config %#llx", names[e], want_enc[e].type,
+           (unsigned long long)want_enc[e].config);
+    }
+#endif
+}
+
+/* ---- libpfm4's forced-PMU mode (re-executed child) ---------------------- */
+
+#ifdef HAVE_LIBPFM
+/* Intel Skylake raw encodings, IA32_PERFEVTSEL layout (event select in bits
+ * 0-7, unit mask in bits 8-15); these are the architectural events of the
+ * Intel SDM (vol. 3B, table "UMask and Event Select Encodings for
+ * Pre-Defined Architectural Performance Events") plus one model event. With
+ * PFM_OS_PERF_EVENT the USR/OS/INT/EN bits are left to the kernel, so the
+ * perf config is umask<<8 | event. */
+static const struct { const char *name; uint64_t config; } forced[] = {
+    { "INST_RETIRED:ANY_P", 0xc0 },                /* instructions retired: C0H/00H */
+    { "CPU_CLK_UNHALTED:THREAD_P", 0x3c },         /* unhalted core cycles: 3CH/00H */
+    { "LONGEST_LAT_CACHE:REFERENCE", 0x4f2e },     /* LLC reference: 2EH/4FH */
+    { "LONGEST_LAT_CACHE:MISS", 0x412e },          /* LLC misses: 2EH/41H */
+    { "BR_MISP_RETIRED:ALL_BRANCHES", 0xc5 },      /* branch misses retired: C5H/00H */
+};
+#define N_FORCED (sizeof forced / sizeof forced[0])
+
+/* The child: LIBPFM_FORCE_PMU is already in its environment and libpfm4 is
+ * untouched in this fresh image. Prints one line per fact for the parent. */
+static int forced_pmu_child(void)
+{
+    int r = pfm_initialize();
+    printf("init %d\n", r);
+    int i, present = 0;
+    pfm_for_all_pmus(i) {
+        pfm_pmu_info_t pi;
+        memset(&pi, 0, sizeof pi);
+        pi.size = sizeof pi;
+        if (pfm_get_pmu_info(i, &pi) == PFM_SUCCESS && pi.is_present) {
+            present++;
+            printf("pmu %s\n", pi.name);
+        }
+    }
+    printf("present %d\n", present);
+    for (size_t k = 0; k < N_FORCED; k++) {
+        for (int user = 0; user < 2; user++) {
+            char name[128];
+            snprintf(name, sizeof name, "%s%s", forced[k].name, user ? ":u" : "");
+            struct perf_event_attr a;
+            memset(&a, 0, sizeof a);
+            a.size = sizeof a;
+            pfm_perf_encode_arg_t arg;
+            memset(&arg, 0, sizeof arg);
+            arg.attr = &a;
+            arg.size = sizeof arg;
+            r = pfm_get_os_event_encoding(name, PFM_PLM0 | PFM_PLM3, PFM_OS_PERF_EVENT_EXT, &arg);
+            printf("enc %s %d %u %#llx %d %d\n", name, r, a.type, (unsigned long long)a.config,
+                   (int)a.exclude_user, (int)a.exclude_kernel);
+        }
+    }
+    uint64_t *codes = NULL;
+    pfm_pmu_encode_arg_t raw;
+    memset(&raw, 0, sizeof raw);
+    raw.codes = codes;
+    raw.size = sizeof raw;
+    r = pfm_get_os_event_encoding("INST_RETIRED:ANY_P", PFM_PLM0 | PFM_PLM3, PFM_OS_NONE, &raw);
+    printf("raw %d %d %#llx\n", r, raw.count, raw.count > 0 ? (unsigned long long)raw.codes[0] : 0ull);
+    free(raw.codes);
+    struct perf_event_attr a;
+    memset(&a, 0, sizeof a);
+    pfm_perf_encode_arg_t arg;
+    memset(&arg, 0, sizeof arg);
+    arg.attr = &a;
+    arg.size = sizeof arg;
+    r = pfm_get_os_event_encoding("perf::PERF_COUNT_HW_INSTRUCTIONS", PFM_PLM0 | PFM_PLM3,
+                                  PFM_OS_PERF_EVENT_EXT, &arg);
+    printf("perfpmu %d\n", r);
+    for (int e = 0; e < FP_EV_FIRST_SW; e++) {
+        const char *why = NULL;
+        r = fp_perf_encode((fp_perf_event)e, &a, &why);
+        printf("fp %d %d %u %#llx\n", e, r, a.type, (unsigned long long)a.config);
+    }
+    fflush(stdout);
+    return 0;
+}
+
+/* Run this binary again with LIBPFM_FORCE_PMU=pmu and collect its output. */
+static int run_forced_child(const char *pmu, char *buf, size_t n)
+{
+    int fds[2];
+    if (pipe(fds) < 0) return -1;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        setenv("LIBPFM_FORCE_PMU", pmu, 1);
+        execl("/proc/self/exe", "test-perf", "--forced-pmu-child", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    size_t got = 0;
+    ssize_t k;
+    while (got + 1 < n && (k = read(fds[0], buf + got, n - 1 - got)) != 0) {
+        if (k < 0) { if (errno == EINTR) continue; break; }
+        got += (size_t)k;
+    }
+    buf[got] = 0;
+    close(fds[0]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The value of the line starting with key (up to the newline) in out. */
+static const char *line_after(const char *out, const char *key)
+{
+    size_t kl = strlen(key);
+    for (const char *l = out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+        if (strncmp(l, key, kl) == 0) return l + kl;
+    return NULL;
+}
+
+static void test_forced_pmu(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    char out[8192];
+    int rc = run_forced_child("skl", out, sizeof out);
+    is_int(rc, 0, "forced PMU: child ran");
+    const char *v;
+    int r = -99, present = -1;
+    if ((v = line_after(out, "init "))) sscanf(v, "%d", &r);
+    is_int(r, PFM_SUCCESS, "forced PMU: pfm_initialize with LIBPFM_FORCE_PMU=skl");
+    if ((v = line_after(out, "present "))) sscanf(v, "%d", &present);
+    ok(line_after(out, "pmu skl\n") != NULL, "forced PMU: skl (Intel Skylake) is the present PMU");
+    if (present != 1) printf("# present PMUs: %d (forcing makes it the only one)\n", present);
+    is_int(present, 1, "forced PMU: exactly one PMU active");
+    for (size_t k = 0; k < N_FORCED; k++) {
+        for (int user = 0; user < 2; user++) {
+            char key[160];
+            snprintf(key, sizeof key, "enc %s%s ", forced[k].name, user ? ":u" : "");
+            int rr = -99, eu = -1, ek = -1;
+            unsigned type = 0;
+            unsigned long long cfg = 0;
+            if ((v = line_after(out, key))) sscanf(v, "%d %u %llx %d %d", &rr, &type, &cfg, &eu, &ek);
+            ok(rr == PFM_SUCCESS && type == PERF_TYPE_RAW && cfg == forced[k].config && eu == 0 && ek == user,
+               "forced PMU: skl::%s%s -> PERF_TYPE_RAW config %#llx%s", forced[k].name, user ? ":u" : "",
+               (unsigned long long)forced[k].config, user ? ", exclude_kernel" : "");
+            if (!(rr == PFM_SUCCESS && type == PERF_TYPE_RAW && cfg == forced[k].config))
+                printf("#   child said: r=%d type=%u config=%#llx\n", rr, type, cfg);
+        }
+    }
+    int cnt = 0;
+    unsigned long long code = 0;
+    r = -99;
+    if ((v = line_after(out, "raw "))) sscanf(v, "%d %d %llx", &r, &cnt, &code);
+    /* PFM_OS_NONE: the full IA32_PERFEVTSEL value, USR(16) OS(17) INT(20) EN(22) set */
+    ok(r == PFM_SUCCESS && cnt == 1 && code == 0x5300c0,
+       "forced PMU: INST_RETIRED:ANY_P as a raw PERFEVTSEL code = 0x5300c0 (got %#llx)", code);
+    r = -99;
+    if ((v = line_after(out, "perfpmu "))) sscanf(v, "%d", &r);
+    is_int(r, PFM_ERR_NOTFOUND, "forced PMU: the perf pseudo-PMU is inactive (perf:: names not found)");
+    int fb = 1;
+    for (int e = 0; e < FP_EV_FIRST_SW; e++) {
+        char key[32];
+        snprintf(key, sizeof key, "fp %d ", e);
+        int rr = -99;
+        unsigned type = 99;
+        unsigned long long cfg = 0;
+        if ((v = line_after(out, key))) sscanf(v, "%d %u %llx", &rr, &type, &cfg);
+        if (rr != 0 || type != want_enc[e].type || cfg != want_enc[e].config) fb = 0;
+    }
+    ok(fb, "forced PMU: fp_perf_encode falls back to the generic encodings");
+#else
+    printf("# forced PMU: the skl check needs an x86 libpfm4 build\n");
+    ok(1, "forced PMU # SKIP not x86");
+#endif
+}
+#endif
+
+/* ---- the real system --------------------------------------------------- */
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+enum { BURN_PAGES = 2048 };
+
+/* Touch BURN_PAGES fresh 4 KiB pages (no huge pages: one fault each), then
+ * spin until this thread has used 200 ms of CPU. */
+static void burn(void)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    size_t len = (size_t)BURN_PAGES * (size_t)pg;
+    char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m != MAP_FAILED) {
+        madvise(m, len, MADV_NOHUGEPAGE);
+        for (size_t i = 0; i < len; i += (size_t)pg) m[i] = 1;
+    }
+    double t0 = cpu_now();
+    volatile unsigned long x = 1;
+    while (cpu_now() - t0 < 0.2)
+        for (int i = 0; i < 100000; i++) x = x * 6364136223846793005ul + 1442695040888963407ul;
+    if (m != MAP_FAILED) munmap(m, len);
+}
+
+/* A PMU that counts CPU instructions registers as PERF_TYPE_RAW (4). */
+static int have_core_pmu(void)
+{
+    DIR *d = opendir("/sys/bus/event_source/devices");
+    if (!d) return -1;
+    struct dirent *de;
+    int found = 0;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.') continue;
+        char path[512], b[32] = "";
+        snprintf(path, sizeof path, "/sys/bus/event_source/devices/%s/type", de->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        if (fgets(b, sizeof b, f) && atoi(b) == PERF_TYPE_RAW) found = 1;
+        fclose(f);
+    }
+    closedir(d);
+    return found;
+}
+
+static int count_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) return -1;
+    int n = 0;
+    while (readdir(d)) n++;
+    closedir(d);
+    return n;
+}
+
+static void test_real(void)
+{
+    int fds_before = count_fds();
+    int go[2], done[2];
+    if (pipe(go) < 0 || pipe(done) < 0) { ok(0, "real: pipes"); return; }
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) { ok(0, "real: fork"); return; }
+    if (pid == 0) {
+        close(go[1]);
+        close(done[0]);
+        char b;
+        if (read(go[0], &b, 1) != 1) _exit(1);
+        burn();
+        if (write(done[1], "x", 1) != 1) _exit(1);
+        while (read(go[0], &b, 1) > 0) {} /* until the parent closes go */
+        _exit(0);
+    }
+    close(go[0]);
+    close(done[1]);
+
+    fp_err err;
+    fp_err_clear(&err);
+    fp_perf *p = fp_perf_open(pid, NULL, &err);
+    ok(p != NULL, "real: fp_perf_open on a child (%.100s)", p ? "ok" : err.msg);
+    fp_perf_counts c0, c1;
+    fp_perf_read(p, &c0);
+    double t0 = now();
+    char b = 'g';
+    if (write(go[1], &b, 1) != 1 || read(done[0], &b, 1) != 1) ok(0, "real: child handshake");
+    double t1 = now();
+    fp_perf_read(p, &c1);
+    close(go[1]);
+    close(done[0]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+    ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "real: child burned and exited");
+
+    fp_sample s;
+    fp_sample_init(&s, 0, "unset");
+    double dt = t1 - t0;
+    fp_perf_rates(&c0, &c1, dt, &s);
+
+    if (c1.why[FP_EV_TASK_CLOCK] && (!strcmp(c1.why[FP_EV_TASK_CLOCK], R_PARANOID) ||
+                                     strstr(c1.why[FP_EV_TASK_CLOCK], "not available"))) {
+        printf("# real system: perf_event_open refused here (%s)\n", c1.why[FP_EV_TASK_CLOCK]);
+        ok(1, "real system # SKIP perf_event_open not permitted");
+        fp_perf_free(p);
+        return;
+    }
+    int sw_ok = 1;
+    for (int e = FP_EV_FIRST_SW; e < FP_EV_COUNT; e++)
+        if (c0.why[e] || c1.why[e]) sw_ok = 0;
+    ok(sw_ok, "real: software counters present");
+    double task_s = (c1.value[FP_EV_TASK_CLOCK] - c0.value[FP_EV_TASK_CLOCK]) / 1e9;
+    printf("# real: dt %.3f s, task clock %.3f s, faults %.0f, ctxsw %.0f, migrations %.0f\n", dt, task_s,
+           c1.value[FP_EV_FAULTS] - c0.value[FP_EV_FAULTS], c1.value[FP_EV_CTXSW] - c0.value[FP_EV_CTXSW],
+           c1.value[FP_EV_MIGRATIONS] - c0.value[FP_EV_MIGRATIONS]);
+    ok(task_s >= 0.15 && task_s <= 0.4, "real: task clock of a 200 ms CPU burn in [0.15, 0.4] s (%.3f)", task_s);
+    double faults = c1.value[FP_EV_FAULTS] - c0.value[FP_EV_FAULTS];
+    ok(faults >= BURN_PAGES && faults <= BURN_PAGES + 4000,
+       "real: page faults cover the %d touched pages (%.0f)", BURN_PAGES, faults);
+    ok(!s.why[FP_M_TASK_CLOCK_CORES] && s.v[FP_M_TASK_CLOCK_CORES] > 0 && s.v[FP_M_TASK_CLOCK_CORES] <= 1.05,
+       "real: task_clock_cores of one thread in (0, 1.05] (%.3f)", s.v[FP_M_TASK_CLOCK_CORES]);
+    is_near(s.v[FP_M_TASK_CLOCK_CORES] * dt, task_s, 1e-9, "real: task_clock_cores * dt = task clock");
+    is_near(s.v[FP_M_SW_FAULTS_PS] * dt, faults, 1e-6, "real: sw_faults_ps * dt = faults");
+
+    if (!c1.why[FP_EV_INSTRUCTIONS]) {
+        double ins = c1.value[FP_EV_INSTRUCTIONS] - c0.value[FP_EV_INSTRUCTIONS];
+        printf("# real: hardware counters opened (PMU path): %.0f instructions, ipc %.3f\n", ins, s.v[FP_M_IPC]);
+        ok(ins > 1e7, "real PMU: instructions of a 200 ms burn > 1e7 (%.0f)", ins);
+        ok(!s.why[FP_M_IPC] && s.v[FP_M_IPC] > 0.05 && s.v[FP_M_IPC] < 10, "real PMU: ipc in (0.05, 10)");
+        ok(!s.why[FP_M_INSTRUCTIONS_PS] && s.v[FP_M_INSTRUCTIONS_PS] > 0, "real PMU: instructions_ps > 0");
+    } else {
+        const char *why = c1.why[FP_EV_INSTRUCTIONS];
+        printf("# real: hardware counters missing (no-PMU path): %s\n", why);
+        int same = 1;
+        for (int e = 0; e < FP_EV_FIRST_SW; e++)
+            if (!c1.why[e] || strcmp(c1.why[e], why)) same = 0;
+        ok(same, "real no-PMU: all hardware counters missing for the same reason");
+        if (have_core_pmu() == 0)
+            is_str(why, "no PMU", "real no-PMU: no core PMU in sysfs -> \"no PMU\"");
+        else
+            ok(!strcmp(why, "no PMU") || !strcmp(why, R_PARANOID) ||
+                   !strcmp(why, "not counted (multiplexed out)"),
+               "real no-PMU: a known reason (%s)", why);
+        is_str(s.why[FP_M_INSTRUCTIONS_PS], why, "real no-PMU: instructions_ps missing with it");
+        is_str(s.why[FP_M_IPC], why, "real no-PMU: ipc missing with it");
+    }
+    fp_perf_free(p);
+    is_int(count_fds(), fds_before, "real: fp_perf_free closed every descriptor");
+}
+
+int main(int argc, char **argv)
+{
+#ifdef HAVE_LIBPFM
+    if (argc > 1 && strcmp(argv[1], "--forced-pmu-child") == 0) return forced_pmu_child();
+    unsetenv("LIBPFM_FORCE_PMU"); /* the parent's libpfm4 must see the real machine */
+#else
+    (void)argc;
+    (void)argv;
+#endif
+    test_wiring();
+    test_no_pmu();
+    test_paranoid();
+    test_partial();
+    test_rates();
+    test_end_to_end();
+    test_encode();
+#ifdef HAVE_LIBPFM
+    test_forced_pmu();
+#endif
+    test_real();
+    return done_testing();
+}
