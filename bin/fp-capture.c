@@ -645,15 +645,17 @@ static int loop(run *R, int sfd, pid_t child, target *ct)
                 }
             }
             if (child > 0) {
-                int ws;
-                pid_t w = waitpid(child, &ws, WNOHANG);
-                if (w == child) {
+                /* Notice the exit without reaping: the zombie's counters
+                 * are still readable for one last sample. */
+                siginfo_t si = {0};
+                if (waitid(P_PID, (id_t)child, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == child) {
+                    fp_sample s;
+                    fp_sampler_sample(ct->smp, mono(), &s);
+                    int ws;
+                    while (waitpid(child, &ws, 0) < 0 && errno == EINTR) {}
                     ct->exit.known = true;
                     if (WIFSIGNALED(ws)) { ct->exit.signal = WTERMSIG(ws); status_out = 128 + ct->exit.signal; }
                     else { ct->exit.code = WEXITSTATUS(ws); status_out = ct->exit.code; }
-                    /* One last reading: the cgroup still holds the totals. */
-                    fp_sample s;
-                    fp_sampler_sample(ct->smp, mono(), &s);
                     feed(R, ct, &s);
                     finish(R, ct, NULL);
                     flush_out(R);

@@ -106,9 +106,15 @@ static int setup_handle(fp_docker *d, CURL *h, char *errbuf, buf *sink)
 /* Create a client for the engine at roots->docker_sock. Nothing is
  * connected yet: an unreachable engine shows up at the first request.
  * Calls curl_global_init (reference counted by libcurl; balanced by
- * fp_docker_free). Returns NULL with FP_ESYS when libcurl cannot start. */
+ * fp_docker_free). Returns NULL with FP_ESYS when libcurl cannot start,
+ * FP_EUSAGE for an empty socket path. */
 fp_docker *fp_docker_new(const fp_roots *roots, fp_err *err)
 {
+    /* libcurl reads an empty socket path as "use TCP to localhost:80" */
+    if (!roots->docker_sock[0]) {
+        fp_err_set(err, FP_EUSAGE, "no Docker socket path given");
+        return NULL;
+    }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fp_err_set(err, FP_ESYS, "cannot initialise libcurl");
         return NULL;
@@ -168,7 +174,7 @@ bool fp_docker_valid_ref(const char *ref)
     for (const char *p = ref; *p; p++, n++) {
         unsigned char c = (unsigned char)*p;
         if (n >= 128) return false;
-        if (!(isascii(c) && (isalnum(c) || c == '_' || c == '.' || c == '-')))
+        if (!(c < 128 && (isalnum(c) || c == '_' || c == '.' || c == '-')))
             return false;
     }
     return true;

@@ -12,7 +12,8 @@ struct fp_window {
     double t_last;
     fp_series s[FP_M_COUNT];
     double integral[FP_M_COUNT];
-    const char *why_last[FP_M_COUNT]; /* reason of the latest missing value */
+    const char *why_last[FP_M_COUNT]; /* reason of the first missing value */
+    bool why_seen[FP_M_COUNT];
 };
 
 static const char *const ratio_names[FP_R_COUNT] = {
@@ -71,7 +72,9 @@ void fp_window_add(fp_window *w, const fp_sample *s)
     if (dt < 0) dt = 0;
     for (int m = 0; m < FP_M_COUNT; m++) {
         if (s->why[m]) {
-            w->why_last[m] = s->why[m];
+            /* The first reason is the telling one: by the last sample the
+             * workload may be gone, which explains nothing. */
+            if (!w->why_seen[m]) { w->why_last[m] = s->why[m]; w->why_seen[m] = true; }
             continue;
         }
         fp_series_add(&w->s[m], s->t, s->v[m]);

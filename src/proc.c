@@ -115,7 +115,9 @@ void fp_proc_sum(const fp_roots *r, const int *pids, int n, fp_proc_totals *out)
             }
             long long rc = field(buf, "rchar"), wc = field(buf, "wchar");
             long long sr = field(buf, "syscr"), sw = field(buf, "syscw");
-            if (rc < 0 || wc < 0 || sr < 0 || sw < 0) {
+            long long rb = field(buf, "read_bytes"), wb = field(buf, "write_bytes");
+            long long cb = field(buf, "cancelled_write_bytes");
+            if (rc < 0 || wc < 0 || sr < 0 || sw < 0 || rb < 0 || wb < 0) {
                 out->why_io = "malformed /proc/PID/io";
                 continue;
             }
@@ -123,6 +125,8 @@ void fp_proc_sum(const fp_roots *r, const int *pids, int n, fp_proc_totals *out)
             out->wchar += (unsigned long long)wc;
             out->syscr += (unsigned long long)sr;
             out->syscw += (unsigned long long)sw;
+            out->read_bytes += (unsigned long long)rb;
+            out->write_bytes += (unsigned long long)(wb > cb && cb > 0 ? wb - cb : wb);
         }
     }
 }

@@ -82,6 +82,20 @@ static void lr_close(lreader *lr)
     memset(lr, 0, sizeof *lr);
 }
 
+/* The stream's error state: 0 when fine, else -1 with FP_ESYS for a read
+ * error or FP_EINPUT for corrupt or truncated gzip data. */
+static int lr_zerror(const lreader *lr, fp_err *err)
+{
+    int zerr;
+    const char *zmsg = gzerror(lr->gz, &zerr);
+    if (zerr == Z_OK) return 0;
+    if (zerr == Z_ERRNO) return fp_err_sys(err, "%s: read", lr->path);
+    size_t n = strlen(lr->path);
+    if (strncmp(zmsg, lr->path, n) == 0 && strncmp(zmsg + n, ": ", 2) == 0) zmsg += n + 2;
+    return fp_err_set(err, FP_EINPUT, "%s:%ld: corrupt gzip data: %s", lr->path, lr->line + 1,
+                      zmsg);
+}
+
 /* Read the next line into lr->buf (NUL-terminated, without its "\n" or
  * "\r\n"), counting lines. Returns 1, 0 at end of input, or -1 with err:
  * FP_ESYS for a read error, FP_EINPUT for corrupt gzip data or a line longer
@@ -102,16 +116,14 @@ static int lr_next(lreader *lr, fp_err *err)
         }
         int room = (int)(lr->cap - lr->len > INT_MAX ? INT_MAX : lr->cap - lr->len);
         if (!gzgets(lr->gz, lr->buf + lr->len, room)) {
-            int zerr;
-            const char *zmsg = gzerror(lr->gz, &zerr);
-            if (zerr == Z_ERRNO) return fp_err_sys(err, "%s: read", lr->path);
-            if (zerr != Z_OK)
-                return fp_err_set(err, FP_EINPUT, "%s:%ld: corrupt gzip data: %s",
-                                  lr->path, lr->line + 1, zmsg);
+            if (lr_zerror(lr, err) < 0) return -1;
             if (lr->len == 0) return 0;
             break; /* last line without a newline */
         }
         lr->len += strlen(lr->buf + lr->len);
+        /* A truncated gzip stream hands out what it decoded with the error
+         * already set: check before trusting the (partial) line. */
+        if (lr_zerror(lr, err) < 0) return -1;
         if (lr->len > 0 && lr->buf[lr->len - 1] == '\n') break;
         if (gzeof(lr->gz)) break;
     }
@@ -693,8 +705,8 @@ static int eg_cmp(const void *a, const void *b)
     return x->line < y->line ? -1 : x->line > y->line;
 }
 
-/* Load one series file into s->p: the rows whose _field is field, each with
- * its _time and _value; sorted by time (stably) and deduplicated (first
+/* Load one series file into s->p: each row's _time and _value (every row's
+ * _field must be field); sorted by time (stably) and deduplicated (first
  * kept). FP_EINPUT with the line for a bad row. */
 static int eg_load(eg_series *s, const char *field, fp_err *err)
 {

@@ -61,6 +61,14 @@ static void take(fp_sampler *s, reading *rd, double now)
     if (s->tree_from_cg) n = fp_cgroup_pids(&s->cg, s->pids, MAX_PIDS, NULL);
     else if (s->pid > 0) n = fp_proc_tree(&s->roots, s->pid, s->pids, MAX_PIDS, NULL);
     if (n < 0) n = 0;
+    /* The root process leaves cgroup.procs when it exits, but until it is
+     * reaped its counters (and those of the children it reaped) are still
+     * readable: keep it, so the last reading has them. */
+    if (s->tree_from_cg && s->pid > 0 && n < MAX_PIDS) {
+        bool in = false;
+        for (int i = 0; i < n && !in; i++) in = s->pids[i] == s->pid;
+        if (!in) s->pids[n++] = s->pid;
+    }
     fp_proc_sum(&s->roots, s->pids, n, &rd->pt);
     rd->procs = rd->pt.procs;
     if (s->has_cg) fp_cgroup_read(&s->cg, &rd->cg);
@@ -164,13 +172,19 @@ int fp_sampler_sample(fp_sampler *s, double now, fp_sample *o)
         else fp_sample_miss(o, FP_M_MEM_FILE_BYTES, y->why[FP_CGF_FILE]);
         if (!y->why[FP_CGF_OOM]) fp_sample_set(o, FP_M_OOM_KILLS, y->oom_kills);
         else fp_sample_miss(o, FP_M_OOM_KILLS, y->why[FP_CGF_OOM]);
-        if (CGOK(FP_CGF_IO)) {
+        if (CGOK(FP_CGF_IO) && (s->cg.version == FP_CG_V2 || y->io_rbytes + y->io_wbytes > 0 ||
+                                b->read_bytes + b->write_bytes == 0 || wio)) {
             fp_sample_set(o, FP_M_IO_READ_BPS, rate(x->io_rbytes, y->io_rbytes, dt));
             fp_sample_set(o, FP_M_IO_WRITE_BPS, rate(x->io_wbytes, y->io_wbytes, dt));
             fp_sample_set(o, FP_M_IO_READ_IOPS, rate(x->io_rios, y->io_rios, dt));
             fp_sample_set(o, FP_M_IO_WRITE_IOPS, rate(x->io_wios, y->io_wios, dt));
         } else {
-            for (int m = FP_M_IO_READ_BPS; m <= FP_M_IO_WRITE_IOPS; m++) fp_sample_miss(o, m, CGWHY(FP_CGF_IO));
+            /* v1 blkio counts nothing while the tasks did storage I/O: recent
+             * kernels keep blkio.throttle statistics only under a throttle
+             * rule. The bytes then come from the process tree (below). */
+            const char *w = CGOK(FP_CGF_IO) ? "cgroup v1 blkio is not counting (kept only under a throttle rule on this kernel)"
+                                            : CGWHY(FP_CGF_IO);
+            for (int m = FP_M_IO_READ_BPS; m <= FP_M_IO_WRITE_IOPS; m++) fp_sample_miss(o, m, w);
         }
         if (!y->why[FP_CGF_PIDS]) fp_sample_set(o, FP_M_PIDS, y->pids);
         else fp_sample_miss(o, FP_M_PIDS, y->why[FP_CGF_PIDS]);
@@ -203,6 +217,10 @@ int fp_sampler_sample(fp_sampler *s, double now, fp_sample *o)
         fp_sample_set(o, FP_M_CPU_CORES, o->v[FP_M_CPU_USER_CORES] + o->v[FP_M_CPU_SYS_CORES]);
     }
     if (!fp_sample_has(o, FP_M_MEM_BYTES)) fp_sample_set(o, FP_M_MEM_BYTES, (double)b->rss_bytes);
+    if (!fp_sample_has(o, FP_M_IO_READ_BPS) && !wio) {
+        fp_sample_set(o, FP_M_IO_READ_BPS, rate((double)a->read_bytes, (double)b->read_bytes, dt));
+        fp_sample_set(o, FP_M_IO_WRITE_BPS, rate((double)a->write_bytes, (double)b->write_bytes, dt));
+    }
 
     /* Network */
     if (p->net_ok && c->net_ok) {
@@ -211,7 +229,10 @@ int fp_sampler_sample(fp_sampler *s, double now, fp_sample *o)
         fp_sample_set(o, FP_M_NET_RX_PPS, rate((double)p->rxp, (double)c->rxp, dt));
         fp_sample_set(o, FP_M_NET_TX_PPS, rate((double)p->txp, (double)c->txp, dt));
     } else {
-        const char *w = !c->net_ok ? c->why_net : "network namespace changed since the previous sample";
+        /* A process that just exited has no namespace left to read: the
+         * earlier reason (if any) is the one that explains the data. */
+        const char *w = !c->net_ok ? (c->procs > 0 || p->net_ok || !p->why_net ? c->why_net : p->why_net)
+                                   : "first reading in this network namespace";
         for (int m = FP_M_NET_RX_BPS; m <= FP_M_NET_TX_PPS; m++) fp_sample_miss(o, m, w);
     }
     if (c->net_ok) {

@@ -5,7 +5,9 @@
  * faults include children that were already reaped (cutime/cstime,
  * cminflt/cmajflt of the live members), and /proc/PID/io includes reaped
  * children too, so the totals are continuous while processes come and go.
- * Context switches are those of each process's main thread.
+ * Context switches are those of each process's main thread. read_bytes and
+ * write_bytes are what the tasks made the storage layer fetch or dirty
+ * (write_bytes less cancelled_write_bytes), direct I/O included.
  *
  * Ownership: plain values; the caller owns the pid arrays.
  */
@@ -19,6 +21,7 @@ typedef struct fp_proc_totals {
     double cpu_user_s, cpu_sys_s;
     unsigned long long rss_bytes, minflt, majflt, ctxsw;
     unsigned long long rchar, wchar, syscr, syscw;
+    unsigned long long read_bytes, write_bytes; /* storage layer (write minus cancelled) */
     int threads, procs;
     const char *why_io;   /* why rchar..syscw are unknown, or NULL */
     const char *why_ctx;  /* why ctxsw is unknown, or NULL */

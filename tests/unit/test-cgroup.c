@@ -1,0 +1,140 @@
+/* test-cgroup.c - layout discovery and counters on v1/hybrid and v2 fixture trees. */
+#include <string.h>
+#include <unistd.h>
+#include "fp/cgroup.h"
+#include "fixture.h"
+#include "tap.h"
+
+static void test_hybrid(void)
+{
+    fp_roots r;
+    fixture_roots(&r, "proc-v1", "cgroup-v1");
+    fp_cg_layout *l = malloc(sizeof *l);
+    fp_err err = {0};
+    ok(fp_cg_layout_read(&r, l, &err) == 0, "hybrid: layout read (%s)", err.msg);
+    is_int(l->version, FP_CG_HYBRID, "hybrid: v1 controllers plus cgroup2 is hybrid");
+    char want[FP_PATH_MAX];
+    snprintf(want, sizeof want, "%s/cpu,cpuacct", r.cgroup);
+    is_str(l->mnt[FP_CTL_CPU], want, "hybrid: co-mounted cpu is rebased onto the root");
+    is_str(l->mnt[FP_CTL_CPUACCT], want, "hybrid: cpuacct shares the mount");
+    snprintf(want, sizeof want, "%s/unified", r.cgroup);
+    is_str(l->mnt[FP_CTL_UNIFIED], want, "hybrid: cgroup2 mount found");
+
+    fp_cgroup *cg = malloc(sizeof *cg);
+    ok(fp_cgroup_open(l, "/work", cg, &err) == 0, "open /work (%s)", err.msg);
+    fp_cg_totals t;
+    fp_cgroup_read(cg, &t);
+    for (int f = 0; f < FP_CGF_COUNT; f++) ok(t.why[f] == NULL, "v1 field %d read (%s)", f, t.why[f] ? t.why[f] : "");
+    long hz = sysconf(_SC_CLK_TCK);
+    is_near(t.cpu_s, 2.5, 1e-12, "v1 cpuacct.usage ns -> 2.5 s");
+    is_near(t.cpu_user_s, 150.0 / hz, 1e-12, "v1 user ticks");
+    is_near(t.cpu_sys_s, 50.0 / hz, 1e-12, "v1 system ticks");
+    is_near(t.throttled_s, 0.3, 1e-12, "v1 throttled_time");
+    is_near(t.mem_bytes, 104857600, 0, "v1 memory.usage_in_bytes");
+    is_near(t.mem_peak_bytes, 209715200, 0, "v1 max_usage_in_bytes is the peak");
+    is_near(t.anon_bytes, 73400320, 0, "v1 total_rss preferred over rss");
+    is_near(t.file_bytes, 31457280, 0, "v1 total_cache preferred over cache");
+    is_near(t.oom_kills, 2, 0, "v1 oom_kill from memory.oom_control");
+    is_near(t.io_rbytes, 5096, 0, "v1 blkio Read summed over devices, Total ignored");
+    is_near(t.io_wbytes, 8192, 0, "v1 blkio Write");
+    is_near(t.io_rios, 4, 0, "v1 read ops");
+    is_near(t.io_wios, 6, 0, "v1 write ops");
+    is_near(t.pids, 3, 0, "pids.current");
+    is_near(t.psi_cpu_some_s, 1.5, 1e-12, "hybrid: cpu pressure from the cgroup2 directory");
+    is_near(t.psi_mem_some_s, 0.25, 1e-12, "memory some");
+    is_near(t.psi_mem_full_s, 0.125, 1e-12, "memory full");
+    is_near(t.psi_io_some_s, 2.0, 1e-12, "io some");
+    is_near(t.psi_io_full_s, 1.0, 1e-12, "io full");
+
+    int pids[8];
+    is_int(fp_cgroup_pids(cg, pids, 8, &err), 3, "three pids in cgroup.procs");
+    is_int(pids[2], 102, "pids in order");
+
+    /* A cgroup only the cpu hierarchy has: the rest degrades field by field. */
+    ok(fp_cgroup_open(l, "/partial", cg, &err) == 0, "open /partial");
+    fp_cgroup_read(cg, &t);
+    ok(t.why[FP_CGF_CPU] == NULL, "partial: cpu read");
+    is_near(t.cpu_s, 1.0, 1e-12, "partial: cpu value");
+    is_str(t.why[FP_CGF_MEM], "no memory controller", "partial: memory missing with reason");
+    is_str(t.why[FP_CGF_IO], "no blkio controller", "partial: io missing with reason");
+    is_str(t.why[FP_CGF_PSI_CPU], "no cgroup2 hierarchy: cgroup v1 has no per-cgroup pressure", "partial: no PSI reason");
+
+    /* Refusals */
+    err.cls = FP_OK;
+    ok(fp_cgroup_open(l, "/work/../../etc", cg, &err) < 0 && err.cls == FP_EINPUT, "'..' refused: %s", err.msg);
+    ok(fp_cgroup_open(l, "work", cg, &err) < 0 && err.cls == FP_EINPUT, "relative path refused");
+    ok(fp_cgroup_open(l, "/nonexistent", cg, &err) < 0 && err.cls == FP_EINPUT &&
+       strstr(err.msg, "/nonexistent"), "missing cgroup named in the error: %s", err.msg);
+
+    /* The cgroup of a pid, per controller. */
+    ok(fp_cgroup_of_pid(&r, l, 100, cg, &err) == 0, "cgroup of pid 100");
+    is_str(cg->rel, "/work", "pid 100 is in /work");
+    snprintf(want, sizeof want, "%s/memory/work", r.cgroup);
+    is_str(cg->dir[FP_CTL_MEMORY], want, "memory directory of pid 100");
+    ok(fp_cgroup_of_pid(&r, l, 99999, cg, &err) < 0 && err.cls == FP_ESYS, "no such pid: FP_ESYS");
+    free(cg);
+    free(l);
+}
+
+static void test_v2(void)
+{
+    fp_roots r;
+    fixture_roots(&r, "proc-v2", "cgroup-v2");
+    fp_cg_layout *l = malloc(sizeof *l);
+    fp_err err = {0};
+    ok(fp_cg_layout_read(&r, l, &err) == 0, "v2: layout read");
+    is_int(l->version, FP_CG_V2, "v2: unified only");
+    is_str(l->mnt[FP_CTL_MEMORY], "", "v2: no v1 memory mount");
+    fp_cgroup *cg = malloc(sizeof *cg);
+    ok(fp_cgroup_of_pid(&r, l, 100, cg, &err) == 0, "v2: cgroup of pid 100 (%s)", err.msg);
+    is_str(cg->rel, "/system.slice/work.service", "v2: path from the 0:: line");
+    fp_cg_totals t;
+    fp_cgroup_read(cg, &t);
+    for (int f = 0; f < FP_CGF_COUNT; f++) ok(t.why[f] == NULL, "v2 field %d read (%s)", f, t.why[f] ? t.why[f] : "");
+    is_near(t.cpu_s, 4.0, 1e-12, "v2 usage_usec");
+    is_near(t.cpu_user_s, 3.0, 1e-12, "v2 user_usec");
+    is_near(t.cpu_sys_s, 1.0, 1e-12, "v2 system_usec");
+    is_near(t.throttled_s, 0.25, 1e-12, "v2 throttled_usec");
+    is_near(t.mem_bytes, 52428800, 0, "v2 memory.current");
+    is_near(t.mem_peak_bytes, 62914560, 0, "v2 memory.peak");
+    is_near(t.anon_bytes, 41943040, 0, "v2 anon");
+    is_near(t.file_bytes, 10485760, 0, "v2 file");
+    is_near(t.oom_kills, 1, 0, "v2 oom_kill from memory.events (not oom or max)");
+    is_near(t.io_rbytes, 1024, 0, "v2 rbytes summed");
+    is_near(t.io_wbytes, 2048, 0, "v2 wbytes summed");
+    is_near(t.io_rios, 11, 0, "v2 rios");
+    is_near(t.io_wios, 22, 0, "v2 wios");
+    is_near(t.pids, 5, 0, "v2 pids.current");
+    is_near(t.psi_cpu_some_s, 0.5, 1e-12, "v2 cpu pressure");
+    is_near(t.psi_io_full_s, 2.0, 1e-12, "v2 io full pressure");
+
+    ok(fp_cgroup_open(l, "/nomem", cg, &err) == 0, "v2: open /nomem");
+    fp_cgroup_read(cg, &t);
+    ok(!t.why[FP_CGF_CPU], "v2 nomem: cpu still read");
+    is_near(t.cpu_s, 0.001, 1e-12, "v2 nomem: cpu value");
+    is_str(t.why[FP_CGF_MEM], "memory controller not enabled for this cgroup", "v2 nomem: memory reason");
+    is_str(t.why[FP_CGF_THROTTLED], "cpu controller not enabled for this cgroup", "v2 nomem: no throttling without the cpu controller");
+    ok(t.why[FP_CGF_PSI_CPU] != NULL, "v2 nomem: no pressure files: reason given");
+    free(cg);
+    free(l);
+}
+
+static void test_no_cgroups(void)
+{
+    fp_roots r;
+    fixture_roots(&r, "proc-v1", "cgroup-v1");
+    snprintf(r.proc, sizeof r.proc, "%s/does-not-exist", fixtures());
+    fp_cg_layout *l = malloc(sizeof *l);
+    fp_err err = {0};
+    ok(fp_cg_layout_read(&r, l, &err) < 0 && err.cls == FP_ESYS && strstr(err.msg, "mountinfo"),
+       "unreadable mountinfo: FP_ESYS naming the file (%s)", err.msg);
+    free(l);
+}
+
+int main(void)
+{
+    test_hybrid();
+    test_v2();
+    test_no_cgroups();
+    return done_testing();
+}

@@ -1,0 +1,111 @@
+/* test-record.c - envelope, writer, strict reader, sample round trip. */
+#include <math.h>
+#include <string.h>
+#include "fp/record.h"
+#include "tap.h"
+
+static FILE *mem(const char *s) { return fmemopen((void *)s, strlen(s), "r"); }
+
+int main(void)
+{
+    fp_target tg = {.id = "job-1", .host = "h1", .cgroup = "/fp/job-1", .container = "", .pid = 7};
+    json_t *r = fp_record_new("sample", &tg, 1.5);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    fp_err err = {0};
+    ok(fp_record_write(f, r, &err) == 0, "write");
+    fclose(f);
+    ok(len > 0 && buf[len - 1] == '\n' && memchr(buf, '\n', len - 1) == NULL, "one line, newline-terminated");
+    ok(strncmp(buf, "{\"schema\":1,\"type\":\"sample\",\"id\":\"job-1\",\"t\":1.5", 48) == 0,
+       "envelope first: schema, type, id, t (%.60s)", buf);
+    json_error_t je;
+    json_t *back = json_loads(buf, 0, &je);
+    ok(json_is_null(json_object_get(json_object_get(back, "target"), "container")), "unknown container is null");
+    is_int(json_integer_value(json_object_get(json_object_get(back, "target"), "pid")), 7, "pid");
+    json_decref(back);
+    free(buf);
+    json_decref(r);
+
+    /* Sample round trip: values, nulls with reasons, interfaces. */
+    fp_sample s, t;
+    fp_sample_init(&s, 0.25, "no PMU");
+    fp_sample_set(&s, FP_M_CPU_CORES, 0.5);
+    fp_sample_set(&s, FP_M_MEM_BYTES, 123456789.0);
+    s.n_if = 1;
+    snprintf(s.ifs[0].name, sizeof s.ifs[0].name, "eth0");
+    s.ifs[0].rx_bytes = 5000000000ULL;
+    json_t *j = fp_sample_to_json(&s, &tg);
+    ok(json_is_null(json_object_get(j, "cycles_ps")), "missing metric written as null");
+    is_str(json_string_value(json_object_get(json_object_get(j, "missing"), "cycles_ps")), "no PMU", "with its reason");
+    ok(json_object_get(json_object_get(j, "missing"), "cpu_cores") == NULL, "present metric has no reason");
+    ok(fp_sample_from_json(j, &t, &err) == 0, "read back");
+    is_near(t.t, 0.25, 0, "t");
+    is_near(t.v[FP_M_MEM_BYTES], 123456789.0, 0, "value exact");
+    ok(t.why[FP_M_CYCLES_PS] != NULL, "null read back as missing");
+    is_int(t.n_if, 1, "interfaces read back");
+    is_int(t.ifs[0].rx_bytes, 5000000000LL, "64-bit counter");
+    json_object_set_new(j, "cpu_cores", json_string("lots"));
+    err.cls = FP_OK;
+    ok(fp_sample_from_json(j, &t, &err) < 0 && err.cls == FP_EINPUT && strstr(err.msg, "cpu_cores"),
+       "string where a number belongs: FP_EINPUT naming the field (%s)", err.msg);
+    json_decref(j);
+
+    /* A NaN never reaches a record. */
+    json_t *o = json_object(), *m = json_object();
+    fp_record_set_num(o, m, "x", NAN, NULL);
+    ok(json_is_null(json_object_get(o, "x")) && json_object_get(m, "x"), "NaN becomes null with a reason");
+    json_decref(o);
+    json_decref(m);
+
+    /* Reader: blank lines skipped, errors name input and line. */
+    const char *good = "{\"schema\":1,\"type\":\"sample\",\"t\":0}\n\n   \n{\"schema\":1,\"type\":\"x-custom\",\"extra\":[1,2]}\n";
+    f = mem(good);
+    fp_reader *rd = fp_reader_new(f, "in.jsonl", false);
+    json_t *rec;
+    is_int(fp_reader_next(rd, &rec, &err), 1, "first record");
+    is_str(fp_record_type(rec), "sample", "its type");
+    json_decref(rec);
+    is_int(fp_reader_next(rd, &rec, &err), 1, "unknown type is still a record");
+    is_str(fp_record_type(rec), "x-custom", "unknown type kept");
+    json_decref(rec);
+    is_int(fp_reader_next(rd, &rec, &err), 0, "end of input");
+    is_int(fp_reader_line(rd), 4, "four lines read");
+    fp_reader_free(rd);
+    fclose(f);
+
+    struct { const char *line, *want; } bad[] = {
+        {"{\"schema\":1,\"type\":\"a\"\n", "malformed JSON"},
+        {"[1,2]\n", "must be a JSON object"},
+        {"{\"type\":\"a\"}\n", "no \"schema\""},
+        {"{\"schema\":\"1\",\"type\":\"a\"}\n", "must be an integer"},
+        {"{\"schema\":2,\"type\":\"a\"}\n", "unsupported schema"},
+        {"{\"schema\":1}\n", "no string \"type\""},
+        {"{\"schema\":1,\"type\":\"a\"} {\"schema\":1,\"type\":\"b\"}\n", "malformed JSON"},
+        {"{\"schema\":1,\"type\":\"a\",\"type\":\"b\"}\n", "malformed JSON"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char in[256];
+        snprintf(in, sizeof in, "{\"schema\":1,\"type\":\"ok\"}\n%s", bad[i].line);
+        f = mem(in);
+        rd = fp_reader_new(f, "-", false);
+        fp_reader_next(rd, &rec, &err);
+        json_decref(rec);
+        err.cls = FP_OK;
+        int rc = fp_reader_next(rd, &rec, &err);
+        ok(rc == -1 && err.cls == FP_EINPUT && strstr(err.msg, "<stdin>:2: ") && strstr(err.msg, bad[i].want),
+           "bad line %zu: %s", i, err.msg);
+        fp_reader_free(rd);
+        fclose(f);
+    }
+    /* skip_bad: malformed lines are counted, good ones still come. */
+    f = mem("garbage\n{\"schema\":1,\"type\":\"a\"}\n{oops\n{\"schema\":1,\"type\":\"b\"}\n");
+    rd = fp_reader_new(f, "x", true);
+    int n = 0;
+    while (fp_reader_next(rd, &rec, &err) == 1) { n++; json_decref(rec); }
+    is_int(n, 2, "skip_bad: two good records");
+    is_int(fp_reader_skipped(rd), 2, "skip_bad: two skipped");
+    fp_reader_free(rd);
+    fclose(f);
+    return done_testing();
+}
