@@ -120,24 +120,34 @@ tfield() { awk -v n="$2" '{print $n}' "$1"; }
 # result file (fp-capture stopped by SIGTERM exits 143, that is fine).
 reap() { wait "$1" 2>/dev/null || true; }
 
+# check_result FILE NAME [any]: a measurement exists and, unless "any", the
+# tool exited 0 (a tool that failed at once would look very cheap).
 check_result() {
     if [ ! -s "$1" ]; then
         echo "capture-overhead: $2 left no CPU time measurement" >&2
         exit 2
     fi
+    local st
+    st=$(tfield "$1" 6)
+    if [ "${3:-}" != any ] && [ "$st" != 0 ]; then
+        echo "capture-overhead: $2 exited with status $st; the measurement is void" >&2
+        exit 2
+    fi
 }
 
+nproc_host() { local all=(/proc/[0-9]*); echo "${#all[@]}"; }
+
 echo "capture-overhead: $(date -u '+%Y-%m-%dT%H:%M:%SZ'), kernel $(uname -r), $(nproc) CPUs, $fp_version, $pidstat_version" 
-echo "capture-overhead: $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //' || echo 'cpu model unknown'); $(ls -d /proc/[0-9]* | wc -l) processes on the host; duration ${dur} s; fp-capture binary $fp"
+echo "capture-overhead: $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //' || echo 'cpu model unknown'); $(nproc_host) processes on the host; duration ${dur} s; fp-capture binary $fp"
 
 # ---- scenario A: one workload ----------------------------------------------
 echo "capture-overhead: scenario A: 1 workload (stress-ng --cpu 1 --cpu-load 30) for ${dur} s ..." >&2
-"$cputime" "$tmp/a_cmd" "$fp" -i 0.1 -o /dev/null -- stress-ng --cpu 1 --cpu-load 30 --quiet &
+"$cputime" "$tmp/a_cmd" "$fp" -i 0.1 -o /dev/null -- stress-ng --cpu 1 --cpu-load 30 --quiet --temp-path "$tmp" &
 a_cp=$!
 bg_pids+=("$a_cp")
-a_fp=$(child_of "$a_cp")            # fp-capture (cputime exec'd it)
-a_ng=$(child_of "$a_fp")            # stress-ng, its parent process
-a_worker=$(child_of "$a_ng")        # stress-ng's CPU worker
+a_fp=$(child_of "$a_cp") || exit 2  # fp-capture (cputime exec'd it)
+a_ng=$(child_of "$a_fp") || exit 2  # stress-ng, its parent process
+a_worker=$(child_of "$a_ng") || exit 2  # stress-ng's CPU worker
 "$cputime" "$tmp/a_pidstat" pidstat -h -u -r -d -w -p "$a_ng,$a_worker" 1 "$dur" >"$tmp/a_pidstat.out" &
 a1=$!; bg_pids+=("$a1")
 "$cputime" "$tmp/a_att1" "$fp" -p "$a_ng" -i 1 -d "$dur" -o /dev/null &
@@ -147,8 +157,12 @@ a3=$!; bg_pids+=("$a3")
 reap "$a1"; reap "$a2"; reap "$a3"
 kill -TERM "$a_fp" 2>/dev/null || true   # fp-capture passes it on to stress-ng
 reap "$a_cp"
-check_result "$tmp/a_cmd" "fp-capture (command mode)"
+check_result "$tmp/a_cmd" "fp-capture (command mode)" any
 check_result "$tmp/a_pidstat" "pidstat"
+if awk -v w="$(tfield "$tmp/a_cmd" 4)" -v d="$dur" 'BEGIN { exit !(w < d) }'; then
+    echo "capture-overhead: the workload ended early (fp-capture ran $(tfield "$tmp/a_cmd" 4) s)" >&2
+    exit 2
+fi
 check_result "$tmp/a_att1" "fp-capture -p -i 1"
 check_result "$tmp/a_att01" "fp-capture -p -i 0.1"
 if ! grep -q "$a_worker" "$tmp/a_pidstat.out"; then

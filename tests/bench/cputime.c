@@ -30,6 +30,13 @@
 
 static double ts_s(const struct timespec *t) { return (double)t->tv_sec + t->tv_nsec / 1e9; }
 
+static volatile pid_t child;
+
+static void forward(int sig)
+{
+    if (child > 0) kill(child, sig);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -46,9 +53,15 @@ int main(int argc, char **argv)
         _exit(127);
     }
     /* Signals meant for the measured command (the script stops it with
-     * SIGTERM/SIGINT in a trap) are passed on, so we still report. */
-    signal(SIGINT, SIG_IGN);
-    signal(SIGTERM, SIG_IGN);
+     * SIGTERM in its cleanup) are passed on, and we still report. */
+    child = pid;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = forward;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     siginfo_t si;
     while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0)
         if (errno != EINTR) { perror("cputime: waitid"); return 125; }

@@ -1,0 +1,221 @@
+#!/usr/bin/env bats
+# fp-capture on real workloads in real cgroups (root; stress-ng, unshare, busybox).
+load helpers
+
+setup() {
+    need_root
+    need_cmd jq
+    OUT="$BATS_TEST_TMPDIR/out.jsonl"
+}
+
+# The fp-capture we start is the shell's own child (not a function's
+# subshell), so $! is its pid, which names its cgroup.
+capture() { # ARGS... -> $OUT, $status, $fp_pid
+    "$FP_BIN/fp-capture" "$@" > "$OUT" 2> "$BATS_TEST_TMPDIR/err" &
+    fp_pid=$!
+    status=0
+    wait "$fp_pid" || status=$?
+}
+
+@test "one-core CPU burner: about one core, in its own cgroup, removed after" {
+    need_cmd stress-ng
+    capture -i 0.1 -w 1 -- stress-ng --cpu 1 --cpu-method loop --timeout 3s --quiet
+    [ "$status" -eq 0 ]
+    fpr=$(of_type fingerprint "$OUT")
+    between "$(jq .features.cpu_cores_mean <<<"$fpr")" 0.8 1.15 "fingerprint cpu_cores_mean"
+    between "$(jq .window_s <<<"$fpr")" 0.95 1.3 "fingerprint window"
+    act=$(of_type actual "$OUT")
+    between "$(jq .cpu_cores_mean <<<"$act")" 0.8 1.1 "actual cpu_cores_mean"
+    between "$(jq .duration_s <<<"$act")" 2.9 4.0 "duration"
+    between "$(jq .cpu_s <<<"$act")" 2.4 3.5 "total cpu seconds"
+    [ "$(jq .exit_code <<<"$act")" = 0 ]
+    # every record names the cgroup it lives in
+    cg=$(jq -r .target.cgroup <<<"$act")
+    [[ "$cg" == */fp-$fp_pid ]]
+    [ "$(jq -r '.target.cgroup' "$OUT" | sort -u)" = "$cg" ]
+    no_fp_cgroups_left "$fp_pid"
+    # samples come every 100 ms
+    n=$(of_type sample "$OUT" | wc -l)
+    between "$n" 25 40 "number of samples in 3 s"
+}
+
+@test "memory grower of 200 MiB peaks at or above 200 MiB, anonymous memory" {
+    need_cmd stress-ng
+    capture -i 0.1 -w 0.5 -- stress-ng --vm 1 --vm-bytes 200M --vm-keep --vm-populate --timeout 2s --quiet
+    [ "$status" -eq 0 ]
+    act=$(of_type actual "$OUT")
+    between "$(jq .mem_bytes_peak <<<"$act")" 209715200 419430400 "peak memory"
+    maxanon=$(of_type sample "$OUT" | jq -s 'map(.mem_anon_bytes // 0) | max')
+    between "$maxanon" 200000000 419430400 "anonymous memory"
+}
+
+@test "disk writer: storage bytes written, and syscall bytes" {
+    capture -i 0.1 -w 0.5 -- dd if=/dev/zero of="$BATS_TEST_TMPDIR/blob" bs=1M count=64 oflag=direct status=none
+    [ "$status" -eq 0 ]
+    act=$(of_type actual "$OUT")
+    between "$(jq .io_write_bytes <<<"$act")" 67108864 80000000 "storage bytes written"
+    wchar=$(of_type sample "$OUT" | jq -s 'map(.wchar_Bps * 0 + 1) | length')
+    [ "$wchar" -ge 1 ]
+}
+
+@test "loopback sender in its own network namespace: bytes counted per interface" {
+    need_cmd unshare util-linux
+    need_cmd busybox busybox-static
+    capture -i 0.1 -w 0.5 -- unshare -n sh -c '
+        ip link set lo up 2>/dev/null || busybox ip link set lo up
+        (sleep 1.5 | busybox nc -l -p 5555 > /dev/null) &
+        sleep 0.3
+        head -c 50000000 /dev/zero | busybox nc 127.0.0.1 5555
+        wait'
+    [ "$status" -eq 0 ]
+    act=$(of_type actual "$OUT")
+    between "$(jq .net_tx_bytes <<<"$act")" 50000000 60000000 "bytes sent"
+    between "$(jq .net_rx_bytes <<<"$act")" 50000000 60000000 "bytes received on lo"
+    last_if=$(of_type sample "$OUT" | jq -s -c '[.[] | select(.net_if.lo)] | last | .net_if.lo')
+    between "$(jq .tx_bytes <<<"$last_if")" 50000000 60000000 "lo tx counter"
+}
+
+@test "a workload in the host network namespace: network is null with the reason" {
+    capture -i 0.1 -w 0.2 -- sleep 0.3
+    smp=$(of_type sample "$OUT" | head -n 1)
+    [ "$(jq .net_rx_Bps <<<"$smp")" = null ]
+    [[ "$(jq -r .missing.net_rx_Bps <<<"$smp")" == "shares the host network namespace"* ]]
+    [[ "$(of_type fingerprint "$OUT" | jq -r .missing.net_rx_Bps)" == "shares the host network namespace"* ]]
+}
+
+@test "no hardware PMU: counters null with a reason, software counters still count" {
+    capture -i 0.1 -w 0.5 -- sh -c 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done'
+    [ "$status" -eq 0 ]
+    smp=$(of_type sample "$OUT" | tail -n 2 | head -n 1)
+    between "$(jq .task_clock_cores <<<"$smp")" 0.5 1.2 "task clock of a busy shell"
+    if [ -n "$(ls /sys/bus/event_source/devices/ | grep -E '^(cpu|cpu_core|cpu_atom|armv8.*)$' || true)" ]; then
+        between "$(jq .ipc <<<"$smp")" 0.05 10 "IPC on a machine with a PMU"
+    else
+        [ "$(jq .instructions_ps <<<"$smp")" = null ]
+        [ "$(jq -r .missing.instructions_ps <<<"$smp")" = "no PMU" ]
+        [ "$(jq -r .missing.ipc <<<"$smp")" = "no PMU" ]
+    fi
+}
+
+@test "pressure (PSI) comes from the cgroup2 hierarchy when there is one" {
+    capture -i 0.1 -w 0.2 -- sleep 0.5
+    smp=$(of_type sample "$OUT" | head -n 1)
+    if grep -q ' cgroup2 ' /proc/self/mountinfo && [ -e /proc/pressure/cpu ]; then
+        [ "$(jq '.psi_cpu_some_pct | type' <<<"$smp")" = '"number"' ]
+        [ "$(jq '.psi_io_full_pct | type' <<<"$smp")" = '"number"' ]
+    else
+        [ "$(jq .psi_cpu_some_pct <<<"$smp")" = null ]
+    fi
+}
+
+@test "exit status of the workload is fp-capture's; a signal gives 128+N" {
+    capture -i 0.05 -- sh -c 'exit 7'
+    [ "$status" -eq 7 ]
+    [ "$(of_type actual "$OUT" | jq .exit_code)" = 7 ]
+    capture -i 0.05 -- sh -c 'kill -TERM $$'
+    [ "$status" -eq 143 ]
+    act=$(of_type actual "$OUT")
+    [ "$(jq .exit_signal <<<"$act")" = 15 ]
+    [ "$(jq .exit_code <<<"$act")" = null ]
+}
+
+@test "signals sent to fp-capture are forwarded to the workload" {
+    "$FP_BIN/fp-capture" -i 0.05 -- sh -c 'trap "exit 42" USR1; while :; do sleep 0.05; done' > "$OUT" &
+    fp_pid=$!
+    sleep 0.6
+    kill -USR1 "$fp_pid"
+    status=0
+    wait "$fp_pid" || status=$?
+    [ "$status" -eq 42 ]
+    [ "$(of_type actual "$OUT" | jq .exit_code)" = 42 ]
+    no_fp_cgroups_left "$fp_pid"
+}
+
+@test "SIGTERM to fp-capture ends the workload and still writes the actual" {
+    "$FP_BIN/fp-capture" -i 0.05 -- sleep 30 > "$OUT" &
+    fp_pid=$!
+    sleep 0.5
+    kill -TERM "$fp_pid"
+    status=0
+    wait "$fp_pid" || status=$?
+    [ "$status" -eq 143 ]
+    [ "$(of_type actual "$OUT" | jq .exit_signal)" = 15 ]
+    no_fp_cgroups_left "$fp_pid"
+}
+
+@test "processes left behind are moved out and the cgroup is still removed" {
+    capture -i 0.05 -- sh -c "sleep 30 & echo \$! > '$BATS_TEST_TMPDIR/bg'; exit 0"
+    [ "$status" -eq 0 ]
+    bg=$(cat "$BATS_TEST_TMPDIR/bg")
+    kill -0 "$bg"                       # still alive: fp-capture kills nothing
+    no_fp_cgroups_left "$fp_pid"
+    kill "$bg"
+}
+
+@test "a short workload still gets a fingerprint, then its actual" {
+    capture -w 10 -i 0.05 -- true
+    [ "$status" -eq 0 ]
+    [ "$(jq -r .type "$OUT" | tail -n 2 | tr '\n' ' ')" = "fingerprint actual " ]
+    between "$(of_type fingerprint "$OUT" | jq .window_s)" 0 1 "window of a short workload"
+}
+
+@test "--refine emits the fingerprint again as the window grows" {
+    capture -i 0.05 -w 0.3 --refine 0.3 --no-samples -- sleep 1.1
+    [ "$status" -eq 0 ]
+    n=$(of_type fingerprint "$OUT" | wc -l)
+    between "$n" 3 4 "fingerprints at 0.3, 0.6, 0.9 s"
+    [ "$(of_type sample "$OUT" | wc -l)" -eq 0 ]
+}
+
+@test "--summary prints a human summary on stderr" {
+    run --separate-stderr fpc --summary -o /dev/null -i 0.05 -- sh -c 'i=0; while [ $i -lt 50000 ]; do i=$((i+1)); done'
+    [ "$status" -eq 0 ]
+    [[ "$stderr" == *"fp-capture summary: sh"* ]]
+    [[ "$stderr" == *"exit status 0"* ]]
+    [[ "$stderr" =~ cpu\ +[0-9.]+\ cores\ mean ]]
+    [[ "$stderr" == *"not measured"* ]]
+}
+
+@test "attach to a pid: process-tree metrics, cgroup metrics null with the reason" {
+    sh -c 'while :; do :; done' &
+    burner=$!
+    capture -p "$burner" -i 0.1 -w 0.5 -d 1.5
+    kill "$burner"
+    [ "$status" -eq 0 ]
+    smp=$(of_type sample "$OUT" | tail -n 1)
+    between "$(jq .cpu_cores <<<"$smp")" 0.7 1.2 "cpu of the attached burner"
+    [ "$(jq .pids <<<"$smp")" = null ]
+    [[ "$(jq -r .missing.pids <<<"$smp")" == "attached by pid"* ]]
+    [ "$(jq .target.pid <<<"$smp")" = "$burner" ]
+    between "$(of_type actual "$OUT" | jq .duration_s)" 1.3 2.0 "duration"
+}
+
+@test "attach to a pid: the capture ends when the process does" {
+    sleep 0.7 &
+    capture -p $! -i 0.1 -d 20
+    [ "$status" -eq 0 ]
+    between "$(of_type actual "$OUT" | jq .duration_s)" 0.3 1.5 "ended with the process"
+}
+
+@test "attach to an existing cgroup (v1 here, or v2)" {
+    name="fp-bats-$$"
+    dirs=()
+    if [ -d /sys/fs/cgroup/memory ]; then
+        for c in cpu cpuacct memory pids; do
+            [ -d "/sys/fs/cgroup/$c" ] && mkdir "/sys/fs/cgroup/$c/$name" && dirs+=("/sys/fs/cgroup/$c/$name")
+        done
+    else
+        mkdir "/sys/fs/cgroup/$name" && dirs+=("/sys/fs/cgroup/$name")
+    fi
+    sh -c 'while :; do :; done' &
+    burner=$!
+    for d in "${dirs[@]}"; do echo "$burner" > "$d/cgroup.procs"; done
+    capture --cgroup "/$name" -i 0.1 -w 0.5 -d 1.2
+    kill "$burner"; wait "$burner" 2>/dev/null || true
+    for d in "${dirs[@]}"; do rmdir "$d"; done
+    [ "$status" -eq 0 ]
+    smp=$(of_type sample "$OUT" | tail -n 1)
+    between "$(jq .cpu_cores <<<"$smp")" 0.7 1.2 "cgroup cpu"
+    [ "$(jq .pids <<<"$smp")" = 1 ]
+    [ "$(jq -r .target.cgroup <<<"$smp")" = "/$name" ]
+}
