@@ -32,13 +32,14 @@
 typedef struct settings {
     double interval, window, refine, duration;
     const char *output, *id, *cgroup_parent;
-    bool no_samples, summary, skip_bad, no_perf, watch_docker;
+    bool no_samples, summary, no_perf, watch_docker;
     fp_roots roots;
     char **cmd;                 /* argv after "--" */
     int npid, ncgroup, ndocker, nreplay;
     int pids[MAX_TARGETS];
     const char *cgroups[MAX_TARGETS], *dockers[MAX_TARGETS], *replays[MAX_TARGETS];
     json_t *labels;             /* --label KEY=VALUE */
+    json_t *meta;               /* --meta KEY=VALUE */
 } settings;
 
 typedef struct target {
@@ -63,6 +64,7 @@ typedef struct run {
     char host[256];
     fp_cg_layout *layout;
     fp_docker *docker;
+    fp_proc_scan *scan;         /* one /proc snapshot per round for -p targets */
 } run;
 
 static double mono(void)
@@ -94,7 +96,8 @@ static void usage(FILE *f)
           "      --docker ID|NAME    attach to a running container (repeatable)\n"
           "      --watch-docker      fingerprint every container that starts\n"
           "      --replay FILE       turn a recorded trace into records (repeatable)\n"
-          "      --skip-bad          skip malformed lines of an fp trace instead of failing\n"
+          "  -m, --meta KEY=VALUE    metadata for the fingerprint: a number or a string\n"
+          "                          (e.g. input_bytes=123, req_mem_bytes=4e9; repeatable)\n"
           "      --proc-root DIR, --cgroup-root DIR, --docker-socket PATH\n"
           "                          read the system from elsewhere (tests, containers)\n"
           "  -h, --help              this help;  -V, --version  the version\n",
@@ -117,7 +120,7 @@ static int parse_seconds(const char *opt, const char *s, double min, double *out
 static int parse_args(int argc, char **argv, settings *st)
 {
     enum { O_REFINE = 256, O_NOSAMPLES, O_ID, O_CGPARENT, O_NOPERF, O_CGROUP, O_DOCKER,
-           O_WATCH, O_REPLAY, O_SKIPBAD, O_PROCROOT, O_CGROOT, O_DOCKSOCK };
+           O_WATCH, O_REPLAY, O_PROCROOT, O_CGROOT, O_DOCKSOCK };
     static const struct option opts[] = {
         {"interval", required_argument, 0, 'i'}, {"window", required_argument, 0, 'w'},
         {"refine", required_argument, 0, O_REFINE}, {"duration", required_argument, 0, 'd'},
@@ -127,16 +130,17 @@ static int parse_args(int argc, char **argv, settings *st)
         {"no-perf", no_argument, 0, O_NOPERF}, {"pid", required_argument, 0, 'p'},
         {"cgroup", required_argument, 0, O_CGROUP}, {"docker", required_argument, 0, O_DOCKER},
         {"watch-docker", no_argument, 0, O_WATCH}, {"replay", required_argument, 0, O_REPLAY},
-        {"skip-bad", no_argument, 0, O_SKIPBAD}, {"proc-root", required_argument, 0, O_PROCROOT},
+        {"meta", required_argument, 0, 'm'}, {"proc-root", required_argument, 0, O_PROCROOT},
         {"cgroup-root", required_argument, 0, O_CGROOT}, {"docker-socket", required_argument, 0, O_DOCKSOCK},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
     st->interval = 0.1;
     st->window = 10;
     fp_roots_default(&st->roots);
     st->labels = json_object();
+    st->meta = json_object();
     int c;
     char *end;
-    while ((c = getopt_long(argc, argv, "+i:w:d:o:sl:p:hV", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+i:w:d:o:sl:m:p:hV", opts, NULL)) != -1) {
         switch (c) {
         case 'i': if (parse_seconds("--interval", optarg, 0.01, &st->interval) < 0) return -1; break;
         case 'w': if (parse_seconds("--window", optarg, 0, &st->window) < 0) return -1; break;
@@ -189,7 +193,24 @@ static int parse_args(int argc, char **argv, settings *st)
             if (st->nreplay == MAX_TARGETS) { fprintf(stderr, "fp-capture: too many traces\n"); return -1; }
             st->replays[st->nreplay++] = optarg;
             break;
-        case O_SKIPBAD: st->skip_bad = true; break;
+        case 'm': {
+            char *eq = strchr(optarg, '=');
+            if (!eq || eq == optarg) {
+                fprintf(stderr, "fp-capture: --meta: '%s' is not KEY=VALUE\n", optarg);
+                return -1;
+            }
+            *eq = 0;
+            if (!strcmp(optarg, "cmd") || !strcmp(optarg, "labels")) {
+                fprintf(stderr, "fp-capture: --meta: '%s' is set by fp-capture itself\n", optarg);
+                return -1;
+            }
+            errno = 0;
+            double v = strtod(eq + 1, &end);
+            json_object_set_new(st->meta, optarg, !errno && end != eq + 1 && !*end && isfinite(v)
+                                                      ? json_real(v) : json_string(eq + 1));
+            *eq = '=';
+            break;
+        }
         case O_PROCROOT: snprintf(st->roots.proc, FP_PATH_MAX, "%s", optarg); break;
         case O_CGROOT: snprintf(st->roots.cgroup, FP_PATH_MAX, "%s", optarg); break;
         case O_DOCKSOCK: snprintf(st->roots.docker_sock, FP_PATH_MAX, "%s", optarg); break;
@@ -209,6 +230,18 @@ static int parse_args(int argc, char **argv, settings *st)
     }
     if (st->cmd && st->duration > 0) {
         fprintf(stderr, "fp-capture: --duration applies to attach modes; a command runs until it exits\n");
+        return -1;
+    }
+    if (st->nreplay && st->duration > 0) {
+        fprintf(stderr, "fp-capture: --duration does not apply to --replay (a trace ends where it ends)\n");
+        return -1;
+    }
+    if (st->cgroup_parent && !st->cmd) {
+        fprintf(stderr, "fp-capture: --cgroup-parent applies to a command fp-capture starts\n");
+        return -1;
+    }
+    if (st->id && st->watch_docker) {
+        fprintf(stderr, "fp-capture: --id names one workload; --watch-docker follows many\n");
         return -1;
     }
     if (st->id && st->npid + st->ncgroup + st->ndocker + st->nreplay + (st->cmd ? 1 : 0) > 1) {
@@ -329,7 +362,8 @@ static void summary(const run *R, const target *t)
         fprintf(stderr, ": %s\n", why);
     }
 #undef HAS
-    fprintf(stderr, "   %-22s %ld every %.3f s\n", "samples", fp_window_samples(w), R->st->interval);
+    if (R->st->nreplay) fprintf(stderr, "   %-22s %ld\n", "samples", fp_window_samples(w));
+    else fprintf(stderr, "   %-22s %ld every %.3f s\n", "samples", fp_window_samples(w), R->st->interval);
 }
 
 /* ---- targets --------------------------------------------------------------- */
@@ -340,7 +374,8 @@ static void target_free(target *t)
     fp_sampler_free(t->smp);
     fp_window_free(t->win);
     if (t->cg) {
-        fp_cgroup_remove(t->cg, NULL);
+        fp_err e = {0};
+        if (fp_cgroup_remove(t->cg, &e) < 0) fprintf(stderr, "fp-capture: warning: %s\n", e.msg);
         free(t->cg);
     }
     json_decref(t->meta);
@@ -357,6 +392,7 @@ static target *target_new(run *R, const char *id, const char *label)
     snprintf(t->tg.host, sizeof t->tg.host, "%s", R->host);
     t->meta = json_object();
     if (json_object_size(R->st->labels)) json_object_set(t->meta, "labels", R->st->labels);
+    json_object_update(t->meta, R->st->meta);
     t->label = label;
     t->next_fp = R->st->window;
     return t;
@@ -419,8 +455,12 @@ static int attach_pid(run *R, int pid, fp_err *err)
     if (!t) return fp_err_set(err, FP_ESYS, "out of memory");
     t->tg.pid = pid;
     if (argc > 0) json_object_set_new(t->meta, "cmd", cmd_json(argv, argc));
+    if (!R->scan && !(R->scan = fp_proc_scan_new(&R->st->roots))) {
+        target_free(t);
+        return fp_err_set(err, FP_ESYS, "out of memory");
+    }
     fp_sampler_cfg cfg = {.pid = pid, .why_no_cgroup = "attached by pid: use --cgroup for cgroup metrics",
-                          .perf = !R->st->no_perf};
+                          .perf = !R->st->no_perf, .scan = R->scan};
     t->smp = fp_sampler_new(&R->st->roots, &cfg, err);
     if (!t->smp) { target_free(t); return -1; }
     return add_target(R, t);
@@ -594,6 +634,7 @@ static target *launch(run *R, const sigset_t *oldmask, fp_err *err, int *exec_st
 /* Sample every live target once and emit what is due. */
 static void tick(run *R, double now)
 {
+    if (R->scan) fp_proc_scan_refresh(R->scan, NULL);
     for (int i = 0; i < R->nt; i++) {
         target *t = R->t[i];
         if (t->ended) continue;
@@ -700,7 +741,10 @@ static int replay_one(run *R, const char *path, fp_err *err)
     target *t = target_new(R, R->st->id ? R->st->id : fp_replay_id(rp), path);
     if (!t) { fp_replay_free(rp); return fp_err_set(err, FP_ESYS, "out of memory"); }
     t->tg.host[0] = 0;
+    json_t *own = json_deep_copy(t->meta); /* --label/--meta win over the trace's */
     json_object_update(t->meta, fp_replay_meta(rp));
+    json_object_update(t->meta, own);
+    json_decref(own);
     fp_sample s;
     int rc;
     while ((rc = fp_replay_next(rp, &s, err)) > 0) feed(R, t, &s);
@@ -778,6 +822,7 @@ int main(int argc, char **argv)
             }
             if (setup_failed) fprintf(stderr, "fp-capture: %s\n", err.msg);
             double now = mono();
+            if (R.scan) fp_proc_scan_refresh(R.scan, NULL);
             for (int i = 0; i < R.nt; i++)
                 if (R.t[i]->start == 0) { R.t[i]->start = now; fp_sampler_start(R.t[i]->smp, now); }
         }
@@ -786,9 +831,11 @@ int main(int argc, char **argv)
         close(sfd);
         for (int i = 0; i < R.nt; i++) target_free(R.t[i]);
         fp_docker_free(R.docker);
+        fp_proc_scan_free(R.scan);
         free(R.layout);
     }
     json_decref(st.labels);
+    json_decref(st.meta);
     if (R.out_failed || (R.out == stdout ? fclose(stdout) : fclose(R.out)) != 0) {
         if (!R.out_failed) fp_err_sys(&R.out_err, "write");
         fprintf(stderr, "fp-capture: %s: %s\n", st.output ? st.output : "standard output", R.out_err.msg);

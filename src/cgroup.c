@@ -1,4 +1,5 @@
 /* cgroup.c - cgroup v1/v2/hybrid discovery, creation and counters. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,11 +248,14 @@ static int read_pids(const char *dir, int *pids, int max)
     return n;
 }
 
+static int walk_pids(const char *dir, int *pids, int max, int n, int depth);
+
 int fp_cgroup_pids(const fp_cgroup *cg, int *pids, int max, fp_err *err)
 {
     for (int c = 0; c < FP_CTL_COUNT; c++) {
         if (!cg->dir[c][0]) continue;
         int n = read_pids(cg->dir[c], pids, max);
+        if (n == 0) n = walk_pids(cg->dir[c], pids, max, 0, 0);
         if (n >= 0) return n;
     }
     return fp_err_set(err, FP_ESYS, "cannot list the processes of cgroup %s", cg->rel);
@@ -291,6 +295,48 @@ int fp_cgroup_remove(fp_cgroup *cg, fp_err *err)
 
 /* ---- reading ------------------------------------------------------------ */
 
+#define MAX_FILES 32
+
+struct fp_cg_reader {
+    fp_cgroup cg;
+    char procs_buf[65536];
+    int nf;
+    struct { const char *dir, *file; fp_slot slot; } f[MAX_FILES];
+};
+
+fp_cg_reader *fp_cg_reader_new(const fp_cgroup *cg)
+{
+    fp_cg_reader *rd = calloc(1, sizeof *rd);
+    if (rd) rd->cg = *cg;
+    return rd;
+}
+
+void fp_cg_reader_free(fp_cg_reader *rd)
+{
+    if (!rd) return;
+    for (int i = 0; i < rd->nf; i++) fp_slot_close(&rd->f[i].slot);
+    free(rd);
+}
+
+/* Read dir/file through the reader's slot for it. dir points into rd->cg
+ * and file is a string literal, so the pair of pointers is the key. */
+static bool slurp(fp_cg_reader *rd, const char *dir, const char *file, char *buf, size_t n)
+{
+    if (!dir[0]) return false;
+    int i = 0;
+    while (i < rd->nf && !(rd->f[i].dir == dir && rd->f[i].file == file)) i++;
+    if (i == rd->nf) {
+        if (rd->nf == MAX_FILES) return false;
+        rd->f[i].dir = dir;
+        rd->f[i].file = file;
+        rd->f[i].slot = (fp_slot)FP_SLOT_INIT;
+        rd->nf++;
+    }
+    char path[FP_PATH_MAX];
+    if (fp_path(path, sizeof path, "%s/%s", dir, file) < 0) return false;
+    return fp_slot_read(&rd->f[i].slot, path, buf, n) >= 0;
+}
+
 /* Value of "key value" (space separated) in a flat keyed file. */
 static bool keyed(const char *buf, const char *key, double *out)
 {
@@ -303,17 +349,10 @@ static bool keyed(const char *buf, const char *key, double *out)
     return false;
 }
 
-static bool slurp(const char *dir, const char *file, char *buf, size_t n)
-{
-    char path[FP_PATH_MAX];
-    if (!dir[0] || fp_path(path, sizeof path, "%s/%s", dir, file) < 0) return false;
-    return fp_read_file(path, buf, n) >= 0;
-}
-
-static bool num(const char *dir, const char *file, double *out)
+static bool num(fp_cg_reader *rd, const char *dir, const char *file, double *out)
 {
     char b[64];
-    if (!slurp(dir, file, b, sizeof b)) return false;
+    if (!slurp(rd, dir, file, b, sizeof b)) return false;
     char *end;
     double v = strtod(b, &end);
     if (end == b) return false;
@@ -321,40 +360,43 @@ static bool num(const char *dir, const char *file, double *out)
     return true;
 }
 
-/* PSI "some"/"full" total (microseconds) as seconds. */
-static bool psi(const char *dir, const char *file, const char *kind, double *out)
+/* PSI totals (microseconds in the file) as seconds: "some", and "full"
+ * when full is not NULL, from one read. */
+static bool psi(fp_cg_reader *rd, const char *dir, const char *file, double *some, double *full)
 {
     char b[512];
-    if (!slurp(dir, file, b, sizeof b)) return false;
-    const char *p = strstr(b, kind);
-    if (!p) return false;
-    p = strstr(p, "total=");
-    if (!p) return false;
-    *out = strtod(p + 6, NULL) / 1e6;
+    if (!slurp(rd, dir, file, b, sizeof b)) return false;
+    const char *p = strstr(b, "some"), *q = strstr(b, "full");
+    if (!p || !(p = strstr(p, "total="))) return false;
+    *some = strtod(p + 6, NULL) / 1e6;
+    if (full) {
+        if (!q || !(q = strstr(q, "total="))) return false;
+        *full = strtod(q + 6, NULL) / 1e6;
+    }
     return true;
 }
 
 /* Sum Read and Write lines of a v1 blkio file ("MAJ:MIN Read N"). */
-static bool blkio_rw(const char *dir, const char *file, double *rd, double *wr)
+static bool blkio_rw(fp_cg_reader *rd, const char *dir, const char *file, double *rdb, double *wr)
 {
     char b[16384];
-    if (!slurp(dir, file, b, sizeof b)) return false;
-    *rd = *wr = 0;
+    if (!slurp(rd, dir, file, b, sizeof b)) return false;
+    *rdb = *wr = 0;
     for (char *line = strtok(b, "\n"); line; line = strtok(NULL, "\n")) {
         char dev[64], op[32];
         double v;
         if (sscanf(line, "%63s %31s %lf", dev, op, &v) != 3) continue;
-        if (!strcmp(op, "Read")) *rd += v;
+        if (!strcmp(op, "Read")) *rdb += v;
         else if (!strcmp(op, "Write")) *wr += v;
     }
     return true;
 }
 
 /* Sum rbytes/wbytes/rios/wios over devices of a v2 io.stat. */
-static bool iostat_v2(const char *dir, fp_cg_totals *t)
+static bool iostat_v2(fp_cg_reader *rd, const char *dir, fp_cg_totals *t)
 {
     char b[16384];
-    if (!slurp(dir, "io.stat", b, sizeof b)) return false;
+    if (!slurp(rd, dir, "io.stat", b, sizeof b)) return false;
     t->io_rbytes = t->io_wbytes = t->io_rios = t->io_wios = 0;
     for (char *tok = strtok(b, " \n"); tok; tok = strtok(NULL, " \n")) {
         double v;
@@ -366,55 +408,56 @@ static bool iostat_v2(const char *dir, fp_cg_totals *t)
     return true;
 }
 
-static void read_v1(const fp_cgroup *cg, fp_cg_totals *t)
+static void read_v1(fp_cg_reader *rd, fp_cg_totals *t)
 {
     char b[8192];
     double v, u, s;
+    const fp_cgroup *cg = &rd->cg;
     const char *cpuacct = cg->dir[FP_CTL_CPUACCT], *cpu = cg->dir[FP_CTL_CPU];
     const char *mem = cg->dir[FP_CTL_MEMORY], *blk = cg->dir[FP_CTL_BLKIO];
-    if (num(cpuacct, "cpuacct.usage", &v)) { t->cpu_s = v / 1e9; t->why[FP_CGF_CPU] = NULL; }
+    if (num(rd, cpuacct, "cpuacct.usage", &v)) { t->cpu_s = v / 1e9; t->why[FP_CGF_CPU] = NULL; }
     else t->why[FP_CGF_CPU] = cpuacct[0] ? "cannot read cpuacct.usage" : "no cpuacct controller";
-    if (slurp(cpuacct, "cpuacct.stat", b, sizeof b) && keyed(b, "user", &u) && keyed(b, "system", &s)) {
+    if (slurp(rd, cpuacct, "cpuacct.stat", b, sizeof b) && keyed(b, "user", &u) && keyed(b, "system", &s)) {
         long hz = sysconf(_SC_CLK_TCK);
         t->cpu_user_s = u / (double)hz;
         t->cpu_sys_s = s / (double)hz;
         t->why[FP_CGF_CPU_USER] = NULL;
     } else t->why[FP_CGF_CPU_USER] = "cannot read cpuacct.stat";
-    if (slurp(cpu, "cpu.stat", b, sizeof b) && keyed(b, "throttled_time", &v)) {
+    if (slurp(rd, cpu, "cpu.stat", b, sizeof b) && keyed(b, "throttled_time", &v)) {
         t->throttled_s = v / 1e9;
         t->why[FP_CGF_THROTTLED] = NULL;
     } else t->why[FP_CGF_THROTTLED] = cpu[0] ? "cannot read cpu.stat" : "no cpu controller";
     const char *nomem = mem[0] ? "cannot read the memory controller" : "no memory controller";
-    if (num(mem, "memory.usage_in_bytes", &v)) { t->mem_bytes = v; t->why[FP_CGF_MEM] = NULL; }
+    if (num(rd, mem, "memory.usage_in_bytes", &v)) { t->mem_bytes = v; t->why[FP_CGF_MEM] = NULL; }
     else t->why[FP_CGF_MEM] = nomem;
-    if (num(mem, "memory.max_usage_in_bytes", &v)) { t->mem_peak_bytes = v; t->why[FP_CGF_MEM_PEAK] = NULL; }
+    if (num(rd, mem, "memory.max_usage_in_bytes", &v)) { t->mem_peak_bytes = v; t->why[FP_CGF_MEM_PEAK] = NULL; }
     else t->why[FP_CGF_MEM_PEAK] = nomem;
-    if (slurp(mem, "memory.stat", b, sizeof b)) {
+    if (slurp(rd, mem, "memory.stat", b, sizeof b)) {
         if (keyed(b, "total_rss", &v) || keyed(b, "rss", &v)) { t->anon_bytes = v; t->why[FP_CGF_ANON] = NULL; }
         if (keyed(b, "total_cache", &v) || keyed(b, "cache", &v)) { t->file_bytes = v; t->why[FP_CGF_FILE] = NULL; }
     }
     if (t->why[FP_CGF_ANON]) t->why[FP_CGF_ANON] = nomem;
     if (t->why[FP_CGF_FILE]) t->why[FP_CGF_FILE] = nomem;
-    if (slurp(mem, "memory.oom_control", b, sizeof b) && keyed(b, "oom_kill", &v)) {
+    if (slurp(rd, mem, "memory.oom_control", b, sizeof b) && keyed(b, "oom_kill", &v)) {
         t->oom_kills = v;
         t->why[FP_CGF_OOM] = NULL;
     } else t->why[FP_CGF_OOM] = mem[0] ? "no oom_kill count in memory.oom_control" : "no memory controller";
-    double rd, wr, ro, wo;
-    if ((blkio_rw(blk, "blkio.throttle.io_service_bytes", &rd, &wr) &&
-         blkio_rw(blk, "blkio.throttle.io_serviced", &ro, &wo)) ||
-        (blkio_rw(blk, "blkio.io_service_bytes", &rd, &wr) &&
-         blkio_rw(blk, "blkio.io_serviced", &ro, &wo))) {
-        t->io_rbytes = rd; t->io_wbytes = wr; t->io_rios = ro; t->io_wios = wo;
+    double rb, wr, ro, wo;
+    if ((blkio_rw(rd, blk, "blkio.throttle.io_service_bytes", &rb, &wr) &&
+         blkio_rw(rd, blk, "blkio.throttle.io_serviced", &ro, &wo)) ||
+        (blkio_rw(rd, blk, "blkio.io_service_bytes", &rb, &wr) &&
+         blkio_rw(rd, blk, "blkio.io_serviced", &ro, &wo))) {
+        t->io_rbytes = rb; t->io_wbytes = wr; t->io_rios = ro; t->io_wios = wo;
         t->why[FP_CGF_IO] = NULL;
     } else t->why[FP_CGF_IO] = blk[0] ? "cannot read blkio statistics" : "no blkio controller";
 }
 
-static void read_v2(const fp_cgroup *cg, fp_cg_totals *t)
+static void read_v2(fp_cg_reader *rd, fp_cg_totals *t)
 {
     char b[8192];
     double v, u, s;
-    const char *d = cg->dir[FP_CTL_UNIFIED];
-    if (slurp(d, "cpu.stat", b, sizeof b) && keyed(b, "usage_usec", &v)) {
+    const char *d = rd->cg.dir[FP_CTL_UNIFIED];
+    if (slurp(rd, d, "cpu.stat", b, sizeof b) && keyed(b, "usage_usec", &v)) {
         t->cpu_s = v / 1e6;
         t->why[FP_CGF_CPU] = NULL;
         if (keyed(b, "user_usec", &u) && keyed(b, "system_usec", &s)) {
@@ -426,46 +469,92 @@ static void read_v2(const fp_cgroup *cg, fp_cg_totals *t)
         else t->why[FP_CGF_THROTTLED] = "cpu controller not enabled for this cgroup";
     }
     const char *nomem = "memory controller not enabled for this cgroup";
-    if (num(d, "memory.current", &v)) { t->mem_bytes = v; t->why[FP_CGF_MEM] = NULL; }
+    if (num(rd, d, "memory.current", &v)) { t->mem_bytes = v; t->why[FP_CGF_MEM] = NULL; }
     else t->why[FP_CGF_MEM] = nomem;
-    if (num(d, "memory.peak", &v)) { t->mem_peak_bytes = v; t->why[FP_CGF_MEM_PEAK] = NULL; }
+    if (num(rd, d, "memory.peak", &v)) { t->mem_peak_bytes = v; t->why[FP_CGF_MEM_PEAK] = NULL; }
     else t->why[FP_CGF_MEM_PEAK] = t->why[FP_CGF_MEM] ? nomem : "no memory.peak (kernel older than 5.19)";
-    if (slurp(d, "memory.stat", b, sizeof b)) {
+    if (slurp(rd, d, "memory.stat", b, sizeof b)) {
         if (keyed(b, "anon", &v)) { t->anon_bytes = v; t->why[FP_CGF_ANON] = NULL; }
         if (keyed(b, "file", &v)) { t->file_bytes = v; t->why[FP_CGF_FILE] = NULL; }
     }
     if (t->why[FP_CGF_ANON]) t->why[FP_CGF_ANON] = nomem;
     if (t->why[FP_CGF_FILE]) t->why[FP_CGF_FILE] = nomem;
-    if (slurp(d, "memory.events", b, sizeof b) && keyed(b, "oom_kill", &v)) {
+    if (slurp(rd, d, "memory.events", b, sizeof b) && keyed(b, "oom_kill", &v)) {
         t->oom_kills = v;
         t->why[FP_CGF_OOM] = NULL;
     } else t->why[FP_CGF_OOM] = nomem;
-    if (iostat_v2(d, t)) t->why[FP_CGF_IO] = NULL;
+    if (iostat_v2(rd, d, t)) t->why[FP_CGF_IO] = NULL;
     else t->why[FP_CGF_IO] = "io controller not enabled for this cgroup";
 }
 
-void fp_cgroup_read(const fp_cgroup *cg, fp_cg_totals *t)
+void fp_cg_reader_read(fp_cg_reader *rd, fp_cg_totals *t)
 {
+    const fp_cgroup *cg = &rd->cg;
     memset(t, 0, sizeof *t);
     for (int i = 0; i < FP_CGF_COUNT; i++) t->why[i] = "not read";
     if (cg->version == FP_CG_V2) {
         t->why[FP_CGF_CPU] = t->why[FP_CGF_CPU_USER] = t->why[FP_CGF_THROTTLED] = "cannot read cpu.stat";
-        read_v2(cg, t);
+        read_v2(rd, t);
     } else {
-        read_v1(cg, t);
+        read_v1(rd, t);
     }
     const char *pd = cg->version == FP_CG_V2 ? cg->dir[FP_CTL_UNIFIED] : cg->dir[FP_CTL_PIDS];
     double v;
-    if (num(pd, "pids.current", &v)) { t->pids = v; t->why[FP_CGF_PIDS] = NULL; }
+    if (num(rd, pd, "pids.current", &v)) { t->pids = v; t->why[FP_CGF_PIDS] = NULL; }
     else t->why[FP_CGF_PIDS] = pd[0] ? "pids controller not enabled for this cgroup" : "no pids controller";
     const char *u = cg->dir[FP_CTL_UNIFIED];
     const char *nopsi = u[0] ? "no pressure files (kernel without PSI)" : "no cgroup2 hierarchy: cgroup v1 has no per-cgroup pressure";
-    if (psi(u, "cpu.pressure", "some", &t->psi_cpu_some_s)) t->why[FP_CGF_PSI_CPU] = NULL;
-    else t->why[FP_CGF_PSI_CPU] = nopsi;
-    if (psi(u, "memory.pressure", "some", &t->psi_mem_some_s) &&
-        psi(u, "memory.pressure", "full", &t->psi_mem_full_s)) t->why[FP_CGF_PSI_MEM] = NULL;
-    else t->why[FP_CGF_PSI_MEM] = nopsi;
-    if (psi(u, "io.pressure", "some", &t->psi_io_some_s) &&
-        psi(u, "io.pressure", "full", &t->psi_io_full_s)) t->why[FP_CGF_PSI_IO] = NULL;
-    else t->why[FP_CGF_PSI_IO] = nopsi;
+    t->why[FP_CGF_PSI_CPU] = psi(rd, u, "cpu.pressure", &t->psi_cpu_some_s, NULL) ? NULL : nopsi;
+    t->why[FP_CGF_PSI_MEM] = psi(rd, u, "memory.pressure", &t->psi_mem_some_s, &t->psi_mem_full_s) ? NULL : nopsi;
+    t->why[FP_CGF_PSI_IO] = psi(rd, u, "io.pressure", &t->psi_io_some_s, &t->psi_io_full_s) ? NULL : nopsi;
+}
+
+/* Pids of the cgroup's descendants: a slice whose processes all live in
+ * child cgroups (systemd's layout) still has a process list. */
+static int walk_pids(const char *dir, int *pids, int max, int n, int depth)
+{
+    DIR *d = opendir(dir);
+    if (!d) return n;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < max) {
+        if (e->d_name[0] == '.' || e->d_type != DT_DIR) continue;
+        char sub[FP_PATH_MAX];
+        if (fp_path(sub, sizeof sub, "%s/%s", dir, e->d_name) < 0) continue;
+        int k = read_pids(sub, pids + n, max - n);
+        if (k > 0) n += k;
+        if (depth < 8) n = walk_pids(sub, pids, max, n, depth + 1);
+    }
+    closedir(d);
+    return n;
+}
+
+int fp_cg_reader_pids(fp_cg_reader *rd, int *pids, int max)
+{
+    const fp_cgroup *cg = &rd->cg;
+    for (int c = 0; c < FP_CTL_COUNT; c++) {
+        if (!cg->dir[c][0]) continue;
+        char *b = rd->procs_buf;
+        if (!slurp(rd, cg->dir[c], "cgroup.procs", b, sizeof rd->procs_buf)) continue;
+        int n = 0;
+        for (char *p = b, *end; n < max && *p; p = end) {
+            long v = strtol(p, &end, 10);
+            if (end == p) break;
+            pids[n++] = (int)v;
+        }
+        if (n == 0) n = walk_pids(cg->dir[c], pids, max, 0, 0);
+        return n;
+    }
+    return -1;
+}
+
+void fp_cgroup_read(const fp_cgroup *cg, fp_cg_totals *t)
+{
+    fp_cg_reader *rd = fp_cg_reader_new(cg);
+    if (!rd) {
+        memset(t, 0, sizeof *t);
+        for (int i = 0; i < FP_CGF_COUNT; i++) t->why[i] = "out of memory";
+        return;
+    }
+    fp_cg_reader_read(rd, t);
+    fp_cg_reader_free(rd);
 }

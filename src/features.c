@@ -294,9 +294,12 @@ json_t *fp_actual(const fp_window *w, const fp_target *tg, const fp_exit *ex,
     json_t *r = fp_record_new("actual", tg, t), *miss = json_object();
     json_object_set_new(r, "duration_s", json_real(t));
     json_object_set_new(r, "samples", json_integer(w->n));
-    if (ex && ex->known) {
-        json_object_set_new(r, "exit_code", ex->signal ? json_null() : json_integer(ex->code));
-        json_object_set_new(r, "exit_signal", ex->signal ? json_integer(ex->signal) : json_null());
+    if (ex && ex->known && ex->signal) {
+        fp_record_set_num(r, miss, "exit_code", 0, "killed by a signal");
+        json_object_set_new(r, "exit_signal", json_integer(ex->signal));
+    } else if (ex && ex->known) {
+        json_object_set_new(r, "exit_code", json_integer(ex->code));
+        fp_record_set_num(r, miss, "exit_signal", 0, "exited normally");
     } else {
         fp_record_set_num(r, miss, "exit_code", 0, "exit not observed (attached workload or trace)");
         fp_record_set_num(r, miss, "exit_signal", 0, "exit not observed (attached workload or trace)");
@@ -326,6 +329,6 @@ json_t *fp_actual(const fp_window *w, const fp_target *tg, const fp_exit *ex,
     fp_record_set_num(r, miss, "oom_kills", oom->n ? oom->max : 0, oom->n ? NULL : w->why_last[FP_M_OOM_KILLS]);
     json_object_set_new(r, "missing", miss);
     json_object_set_new(r, "meta", meta ? json_deep_copy(meta) : json_object());
-    if (outcome) json_object_set_new(r, "outcome", json_deep_copy(outcome));
+    if (json_object_size(outcome)) json_object_set_new(r, "outcome", json_deep_copy(outcome));
     return r;
 }

@@ -4,38 +4,32 @@
 #include <unistd.h>
 #include "fp/net.h"
 
-int fp_net_read(const fp_roots *r, int pid, fp_net_if *ifs, int max, bool *own_ns, fp_err *err)
+int fp_net_ns(const fp_roots *r, int pid, char *id, size_t n)
 {
-    char path[FP_PATH_MAX], a[64] = "", b[64] = "";
-    fp_path(path, sizeof path, "%s/%d/ns/net", r->proc, pid);
-    ssize_t la = readlink(path, a, sizeof a - 1);
-    fp_path(path, sizeof path, "%s/self/ns/net", r->proc);
-    ssize_t lb = readlink(path, b, sizeof b - 1);
-    *own_ns = la > 0 && lb > 0 && strcmp(a, b) != 0;
+    char path[FP_PATH_MAX];
+    if (pid > 0) fp_path(path, sizeof path, "%s/%d/ns/net", r->proc, pid);
+    else fp_path(path, sizeof path, "%s/self/ns/net", r->proc);
+    ssize_t k = readlink(path, id, n - 1);
+    if (k < 0) return -1;
+    id[k] = 0;
+    return 0;
+}
 
-    fp_path(path, sizeof path, "%s/%d/net/dev", r->proc, pid);
-    FILE *f = fopen(path, "re");
-    if (!f) return fp_err_sys(err, "cannot read %s", path);
-    char line[512];
+int fp_net_parse(const char *text, const char *name, fp_net_if *ifs, int max, fp_err *err)
+{
     int n = 0, lineno = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (++lineno <= 2) continue; /* two header lines */
-        char *colon = strchr(line, ':');
-        if (!colon) {
-            fclose(f);
-            return fp_err_set(err, FP_EINPUT, "%s:%d: no interface name", path, lineno);
-        }
-        *colon = 0;
-        char *name = line + strspn(line, " ");
-        unsigned long long v[16];
+    for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+        if (++lineno <= 2 || *line == '\n') continue; /* two header lines */
+        const char *colon = strchr(line, ':'), *eol = strchr(line, '\n');
+        if (!colon || (eol && colon > eol))
+            return fp_err_set(err, FP_EINPUT, "%s:%d: no interface name", name, lineno);
+        const char *nm = line + strspn(line, " ");
+        unsigned long long v[10];
         int k = sscanf(colon + 1, "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu",
                        &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]);
-        if (k != 10) {
-            fclose(f);
-            return fp_err_set(err, FP_EINPUT, "%s:%d: expected 16 counters", path, lineno);
-        }
+        if (k != 10) return fp_err_set(err, FP_EINPUT, "%s:%d: expected 16 counters", name, lineno);
         if (n < max) {
-            snprintf(ifs[n].name, sizeof ifs[n].name, "%s", name);
+            snprintf(ifs[n].name, sizeof ifs[n].name, "%.*s", (int)(colon - nm), nm);
             ifs[n].rx_bytes = v[0];
             ifs[n].rx_packets = v[1];
             ifs[n].tx_bytes = v[8];
@@ -43,6 +37,15 @@ int fp_net_read(const fp_roots *r, int pid, fp_net_if *ifs, int max, bool *own_n
             n++;
         }
     }
-    fclose(f);
     return n;
+}
+
+int fp_net_read(const fp_roots *r, int pid, fp_net_if *ifs, int max, bool *own_ns, fp_err *err)
+{
+    char a[64] = "", b[64] = "", path[FP_PATH_MAX];
+    *own_ns = fp_net_ns(r, pid, a, sizeof a) == 0 && fp_net_ns(r, 0, b, sizeof b) == 0 && strcmp(a, b) != 0;
+    fp_path(path, sizeof path, "%s/%d/net/dev", r->proc, pid);
+    char buf[16384];
+    if (fp_read_file(path, buf, sizeof buf) < 0) return fp_err_sys(err, "cannot read %s", path);
+    return fp_net_parse(buf, path, ifs, max, err);
 }

@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +17,9 @@ typedef struct {
     long threads;
 } stat_line;
 
-static int read_stat(const fp_roots *r, int pid, stat_line *st)
+static int parse_stat(const char *buf, stat_line *st)
 {
-    char path[FP_PATH_MAX], buf[1024];
-    if (fp_path(path, sizeof path, "%s/%d/stat", r->proc, pid) < 0) return -1;
-    if (fp_read_file(path, buf, sizeof buf) <= 0) return -1;
-    char *p = strrchr(buf, ')');
+    const char *p = strrchr(buf, ')');
     if (!p) return -1;
     char state;
     long long cutime, cstime;
@@ -34,40 +32,79 @@ static int read_stat(const fp_roots *r, int pid, stat_line *st)
     return 0;
 }
 
-int fp_proc_tree(const fp_roots *r, int root, int *pids, int max, fp_err *err)
+static int read_stat(const fp_roots *r, int pid, stat_line *st)
 {
-    DIR *d = opendir(r->proc);
-    if (!d) return fp_err_sys(err, "cannot read %s", r->proc);
-    /* Collect (pid, ppid) pairs, then close over descendants of root. */
-    size_t cap = 256, n = 0;
-    int (*pp)[2] = malloc(cap * sizeof *pp);
-    if (!pp) { closedir(d); return fp_err_set(err, FP_ESYS, "out of memory"); }
+    char path[FP_PATH_MAX], buf[1024];
+    if (fp_path(path, sizeof path, "%s/%d/stat", r->proc, pid) < 0) return -1;
+    if (fp_read_file(path, buf, sizeof buf) <= 0) return -1;
+    return parse_stat(buf, st);
+}
+
+struct fp_proc_scan {
+    fp_roots roots;
+    size_t n, cap;
+    int (*pp)[2]; /* (pid, ppid) */
+};
+
+fp_proc_scan *fp_proc_scan_new(const fp_roots *r)
+{
+    fp_proc_scan *sc = calloc(1, sizeof *sc);
+    if (sc) sc->roots = *r;
+    return sc;
+}
+
+void fp_proc_scan_free(fp_proc_scan *sc)
+{
+    if (!sc) return;
+    free(sc->pp);
+    free(sc);
+}
+
+int fp_proc_scan_refresh(fp_proc_scan *sc, fp_err *err)
+{
+    DIR *d = opendir(sc->roots.proc);
+    if (!d) return fp_err_sys(err, "cannot read %s", sc->roots.proc);
+    sc->n = 0;
     struct dirent *e;
     while ((e = readdir(d))) {
         if (!isdigit((unsigned char)e->d_name[0])) continue;
         int pid = atoi(e->d_name);
         stat_line st;
-        if (read_stat(r, pid, &st) < 0) continue;
-        if (n == cap) {
-            void *np = realloc(pp, 2 * cap * sizeof *pp);
+        if (read_stat(&sc->roots, pid, &st) < 0) continue;
+        if (sc->n == sc->cap) {
+            size_t cap = sc->cap ? 2 * sc->cap : 256;
+            void *np = realloc(sc->pp, cap * sizeof *sc->pp);
             if (!np) break;
-            pp = np;
-            cap *= 2;
+            sc->pp = np;
+            sc->cap = cap;
         }
-        pp[n][0] = pid;
-        pp[n][1] = st.ppid;
-        n++;
+        sc->pp[sc->n][0] = pid;
+        sc->pp[sc->n][1] = st.ppid;
+        sc->n++;
     }
     closedir(d);
+    return 0;
+}
+
+int fp_proc_scan_tree(const fp_proc_scan *sc, int root, int *pids, int max)
+{
     int found = 0;
-    for (size_t i = 0; i < n; i++)
-        if (pp[i][0] == root && found < max) pids[found++] = root;
+    for (size_t i = 0; i < sc->n; i++)
+        if (sc->pp[i][0] == root && found < max) pids[found++] = root;
     /* Breadth-first: pids[0..found) grows as children are found. */
     for (int head = 0; head < found; head++)
-        for (size_t i = 0; i < n && found < max; i++)
-            if (pp[i][1] == pids[head] && pp[i][0] != pids[head]) pids[found++] = pp[i][0];
-    free(pp);
+        for (size_t i = 0; i < sc->n && found < max; i++)
+            if (sc->pp[i][1] == pids[head] && sc->pp[i][0] != pids[head]) pids[found++] = sc->pp[i][0];
     return found;
+}
+
+int fp_proc_tree(const fp_roots *r, int root, int *pids, int max, fp_err *err)
+{
+    fp_proc_scan *sc = fp_proc_scan_new(r);
+    if (!sc) return fp_err_set(err, FP_ESYS, "out of memory");
+    int n = fp_proc_scan_refresh(sc, err) < 0 ? -1 : fp_proc_scan_tree(sc, root, pids, max);
+    fp_proc_scan_free(sc);
+    return n;
 }
 
 /* Value of "key:" in a /proc status-like buffer, or -1 when absent. */
@@ -79,14 +116,78 @@ static long long field(const char *buf, const char *key)
     return -1;
 }
 
-void fp_proc_sum(const fp_roots *r, const int *pids, int n, fp_proc_totals *out)
+/* Files of one process, kept open between samples by a cache. */
+typedef struct entry {
+    int pid;
+    bool used;
+    fp_slot stat, status, io;
+} entry;
+
+struct fp_proc_cache {
+    fp_roots roots;
+    int n, cap;
+    entry *e;
+};
+
+fp_proc_cache *fp_proc_cache_new(const fp_roots *r)
+{
+    fp_proc_cache *c = calloc(1, sizeof *c);
+    if (c) c->roots = *r;
+    return c;
+}
+
+static void entry_close(entry *e)
+{
+    fp_slot_close(&e->stat);
+    fp_slot_close(&e->status);
+    fp_slot_close(&e->io);
+}
+
+void fp_proc_cache_free(fp_proc_cache *c)
+{
+    if (!c) return;
+    for (int i = 0; i < c->n; i++) entry_close(&c->e[i]);
+    free(c->e);
+    free(c);
+}
+
+static entry *lookup(fp_proc_cache *c, int pid)
+{
+    for (int i = 0; i < c->n; i++)
+        if (c->e[i].pid == pid) return &c->e[i];
+    if (c->n == c->cap) {
+        int cap = c->cap ? 2 * c->cap : 16;
+        entry *ne = realloc(c->e, (size_t)cap * sizeof *ne);
+        if (!ne) return NULL;
+        c->e = ne;
+        c->cap = cap;
+    }
+    entry *e = &c->e[c->n++];
+    e->pid = pid;
+    e->stat = e->status = e->io = (fp_slot)FP_SLOT_INIT;
+    return e;
+}
+
+static long slot_file(fp_proc_cache *c, fp_slot *sl, int pid, const char *file, char *buf, size_t n)
+{
+    char path[FP_PATH_MAX];
+    if (fp_path(path, sizeof path, "%s/%d/%s", c->roots.proc, pid, file) < 0) return -1;
+    return fp_slot_read(sl, path, buf, n);
+}
+
+void fp_proc_cache_sum(fp_proc_cache *c, const int *pids, int n, fp_proc_totals *out)
 {
     memset(out, 0, sizeof *out);
     long hz = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
-    char path[FP_PATH_MAX], buf[4096];
+    char buf[4096];
+    for (int i = 0; i < c->n; i++) c->e[i].used = false;
     for (int i = 0; i < n; i++) {
+        entry *e = lookup(c, pids[i]);
+        if (!e) break;
+        e->used = true;
         stat_line st;
-        if (read_stat(r, pids[i], &st) < 0) continue; /* gone */
+        if (slot_file(c, &e->stat, pids[i], "stat", buf, sizeof buf) <= 0 || parse_stat(buf, &st) < 0)
+            continue; /* gone */
         out->procs++;
         out->threads += (int)st.threads;
         out->cpu_user_s += (double)(st.utime + st.cutime) / (double)hz;
@@ -97,8 +198,7 @@ void fp_proc_sum(const fp_roots *r, const int *pids, int n, fp_proc_totals *out)
 
         if (!out->why_ctx) {
             long long v = -1, nv = -1;
-            if (fp_path(path, sizeof path, "%s/%d/status", r->proc, pids[i]) == 0 &&
-                fp_read_file(path, buf, sizeof buf) > 0) {
+            if (slot_file(c, &e->status, pids[i], "status", buf, sizeof buf) > 0) {
                 v = field(buf, "voluntary_ctxt_switches");
                 nv = field(buf, "nonvoluntary_ctxt_switches");
             }
@@ -106,8 +206,7 @@ void fp_proc_sum(const fp_roots *r, const int *pids, int n, fp_proc_totals *out)
             else out->ctxsw += (unsigned long long)(v + nv);
         }
         if (!out->why_io) {
-            if (fp_path(path, sizeof path, "%s/%d/io", r->proc, pids[i]) < 0 ||
-                fp_read_file(path, buf, sizeof buf) <= 0) {
+            if (slot_file(c, &e->io, pids[i], "io", buf, sizeof buf) <= 0) {
                 out->why_io = errno == EACCES || errno == EPERM
                                   ? "permission denied reading /proc/PID/io"
                                   : "cannot read /proc/PID/io";
@@ -129,6 +228,25 @@ void fp_proc_sum(const fp_roots *r, const int *pids, int n, fp_proc_totals *out)
             out->write_bytes += (unsigned long long)(wb > cb && cb > 0 ? wb - cb : wb);
         }
     }
+    /* Forget processes that left the list. */
+    int k = 0;
+    for (int i = 0; i < c->n; i++) {
+        if (c->e[i].used) c->e[k++] = c->e[i];
+        else entry_close(&c->e[i]);
+    }
+    c->n = k;
+}
+
+void fp_proc_sum(const fp_roots *r, const int *pids, int n, fp_proc_totals *out)
+{
+    fp_proc_cache *c = fp_proc_cache_new(r);
+    if (!c) {
+        memset(out, 0, sizeof *out);
+        out->why_io = out->why_ctx = "out of memory";
+        return;
+    }
+    fp_proc_cache_sum(c, pids, n, out);
+    fp_proc_cache_free(c);
 }
 
 int fp_proc_cmdline(const fp_roots *r, int pid, char *buf, size_t n, char **argv, int max)

@@ -323,8 +323,31 @@ static int fp_open(fp_replay *r, fp_err *err)
     r->id_from_record = id && *id;
     r->id = r->id_from_record ? strdup(id) : file_stem(r->path);
     r->meta = json_object();
-    json_object_set_new(r->meta, "source", json_string("fp"));
-    return r->id ? 0 : fp_err_sys(err, "%s: out of memory", r->path);
+    if (!r->id) return fp_err_sys(err, "%s: out of memory", r->path);
+    /* The workload's metadata (command line, labels, image...) is in its
+     * first fingerprint, which comes after the samples of its window: look
+     * ahead for it once, so the replayed fingerprint embeds the same. */
+    lreader la;
+    if (lr_open(&la, r->path, NULL) == 0) {
+        while (lr_next(&la, NULL) > 0) {
+            if (!strstr(la.buf, "\"fingerprint\"")) continue;
+            json_t *j = json_loadb(la.buf, la.len, 0, NULL);
+            const char *jid = json_string_value(json_object_get(j, "id"));
+            json_t *meta = json_object_get(j, "meta");
+            bool mine = !r->id_from_record || (jid && strcmp(jid, r->id) == 0);
+            if (mine && json_is_object(meta) && !strcmp(fp_record_type(j) ? fp_record_type(j) : "", "fingerprint")) {
+                json_object_update(r->meta, meta);
+                json_decref(j);
+                break;
+            }
+            json_decref(j);
+        }
+        lr_close(&la);
+    }
+    /* Without the original metadata, say where the samples came from; with
+     * it, keep it exactly, so the replayed fingerprint equals the live one. */
+    if (!json_object_size(r->meta)) json_object_set_new(r->meta, "source", json_string("fp"));
+    return 0;
 }
 
 /* Next `sample` record of the trace's workload as a sample. Other record

@@ -75,3 +75,40 @@ int fp_read_u64(const char *path, unsigned long long *out)
     *out = v;
     return 0;
 }
+
+long fp_slot_read(fp_slot *s, const char *path, char *buf, size_t n)
+{
+    if (s->state < 0) { errno = s->err; return -1; }
+    if (s->state == 0) {
+        s->fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (s->fd < 0) {
+            s->state = -1;
+            s->err = errno;
+            return -1;
+        }
+        s->state = 1;
+    }
+    size_t got = 0;
+    while (got + 1 < n) {
+        ssize_t k = pread(s->fd, buf + got, n - 1 - got, (off_t)got);
+        if (k < 0) {
+            if (errno == EINTR) continue;
+            int e = errno;
+            fp_slot_close(s);
+            errno = e;
+            return -1;
+        }
+        if (k == 0) break;
+        got += (size_t)k;
+    }
+    buf[got] = 0;
+    return (long)got;
+}
+
+void fp_slot_close(fp_slot *s)
+{
+    if (s->state == 1) close(s->fd);
+    s->fd = -1;
+    s->state = 0;
+    s->err = 0;
+}

@@ -1,4 +1,5 @@
 /* sampler.c - combine the samplers into rates and levels. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "fp/net.h"
@@ -22,6 +23,13 @@ typedef struct reading {
 struct fp_sampler {
     fp_roots roots;
     fp_cgroup cg;
+    fp_cg_reader *cgr;
+    fp_proc_cache *pc;
+    fp_proc_scan *scan, *own_scan;
+    char self_ns[64], net_ns[64];
+    int net_pid;
+    fp_slot net_dev;
+    char netbuf[16384];
     bool has_cg, tree_from_cg;
     const char *why_no_cg;
     int pid;
@@ -40,9 +48,20 @@ fp_sampler *fp_sampler_new(const fp_roots *r, const fp_sampler_cfg *cfg, fp_err 
     s->tree_from_cg = cfg->tree_from_cgroup && s->has_cg;
     s->why_no_cg = cfg->why_no_cgroup ? cfg->why_no_cgroup : "no cgroup";
     s->pid = cfg->pid;
+    s->net_dev = (fp_slot)FP_SLOT_INIT;
+    if (fp_net_ns(r, 0, s->self_ns, sizeof s->self_ns) < 0) s->self_ns[0] = 0;
+    s->pc = fp_proc_cache_new(r);
+    if (s->has_cg) s->cgr = fp_cg_reader_new(&s->cg);
+    s->scan = cfg->scan;
+    if (!s->scan && !s->tree_from_cg && s->pid > 0) s->scan = s->own_scan = fp_proc_scan_new(r);
+    if (!s->pc || (s->has_cg && !s->cgr) || (!s->tree_from_cg && s->pid > 0 && !s->scan)) {
+        fp_sampler_free(s);
+        fp_err_set(err, FP_ESYS, "out of memory");
+        return NULL;
+    }
     if (cfg->perf && cfg->pid > 0) {
         s->perf = fp_perf_open(cfg->pid, cfg->perf_backend, err);
-        if (!s->perf) { free(s); return NULL; }
+        if (!s->perf) { fp_sampler_free(s); return NULL; }
     }
     return s;
 }
@@ -51,15 +70,64 @@ void fp_sampler_free(fp_sampler *s)
 {
     if (!s) return;
     fp_perf_free(s->perf);
+    fp_cg_reader_free(s->cgr);
+    fp_proc_cache_free(s->pc);
+    fp_proc_scan_free(s->own_scan);
+    fp_slot_close(&s->net_dev);
     free(s);
+}
+
+/* Network counters of the workload's namespace, when it has its own. The
+ * net/dev file stays open while the namespace stays the same. */
+static void take_net(fp_sampler *s, reading *rd, int netpid)
+{
+    char ns[64];
+    /* rd still holds the previous reading: an exiting process has no
+     * namespace left, and the earlier reason is the one that explains. */
+    const char *earlier = rd->net_ok ? NULL : rd->why_net;
+    rd->net_ok = false;
+    rd->ifs.n_if = 0;
+    if (rd->procs == 0) { rd->why_net = earlier ? earlier : "the workload has no process"; return; }
+    if (fp_net_ns(&s->roots, netpid, ns, sizeof ns) < 0) {
+        rd->why_net = earlier ? earlier : "cannot read /proc/PID/ns/net";
+        return;
+    }
+    if (s->self_ns[0] && strcmp(ns, s->self_ns) == 0) {
+        rd->why_net = "shares the host network namespace (counters would not be the workload's)";
+        return;
+    }
+    if (netpid != s->net_pid || strcmp(ns, s->net_ns) != 0) {
+        fp_slot_close(&s->net_dev);
+        s->net_pid = netpid;
+        snprintf(s->net_ns, sizeof s->net_ns, "%s", ns);
+    }
+    char path[FP_PATH_MAX];
+    fp_path(path, sizeof path, "%s/%d/net/dev", s->roots.proc, netpid);
+    int k = -1;
+    if (fp_slot_read(&s->net_dev, path, s->netbuf, sizeof s->netbuf) >= 0)
+        k = fp_net_parse(s->netbuf, path, rd->ifs.ifs, FP_NET_IF_MAX, NULL);
+    if (k < 0) { rd->why_net = "cannot read /proc/PID/net/dev"; return; }
+    rd->own_ns = true;
+    rd->net_ok = true;
+    rd->ifs.n_if = k;
+    rd->rx = rd->tx = rd->rxp = rd->txp = 0;
+    for (int i = 0; i < k; i++) {
+        rd->rx += rd->ifs.ifs[i].rx_bytes;
+        rd->tx += rd->ifs.ifs[i].tx_bytes;
+        rd->rxp += rd->ifs.ifs[i].rx_packets;
+        rd->txp += rd->ifs.ifs[i].tx_packets;
+    }
 }
 
 static void take(fp_sampler *s, reading *rd, double now)
 {
     rd->now = now;
     int n = 0;
-    if (s->tree_from_cg) n = fp_cgroup_pids(&s->cg, s->pids, MAX_PIDS, NULL);
-    else if (s->pid > 0) n = fp_proc_tree(&s->roots, s->pid, s->pids, MAX_PIDS, NULL);
+    if (s->tree_from_cg) n = fp_cg_reader_pids(s->cgr, s->pids, MAX_PIDS);
+    else if (s->pid > 0) {
+        if (s->own_scan) fp_proc_scan_refresh(s->own_scan, NULL);
+        n = fp_proc_scan_tree(s->scan, s->pid, s->pids, MAX_PIDS);
+    }
     if (n < 0) n = 0;
     /* The root process leaves cgroup.procs when it exits, but until it is
      * reaped its counters (and those of the children it reaped) are still
@@ -69,32 +137,10 @@ static void take(fp_sampler *s, reading *rd, double now)
         for (int i = 0; i < n && !in; i++) in = s->pids[i] == s->pid;
         if (!in) s->pids[n++] = s->pid;
     }
-    fp_proc_sum(&s->roots, s->pids, n, &rd->pt);
+    fp_proc_cache_sum(s->pc, s->pids, n, &rd->pt);
     rd->procs = rd->pt.procs;
-    if (s->has_cg) fp_cgroup_read(&s->cg, &rd->cg);
-
-    /* Network: the namespace of the first process we know. */
-    int netpid = n > 0 ? s->pids[0] : s->pid;
-    rd->net_ok = false;
-    rd->ifs.n_if = 0;
-    if (rd->procs == 0) {
-        rd->why_net = "the workload has no process";
-    } else {
-        int k = fp_net_read(&s->roots, netpid, rd->ifs.ifs, FP_NET_IF_MAX, &rd->own_ns, NULL);
-        if (k < 0) rd->why_net = "cannot read /proc/PID/net/dev";
-        else if (!rd->own_ns) rd->why_net = "shares the host network namespace (counters would not be the workload's)";
-        else {
-            rd->net_ok = true;
-            rd->ifs.n_if = k;
-            rd->rx = rd->tx = rd->rxp = rd->txp = 0;
-            for (int i = 0; i < k; i++) {
-                rd->rx += rd->ifs.ifs[i].rx_bytes;
-                rd->tx += rd->ifs.ifs[i].tx_bytes;
-                rd->rxp += rd->ifs.ifs[i].rx_packets;
-                rd->txp += rd->ifs.ifs[i].tx_packets;
-            }
-        }
-    }
+    if (s->has_cg) fp_cg_reader_read(s->cgr, &rd->cg);
+    take_net(s, rd, n > 0 ? s->pids[0] : s->pid);
     if (s->perf) fp_perf_read(s->perf, &rd->perf);
 }
 
@@ -229,10 +275,7 @@ int fp_sampler_sample(fp_sampler *s, double now, fp_sample *o)
         fp_sample_set(o, FP_M_NET_RX_PPS, rate((double)p->rxp, (double)c->rxp, dt));
         fp_sample_set(o, FP_M_NET_TX_PPS, rate((double)p->txp, (double)c->txp, dt));
     } else {
-        /* A process that just exited has no namespace left to read: the
-         * earlier reason (if any) is the one that explains the data. */
-        const char *w = !c->net_ok ? (c->procs > 0 || p->net_ok || !p->why_net ? c->why_net : p->why_net)
-                                   : "first reading in this network namespace";
+        const char *w = !c->net_ok ? c->why_net : "first reading in this network namespace";
         for (int m = FP_M_NET_RX_BPS; m <= FP_M_NET_TX_PPS; m++) fp_sample_miss(o, m, w);
     }
     if (c->net_ok) {

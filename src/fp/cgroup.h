@@ -81,8 +81,9 @@ int fp_cgroup_create(const fp_roots *r, const fp_cg_layout *l, const char *paren
 /* Move pid into the cgroup (every controller). */
 int fp_cgroup_attach(const fp_cgroup *cg, int pid, fp_err *err);
 
-/* Pids in the cgroup (first available controller's cgroup.procs); returns
- * how many were written, or -1. */
+/* Pids in the cgroup (first available controller's cgroup.procs; when that
+ * is empty, those of its descendant cgroups); returns how many were
+ * written, or -1. */
 int fp_cgroup_pids(const fp_cgroup *cg, int *pids, int max, fp_err *err);
 
 /* Move any processes still inside a created cgroup to its parent and
@@ -91,5 +92,15 @@ int fp_cgroup_remove(fp_cgroup *cg, fp_err *err);
 
 /* Read every counter; fields that cannot be read get a reason. */
 void fp_cgroup_read(const fp_cgroup *cg, fp_cg_totals *t);
+
+/* The same, for reading one cgroup again and again: the reader keeps the
+ * counter files open and re-reads them with pread. Ownership: opaque,
+ * fp_cg_reader_new copies the cgroup; fp_cg_reader_free closes the files. */
+typedef struct fp_cg_reader fp_cg_reader;
+fp_cg_reader *fp_cg_reader_new(const fp_cgroup *cg);
+void fp_cg_reader_read(fp_cg_reader *rd, fp_cg_totals *t);
+/* As fp_cgroup_pids; returns -1 when no cgroup.procs can be read. */
+int fp_cg_reader_pids(fp_cg_reader *rd, int *pids, int max);
+void fp_cg_reader_free(fp_cg_reader *rd);
 
 #endif

@@ -37,6 +37,23 @@ int fp_proc_tree(const fp_roots *r, int root, int *pids, int max, fp_err *err);
  * be read are reported through the why_* members. */
 void fp_proc_sum(const fp_roots *r, const int *pids, int n, fp_proc_totals *out);
 
+/* A snapshot of every process's parent, shared by many trees: refresh it
+ * once per sampling round, then ask for each root's descendants.
+ * Ownership: opaque; fp_proc_scan_new copies the roots. */
+typedef struct fp_proc_scan fp_proc_scan;
+fp_proc_scan *fp_proc_scan_new(const fp_roots *r);
+int fp_proc_scan_refresh(fp_proc_scan *sc, fp_err *err);
+int fp_proc_scan_tree(const fp_proc_scan *sc, int root, int *pids, int max);
+void fp_proc_scan_free(fp_proc_scan *sc);
+
+/* fp_proc_sum for repeated sampling: each process's files stay open between
+ * calls (re-read with pread); processes that left the list are forgotten.
+ * Ownership: opaque; fp_proc_cache_free closes the files. */
+typedef struct fp_proc_cache fp_proc_cache;
+fp_proc_cache *fp_proc_cache_new(const fp_roots *r);
+void fp_proc_cache_sum(fp_proc_cache *c, const int *pids, int n, fp_proc_totals *out);
+void fp_proc_cache_free(fp_proc_cache *c);
+
 /* The command line of pid as a JSON-ready argv (NUL-separated in /proc).
  * Fills argv (pointers into buf) and returns argc, or -1 with errno. */
 int fp_proc_cmdline(const fp_roots *r, int pid, char *buf, size_t n, char **argv, int max);

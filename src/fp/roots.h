@@ -37,4 +37,21 @@ long fp_read_file(const char *path, char *buf, size_t n);
  * returns 1). Returns 0 on success, -1 with errno on failure. */
 int fp_read_u64(const char *path, unsigned long long *out);
 
+/* A file read again and again (a cgroup or /proc counter file): opened on
+ * first use, then re-read with pread at offset 0, which makes the kernel
+ * generate fresh contents without another open. A failed open is
+ * remembered (the file will not appear later) until fp_slot_close.
+ * Ownership: plain value owned by its holder; fp_slot_close releases it. */
+typedef struct fp_slot {
+    int fd;      /* valid when state == 1 */
+    int state;   /* 0 not yet opened, 1 open, -1 open failed (errno kept) */
+    int err;
+} fp_slot;
+
+#define FP_SLOT_INIT {-1, 0, 0}
+/* Like fp_read_file through the slot. On a read error the slot is closed
+ * (and reopened next time). Returns the length or -1 with errno. */
+long fp_slot_read(fp_slot *s, const char *path, char *buf, size_t n);
+void fp_slot_close(fp_slot *s);
+
 #endif

@@ -10,8 +10,13 @@
  * workload fp started or a container: cheap, no /proc scan), else the root
  * pid and its descendants (a scan of <proc> per sample).
  *
+ * Files read at every sample are kept open between samples (see
+ * fp_cg_reader and fp_proc_cache); the network counters are read only while
+ * the workload has a network namespace of its own.
+ *
  * Ownership: fp_sampler is opaque (fp_sampler_new / fp_sampler_free). It
- * copies the roots and the cgroup given in the configuration.
+ * copies the roots and the cgroup given in the configuration; a shared scan
+ * is borrowed and must outlive the sampler.
  */
 #ifndef FP_SAMPLER_H
 #define FP_SAMPLER_H
@@ -21,6 +26,7 @@
 #include "fp/error.h"
 #include "fp/metric.h"
 #include "fp/perf.h"
+#include "fp/proc.h"
 #include "fp/roots.h"
 
 typedef struct fp_sampler_cfg {
@@ -30,6 +36,9 @@ typedef struct fp_sampler_cfg {
     bool tree_from_cgroup;         /* processes = cgroup members */
     bool perf;                     /* open perf counters on pid (inherited) */
     const fp_perf_backend *perf_backend; /* NULL: the real system calls */
+    fp_proc_scan *scan;            /* shared /proc snapshot for pid trees, refreshed by
+                                      the caller before each round; NULL: the sampler
+                                      scans /proc itself at each sample */
 } fp_sampler_cfg;
 
 typedef struct fp_sampler fp_sampler;
