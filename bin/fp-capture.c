@@ -32,7 +32,7 @@
 typedef struct settings {
     double interval, window, refine, duration;
     const char *output, *id, *cgroup_parent;
-    bool no_samples, summary, no_perf, watch_docker;
+    bool no_samples, summary, no_perf, watch_docker, skip_bad;
     fp_roots roots;
     char **cmd;                 /* argv after "--" */
     int npid, ncgroup, ndocker, nreplay;
@@ -96,6 +96,7 @@ static void usage(FILE *f)
           "      --docker ID|NAME    attach to a running container (repeatable)\n"
           "      --watch-docker      fingerprint every container that starts\n"
           "      --replay FILE       turn a recorded trace into records (repeatable)\n"
+          "      --skip-bad          skip malformed lines of a trace (counted on stderr)\n"
           "  -m, --meta KEY=VALUE    metadata for the fingerprint: a number or a string\n"
           "                          (e.g. input_bytes=123, req_mem_bytes=4e9; repeatable)\n"
           "      --proc-root DIR, --cgroup-root DIR, --docker-socket PATH\n"
@@ -120,7 +121,7 @@ static int parse_seconds(const char *opt, const char *s, double min, double *out
 static int parse_args(int argc, char **argv, settings *st)
 {
     enum { O_REFINE = 256, O_NOSAMPLES, O_ID, O_CGPARENT, O_NOPERF, O_CGROUP, O_DOCKER,
-           O_WATCH, O_REPLAY, O_PROCROOT, O_CGROOT, O_DOCKSOCK };
+           O_WATCH, O_REPLAY, O_SKIPBAD, O_PROCROOT, O_CGROOT, O_DOCKSOCK };
     static const struct option opts[] = {
         {"interval", required_argument, 0, 'i'}, {"window", required_argument, 0, 'w'},
         {"refine", required_argument, 0, O_REFINE}, {"duration", required_argument, 0, 'd'},
@@ -130,7 +131,7 @@ static int parse_args(int argc, char **argv, settings *st)
         {"no-perf", no_argument, 0, O_NOPERF}, {"pid", required_argument, 0, 'p'},
         {"cgroup", required_argument, 0, O_CGROUP}, {"docker", required_argument, 0, O_DOCKER},
         {"watch-docker", no_argument, 0, O_WATCH}, {"replay", required_argument, 0, O_REPLAY},
-        {"meta", required_argument, 0, 'm'}, {"proc-root", required_argument, 0, O_PROCROOT},
+        {"meta", required_argument, 0, 'm'}, {"skip-bad", no_argument, 0, O_SKIPBAD}, {"proc-root", required_argument, 0, O_PROCROOT},
         {"cgroup-root", required_argument, 0, O_CGROOT}, {"docker-socket", required_argument, 0, O_DOCKSOCK},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
     st->interval = 0.1;
@@ -193,6 +194,7 @@ static int parse_args(int argc, char **argv, settings *st)
             if (st->nreplay == MAX_TARGETS) { fprintf(stderr, "fp-capture: too many traces\n"); return -1; }
             st->replays[st->nreplay++] = optarg;
             break;
+        case O_SKIPBAD: st->skip_bad = true; break;
         case 'm': {
             char *eq = strchr(optarg, '=');
             if (!eq || eq == optarg) {
@@ -234,6 +236,10 @@ static int parse_args(int argc, char **argv, settings *st)
     }
     if (st->nreplay && st->duration > 0) {
         fprintf(stderr, "fp-capture: --duration does not apply to --replay (a trace ends where it ends)\n");
+        return -1;
+    }
+    if (st->skip_bad && !st->nreplay) {
+        fprintf(stderr, "fp-capture: --skip-bad applies to --replay\n");
         return -1;
     }
     if (st->cgroup_parent && !st->cmd) {
@@ -738,6 +744,7 @@ static int replay_one(run *R, const char *path, fp_err *err)
 {
     fp_replay *rp = fp_replay_open(path, err);
     if (!rp) return -1;
+    fp_replay_skip_bad(rp, R->st->skip_bad);
     target *t = target_new(R, R->st->id ? R->st->id : fp_replay_id(rp), path);
     if (!t) { fp_replay_free(rp); return fp_err_set(err, FP_ESYS, "out of memory"); }
     t->tg.host[0] = 0;
@@ -749,6 +756,9 @@ static int replay_one(run *R, const char *path, fp_err *err)
     int rc;
     while ((rc = fp_replay_next(rp, &s, err)) > 0) feed(R, t, &s);
     if (rc == 0) finish(R, t, fp_replay_outcome(rp));
+    if (fp_replay_skipped(rp))
+        fprintf(stderr, "fp-capture: %s: skipped %ld malformed line%s\n", path, fp_replay_skipped(rp),
+                fp_replay_skipped(rp) == 1 ? "" : "s");
     flush_out(R);
     fp_replay_free(rp);
     target_free(t);

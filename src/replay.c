@@ -234,6 +234,8 @@ typedef struct eg_series {
 
 struct fp_replay {
     fp_trace_format fmt;
+    bool skip_bad;
+    long skipped;
     char *path;
     char *id;
     json_t *meta, *outcome;
@@ -989,7 +991,7 @@ done:
     return r;
 }
 
-int fp_replay_next(fp_replay *r, fp_sample *s, fp_err *err)
+static int next_any(fp_replay *r, fp_sample *s, fp_err *err)
 {
     switch (r->fmt) {
     case FP_TRACE_FP: return fp_next(r, s, err);
@@ -998,3 +1000,22 @@ int fp_replay_next(fp_replay *r, fp_sample *s, fp_err *err)
     }
     return fp_err_set(err, FP_EUSAGE, "%s: unknown trace format", r->path);
 }
+
+int fp_replay_next(fp_replay *r, fp_sample *s, fp_err *err)
+{
+    for (;;) {
+        long before = r->lr.line;
+        int rc = next_any(r, s, err);
+        /* Skip a malformed line of a line-by-line format, but never a
+         * failure that does not move on (a corrupt gzip stream). */
+        if (rc < 0 && r->skip_bad && err && err->cls == FP_EINPUT && r->fmt != FP_TRACE_EAGER &&
+            r->lr.line > before && !r->pending) {
+            r->skipped++;
+            continue;
+        }
+        return rc;
+    }
+}
+
+void fp_replay_skip_bad(fp_replay *r, bool skip) { r->skip_bad = skip; }
+long fp_replay_skipped(const fp_replay *r) { return r->skipped; }

@@ -29,6 +29,7 @@
 #ifndef FP_REPLAY_H
 #define FP_REPLAY_H
 
+#include <stdbool.h>
 #include <jansson.h>
 #include "fp/error.h"
 #include "fp/metric.h"
@@ -53,6 +54,11 @@ json_t *fp_replay_outcome(const fp_replay *r);
 /* Next sample, t in seconds since the trace's first row: 1, 0 at end, -1
  * with err (FP_EINPUT "PATH:LINE: what is wrong") on a malformed row. */
 int fp_replay_next(fp_replay *r, fp_sample *s, fp_err *err);
+/* With skip on, a malformed line of an fp or Bitbrains trace is skipped and
+ * counted instead of ending the replay (eager tasks are read whole and still
+ * fail). */
+void fp_replay_skip_bad(fp_replay *r, bool skip);
+long fp_replay_skipped(const fp_replay *r);
 void fp_replay_free(fp_replay *r);
 
 #endif

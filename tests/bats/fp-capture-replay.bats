@@ -1,0 +1,105 @@
+#!/usr/bin/env bats
+# fp-capture --replay: recorded traces through the live feature code.
+load helpers
+
+setup() {
+    need_cmd jq
+    R="$FP_FIXTURES/replay"
+}
+
+@test "Bitbrains CSV: samples, duplicate timestamp dropped, fingerprint and actual" {
+    run --separate-stderr fpc --replay "$R/bitbrains/7.csv" -w 300
+    [ "$status" -eq 0 ]
+    [ -z "$stderr" ]
+    [ "$(echo "$output" | jq -r .type | tr '\n' ' ')" = "sample sample fingerprint sample sample actual " ]
+    s2=$(echo "$output" | of_type sample | sed -n 2p)
+    [ "$(jq .t <<<"$s2")" = 300 ]
+    [ "$(jq .cpu_cores <<<"$s2")" = 0.5 ]             # 1300 MHz of 2 x 2600 MHz
+    [ "$(jq .mem_bytes <<<"$s2")" = 1073741824 ]      # 1048576 KB
+    [ "$(jq .io_read_Bps <<<"$s2")" = 10752 ]         # 10.5 KB/s
+    act=$(echo "$output" | of_type actual)
+    [ "$(jq .duration_s <<<"$act")" = 901 ]
+    [ "$(jq .cpu_cores_peak <<<"$act")" = 1.5 ]
+    [ "$(jq .mem_bytes_peak <<<"$act")" = 2147483648 ]
+    [ "$(jq -r .id <<<"$act")" = bitbrains/7 ]
+    [ "$(jq .meta.req_cpus <<<"$act")" = 2 ]
+    [ "$(jq -r .missing.exit_code <<<"$act")" = "exit not observed (attached workload or trace)" ]
+}
+
+@test "gzip and plain traces read the same" {
+    a=$(fpc --replay "$R/bitbrains/9.csv.gz" -w 600 | jq -c 'del(.target)')
+    [ -n "$a" ]
+    zcat "$R/bitbrains/9.csv.gz" > "$BATS_TEST_TMPDIR/9.csv"
+    b=$(fpc --replay "$BATS_TEST_TMPDIR/9.csv" -w 600 | jq -c 'del(.target)')
+    [ "$a" = "$b" ]
+}
+
+@test "nf-core/eager task: metadata in the fingerprint, outputs only in the actual" {
+    run --separate-stderr fpc --replay "$R/eager/align/align (S1) (7)_memory.csv.gz" -w 2 --no-samples
+    [ "$status" -eq 0 ]
+    fpr=$(echo "$output" | of_type fingerprint)
+    [ "$(jq -r .meta.process <<<"$fpr")" = align ]
+    [ "$(jq .features.meta_req_mem_bytes <<<"$fpr")" != null ]
+    [ "$(jq 'has("outcome")' <<<"$fpr")" = false ]
+    [ "$(jq '.meta | has("output_bytes")' <<<"$fpr")" = false ]
+    act=$(echo "$output" | of_type actual)
+    [ "$(jq '.outcome.output_bytes | type' <<<"$act")" = '"number"' ]
+}
+
+@test "a live capture replayed gives the same fingerprint features" {
+    fpc -i 0.05 -w 0.5 -o "$BATS_TEST_TMPDIR/live.jsonl" -- sh -c 'i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done'
+    fpc --replay "$BATS_TEST_TMPDIR/live.jsonl" -w 0.5 --no-samples > "$BATS_TEST_TMPDIR/rep.jsonl"
+    live=$(of_type fingerprint "$BATS_TEST_TMPDIR/live.jsonl" | head -n 1)
+    rep=$(of_type fingerprint "$BATS_TEST_TMPDIR/rep.jsonl" | head -n 1)
+    [ "$(jq '.features | length' <<<"$live")" -gt 600 ]
+    # every feature equal (to the 10 significant digits records carry), nulls in the same places
+    jq -n --argjson a "$(jq .features <<<"$live")" --argjson b "$(jq .features <<<"$rep")" '
+        [$a | keys[] as $k | select(
+            ($a[$k] == null) != ($b[$k] == null) or
+            ($a[$k] != null and (($a[$k] - $b[$k]) | fabs) > 1e-6 * ([1, ($a[$k] | fabs)] | max)))
+        ] | length' > "$BATS_TEST_TMPDIR/ndiff"
+    [ "$(cat "$BATS_TEST_TMPDIR/ndiff")" = 0 ]
+    [ "$(jq -c .meta.cmd <<<"$rep")" = '["sh","-c","i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done"]' ]
+}
+
+@test "several traces in one run, in order" {
+    run --separate-stderr fpc --replay "$R/bitbrains/7.csv" --replay "$R/fp/job.jsonl" --no-samples
+    [ "$status" -eq 0 ]
+    [ "$(echo "$output" | jq -r '.type + ":" + .id' | tr '\n' ' ')" = "fingerprint:bitbrains/7 actual:bitbrains/7 fingerprint:job-1 actual:job-1 " ]
+}
+
+@test "bad input in each reader: exit 3, file and line named, nothing after the error" {
+    for f in bitbrains/bad-number.csv bitbrains/bad-order.csv bitbrains/bad-truncated.csv \
+             bitbrains/bad-header.csv fp/bad-json.jsonl fp/bad-field.jsonl "eager/bad/num (1)_memory.csv" \
+             "eager/bad/time (1)_cpu.csv"; do
+        run --separate-stderr fpc --replay "$R/$f" --no-samples
+        [ "$status" -eq 3 ] || { echo "$f: status $status" >&2; false; }
+        [[ "$stderr" == *"$(basename "$f")"* ]] || { echo "$f: $stderr" >&2; false; }
+        # no actual is written for a trace that failed
+        [ -z "$(echo "$output" | of_type actual)" ] || { echo "$f: actual written" >&2; false; }
+    done
+    run --separate-stderr fpc --replay "$R/bitbrains/bad-number.csv"
+    [[ "$stderr" =~ bad-number.csv:[0-9]+: ]]
+}
+
+@test "the shared public traces replay when present (optional data)" {
+    d="$FP_TOP_SRCDIR/../shared/data"
+    [ -d "$d/bitbrains-rnd" ] || skip "no ../shared/data beside the source tree (optional)"
+    run --separate-stderr fpc --replay "$d/bitbrains-rnd/2013-7/1.csv.gz" -w 3600 --no-samples
+    [ "$status" -eq 0 ]
+    between "$(echo "$output" | of_type actual | jq .duration_s)" 86400 4000000 "a month-long VM trace"
+    task=$(find "$d/eager/fastqc" -name '*_metadata.csv.gz' | head -n 1)
+    run --separate-stderr fpc --replay "$task" -w 10 --no-samples
+    [ "$status" -eq 0 ]
+    [ "$(echo "$output" | of_type fingerprint | jq -r .meta.process)" = fastqc ]
+}
+
+@test "--skip-bad skips malformed lines, counts them on stderr, keeps the rest" {
+    run --separate-stderr fpc --replay "$R/fp/bad-json.jsonl" --skip-bad --no-samples
+    [ "$status" -eq 0 ]
+    [[ "$stderr" == *"bad-json.jsonl: skipped 1 malformed line"* ]]
+    [ "$(echo "$output" | of_type actual | jq .samples)" = 1 ]
+    run --separate-stderr fpc --skip-bad -- true
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"--skip-bad applies to --replay"* ]]
+}
