@@ -1,0 +1,17 @@
+#!/bin/sh
+# tests/setup-debian.sh - install what fp needs to build, run and test, on
+# Debian 12 (bookworm), as root. Idempotent; safe to run again.
+set -eu
+if [ "$(id -u)" != 0 ]; then
+    echo "setup-debian: run as root (apt-get installs packages)" >&2
+    exit 2
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends \
+    build-essential autoconf automake libtool pkg-config make \
+    libjansson-dev libpfm4-dev libcurl4-openssl-dev zlib1g-dev \
+    bats jq valgrind \
+    stress-ng busybox-static util-linux iproute2 procps \
+    docker.io sysstat ca-certificates >/dev/null
+echo "setup-debian: dependencies installed"
