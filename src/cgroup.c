@@ -533,8 +533,12 @@ int fp_cg_reader_pids(fp_cg_reader *rd, int *pids, int max)
     const fp_cgroup *cg = &rd->cg;
     for (int c = 0; c < FP_CTL_COUNT; c++) {
         if (!cg->dir[c][0]) continue;
-        char *b = rd->procs_buf;
-        if (!slurp(rd, cg->dir[c], "cgroup.procs", b, sizeof rd->procs_buf)) continue;
+        /* Opened afresh each time: cgroup v1 keeps a pid list per open
+         * file and serves it again to a reader that rewinds. */
+        char *b = rd->procs_buf, path[FP_PATH_MAX];
+        if (fp_path(path, sizeof path, "%s/cgroup.procs", cg->dir[c]) < 0 ||
+            fp_read_file(path, b, sizeof rd->procs_buf) < 0)
+            continue;
         int n = 0;
         for (char *p = b, *end; n < max && *p; p = end) {
             long v = strtol(p, &end, 10);

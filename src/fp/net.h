@@ -21,7 +21,8 @@
 int fp_net_read(const fp_roots *r, int pid, fp_net_if *ifs, int max, bool *own_ns, fp_err *err);
 
 /* The namespace link of pid ("net:[4026531840]") into id; pid 0 means
- * <proc>/self. Returns 0, or -1 with errno. */
+ * <proc>/self. A plain file there (in a fixture tree) holds the target as
+ * text. Returns 0, or -1 with errno. */
 int fp_net_ns(const fp_roots *r, int pid, char *id, size_t n);
 
 /* Parse the text of a net/dev file (name is used in messages). */

@@ -219,3 +219,16 @@ capture() { # ARGS... -> $OUT, $status, $fp_pid
     [ "$(jq .pids <<<"$smp")" = 1 ]
     [ "$(jq -r .target.cgroup <<<"$smp")" = "/$name" ]
 }
+
+@test "the process tree counts every descendant, not just the first process" {
+    capture -i 0.1 -w 0.5 -- sh -c 'sleep 1 & sleep 1 & (sleep 1 & wait) & wait'
+    [ "$status" -eq 0 ]
+    maxp=$(of_type sample "$OUT" | jq -s 'map(.procs) | max')
+    between "$maxp" 5 6 "processes in the tree (sh, 2 sleeps, a subshell and its sleep)"
+    sh -c 'sleep 1.5 & sleep 1.5 & wait' &
+    root=$!
+    sleep 0.2
+    capture -p "$root" -i 0.1 -d 0.5
+    [ "$(of_type sample "$OUT" | jq -s 'map(.procs) | max')" = 3 ]
+    wait "$root"
+}
