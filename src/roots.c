@@ -98,8 +98,10 @@ long fp_slot_read(fp_slot *s, const char *path, char *buf, size_t n)
             errno = e;
             return -1;
         }
-        if (k == 0) break;
         got += (size_t)k;
+        /* The kernel fills a read as far as the file goes: a short read is
+         * the end, which saves the second call that would return 0. */
+        if (k == 0 || (size_t)k < n - 1 - (got - (size_t)k)) break;
     }
     buf[got] = 0;
     return (long)got;
