@@ -9,9 +9,18 @@
  * watch is open, a second easy handle driven by a multi handle for the
  * endless /events stream, so the caller can inspect containers between
  * polls of the watch.
+ *
+ * libcurl is not linked into libfp: its ~30 dependencies (TLS, Kerberos,
+ * LDAP, ssh...) would cost every program using libfp ~9 ms of CPU at
+ * start-up in the dynamic loader, although only the Docker client needs it.
+ * fp_docker_new dlopen()s it instead and keeps the functions it needs in a
+ * table inside the fp_docker (libfp has no global state); fp_docker_free
+ * dlclose()s it. <curl/curl.h> still provides the types and constants.
  */
 #include <ctype.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,6 +34,34 @@
 #define REQUEST_TIMEOUT_MS 30000L
 #define ID_SIZE 80
 
+/* The libcurl functions docker.c calls, resolved from a dlopen()ed libcurl.
+ * Members drop the "curl_" prefix: curl.h defines curl_easy_setopt and
+ * curl_easy_getinfo as type-checking macros under GCC. */
+typedef struct curl_api {
+    void *lib;                      /* dlopen handle; NULL when not loaded */
+    bool inited;                    /* global_init succeeded */
+    CURLcode (*global_init)(long flags);
+    void (*global_cleanup)(void);
+    CURL *(*easy_init)(void);
+    void (*easy_cleanup)(CURL *h);
+    CURLcode (*easy_setopt)(CURL *h, CURLoption opt, ...);
+    CURLcode (*easy_getinfo)(CURL *h, CURLINFO info, ...);
+    CURLcode (*easy_perform)(CURL *h);
+    void (*easy_reset)(CURL *h);
+    char *(*easy_escape)(CURL *h, const char *s, int len);
+    const char *(*easy_strerror)(CURLcode rc);
+    void (*free_)(void *p);
+    CURLM *(*multi_init)(void);
+    CURLMcode (*multi_cleanup)(CURLM *m);
+    CURLMcode (*multi_add_handle)(CURLM *m, CURL *h);
+    CURLMcode (*multi_remove_handle)(CURLM *m, CURL *h);
+    CURLMcode (*multi_perform)(CURLM *m, int *running);
+    CURLMcode (*multi_poll)(CURLM *m, struct curl_waitfd *fds, unsigned int nfds,
+                            int timeout_ms, int *numfds);
+    CURLMsg *(*multi_info_read)(CURLM *m, int *left);
+    const char *(*multi_strerror)(CURLMcode rc);
+} curl_api;
+
 typedef struct buf {
     char *p;
     size_t len, cap, max;
@@ -32,6 +69,7 @@ typedef struct buf {
 } buf;
 
 struct fp_docker {
+    curl_api c;                     /* libcurl, loaded by fp_docker_new */
     char sock[FP_PATH_MAX];
     CURL *h;                        /* requests */
     char herr[CURL_ERROR_SIZE];
@@ -86,7 +124,7 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
 static int setup_handle(fp_docker *d, CURL *h, char *errbuf, buf *sink)
 {
     CURLcode rc = CURLE_OK;
-#define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(h, opt, val); } while (0)
+#define SET(opt, val) do { if (rc == CURLE_OK) rc = d->c.easy_setopt(h, opt, val); } while (0)
     SET(CURLOPT_UNIX_SOCKET_PATH, d->sock);
 #if LIBCURL_VERSION_NUM >= 0x075500
     SET(CURLOPT_PROTOCOLS_STR, "http");
@@ -98,16 +136,78 @@ static int setup_handle(fp_docker *d, CURL *h, char *errbuf, buf *sink)
     SET(CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
     SET(CURLOPT_ERRORBUFFER, errbuf);
     SET(CURLOPT_WRITEFUNCTION, on_body);
-    SET(CURLOPT_WRITEDATA, sink);
+    SET(CURLOPT_WRITEDATA, (void *)sink);
 #undef SET
     return rc == CURLE_OK ? 0 : -1;
 }
 
+/* Load libcurl into c: the SONAME of libcurl4, then Debian's GnuTLS
+ * flavour, then the development symlink; resolve every function docker.c
+ * uses. Returns 0, or -1 with FP_ESYS (c->lib then NULL) when no library
+ * loads or one lacks a function. */
+static int curl_api_load(curl_api *c, fp_err *err)
+{
+    static const char *const libs[] = { "libcurl.so.4", "libcurl-gnutls.so.4", "libcurl.so" };
+#define SYM(name, member) { name, offsetof(curl_api, member) }
+    static const struct { const char *name; size_t off; } syms[] = {
+        SYM("curl_global_init", global_init),
+        SYM("curl_global_cleanup", global_cleanup),
+        SYM("curl_easy_init", easy_init),
+        SYM("curl_easy_cleanup", easy_cleanup),
+        SYM("curl_easy_setopt", easy_setopt),
+        SYM("curl_easy_getinfo", easy_getinfo),
+        SYM("curl_easy_perform", easy_perform),
+        SYM("curl_easy_reset", easy_reset),
+        SYM("curl_easy_escape", easy_escape),
+        SYM("curl_easy_strerror", easy_strerror),
+        SYM("curl_free", free_),
+        SYM("curl_multi_init", multi_init),
+        SYM("curl_multi_cleanup", multi_cleanup),
+        SYM("curl_multi_add_handle", multi_add_handle),
+        SYM("curl_multi_remove_handle", multi_remove_handle),
+        SYM("curl_multi_perform", multi_perform),
+        SYM("curl_multi_poll", multi_poll),
+        SYM("curl_multi_info_read", multi_info_read),
+        SYM("curl_multi_strerror", multi_strerror),
+    };
+#undef SYM
+    char first[512] = "";               /* why the first (preferred) name failed */
+    const char *name = libs[0];
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < sizeof libs / sizeof *libs && !c->lib; i++) {
+        c->lib = dlopen(libs[i], RTLD_NOW | RTLD_LOCAL);
+        if (c->lib) {
+            name = libs[i];
+        } else if (i == 0) {
+            const char *e = dlerror();
+            snprintf(first, sizeof first, "%s", e ? e : "not found");
+        }
+    }
+    if (!c->lib)
+        return fp_err_set(err, FP_ESYS, "cannot load libcurl (%s): %s; install libcurl4",
+                          libs[0], first);
+    for (size_t i = 0; i < sizeof syms / sizeof *syms; i++) {
+        dlerror();
+        void *f = dlsym(c->lib, syms[i].name);
+        if (!f) {
+            const char *e = dlerror();
+            fp_err_set(err, FP_ESYS, "cannot load libcurl (%s): %s; install libcurl4",
+                       name, e ? e : syms[i].name);
+            dlclose(c->lib);
+            memset(c, 0, sizeof *c);
+            return -1;
+        }
+        /* POSIX guarantees a void * can hold a function pointer */
+        memcpy((char *)c + syms[i].off, &f, sizeof f);
+    }
+    return 0;
+}
+
 /* Create a client for the engine at roots->docker_sock. Nothing is
  * connected yet: an unreachable engine shows up at the first request.
- * Calls curl_global_init (reference counted by libcurl; balanced by
- * fp_docker_free). Returns NULL with FP_ESYS when libcurl cannot start,
- * FP_EUSAGE for an empty socket path. */
+ * Loads libcurl and calls curl_global_init (reference counted by libcurl;
+ * balanced by fp_docker_free). Returns NULL with FP_ESYS when libcurl
+ * cannot be loaded or started, FP_EUSAGE for an empty socket path. */
 fp_docker *fp_docker_new(const fp_roots *roots, fp_err *err)
 {
     /* libcurl reads an empty socket path as "use TCP to localhost:80" */
@@ -115,18 +215,23 @@ fp_docker *fp_docker_new(const fp_roots *roots, fp_err *err)
         fp_err_set(err, FP_EUSAGE, "no Docker socket path given");
         return NULL;
     }
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        fp_err_set(err, FP_ESYS, "cannot initialise libcurl");
-        return NULL;
-    }
     fp_docker *d = calloc(1, sizeof *d);
     if (!d) {
         fp_err_sys(err, "cannot allocate a Docker client");
-        curl_global_cleanup();
         return NULL;
     }
+    if (curl_api_load(&d->c, err) < 0) {
+        free(d);
+        return NULL;
+    }
+    if (d->c.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fp_err_set(err, FP_ESYS, "cannot initialise libcurl");
+        fp_docker_free(d);
+        return NULL;
+    }
+    d->c.inited = true;
     snprintf(d->sock, sizeof d->sock, "%s", roots->docker_sock);
-    d->h = curl_easy_init();
+    d->h = d->c.easy_init();
     if (!d->h) {
         fp_err_set(err, FP_ESYS, "cannot create a libcurl handle");
         fp_docker_free(d);
@@ -139,12 +244,12 @@ fp_docker *fp_docker_new(const fp_roots *roots, fp_err *err)
 static void watch_close(fp_docker *d)
 {
     if (d->w) {
-        if (d->m) curl_multi_remove_handle(d->m, d->w);
-        curl_easy_cleanup(d->w);
+        if (d->m) d->c.multi_remove_handle(d->m, d->w);
+        d->c.easy_cleanup(d->w);
         d->w = NULL;
     }
     if (d->m) {
-        curl_multi_cleanup(d->m);
+        d->c.multi_cleanup(d->m);
         d->m = NULL;
     }
     buf_free(&d->wbuf);
@@ -159,9 +264,10 @@ void fp_docker_free(fp_docker *d)
 {
     if (!d) return;
     watch_close(d);
-    if (d->h) curl_easy_cleanup(d->h);
+    if (d->h) d->c.easy_cleanup(d->h);
+    if (d->c.inited) d->c.global_cleanup();
+    if (d->c.lib) dlclose(d->c.lib);
     free(d);
-    curl_global_cleanup();
 }
 
 /* A reference is 1..128 characters of [A-Za-z0-9_.-], not starting with
@@ -196,8 +302,8 @@ static int transfer_error(fp_docker *d, CURL *h, CURLcode rc, const char *errbuf
                           const char *what, fp_err *err)
 {
     long oe = 0;
-    curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &oe);
-    const char *cmsg = errbuf && errbuf[0] ? errbuf : curl_easy_strerror(rc);
+    d->c.easy_getinfo(h, CURLINFO_OS_ERRNO, &oe);
+    const char *cmsg = errbuf && errbuf[0] ? errbuf : d->c.easy_strerror(rc);
     if (rc == CURLE_COULDNT_CONNECT) {
         if (oe) {
             errno = (int)oe;
@@ -292,23 +398,23 @@ int fp_docker_inspect(fp_docker *d, const char *ref, fp_container *c, fp_err *er
         return fp_err_set(err, FP_EINPUT, "invalid container reference: \"%.140s\"",
                           ref ? ref : "");
 
-    char *esc = curl_easy_escape(d->h, ref, 0);
+    char *esc = d->c.easy_escape(d->h, ref, 0);
     if (!esc) return fp_err_set(err, FP_ESYS, "cannot escape a container reference");
     char url[256];
     int k = snprintf(url, sizeof url, "http://localhost/containers/%s/json", esc);
-    curl_free(esc);
+    d->c.free_(esc);
     if (k < 0 || (size_t)k >= sizeof url)
         return fp_err_set(err, FP_EINPUT, "container reference too long: \"%s\"", ref);
 
     buf body = { .max = INSPECT_MAX };
-    curl_easy_reset(d->h);
+    d->c.easy_reset(d->h);
     d->herr[0] = 0;
     if (setup_handle(d, d->h, d->herr, &body) < 0 ||
-        curl_easy_setopt(d->h, CURLOPT_URL, url) != CURLE_OK ||
-        curl_easy_setopt(d->h, CURLOPT_TIMEOUT_MS, REQUEST_TIMEOUT_MS) != CURLE_OK)
+        d->c.easy_setopt(d->h, CURLOPT_URL, url) != CURLE_OK ||
+        d->c.easy_setopt(d->h, CURLOPT_TIMEOUT_MS, REQUEST_TIMEOUT_MS) != CURLE_OK)
         return fp_err_set(err, FP_ESYS, "cannot set up a request to the Docker engine");
 
-    CURLcode rc = curl_easy_perform(d->h);
+    CURLcode rc = d->c.easy_perform(d->h);
     if (rc != CURLE_OK) {
         int r = body.overflow
             ? fp_err_set(err, FP_ESYS, "the Docker engine at %s sent an oversized answer "
@@ -318,7 +424,7 @@ int fp_docker_inspect(fp_docker *d, const char *ref, fp_container *c, fp_err *er
         return r;
     }
     long code = 0;
-    curl_easy_getinfo(d->h, CURLINFO_RESPONSE_CODE, &code);
+    d->c.easy_getinfo(d->h, CURLINFO_RESPONSE_CODE, &code);
     if (code == 404) {
         buf_free(&body);
         return fp_err_set(err, FP_EINPUT, "no such container: %s", ref);
@@ -440,12 +546,12 @@ static int drain_lines(fp_docker *d, fp_err *err)
 static int watch_step(fp_docker *d, fp_err *err)
 {
     int running = 0;
-    CURLMcode mc = curl_multi_perform(d->m, &running);
+    CURLMcode mc = d->c.multi_perform(d->m, &running);
     if (mc != CURLM_OK)
-        return fp_err_set(err, FP_ESYS, "watching Docker events: %s", curl_multi_strerror(mc));
+        return fp_err_set(err, FP_ESYS, "watching Docker events: %s", d->c.multi_strerror(mc));
     CURLMsg *msg;
     int left;
-    while ((msg = curl_multi_info_read(d->m, &left)))
+    while ((msg = d->c.multi_info_read(d->m, &left)))
         if (msg->msg == CURLMSG_DONE && msg->easy_handle == d->w) {
             d->wdone = true;
             d->wresult = msg->data.result;
@@ -458,7 +564,7 @@ static int watch_step(fp_docker *d, fp_err *err)
 static int watch_ended(fp_docker *d, fp_err *err)
 {
     long code = 0;
-    curl_easy_getinfo(d->w, CURLINFO_RESPONSE_CODE, &code);
+    d->c.easy_getinfo(d->w, CURLINFO_RESPONSE_CODE, &code);
     if (d->wbuf.overflow)
         return fp_err_set(err, FP_ESYS, "the Docker engine at %s sent an oversized event",
                           d->sock);
@@ -487,23 +593,23 @@ int fp_docker_watch_start(fp_docker *d, fp_err *err)
     json_t *f = json_pack("{s:[s], s:[s]}", "type", "container", "event", "start");
     char *fs = f ? json_dumps(f, JSON_COMPACT) : NULL;
     json_decref(f);
-    d->w = curl_easy_init();
-    d->m = curl_multi_init();
-    char *esc = fs && d->w ? curl_easy_escape(d->w, fs, 0) : NULL;
+    d->w = d->c.easy_init();
+    d->m = d->c.multi_init();
+    char *esc = fs && d->w ? d->c.easy_escape(d->w, fs, 0) : NULL;
     free(fs);
     if (!esc || !d->m) {
-        curl_free(esc);
+        d->c.free_(esc);
         watch_close(d);
         return fp_err_set(err, FP_ESYS, "cannot set up a Docker event watch");
     }
     char url[512];
     int k = snprintf(url, sizeof url, "http://localhost/events?filters=%s", esc);
-    curl_free(esc);
+    d->c.free_(esc);
     d->werr[0] = 0;
     if (k < 0 || (size_t)k >= sizeof url ||
         setup_handle(d, d->w, d->werr, &d->wbuf) < 0 ||
-        curl_easy_setopt(d->w, CURLOPT_URL, url) != CURLE_OK ||
-        curl_multi_add_handle(d->m, d->w) != CURLM_OK) {
+        d->c.easy_setopt(d->w, CURLOPT_URL, url) != CURLE_OK ||
+        d->c.multi_add_handle(d->m, d->w) != CURLM_OK) {
         watch_close(d);
         return fp_err_set(err, FP_ESYS, "cannot set up a Docker event watch");
     }
@@ -512,7 +618,7 @@ int fp_docker_watch_start(fp_docker *d, fp_err *err)
     for (;;) {
         if (watch_step(d, err) < 0) { watch_close(d); return -1; }
         long code = 0;
-        curl_easy_getinfo(d->w, CURLINFO_RESPONSE_CODE, &code);
+        d->c.easy_getinfo(d->w, CURLINFO_RESPONSE_CODE, &code);
         if (code == 200 && !d->wdone) return 0;
         if (d->wdone) {
             watch_ended(d, err);
@@ -525,7 +631,7 @@ int fp_docker_watch_start(fp_docker *d, fp_err *err)
             return fp_err_set(err, FP_ESYS, "the Docker engine at %s did not answer the "
                               "event request", d->sock);
         }
-        curl_multi_poll(d->m, NULL, 0, (int)(left < 100 ? left : 100), NULL);
+        d->c.multi_poll(d->m, NULL, 0, (int)(left < 100 ? left : 100), NULL);
     }
 }
 
@@ -547,15 +653,15 @@ int fp_docker_watch_poll(fp_docker *d, int timeout_ms, char (*ids)[80], int max,
     for (;;) {
         if (!d->wdone && watch_step(d, err) < 0) return -1;
         long code = 0;
-        curl_easy_getinfo(d->w, CURLINFO_RESPONSE_CODE, &code);
+        d->c.easy_getinfo(d->w, CURLINFO_RESPONSE_CODE, &code);
         if (code == 200 && drain_lines(d, err) < 0) return -1;
         if (d->npend) return pend_take(d, ids, max);
         if (d->wdone) return watch_ended(d, err);
         long left = deadline - now_ms();
         if (left <= 0) return 0;
-        CURLMcode mc = curl_multi_poll(d->m, NULL, 0, (int)left, NULL);
+        CURLMcode mc = d->c.multi_poll(d->m, NULL, 0, (int)left, NULL);
         if (mc != CURLM_OK)
             return fp_err_set(err, FP_ESYS, "watching Docker events: %s",
-                              curl_multi_strerror(mc));
+                              d->c.multi_strerror(mc));
     }
 }

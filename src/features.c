@@ -197,10 +197,18 @@ void fp_features(const fp_window *w, const json_t *meta, double *val, const char
     int i = 0;
     for (int m = 0; m < FP_M_COUNT; m++)
         for (int st = 0; st < FP_ST_COUNT; st++, i++) {
+            if (st == FP_ST_SPEC_ENTROPY && w->s[m].n) continue; /* filled with SPEC_HZ */
             why[i] = NULL;
             val[i] = 0;
             if (w->s[m].n == 0) why[i] = w->why_last[m];
-            else if (fp_series_stat(&w->s[m], st, &val[i], &why[i]) < 0) val[i] = 0;
+            else if (st == FP_ST_SPEC_HZ) {
+                if (fp_series_spectrum(&w->s[m], &val[i], &val[i + 1]) < 0) {
+                    val[i] = val[i + 1] = 0;
+                    why[i] = why[i + 1] = "fewer than 8 values or a flat series";
+                } else {
+                    why[i + 1] = NULL;
+                }
+            } else if (fp_series_stat(&w->s[m], st, &val[i], &why[i]) < 0) val[i] = 0;
         }
 #define R(id, A, B) do { why[i + FP_R_##id] = "not computed"; \
         ratio(w, A, (int)(sizeof A / sizeof A[0]), B, (int)(sizeof B / sizeof B[0]), &val[i + FP_R_##id], &why[i + FP_R_##id]); } while (0)

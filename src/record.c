@@ -44,6 +44,10 @@ void fp_record_set_num(json_t *obj, json_t *missing, const char *name, double v,
     if (why) {
         json_object_set_new(obj, name, json_null());
         json_object_set_new(missing, name, json_string(why));
+    } else if (v == floor(v) && fabs(v) < 9007199254740992.0) {
+        /* Whole numbers (bytes, counts) as integers: exact, and far cheaper
+         * to print than a %.10g real. */
+        json_object_set_new(obj, name, json_integer((json_int_t)v));
     } else {
         json_object_set_new(obj, name, json_real(v));
     }

@@ -7,6 +7,7 @@
 #include "fp/sampler.h"
 
 #define MAX_PIDS 4096
+#define LIST_EVERY 10
 
 typedef struct reading {
     double now;
@@ -31,6 +32,8 @@ struct fp_sampler {
     fp_slot net_dev;
     char netbuf[16384];
     bool has_cg, tree_from_cg;
+    int nlisted, since_list;   /* the last cgroup process list: s->pids[0..nlisted) */
+    double listed_tasks;       /* pids.current when it was taken (-1: unknown) */
     const char *why_no_cg;
     int pid;
     fp_perf *perf;
@@ -122,9 +125,23 @@ static void take_net(fp_sampler *s, reading *rd, int netpid)
 static void take(fp_sampler *s, reading *rd, double now)
 {
     rd->now = now;
+    if (s->has_cg) fp_cg_reader_read(s->cgr, &rd->cg);
     int n = 0;
-    if (s->tree_from_cg) n = fp_cg_reader_pids(s->cgr, s->pids, MAX_PIDS);
-    else if (s->pid > 0) {
+    if (s->tree_from_cg) {
+        /* Listing a cgroup's processes costs three system calls (v1 pid
+         * lists must be reopened); while the task count is unchanged, the
+         * last list stands, checked afresh every LIST_EVERY samples. */
+        bool same = !rd->cg.why[FP_CGF_PIDS] && s->listed_tasks == rd->cg.pids && s->since_list < LIST_EVERY;
+        if (same) {
+            n = s->nlisted;
+            s->since_list++;
+        } else {
+            n = fp_cg_reader_pids(s->cgr, s->pids, MAX_PIDS);
+            s->nlisted = n < 0 ? 0 : n;
+            s->listed_tasks = rd->cg.why[FP_CGF_PIDS] ? -1 : rd->cg.pids;
+            s->since_list = 0;
+        }
+    } else if (s->pid > 0) {
         if (s->own_scan) fp_proc_scan_refresh(s->own_scan, NULL);
         n = fp_proc_scan_tree(s->scan, s->pid, s->pids, MAX_PIDS);
     }
@@ -139,7 +156,6 @@ static void take(fp_sampler *s, reading *rd, double now)
     }
     fp_proc_cache_sum(s->pc, s->pids, n, &rd->pt);
     rd->procs = rd->pt.procs;
-    if (s->has_cg) fp_cg_reader_read(s->cgr, &rd->cg);
     take_net(s, rd, n > 0 ? s->pids[0] : s->pid);
     if (s->perf) fp_perf_read(s->perf, &rd->perf);
 }

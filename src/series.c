@@ -68,25 +68,31 @@ double fp_series_quantile(const fp_series *s, double q)
     return v[lo] + (h - lo) * (v[lo + 1] - v[lo]);
 }
 
-/* Spectral summary of the demeaned buffer by a plain DFT (n <= 512, so
- * O(n^2) is at most a quarter million multiply-adds, done once per
- * fingerprint). Returns -1 when too short or flat. */
-static int spectrum(const fp_series *s, double *peak_hz, double *entropy)
+/* Spectral summary of the demeaned buffer by a plain DFT (n <= 512: at
+ * most a quarter million multiply-adds, once per fingerprint), with the
+ * twiddle factors tabulated once (cos/sin of 2*pi*m/n, indexed by k*i mod n).
+ * Returns -1 when too short or flat. */
+int fp_series_spectrum(const fp_series *s, double *peak_hz, double *entropy)
 {
     int n = s->nbuf;
     if (n < 8) return -1;
-    double mean = 0;
+    double mean = 0, d[FP_SERIES_CAP], cs[FP_SERIES_CAP], sn[FP_SERIES_CAP];
     for (int i = 0; i < n; i++) mean += s->buf[i];
     mean /= n;
+    for (int i = 0; i < n; i++) {
+        d[i] = s->buf[i] - mean;
+        cs[i] = cos(2 * M_PI * i / n);
+        sn[i] = sin(2 * M_PI * i / n);
+    }
     int half = n / 2;
     double pw[FP_SERIES_CAP / 2 + 1], total = 0, best = -1;
     int kbest = 0;
     for (int k = 1; k <= half; k++) {
-        double re = 0, im = 0, w = 2 * M_PI * k / n;
-        for (int i = 0; i < n; i++) {
-            double d = s->buf[i] - mean;
-            re += d * cos(w * i);
-            im -= d * sin(w * i);
+        double re = 0, im = 0;
+        for (int i = 0, m = 0; i < n; i++, m += k) {
+            if (m >= n) m -= n;
+            re += d[i] * cs[m];
+            im -= d[i] * sn[m];
         }
         pw[k] = re * re + im * im;
         total += pw[k];
@@ -142,7 +148,7 @@ int fp_series_stat(const fp_series *s, fp_stat st, double *out, const char **why
     case FP_ST_SPEC_HZ:
     case FP_ST_SPEC_ENTROPY: {
         double hz, ent;
-        if (spectrum(s, &hz, &ent) < 0) { *why = "fewer than 8 values or a flat series"; return -1; }
+        if (fp_series_spectrum(s, &hz, &ent) < 0) { *why = "fewer than 8 values or a flat series"; return -1; }
         *out = st == FP_ST_SPEC_HZ ? hz : ent;
         return 0;
     }

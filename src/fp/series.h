@@ -55,6 +55,9 @@ void fp_series_add(fp_series *s, double t, double x);
  * for this series (no values, too few values, zero variance for acf1...). */
 int fp_series_stat(const fp_series *s, fp_stat st, double *out, const char **why);
 const char *fp_stat_name(fp_stat st);
+/* Both spectral statistics at once (as FP_ST_SPEC_HZ, FP_ST_SPEC_ENTROPY);
+ * returns -1 when undefined (fewer than 8 values or a flat series). */
+int fp_series_spectrum(const fp_series *s, double *peak_hz, double *entropy);
 /* Quantile q in [0,1] of the buffered values (type 7 interpolation). */
 double fp_series_quantile(const fp_series *s, double q);
 
