@@ -754,7 +754,10 @@ static int replay_one(run *R, const char *path, fp_err *err)
     json_decref(own);
     fp_sample s;
     int rc;
-    while ((rc = fp_replay_next(rp, &s, err)) > 0) feed(R, t, &s);
+    while ((rc = fp_replay_next(rp, &s, err)) > 0) {
+        if (rc == 2) emit(R, fp_replay_take(rp)); /* a type fp-capture does not make */
+        else feed(R, t, &s);
+    }
     if (rc == 0) finish(R, t, fp_replay_outcome(rp));
     if (fp_replay_skipped(rp))
         fprintf(stderr, "fp-capture: %s: skipped %ld malformed line%s\n", path, fp_replay_skipped(rp),

@@ -3,9 +3,16 @@
  * See fp/perf.h for the contract. Two groups are opened on the target pid:
  * the hardware events (first one that opens leads, the others join it with
  * group_fd so they are scheduled together) and the software events
- * (likewise). Every counter has inherit=1 and is read on its own with
- * TOTAL_TIME_ENABLED|TOTAL_TIME_RUNNING; PERF_FORMAT_GROUP is not used
- * because it cannot be combined with inherit on many kernels.
+ * (likewise). Every counter has inherit=1. Each group is read with one
+ * read(2) on its leader, PERF_FORMAT_GROUP|ID|TOTAL_TIME_ENABLED|
+ * TOTAL_TIME_RUNNING: one system call per group and sample instead of one
+ * per counter. Group reads work with inherit: perf_read_group() sums every
+ * inherited child event (__perf_read_group_add walks the leader's
+ * child_list, and exited children are folded into the parent's counts);
+ * what the kernel refuses with inherit is PERF_SAMPLE_READ, which counting
+ * does not use. A kernel that still refuses FORMAT_GROUP (EINVAL when the
+ * leader opens) gets the counters opened without it and read one by one,
+ * as does a member that could only be opened alone.
  *
  * Nothing here is global and mutable except libpfm4's own state, which
  * pfm_initialize() sets up once per process (later calls are no-ops).
@@ -84,10 +91,26 @@ static const struct ev_desc {
     [FP_EV_MIGRATIONS] = { "cpu-migrations", NULL, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS },
 };
 
+/* The read_format of counters read as a group, and the most 64-bit words
+ * a group read returns: nr, time_enabled, time_running, {value, id} each. */
+#define GROUP_FORMAT (PERF_FORMAT_GROUP | PERF_FORMAT_ID | \
+                      PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING)
+#define GROUP_WORDS (3 + 2 * FP_EV_COUNT)
+
+/* The two groups: hardware events [0, FP_EV_FIRST_SW), software events
+ * [FP_EV_FIRST_SW, FP_EV_COUNT). */
+enum { N_GROUPS = 2 };
+static const struct { int first, end; } groups[N_GROUPS] = {
+    { 0, FP_EV_FIRST_SW }, { FP_EV_FIRST_SW, FP_EV_COUNT },
+};
+
 struct fp_perf {
     const fp_perf_backend *be;
     int fd[FP_EV_COUNT];           /* -1 when the event is not open */
     const char *why[FP_EV_COUNT];  /* reason when fd < 0 */
+    int lead[N_GROUPS];            /* leader read as a group, or -1 */
+    int in_group[FP_EV_COUNT];     /* 1: counted in its group's read */
+    uint64_t id[FP_EV_COUNT];      /* the kernel's id, when in_group */
 };
 
 /* ---- the real system -------------------------------------------------- */
@@ -118,7 +141,17 @@ static int sys_close(void *ctx, int fd)
     return close(fd);
 }
 
-static const fp_perf_backend sys_backend = { sys_open, sys_read, sys_close, NULL };
+/* One read(2) of a whole group; the caller checks the length. */
+static int sys_read_group(void *ctx, int fd, uint64_t *buf, size_t size)
+{
+    (void)ctx;
+    ssize_t n;
+    do n = read(fd, buf, size);
+    while (n < 0 && errno == EINTR);
+    return n < 0 ? -1 : (int)n;
+}
+
+static const fp_perf_backend sys_backend = { sys_open, sys_read, sys_close, NULL, sys_read_group };
 
 const fp_perf_backend *fp_perf_backend_sys(void) { return &sys_backend; }
 
@@ -208,15 +241,70 @@ static int open_one(const fp_perf_backend *be, struct perf_event_attr *attr,
     return fd;
 }
 
-/* Open events [first, end) as one group on pid: the first event that opens
+/* Read group leader fd into buf (GROUP_WORDS words). Returns nr, the
+ * number of {value, id} pairs, or -1 when the read fails or its length is
+ * not exactly that of nr pairs. */
+static int read_group(const fp_perf *p, int fd, uint64_t buf[GROUP_WORDS])
+{
+    int n = p->be->read_group(p->be->ctx, fd, buf, GROUP_WORDS * sizeof buf[0]);
+    if (n < 3 * (int)sizeof buf[0] || buf[0] > FP_EV_COUNT ||
+        (size_t)n != (3 + 2 * buf[0]) * sizeof buf[0])
+        return -1;
+    return (int)buf[0];
+}
+
+/* Learn the id of event e, just opened into group g (leader fd leader),
+ * from a group read: it must list the members already known plus exactly
+ * one new id. Matching by id does not rely on the kernel's member order.
+ * Returns 0 (e is then in the group read) or -1. */
+static int learn_id(fp_perf *p, int g, int leader, int e)
+{
+    uint64_t buf[GROUP_WORDS];
+    int nr = read_group(p, leader, buf);
+    if (nr < 0) return -1;
+    int known = 0, matched = 0, fresh = -1;
+    for (int x = groups[g].first; x < groups[g].end; x++)
+        if (p->in_group[x]) known++;
+    if (nr != known + 1) return -1;
+    for (int k = 0; k < nr; k++) {
+        uint64_t id = buf[3 + 2 * k + 1];
+        int is_known = 0;
+        for (int x = groups[g].first; x < groups[g].end; x++)
+            if (p->in_group[x] && p->id[x] == id) is_known = 1;
+        if (is_known) matched++;
+        else if (fresh < 0) fresh = k;
+        else return -1;
+    }
+    if (fresh < 0 || matched != known) return -1;
+    p->id[e] = buf[3 + 2 * fresh + 1];
+    p->in_group[e] = 1;
+    return 0;
+}
+
+/* Encode event e for group g: read as the group (GROUP_FORMAT) or alone
+ * (the per-counter format fp_perf_encode gives). */
+static void encode_for(fp_perf_event e, struct perf_event_attr *attr, int grouped)
+{
+    fp_perf_encode(e, attr, NULL);
+    if (grouped) attr->read_format = GROUP_FORMAT;
+}
+
+/* Open events of group g as one group on pid: the first event that opens
  * becomes the leader and each later one joins it (group_fd = leader). A
  * member the kernel will not take into the group (too many events for the
  * PMU's counters, say) is retried alone so it still counts, multiplexed on
- * its own. Failures leave fd -1 and the errno in errs[e]. */
-static void open_group(fp_perf *p, pid_t pid, int first, int end, int errs[])
+ * its own, and is read alone. With a backend that reads groups, every
+ * counter is opened with GROUP_FORMAT and its id learned; when the leader
+ * is refused that format (EINVAL, where the plain format opens) or its id
+ * cannot be read, the group is opened and read counter by counter. A member
+ * whose id cannot be learned is reopened alone. Failures leave fd -1 and
+ * the errno in errs[e]. */
+static void open_group(fp_perf *p, pid_t pid, int g, int errs[])
 {
+    const fp_perf_backend *be = p->be;
     int leader = -1;
-    for (int e = first; e < end; e++) {
+    int grouped = be->read_group != NULL;
+    for (int e = groups[g].first; e < groups[g].end; e++) {
         struct perf_event_attr attr;
         const char *why = NULL;
         if (fp_perf_encode((fp_perf_event)e, &attr, &why) < 0) {
@@ -225,13 +313,43 @@ static void open_group(fp_perf *p, pid_t pid, int first, int end, int errs[])
         }
         int fd;
         if (leader < 0) {
-            fd = open_one(p->be, &attr, pid, -1, &errs[e]);
-            if (fd >= 0) leader = fd;
+            if (grouped) {
+                encode_for((fp_perf_event)e, &attr, 1);
+                fd = open_one(be, &attr, pid, -1, &errs[e]);
+                if (fd >= 0 && learn_id(p, g, fd, e) < 0) {
+                    be->close(be->ctx, fd);
+                    fd = -1;
+                    grouped = 0;
+                    errs[e] = EIO;
+                } else if (fd < 0 && errs[e] == EINVAL) {
+                    /* The format, or the event itself? Try without. */
+                    encode_for((fp_perf_event)e, &attr, 0);
+                    fd = open_one(be, &attr, pid, -1, &errs[e]);
+                    if (fd >= 0) grouped = 0;
+                } else if (fd < 0) {
+                    continue;
+                }
+                if (fd < 0 && !grouped) {
+                    encode_for((fp_perf_event)e, &attr, 0);
+                    fd = open_one(be, &attr, pid, -1, &errs[e]);
+                }
+            } else {
+                fd = open_one(be, &attr, pid, -1, &errs[e]);
+            }
+            if (fd >= 0) {
+                leader = fd;
+                if (grouped) p->lead[g] = fd;
+            }
         } else {
-            fd = open_one(p->be, &attr, pid, leader, &errs[e]);
+            encode_for((fp_perf_event)e, &attr, grouped);
+            fd = open_one(be, &attr, pid, leader, &errs[e]);
+            if (fd >= 0 && grouped && learn_id(p, g, leader, e) < 0) {
+                be->close(be->ctx, fd);
+                fd = -1;
+            }
             if (fd < 0) {
-                fp_perf_encode((fp_perf_event)e, &attr, &why);
-                fd = open_one(p->be, &attr, pid, -1, &errs[e]);
+                encode_for((fp_perf_event)e, &attr, 0);
+                fd = open_one(be, &attr, pid, -1, &errs[e]);
             }
         }
         p->fd[e] = fd;
@@ -268,9 +386,9 @@ fp_perf *fp_perf_open(pid_t pid, const fp_perf_backend *be, fp_err *err)
     p->be = be ? be : &sys_backend;
     int errs[FP_EV_COUNT];
     for (int e = 0; e < FP_EV_COUNT; e++) { p->fd[e] = -1; errs[e] = 0; }
+    for (int g = 0; g < N_GROUPS; g++) p->lead[g] = -1;
 
-    open_group(p, pid, 0, FP_EV_FIRST_SW, errs);
-    open_group(p, pid, FP_EV_FIRST_SW, FP_EV_COUNT, errs);
+    for (int g = 0; g < N_GROUPS; g++) open_group(p, pid, g, errs);
 
     int any_hw = 0;
     for (int e = 0; e < FP_EV_FIRST_SW; e++)
@@ -283,29 +401,51 @@ fp_perf *fp_perf_open(pid_t pid, const fp_perf_backend *be, fp_err *err)
 
 /* ---- reading ---------------------------------------------------------- */
 
-/* Read every open counter. A counter that ran only part of the time it was
- * enabled (multiplexing) is scaled by enabled/running; one that was enabled
- * but never ran is missing ("not counted (multiplexed out)"). One that was
+/* Event e counted value while enabled for enabled ns and running for
+ * running ns. A counter that ran only part of the time it was enabled
+ * (multiplexing) is scaled by enabled/running; one that was enabled but
+ * never ran is missing ("not counted (multiplexed out)"). One that was
  * never even enabled (the task has not run since the counters were opened)
  * truthfully counted 0 and is present with 0. */
+static void put(fp_perf_counts *out, int e, uint64_t value, uint64_t enabled, uint64_t running)
+{
+    if (running == 0) {
+        if (enabled == 0) out->value[e] = 0;
+        else out->why[e] = R_MULTIPLEXED;
+    } else if (running < enabled) {
+        out->value[e] = (double)value * ((double)enabled / (double)running);
+    } else {
+        out->value[e] = (double)value;
+    }
+}
+
+/* Read every open counter: one read per group read as a group (its
+ * members matched by id and scaled alike by the group's times, as the
+ * kernel reports them for the leader), one per counter read alone. */
 void fp_perf_read(fp_perf *p, fp_perf_counts *out)
 {
     for (int e = 0; e < FP_EV_COUNT; e++) {
         out->value[e] = 0;
-        out->why[e] = NULL;
-        if (!p) { out->why[e] = R_NOT_OPEN; continue; }
-        if (p->fd[e] < 0) { out->why[e] = p->why[e]; continue; }
-        uint64_t v[3] = { 0, 0, 0 };
-        if (p->be->read(p->be->ctx, p->fd[e], v) < 0) { out->why[e] = R_READ_FAILED; continue; }
-        uint64_t value = v[0], enabled = v[1], running = v[2];
-        if (running == 0) {
-            if (enabled == 0) out->value[e] = 0;
-            else out->why[e] = R_MULTIPLEXED;
-        } else if (running < enabled) {
-            out->value[e] = (double)value * ((double)enabled / (double)running);
-        } else {
-            out->value[e] = (double)value;
+        out->why[e] = !p ? R_NOT_OPEN : p->fd[e] < 0 ? p->why[e] : NULL;
+    }
+    if (!p) return;
+    for (int g = 0; g < N_GROUPS; g++) {
+        if (p->lead[g] < 0) continue;
+        uint64_t buf[GROUP_WORDS];
+        int nr = read_group(p, p->lead[g], buf);
+        for (int e = groups[g].first; e < groups[g].end; e++) {
+            if (p->fd[e] < 0 || !p->in_group[e]) continue;
+            int k = 0;
+            while (k < nr && buf[3 + 2 * k + 1] != p->id[e]) k++;
+            if (k >= nr) out->why[e] = R_READ_FAILED; /* read failed, or e not in it */
+            else put(out, e, buf[3 + 2 * k], buf[1], buf[2]);
         }
+    }
+    for (int e = 0; e < FP_EV_COUNT; e++) {
+        if (p->fd[e] < 0 || p->in_group[e]) continue;
+        uint64_t v[3] = { 0, 0, 0 };
+        if (p->be->read(p->be->ctx, p->fd[e], v) < 0) out->why[e] = R_READ_FAILED;
+        else put(out, e, v[0], v[1], v[2]);
     }
 }
 

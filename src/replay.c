@@ -242,6 +242,7 @@ struct fp_replay {
     lreader lr;
     /* fp */
     json_t *pending;     /* first record, read at open */
+    json_t *passthrough; /* a record of a type replay does not make, for the caller */
     long pending_line;
     bool id_from_record;
     /* bitbrains */
@@ -265,6 +266,7 @@ void fp_replay_free(fp_replay *r)
     if (!r) return;
     lr_close(&r->lr);
     json_decref(r->pending);
+    json_decref(r->passthrough);
     json_decref(r->meta);
     json_decref(r->outcome);
     free(r->cpu.path);
@@ -373,6 +375,13 @@ static int fp_next(fp_replay *r, fp_sample *s, fp_err *err)
         }
         const char *type = fp_record_type(j);
         const char *id = json_string_value(json_object_get(j, "id"));
+        /* Types replay makes again (fingerprint, actual) are dropped; types
+         * it does not handle go to the caller unchanged. */
+        if (strcmp(type, "sample") && strcmp(type, "fingerprint") && strcmp(type, "actual")) {
+            json_decref(r->passthrough);
+            r->passthrough = j;
+            return 2;
+        }
         if (strcmp(type, "sample") != 0 || (r->id_from_record && id && strcmp(id, r->id) != 0)) {
             json_decref(j);
             continue;
@@ -1015,6 +1024,13 @@ int fp_replay_next(fp_replay *r, fp_sample *s, fp_err *err)
         }
         return rc;
     }
+}
+
+json_t *fp_replay_take(fp_replay *r)
+{
+    json_t *j = r->passthrough;
+    r->passthrough = NULL;
+    return j;
 }
 
 void fp_replay_skip_bad(fp_replay *r, bool skip) { r->skip_bad = skip; }

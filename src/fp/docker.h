@@ -5,8 +5,12 @@
  * validated before they reach a URL: a name or id of [A-Za-z0-9_.-], 1..128
  * characters, not starting with '.' or '-'.
  *
- * Ownership: fp_docker is opaque (one libcurl handle), created by
- * fp_docker_new and freed by fp_docker_free. fp_container is a plain value.
+ * libcurl is loaded at run time (dlopen of libcurl.so.4) by fp_docker_new,
+ * so the tools pay for it only when they talk to Docker.
+ *
+ * Ownership: fp_docker is opaque (the loaded library and its handles),
+ * created by fp_docker_new and freed by fp_docker_free. fp_container is a
+ * plain value whose JSON members it owns (fp_container_clear).
  */
 #ifndef FP_DOCKER_H
 #define FP_DOCKER_H

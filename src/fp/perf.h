@@ -7,9 +7,14 @@
  *             through libpfm4 when it is available (else the generic
  *             PERF_TYPE_HARDWARE / HW_CACHE encodings are used);
  *   software: task clock, context switches, page faults, CPU migrations.
- * Each counter is read separately (read_format with TOTAL_TIME_ENABLED and
- * TOTAL_TIME_RUNNING) and scaled by enabled/running when the kernel
- * multiplexed it. An event that cannot be opened (no PMU in a VM, perf
+ * Each group is read with one read(2) on its leader (read_format
+ * PERF_FORMAT_GROUP | ID | TOTAL_TIME_ENABLED | TOTAL_TIME_RUNNING; the
+ * kernel sums inherited children into group reads), members matched to
+ * events by id and all scaled by the group's enabled/running when the
+ * kernel multiplexed it. Where the kernel refuses group reads (EINVAL at
+ * open), or the backend has none, or a member could only be opened alone,
+ * counters are read one by one ({value, enabled, running}) and scaled each
+ * by its own times. An event that cannot be opened (no PMU in a VM, perf
  * paranoia, an unknown event) is missing with a reason, one at a time; the
  * others still count.
  *
@@ -42,10 +47,18 @@ typedef struct fp_perf_backend {
     /* As perf_event_open(2): returns a descriptor or -1 with errno set. */
     int (*open)(void *ctx, struct perf_event_attr *attr, pid_t pid, int cpu,
                 int group_fd, unsigned long flags);
-    /* Reads {value, time_enabled, time_running}; returns 0 or -1/errno. */
+    /* Reads {value, time_enabled, time_running} of a counter opened without
+     * PERF_FORMAT_GROUP; returns 0 or -1/errno. */
     int (*read)(void *ctx, int fd, uint64_t out[3]);
     int (*close)(void *ctx, int fd);
     void *ctx;
+    /* As read(2) of a group leader opened with PERF_FORMAT_GROUP | ID |
+     * TOTAL_TIME_ENABLED | TOTAL_TIME_RUNNING, into buf of size bytes: the
+     * kernel's layout {nr, time_enabled, time_running, {value, id} x nr}.
+     * Returns the bytes read or -1/errno. NULL: no group reads, every
+     * counter is opened without PERF_FORMAT_GROUP and read with read. Last
+     * member, so initializers of the four above still compile. */
+    int (*read_group)(void *ctx, int fd, uint64_t *buf, size_t size);
 } fp_perf_backend;
 
 /* The backend that makes the real system calls. */

@@ -52,8 +52,13 @@ json_t *fp_replay_meta(const fp_replay *r);
  * May be empty, never NULL; belongs to the replay like meta. */
 json_t *fp_replay_outcome(const fp_replay *r);
 /* Next sample, t in seconds since the trace's first row: 1, 0 at end, -1
- * with err (FP_EINPUT "PATH:LINE: what is wrong") on a malformed row. */
+ * with err (FP_EINPUT "PATH:LINE: what is wrong") on a malformed row. For
+ * an fp trace, 2 means a record of a type replay does not make (anything
+ * but sample, fingerprint and actual): take it with fp_replay_take and pass
+ * it on unchanged. */
 int fp_replay_next(fp_replay *r, fp_sample *s, fp_err *err);
+/* The record behind the last return of 2 (a new reference), or NULL. */
+json_t *fp_replay_take(fp_replay *r);
 /* With skip on, a malformed line of an fp or Bitbrains trace is skipped and
  * counted instead of ending the replay (eager tasks are read whole and still
  * fail). */

@@ -65,7 +65,16 @@ setup() {
 @test "several traces in one run, in order" {
     run --separate-stderr fpc --replay "$R/bitbrains/7.csv" --replay "$R/fp/job.jsonl" --no-samples
     [ "$status" -eq 0 ]
-    [ "$(echo "$output" | jq -r '.type + ":" + .id' | tr '\n' ' ')" = "fingerprint:bitbrains/7 actual:bitbrains/7 fingerprint:job-1 actual:job-1 " ]
+    [ "$(echo "$output" | jq -r '.type + ":" + .id' | tr '\n' ' ')" = "fingerprint:bitbrains/7 actual:bitbrains/7 start:job-1 note:job-1 end:job-1 fingerprint:job-1 actual:job-1 " ]
+}
+
+@test "records of types fp-capture does not make pass through a replay unchanged" {
+    line=$(grep '"type":"start"' "$R/fp/job.jsonl")
+    run --separate-stderr fpc --replay "$R/fp/job.jsonl" --no-samples
+    [ "$status" -eq 0 ]
+    [ "$(echo "$output" | head -n 1 | jq -cS .)" = "$(echo "$line" | jq -cS .)" ]
+    # fingerprints and actuals in the trace are made again, not copied
+    [ "$(echo "$output" | of_type actual | wc -l)" -eq 1 ]
 }
 
 @test "bad input in each reader: exit 3, file and line named, nothing after the error" {

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <jansson.h>
+#include "fp/record.h"
 #include "fp/replay.h"
 #include "tap.h"
 
@@ -255,15 +256,28 @@ static void check_fp(const char *path)
     fp_sample s;
     is_int(fp_replay_format(r), FP_TRACE_FP, "%s: format", name);
     is_str(fp_replay_id(r), "job-1", "%s: id from the first record", name);
+    /* Types replay does not make come back as they are (2), in order. */
+    is_int(fp_replay_next(r, &s, &e), 2, "%s: the start record passes through", name);
+    json_t *j = fp_replay_take(r);
+    is_str(fp_record_type(j), "start", "%s: passed-through type", name);
+    is_int(json_integer_value(json_object_get(json_object_get(j, "target"), "pid")), 42, "%s: passed through whole", name);
+    json_decref(j);
+    ok(fp_replay_take(r) == NULL, "%s: taken once", name);
     is_int(fp_replay_next(r, &s, &e), 1, "%s: sample 1", name);
     is_near(s.t, 1.5, 0, "%s: sample 1 t", name);
     is_near(s.v[FP_M_CPU_CORES], 0.75, 0, "%s: sample 1 cpu_cores", name);
     is_near(s.v[FP_M_MEM_BYTES], 1048576, 0, "%s: sample 1 mem_bytes", name);
     ok(!has(&s, FP_M_IO_READ_BPS), "%s: sample 1 io_read_Bps missing", name);
-    /* The sample of workload "other" and the note are skipped. */
+    /* The sample of workload "other" is skipped; the note passes. */
+    is_int(fp_replay_next(r, &s, &e), 2, "%s: the note passes through", name);
+    j = fp_replay_take(r);
+    is_str(fp_record_type(j), "note", "%s: note", name);
+    json_decref(j);
     is_int(fp_replay_next(r, &s, &e), 1, "%s: sample 2", name);
     is_near(s.t, 3.0, 0, "%s: sample 2 t", name);
     is_near(s.v[FP_M_CPU_CORES], 1.25, 0, "%s: sample 2 cpu_cores", name);
+    is_int(fp_replay_next(r, &s, &e), 2, "%s: the end record passes through", name);
+    json_decref(fp_replay_take(r));
     is_int(fp_replay_next(r, &s, &e), 0, "%s: end of input", name);
     fp_replay_free(r);
 }
