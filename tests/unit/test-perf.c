@@ -1,10 +1,12 @@
-/* test-perf.c - fp/perf: counter groups, scaling, reasons, rates.
+/* test-perf.c - fp/perf: counter groups, group reads, scaling, reasons, rates.
  *
  * Most checks run against an injected fp_perf_backend: a fake kernel that
- * records every perf_event_open call, hands out descriptors, serves
- * {value, enabled, running} per descriptor and fails opens by rule. Then the
- * real system is measured on a child that burns CPU (the hardware path is
- * chosen by what the kernel allows: this works with and without a PMU), and,
+ * records every perf_event_open call, hands out descriptors and ids, serves
+ * {value, enabled, running} per descriptor or a whole group in the kernel's
+ * PERF_FORMAT_GROUP layout, counts the reads and fails opens by rule. Then
+ * the real system is measured on a child whose own child (inherited
+ * counters) burns CPU (the hardware path is chosen by what the kernel
+ * allows: this works with and without a PMU), and,
  * with libpfm4, the encodings are checked, including libpfm4's forced-PMU
  * mode in a re-executed child (libpfm4's state is process-wide).
  */
@@ -32,6 +34,7 @@
 
 static const char R_PARANOID[] = "perf_event_open: permission denied (perf_event_paranoid)";
 #define RF (PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING)
+#define GF (RF | PERF_FORMAT_GROUP | PERF_FORMAT_ID)
 #define LL(op, res) ((uint64_t)PERF_COUNT_HW_CACHE_LL | ((uint64_t)(op) << 8) | ((uint64_t)(res) << 16))
 
 /* The generic encoding every event must end up with (libpfm4's "perf"
@@ -65,26 +68,36 @@ typedef struct {
     pid_t pid;
     int cpu, group_fd;
     unsigned long flags;
-    uint64_t val[3];
+    uint64_t val[3];  /* value, enabled, running (a group read: the leader's times) */
+    uint64_t id;
 } fake_ev;
 
 /* An open fails with err when its attr matches: hw_any matches every
- * non-software type, else type (and config unless any_config) must match;
- * in_group_only restricts to opens with a group_fd; user_ok lets the open
- * through when it excludes the kernel (perf_event_paranoid 2). */
+ * non-software type, group_fmt every attr with PERF_FORMAT_GROUP (a kernel
+ * that refuses group reads with inherit), else type (and config unless
+ * any_config) must match; in_group_only restricts to opens with a
+ * group_fd; user_ok lets the open through when it excludes the kernel
+ * (perf_event_paranoid 2). */
 typedef struct {
-    int hw_any;
+    int hw_any, group_fmt;
     uint32_t type;
     uint64_t config;
     int any_config, in_group_only, user_ok, err;
 } fake_rule;
 
+/* reads/group_reads count the calls; bad_read counts per-fd reads of a
+ * group-format counter, bad_group_read group reads of one that is not.
+ * Group reads fail all (fail_group_reads) or the nth (fail_group_read_at,
+ * counted by group_reads), list the members in reverse (reverse_group),
+ * leave out drop_fd, or report a wrong nr (corrupt_nr). */
 typedef struct {
     fake_ev ev[FAKE_MAX];
     int n;
     fake_rule rule[FAKE_RULES];
     int n_rule;
     int attempts, saw_excl_kernel_try, bad_close, bad_group_fd, fail_reads;
+    int reads, group_reads, bad_read, bad_group_read;
+    int fail_group_reads, fail_group_read_at, reverse_group, drop_fd, corrupt_nr;
 } fake;
 
 static int fake_open(void *ctx, struct perf_event_attr *attr, pid_t pid, int cpu,
@@ -96,7 +109,8 @@ static int fake_open(void *ctx, struct perf_event_attr *attr, pid_t pid, int cpu
     for (int i = 0; i < f->n_rule; i++) {
         const fake_rule *r = &f->rule[i];
         int match = r->hw_any ? attr->type != PERF_TYPE_SOFTWARE
-                              : attr->type == r->type && (r->any_config || attr->config == r->config);
+                  : r->group_fmt ? (attr->read_format & PERF_FORMAT_GROUP) != 0
+                  : attr->type == r->type && (r->any_config || attr->config == r->config);
         if (r->in_group_only && group_fd == -1) match = 0;
         if (r->user_ok && attr->exclude_kernel) match = 0;
         if (match) { errno = r->err; return -1; }
@@ -116,6 +130,7 @@ static int fake_open(void *ctx, struct perf_event_attr *attr, pid_t pid, int cpu
     e->cpu = cpu;
     e->group_fd = group_fd;
     e->flags = flags;
+    e->id = 5000 + (uint64_t)((f->n * 37) % 101); /* unique, not in open order */
     return e->fd;
 }
 
@@ -129,10 +144,47 @@ static fake_ev *fake_by_fd(fake *f, int fd)
 static int fake_read(void *ctx, int fd, uint64_t out[3])
 {
     fake *f = ctx;
+    f->reads++;
     fake_ev *e = fake_by_fd(f, fd);
     if (!e || e->closed || f->fail_reads) { errno = EBADF; return -1; }
+    if (e->attr.read_format & PERF_FORMAT_GROUP) { f->bad_read++; errno = EINVAL; return -1; }
     memcpy(out, e->val, sizeof e->val);
     return 0;
+}
+
+/* The kernel's group read (perf_read_group): nr, the leader's enabled and
+ * running, then {value, id} per open member, leader first, in the order
+ * they joined (reversed with reverse_group). ENOSPC when size is short. */
+static int fake_read_group(void *ctx, int fd, uint64_t *buf, size_t size)
+{
+    fake *f = ctx;
+    f->group_reads++;
+    fake_ev *e = fake_by_fd(f, fd);
+    if (!e || e->closed || f->fail_group_reads || f->group_reads == f->fail_group_read_at) {
+        errno = EBADF;
+        return -1;
+    }
+    if ((e->attr.read_format & GF) != GF) { f->bad_group_read++; errno = EINVAL; return -1; }
+    fake_ev *lead = e->group_fd == -1 ? e : fake_by_fd(f, e->group_fd);
+    fake_ev *m[FAKE_MAX];
+    int nr = 0;
+    m[nr++] = lead;
+    for (int i = 0; i < f->n; i++)
+        if (!f->ev[i].closed && f->ev[i].group_fd == lead->fd) m[nr++] = &f->ev[i];
+    size_t need = (3 + 2 * (size_t)nr) * sizeof buf[0];
+    if (size < need) { errno = ENOSPC; return -1; }
+    int k = 0;
+    for (int j = 0; j < nr; j++) {
+        fake_ev *x = m[f->reverse_group ? nr - 1 - j : j];
+        if (x->fd == f->drop_fd) continue;
+        buf[3 + 2 * k] = x->val[0];
+        buf[3 + 2 * k + 1] = x->id;
+        k++;
+    }
+    buf[0] = (uint64_t)k + (f->corrupt_nr ? 1 : 0);
+    buf[1] = lead->val[1];
+    buf[2] = lead->val[2];
+    return (int)((3 + 2 * (size_t)k) * sizeof buf[0]);
 }
 
 static int fake_close(void *ctx, int fd)
@@ -151,17 +203,24 @@ static void fake_init(fake *f, fp_perf_backend *be)
     be->read = fake_read;
     be->close = fake_close;
     be->ctx = f;
+    be->read_group = fake_read_group;
+    f->drop_fd = -1;
 }
 
 static void fake_rule_add(fake *f, fake_rule r) { f->rule[f->n_rule++] = r; }
 
-/* The recorded (successful) open of event e, found by its encoding. */
+/* The recorded (successful) open of event e, found by its encoding: the
+ * latest one still open (an fd closed and reopened at open time is stale),
+ * else the latest. */
 static fake_ev *fake_ev_of(fake *f, fp_perf_event e)
 {
-    for (int i = 0; i < f->n; i++)
-        if (f->ev[i].attr.type == want_enc[e].type && f->ev[i].attr.config == want_enc[e].config)
-            return &f->ev[i];
-    return NULL;
+    fake_ev *last = NULL;
+    for (int i = f->n - 1; i >= 0; i--)
+        if (f->ev[i].attr.type == want_enc[e].type && f->ev[i].attr.config == want_enc[e].config) {
+            if (!f->ev[i].closed) return &f->ev[i];
+            if (!last) last = &f->ev[i];
+        }
+    return last;
 }
 
 static void fake_set(fake *f, fp_perf_event e, uint64_t v, uint64_t enabled, uint64_t running)
@@ -180,11 +239,13 @@ static int fake_all_closed_once(const fake *f)
 
 /* ---- fake-kernel tests ------------------------------------------------- */
 
+/* A backend without group reads: every counter opened and read alone. */
 static void test_wiring(void)
 {
     fake f;
     fp_perf_backend be;
     fake_init(&f, &be);
+    be.read_group = NULL;
     fp_err err;
     fp_err_clear(&err);
     fp_perf *p = fp_perf_open(4242, &be, &err);
@@ -221,7 +282,10 @@ static void test_wiring(void)
     fake_set(&f, FP_EV_CACHE_MISSES, 123, 500000, 0);
     fake_set(&f, FP_EV_BRANCH_MISSES, 0, 0, 0);
     fp_perf_counts c;
+    f.reads = 0;
     fp_perf_read(p, &c);
+    is_int(f.reads, FP_EV_COUNT, "no group reads: one read per counter");
+    is_int(f.group_reads, 0, "no group reads: read_group never called");
     ok(c.why[FP_EV_INSTRUCTIONS] == NULL, "scale: instructions present");
     is_near(c.value[FP_EV_INSTRUCTIONS], 2000, 0, "scale: 1000 over enabled 2e6 / running 1e6 = 2000");
     is_near(c.value[FP_EV_CYCLES], 500, 0, "scale: running == enabled -> unscaled");
@@ -253,7 +317,9 @@ static void test_no_pmu(void)
     fp_perf_counts c0, c1;
     fp_perf_read(p, &c0);
     for (int e = 0; e < FP_EV_COUNT; e++) fake_set(&f, (fp_perf_event)e, 150, 2, 2);
+    f.reads = f.group_reads = 0;
     fp_perf_read(p, &c1);
+    ok(f.group_reads == 1 && f.reads == 0, "no PMU: one read per sample (the software group)");
     int hw_ok = 1, sw_ok = 1;
     for (int e = 0; e < FP_EV_FIRST_SW; e++)
         if (!c1.why[e] || strcmp(c1.why[e], "no PMU")) hw_ok = 0;
@@ -371,6 +437,220 @@ static void test_partial(void)
     is_int(f.n, 0, "ESRCH: nothing opened");
 }
 
+/* ---- group reads (the fake's default: a backend with read_group) ------- */
+
+/* Every counter in events [first, end) opened with read format fmt. */
+static int all_fmt(fake *f, int first, int end, uint64_t fmt)
+{
+    for (int e = first; e < end; e++) {
+        fake_ev *x = fake_ev_of(f, (fp_perf_event)e);
+        if (!x || x->attr.read_format != fmt) return 0;
+    }
+    return 1;
+}
+
+static void test_group(void)
+{
+    fake f;
+    fp_perf_backend be;
+    fake_init(&f, &be);
+    fp_perf *p = fp_perf_open(4242, &be, NULL);
+    ok(p != NULL, "group: open");
+    is_int(f.attempts, FP_EV_COUNT, "group: one open per event");
+    ok(all_fmt(&f, 0, FP_EV_COUNT, GF), "group: every counter opened GROUP|ID|enabled|running");
+    fake_ev *hl = fake_ev_of(&f, FP_EV_INSTRUCTIONS), *sl = fake_ev_of(&f, FP_EV_TASK_CLOCK);
+    int grouped = hl && sl && hl->group_fd == -1 && sl->group_fd == -1, inherit = 1;
+    for (int e = 0; e < FP_EV_COUNT; e++) {
+        fake_ev *x = fake_ev_of(&f, (fp_perf_event)e), *l = e < FP_EV_FIRST_SW ? hl : sl;
+        if (!x || (x != l && x->group_fd != l->fd)) grouped = 0;
+        if (!x || x->attr.inherit != 1) inherit = 0;
+    }
+    ok(grouped, "group: two groups, members joined to their leaders");
+    ok(inherit, "group: inherit=1 kept with FORMAT_GROUP");
+
+    /* The leader's times scale every member; each member's own are ignored.
+     * The fake lists members in reverse: they are matched by id. */
+    for (int e = 0; e < FP_EV_COUNT; e++) fake_set(&f, (fp_perf_event)e, 100 + (uint64_t)e, 5, 5);
+    fake_set(&f, FP_EV_INSTRUCTIONS, 1000, 2000000, 1000000);
+    fake_set(&f, FP_EV_TASK_CLOCK, 7, 10, 10);
+    f.reverse_group = 1;
+    f.reads = f.group_reads = 0;
+    fp_perf_counts c;
+    fp_perf_read(p, &c);
+    is_int(f.group_reads, 2, "group: one read per group per sample");
+    is_int(f.reads, 0, "group: no per-counter reads");
+    ok(f.bad_read == 0 && f.bad_group_read == 0, "group: each fd read in its own format");
+    is_near(c.value[FP_EV_INSTRUCTIONS], 2000, 0, "group: leader scaled by its enabled/running (1000 * 2)");
+    int hw_ok = 1, sw_ok = 1;
+    for (int e = FP_EV_CYCLES; e < FP_EV_FIRST_SW; e++)
+        if (c.why[e] || c.value[e] != 2.0 * (100 + e)) hw_ok = 0;
+    for (int e = FP_EV_FIRST_SW + 1; e < FP_EV_COUNT; e++)
+        if (c.why[e] || c.value[e] != 100 + e) sw_ok = 0;
+    ok(hw_ok, "group: every hardware member matched by id (reverse order) and scaled x2 like its leader");
+    ok(sw_ok, "group: software members matched, unscaled (running == enabled)");
+    is_near(c.value[FP_EV_TASK_CLOCK], 7, 0, "group: software leader read");
+
+    fake_set(&f, FP_EV_INSTRUCTIONS, 1000, 5, 0);
+    fp_perf_read(p, &c);
+    int mux = 1;
+    for (int e = 0; e < FP_EV_FIRST_SW; e++)
+        if (!c.why[e] || strcmp(c.why[e], "not counted (multiplexed out)")) mux = 0;
+    ok(mux, "group: leader enabled but never ran -> every member multiplexed out");
+    ok(c.why[FP_EV_CTXSW] == NULL, "group: the other group unaffected");
+    fake_set(&f, FP_EV_INSTRUCTIONS, 0, 0, 0);
+    fp_perf_read(p, &c);
+    ok(c.why[FP_EV_CYCLES] == NULL && c.value[FP_EV_CYCLES] == 0,
+       "group: never enabled -> present with 0");
+
+    fake_set(&f, FP_EV_INSTRUCTIONS, 1000, 1, 1);
+    f.drop_fd = fake_ev_of(&f, FP_EV_CACHE_MISSES)->fd;
+    fp_perf_read(p, &c);
+    is_str(c.why[FP_EV_CACHE_MISSES], "perf counter read failed", "group: a member absent from the read -> missing");
+    ok(!c.why[FP_EV_CACHE_REFS] && c.value[FP_EV_BRANCH_MISSES] == 100 + FP_EV_BRANCH_MISSES,
+       "group: ... the others still matched");
+    f.drop_fd = -1;
+
+    f.corrupt_nr = 1;
+    fp_perf_read(p, &c);
+    is_str(c.why[FP_EV_LLC_LOADS], "perf counter read failed", "group: nr disagreeing with the length -> missing");
+    f.corrupt_nr = 0;
+    f.fail_group_reads = 1;
+    fp_perf_read(p, &c);
+    int failed = 1;
+    for (int e = 0; e < FP_EV_COUNT; e++)
+        if (!c.why[e] || strcmp(c.why[e], "perf counter read failed")) failed = 0;
+    ok(failed, "group: failed group reads -> every counter missing with the read reason");
+    f.fail_group_reads = 0;
+
+    /* readings into rates */
+    fp_perf_counts c0, c1;
+    fake_set(&f, FP_EV_INSTRUCTIONS, 1000000000ull, 1000000, 1000000);
+    fake_set(&f, FP_EV_CYCLES, 1000000000ull, 0, 0);
+    fp_perf_read(p, &c0);
+    fake_set(&f, FP_EV_INSTRUCTIONS, 2000000000ull, 4000000, 2000000); /* scaled x2: 4e9 */
+    fake_set(&f, FP_EV_CYCLES, 1250000000ull, 0, 0);                   /* scaled x2: 2.5e9 */
+    fp_perf_read(p, &c1);
+    fp_sample s;
+    fp_sample_init(&s, 0, "unset");
+    fp_perf_rates(&c0, &c1, 0.5, &s);
+    is_near(s.v[FP_M_INSTRUCTIONS_PS], 6e9, 1e-3, "group end to end: (4e9 - 1e9) / 0.5 s");
+    is_near(s.v[FP_M_IPC], 2.0, 1e-12, "group end to end: ipc 3e9 / 1.5e9 = 2");
+    fp_perf_free(p);
+    ok(fake_all_closed_once(&f), "group: free closes all");
+}
+
+/* A member the group will not take is opened alone and read alone. */
+static void test_group_alone(void)
+{
+    fake f;
+    fp_perf_backend be;
+    fake_init(&f, &be);
+    fake_rule_add(&f, (fake_rule){ .type = PERF_TYPE_HW_CACHE, .config = want_enc[FP_EV_LLC_MISSES].config,
+                                   .in_group_only = 1, .err = EINVAL });
+    fp_perf *p = fp_perf_open(1, &be, NULL);
+    fake_ev *m = fake_ev_of(&f, FP_EV_LLC_MISSES);
+    ok(m && m->group_fd == -1 && m->attr.read_format == RF, "alone: llc misses reopened alone, per-counter format");
+    ok(all_fmt(&f, 0, FP_EV_LLC_MISSES, GF) && all_fmt(&f, FP_EV_FIRST_SW, FP_EV_COUNT, GF),
+       "alone: the others keep the group format");
+    for (int e = 0; e < FP_EV_COUNT; e++) fake_set(&f, (fp_perf_event)e, 10, 4, 2);
+    fake_set(&f, FP_EV_LLC_MISSES, 100, 3000000, 1000000);
+    f.reads = f.group_reads = 0;
+    fp_perf_counts c;
+    fp_perf_read(p, &c);
+    ok(f.group_reads == 2 && f.reads == 1, "alone: 2 group reads + 1 single read per sample (%d + %d)",
+       f.group_reads, f.reads);
+    ok(f.bad_read == 0 && f.bad_group_read == 0, "alone: each fd read in its own format");
+    is_near(c.value[FP_EV_LLC_MISSES], 300, 0, "alone: scaled by its own times (100 * 3)");
+    is_near(c.value[FP_EV_LLC_LOADS], 20, 0, "alone: group members by the leader's (10 * 2)");
+    fp_perf_free(p);
+    ok(fake_all_closed_once(&f), "alone: free closes all");
+}
+
+/* A kernel that refuses FORMAT_GROUP (with inherit): EINVAL at open. */
+static void test_group_refused(void)
+{
+    fake f;
+    fp_perf_backend be;
+    fake_init(&f, &be);
+    fake_rule_add(&f, (fake_rule){ .group_fmt = 1, .err = EINVAL });
+    fp_perf *p = fp_perf_open(1, &be, NULL);
+    is_int(f.n, FP_EV_COUNT, "refused: every counter still opens");
+    is_int(f.attempts, FP_EV_COUNT + 2, "refused: only the two leaders tried with FORMAT_GROUP");
+    ok(all_fmt(&f, 0, FP_EV_COUNT, RF), "refused: all opened with the per-counter format");
+    fake_ev *hl = fake_ev_of(&f, FP_EV_INSTRUCTIONS), *m = fake_ev_of(&f, FP_EV_LLC_MISSES);
+    ok(hl && m && hl->group_fd == -1 && m->group_fd == hl->fd, "refused: still scheduled as a group");
+    for (int e = 0; e < FP_EV_COUNT; e++) fake_set(&f, (fp_perf_event)e, 10, 1, 1);
+    fake_set(&f, FP_EV_INSTRUCTIONS, 1000, 2000000, 1000000);
+    fake_set(&f, FP_EV_CYCLES, 500, 1000000, 1000000);
+    f.reads = f.group_reads = 0;
+    fp_perf_counts c;
+    fp_perf_read(p, &c);
+    ok(f.reads == FP_EV_COUNT && f.group_reads == 0, "refused: one read per counter (%d + %d)",
+       f.reads, f.group_reads);
+    is_int(f.bad_read, 0, "refused: no group-format fd read alone");
+    is_near(c.value[FP_EV_INSTRUCTIONS], 2000, 0, "refused: instructions scaled by its own times");
+    is_near(c.value[FP_EV_CYCLES], 500, 0, "refused: cycles by its own (unscaled)");
+    fp_perf_free(p);
+    ok(fake_all_closed_once(&f), "refused: free closes all");
+
+    /* EINVAL that is the event's, not the format's: group reads stay on */
+    fake_init(&f, &be);
+    fake_rule_add(&f, (fake_rule){ .type = PERF_TYPE_HARDWARE, .config = PERF_COUNT_HW_INSTRUCTIONS, .err = EINVAL });
+    p = fp_perf_open(1, &be, NULL);
+    fake_ev *cy = fake_ev_of(&f, FP_EV_CYCLES);
+    ok(cy && cy->group_fd == -1 && all_fmt(&f, FP_EV_CYCLES, FP_EV_COUNT, GF),
+       "leader EINVAL alone: cycles leads, group reads kept");
+    fp_perf_read(p, &c);
+    is_str(c.why[FP_EV_INSTRUCTIONS], "perf_event_open failed", "leader EINVAL alone: instructions missing");
+    fp_perf_free(p);
+    ok(fake_all_closed_once(&f), "leader EINVAL alone: free closes all");
+}
+
+/* An id that cannot be learned at open (a failed group read). */
+static void test_group_id(void)
+{
+    fake f;
+    fp_perf_backend be;
+    fake_init(&f, &be);
+    f.fail_group_read_at = 1; /* the hardware leader's */
+    fp_perf *p = fp_perf_open(1, &be, NULL);
+    f.fail_group_read_at = 0;
+    ok(all_fmt(&f, 0, FP_EV_FIRST_SW, RF) && all_fmt(&f, FP_EV_FIRST_SW, FP_EV_COUNT, GF),
+       "leader id unknown: hardware group reopened per counter, software group kept");
+    fake_ev *hl = fake_ev_of(&f, FP_EV_INSTRUCTIONS), *m = fake_ev_of(&f, FP_EV_LLC_MISSES);
+    ok(hl && m && hl->group_fd == -1 && m->group_fd == hl->fd, "leader id unknown: hardware still grouped");
+    for (int e = 0; e < FP_EV_COUNT; e++) fake_set(&f, (fp_perf_event)e, 10, 1, 1);
+    f.reads = f.group_reads = 0;
+    fp_perf_counts c;
+    fp_perf_read(p, &c);
+    ok(f.reads == FP_EV_FIRST_SW && f.group_reads == 1, "leader id unknown: 7 single + 1 group read (%d + %d)",
+       f.reads, f.group_reads);
+    int all = 1;
+    for (int e = 0; e < FP_EV_COUNT; e++) if (c.why[e] || c.value[e] != 10) all = 0;
+    ok(all, "leader id unknown: every counter read");
+    fp_perf_free(p);
+    ok(fake_all_closed_once(&f), "leader id unknown: free closes all, the closed leader once");
+
+    fake_init(&f, &be);
+    f.fail_group_read_at = 2; /* cycles' */
+    p = fp_perf_open(1, &be, NULL);
+    f.fail_group_read_at = 0;
+    fake_ev *cy = fake_ev_of(&f, FP_EV_CYCLES);
+    hl = fake_ev_of(&f, FP_EV_INSTRUCTIONS);
+    fake_ev *cr = fake_ev_of(&f, FP_EV_CACHE_REFS);
+    ok(cy && cy->group_fd == -1 && cy->attr.read_format == RF, "member id unknown: cycles reopened alone");
+    ok(hl && cr && cr->group_fd == hl->fd && cr->attr.read_format == GF, "member id unknown: the rest grouped");
+    for (int e = 0; e < FP_EV_COUNT; e++) fake_set(&f, (fp_perf_event)e, 10 + (uint64_t)e, 1, 1);
+    f.reads = f.group_reads = 0;
+    fp_perf_read(p, &c);
+    ok(f.reads == 1 && f.group_reads == 2, "member id unknown: 1 single + 2 group reads");
+    all = 1;
+    for (int e = 0; e < FP_EV_COUNT; e++) if (c.why[e] || c.value[e] != 10 + e) all = 0;
+    ok(all, "member id unknown: every counter read with its own value");
+    fp_perf_free(p);
+    ok(fake_all_closed_once(&f), "member id unknown: free closes all");
+}
+
 static void set_counts(fp_perf_counts *c, const double v[FP_EV_COUNT])
 {
     for (int e = 0; e < FP_EV_COUNT; e++) { c->value[e] = v[e]; c->why[e] = NULL; }
@@ -443,6 +723,7 @@ static void test_end_to_end(void)
     fake f;
     fp_perf_backend be;
     fake_init(&f, &be);
+    be.read_group = NULL;
     fp_perf *p = fp_perf_open(7, &be, NULL);
     fake_set(&f, FP_EV_INSTRUCTIONS, 1000000000ull, 1000000, 1000000);
     fake_set(&f, FP_EV_CYCLES, 1000000000ull, 1000000, 1000000);
@@ -753,11 +1034,45 @@ static int count_fds(void)
     return n;
 }
 
+/* The real system calls, counted. */
+typedef struct { const fp_perf_backend *sys; int reads, group_reads; } counting;
+
+static int cnt_open(void *ctx, struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd,
+                    unsigned long flags)
+{
+    const fp_perf_backend *b = ((counting *)ctx)->sys;
+    return b->open(b->ctx, attr, pid, cpu, group_fd, flags);
+}
+
+static int cnt_read(void *ctx, int fd, uint64_t out[3])
+{
+    counting *c = ctx;
+    c->reads++;
+    return c->sys->read(c->sys->ctx, fd, out);
+}
+
+static int cnt_read_group(void *ctx, int fd, uint64_t *buf, size_t size)
+{
+    counting *c = ctx;
+    c->group_reads++;
+    return c->sys->read_group(c->sys->ctx, fd, buf, size);
+}
+
+static int cnt_close(void *ctx, int fd)
+{
+    const fp_perf_backend *b = ((counting *)ctx)->sys;
+    return b->close(b->ctx, fd);
+}
+
+/* The counters are opened on a child, which then forks a grandchild that
+ * burns: every count below is inherited. c1 is read while the grandchild
+ * lives (the kernel sums its child events into the read), c2 once it has
+ * exited (its counts folded into the child's counters). */
 static void test_real(void)
 {
     int fds_before = count_fds();
-    int go[2], done[2];
-    if (pipe(go) < 0 || pipe(done) < 0) { ok(0, "real: pipes"); return; }
+    int go[2], done[2], quit[2];
+    if (pipe(go) < 0 || pipe(done) < 0 || pipe(quit) < 0) { ok(0, "real: pipes"); return; }
     fflush(stdout);
     pid_t pid = fork();
     if (pid < 0) { ok(0, "real: fork"); return; }
@@ -766,30 +1081,52 @@ static void test_real(void)
         close(done[0]);
         char b;
         if (read(go[0], &b, 1) != 1) _exit(1);
-        burn();
+        pid_t g = fork();
+        if (g < 0) _exit(1);
+        if (g == 0) {
+            close(quit[1]);
+            burn();
+            if (write(done[1], "b", 1) != 1) _exit(1);
+            while (read(quit[0], &b, 1) > 0) {} /* until the parent closes quit */
+            _exit(0);
+        }
+        close(quit[0]);
+        close(quit[1]);
+        int gst;
+        while (waitpid(g, &gst, 0) < 0 && errno == EINTR) {}
+        if (!WIFEXITED(gst) || WEXITSTATUS(gst) != 0) _exit(1);
         if (write(done[1], "x", 1) != 1) _exit(1);
         while (read(go[0], &b, 1) > 0) {} /* until the parent closes go */
         _exit(0);
     }
     close(go[0]);
     close(done[1]);
+    close(quit[0]);
 
+    counting cnt = { fp_perf_backend_sys(), 0, 0 };
+    fp_perf_backend cbe = { cnt_open, cnt_read, cnt_close, &cnt, cnt_read_group };
+    ok(fp_perf_backend_sys()->read_group != NULL, "real: the system backend reads groups");
     fp_err err;
     fp_err_clear(&err);
-    fp_perf *p = fp_perf_open(pid, NULL, &err);
+    fp_perf *p = fp_perf_open(pid, &cbe, &err);
     ok(p != NULL, "real: fp_perf_open on a child (%.100s)", p ? "ok" : err.msg);
-    fp_perf_counts c0, c1;
+    fp_perf_counts c0, c1, c2;
     fp_perf_read(p, &c0);
     double t0 = now();
     char b = 'g';
-    if (write(go[1], &b, 1) != 1 || read(done[0], &b, 1) != 1) ok(0, "real: child handshake");
+    if (write(go[1], &b, 1) != 1 || read(done[0], &b, 1) != 1 || b != 'b') ok(0, "real: grandchild handshake");
     double t1 = now();
+    cnt.reads = cnt.group_reads = 0;
     fp_perf_read(p, &c1);
+    int sample_reads = cnt.reads, sample_group_reads = cnt.group_reads;
+    close(quit[1]);
+    if (read(done[0], &b, 1) != 1 || b != 'x') ok(0, "real: child handshake");
+    fp_perf_read(p, &c2);
     close(go[1]);
     close(done[0]);
     int st;
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
-    ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "real: child burned and exited");
+    ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "real: grandchild burned, both exited");
 
     fp_sample s;
     fp_sample_init(&s, 0, "unset");
@@ -807,11 +1144,22 @@ static void test_real(void)
     for (int e = FP_EV_FIRST_SW; e < FP_EV_COUNT; e++)
         if (c0.why[e] || c1.why[e]) sw_ok = 0;
     ok(sw_ok, "real: software counters present");
+    int open_n = 0;
+    for (int e = 0; e < FP_EV_COUNT; e++) if (!c1.why[e]) open_n++;
+    printf("# real: one sample of %d counters = %d group read(s) + %d single read(s)\n", open_n,
+           sample_group_reads, sample_reads);
+    ok(sample_group_reads + sample_reads >= 1 && sample_group_reads + sample_reads <= open_n,
+       "real: at most one read per counter per sample");
     double task_s = (c1.value[FP_EV_TASK_CLOCK] - c0.value[FP_EV_TASK_CLOCK]) / 1e9;
     printf("# real: dt %.3f s, task clock %.3f s, faults %.0f, ctxsw %.0f, migrations %.0f\n", dt, task_s,
            c1.value[FP_EV_FAULTS] - c0.value[FP_EV_FAULTS], c1.value[FP_EV_CTXSW] - c0.value[FP_EV_CTXSW],
            c1.value[FP_EV_MIGRATIONS] - c0.value[FP_EV_MIGRATIONS]);
-    ok(task_s >= 0.15 && task_s <= 0.4, "real: task clock of a 200 ms CPU burn in [0.15, 0.4] s (%.3f)", task_s);
+    ok(task_s >= 0.15 && task_s <= 0.4,
+       "real: task clock includes the live grandchild's 200 ms burn: [0.15, 0.4] s (%.3f, %s)", task_s,
+       sample_group_reads ? "group read" : "single reads");
+    double task2_s = (c2.value[FP_EV_TASK_CLOCK] - c0.value[FP_EV_TASK_CLOCK]) / 1e9;
+    ok(!c2.why[FP_EV_TASK_CLOCK] && task2_s >= task_s - 1e-6 && task2_s <= 0.45,
+       "real: ... and once it exited (%.3f s)", task2_s);
     double faults = c1.value[FP_EV_FAULTS] - c0.value[FP_EV_FAULTS];
     ok(faults >= BURN_PAGES && faults <= BURN_PAGES + 4000,
        "real: page faults cover the %d touched pages (%.0f)", BURN_PAGES, faults);
@@ -859,6 +1207,10 @@ int main(int argc, char **argv)
     test_no_pmu();
     test_paranoid();
     test_partial();
+    test_group();
+    test_group_alone();
+    test_group_refused();
+    test_group_id();
     test_rates();
     test_end_to_end();
     test_encode();
