@@ -42,6 +42,7 @@ static int read_stat(const fp_roots *r, int pid, stat_line *st)
 
 struct fp_proc_scan {
     fp_roots roots;
+    long last_pid;     /* newest pid at the last scan (<proc>/loadavg), or -1 */
     size_t n, cap;
     int (*pp)[2]; /* (pid, ppid) */
 };
@@ -49,7 +50,10 @@ struct fp_proc_scan {
 fp_proc_scan *fp_proc_scan_new(const fp_roots *r)
 {
     fp_proc_scan *sc = calloc(1, sizeof *sc);
-    if (sc) sc->roots = *r;
+    if (sc) {
+        sc->roots = *r;
+        sc->last_pid = -1;
+    }
     return sc;
 }
 
@@ -60,8 +64,24 @@ void fp_proc_scan_free(fp_proc_scan *sc)
     free(sc);
 }
 
+/* The most recently created pid, the last field of <proc>/loadavg, or -1. */
+static long newest_pid(const fp_roots *r)
+{
+    char path[FP_PATH_MAX], buf[128];
+    if (fp_path(path, sizeof path, "%s/loadavg", r->proc) < 0 || fp_read_file(path, buf, sizeof buf) <= 0)
+        return -1;
+    const char *p = strrchr(buf, ' ');
+    return p ? strtol(p + 1, NULL, 10) : -1;
+}
+
 int fp_proc_scan_refresh(fp_proc_scan *sc, fp_err *err)
 {
+    /* No process was created since the last scan: the table still holds
+     * every parent link that matters (processes that exited are skipped by
+     * the readers), so a system call replaces a read of every process. */
+    long newest = newest_pid(&sc->roots);
+    if (newest >= 0 && newest == sc->last_pid) return 0;
+    sc->last_pid = newest;
     DIR *d = opendir(sc->roots.proc);
     if (!d) return fp_err_sys(err, "cannot read %s", sc->roots.proc);
     sc->n = 0;

@@ -38,7 +38,9 @@ int fp_proc_tree(const fp_roots *r, int root, int *pids, int max, fp_err *err);
 void fp_proc_sum(const fp_roots *r, const int *pids, int n, fp_proc_totals *out);
 
 /* A snapshot of every process's parent, shared by many trees: refresh it
- * once per sampling round, then ask for each root's descendants.
+ * once per sampling round, then ask for each root's descendants. A refresh
+ * rescans <proc> only when a process was created since the last one (the
+ * newest pid in <proc>/loadavg changed).
  * Ownership: opaque; fp_proc_scan_new copies the roots. */
 typedef struct fp_proc_scan fp_proc_scan;
 fp_proc_scan *fp_proc_scan_new(const fp_roots *r);

@@ -1,4 +1,6 @@
 /* test-proc.c - process tree and its counters on the fixture /proc. */
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "fp/proc.h"
 #include "fixture.h"
@@ -42,6 +44,37 @@ int main(void)
     int argc = fp_proc_cmdline(&r, 100, buf, sizeof buf, argv, 8);
     is_int(argc, 3, "cmdline has three arguments");
     is_str(argv[2], "big file.tar", "argument with a space kept whole");
+
+    /* A shared scan rescans only when a process was created (loadavg's
+     * newest pid changed). Built in a temporary proc tree. */
+    char tmpl[] = "/tmp/fp-test-proc-XXXXXX";
+    char *dir = mkdtemp(tmpl);
+    ok(dir != NULL, "temporary proc root");
+    if (dir) {
+        char p[512];
+        FILE *f;
+#define PUT(path, text) do { snprintf(p, sizeof p, "%s/%s", dir, path); f = fopen(p, "w"); fputs(text, f); fclose(f); } while (0)
+        snprintf(p, sizeof p, "%s/10", dir); mkdir(p, 0755);
+        PUT("10/stat", "10 (a) S 1 10 10 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 1 1 1 0 0\n");
+        PUT("loadavg", "0.00 0.00 0.00 1/50 10\n");
+        fp_roots tr = r;
+        snprintf(tr.proc, sizeof tr.proc, "%s", dir);
+        fp_proc_scan *sc = fp_proc_scan_new(&tr);
+        ok(fp_proc_scan_refresh(sc, &err) == 0, "first scan");
+        is_int(fp_proc_scan_tree(sc, 10, pids, 16), 1, "tree of 10 is itself");
+        snprintf(p, sizeof p, "%s/11", dir); mkdir(p, 0755);
+        PUT("11/stat", "11 (b) S 10 10 10 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 1 1 1 0 0\n");
+        fp_proc_scan_refresh(sc, &err);
+        is_int(fp_proc_scan_tree(sc, 10, pids, 16), 1, "newest pid unchanged: no rescan");
+        PUT("loadavg", "0.00 0.00 0.00 1/51 11\n");
+        fp_proc_scan_refresh(sc, &err);
+        is_int(fp_proc_scan_tree(sc, 10, pids, 16), 2, "a new pid: rescanned, child found");
+        fp_proc_scan_free(sc);
+        char cmd[600];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        ok(system(cmd) == 0, "cleanup");
+#undef PUT
+    }
 
     /* A proc root that does not exist */
     snprintf(r.proc, sizeof r.proc, "%s/nope", fixtures());
