@@ -50,6 +50,7 @@ typedef struct target {
     json_t *meta;
     double start, next_fp;
     bool ended, fp_sent, launched;
+    fp_launch launch;           /* the command fp-capture started (launched) */
     fp_exit exit;
     const char *label;          /* what --summary calls it */
 } target;
@@ -379,11 +380,9 @@ static void target_free(target *t)
     if (!t) return;
     fp_sampler_free(t->smp);
     fp_window_free(t->win);
-    if (t->cg) {
-        fp_err e = {0};
-        if (fp_cgroup_remove(t->cg, &e) < 0) fprintf(stderr, "fp-capture: warning: %s\n", e.msg);
-        free(t->cg);
-    }
+    fp_err e = {0};
+    if (t->launched && fp_launch_cleanup(&t->launch, &e) < 0) fprintf(stderr, "fp-capture: warning: %s\n", e.msg);
+    free(t->cg);
     json_decref(t->meta);
     free(t);
 }
@@ -535,100 +534,41 @@ static int attach_docker(run *R, const char *ref, fp_err *err)
 
 static const int fwd_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
 
-/* Start CMD stopped behind a pipe, put it in a fresh cgroup and open its
- * counters, then let it exec: so the cgroup and the inherited counters see
- * the workload's very first instruction. Returns the target, or NULL with
- * err set; *exec_status is 126/127 when the command could not be run. */
+/* Start the command as a workload (fp/launch.h): its cgroup, then its
+ * sampler (whose counters must see the first instruction), then let it
+ * run. Returns the target, or NULL with err set; *exec_status is 126/127
+ * when the command could not be run. */
 static target *launch(run *R, const sigset_t *oldmask, fp_err *err, int *exec_status)
 {
     settings *st = R->st;
-    char id[160];
+    char id[160], name[64];
     default_id(id, sizeof id, st->cmd[0], getpid());
     target *t = target_new(R, st->id ? st->id : id, st->cmd[0]);
     if (!t) { fp_err_set(err, FP_ESYS, "out of memory"); return NULL; }
     int argc = 0;
     while (st->cmd[argc]) argc++;
     json_object_set_new(t->meta, "cmd", cmd_json(st->cmd, argc));
-
-    /* The cgroup: fresh, named after us; without one, degrade to the tree. */
-    const char *why_no_cg = NULL;
-    fp_err cgerr = {0};
-    if (R->layout->version == FP_CG_NONE) {
-        why_no_cg = "no cgroup hierarchy mounted";
-    } else {
-        t->cg = malloc(sizeof *t->cg);
-        char name[64];
-        snprintf(name, sizeof name, "fp-%d", (int)getpid());
-        if (!t->cg || fp_cgroup_create(&st->roots, R->layout, st->cgroup_parent, name, t->cg, &cgerr) < 0) {
-            free(t->cg);
-            t->cg = NULL;
-            why_no_cg = cgerr.sys_errno == EACCES || cgerr.sys_errno == EPERM || cgerr.sys_errno == EROFS
-                            ? "no permission to create a cgroup" : "could not create a cgroup";
-            if (st->cgroup_parent) { /* the user asked for this place: a hard error */
-                *err = cgerr;
-                target_free(t);
-                return NULL;
-            }
-        }
-    }
-    int go[2], fail[2];
-    if (pipe2(go, O_CLOEXEC) < 0 || pipe2(fail, O_CLOEXEC) < 0) {
-        fp_err_sys(err, "pipe");
+    snprintf(name, sizeof name, "fp-%d", (int)getpid());
+    fp_launch_cfg cfg = {.argv = st->cmd, .cgroup_parent = st->cgroup_parent, .cgroup_name = name,
+                         .child_mask = oldmask};
+    if (fp_launch_prepare(&st->roots, R->layout, &cfg, &t->launch, err) < 0) {
         target_free(t);
         return NULL;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        fp_err_sys(err, "fork");
-        target_free(t);
-        return NULL;
-    }
-    if (pid == 0) {
-        char c;
-        close(go[1]);
-        close(fail[0]);
-        while (read(go[0], &c, 1) < 0 && errno == EINTR) {}
-        signal(SIGPIPE, SIG_DFL);
-        sigprocmask(SIG_SETMASK, oldmask, NULL);
-        execvp(st->cmd[0], st->cmd);
-        int e = errno;
-        ssize_t wr = write(fail[1], &e, sizeof e);
-        (void)wr;
-        _exit(127);
-    }
-    close(go[0]);
-    close(fail[1]);
-    t->tg.pid = pid;
-    if (t->cg) {
-        if (fp_cgroup_attach(t->cg, pid, &cgerr) < 0) {
-            fp_cgroup_remove(t->cg, NULL);
-            free(t->cg);
-            t->cg = NULL;
-            why_no_cg = "could not move the workload into its cgroup";
-        } else {
-            snprintf(t->tg.cgroup, sizeof t->tg.cgroup, "%s", t->cg->rel);
-        }
     }
     t->launched = true;
-    fp_sampler_cfg cfg = {.pid = pid, .cg = t->cg, .why_no_cgroup = why_no_cg,
-                          .tree_from_cgroup = t->cg != NULL, .perf = !st->no_perf};
-    t->smp = fp_sampler_new(&st->roots, &cfg, err);
+    t->tg.pid = t->launch.pid;
+    if (t->launch.cg) snprintf(t->tg.cgroup, sizeof t->tg.cgroup, "%s", t->launch.cg->rel);
+    fp_sampler_cfg scfg = {.pid = t->launch.pid, .cg = t->launch.cg, .why_no_cgroup = t->launch.why_no_cgroup,
+                           .tree_from_cgroup = t->launch.cg != NULL, .perf = !st->no_perf};
+    t->smp = fp_sampler_new(&st->roots, &scfg, err);
+    if (!t->smp) {
+        fp_launch_abort(&t->launch);
+        target_free(t);
+        return NULL;
+    }
     t->start = mono();
-    if (t->smp) fp_sampler_start(t->smp, t->start);
-    /* Release the child whatever happened: it must not hang. */
-    close(go[1]);
-    int e = 0;
-    ssize_t k;
-    while ((k = read(fail[0], &e, sizeof e)) < 0 && errno == EINTR) {}
-    close(fail[0]);
-    if (k == (ssize_t)sizeof e || !t->smp) {
-        int status;
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-        if (k == (ssize_t)sizeof e) {
-            errno = e;
-            fp_err_sys(err, "cannot run %s", st->cmd[0]);
-            *exec_status = e == ENOENT ? 127 : 126;
-        }
+    fp_sampler_start(t->smp, t->start);
+    if (fp_launch_release(&t->launch, exec_status, err) < 0) {
         target_free(t);
         return NULL;
     }
@@ -694,15 +634,11 @@ static int loop(run *R, int sfd, pid_t child, target *ct)
             if (child > 0) {
                 /* Notice the exit without reaping: the zombie's counters
                  * are still readable for one last sample. */
-                siginfo_t si = {0};
-                if (waitid(P_PID, (id_t)child, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == child) {
+                if (fp_launch_exited(&ct->launch)) {
                     fp_sample s;
                     fp_sampler_sample(ct->smp, mono(), &s);
-                    int ws;
-                    while (waitpid(child, &ws, 0) < 0 && errno == EINTR) {}
-                    ct->exit.known = true;
-                    if (WIFSIGNALED(ws)) { ct->exit.signal = WTERMSIG(ws); status_out = 128 + ct->exit.signal; }
-                    else { ct->exit.code = WEXITSTATUS(ws); status_out = ct->exit.code; }
+                    fp_launch_reap(&ct->launch, &ct->exit);
+                    status_out = ct->exit.signal ? 128 + ct->exit.signal : ct->exit.code;
                     feed(R, ct, &s);
                     finish(R, ct, NULL);
                     flush_out(R);
@@ -774,7 +710,7 @@ static int exit_for(const fp_err *e) { return e->cls == FP_EINPUT ? EXIT_INPUT :
 
 int main(int argc, char **argv)
 {
-    static settings st; /* large (target tables); main's own, not shared */
+    settings st = {0};
     if (parse_args(argc, argv, &st) < 0) return EXIT_USAGE;
     run R = {.st = &st, .out = stdout};
     gethostname(R.host, sizeof R.host - 1);

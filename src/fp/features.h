@@ -94,12 +94,6 @@ int fp_embed(const json_t *meta, double *out);
 /* The `fingerprint` record at time t. */
 json_t *fp_fingerprint(const fp_window *w, const fp_target *tg, const json_t *meta, double t);
 
-typedef struct fp_exit {
-    bool known;      /* false: attached workload, exit not observed */
-    int code;        /* exit status when it exited */
-    int signal;      /* signal that killed it, or 0 */
-} fp_exit;
-
 /* The `actual` record: duration, exit, peak/p50/p95/mean per resource,
  * totals. outcome (borrowed, may be NULL) is copied in as `outcome`. */
 json_t *fp_actual(const fp_window *w, const fp_target *tg, const fp_exit *ex,

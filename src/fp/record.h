@@ -33,6 +33,13 @@ typedef struct fp_target {
     int pid;               /* the workload's first process */
 } fp_target;
 
+/* How a workload ended, for `actual` records. */
+typedef struct fp_exit {
+    bool known;      /* false: attached workload, exit not observed */
+    int code;        /* exit status when it exited */
+    int signal;      /* signal that killed it, or 0 */
+} fp_exit;
+
 /* New record of the given type with the envelope filled from tg (tg may be
  * NULL: id, host and target are then left out). */
 json_t *fp_record_new(const char *type, const fp_target *tg, double t);
