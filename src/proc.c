@@ -15,6 +15,7 @@ typedef struct {
     int ppid;
     unsigned long long minflt, cminflt, majflt, cmajflt, utime, stime, cutime, cstime, rss_pages;
     long threads;
+    bool zombie;
 } stat_line;
 
 static int parse_stat(const char *buf, stat_line *st)
@@ -29,6 +30,7 @@ static int parse_stat(const char *buf, stat_line *st)
     if (k != 12) return -1;
     st->cutime = cutime > 0 ? (unsigned long long)cutime : 0;
     st->cstime = cstime > 0 ? (unsigned long long)cstime : 0;
+    st->zombie = state == 'Z' || state == 'X';
     return 0;
 }
 
@@ -209,6 +211,7 @@ void fp_proc_cache_sum(fp_proc_cache *c, const int *pids, int n, fp_proc_totals 
         if (slot_file(c, &e->stat, pids[i], "stat", buf, sizeof buf) <= 0 || parse_stat(buf, &st) < 0)
             continue; /* gone */
         out->procs++;
+        if (!st.zombie) out->live++;
         out->threads += (int)st.threads;
         out->cpu_user_s += (double)(st.utime + st.cutime) / (double)hz;
         out->cpu_sys_s += (double)(st.stime + st.cstime) / (double)hz;

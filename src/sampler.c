@@ -184,7 +184,11 @@ int fp_sampler_sample(fp_sampler *s, double now, fp_sample *o)
 
     /* Process tree */
     const fp_proc_totals *a = &p->pt, *b = &c->pt;
-    fp_sample_set(o, FP_M_MEM_RSS_BYTES, (double)b->rss_bytes);
+    /* An exited process holds no memory: its RSS reads 0, which says
+     * nothing about what it used. */
+    const char *why_rss = b->procs > 0 && b->live == 0 ? "the workload had exited (no resident memory left to read)" : NULL;
+    if (why_rss) fp_sample_miss(o, FP_M_MEM_RSS_BYTES, why_rss);
+    else fp_sample_set(o, FP_M_MEM_RSS_BYTES, (double)b->rss_bytes);
     fp_sample_set(o, FP_M_THREADS, b->threads);
     fp_sample_set(o, FP_M_PROCS, b->procs);
     fp_sample_set(o, FP_M_MINFLT_PS, rate((double)a->minflt, (double)b->minflt, dt));
@@ -278,7 +282,10 @@ int fp_sampler_sample(fp_sampler *s, double now, fp_sample *o)
         fp_sample_set(o, FP_M_CPU_SYS_CORES, rate(a->cpu_sys_s, b->cpu_sys_s, dt));
         fp_sample_set(o, FP_M_CPU_CORES, o->v[FP_M_CPU_USER_CORES] + o->v[FP_M_CPU_SYS_CORES]);
     }
-    if (!fp_sample_has(o, FP_M_MEM_BYTES)) fp_sample_set(o, FP_M_MEM_BYTES, (double)b->rss_bytes);
+    if (!fp_sample_has(o, FP_M_MEM_BYTES)) {
+        if (why_rss) fp_sample_miss(o, FP_M_MEM_BYTES, why_rss);
+        else fp_sample_set(o, FP_M_MEM_BYTES, (double)b->rss_bytes);
+    }
     if (!fp_sample_has(o, FP_M_IO_READ_BPS) && !wio) {
         fp_sample_set(o, FP_M_IO_READ_BPS, rate((double)a->read_bytes, (double)b->read_bytes, dt));
         fp_sample_set(o, FP_M_IO_WRITE_BPS, rate((double)a->write_bytes, (double)b->write_bytes, dt));

@@ -23,6 +23,7 @@ typedef struct fp_proc_totals {
     unsigned long long rchar, wchar, syscr, syscw;
     unsigned long long read_bytes, write_bytes; /* storage layer (write minus cancelled) */
     int threads, procs;
+    int live;             /* processes that have not exited (not zombies) */
     const char *why_io;   /* why rchar..syscw are unknown, or NULL */
     const char *why_ctx;  /* why ctxsw is unknown, or NULL */
 } fp_proc_totals;

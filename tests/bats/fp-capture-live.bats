@@ -238,3 +238,19 @@ capture() { # ARGS... -> $OUT, $status, $fp_pid
     [ "$(of_type sample "$OUT" | jq -s 'map(.procs) | max')" = 3 ]
     wait "$root"
 }
+
+@test "without permission for cgroups (an ordinary user): degrades field by field" {
+    need_cmd setpriv util-linux
+    setpriv --reuid=nobody --regid=nogroup --clear-groups "$FP_BIN/fp-capture" -i 0.1 -w 0.3 -- \
+        sh -c 'i=0; while [ $i -lt 150000 ]; do i=$((i+1)); done' > "$OUT"
+    smp=$(of_type sample "$OUT" | head -n 1)
+    [ "$(jq .target.cgroup <<<"$smp")" = null ]
+    [ "$(jq -r .missing.pids <<<"$smp")" = "no permission to create a cgroup" ]
+    between "$(jq .cpu_cores <<<"$smp")" 0.5 1.2 "CPU from the process tree"
+    between "$(jq .mem_bytes <<<"$smp")" 100000 100000000 "memory from the tree's RSS"
+    # the last reading (the exited shell) has no memory to read: null, not 0
+    last=$(of_type sample "$OUT" | tail -n 1)
+    [ "$(jq .mem_bytes <<<"$last")" = null ]
+    [[ "$(jq -r .missing.mem_bytes <<<"$last")" == "the workload had exited"* ]]
+    between "$(of_type actual "$OUT" | jq .mem_bytes_peak)" 100000 100000000 "peak from the live samples"
+}
