@@ -684,9 +684,16 @@ static int replay_one(run *R, const char *path, fp_err *err)
     target *t = target_new(R, R->st->id ? R->st->id : fp_replay_id(rp), path);
     if (!t) { fp_replay_free(rp); return fp_err_set(err, FP_ESYS, "out of memory"); }
     t->tg.host[0] = 0;
-    json_t *own = json_deep_copy(t->meta); /* --label/--meta win over the trace's */
+    /* The trace's metadata, with --meta keys and --label labels winning
+     * (labels merge key by key, as for containers). */
+    json_t *own = json_deep_copy(t->meta), *labels = json_deep_copy(json_object_get(fp_replay_meta(rp), "labels"));
     json_object_update(t->meta, fp_replay_meta(rp));
     json_object_update(t->meta, own);
+    if (json_is_object(labels) && json_object_size(R->st->labels)) {
+        json_object_update(labels, R->st->labels);
+        json_object_set(t->meta, "labels", labels);
+    }
+    json_decref(labels);
     json_decref(own);
     fp_sample s;
     int rc;

@@ -12,7 +12,7 @@ struct fp_window {
     double t_last;
     fp_series s[FP_M_COUNT];
     double integral[FP_M_COUNT];
-    const char *why_last[FP_M_COUNT]; /* reason of the first missing value */
+    const char *why_first[FP_M_COUNT]; /* reason of the first missing value */
     bool why_seen[FP_M_COUNT];
 };
 
@@ -52,7 +52,7 @@ fp_window *fp_window_new(void)
     if (!w) return NULL;
     for (int m = 0; m < FP_M_COUNT; m++) {
         fp_series_init(&w->s[m]);
-        w->why_last[m] = "no samples";
+        w->why_first[m] = "no samples";
     }
     return w;
 }
@@ -61,7 +61,7 @@ void fp_window_free(fp_window *w) { free(w); }
 long fp_window_samples(const fp_window *w) { return w->n; }
 double fp_window_last_t(const fp_window *w) { return w->t_last; }
 const fp_series *fp_window_series(const fp_window *w, fp_metric m) { return &w->s[m]; }
-const char *fp_window_why(const fp_window *w, fp_metric m) { return w->s[m].n ? NULL : w->why_last[m]; }
+const char *fp_window_why(const fp_window *w, fp_metric m) { return w->s[m].n ? NULL : w->why_first[m]; }
 double fp_window_integral(const fp_window *w, fp_metric m) { return w->integral[m]; }
 
 /* A sample's rates describe the interval since the previous sample (or
@@ -74,7 +74,7 @@ void fp_window_add(fp_window *w, const fp_sample *s)
         if (s->why[m]) {
             /* The first reason is the telling one: by the last sample the
              * workload may be gone, which explains nothing. */
-            if (!w->why_seen[m]) { w->why_last[m] = s->why[m]; w->why_seen[m] = true; }
+            if (!w->why_seen[m]) { w->why_first[m] = s->why[m]; w->why_seen[m] = true; }
             continue;
         }
         fp_series_add(&w->s[m], s->t, s->v[m]);
@@ -175,7 +175,7 @@ int fp_embed(const json_t *meta, double *out)
 /* Window mean of a metric, or -1 with *why when it has no values. */
 static int wmean(const fp_window *w, fp_metric m, double *out, const char **why)
 {
-    if (w->s[m].n == 0) { *why = w->why_last[m]; return -1; }
+    if (w->s[m].n == 0) { *why = w->why_first[m]; return -1; }
     *out = w->s[m].mean;
     return 0;
 }
@@ -200,7 +200,7 @@ void fp_features(const fp_window *w, const json_t *meta, double *val, const char
             if (st == FP_ST_SPEC_ENTROPY && w->s[m].n) continue; /* filled with SPEC_HZ */
             why[i] = NULL;
             val[i] = 0;
-            if (w->s[m].n == 0) why[i] = w->why_last[m];
+            if (w->s[m].n == 0) why[i] = w->why_first[m];
             else if (st == FP_ST_SPEC_HZ) {
                 if (fp_series_spectrum(&w->s[m], &val[i], &val[i + 1]) < 0) {
                     val[i] = val[i + 1] = 0;
@@ -325,16 +325,16 @@ json_t *fp_actual(const fp_window *w, const fp_target *tg, const fp_exit *ex,
             if (m == FP_M_MEM_BYTES && q == 0 && w->s[FP_M_MEM_PEAK_BYTES].n &&
                 w->s[FP_M_MEM_PEAK_BYTES].max > v)
                 v = w->s[FP_M_MEM_PEAK_BYTES].max;
-            fp_record_set_num(r, miss, name, v, s->n ? NULL : w->why_last[m]);
+            fp_record_set_num(r, miss, name, v, s->n ? NULL : w->why_first[m]);
         }
         if (resources[k].total)
-            fp_record_set_num(r, miss, resources[k].total, w->integral[m], s->n ? NULL : w->why_last[m]);
+            fp_record_set_num(r, miss, resources[k].total, w->integral[m], s->n ? NULL : w->why_first[m]);
     }
     const fp_series *th = &w->s[FP_M_CPU_THROTTLED_PCT];
     fp_record_set_num(r, miss, "cpu_throttled_s", w->integral[FP_M_CPU_THROTTLED_PCT] / 100,
-                      th->n ? NULL : w->why_last[FP_M_CPU_THROTTLED_PCT]);
+                      th->n ? NULL : w->why_first[FP_M_CPU_THROTTLED_PCT]);
     const fp_series *oom = &w->s[FP_M_OOM_KILLS];
-    fp_record_set_num(r, miss, "oom_kills", oom->n ? oom->max : 0, oom->n ? NULL : w->why_last[FP_M_OOM_KILLS]);
+    fp_record_set_num(r, miss, "oom_kills", oom->n ? oom->max : 0, oom->n ? NULL : w->why_first[FP_M_OOM_KILLS]);
     json_object_set_new(r, "missing", miss);
     json_object_set_new(r, "meta", meta ? json_deep_copy(meta) : json_object());
     if (json_object_size(outcome)) json_object_set_new(r, "outcome", json_deep_copy(outcome));

@@ -78,7 +78,8 @@ long fp_window_samples(const fp_window *w);
 double fp_window_last_t(const fp_window *w);
 /* The series of one metric (for tests and summaries). */
 const fp_series *fp_window_series(const fp_window *w, fp_metric m);
-/* Why metric m has no values (the latest reason), or NULL when it has. */
+/* Why metric m has no values (the first reason a sample gave), or NULL when
+ * it has values. */
 const char *fp_window_why(const fp_window *w, fp_metric m);
 /* Integral of metric m over time so far (value x seconds). */
 double fp_window_integral(const fp_window *w, fp_metric m);
