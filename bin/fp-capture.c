@@ -715,14 +715,89 @@ static int replay_one(run *R, const char *path, fp_err *err)
 
 static int exit_for(const fp_err *e) { return e->cls == FP_EINPUT ? EXIT_INPUT : EXIT_USAGE; }
 
+/* Live targets (a command, or attach modes): set them up, run the loop,
+ * tear them down. Returns the exit status for main. */
+static int capture_live(run *R)
+{
+    settings *st = R->st;
+    int status = 0;
+    fp_err err = {0};
+    R->layout = malloc(sizeof *R->layout);
+    if (!R->layout || fp_cg_layout_read(&st->roots, R->layout, &err) < 0) {
+        fprintf(stderr, "fp-capture: %s\n", R->layout ? err.msg : "out of memory");
+        free(R->layout);
+        return EXIT_USAGE;
+    }
+    sigset_t mask, old;
+    sigemptyset(&mask);
+    for (size_t i = 0; i < sizeof fwd_signals / sizeof fwd_signals[0]; i++) sigaddset(&mask, fwd_signals[i]);
+    sigaddset(&mask, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &mask, &old);
+    int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sfd < 0) {
+        fprintf(stderr, "fp-capture: signalfd: %s\n", strerror(errno));
+        free(R->layout);
+        return EXIT_USAGE;
+    }
+    pid_t child = 0;
+    target *ct = NULL;
+    int setup_failed = 0;
+    if (st->cmd) {
+        int exec_status = 0;
+        ct = launch(R, &old, &err, &exec_status);
+        if (!ct) {
+            fprintf(stderr, "fp-capture: %s\n", err.msg);
+            setup_failed = exec_status ? exec_status : exit_for(&err);
+        } else {
+            child = ct->tg.pid;
+            add_target(R, ct);
+        }
+    } else {
+        for (int i = 0; i < st->npid && !setup_failed; i++)
+            if (attach_pid(R, st->pids[i], &err) < 0) setup_failed = exit_for(&err);
+        for (int i = 0; i < st->ncgroup && !setup_failed; i++)
+            if (attach_cgroup_path(R, st->cgroups[i], &err) < 0) setup_failed = exit_for(&err);
+        for (int i = 0; i < st->ndocker && !setup_failed; i++)
+            if (attach_docker(R, st->dockers[i], &err) < 0) setup_failed = exit_for(&err);
+        if (!setup_failed && st->watch_docker) {
+            if ((!R->docker && !(R->docker = fp_docker_new(&st->roots, &err))) ||
+                fp_docker_watch_start(R->docker, &err) < 0)
+                setup_failed = exit_for(&err);
+        }
+        if (setup_failed) fprintf(stderr, "fp-capture: %s\n", err.msg);
+        double now = mono();
+        if (R->scan) fp_proc_scan_refresh(R->scan, NULL);
+        for (int i = 0; i < R->nt; i++)
+            if (R->t[i]->start == 0) { R->t[i]->start = now; fp_sampler_start(R->t[i]->smp, now); }
+    }
+    if (!setup_failed) status = loop(R, sfd, child, ct);
+    else status = setup_failed;
+    close(sfd);
+    for (int i = 0; i < R->nt; i++) target_free(R->t[i]);
+    fp_docker_free(R->docker);
+    fp_proc_scan_free(R->scan);
+    free(R->layout);
+    return status;
+}
+
+static void settings_free(settings *st)
+{
+    json_decref(st->labels);
+    json_decref(st->meta);
+}
+
 int main(int argc, char **argv)
 {
     settings st = {0};
-    if (parse_args(argc, argv, &st) < 0) return EXIT_USAGE;
+    if (parse_args(argc, argv, &st) < 0) {
+        settings_free(&st);
+        return EXIT_USAGE;
+    }
     run R = {.st = &st, .out = stdout};
     gethostname(R.host, sizeof R.host - 1);
     if (st.output && !(R.out = fopen(st.output, "we"))) {
         fprintf(stderr, "fp-capture: cannot open %s: %s\n", st.output, strerror(errno));
+        settings_free(&st);
         return EXIT_USAGE;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -736,63 +811,11 @@ int main(int argc, char **argv)
                 status = exit_for(&err);
             }
     } else {
-        R.layout = malloc(sizeof *R.layout);
-        if (!R.layout || fp_cg_layout_read(&st.roots, R.layout, &err) < 0) {
-            fprintf(stderr, "fp-capture: %s\n", R.layout ? err.msg : "out of memory");
-            return EXIT_USAGE;
-        }
-        sigset_t mask, old;
-        sigemptyset(&mask);
-        for (size_t i = 0; i < sizeof fwd_signals / sizeof fwd_signals[0]; i++) sigaddset(&mask, fwd_signals[i]);
-        sigaddset(&mask, SIGCHLD);
-        sigprocmask(SIG_BLOCK, &mask, &old);
-        int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-        if (sfd < 0) {
-            fprintf(stderr, "fp-capture: signalfd: %s\n", strerror(errno));
-            return EXIT_USAGE;
-        }
-        pid_t child = 0;
-        target *ct = NULL;
-        int setup_failed = 0;
-        if (st.cmd) {
-            int exec_status = 0;
-            ct = launch(&R, &old, &err, &exec_status);
-            if (!ct) {
-                fprintf(stderr, "fp-capture: %s\n", err.msg);
-                setup_failed = exec_status ? exec_status : exit_for(&err);
-            } else {
-                child = ct->tg.pid;
-                add_target(&R, ct);
-            }
-        } else {
-            for (int i = 0; i < st.npid && !setup_failed; i++)
-                if (attach_pid(&R, st.pids[i], &err) < 0) setup_failed = exit_for(&err);
-            for (int i = 0; i < st.ncgroup && !setup_failed; i++)
-                if (attach_cgroup_path(&R, st.cgroups[i], &err) < 0) setup_failed = exit_for(&err);
-            for (int i = 0; i < st.ndocker && !setup_failed; i++)
-                if (attach_docker(&R, st.dockers[i], &err) < 0) setup_failed = exit_for(&err);
-            if (!setup_failed && st.watch_docker) {
-                if ((!R.docker && !(R.docker = fp_docker_new(&st.roots, &err))) ||
-                    fp_docker_watch_start(R.docker, &err) < 0)
-                    setup_failed = exit_for(&err);
-            }
-            if (setup_failed) fprintf(stderr, "fp-capture: %s\n", err.msg);
-            double now = mono();
-            if (R.scan) fp_proc_scan_refresh(R.scan, NULL);
-            for (int i = 0; i < R.nt; i++)
-                if (R.t[i]->start == 0) { R.t[i]->start = now; fp_sampler_start(R.t[i]->smp, now); }
-        }
-        if (!setup_failed) status = loop(&R, sfd, child, ct);
-        else status = setup_failed;
-        close(sfd);
-        for (int i = 0; i < R.nt; i++) target_free(R.t[i]);
-        fp_docker_free(R.docker);
-        fp_proc_scan_free(R.scan);
-        free(R.layout);
+        status = capture_live(&R);
     }
-    json_decref(st.labels);
-    json_decref(st.meta);
-    if (R.out_failed || (R.out == stdout ? fclose(stdout) : fclose(R.out)) != 0) {
+    settings_free(&st);
+    bool close_failed = (R.out == stdout ? fclose(stdout) : fclose(R.out)) != 0;
+    if (R.out_failed || close_failed) {
         if (!R.out_failed) fp_err_sys(&R.out_err, "write");
         fprintf(stderr, "fp-capture: %s: %s\n", st.output ? st.output : "standard output", R.out_err.msg);
         if (status == 0) status = EXIT_USAGE;
