@@ -130,9 +130,7 @@ fp_reader *fp_reader_new(FILE *f, const char *name, bool skip_bad)
     return r;
 }
 
-/* Check the envelope of a parsed line; returns NULL when it is a valid
- * record, else what is wrong. */
-static const char *envelope_problem(const json_t *j)
+const char *fp_record_problem(const json_t *j)
 {
     if (!json_is_object(j)) return "a record must be a JSON object";
     json_t *s = json_object_get(j, "schema");
@@ -165,7 +163,7 @@ int fp_reader_next(fp_reader *r, json_t **out, fp_err *err)
             snprintf(what, sizeof what, "malformed JSON: %s (column %d)", je.text, je.column);
             bad = what;
         } else {
-            bad = envelope_problem(j);
+            bad = fp_record_problem(j);
         }
         if (!bad) {
             *out = j;

@@ -281,20 +281,6 @@ void fp_replay_free(fp_replay *r)
 /* ---------------------------------------------------------------------------
  * fp's own JSON-lines samples. */
 
-/* Why j is not a valid record envelope (same rules as fp_reader), or NULL. */
-static const char *envelope_problem(const json_t *j)
-{
-    if (!json_is_object(j)) return "a record must be a JSON object";
-    json_t *s = json_object_get(j, "schema");
-    if (!s) return "no \"schema\" field";
-    if (!json_is_integer(s)) return "\"schema\" must be an integer";
-    if (json_integer_value(s) < 1 || json_integer_value(s) > FP_SCHEMA)
-        return "unsupported schema version (this fp reads schema 1)";
-    json_t *t = json_object_get(j, "type");
-    if (!json_is_string(t) || !json_string_length(t)) return "no string \"type\" field";
-    return NULL;
-}
-
 /* Parse the current line of r->lr as a record. Returns the record (a new
  * reference) or NULL with FP_EINPUT "PATH:LINE: ..." (jansson's text for
  * malformed JSON). */
@@ -307,7 +293,7 @@ static json_t *fp_parse_line(fp_replay *r, fp_err *err)
                    r->path, r->lr.line, je.text, je.column);
         return NULL;
     }
-    const char *bad = envelope_problem(j);
+    const char *bad = fp_record_problem(j);
     if (bad) {
         json_decref(j);
         fp_err_set(err, FP_EINPUT, "%s:%ld: %s", r->path, r->lr.line, bad);

@@ -47,6 +47,11 @@ json_t *fp_record_new(const char *type, const fp_target *tg, double t);
 /* Write rec as one compact line. Does not flush. Returns 0 or -1 (FP_ESYS). */
 int fp_record_write(FILE *f, const json_t *rec, fp_err *err);
 
+/* What is wrong with the envelope of a parsed record (not an object, no
+ * integer schema in 1..FP_SCHEMA, no string type), or NULL when it is
+ * valid. Every reader of records applies this check. */
+const char *fp_record_problem(const json_t *rec);
+
 /* Type of a record (NULL if it has none). */
 const char *fp_record_type(const json_t *rec);
 
