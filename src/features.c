@@ -9,7 +9,7 @@
 
 struct fp_window {
     long n;
-    double t_last;
+    double t_last, ts_last;
     fp_series s[FP_M_COUNT];
     double integral[FP_M_COUNT];
     const char *why_first[FP_M_COUNT]; /* reason of the first missing value */
@@ -81,6 +81,7 @@ void fp_window_add(fp_window *w, const fp_sample *s)
         if (isfinite(s->v[m])) w->integral[m] += s->v[m] * dt;
     }
     w->t_last = s->t;
+    if (s->ts > 0) w->ts_last = s->ts;
     w->n++;
 }
 
@@ -255,7 +256,7 @@ json_t *fp_fingerprint(const fp_window *w, const fp_target *tg, const json_t *me
     const char **why = malloc(FP_FEATURE_COUNT * sizeof *why);
     if (!val || !why) { free(val); free(why); return NULL; }
     fp_features(w, meta, val, why);
-    json_t *r = fp_record_new("fingerprint", tg, t);
+    json_t *r = fp_record_new("fingerprint", tg, t, w->ts_last);
     json_object_set_new(r, "window_s", json_real(t));
     json_object_set_new(r, "samples", json_integer(w->n));
     json_object_set_new(r, "features_version", json_integer(FP_FEATURES_VERSION));
@@ -299,7 +300,7 @@ static const struct { fp_metric m; const char *total; } resources[] = {
 json_t *fp_actual(const fp_window *w, const fp_target *tg, const fp_exit *ex,
                   const json_t *meta, const json_t *outcome, double t)
 {
-    json_t *r = fp_record_new("actual", tg, t), *miss = json_object();
+    json_t *r = fp_record_new("actual", tg, t, w->ts_last), *miss = json_object();
     json_object_set_new(r, "duration_s", json_real(t));
     json_object_set_new(r, "samples", json_integer(w->n));
     if (ex && ex->known && ex->signal) {

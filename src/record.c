@@ -5,7 +5,7 @@
 #include <string.h>
 #include "fp/record.h"
 
-json_t *fp_record_new(const char *type, const fp_target *tg, double t)
+json_t *fp_record_new(const char *type, const fp_target *tg, double t, double ts)
 {
     json_t *r = json_object();
     json_object_set_new(r, "schema", json_integer(FP_SCHEMA));
@@ -13,6 +13,7 @@ json_t *fp_record_new(const char *type, const fp_target *tg, double t)
     if (tg) {
         json_object_set_new(r, "id", json_string(tg->id));
         json_object_set_new(r, "t", json_real(t));
+        if (ts > 0) json_object_set_new(r, "ts_ms", json_integer((json_int_t)llround(ts * 1000)));
         json_object_set_new(r, "host", tg->host[0] ? json_string(tg->host) : json_null());
         json_t *g = json_object();
         json_object_set_new(g, "cgroup", tg->cgroup[0] ? json_string(tg->cgroup) : json_null());
@@ -21,6 +22,7 @@ json_t *fp_record_new(const char *type, const fp_target *tg, double t)
         json_object_set_new(r, "target", g);
     } else {
         json_object_set_new(r, "t", json_real(t));
+        if (ts > 0) json_object_set_new(r, "ts_ms", json_integer((json_int_t)llround(ts * 1000)));
     }
     return r;
 }
@@ -55,7 +57,7 @@ void fp_record_set_num(json_t *obj, json_t *missing, const char *name, double v,
 
 json_t *fp_sample_to_json(const fp_sample *s, const fp_target *tg)
 {
-    json_t *r = fp_record_new("sample", tg, s->t), *missing = json_object();
+    json_t *r = fp_record_new("sample", tg, s->t, s->ts), *missing = json_object();
     for (int i = 0; i < FP_M_COUNT; i++)
         fp_record_set_num(r, missing, fp_metric_name(i), s->v[i], s->why[i]);
     if (s->n_if > 0) {
@@ -78,6 +80,9 @@ int fp_sample_from_json(const json_t *rec, fp_sample *s, fp_err *err)
     if (!json_is_number(t))
         return fp_err_set(err, FP_EINPUT, "sample without a numeric \"t\"");
     fp_sample_init(s, json_number_value(t), "absent from record");
+    json_t *ts = json_object_get(rec, "ts_ms");
+    if (ts && !json_is_number(ts)) return fp_err_set(err, FP_EINPUT, "\"ts_ms\" is not a number");
+    if (ts) s->ts = json_number_value(ts) / 1000;
     const json_t *missing = json_object_get(rec, "missing");
     for (int i = 0; i < FP_M_COUNT; i++) {
         const char *name = fp_metric_name(i);

@@ -507,6 +507,7 @@ static int bb_next(fp_replay *r, fp_sample *s, fp_err *err)
         }
         r->ts_prev = ts;
         fp_sample_init(s, ts - r->ts0, NOT_IN_TRACE);
+        s->ts = ts; /* the trace's Unix seconds */
         double cores = v[BB_CORES], cap = v[BB_CAP];
         if (cores > 0 && cap > 0)
             fp_sample_set(s, FP_M_CPU_CORES, v[BB_MHZ] / (cap / cores));
@@ -910,6 +911,7 @@ static int eg_next(fp_replay *r, fp_sample *s, fp_err *err)
         }
     }
     fp_sample_init(s, (double)(sec - r->sec0) + (double)(ns - r->ns0) * 1e-9, NOT_IN_TRACE);
+    s->ts = (double)sec + (double)ns * 1e-9;
     /* docker_cpu_usage_pct is percent of one core; the trace has one -0.0001. */
     if (r->cpu.have)
         fp_sample_set(s, FP_M_CPU_CORES, r->cpu.last > 0 ? r->cpu.last / 100.0 : 0.0);

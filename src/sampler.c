@@ -1,6 +1,7 @@
 /* sampler.c - combine the samplers into rates and levels. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include "fp/net.h"
 #include "fp/proc.h"
@@ -181,6 +182,9 @@ int fp_sampler_sample(fp_sampler *s, double now, fp_sample *o)
     const reading *p = &s->prev, *c = &s->cur;
     double dt = c->now - p->now;
     fp_sample_init(o, now - s->start, "not sampled");
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    o->ts = (double)wall.tv_sec + wall.tv_nsec / 1e9;
 
     /* Process tree */
     const fp_proc_totals *a = &p->pt, *b = &c->pt;

@@ -80,6 +80,7 @@ typedef struct fp_net_if {
 
 typedef struct fp_sample {
     double t;                      /* seconds since the workload started */
+    double ts;                     /* Unix time of the reading, or 0 when unknown */
     double v[FP_M_COUNT];          /* valid where why[i] == NULL */
     const char *why[FP_M_COUNT];   /* reason a metric is missing, or NULL */
     int n_if;                      /* interfaces in the workload's netns */

@@ -1,7 +1,7 @@
 /* fp/record.h - the JSON-lines record envelope, reader and writer.
  *
  * Every record is one JSON object on one line:
- *   {"schema":1,"type":"sample","id":"...","t":1.5,"host":"...",
+ *   {"schema":1,"type":"sample","id":"...","t":1.5,"ts_ms":1795835832250,"host":"...",
  *    "target":{"cgroup":"/fp/x","container":null,"pid":123}, ...}
  * `schema` is FP_SCHEMA; a reader accepts records whose schema is at most
  * FP_SCHEMA. Types are named in fp-records(5); tools pass through types they
@@ -41,8 +41,10 @@ typedef struct fp_exit {
 } fp_exit;
 
 /* New record of the given type with the envelope filled from tg (tg may be
- * NULL: id, host and target are then left out). */
-json_t *fp_record_new(const char *type, const fp_target *tg, double t);
+ * NULL: id, host and target are then left out). ts is the Unix time the
+ * record describes, in seconds (written as integer milliseconds `ts_ms`
+ * after `t`; left out when 0: unknown). */
+json_t *fp_record_new(const char *type, const fp_target *tg, double t, double ts);
 
 /* Write rec as one compact line. Does not flush. Returns 0 or -1 (FP_ESYS). */
 int fp_record_write(FILE *f, const json_t *rec, fp_err *err);

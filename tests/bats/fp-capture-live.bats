@@ -40,7 +40,9 @@ capture() { # ARGS... -> $OUT, $status, $fp_pid
     [[ "$cg" == */fp-$fp_pid ]]
     [ "$(jq -r '.target.cgroup' "$OUT" | sort -u)" = "$cg" ]
     no_fp_cgroups_left "$fp_pid"
-    # samples come every 100 ms
+    # records carry the wall clock; samples come every 100 ms
+    now_ms=$(date +%s%3N)
+    between "$(of_type sample "$OUT" | head -n 1 | jq .ts_ms)" $((now_ms - 10000)) "$now_ms" "first sample's ts_ms"
     n=$(of_type sample "$OUT" | wc -l)
     between "$n" 25 40 "number of samples in 3 s"
 }

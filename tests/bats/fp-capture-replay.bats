@@ -14,11 +14,13 @@ setup() {
     [ "$(echo "$output" | jq -r .type | tr '\n' ' ')" = "sample sample fingerprint sample sample actual " ]
     s2=$(echo "$output" | of_type sample | sed -n 2p)
     [ "$(jq .t <<<"$s2")" = 300 ]
+    [ "$(jq .ts_ms <<<"$s2")" = 1372630104000 ]       # the trace's own clock
     [ "$(jq .cpu_cores <<<"$s2")" = 0.5 ]             # 1300 MHz of 2 x 2600 MHz
     [ "$(jq .mem_bytes <<<"$s2")" = 1073741824 ]      # 1048576 KB
     [ "$(jq .io_read_Bps <<<"$s2")" = 10752 ]         # 10.5 KB/s
     act=$(echo "$output" | of_type actual)
     [ "$(jq .duration_s <<<"$act")" = 901 ]
+    [ "$(jq .ts_ms <<<"$act")" = 1372630705000 ]
     [ "$(jq .cpu_cores_peak <<<"$act")" = 1.5 ]
     [ "$(jq .mem_bytes_peak <<<"$act")" = 2147483648 ]
     [ "$(jq -r .id <<<"$act")" = bitbrains/7 ]

@@ -9,7 +9,7 @@ static FILE *mem(const char *s) { return fmemopen((void *)s, strlen(s), "r"); }
 int main(void)
 {
     fp_target tg = {.id = "job-1", .host = "h1", .cgroup = "/fp/job-1", .container = "", .pid = 7};
-    json_t *r = fp_record_new("sample", &tg, 1.5);
+    json_t *r = fp_record_new("sample", &tg, 1.5, 0);
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
@@ -28,8 +28,17 @@ int main(void)
     json_decref(r);
 
     /* Sample round trip: values, nulls with reasons, interfaces. */
+    /* ts: integer milliseconds after t, left out when unknown */
+    r = fp_record_new("sample", &tg, 2.0, 1795835832.2506);
+    is_int(json_integer_value(json_object_get(r, "ts_ms")), 1795835832251LL, "ts_ms rounds to the millisecond");
+    json_decref(r);
+    r = fp_record_new("sample", &tg, 2.0, 0);
+    ok(json_object_get(r, "ts_ms") == NULL, "unknown time: no ts_ms");
+    json_decref(r);
+
     fp_sample s, t;
     fp_sample_init(&s, 0.25, "no PMU");
+    s.ts = 1700000000.5;
     fp_sample_set(&s, FP_M_CPU_CORES, 0.5);
     fp_sample_set(&s, FP_M_MEM_BYTES, 123456789.0);
     s.n_if = 1;
@@ -41,6 +50,7 @@ int main(void)
     ok(json_object_get(json_object_get(j, "missing"), "cpu_cores") == NULL, "present metric has no reason");
     ok(fp_sample_from_json(j, &t, &err) == 0, "read back");
     is_near(t.t, 0.25, 0, "t");
+    is_near(t.ts, 1700000000.5, 1e-6, "ts read back from ts_ms");
     is_near(t.v[FP_M_MEM_BYTES], 123456789.0, 0, "value exact");
     ok(t.why[FP_M_CYCLES_PS] != NULL, "null read back as missing");
     is_int(t.n_if, 1, "interfaces read back");
