@@ -51,6 +51,7 @@ typedef struct target {
     double start, next_fp;
     bool ended, fp_sent, launched;
     fp_launch launch;           /* the command fp-capture started (launched) */
+    fp_sample_writer *sw;       /* its sample records, reused */
     fp_exit exit;
     const char *label;          /* what --summary calls it */
 } target;
@@ -263,9 +264,14 @@ static int parse_args(int argc, char **argv, settings *st)
 /* Write a record and drop our reference. After the first failure (a closed
  * pipe, a full disk) nothing more is written, but the workload is still
  * supervised to its end. */
-static void emit(run *R, json_t *rec)
+static void emit_borrowed(run *R, const json_t *rec)
 {
     if (rec && !R->out_failed && fp_record_write(R->out, rec, &R->out_err) < 0) R->out_failed = true;
+}
+
+static void emit(run *R, json_t *rec)
+{
+    emit_borrowed(R, rec);
     json_decref(rec);
 }
 
@@ -380,6 +386,7 @@ static void target_free(target *t)
     if (!t) return;
     fp_sampler_free(t->smp);
     fp_window_free(t->win);
+    fp_sample_writer_free(t->sw);
     fp_err e = {0};
     if (t->launched && fp_launch_cleanup(&t->launch, &e) < 0) fprintf(stderr, "fp-capture: warning: %s\n", e.msg);
     free(t->cg);
@@ -392,7 +399,13 @@ static target *target_new(run *R, const char *id, const char *label)
     target *t = calloc(1, sizeof *t);
     if (!t) return NULL;
     t->win = fp_window_new();
-    if (!t->win) { free(t); return NULL; }
+    t->sw = fp_sample_writer_new();
+    if (!t->win || !t->sw) {
+        fp_window_free(t->win);
+        fp_sample_writer_free(t->sw);
+        free(t);
+        return NULL;
+    }
     snprintf(t->tg.id, sizeof t->tg.id, "%s", id);
     snprintf(t->tg.host, sizeof t->tg.host, "%s", R->host);
     t->meta = json_object();
@@ -413,7 +426,7 @@ static void default_id(char *buf, size_t n, const char *what, int pid)
 /* Emit the records due at sample s for target t. */
 static void feed(run *R, target *t, const fp_sample *s)
 {
-    if (!R->st->no_samples) emit(R, fp_sample_to_json(s, &t->tg));
+    if (!R->st->no_samples) emit_borrowed(R, fp_sample_writer_json(t->sw, s, &t->tg));
     fp_window_add(t->win, s);
     if (s->t + 1e-9 >= t->next_fp) {
         emit(R, fp_fingerprint(t->win, &t->tg, t->meta, s->t));

@@ -116,6 +116,82 @@ int fp_sample_from_json(const json_t *rec, fp_sample *s, fp_err *err)
     return 0;
 }
 
+struct fp_sample_writer {
+    json_t *rec, *missing, *t, *ts;
+    json_t *val[FP_M_COUNT];        /* borrowed from rec */
+    const char *why[FP_M_COUNT];
+    bool had_ifs;
+};
+
+fp_sample_writer *fp_sample_writer_new(void) { return calloc(1, sizeof(fp_sample_writer)); }
+
+void fp_sample_writer_free(fp_sample_writer *w)
+{
+    if (!w) return;
+    json_decref(w->rec);
+    free(w);
+}
+
+/* Build the record afresh and remember where its values are. */
+static void writer_rebuild(fp_sample_writer *w, const fp_sample *s, const fp_target *tg)
+{
+    json_decref(w->rec);
+    w->rec = fp_sample_to_json(s, tg);
+    w->missing = json_object_get(w->rec, "missing");
+    w->t = json_object_get(w->rec, "t");
+    w->ts = json_object_get(w->rec, "ts_ms");
+    for (int m = 0; m < FP_M_COUNT; m++) {
+        w->val[m] = json_object_get(w->rec, fp_metric_name(m));
+        w->why[m] = json_is_null(w->val[m]) ? json_string_value(json_object_get(w->missing, fp_metric_name(m))) : NULL;
+    }
+    w->had_ifs = s->n_if > 0;
+}
+
+const json_t *fp_sample_writer_json(fp_sample_writer *w, const fp_sample *s, const fp_target *tg)
+{
+    /* A change of shape (interfaces, a known time appearing) rebuilds. */
+    if (!w->rec || (s->n_if > 0) != w->had_ifs || (s->ts > 0) != (w->ts != NULL) || !w->t) {
+        writer_rebuild(w, s, tg);
+        return w->rec;
+    }
+    json_real_set(w->t, s->t);
+    if (w->ts) json_integer_set(w->ts, (json_int_t)llround(s->ts * 1000));
+    for (int m = 0; m < FP_M_COUNT; m++) {
+        const char *name = fp_metric_name(m);
+        double v = s->v[m];
+        const char *why = s->why[m] ? s->why[m] : isfinite(v) ? NULL : "not a finite number";
+        json_t *cur = w->val[m];
+        if (why) {
+            if (json_is_null(cur) && w->why[m] && strcmp(w->why[m], why) == 0) continue;
+            json_object_set_new(w->rec, name, json_null());
+            json_object_set_new(w->missing, name, json_string(why));
+            w->val[m] = json_object_get(w->rec, name);
+            w->why[m] = json_string_value(json_object_get(w->missing, name));
+            continue;
+        }
+        if (json_is_null(cur)) json_object_del(w->missing, name);
+        w->why[m] = NULL;
+        bool whole = v == floor(v) && fabs(v) < 9007199254740992.0;
+        if (whole && json_is_integer(cur)) json_integer_set(cur, (json_int_t)v);
+        else if (!whole && json_is_real(cur)) json_real_set(cur, v);
+        else {
+            json_object_set_new(w->rec, name, whole ? json_integer((json_int_t)v) : json_real(v));
+            w->val[m] = json_object_get(w->rec, name);
+        }
+    }
+    if (s->n_if > 0) { /* counters per interface: rebuilt, they are few */
+        json_t *ifs = json_object();
+        for (int i = 0; i < s->n_if; i++) {
+            const fp_net_if *n = &s->ifs[i];
+            json_object_set_new(ifs, n->name, json_pack("{s:I,s:I,s:I,s:I}",
+                "rx_bytes", (json_int_t)n->rx_bytes, "tx_bytes", (json_int_t)n->tx_bytes,
+                "rx_packets", (json_int_t)n->rx_packets, "tx_packets", (json_int_t)n->tx_packets));
+        }
+        json_object_set_new(w->rec, "net_if", ifs);
+    }
+    return w->rec;
+}
+
 struct fp_reader {
     FILE *f;
     char name[256];

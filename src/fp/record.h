@@ -71,6 +71,16 @@ void fp_record_set_num(json_t *obj, json_t *missing, const char *name,
 json_t *fp_sample_to_json(const fp_sample *s, const fp_target *tg);
 int fp_sample_from_json(const json_t *rec, fp_sample *s, fp_err *err);
 
+/* Samples of one workload, one after another, as records that reuse the
+ * previous sample's JSON values: numbers are updated in place, and only a
+ * value whose kind changes (number, integer, null) is replaced, so a steady
+ * stream costs no allocation. Ownership: opaque (fp_sample_writer_new /
+ * _free); the record returned is borrowed and valid until the next call. */
+typedef struct fp_sample_writer fp_sample_writer;
+fp_sample_writer *fp_sample_writer_new(void);
+const json_t *fp_sample_writer_json(fp_sample_writer *w, const fp_sample *s, const fp_target *tg);
+void fp_sample_writer_free(fp_sample_writer *w);
+
 /* Streaming, strict reader of JSON-lines records. */
 typedef struct fp_reader fp_reader;
 

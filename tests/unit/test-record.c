@@ -61,6 +61,33 @@ int main(void)
        "string where a number belongs: FP_EINPUT naming the field (%s)", err.msg);
     json_decref(j);
 
+    /* The reusing writer gives the same records as fp_sample_to_json while
+     * values change kind: real, integer, missing (two reasons), back. */
+    fp_sample_writer *w = fp_sample_writer_new();
+    int same = 0, steps = 0;
+    for (int k = 0; k < 12; k++) {
+        fp_sample_init(&s, 0.1 * k, k % 3 ? "no PMU" : "other reason");
+        s.ts = k % 4 ? 1700000000.0 + k : 0;
+        for (int m = 0; m < FP_M_COUNT; m++) {
+            switch ((m + k) % 4) {
+            case 0: fp_sample_set(&s, m, 0.5 * m + k); break;
+            case 1: fp_sample_set(&s, m, (double)(m * 1000 + k)); break;
+            case 2: break; /* missing */
+            default: fp_sample_set(&s, m, k == 5 ? NAN : 1.25); break;
+            }
+        }
+        s.n_if = k % 5 == 2 ? 1 : 0;
+        snprintf(s.ifs[0].name, sizeof s.ifs[0].name, "eth0");
+        s.ifs[0].rx_bytes = (unsigned long long)k;
+        json_t *want = fp_sample_to_json(&s, &tg);
+        const json_t *got = fp_sample_writer_json(w, &s, &tg);
+        same += json_equal((json_t *)got, want);
+        steps++;
+        json_decref(want);
+    }
+    is_int(same, steps, "writer equals fp_sample_to_json at every step");
+    fp_sample_writer_free(w);
+
     /* A NaN never reaches a record. */
     json_t *o = json_object(), *m = json_object();
     fp_record_set_num(o, m, "x", NAN, NULL);
