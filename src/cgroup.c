@@ -8,7 +8,8 @@
 #include <unistd.h>
 #include "fp/cgroup.h"
 
-static const char *const ctl_names[FP_CTL_COUNT] = {"cpu", "cpuacct", "memory", "blkio", "pids", ""};
+static const char *const ctl_names[FP_CTL_COUNT] = {"cpu", "cpuacct", "memory", "blkio", "pids",
+                                                     "perf_event", ""};
 
 /* true when the comma-separated list opts contains word. */
 static bool has_word(const char *opts, const char *word)
@@ -83,7 +84,8 @@ static bool is_dir(const char *p)
 /* The path shown in records: memory's (v1) or the unified one. */
 static void set_rel(fp_cgroup *cg, const char *paths[FP_CTL_COUNT])
 {
-    int order[] = {FP_CTL_MEMORY, FP_CTL_UNIFIED, FP_CTL_CPU, FP_CTL_CPUACCT, FP_CTL_PIDS, FP_CTL_BLKIO};
+    int order[] = {FP_CTL_MEMORY, FP_CTL_UNIFIED, FP_CTL_CPU, FP_CTL_CPUACCT, FP_CTL_PIDS, FP_CTL_BLKIO,
+                   FP_CTL_PERF_EVENT};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
         if (paths[order[i]]) {
             snprintf(cg->rel, sizeof cg->rel, "%s", paths[order[i]]);

@@ -25,6 +25,7 @@ typedef enum { FP_CG_NONE = 0, FP_CG_V1 = 1, FP_CG_V2 = 2, FP_CG_HYBRID = 3 } fp
 
 typedef enum {
     FP_CTL_CPU, FP_CTL_CPUACCT, FP_CTL_MEMORY, FP_CTL_BLKIO, FP_CTL_PIDS,
+    FP_CTL_PERF_EVENT, /* v1 perf_event (else perf cgroup events use the cgroup2 hierarchy) */
     FP_CTL_UNIFIED, /* the cgroup2 hierarchy (v2 controllers, or PSI only in hybrid) */
     FP_CTL_COUNT
 } fp_cg_ctl;

@@ -19,6 +19,8 @@ static void test_hybrid(void)
     is_str(l->mnt[FP_CTL_CPUACCT], want, "hybrid: cpuacct shares the mount");
     snprintf(want, sizeof want, "%s/unified", r.cgroup);
     is_str(l->mnt[FP_CTL_UNIFIED], want, "hybrid: cgroup2 mount found");
+    snprintf(want, sizeof want, "%s/perf_event", r.cgroup);
+    is_str(l->mnt[FP_CTL_PERF_EVENT], want, "hybrid: v1 perf_event mount found");
 
     fp_cgroup *cg = malloc(sizeof *cg);
     ok(fp_cgroup_open(l, "/work", cg, &err) == 0, "open /work (%s)", err.msg);
