@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -259,6 +260,15 @@ static int parse_args(int argc, char **argv, settings *st)
     return 0;
 }
 
+/* Open files a capture needs: about 24 counter files per target, plus
+ * perf events (11 per target with inherit; 11 per CPU per cgroup target). */
+static long files_needed(const settings *st, long cgroup_targets, long pid_targets)
+{
+    long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
+    long perf_cg = st->no_perf ? 0 : 11 * (ncpus > 0 ? ncpus : 1), perf_pid = st->no_perf ? 0 : 11;
+    return 64 + cgroup_targets * (24 + perf_cg) + pid_targets * (24 + perf_pid);
+}
+
 /* ---- output ---------------------------------------------------------------- */
 
 /* Write a record and drop our reference. After the first failure (a closed
@@ -493,7 +503,7 @@ static int attach_cgroup(run *R, const char *rel, int pid_hint, target *t, fp_er
     if (rc < 0) return -1;
     snprintf(t->tg.cgroup, sizeof t->tg.cgroup, "%s", t->cg->rel);
     fp_sampler_cfg cfg = {.pid = pid_hint, .cg = t->cg, .tree_from_cgroup = true,
-                          .perf = !R->st->no_perf && pid_hint > 0};
+                          .perf = !R->st->no_perf, .perf_cgroup = true};
     t->smp = fp_sampler_new(&R->st->roots, &cfg, err);
     return t->smp ? 0 : -1;
 }
@@ -674,7 +684,12 @@ static int loop(run *R, int sfd, pid_t child, target *ct)
             if (n < 0) { fprintf(stderr, "fp-capture: %s\n", e.msg); status_out = EXIT_USAGE; break; }
             for (int i = 0; i < n; i++) {
                 fp_err ae = {0};
-                if (attach_docker(R, ids[i], &ae) < 0)
+                struct rlimit lim;
+                if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY &&
+                    files_needed(st, R->nt + 1, 0) > (long)lim.rlim_cur)
+                    fprintf(stderr, "fp-capture: container %.12s: not followed: the open-file limit (%ld) is reached\n",
+                            ids[i], (long)lim.rlim_cur);
+                else if (attach_docker(R, ids[i], &ae) < 0)
                     fprintf(stderr, "fp-capture: container %.12s: %s\n", ids[i], ae.msg);
             }
         }
@@ -814,6 +829,23 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* Every target keeps about twenty counter files open, and cgroup
+     * counters one descriptor per event and CPU: allow what the hard limit
+     * allows. */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &nofile);
+    }
+    /* Running out of descriptors mid-capture would turn readings into
+     * missing values, or end targets early: refuse up front instead. */
+    long need = files_needed(&st, st.ncgroup + st.ndocker, st.npid + (st.cmd ? 1 : 0));
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY && need > (long)nofile.rlim_cur) {
+        fprintf(stderr, "fp-capture: these targets need about %ld open files, more than the limit of %ld"
+                " (raise ulimit -n, follow fewer targets, or use --no-perf)\n", need, (long)nofile.rlim_cur);
+        settings_free(&st);
+        return EXIT_USAGE;
+    }
     int status = 0;
     fp_err err = {0};
 

@@ -1,9 +1,11 @@
 /* perf.c - hardware and software counters through perf_event_open(2).
  *
- * See fp/perf.h for the contract. Two groups are opened on the target pid:
- * the hardware events (first one that opens leads, the others join it with
- * group_fd so they are scheduled together) and the software events
- * (likewise). Every counter has inherit=1. Each group is read with one
+ * See fp/perf.h for the contract. Two groups are opened on the target pid
+ * (or, for a cgroup, on each CPU): the hardware events (first one that
+ * opens leads, the others join it with group_fd so they are scheduled
+ * together) and the software events (likewise). Every counter on a pid has
+ * inherit=1; cgroup counters have inherit=0 (a cgroup event follows the
+ * cgroup's tasks, children included, by itself). Each group is read with one
  * read(2) on its leader, PERF_FORMAT_GROUP|ID|TOTAL_TIME_ENABLED|
  * TOTAL_TIME_RUNNING: one system call per group and sample instead of one
  * per counter. Group reads work with inherit: perf_read_group() sums every
@@ -14,6 +16,10 @@
  * leader opens) gets the counters opened without it and read one by one,
  * as does a member that could only be opened alone.
  *
+ * One struct pcpu holds a set of the two groups: a pid has one (cpu -1), a
+ * cgroup one per CPU. Every set is opened, grouped and read on its own;
+ * readings are scaled per set and summed.
+ *
  * Nothing here is global and mutable except libpfm4's own state, which
  * pfm_initialize() sets up once per process (later calls are no-ops).
  */
@@ -23,6 +29,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -35,6 +42,9 @@
 
 #ifndef PERF_FLAG_FD_CLOEXEC
 #define PERF_FLAG_FD_CLOEXEC (1UL << 3)
+#endif
+#ifndef PERF_FLAG_PID_CGROUP
+#define PERF_FLAG_PID_CGROUP (1UL << 2)
 #endif
 
 /* Reasons a counter is missing (static strings, see fp/metric.h). */
@@ -53,6 +63,9 @@ static const char R_NO_PREV[] = "no previous reading";
 static const char R_NO_TIME[] = "no time elapsed";
 static const char R_NO_CYCLES[] = "no cycles counted";
 static const char R_NO_REFS[] = "no cache references counted";
+static const char R_CG_PARANOID[] = "cgroup counters need CAP_PERFMON or kernel.perf_event_paranoid <= 0";
+static const char R_NO_CGROUP[] = "no perf_event controller for this cgroup";
+static const char R_NOT_EVERY_CPU[] = "not counted on every CPU";
 
 #define HW_CACHE_CONFIG(cache, op, result) \
     ((uint64_t)(cache) | ((uint64_t)(op) << 8) | ((uint64_t)(result) << 16))
@@ -104,13 +117,30 @@ static const struct { int first, end; } groups[N_GROUPS] = {
     { 0, FP_EV_FIRST_SW }, { FP_EV_FIRST_SW, FP_EV_COUNT },
 };
 
-struct fp_perf {
-    const fp_perf_backend *be;
-    int fd[FP_EV_COUNT];           /* -1 when the event is not open */
-    const char *why[FP_EV_COUNT];  /* reason when fd < 0 */
+/* One set of the two groups: on the pid (cpu -1), or on one CPU. */
+struct pcpu {
+    int fd[FP_EV_COUNT];           /* -1 when the event is not open here */
     int lead[N_GROUPS];            /* leader read as a group, or -1 */
     int in_group[FP_EV_COUNT];     /* 1: counted in its group's read */
     uint64_t id[FP_EV_COUNT];      /* the kernel's id, when in_group */
+};
+
+/* Where a set is opened: perf_event_open's pid, cpu and flags, the attr's
+ * inherit, and whether EACCES/EPERM is worth a user-only retry (not for
+ * CPU-wide cgroup counters: the kernel wants perf_event_paranoid <= 0 or
+ * CAP_PERFMON for those whatever they exclude). */
+typedef struct {
+    pid_t pid;
+    int cpu;
+    unsigned long flags;
+    int inherit, retry_user;
+} target;
+
+struct fp_perf {
+    const fp_perf_backend *be;
+    const char *why[FP_EV_COUNT];  /* reason when the event is missing */
+    int n;                         /* sets: 1 for a pid, ncpus for a cgroup */
+    struct pcpu set[];             /* n of them */
 };
 
 /* ---- the real system -------------------------------------------------- */
@@ -220,22 +250,23 @@ int fp_perf_encode(fp_perf_event e, struct perf_event_attr *attr, const char **w
 
 /* ---- opening ---------------------------------------------------------- */
 
-/* Open one counter through the backend (cpu -1: follow the task anywhere;
- * close-on-exec so the workload never inherits our descriptors). When the
- * kernel refuses for privilege (EACCES/EPERM, perf_event_paranoid >= 2 for
- * an unprivileged caller) the counter is retried counting user space only,
- * as perf stat does. Returns the descriptor, or -1 with *err set to the
- * errno of the last attempt. */
+/* Open one counter through the backend on t (a pid with cpu -1: follow
+ * the task anywhere; a cgroup on one CPU; always close-on-exec so the
+ * workload never inherits our descriptors). When the kernel refuses a pid's
+ * counter for privilege (EACCES/EPERM, perf_event_paranoid >= 2 for an
+ * unprivileged caller) the counter is retried counting user space only, as
+ * perf stat does. Returns the descriptor, or -1 with *err set to the errno
+ * of the last attempt. */
 static int open_one(const fp_perf_backend *be, struct perf_event_attr *attr,
-                    pid_t pid, int group_fd, int *err)
+                    const target *t, int group_fd, int *err)
 {
     errno = 0;
-    int fd = be->open(be->ctx, attr, pid, -1, group_fd, PERF_FLAG_FD_CLOEXEC);
-    if (fd < 0 && (errno == EACCES || errno == EPERM) && !attr->exclude_kernel) {
+    int fd = be->open(be->ctx, attr, t->pid, t->cpu, group_fd, t->flags);
+    if (fd < 0 && (errno == EACCES || errno == EPERM) && !attr->exclude_kernel && t->retry_user) {
         attr->exclude_kernel = 1;
         attr->exclude_hv = 1;
         errno = 0;
-        fd = be->open(be->ctx, attr, pid, -1, group_fd, PERF_FLAG_FD_CLOEXEC);
+        fd = be->open(be->ctx, attr, t->pid, t->cpu, group_fd, t->flags);
     }
     if (fd < 0) *err = errno ? errno : EIO;
     return fd;
@@ -253,53 +284,57 @@ static int read_group(const fp_perf *p, int fd, uint64_t buf[GROUP_WORDS])
     return (int)buf[0];
 }
 
-/* Learn the id of event e, just opened into group g (leader fd leader),
- * from a group read: it must list the members already known plus exactly
- * one new id. Matching by id does not rely on the kernel's member order.
- * Returns 0 (e is then in the group read) or -1. */
-static int learn_id(fp_perf *p, int g, int leader, int e)
+/* Learn the id of event e, just opened into group g of set c (leader fd
+ * leader), from a group read: it must list the members already known plus
+ * exactly one new id. Matching by id does not rely on the kernel's member
+ * order. Returns 0 (e is then in the group read) or -1. */
+static int learn_id(const fp_perf *p, struct pcpu *c, int g, int leader, int e)
 {
     uint64_t buf[GROUP_WORDS];
     int nr = read_group(p, leader, buf);
     if (nr < 0) return -1;
     int known = 0, matched = 0, fresh = -1;
     for (int x = groups[g].first; x < groups[g].end; x++)
-        if (p->in_group[x]) known++;
+        if (c->in_group[x]) known++;
     if (nr != known + 1) return -1;
     for (int k = 0; k < nr; k++) {
         uint64_t id = buf[3 + 2 * k + 1];
         int is_known = 0;
         for (int x = groups[g].first; x < groups[g].end; x++)
-            if (p->in_group[x] && p->id[x] == id) is_known = 1;
+            if (c->in_group[x] && c->id[x] == id) is_known = 1;
         if (is_known) matched++;
         else if (fresh < 0) fresh = k;
         else return -1;
     }
     if (fresh < 0 || matched != known) return -1;
-    p->id[e] = buf[3 + 2 * fresh + 1];
-    p->in_group[e] = 1;
+    c->id[e] = buf[3 + 2 * fresh + 1];
+    c->in_group[e] = 1;
     return 0;
 }
 
-/* Encode event e for group g: read as the group (GROUP_FORMAT) or alone
- * (the per-counter format fp_perf_encode gives). */
-static void encode_for(fp_perf_event e, struct perf_event_attr *attr, int grouped)
+/* Encode event e for target t: read as the group (GROUP_FORMAT) or alone
+ * (the per-counter format fp_perf_encode gives), inherit as t says.
+ * Returns -1 with *why set for an event outside the table. */
+static int encode_for(fp_perf_event e, struct perf_event_attr *attr, int grouped,
+                      const target *t, const char **why)
 {
-    fp_perf_encode(e, attr, NULL);
+    if (fp_perf_encode(e, attr, why) < 0) return -1;
     if (grouped) attr->read_format = GROUP_FORMAT;
+    attr->inherit = t->inherit ? 1 : 0;
+    return 0;
 }
 
-/* Open events of group g as one group on pid: the first event that opens
- * becomes the leader and each later one joins it (group_fd = leader). A
- * member the kernel will not take into the group (too many events for the
- * PMU's counters, say) is retried alone so it still counts, multiplexed on
- * its own, and is read alone. With a backend that reads groups, every
- * counter is opened with GROUP_FORMAT and its id learned; when the leader
- * is refused that format (EINVAL, where the plain format opens) or its id
- * cannot be read, the group is opened and read counter by counter. A member
- * whose id cannot be learned is reopened alone. Failures leave fd -1 and
- * the errno in errs[e]. */
-static void open_group(fp_perf *p, pid_t pid, int g, int errs[])
+/* Open events of group g as one group of set c on target t: the first
+ * event that opens becomes the leader and each later one joins it
+ * (group_fd = leader). A member the kernel will not take into the group
+ * (too many events for the PMU's counters, say) is retried alone so it
+ * still counts, multiplexed on its own, and is read alone. With a backend
+ * that reads groups, every counter is opened with GROUP_FORMAT and its id
+ * learned; when the leader is refused that format (EINVAL, where the plain
+ * format opens) or its id cannot be read, the group is opened and read
+ * counter by counter. A member whose id cannot be learned is reopened
+ * alone. Failures leave fd -1 and the errno in errs[e]. */
+static void open_group(fp_perf *p, struct pcpu *c, const target *t, int g, int errs[])
 {
     const fp_perf_backend *be = p->be;
     int leader = -1;
@@ -307,52 +342,50 @@ static void open_group(fp_perf *p, pid_t pid, int g, int errs[])
     for (int e = groups[g].first; e < groups[g].end; e++) {
         struct perf_event_attr attr;
         const char *why = NULL;
-        if (fp_perf_encode((fp_perf_event)e, &attr, &why) < 0) {
+        if (encode_for((fp_perf_event)e, &attr, grouped, t, &why) < 0) {
             p->why[e] = why;
             continue;
         }
         int fd;
         if (leader < 0) {
             if (grouped) {
-                encode_for((fp_perf_event)e, &attr, 1);
-                fd = open_one(be, &attr, pid, -1, &errs[e]);
-                if (fd >= 0 && learn_id(p, g, fd, e) < 0) {
+                fd = open_one(be, &attr, t, -1, &errs[e]);
+                if (fd >= 0 && learn_id(p, c, g, fd, e) < 0) {
                     be->close(be->ctx, fd);
                     fd = -1;
                     grouped = 0;
                     errs[e] = EIO;
                 } else if (fd < 0 && errs[e] == EINVAL) {
                     /* The format, or the event itself? Try without. */
-                    encode_for((fp_perf_event)e, &attr, 0);
-                    fd = open_one(be, &attr, pid, -1, &errs[e]);
+                    encode_for((fp_perf_event)e, &attr, 0, t, NULL);
+                    fd = open_one(be, &attr, t, -1, &errs[e]);
                     if (fd >= 0) grouped = 0;
                 } else if (fd < 0) {
                     continue;
                 }
                 if (fd < 0 && !grouped) {
-                    encode_for((fp_perf_event)e, &attr, 0);
-                    fd = open_one(be, &attr, pid, -1, &errs[e]);
+                    encode_for((fp_perf_event)e, &attr, 0, t, NULL);
+                    fd = open_one(be, &attr, t, -1, &errs[e]);
                 }
             } else {
-                fd = open_one(be, &attr, pid, -1, &errs[e]);
+                fd = open_one(be, &attr, t, -1, &errs[e]);
             }
             if (fd >= 0) {
                 leader = fd;
-                if (grouped) p->lead[g] = fd;
+                if (grouped) c->lead[g] = fd;
             }
         } else {
-            encode_for((fp_perf_event)e, &attr, grouped);
-            fd = open_one(be, &attr, pid, leader, &errs[e]);
-            if (fd >= 0 && grouped && learn_id(p, g, leader, e) < 0) {
+            fd = open_one(be, &attr, t, leader, &errs[e]);
+            if (fd >= 0 && grouped && learn_id(p, c, g, leader, e) < 0) {
                 be->close(be->ctx, fd);
                 fd = -1;
             }
             if (fd < 0) {
-                encode_for((fp_perf_event)e, &attr, 0);
-                fd = open_one(be, &attr, pid, -1, &errs[e]);
+                encode_for((fp_perf_event)e, &attr, 0, t, NULL);
+                fd = open_one(be, &attr, t, -1, &errs[e]);
             }
         }
-        p->fd[e] = fd;
+        c->fd[e] = fd;
     }
 }
 
@@ -372,80 +405,193 @@ static const char *open_reason(int err, int hw, int any_hw_open)
     }
 }
 
+/* The reason for a cgroup counter that failed on every CPU, the first
+ * with errno err: permissions are the cgroup's (CPU-wide counters need
+ * CAP_PERFMON or perf_event_paranoid <= 0); EBADF is the cgroup descriptor
+ * (the kernel's answer for a directory outside cgroupfs), as are EINVAL
+ * (no CONFIG_CGROUP_PERF, a bad descriptor) and ENOENT (a v1 hierarchy
+ * without perf_event) when bad_cgroup says not even a software event
+ * opened anywhere; the rest as for a pid. */
+static const char *cgroup_reason(int err, int hw, int any_hw_open, int bad_cgroup)
+{
+    switch (err) {
+    case EACCES: case EPERM: return R_CG_PARANOID;
+    case EBADF: return R_NO_CGROUP;
+    case EINVAL: case ENOENT:
+        if (bad_cgroup) return R_NO_CGROUP;
+        break;
+    default: break;
+    }
+    return open_reason(err, hw, any_hw_open);
+}
+
+/* An fp_perf of n sets, every descriptor -1, or NULL (FP_ESYS). */
+static fp_perf *perf_new(const fp_perf_backend *be, int n, fp_err *err)
+{
+    fp_perf *p = calloc(1, sizeof *p + (size_t)n * sizeof p->set[0]);
+    if (!p) {
+        fp_err_sys(err, "perf: allocating the counter set");
+        return NULL;
+    }
+    p->be = be ? be : &sys_backend;
+    p->n = n;
+    for (int k = 0; k < n; k++) {
+        for (int e = 0; e < FP_EV_COUNT; e++) p->set[k].fd[e] = -1;
+        for (int g = 0; g < N_GROUPS; g++) p->set[k].lead[g] = -1;
+    }
+    return p;
+}
+
+/* How many sets event e is open in. */
+static int open_count(const fp_perf *p, int e)
+{
+    int n = 0;
+    for (int k = 0; k < p->n; k++)
+        if (p->set[k].fd[e] >= 0) n++;
+    return n;
+}
+
 /* Open the hardware group, then the software group, on pid through be (the
  * real system when NULL). Events that fail stay closed with a reason; the
  * "no PMU" versus "event not supported" choice is made once every hardware
  * open has been tried. Only running out of memory fails (NULL, FP_ESYS). */
 fp_perf *fp_perf_open(pid_t pid, const fp_perf_backend *be, fp_err *err)
 {
-    fp_perf *p = calloc(1, sizeof *p);
-    if (!p) {
-        fp_err_sys(err, "perf: allocating the counter set");
-        return NULL;
-    }
-    p->be = be ? be : &sys_backend;
-    int errs[FP_EV_COUNT];
-    for (int e = 0; e < FP_EV_COUNT; e++) { p->fd[e] = -1; errs[e] = 0; }
-    for (int g = 0; g < N_GROUPS; g++) p->lead[g] = -1;
-
-    for (int g = 0; g < N_GROUPS; g++) open_group(p, pid, g, errs);
+    fp_perf *p = perf_new(be, 1, err);
+    if (!p) return NULL;
+    const target t = { pid, -1, PERF_FLAG_FD_CLOEXEC, 1, 1 };
+    int errs[FP_EV_COUNT] = { 0 };
+    for (int g = 0; g < N_GROUPS; g++) open_group(p, &p->set[0], &t, g, errs);
 
     int any_hw = 0;
     for (int e = 0; e < FP_EV_FIRST_SW; e++)
-        if (p->fd[e] >= 0) any_hw = 1;
+        if (p->set[0].fd[e] >= 0) any_hw = 1;
     for (int e = 0; e < FP_EV_COUNT; e++)
-        if (p->fd[e] < 0 && !p->why[e])
+        if (p->set[0].fd[e] < 0 && !p->why[e])
             p->why[e] = open_reason(errs[e], e < FP_EV_FIRST_SW, any_hw);
+    return p;
+}
+
+/* Open both groups on every CPU 0..ncpus-1 for the cgroup of cgroup_fd. An
+ * event open on every CPU counts; one open nowhere gets the reason of the
+ * first CPU's failure; one open on some CPUs only is missing ("not counted
+ * on every CPU") but its descriptors stay open, still in their groups,
+ * until fp_perf_free. */
+fp_perf *fp_perf_open_cgroup(int cgroup_fd, int ncpus, const fp_perf_backend *be, fp_err *err)
+{
+    if (cgroup_fd < 0 || ncpus < 1) {
+        fp_err_set(err, FP_EUSAGE,
+                   "perf: cgroup counters need a cgroup descriptor and ncpus >= 1 (fd %d, ncpus %d)",
+                   cgroup_fd, ncpus);
+        return NULL;
+    }
+    if ((size_t)ncpus > (SIZE_MAX - sizeof(fp_perf)) / sizeof(struct pcpu)) {
+        fp_err_set(err, FP_EUSAGE, "perf: %d CPUs is too many", ncpus);
+        return NULL;
+    }
+    fp_perf *p = perf_new(be, ncpus, err);
+    if (!p) return NULL;
+    int first_err[FP_EV_COUNT] = { 0 };
+    for (int cpu = 0; cpu < ncpus; cpu++) {
+        const target t = { cgroup_fd, cpu, PERF_FLAG_FD_CLOEXEC | PERF_FLAG_PID_CGROUP, 0, 0 };
+        int errs[FP_EV_COUNT] = { 0 };
+        for (int g = 0; g < N_GROUPS; g++) open_group(p, &p->set[cpu], &t, g, errs);
+        for (int e = 0; e < FP_EV_COUNT; e++)
+            if (p->set[cpu].fd[e] < 0 && !first_err[e]) first_err[e] = errs[e] ? errs[e] : EIO;
+    }
+
+    /* The cgroup itself is refused when nothing opened anywhere and every
+     * software event (which needs no PMU) failed as a bad cgroup does. */
+    int any_hw = 0, any = 0, sw_cgroup_err = 1;
+    for (int e = 0; e < FP_EV_COUNT; e++) {
+        if (open_count(p, e) > 0) {
+            any = 1;
+            if (e < FP_EV_FIRST_SW) any_hw = 1;
+        }
+        if (e >= FP_EV_FIRST_SW && first_err[e] != EBADF && first_err[e] != EINVAL &&
+            first_err[e] != ENOENT)
+            sw_cgroup_err = 0;
+    }
+    int bad_cgroup = !any && sw_cgroup_err;
+    for (int e = 0; e < FP_EV_COUNT; e++) {
+        if (p->why[e]) continue;
+        int n = open_count(p, e);
+        if (n == ncpus) continue;
+        p->why[e] = n > 0 ? R_NOT_EVERY_CPU
+                  : cgroup_reason(first_err[e], e < FP_EV_FIRST_SW, any_hw, bad_cgroup);
+    }
     return p;
 }
 
 /* ---- reading ---------------------------------------------------------- */
 
-/* Event e counted value while enabled for enabled ns and running for
- * running ns. A counter that ran only part of the time it was enabled
+/* A counter's value while enabled for enabled ns and running for running
+ * ns, into *v. A counter that ran only part of the time it was enabled
  * (multiplexing) is scaled by enabled/running; one that was enabled but
- * never ran is missing ("not counted (multiplexed out)"). One that was
- * never even enabled (the task has not run since the counters were opened)
- * truthfully counted 0 and is present with 0. */
-static void put(fp_perf_counts *out, int e, uint64_t value, uint64_t enabled, uint64_t running)
+ * never ran is unknown: returns "not counted (multiplexed out)". One that
+ * was never even enabled (the task, or the cgroup on this CPU, has not run
+ * since the counters were opened) truthfully counted 0. */
+static const char *scale(uint64_t value, uint64_t enabled, uint64_t running, double *v)
 {
-    if (running == 0) {
-        if (enabled == 0) out->value[e] = 0;
-        else out->why[e] = R_MULTIPLEXED;
-    } else if (running < enabled) {
-        out->value[e] = (double)value * ((double)enabled / (double)running);
+    *v = 0;
+    if (running == 0) return enabled == 0 ? NULL : R_MULTIPLEXED;
+    *v = (double)value;
+    if (running < enabled) *v *= (double)enabled / (double)running;
+    return NULL;
+}
+
+/* Add one set's reading of event e (reason why, else value v) to out: the
+ * first unknown reading makes the event missing, never a partial sum. */
+static void add(fp_perf_counts *out, int e, const char *why, double v)
+{
+    if (out->why[e]) return;
+    if (why) {
+        out->why[e] = why;
+        out->value[e] = 0;
     } else {
-        out->value[e] = (double)value;
+        out->value[e] += v;
     }
 }
 
-/* Read every open counter: one read per group read as a group (its
+/* Read every set's open counters: one read per group read as a group (its
  * members matched by id and scaled alike by the group's times, as the
- * kernel reports them for the leader), one per counter read alone. */
+ * kernel reports them for the leader), one per counter read alone; each
+ * set's scaled counts summed. Events already missing are not read. */
 void fp_perf_read(fp_perf *p, fp_perf_counts *out)
 {
     for (int e = 0; e < FP_EV_COUNT; e++) {
         out->value[e] = 0;
-        out->why[e] = !p ? R_NOT_OPEN : p->fd[e] < 0 ? p->why[e] : NULL;
+        out->why[e] = !p ? R_NOT_OPEN : p->why[e];
     }
     if (!p) return;
-    for (int g = 0; g < N_GROUPS; g++) {
-        if (p->lead[g] < 0) continue;
-        uint64_t buf[GROUP_WORDS];
-        int nr = read_group(p, p->lead[g], buf);
-        for (int e = groups[g].first; e < groups[g].end; e++) {
-            if (p->fd[e] < 0 || !p->in_group[e]) continue;
-            int k = 0;
-            while (k < nr && buf[3 + 2 * k + 1] != p->id[e]) k++;
-            if (k >= nr) out->why[e] = R_READ_FAILED; /* read failed, or e not in it */
-            else put(out, e, buf[3 + 2 * k], buf[1], buf[2]);
+    for (int k = 0; k < p->n; k++) {
+        const struct pcpu *c = &p->set[k];
+        for (int g = 0; g < N_GROUPS; g++) {
+            if (c->lead[g] < 0) continue;
+            int need = 0;
+            for (int e = groups[g].first; e < groups[g].end; e++)
+                if (c->fd[e] >= 0 && c->in_group[e] && !out->why[e]) need = 1;
+            if (!need) continue;
+            uint64_t buf[GROUP_WORDS];
+            int nr = read_group(p, c->lead[g], buf);
+            for (int e = groups[g].first; e < groups[g].end; e++) {
+                if (c->fd[e] < 0 || !c->in_group[e] || out->why[e]) continue;
+                int i = 0;
+                while (i < nr && buf[3 + 2 * i + 1] != c->id[e]) i++;
+                double v = 0;
+                const char *why = i >= nr ? R_READ_FAILED /* read failed, or e not in it */
+                                : scale(buf[3 + 2 * i], buf[1], buf[2], &v);
+                add(out, e, why, v);
+            }
         }
-    }
-    for (int e = 0; e < FP_EV_COUNT; e++) {
-        if (p->fd[e] < 0 || p->in_group[e]) continue;
-        uint64_t v[3] = { 0, 0, 0 };
-        if (p->be->read(p->be->ctx, p->fd[e], v) < 0) out->why[e] = R_READ_FAILED;
-        else put(out, e, v[0], v[1], v[2]);
+        for (int e = 0; e < FP_EV_COUNT; e++) {
+            if (c->fd[e] < 0 || c->in_group[e] || out->why[e]) continue;
+            uint64_t r[3] = { 0, 0, 0 };
+            double v = 0;
+            const char *why = p->be->read(p->be->ctx, c->fd[e], r) < 0 ? R_READ_FAILED
+                            : scale(r[0], r[1], r[2], &v);
+            add(out, e, why, v);
+        }
     }
 }
 
@@ -517,12 +663,14 @@ void fp_perf_rates(const fp_perf_counts *prev, const fp_perf_counts *cur,
 
 /* ---- freeing ---------------------------------------------------------- */
 
-/* Close members before their leaders (the kernel accepts either order; this
- * one never leaves a member pointing at a closed leader), then free. */
+/* Close every set's members before their leaders (the kernel accepts
+ * either order; this one never leaves a member pointing at a closed
+ * leader), then free. */
 void fp_perf_free(fp_perf *p)
 {
     if (!p) return;
-    for (int e = FP_EV_COUNT - 1; e >= 0; e--)
-        if (p->fd[e] >= 0) p->be->close(p->be->ctx, p->fd[e]);
+    for (int k = 0; k < p->n; k++)
+        for (int e = FP_EV_COUNT - 1; e >= 0; e--)
+            if (p->set[k].fd[e] >= 0) p->be->close(p->be->ctx, p->set[k].fd[e]);
     free(p);
 }

@@ -82,8 +82,12 @@ long fp_slot_read(fp_slot *s, const char *path, char *buf, size_t n)
     if (s->state == 0) {
         s->fd = open(path, O_RDONLY | O_CLOEXEC);
         if (s->fd < 0) {
-            s->state = -1;
-            s->err = errno;
+            /* Out of descriptors or memory is not the file's fault: try
+             * again next time instead of remembering the failure. */
+            if (errno != EMFILE && errno != ENFILE && errno != ENOMEM && errno != EINTR) {
+                s->state = -1;
+                s->err = errno;
+            }
             return -1;
         }
         s->state = 1;

@@ -1,7 +1,9 @@
 /* sampler.c - combine the samplers into rates and levels. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 #include <string.h>
 #include "fp/net.h"
 #include "fp/proc.h"
@@ -33,6 +35,7 @@ struct fp_sampler {
     fp_slot net_dev;
     char netbuf[16384];
     bool has_cg, tree_from_cg;
+    const char *why_no_perf;   /* when counters were asked for but could not be opened */
     int nlisted, since_list;   /* the last cgroup process list: s->pids[0..nlisted) */
     double listed_tasks;       /* pids.current when it was taken (-1: unknown) */
     const char *why_no_cg;
@@ -63,7 +66,18 @@ fp_sampler *fp_sampler_new(const fp_roots *r, const fp_sampler_cfg *cfg, fp_err 
         fp_err_set(err, FP_ESYS, "out of memory");
         return NULL;
     }
-    if (cfg->perf && cfg->pid > 0) {
+    if (cfg->perf && cfg->perf_cgroup && s->has_cg) {
+        const char *dir = s->cg.dir[FP_CTL_PERF_EVENT][0] ? s->cg.dir[FP_CTL_PERF_EVENT] : s->cg.dir[FP_CTL_UNIFIED];
+        int fd = dir[0] ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+        if (fd >= 0) {
+            long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
+            s->perf = fp_perf_open_cgroup(fd, ncpus > 0 ? (int)ncpus : 1, cfg->perf_backend, err);
+            close(fd);
+            if (!s->perf) { fp_sampler_free(s); return NULL; }
+        } else {
+            s->why_no_perf = "no perf_event cgroup directory for this cgroup";
+        }
+    } else if (cfg->perf && cfg->pid > 0) {
         s->perf = fp_perf_open(cfg->pid, cfg->perf_backend, err);
         if (!s->perf) { fp_sampler_free(s); return NULL; }
     }
@@ -314,7 +328,9 @@ int fp_sampler_sample(fp_sampler *s, double now, fp_sample *o)
     if (s->perf) {
         fp_perf_rates(&p->perf, &c->perf, dt, o);
     } else {
-        const char *w = s->pid > 0 ? "counters not requested" : "no process to count (attach by pid, container or command)";
+        const char *w = s->why_no_perf ? s->why_no_perf
+                      : s->pid > 0 || s->has_cg ? "counters not requested"
+                      : "no process to count (attach by pid, container or command)";
         for (int m = FP_M_INSTRUCTIONS_PS; m <= FP_M_SW_MIGRATIONS_PS; m++) fp_sample_miss(o, m, w);
     }
     return c->procs;

@@ -1,12 +1,20 @@
 /* fp/perf.h - hardware and software counters of a workload.
  *
- * Two counter groups are opened with perf_event_open(2) on the workload's
- * first process, inherited by every child it starts afterwards:
+ * Two counter groups are opened with perf_event_open(2):
  *   hardware: instructions, cycles, cache references, cache misses, branch
  *             misses, LLC loads, LLC load misses. Events are encoded by name
  *             through libpfm4 when it is available (else the generic
  *             PERF_TYPE_HARDWARE / HW_CACHE encodings are used);
  *   software: task clock, context switches, page faults, CPU migrations.
+ * They are opened in one of two modes:
+ *   a process (fp_perf_open): one set of the two groups on the workload's
+ *     first process, any CPU (cpu -1), inherit=1, so that process and every
+ *     child it starts afterwards count (not processes that already exist);
+ *   a cgroup (fp_perf_open_cgroup): one set of the two groups per CPU
+ *     0..ncpus-1, each opened with PERF_FLAG_PID_CGROUP (pid = the cgroup
+ *     directory's descriptor, cpu = that CPU) and inherit=0, so every task
+ *     in the cgroup counts whenever it runs on that CPU, including the
+ *     tasks that were there before the counters were opened.
  * Each group is read with one read(2) on its leader (read_format
  * PERF_FORMAT_GROUP | ID | TOTAL_TIME_ENABLED | TOTAL_TIME_RUNNING; the
  * kernel sums inherited children into group reads), members matched to
@@ -14,16 +22,25 @@
  * kernel multiplexed it. Where the kernel refuses group reads (EINVAL at
  * open), or the backend has none, or a member could only be opened alone,
  * counters are read one by one ({value, enabled, running}) and scaled each
- * by its own times. An event that cannot be opened (no PMU in a VM, perf
- * paranoia, an unknown event) is missing with a reason, one at a time; the
- * others still count.
+ * by its own times. In cgroup mode each CPU's counts are scaled by that
+ * CPU's own times and then summed over the CPUs; an event whose reading on
+ * any one CPU is unknown (multiplexed out, a failed read) is missing rather
+ * than a partial sum. An event that cannot be opened (no PMU in a VM, perf
+ * paranoia, an unknown event, a cgroup without the perf_event controller)
+ * is missing with a reason, one at a time; the others still count. In
+ * cgroup mode an event is missing with the first CPU's reason when it
+ * failed on every CPU, and with "not counted on every CPU" when it opened
+ * on some CPUs only.
  *
  * The system calls go through an fp_perf_backend so tests can inject
  * counter values (and failures) and exercise the scaling and the derived
  * metrics without a PMU.
  *
- * Ownership: fp_perf is opaque, created by fp_perf_open and freed (all
- * descriptors closed) by fp_perf_free. The backend pointer must outlive it.
+ * Ownership: fp_perf is opaque, created by fp_perf_open or
+ * fp_perf_open_cgroup and freed (all descriptors, of every CPU, closed) by
+ * fp_perf_free. The backend pointer must outlive it. The cgroup directory's
+ * descriptor stays the caller's: the kernel needs it only while opening,
+ * and the caller may close it once fp_perf_open_cgroup returns.
  */
 #ifndef FP_PERF_H
 #define FP_PERF_H
@@ -71,8 +88,22 @@ typedef struct fp_perf fp_perf;
  * (FP_ESYS) only when memory runs out. be NULL means the real system. */
 fp_perf *fp_perf_open(pid_t pid, const fp_perf_backend *be, fp_err *err);
 
-/* Cumulative counts, scaled by enabled/running. ok[e] is 0 and why[e] set
- * when event e is not available (or never ran). */
+/* Open the counters on every task of a cgroup, one set per CPU 0..ncpus-1
+ * (cgroup events are per CPU; pass e.g. sysconf(_SC_NPROCESSORS_ONLN)).
+ * cgroup_fd is an open descriptor of the cgroup's directory: in the cgroup
+ * v2 hierarchy, or in a v1 hierarchy that has the perf_event controller.
+ * Missing events get reasons as fp_perf_open's, and: EACCES/EPERM "cgroup
+ * counters need CAP_PERFMON or kernel.perf_event_paranoid <= 0"; a
+ * descriptor that is not such a cgroup (EBADF, or EINVAL/ENOENT when not
+ * even the software events open on any CPU) "no perf_event controller for
+ * this cgroup"; opened on some CPUs only "not counted on every CPU".
+ * Returns NULL with FP_EUSAGE when cgroup_fd < 0 or ncpus < 1, FP_ESYS
+ * when memory runs out. be NULL means the real system. */
+fp_perf *fp_perf_open_cgroup(int cgroup_fd, int ncpus, const fp_perf_backend *be, fp_err *err);
+
+/* Cumulative counts, scaled by enabled/running (in cgroup mode, each CPU's
+ * scaled count summed over the CPUs). why[e] is set (and value[e] 0) when
+ * event e is not available (or never ran). */
 typedef struct fp_perf_counts {
     double value[FP_EV_COUNT];
     const char *why[FP_EV_COUNT];

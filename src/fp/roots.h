@@ -40,7 +40,8 @@ int fp_read_u64(const char *path, unsigned long long *out);
 /* A file read again and again (a cgroup or /proc counter file): opened on
  * first use, then re-read with pread at offset 0, which makes the kernel
  * generate fresh contents without another open. A failed open is
- * remembered (the file will not appear later) until fp_slot_close.
+ * remembered (the file will not appear later) until fp_slot_close, except
+ * when the process ran out of descriptors or memory.
  * Ownership: plain value owned by its holder; fp_slot_close releases it. */
 typedef struct fp_slot {
     int fd;      /* valid when state == 1 */

@@ -10,6 +10,11 @@
  * workload fp started or a container: cheap, no /proc scan), else the root
  * pid and its descendants (a scan of <proc> per sample).
  *
+ * Counters: on the root pid, inherited by the children it starts (a
+ * workload fp started), or for an attached cgroup or container on the whole
+ * cgroup, per CPU (its perf_event directory: the v1 perf_event hierarchy,
+ * else the cgroup2 one).
+ *
  * Files read at every sample are kept open between samples (see
  * fp_cg_reader and fp_proc_cache); the network counters are read only while
  * the workload has a network namespace of its own.
@@ -34,7 +39,10 @@ typedef struct fp_sampler_cfg {
     const fp_cgroup *cg;           /* NULL: no cgroup */
     const char *why_no_cgroup;     /* reason shown for cgroup metrics when cg is NULL */
     bool tree_from_cgroup;         /* processes = cgroup members */
-    bool perf;                     /* open perf counters on pid (inherited) */
+    bool perf;                     /* open perf counters: on pid (inherited by the
+                                      children it starts), or with perf_cgroup ... */
+    bool perf_cgroup;              /* ... on the whole cgroup (every task already in it;
+                                      per-CPU cgroup events, which need CAP_PERFMON) */
     const fp_perf_backend *perf_backend; /* NULL: the real system calls */
     fp_proc_scan *scan;            /* shared /proc snapshot for pid trees, refreshed by
                                       the caller before each round; NULL: the sampler

@@ -28,6 +28,7 @@ setup() {
     [[ "$(jq -r .target.cgroup <<<"$smp")" == *"$id"* ]]
     [ "$(jq .target.pid <<<"$smp")" -gt 1 ]
     between "$(jq .cpu_cores <<<"$smp")" 0.75 1.2 "container cpu"
+    between "$(jq .task_clock_cores <<<"$smp")" 0.75 1.2 "container task clock (cgroup counters)"
     [ "$(jq .pids <<<"$smp")" = 1 ]
     fpr=$(of_type fingerprint "$OUT")
     [ "$(jq -r .id <<<"$fpr")" = fpt-burn ]

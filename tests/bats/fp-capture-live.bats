@@ -209,7 +209,7 @@ capture() { # ARGS... -> $OUT, $status, $fp_pid
     name="fp-bats-$$"
     dirs=()
     if [ -d /sys/fs/cgroup/memory ]; then
-        for c in cpu cpuacct memory pids; do
+        for c in cpu cpuacct memory pids perf_event unified; do
             [ -d "/sys/fs/cgroup/$c" ] && mkdir "/sys/fs/cgroup/$c/$name" && dirs+=("/sys/fs/cgroup/$c/$name")
         done
     else
@@ -226,6 +226,9 @@ capture() { # ARGS... -> $OUT, $status, $fp_pid
     between "$(jq .cpu_cores <<<"$smp")" 0.7 1.2 "cgroup cpu"
     [ "$(jq .pids <<<"$smp")" = 1 ]
     [ "$(jq -r .target.cgroup <<<"$smp")" = "/$name" ]
+    # counters cover the whole cgroup (per-CPU cgroup events), though the
+    # burner started before fp-capture did
+    between "$(jq .task_clock_cores <<<"$smp")" 0.7 1.2 "task clock of the cgroup"
 }
 
 @test "the process tree counts every descendant, not just the first process" {

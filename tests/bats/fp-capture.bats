@@ -121,3 +121,11 @@ load helpers
     [ "$status" -eq 3 ]
     [[ "$stderr" == *"unknown.txt: not a known trace format"* ]]
 }
+
+@test "more targets than the open-file limit allows is refused up front" {
+    args=$(for i in $(seq 1 10); do printf -- "--cgroup /fp-t%d " "$i"; done)
+    run --separate-stderr bash -c "ulimit -n 200; exec '$FP_BIN/fp-capture' $args -d 1"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"more than the limit of 200"* ]]
+    [ -z "$output" ]
+}

@@ -16,12 +16,14 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -77,12 +79,13 @@ typedef struct {
  * that refuses group reads with inherit), else type (and config unless
  * any_config) must match; in_group_only restricts to opens with a
  * group_fd; user_ok lets the open through when it excludes the kernel
- * (perf_event_paranoid 2). */
+ * (perf_event_paranoid 2); cpu1 restricts it to one CPU. */
 typedef struct {
     int hw_any, group_fmt;
     uint32_t type;
     uint64_t config;
     int any_config, in_group_only, user_ok, err;
+    int cpu1; /* 0: any CPU; else only opens on CPU cpu1 - 1 */
 } fake_rule;
 
 /* reads/group_reads count the calls; bad_read counts per-fd reads of a
@@ -113,6 +116,7 @@ static int fake_open(void *ctx, struct perf_event_attr *attr, pid_t pid, int cpu
                   : attr->type == r->type && (r->any_config || attr->config == r->config);
         if (r->in_group_only && group_fd == -1) match = 0;
         if (r->user_ok && attr->exclude_kernel) match = 0;
+        if (r->cpu1 && cpu != r->cpu1 - 1) match = 0;
         if (match) { errno = r->err; return -1; }
     }
     if (group_fd != -1) {
@@ -226,6 +230,26 @@ static fake_ev *fake_ev_of(fake *f, fp_perf_event e)
 static void fake_set(fake *f, fp_perf_event e, uint64_t v, uint64_t enabled, uint64_t running)
 {
     fake_ev *x = fake_ev_of(f, e);
+    if (!x) return;
+    x->val[0] = v; x->val[1] = enabled; x->val[2] = running;
+}
+
+/* Like fake_ev_of, among the opens on one CPU (cgroup counters). */
+static fake_ev *fake_ev_cpu(fake *f, fp_perf_event e, int cpu)
+{
+    fake_ev *last = NULL;
+    for (int i = f->n - 1; i >= 0; i--)
+        if (f->ev[i].cpu == cpu && f->ev[i].attr.type == want_enc[e].type &&
+            f->ev[i].attr.config == want_enc[e].config) {
+            if (!f->ev[i].closed) return &f->ev[i];
+            if (!last) last = &f->ev[i];
+        }
+    return last;
+}
+
+static void fake_set_cpu(fake *f, fp_perf_event e, int cpu, uint64_t v, uint64_t enabled, uint64_t running)
+{
+    fake_ev *x = fake_ev_cpu(f, e, cpu);
     if (!x) return;
     x->val[0] = v; x->val[1] = enabled; x->val[2] = running;
 }
@@ -795,6 +819,265 @@ static void test_encode(void)
 #endif
 }
 
+/* ---- cgroup counters (fake kernel, 2 CPUs) ------------------------------ */
+
+static const char R_CG_PARANOID[] = "cgroup counters need CAP_PERFMON or kernel.perf_event_paranoid <= 0";
+static const char R_NO_CGROUP[] = "no perf_event controller for this cgroup";
+enum { CG_FD = 9, CG_CPUS = 2 };
+
+/* Every event missing with reason why (hardware events [first, end)). */
+static int all_why(const fp_perf_counts *c, int first, int end, const char *why)
+{
+    for (int e = first; e < end; e++)
+        if (!c->why[e] || strcmp(c->why[e], why) || c->value[e] != 0) return 0;
+    return 1;
+}
+
+static void test_cgroup_wiring(void)
+{
+    fake f;
+    fp_perf_backend be;
+    fake_init(&f, &be);
+    fp_err err;
+    fp_err_clear(&err);
+    fp_perf *p = fp_perf_open_cgroup(CG_FD, CG_CPUS, &be, &err);
+    ok(p != NULL, "cgroup: fp_perf_open_cgroup with a working fake");
+    is_int(f.n, CG_CPUS * FP_EV_COUNT, "cgroup: every event opened once per CPU");
+    is_int(f.attempts, CG_CPUS * FP_EV_COUNT, "cgroup: no retries when all opens succeed");
+    int args_ok = 1, inherit_ok = 1, fmt_ok = 1, per_cpu[CG_CPUS] = { 0, 0 };
+    for (int i = 0; i < f.n; i++) {
+        fake_ev *x = &f.ev[i];
+        if (x->pid != CG_FD || x->cpu < 0 || x->cpu >= CG_CPUS || !(x->flags & PERF_FLAG_PID_CGROUP) ||
+            !(x->flags & PERF_FLAG_FD_CLOEXEC))
+            args_ok = 0;
+        else
+            per_cpu[x->cpu]++;
+        if (x->attr.inherit != 0) inherit_ok = 0;
+        if (x->attr.read_format != GF || x->attr.exclude_kernel) fmt_ok = 0;
+    }
+    ok(args_ok, "cgroup: every open got pid = the cgroup fd, cpu 0 or 1, PERF_FLAG_PID_CGROUP | cloexec");
+    ok(per_cpu[0] == FP_EV_COUNT && per_cpu[1] == FP_EV_COUNT, "cgroup: %d opens on CPU 0 and %d on CPU 1",
+       per_cpu[0], per_cpu[1]);
+    ok(inherit_ok, "cgroup: inherit=0 on every attr");
+    ok(fmt_ok, "cgroup: group read format, kernel not excluded");
+    int grouped = 1;
+    for (int cpu = 0; cpu < CG_CPUS; cpu++) {
+        fake_ev *hl = fake_ev_cpu(&f, FP_EV_INSTRUCTIONS, cpu), *sl = fake_ev_cpu(&f, FP_EV_TASK_CLOCK, cpu);
+        if (!hl || !sl || hl->group_fd != -1 || sl->group_fd != -1) { grouped = 0; continue; }
+        for (int e = 0; e < FP_EV_COUNT; e++) {
+            fake_ev *x = fake_ev_cpu(&f, (fp_perf_event)e, cpu), *l = e < FP_EV_FIRST_SW ? hl : sl;
+            if (!x || (x != l && x->group_fd != l->fd)) grouped = 0;
+        }
+    }
+    ok(grouped, "cgroup: two groups per CPU, each member joined to its own CPU's leader");
+
+    /* Per-CPU scaling by each CPU's leader's times, then the sum:
+     *   instructions: CPU 0 1000 * (2e6 / 1e6) = 2000, CPU 1 500 * (3e6 / 1e6) = 1500 -> 3500
+     *   cycles:       CPU 0  300 * 2 = 600,            CPU 1 100 * 3 = 300             ->  900
+     *   task clock:   CPU 0 3e8 (unscaled),            CPU 1 2e8 * (4e8 / 2e8) = 4e8   -> 7e8
+     *   ctxsw:        CPU 0 5,                         CPU 1 7 * 2 = 14                -> 19
+     *   faults:       CPU 0 11,                        CPU 1 0                         -> 11 */
+    for (int e = 0; e < FP_EV_COUNT; e++)
+        for (int cpu = 0; cpu < CG_CPUS; cpu++) fake_set_cpu(&f, (fp_perf_event)e, cpu, 1, 1, 1);
+    fake_set_cpu(&f, FP_EV_INSTRUCTIONS, 0, 1000, 2000000, 1000000);
+    fake_set_cpu(&f, FP_EV_INSTRUCTIONS, 1, 500, 3000000, 1000000);
+    fake_set_cpu(&f, FP_EV_CYCLES, 0, 300, 1, 1);
+    fake_set_cpu(&f, FP_EV_CYCLES, 1, 100, 1, 1);
+    fake_set_cpu(&f, FP_EV_TASK_CLOCK, 0, 300000000, 300000000, 300000000);
+    fake_set_cpu(&f, FP_EV_TASK_CLOCK, 1, 200000000, 400000000, 200000000);
+    fake_set_cpu(&f, FP_EV_CTXSW, 0, 5, 1, 1);
+    fake_set_cpu(&f, FP_EV_CTXSW, 1, 7, 1, 1);
+    fake_set_cpu(&f, FP_EV_FAULTS, 0, 11, 1, 1);
+    fake_set_cpu(&f, FP_EV_FAULTS, 1, 0, 1, 1);
+    fp_perf_counts c0, c1;
+    f.reads = f.group_reads = 0;
+    fp_perf_read(p, &c0);
+    is_int(f.group_reads, 2 * CG_CPUS, "cgroup: one group read per group per CPU");
+    is_int(f.reads, 0, "cgroup: no per-counter reads");
+    is_near(c0.value[FP_EV_INSTRUCTIONS], 3500, 0, "cgroup: instructions 1000*2 + 500*3 = 3500");
+    is_near(c0.value[FP_EV_CYCLES], 900, 0, "cgroup: cycles 300*2 + 100*3 = 900 (members by their CPU's leader)");
+    is_near(c0.value[FP_EV_TASK_CLOCK], 7e8, 0, "cgroup: task clock 3e8 + 2e8*2 = 7e8");
+    is_near(c0.value[FP_EV_CTXSW], 19, 0, "cgroup: ctxsw 5 + 7*2 = 19");
+    is_near(c0.value[FP_EV_FAULTS], 11, 0, "cgroup: faults 11 + 0 = 11");
+    is_near(c0.value[FP_EV_LLC_LOADS], 2 + 3, 0, "cgroup: llc loads 1*2 + 1*3 = 5");
+
+    /* A CPU where the cgroup never ran (enabled 0) adds 0. */
+    fake_set_cpu(&f, FP_EV_TASK_CLOCK, 0, 500000000, 500000000, 500000000);
+    fake_set_cpu(&f, FP_EV_TASK_CLOCK, 1, 0, 0, 0);
+    fp_perf_read(p, &c1);
+    ok(c1.why[FP_EV_TASK_CLOCK] == NULL && c1.value[FP_EV_TASK_CLOCK] == 5e8 && c1.value[FP_EV_CTXSW] == 5,
+       "cgroup: a CPU whose group was never enabled adds 0 to every member");
+    fake_set_cpu(&f, FP_EV_TASK_CLOCK, 0, 700000000, 700000000, 700000000);
+    fake_set_cpu(&f, FP_EV_TASK_CLOCK, 1, 400000000, 400000000, 400000000);
+    fp_perf_read(p, &c1);
+    fp_sample s;
+    fp_sample_init(&s, 0, "unset");
+    fp_perf_rates(&c0, &c1, 2.0, &s);
+    is_near(s.v[FP_M_TASK_CLOCK_CORES], 0.2, 1e-12, "cgroup rates: sums 7e8 -> 7e8 + 4e8 ns in 2 s = 0.2 cores");
+
+    /* Multiplexed out on one CPU: missing, not a partial sum. */
+    fake_set_cpu(&f, FP_EV_INSTRUCTIONS, 1, 500, 3000000, 0);
+    fp_perf_read(p, &c1);
+    ok(all_why(&c1, 0, FP_EV_FIRST_SW, "not counted (multiplexed out)"),
+       "cgroup: hardware group multiplexed out on CPU 1 -> every hardware event missing, value 0");
+    ok(c1.why[FP_EV_TASK_CLOCK] == NULL, "cgroup: ... the software group unaffected");
+    fake_set_cpu(&f, FP_EV_INSTRUCTIONS, 1, 500, 3000000, 1000000);
+
+    /* A member absent from CPU 1's group read: missing, not CPU 0's part. */
+    f.drop_fd = fake_ev_cpu(&f, FP_EV_CACHE_MISSES, 1)->fd;
+    fp_perf_read(p, &c1);
+    is_str(c1.why[FP_EV_CACHE_MISSES], "perf counter read failed", "cgroup: a read failing on one CPU -> missing");
+    is_near(c1.value[FP_EV_CACHE_MISSES], 0, 0, "cgroup: ... with no partial sum");
+    is_near(c1.value[FP_EV_INSTRUCTIONS], 3500, 0, "cgroup: ... the others still summed");
+    f.drop_fd = -1;
+
+    fp_perf_free(p);
+    ok(fake_all_closed_once(&f), "cgroup: free closes all %d fds exactly once", f.n);
+
+    /* Without group reads: each CPU's counter scaled by its own times.
+     *   instructions: CPU 0 1000 * 2 = 2000, CPU 1 1000 (unscaled) -> 3000
+     *   cycles:       CPU 0 never enabled -> 0, CPU 1 700 * 3 = 2100 -> 2100 */
+    fake_init(&f, &be);
+    be.read_group = NULL;
+    p = fp_perf_open_cgroup(CG_FD, CG_CPUS, &be, NULL);
+    ok(all_fmt(&f, 0, FP_EV_COUNT, RF) && f.n == CG_CPUS * FP_EV_COUNT,
+       "cgroup, no group reads: every counter on both CPUs opened with the per-counter format");
+    fake_set_cpu(&f, FP_EV_INSTRUCTIONS, 0, 1000, 2000000, 1000000);
+    fake_set_cpu(&f, FP_EV_INSTRUCTIONS, 1, 1000, 1000000, 1000000);
+    fake_set_cpu(&f, FP_EV_CYCLES, 0, 0, 0, 0);
+    fake_set_cpu(&f, FP_EV_CYCLES, 1, 700, 3000000, 1000000);
+    f.reads = 0;
+    fp_perf_read(p, &c1);
+    is_int(f.reads, CG_CPUS * FP_EV_COUNT, "cgroup, no group reads: one read per counter per CPU");
+    is_near(c1.value[FP_EV_INSTRUCTIONS], 3000, 0, "cgroup, no group reads: instructions 1000*2 + 1000 = 3000");
+    is_near(c1.value[FP_EV_CYCLES], 2100, 0, "cgroup, no group reads: cycles 0 + 700*3 = 2100");
+    fake_set_cpu(&f, FP_EV_CYCLES, 0, 9, 5, 0);
+    fp_perf_read(p, &c1);
+    is_str(c1.why[FP_EV_CYCLES], "not counted (multiplexed out)", "cgroup, no group reads: one CPU multiplexed out -> missing");
+    ok(c1.why[FP_EV_INSTRUCTIONS] == NULL, "cgroup, no group reads: ... alone");
+    fp_perf_free(p);
+    ok(fake_all_closed_once(&f), "cgroup, no group reads: free closes all");
+
+    /* Arguments */
+    fp_err_clear(&err);
+    ok(fp_perf_open_cgroup(CG_FD, 0, &be, &err) == NULL && err.cls == FP_EUSAGE, "cgroup: ncpus 0 -> NULL, usage");
+    fp_err_clear(&err);
+    ok(fp_perf_open_cgroup(-1, 2, &be, &err) == NULL && err.cls == FP_EUSAGE, "cgroup: fd -1 -> NULL, usage");
+}
+
+static void test_cgroup_missing(void)
+{
+    fake f;
+    fp_perf_backend be;
+    fp_perf_counts c;
+
+    /* No PMU: hardware fails on every CPU */
+    fake_init(&f, &be);
+    fake_rule_add(&f, (fake_rule){ .hw_any = 1, .err = ENOENT });
+    fp_perf *p = fp_perf_open_cgroup(CG_FD, CG_CPUS, &be, NULL);
+    for (int e = FP_EV_FIRST_SW; e < FP_EV_COUNT; e++)
+        for (int cpu = 0; cpu < CG_CPUS; cpu++) fake_set_cpu(&f, (fp_perf_event)e, cpu, 10, 1, 1);
+    fp_perf_read(p, &c);
+    ok(all_why(&c, 0, FP_EV_FIRST_SW, "no PMU"), "cgroup no PMU: every hardware event missing with \"no PMU\"");
+    ok(c.why[FP_EV_TASK_CLOCK] == NULL && c.value[FP_EV_TASK_CLOCK] == 20, "cgroup no PMU: software summed (10 + 10)");
+    fp_perf_free(p);
+    ok(fake_all_closed_once(&f), "cgroup no PMU: free closes all");
+
+    /* LLC events unsupported on every CPU: "event not supported" */
+    fake_init(&f, &be);
+    fake_rule_add(&f, (fake_rule){ .type = PERF_TYPE_HW_CACHE, .any_config = 1, .err = ENOENT });
+    p = fp_perf_open_cgroup(CG_FD, CG_CPUS, &be, NULL);
+    fp_perf_read(p, &c);
+    ok(all_why(&c, FP_EV_LLC_LOADS, FP_EV_LLC_MISSES + 1, "event not supported"),
+       "cgroup: LLC failing on every CPU -> \"event not supported\"");
+    ok(c.why[FP_EV_INSTRUCTIONS] == NULL, "cgroup: ... the other hardware events count");
+    fp_perf_free(p);
+    ok(fake_all_closed_once(&f), "cgroup LLC: free closes all");
+
+    /* Failing on every CPU, differently: CPU 0's reason */
+    fake_init(&f, &be);
+    fake_rule_add(&f, (fake_rule){ .type = PERF_TYPE_HARDWARE, .config = PERF_COUNT_HW_BRANCH_MISSES,
+                                   .cpu1 = 1, .err = EOPNOTSUPP });
+    fake_rule_add(&f, (fake_rule){ .type = PERF_TYPE_HARDWARE, .config = PERF_COUNT_HW_BRANCH_MISSES,
+                                   .cpu1 = 2, .err = EMFILE });
+    p = fp_perf_open_cgroup(CG_FD, CG_CPUS, &be, NULL);
+    fp_perf_read(p, &c);
+    is_str(c.why[FP_EV_BRANCH_MISSES], "event not supported", "cgroup: failing on every CPU -> the first CPU's reason");
+    fp_perf_free(p);
+    ok(fake_all_closed_once(&f), "cgroup first reason: free closes all");
+
+    /* Failing on one CPU only */
+    fake_init(&f, &be);
+    fake_rule_add(&f, (fake_rule){ .type = PERF_TYPE_HW_CACHE, .config = want_enc[FP_EV_LLC_MISSES].config,
+                                   .cpu1 = 2, .err = ENOENT });
+    fake_rule_add(&f, (fake_rule){ .type = PERF_TYPE_HARDWARE, .config = PERF_COUNT_HW_INSTRUCTIONS,
+                                   .cpu1 = 2, .err = EOPNOTSUPP });
+    fake_rule_add(&f, (fake_rule){ .type = PERF_TYPE_SOFTWARE, .config = PERF_COUNT_SW_CPU_MIGRATIONS,
+                                   .cpu1 = 1, .err = ENODEV });
+    p = fp_perf_open_cgroup(CG_FD, CG_CPUS, &be, NULL);
+    for (int e = 0; e < FP_EV_COUNT; e++)
+        for (int cpu = 0; cpu < CG_CPUS; cpu++) fake_set_cpu(&f, (fp_perf_event)e, cpu, 10, 1, 1);
+    fp_perf_read(p, &c);
+    is_str(c.why[FP_EV_LLC_MISSES], "not counted on every CPU", "cgroup: llc misses failing on CPU 1 only -> missing");
+    is_str(c.why[FP_EV_INSTRUCTIONS], "not counted on every CPU", "cgroup: the leader failing on CPU 1 only -> missing");
+    is_str(c.why[FP_EV_MIGRATIONS], "not counted on every CPU", "cgroup: migrations failing on CPU 0 only -> missing");
+    ok(c.value[FP_EV_LLC_MISSES] == 0 && c.value[FP_EV_INSTRUCTIONS] == 0, "cgroup: ... no partial sums");
+    fake_ev *cy1 = fake_ev_cpu(&f, FP_EV_CYCLES, 1), *l1 = fake_ev_cpu(&f, FP_EV_LLC_LOADS, 1);
+    ok(cy1 && l1 && cy1->group_fd == -1 && l1->group_fd == cy1->fd, "cgroup: cycles leads CPU 1's hardware group");
+    ok(c.why[FP_EV_CYCLES] == NULL && c.value[FP_EV_CYCLES] == 20 && c.value[FP_EV_LLC_LOADS] == 20 &&
+       c.value[FP_EV_TASK_CLOCK] == 20, "cgroup: the events open on both CPUs summed (10 + 10)");
+    fp_perf_free(p);
+    ok(fake_all_closed_once(&f), "cgroup partial: free closes all, the partial events' fds too");
+
+    /* EACCES: no user-only retry (CPU-wide counters need paranoid <= 0) */
+    fake_init(&f, &be);
+    fake_rule_add(&f, (fake_rule){ .hw_any = 1, .err = EACCES });
+    fake_rule_add(&f, (fake_rule){ .type = PERF_TYPE_SOFTWARE, .any_config = 1, .err = EPERM });
+    p = fp_perf_open_cgroup(CG_FD, CG_CPUS, &be, NULL);
+    fp_perf_read(p, &c);
+    ok(all_why(&c, 0, FP_EV_COUNT, R_CG_PARANOID), "cgroup EACCES/EPERM: every event missing with the CAP_PERFMON reason");
+    ok(!f.saw_excl_kernel_try, "cgroup EACCES: no user-only retry");
+    is_int(f.n, 0, "cgroup EACCES: nothing opened");
+    fp_perf_free(p);
+    ok(fake_all_closed_once(&f), "cgroup EACCES: free");
+
+    /* EACCES on hardware only */
+    fake_init(&f, &be);
+    fake_rule_add(&f, (fake_rule){ .hw_any = 1, .err = EACCES });
+    p = fp_perf_open_cgroup(CG_FD, CG_CPUS, &be, NULL);
+    fp_perf_read(p, &c);
+    ok(all_why(&c, 0, FP_EV_FIRST_SW, R_CG_PARANOID) && c.why[FP_EV_TASK_CLOCK] == NULL,
+       "cgroup EACCES on hardware: hardware missing with the CAP_PERFMON reason, software counts");
+    fp_perf_free(p);
+    ok(fake_all_closed_once(&f), "cgroup EACCES on hardware: free closes all");
+
+    /* Not a perf_event cgroup: EBADF (not a cgroupfs directory), ENOENT (a
+     * v1 hierarchy without perf_event), EINVAL (no CONFIG_CGROUP_PERF) */
+    static const int bad[] = { EBADF, ENOENT, EINVAL };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        fake_init(&f, &be);
+        fake_rule_add(&f, (fake_rule){ .hw_any = 1, .err = bad[i] });
+        fake_rule_add(&f, (fake_rule){ .type = PERF_TYPE_SOFTWARE, .any_config = 1, .err = bad[i] });
+        p = fp_perf_open_cgroup(CG_FD, CG_CPUS, &be, NULL);
+        ok(p != NULL, "cgroup %s: open still succeeds", strerror(bad[i]));
+        fp_perf_read(p, &c);
+        ok(all_why(&c, 0, FP_EV_COUNT, R_NO_CGROUP), "cgroup %s: every event missing, \"%s\"", strerror(bad[i]),
+           R_NO_CGROUP);
+        fp_perf_free(p);
+        ok(fake_all_closed_once(&f) && f.n == 0, "cgroup %s: nothing opened, nothing to close", strerror(bad[i]));
+    }
+    /* ... no PMU (ENOENT) on a good cgroup stays "no PMU" */
+    fake_init(&f, &be);
+    fake_rule_add(&f, (fake_rule){ .hw_any = 1, .err = ENOENT });
+    fake_rule_add(&f, (fake_rule){ .type = PERF_TYPE_SOFTWARE, .config = PERF_COUNT_SW_PAGE_FAULTS, .err = EINVAL });
+    p = fp_perf_open_cgroup(CG_FD, CG_CPUS, &be, NULL);
+    fp_perf_read(p, &c);
+    ok(all_why(&c, 0, FP_EV_FIRST_SW, "no PMU"), "cgroup ENOENT with software open: \"no PMU\"");
+    is_str(c.why[FP_EV_FAULTS], "perf_event_open failed", "cgroup EINVAL of one event on a good cgroup: not the cgroup's");
+    fp_perf_free(p);
+    ok(fake_all_closed_once(&f), "cgroup ENOENT hardware: free closes all");
+}
+
 /* ---- libpfm4's forced-PMU mode (re-executed child) ---------------------- */
 
 #ifdef HAVE_LIBPFM
@@ -1194,6 +1477,144 @@ static void test_real(void)
     is_int(count_fds(), fds_before, "real: fp_perf_free closed every descriptor");
 }
 
+/* The mount point of the first cgroup2 hierarchy in /proc/self/mountinfo
+ * (field 5; the file system type follows the " - " separator), or 0. */
+static int cgroup2_mount(char *out, size_t n)
+{
+    FILE *f = fopen("/proc/self/mountinfo", "r");
+    if (!f) return 0;
+    char line[4096];
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f)) {
+        char *sep = strstr(line, " - ");
+        char mnt[1024], fstype[64];
+        if (!sep || sscanf(sep + 3, "%63s", fstype) != 1 || strcmp(fstype, "cgroup2")) continue;
+        if (sscanf(line, "%*s %*s %*s %*s %1023s", mnt) != 1 || strchr(mnt, '\\')) continue;
+        snprintf(out, n, "%s", mnt);
+        found = 1;
+    }
+    fclose(f);
+    return found;
+}
+
+/* A child moves itself into a fresh cgroup2 cgroup and waits; the counters
+ * are then opened on the cgroup (the child already in it: counted although
+ * it existed first) and read before and after it burns 0.3 s of CPU. */
+static void test_cgroup_real(void)
+{
+    char mnt[1024], dir[1200];
+    if (geteuid() != 0) {
+        printf("# skipped: cgroup counters on the real system need root (to create a cgroup)\n");
+        ok(1, "real cgroup # SKIP not root");
+        return;
+    }
+    if (!cgroup2_mount(mnt, sizeof mnt)) {
+        printf("# skipped: no cgroup2 hierarchy mounted (/proc/self/mountinfo)\n");
+        ok(1, "real cgroup # SKIP no cgroup2 mount");
+        return;
+    }
+    snprintf(dir, sizeof dir, "%s/fp-test-perf-%ld", mnt, (long)getpid());
+    if (mkdir(dir, 0755) < 0) {
+        if (errno == EROFS) {
+            printf("# skipped: %s is read-only\n", mnt);
+            ok(1, "real cgroup # SKIP read-only cgroup2 mount");
+        } else {
+            ok(0, "real cgroup: mkdir %s: %s", dir, strerror(errno));
+        }
+        return;
+    }
+    int fds_before = count_fds();
+    char procs[1300];
+    snprintf(procs, sizeof procs, "%s/cgroup.procs", dir);
+    int in[2], go[2];
+    if (pipe(in) < 0 || pipe(go) < 0) { ok(0, "real cgroup: pipes"); rmdir(dir); return; }
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) { ok(0, "real cgroup: fork"); rmdir(dir); return; }
+    if (pid == 0) {
+        close(in[0]);
+        close(go[1]);
+        char b = 'i';
+        FILE *pf = fopen(procs, "w");
+        if (!pf || fprintf(pf, "%ld\n", (long)getpid()) < 0 || fclose(pf) != 0) b = 'f';
+        if (write(in[1], &b, 1) != 1 || b != 'i') _exit(1);
+        if (read(go[0], &b, 1) != 1) _exit(1);
+        double t0 = cpu_now();
+        volatile unsigned long x = 1;
+        while (cpu_now() - t0 < 0.3)
+            for (int i = 0; i < 100000; i++) x = x * 6364136223846793005ul + 1442695040888963407ul;
+        _exit(0);
+    }
+    close(in[1]);
+    close(go[0]);
+    char b = 0;
+    int moved = read(in[0], &b, 1) == 1 && b == 'i';
+    ok(moved, "real cgroup: the child moved itself into %s", dir);
+
+    long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
+    counting cnt = { fp_perf_backend_sys(), 0, 0 };
+    fp_perf_backend cbe = { cnt_open, cnt_read, cnt_close, &cnt, cnt_read_group };
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    fp_err err;
+    fp_err_clear(&err);
+    fp_perf *p = dfd >= 0 ? fp_perf_open_cgroup(dfd, (int)ncpus, &cbe, &err) : NULL;
+    ok(p != NULL, "real cgroup: fp_perf_open_cgroup on %ld CPUs (%.100s)", ncpus, p ? "ok" : err.msg);
+    if (dfd >= 0) close(dfd); /* the counters do not need it once open */
+    fp_perf_counts c0, c1;
+    fp_perf_read(p, &c0);
+    if (write(go[1], "g", 1) != 1) ok(0, "real cgroup: go");
+    close(go[1]);
+    close(in[0]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+    ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "real cgroup: the child burned 0.3 s and exited");
+    cnt.reads = cnt.group_reads = 0;
+    fp_perf_read(p, &c1);
+    printf("# real cgroup: one sample = %d group read(s) + %d single read(s) on %ld CPUs\n", cnt.group_reads,
+           cnt.reads, ncpus);
+    int open_n = 0;
+    for (int e = 0; e < FP_EV_COUNT; e++) if (!c1.why[e]) open_n++;
+    ok(cnt.group_reads + cnt.reads >= 1 && cnt.group_reads + cnt.reads <= open_n * ncpus,
+       "real cgroup: at most one read per counter per CPU");
+
+    double task_s = (c1.value[FP_EV_TASK_CLOCK] - c0.value[FP_EV_TASK_CLOCK]) / 1e9;
+    printf("# real cgroup: task clock %.3f s, faults %.0f, ctxsw %.0f, migrations %.0f\n", task_s,
+           c1.value[FP_EV_FAULTS] - c0.value[FP_EV_FAULTS], c1.value[FP_EV_CTXSW] - c0.value[FP_EV_CTXSW],
+           c1.value[FP_EV_MIGRATIONS] - c0.value[FP_EV_MIGRATIONS]);
+    ok(!c0.why[FP_EV_TASK_CLOCK] && !c1.why[FP_EV_TASK_CLOCK], "real cgroup: task clock present (%s)",
+       c1.why[FP_EV_TASK_CLOCK] ? c1.why[FP_EV_TASK_CLOCK] : "ok");
+    ok(task_s >= 0.2 && task_s <= 0.5, "real cgroup: task clock of the 0.3 s burn in [0.2, 0.5] s (%.3f)", task_s);
+    int sw_ok = 1;
+    for (int e = FP_EV_FIRST_SW; e < FP_EV_COUNT; e++)
+        if (c1.why[e]) sw_ok = 0;
+    ok(sw_ok, "real cgroup: every software counter present");
+    if (!c1.why[FP_EV_INSTRUCTIONS]) {
+        double ins = c1.value[FP_EV_INSTRUCTIONS] - c0.value[FP_EV_INSTRUCTIONS];
+        printf("# real cgroup: hardware counters opened: %.0f instructions\n", ins);
+        ok(ins > 1e7, "real cgroup PMU: instructions of a 0.3 s burn > 1e7 (%.0f)", ins);
+    } else {
+        const char *why = c1.why[FP_EV_INSTRUCTIONS];
+        printf("# real cgroup: hardware counters missing: %s\n", why);
+        if (have_core_pmu() == 0)
+            ok(all_why(&c1, 0, FP_EV_FIRST_SW, "no PMU"), "real cgroup: no core PMU -> every hardware event \"no PMU\"");
+        else
+            ok(1, "real cgroup: hardware counters missing with a reason (%s)", why);
+    }
+    fp_perf_free(p);
+    is_int(count_fds(), fds_before, "real cgroup: fp_perf_free closed every descriptor (of every CPU)");
+    int rc = -1;
+    for (int i = 0; i < 100 && (rc = rmdir(dir)) < 0 && errno == EBUSY; i++) usleep(10000);
+    ok(rc == 0, "real cgroup: removed %s (%s)", dir, rc == 0 ? "ok" : strerror(errno));
+
+    /* A directory outside cgroupfs: the kernel says EBADF */
+    dfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    p = fp_perf_open_cgroup(dfd, (int)ncpus, NULL, NULL);
+    close(dfd);
+    fp_perf_read(p, &c1);
+    is_str(c1.why[FP_EV_TASK_CLOCK], R_NO_CGROUP, "real cgroup: / is no cgroup -> \"%s\"", R_NO_CGROUP);
+    fp_perf_free(p);
+}
+
 int main(int argc, char **argv)
 {
 #ifdef HAVE_LIBPFM
@@ -1214,9 +1635,12 @@ int main(int argc, char **argv)
     test_rates();
     test_end_to_end();
     test_encode();
+    test_cgroup_wiring();
+    test_cgroup_missing();
 #ifdef HAVE_LIBPFM
     test_forced_pmu();
 #endif
     test_real();
+    test_cgroup_real();
     return done_testing();
 }
