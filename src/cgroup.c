@@ -301,7 +301,6 @@ int fp_cgroup_remove(fp_cgroup *cg, fp_err *err)
 
 struct fp_cg_reader {
     fp_cgroup cg;
-    char procs_buf[65536];
     int nf;
     struct { const char *dir, *file; fp_slot slot; } f[MAX_FILES];
 };
@@ -535,18 +534,11 @@ int fp_cg_reader_pids(fp_cg_reader *rd, int *pids, int max)
     const fp_cgroup *cg = &rd->cg;
     for (int c = 0; c < FP_CTL_COUNT; c++) {
         if (!cg->dir[c][0]) continue;
-        /* Opened afresh each time: cgroup v1 keeps a pid list per open
-         * file and serves it again to a reader that rewinds. */
-        char *b = rd->procs_buf, path[FP_PATH_MAX];
-        if (fp_path(path, sizeof path, "%s/cgroup.procs", cg->dir[c]) < 0 ||
-            fp_read_file(path, b, sizeof rd->procs_buf) < 0)
-            continue;
-        int n = 0;
-        for (char *p = b, *end; n < max && *p; p = end) {
-            long v = strtol(p, &end, 10);
-            if (end == p) break;
-            pids[n++] = (int)v;
-        }
+        /* Opened afresh each time (not through a slot): cgroup v1 keeps a
+         * pid list per open file and serves it again to a reader that
+         * rewinds. */
+        int n = read_pids(cg->dir[c], pids, max);
+        if (n < 0) continue;
         if (n == 0) n = walk_pids(cg->dir[c], pids, max, 0, 0);
         return n;
     }

@@ -40,15 +40,30 @@ const char *fp_record_type(const json_t *rec)
     return json_string_value(json_object_get(rec, "type"));
 }
 
+/* Whole numbers (bytes, counts) are written as integers: exact, and far
+ * cheaper to print than a %.10g real. */
+static bool is_whole(double v) { return v == floor(v) && fabs(v) < 9007199254740992.0; }
+
+/* The per-interface counters of a sample as a JSON object. */
+static json_t *net_if_json(const fp_sample *s)
+{
+    json_t *ifs = json_object();
+    for (int i = 0; i < s->n_if; i++) {
+        const fp_net_if *n = &s->ifs[i];
+        json_object_set_new(ifs, n->name, json_pack("{s:I,s:I,s:I,s:I}",
+            "rx_bytes", (json_int_t)n->rx_bytes, "tx_bytes", (json_int_t)n->tx_bytes,
+            "rx_packets", (json_int_t)n->rx_packets, "tx_packets", (json_int_t)n->tx_packets));
+    }
+    return ifs;
+}
+
 void fp_record_set_num(json_t *obj, json_t *missing, const char *name, double v, const char *why)
 {
     if (!why && !isfinite(v)) why = "not a finite number";
     if (why) {
         json_object_set_new(obj, name, json_null());
         json_object_set_new(missing, name, json_string(why));
-    } else if (v == floor(v) && fabs(v) < 9007199254740992.0) {
-        /* Whole numbers (bytes, counts) as integers: exact, and far cheaper
-         * to print than a %.10g real. */
+    } else if (is_whole(v)) {
         json_object_set_new(obj, name, json_integer((json_int_t)v));
     } else {
         json_object_set_new(obj, name, json_real(v));
@@ -60,16 +75,7 @@ json_t *fp_sample_to_json(const fp_sample *s, const fp_target *tg)
     json_t *r = fp_record_new("sample", tg, s->t, s->ts), *missing = json_object();
     for (int i = 0; i < FP_M_COUNT; i++)
         fp_record_set_num(r, missing, fp_metric_name(i), s->v[i], s->why[i]);
-    if (s->n_if > 0) {
-        json_t *ifs = json_object();
-        for (int i = 0; i < s->n_if; i++) {
-            const fp_net_if *n = &s->ifs[i];
-            json_object_set_new(ifs, n->name, json_pack("{s:I,s:I,s:I,s:I}",
-                "rx_bytes", (json_int_t)n->rx_bytes, "tx_bytes", (json_int_t)n->tx_bytes,
-                "rx_packets", (json_int_t)n->rx_packets, "tx_packets", (json_int_t)n->tx_packets));
-        }
-        json_object_set_new(r, "net_if", ifs);
-    }
+    if (s->n_if > 0) json_object_set_new(r, "net_if", net_if_json(s));
     json_object_set_new(r, "missing", missing);
     return r;
 }
@@ -171,7 +177,7 @@ const json_t *fp_sample_writer_json(fp_sample_writer *w, const fp_sample *s, con
         }
         if (json_is_null(cur)) json_object_del(w->missing, name);
         w->why[m] = NULL;
-        bool whole = v == floor(v) && fabs(v) < 9007199254740992.0;
+        bool whole = is_whole(v);
         if (whole && json_is_integer(cur)) json_integer_set(cur, (json_int_t)v);
         else if (!whole && json_is_real(cur)) json_real_set(cur, v);
         else {
@@ -179,16 +185,8 @@ const json_t *fp_sample_writer_json(fp_sample_writer *w, const fp_sample *s, con
             w->val[m] = json_object_get(w->rec, name);
         }
     }
-    if (s->n_if > 0) { /* counters per interface: rebuilt, they are few */
-        json_t *ifs = json_object();
-        for (int i = 0; i < s->n_if; i++) {
-            const fp_net_if *n = &s->ifs[i];
-            json_object_set_new(ifs, n->name, json_pack("{s:I,s:I,s:I,s:I}",
-                "rx_bytes", (json_int_t)n->rx_bytes, "tx_bytes", (json_int_t)n->tx_bytes,
-                "rx_packets", (json_int_t)n->rx_packets, "tx_packets", (json_int_t)n->tx_packets));
-        }
-        json_object_set_new(w->rec, "net_if", ifs);
-    }
+    if (s->n_if > 0) /* counters per interface: rebuilt, they are few */
+        json_object_set_new(w->rec, "net_if", net_if_json(s));
     return w->rec;
 }
 
