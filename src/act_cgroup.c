@@ -1,0 +1,3 @@
+/* act_cgroup.c - placeholder, being written. */
+#include "config.h"
+typedef int fp_placeholder_act_cgroup;

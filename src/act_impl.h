@@ -1,0 +1,32 @@
+/* act_impl.h - private: how back-ends plug into fp/actuator.h.
+ *
+ * Each back-end defines a struct whose first member is `fp_actuator base`
+ * and an fp_act_ops table; actuator.c dispatches through it. Not installed.
+ */
+#ifndef FP_ACT_IMPL_H
+#define FP_ACT_IMPL_H
+
+#include "fp/actuator.h"
+
+typedef struct fp_act_ops {
+    const char *name;
+    int (*observe)(fp_actuator *a, const fp_target *tg, fp_observed *o, fp_err *err);
+    int (*plan)(fp_actuator *a, const fp_target *tg, const fp_limits *want,
+                fp_plan *plan, fp_err *err);
+    int (*commit)(fp_actuator *a, const fp_plan *plan, fp_err *err);
+    void (*free)(fp_actuator *a);
+} fp_act_ops;
+
+struct fp_actuator {
+    const fp_act_ops *ops;
+};
+
+/* Append a change to a plan; -1 (FP_EUSAGE) when the plan is full or a
+ * string does not fit. path may be NULL. */
+int fp_plan_add(fp_plan *p, const char *knob, const char *value, const char *previous,
+                const char *path, fp_err *err);
+/* Record a limit the back-end cannot set, with the reason. */
+void fp_plan_unsupported(fp_plan *p, const char *limit, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,144 @@
+/* fp/actuator.h - putting limits in place: one contract, several back-ends.
+ *
+ * An actuator changes the resources of one kind of target:
+ *   cgroup   a cgroup (v1, v2 or hybrid), by writing its controller files;
+ *   docker   a container, through the Engine API's /containers/{id}/update;
+ *   swarm    a Swarm service, through /services/{id}/update with the
+ *            service's version index (a concurrent change is refused);
+ *   k8s      a pod, by a patch of its `resize` subresource, emitted and, on
+ *            request, executed through kubectl (never through a shell).
+ * Network egress of a workload in its own network namespace is limited with
+ * tc (see fp/netlimit.h) by the cgroup and docker back-ends.
+ *
+ * Every change goes in two steps:
+ *   plan    reads the current value of each knob the limits touch and
+ *           returns the list of writes (knob, new value, previous value);
+ *           nothing is changed, so --dry-run stops here;
+ *   commit  performs the writes in order. When one fails, the writes
+ *           already done are undone in reverse order, so a target is never
+ *           left half-applied, and the error says which knob failed.
+ * Reverting is a commit of the same changes with value and previous
+ * swapped, in reverse order (fp_plan_invert).
+ *
+ * Knobs and values are strings: for cgroups the file name and the exact
+ * text written ("50000 100000", "max"); for Docker the HostConfig field
+ * ("NanoCpus", "Memory", "BlkioDeviceReadBps:/dev/sda"); for Swarm the spec
+ * path ("Limits.NanoCPUs"); for Kubernetes the resource path
+ * ("limits.cpu"). The allocation record carries them, so a revert needs
+ * nothing but the record.
+ *
+ * Safety belongs to the policy (fp/policy.h), which decides the limits; an
+ * actuator enforces the rules that depend on what only it can see: a
+ * memory limit below the target's current usage is refused (FP_EINPUT)
+ * even if the policy asked for it; in v1 memory.limit_in_bytes and in v2
+ * memory.max are written after memory.high / the soft limit when they
+ * shrink, and before when they grow.
+ *
+ * Security: the cgroup back-end writes only below the cgroup mounts listed
+ * in <proc>/self/mountinfo (fp_cg_layout), refuses ".." and any symlink on
+ * the way from the mount to the knob file, and opens knob files with
+ * O_NOFOLLOW. Container and service references are checked against
+ * fp_docker_valid_ref before they reach a URL. Nothing is passed to a
+ * shell: tc and kubectl are run with execvp and an argument vector.
+ *
+ * Ownership: fp_actuator is opaque, created by one of the fp_act_*_new
+ * functions and freed with fp_act_free. fp_plan and fp_observed are plain
+ * values (no pointers) owned by the caller.
+ */
+#ifndef FP_ACTUATOR_H
+#define FP_ACTUATOR_H
+
+#include <stdbool.h>
+#include <jansson.h>
+#include "fp/error.h"
+#include "fp/record.h"
+#include "fp/roots.h"
+
+/* Limits to put in place. A negative value (FP_UNSET) leaves that limit
+ * alone; FP_UNLIMITED removes it. */
+#define FP_UNSET (-1.0)
+#define FP_UNLIMITED (-2.0)
+typedef struct fp_limits {
+    double cpu_max_cores;      /* hard quota: cpu.max, cfs_quota_us, NanoCpus */
+    double cpu_weight_cores;   /* proportional share, in cores: cpu.weight,
+                                  cpu.shares (1024 per core), CpuShares */
+    double mem_high_bytes;     /* soft: memory.high, soft_limit_in_bytes,
+                                  MemoryReservation, Reservations.MemoryBytes */
+    double mem_max_bytes;      /* hard: memory.max, limit_in_bytes, Memory */
+    double io_read_Bps;        /* per block device: io.max rbps, blkio.throttle */
+    double io_write_Bps;
+    double pids_max;
+    double net_tx_Bps;         /* egress rate (tc) */
+} fp_limits;
+
+void fp_limits_unset(fp_limits *l);
+
+/* What a target uses and has now. Fields that cannot be read are negative
+ * (FP_UNSET) with a reason in why_* (static strings). */
+typedef struct fp_observed {
+    double mem_bytes;          /* current usage */
+    double oom_kills;          /* cumulative */
+    double throttled_s;        /* cumulative time throttled by the CPU quota */
+    double cpu_s;              /* cumulative CPU time */
+    fp_limits now;             /* limits in effect (FP_UNLIMITED when none) */
+    const char *why_mem, *why_oom, *why_throttled, *why_cpu;
+} fp_observed;
+
+#define FP_KNOB_MAX 96
+#define FP_VALUE_MAX 160
+#define FP_CHANGES_MAX 24
+
+typedef struct fp_change {
+    char knob[FP_KNOB_MAX];
+    char value[FP_VALUE_MAX];
+    char previous[FP_VALUE_MAX];
+    char path[FP_PATH_MAX];    /* cgroup back-end: the file; else "" */
+} fp_change;
+
+typedef struct fp_plan {
+    char backend[32];          /* "cgroup-v1", "cgroup-v2", "docker", "swarm", "k8s" */
+    char object[512];          /* what is changed: cgroup path, container id,
+                                  service id, namespace/pod */
+    char token[64];            /* swarm: the version index the plan read */
+    int pid;                   /* a process of the target (tc changes), 0 none */
+    int n;
+    fp_change ch[FP_CHANGES_MAX];
+    int n_unsupported;
+    struct { char limit[32]; char why[160]; } unsupported[8];
+} fp_plan;
+
+typedef struct fp_actuator fp_actuator;
+
+/* Back-ends. `roots` gives /proc, the cgroup root and the Docker socket. */
+fp_actuator *fp_act_cgroup_new(const fp_roots *roots, fp_err *err);
+fp_actuator *fp_act_docker_new(const fp_roots *roots, fp_err *err);
+fp_actuator *fp_act_swarm_new(const fp_roots *roots, fp_err *err);
+/* kubectl: NULL to only emit patches; else the program to run ("kubectl"). */
+fp_actuator *fp_act_k8s_new(const char *kubectl, const char *nspace, fp_err *err);
+void fp_act_free(fp_actuator *a);
+const char *fp_act_name(const fp_actuator *a);
+
+/* What the target uses and which limits it has (the policy needs both). */
+int fp_act_observe(fp_actuator *a, const fp_target *tg, fp_observed *o, fp_err *err);
+
+/* Plan the writes that put `want` in place on tg (see above). FP_EINPUT
+ * for a target this back-end cannot address (no cgroup, malformed id, a
+ * symlink on the path, no such container) or a memory limit below current
+ * usage; FP_ESYS when the system cannot be read. */
+int fp_act_plan(fp_actuator *a, const fp_target *tg, const fp_limits *want,
+                fp_plan *plan, fp_err *err);
+
+/* Perform the plan's writes, all or none (see above). */
+int fp_act_commit(fp_actuator *a, const fp_plan *plan, fp_err *err);
+
+/* The plan that undoes p: value and previous swapped, order reversed. */
+void fp_plan_invert(const fp_plan *p, fp_plan *out);
+
+/* plan <-> the "changes" array of an allocation record:
+ *   [{"knob":"memory.high","value":"...","previous":"...","path":"..."}] */
+json_t *fp_plan_changes_json(const fp_plan *p);
+/* Rebuild a plan from an allocation record (backend, object, token and
+ * changes); FP_EINPUT when the record lacks them or they are malformed. */
+int fp_plan_from_allocation(const json_t *rec, fp_plan *p, fp_err *err);
+
+#endif

@@ -1,0 +1,3 @@
+#ifndef FP_POLICY_H
+#define FP_POLICY_H
+#endif

@@ -1,0 +1,3 @@
+/* netlimit.c - placeholder, being written. */
+#include "config.h"
+typedef int fp_placeholder_netlimit;

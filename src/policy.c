@@ -1,0 +1,3 @@
+/* policy.c - placeholder, being written. */
+#include "config.h"
+typedef int fp_placeholder_policy;

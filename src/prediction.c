@@ -1,0 +1,3 @@
+/* prediction.c - placeholder, being written. */
+#include "config.h"
+typedef int fp_placeholder_prediction;
