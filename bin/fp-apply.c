@@ -1,2 +1,630 @@
+/* fp-apply - put predicted resources in place.
+ *
+ * Reads `prediction` records, decides limits with the policy (fp/policy.h),
+ * fits them into the machine (fp_policy_share) and applies them through an
+ * actuator (fp/actuator.h), writing one `allocation` record per change.
+ * With --revert it reads allocation records and restores what they
+ * changed, last change first. Every other record passes through unchanged.
+ * See fp-apply(1).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <math.h>
 #include <stdio.h>
-int main(void) { fputs("fp-apply: not written yet\n", stderr); return 2; }
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fp.h"
+#include "fp/actuator.h"
+#include "fp/policy.h"
+#include "fp/prediction.h"
+
+enum { BK_AUTO, BK_CGROUP, BK_DOCKER, BK_SWARM, BK_K8S, BK_COUNT };
+static const char *const bk_names[BK_COUNT] = { "auto", "cgroup", "docker", "swarm", "k8s" };
+
+typedef struct settings {
+    int backend;
+    bool dry_run, revert, skip_bad, dump_policy;
+    double watch_s;
+    const char *kubectl, *nspace;
+    fp_policy policy;
+    char **inputs;
+    int n_inputs;
+} settings;
+
+/* One workload fp-apply has seen. */
+typedef struct target {
+    char key[200];
+    fp_target tg;
+    int backend;
+    int priority;
+    fp_apply_state st;
+    double want_cpu, want_mem;     /* hard limits the policy wants (< 0 none) */
+    double floor_mem;              /* the memory safety floor at the last look */
+    double last_t, last_mono;      /* the record time of its last prediction */
+    char model[128];
+    double horizon_s;
+} target;
+
+typedef struct run {
+    const settings *S;
+    fp_roots roots;
+    fp_capacity cap;
+    fp_actuator *act[BK_COUNT];
+    target *t;
+    int n, cap_n;
+    int status;                    /* worst exit status so far */
+    FILE *out;
+    const char *input;             /* name of the input being read */
+    long line;
+} run;
+
+static void usage(FILE *f)
+{
+    fputs("usage: fp-apply [options] [FILE...]\n"
+          "Read prediction records (FILE or stdin), put the limits they call for in place\n"
+          "and write allocation records; other records pass through.\n"
+          "  -b, --backend B         auto (container: docker, else cgroup), cgroup, docker,\n"
+          "                          swarm or k8s\n"
+          "  -n, --dry-run           decide and plan, change nothing\n"
+          "  -r, --revert            read allocation records and restore the previous values\n"
+          "  -P, --policy FILE       policy overrides (JSON; see fp-apply(1))\n"
+          "      --overcommit MODE   scale, priority, refuse or allow\n"
+          "      --enable RES,...    also limit these resources (io_read_Bps, io_write_Bps,\n"
+          "                          net_tx_Bps); --disable RES,... leaves them alone\n"
+          "      --watch SECONDS     between records, look for OOM kills and throttling\n"
+          "                          every SECONDS and raise limits at once\n"
+          "      --kubectl PROG      k8s: run the resize patch with PROG (default: only emit)\n"
+          "      --namespace NS      k8s: the namespace (default \"default\")\n"
+          "      --skip-bad          skip malformed lines instead of stopping\n"
+          "      --print-policy      write the effective policy as JSON and exit\n"
+          "  -h, --help              this help;  -V, --version  the version\n"
+          "Exit: 0 all applied, 2 usage or system error, 3 bad input or a refused change.\n", f);
+}
+
+static int set_enabled(fp_policy *p, const char *list, bool on)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        fp_resource r = fp_resource_by_name(tok);
+        if (r == FP_RES_COUNT) {
+            fprintf(stderr, "fp-apply: unknown resource \"%s\" (cpu_cores, mem_bytes, io_read_Bps, "
+                    "io_write_Bps, net_tx_Bps)\n", tok);
+            return -1;
+        }
+        p->res[r].enabled = on;
+    }
+    return 0;
+}
+
+/* Options into S; returns 0, 1 for --help/--version (exit 0), -1 usage. */
+static int parse_args(int argc, char **argv, settings *S)
+{
+    enum { O_OVER = 256, O_ENABLE, O_DISABLE, O_WATCH, O_KUBECTL, O_NS, O_SKIP, O_PRINT };
+    static const struct option opts[] = {
+        {"backend", required_argument, 0, 'b'}, {"dry-run", no_argument, 0, 'n'},
+        {"revert", no_argument, 0, 'r'}, {"policy", required_argument, 0, 'P'},
+        {"overcommit", required_argument, 0, O_OVER}, {"enable", required_argument, 0, O_ENABLE},
+        {"disable", required_argument, 0, O_DISABLE}, {"watch", required_argument, 0, O_WATCH},
+        {"kubectl", required_argument, 0, O_KUBECTL}, {"namespace", required_argument, 0, O_NS},
+        {"skip-bad", no_argument, 0, O_SKIP}, {"print-policy", no_argument, 0, O_PRINT},
+        {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
+    memset(S, 0, sizeof *S);
+    fp_policy_default(&S->policy);
+    S->nspace = "default";
+    /* the policy file is read after the loop, so flags override it
+     * whatever their order */
+    int c;
+    const char *policy_file = NULL;
+    char *enable[16], *disable[16];
+    int ne = 0, nd = 0;
+    const char *over = NULL;
+    while ((c = getopt_long(argc, argv, "b:nrP:hV", opts, NULL)) != -1) {
+        switch (c) {
+        case 'b':
+            S->backend = -1;
+            for (int i = 0; i < BK_COUNT; i++)
+                if (strcmp(optarg, bk_names[i]) == 0) S->backend = i;
+            if (S->backend < 0) {
+                fprintf(stderr, "fp-apply: unknown backend \"%s\"\n", optarg);
+                return -1;
+            }
+            break;
+        case 'n': S->dry_run = true; break;
+        case 'r': S->revert = true; break;
+        case 'P': policy_file = optarg; break;
+        case O_OVER: over = optarg; break;
+        case O_ENABLE: if (ne < 16) enable[ne++] = optarg; break;
+        case O_DISABLE: if (nd < 16) disable[nd++] = optarg; break;
+        case O_WATCH: {
+            char *end;
+            errno = 0;
+            S->watch_s = strtod(optarg, &end);
+            if (errno || *end || !(S->watch_s > 0 && S->watch_s <= 86400)) {
+                fprintf(stderr, "fp-apply: --watch wants seconds in (0, 86400], not \"%s\"\n", optarg);
+                return -1;
+            }
+            break;
+        }
+        case O_KUBECTL: S->kubectl = optarg; break;
+        case O_NS: S->nspace = optarg; break;
+        case O_SKIP: S->skip_bad = true; break;
+        case O_PRINT: S->dump_policy = true; break;
+        case 'h': usage(stdout); return 1;
+        case 'V': printf("fp-apply %s\n", PACKAGE_VERSION); return 1;
+        default: usage(stderr); return -1;
+        }
+    }
+    if (policy_file) {
+        fp_err err = {0};
+        if (fp_policy_load(&S->policy, policy_file, &err) < 0) {
+            fprintf(stderr, "fp-apply: %s\n", err.msg);
+            return -1;
+        }
+    }
+    if (over && fp_overcommit_parse(over, &S->policy.over) < 0) {
+        fprintf(stderr, "fp-apply: --overcommit wants scale, priority, refuse or allow, not \"%s\"\n",
+                over);
+        return -1;
+    }
+    for (int i = 0; i < ne; i++) if (set_enabled(&S->policy, enable[i], true) < 0) return -1;
+    for (int i = 0; i < nd; i++) if (set_enabled(&S->policy, disable[i], false) < 0) return -1;
+    S->inputs = argv + optind;
+    S->n_inputs = argc - optind;
+    return 0;
+}
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Worse statuses win: 2 (system) over 3 (input) over 0. */
+static void note_status(run *R, const fp_err *err)
+{
+    int s = err->cls == FP_ESYS ? 2 : err->cls == FP_EUSAGE ? 2 : 3;
+    if (R->status == 0 || (s == 2 && R->status == 3)) R->status = s;
+}
+
+static void complain(run *R, const target *t, const fp_err *err)
+{
+    fprintf(stderr, "fp-apply: %s:%ld: %s: %s\n", R->input, R->line, t ? t->key : "?", err->msg);
+    note_status(R, err);
+}
+
+static int emit(run *R, json_t *rec)
+{
+    fp_err err = {0};
+    int rc = fp_record_write(R->out, rec, &err);
+    json_decref(rec);
+    if (rc == 0 && fflush(R->out) != 0) rc = fp_err_sys(&err, "write");
+    if (rc < 0) {
+        fprintf(stderr, "fp-apply: %s\n", err.msg);
+        R->status = 2;
+    }
+    return rc;
+}
+
+/* The actuator for backend b, made on first use. */
+static fp_actuator *actuator(run *R, int b, fp_err *err)
+{
+    if (R->act[b]) return R->act[b];
+    switch (b) {
+    case BK_CGROUP: R->act[b] = fp_act_cgroup_new(&R->roots, err); break;
+    case BK_DOCKER: R->act[b] = fp_act_docker_new(&R->roots, err); break;
+    case BK_SWARM: R->act[b] = fp_act_swarm_new(&R->roots, err); break;
+    case BK_K8S: R->act[b] = fp_act_k8s_new(R->S->kubectl, R->S->nspace, err); break;
+    default: fp_err_set(err, FP_EUSAGE, "no backend"); break;
+    }
+    return R->act[b];
+}
+
+static int backend_for(const settings *S, const fp_target *tg)
+{
+    if (S->backend != BK_AUTO) return S->backend;
+    return tg->container[0] ? BK_DOCKER : BK_CGROUP;
+}
+
+static int backend_by_name(const char *name)
+{
+    if (strncmp(name, "cgroup", 6) == 0) return BK_CGROUP;
+    for (int i = 1; i < BK_COUNT; i++)
+        if (strcmp(name, bk_names[i]) == 0) return i;
+    return -1;
+}
+
+/* The record's workload key: its id, else its cgroup, container or pid. */
+static void target_key(const fp_target *tg, char *buf, size_t n)
+{
+    if (tg->id[0]) snprintf(buf, n, "%s", tg->id);
+    else if (tg->cgroup[0]) snprintf(buf, n, "cgroup:%s", tg->cgroup);
+    else if (tg->container[0]) snprintf(buf, n, "container:%s", tg->container);
+    else if (tg->pid > 0) snprintf(buf, n, "pid:%d", tg->pid);
+    else buf[0] = 0;
+}
+
+static target *find_target(run *R, const fp_target *tg, int backend)
+{
+    char key[200];
+    target_key(tg, key, sizeof key);
+    for (int i = 0; i < R->n; i++)
+        if (strcmp(R->t[i].key, key) == 0) return &R->t[i];
+    if (R->n == R->cap_n) {
+        int nc = R->cap_n ? R->cap_n * 2 : 16;
+        target *p = realloc(R->t, (size_t)nc * sizeof *p);
+        if (!p) return NULL;
+        R->t = p;
+        R->cap_n = nc;
+    }
+    target *t = &R->t[R->n++];
+    memset(t, 0, sizeof *t);
+    snprintf(t->key, sizeof t->key, "%s", key);
+    t->tg = *tg;
+    t->backend = backend;
+    t->want_cpu = t->want_mem = FP_UNSET;
+    t->st.oom_seen = t->st.throttled_seen = -1;
+    return t;
+}
+
+/* Plan and (unless --dry-run) commit limits l on t, then write the
+ * allocation record. Returns 0 when applied. */
+static int apply(run *R, target *t, const fp_limits *l, const char *reason, const fp_decision *d,
+                 const char *capacity, double rec_t, const fp_prediction *p)
+{
+    fp_err err = {0};
+    fp_plan plan;
+    memset(&plan, 0, sizeof plan);
+    fp_actuator *a = actuator(R, t->backend, &err);
+    int rc = -1;
+    if (a && fp_act_plan(a, &t->tg, l, &plan, &err) == 0)
+        rc = R->S->dry_run ? 0 : fp_act_commit(a, &plan, &err);
+    fp_allocation al = {
+        .target = t->tg, .t = rec_t, .ts = wall_now(), .reason = reason,
+        .model = t->model, .horizon_s = p ? p->horizon_s : -1, .prediction_t = p ? p->t : -1,
+        .dry_run = R->S->dry_run, .ok = rc == 0, .error = rc == 0 ? NULL : err.msg,
+        .limits = *l, .capacity = capacity, .plan = a ? &plan : NULL };
+    for (int i = 0; d && i < FP_RES_COUNT; i++) al.why[i] = d->why[i];
+    if (rc < 0) complain(R, t, &err);
+    else if (!R->S->dry_run) fp_apply_state_commit(&t->st, l, mono_now());
+    emit(R, fp_allocation_to_json(&al));
+    return rc;
+}
+
+static bool any_set(const fp_limits *l)
+{
+    const double *v = (const double *)l;
+    for (size_t i = 0; i < sizeof *l / sizeof(double); i++)
+        if (v[i] != FP_UNSET) return true;
+    return false;
+}
+
+/* Fit every target's hard limits into the machine; `self` wants
+ * (cpu, mem) now. Adjusts self's limits in l, re-applies other targets
+ * whose grant moved, and returns the capacity summary (in buf). */
+static const char *share(run *R, target *self, fp_limits *l, char *buf, size_t n)
+{
+    fp_share *s = calloc((size_t)R->n, sizeof *s);
+    if (!s) return "not checked: out of memory";
+    int me = (int)(self - R->t);
+    for (int i = 0; i < R->n; i++) {
+        target *t = &R->t[i];
+        s[i].want[0] = t->want_cpu;
+        s[i].want[1] = t->want_mem;
+        s[i].floor[0] = t->want_cpu >= 0 ? R->S->policy.res[FP_RES_CPU].floor : 0;
+        s[i].floor[1] = t->floor_mem;
+        s[i].prev[0] = t->st.applied ? t->st.granted.cpu_max_cores : FP_UNSET;
+        s[i].prev[1] = t->st.applied ? t->st.granted.mem_max_bytes : FP_UNSET;
+        s[i].priority = t->priority;
+    }
+    const char *sum = fp_policy_share(&R->S->policy, &R->cap, s, R->n, buf, n);
+    /* this target */
+    const fp_res_policy *cp = &R->S->policy.res[FP_RES_CPU], *mp = &R->S->policy.res[FP_RES_MEM];
+    if (l->cpu_max_cores >= 0 && s[me].grant[0] != l->cpu_max_cores) {
+        l->cpu_max_cores = s[me].grant[0] >= 0 ? ceil(s[me].grant[0] / cp->step - 1e-9) * cp->step
+                                               : FP_UNSET;
+        if (l->cpu_weight_cores > l->cpu_max_cores) l->cpu_weight_cores = l->cpu_max_cores;
+    }
+    if (l->mem_max_bytes >= 0 && s[me].grant[1] != l->mem_max_bytes) {
+        l->mem_max_bytes = s[me].grant[1] >= 0 ? floor(s[me].grant[1] / mp->step) * mp->step
+                                               : FP_UNSET;
+        if (l->mem_max_bytes >= 0 && l->mem_max_bytes < self->floor_mem) l->mem_max_bytes = self->floor_mem;
+        if (l->mem_high_bytes > l->mem_max_bytes && l->mem_max_bytes >= 0)
+            l->mem_high_bytes = l->mem_max_bytes;
+    }
+    /* others whose applied hard limits differ from their new grant */
+    for (int i = 0; i < R->n; i++) {
+        target *t = &R->t[i];
+        if (i == me || !t->st.applied) continue;
+        fp_limits o;
+        fp_limits_unset(&o);
+        double gc = s[i].grant[0], gm = s[i].grant[1];
+        double hc = cp->hysteresis, hm = mp->hysteresis;
+        if (gc >= 0 && t->st.granted.cpu_max_cores > 0 &&
+            fabs(gc - t->st.granted.cpu_max_cores) / t->st.granted.cpu_max_cores >= hc) {
+            o.cpu_max_cores = ceil(gc / cp->step - 1e-9) * cp->step;
+            if (t->st.granted.cpu_weight_cores > o.cpu_max_cores) o.cpu_weight_cores = o.cpu_max_cores;
+        }
+        if (gm >= 0 && t->st.granted.mem_max_bytes > 0 &&
+            fabs(gm - t->st.granted.mem_max_bytes) / t->st.granted.mem_max_bytes >= hm) {
+            o.mem_max_bytes = fmax(floor(gm / mp->step) * mp->step, t->floor_mem);
+            if (t->st.granted.mem_high_bytes > o.mem_max_bytes) o.mem_high_bytes = o.mem_max_bytes;
+        }
+        if (any_set(&o)) {
+            fp_decision d;
+            memset(&d, 0, sizeof d);
+            if (s[i].note[0]) snprintf(d.why[FP_RES_CPU], FP_WHY_MAX, "%s", s[i].note);
+            apply(R, t, &o, "capacity", &d, sum, t->last_t + (mono_now() - t->last_mono), NULL);
+        }
+    }
+    if (s[me].note[0]) {
+        size_t k = strlen(buf);
+        snprintf(buf + k, n - k, "; this target: %s", s[me].note);
+    }
+    free(s);
+    return buf;
+}
+
+/* A prediction: observe, decide, share, apply. */
+static void on_prediction(run *R, const json_t *rec)
+{
+    fp_err err = {0};
+    fp_prediction p;
+    if (fp_prediction_from_json(rec, &p, &err) < 0) {
+        fprintf(stderr, "fp-apply: %s:%ld: %s\n", R->input, R->line, err.msg);
+        note_status(R, &err);
+        return;
+    }
+    char key[200];
+    target_key(&p.target, key, sizeof key);
+    if (!key[0]) {
+        fprintf(stderr, "fp-apply: %s:%ld: prediction names no workload (id, cgroup, container "
+                "or pid)\n", R->input, R->line);
+        if (R->status == 0) R->status = 3;
+        return;
+    }
+    target *t = find_target(R, &p.target, backend_for(R->S, &p.target));
+    if (!t) {
+        fprintf(stderr, "fp-apply: out of memory\n");
+        R->status = 2;
+        return;
+    }
+    /* a later record may say more about where the workload is */
+    if (p.target.cgroup[0] || p.target.container[0] || p.target.pid) t->tg = p.target;
+    t->priority = p.priority;
+    t->last_t = p.t;
+    t->last_mono = mono_now();
+    snprintf(t->model, sizeof t->model, "%s", p.model);
+    fp_actuator *a = actuator(R, t->backend, &err);
+    fp_observed o;
+    if (!a || fp_act_observe(a, &t->tg, &o, &err) < 0) {
+        complain(R, t, &err);
+        fp_allocation al = { .target = t->tg, .t = p.t, .ts = wall_now(), .reason = "prediction",
+                             .model = p.model, .horizon_s = p.horizon_s, .prediction_t = p.t,
+                             .dry_run = R->S->dry_run, .ok = false, .error = err.msg };
+        fp_limits_unset(&al.limits);
+        emit(R, fp_allocation_to_json(&al));
+        return;
+    }
+    fp_decision d;
+    fp_policy_decide(&R->S->policy, &R->cap, &p, &o, &t->st, mono_now(), &d);
+    const fp_policy *pol = &R->S->policy;
+    t->floor_mem = o.mem_bytes >= 0 ? o.mem_bytes * (1 + pol->mem_margin_frac) + pol->mem_margin_bytes : 0;
+    /* what this target wants in hard limits, for the capacity rule */
+    if (!isnan(d.wanted[FP_RES_CPU]) && pol->cpu_hard) t->want_cpu = d.wanted[FP_RES_CPU];
+    if (d.want.cpu_max_cores >= 0) t->want_cpu = d.want.cpu_max_cores;
+    if (d.want.mem_max_bytes >= 0) t->want_mem = d.want.mem_max_bytes;
+    else if (!isnan(d.wanted[FP_RES_MEM]))
+        t->want_mem = fmax(d.wanted[FP_RES_MEM], t->floor_mem) * pol->mem_max_over_high;
+    char cap[400];
+    const char *capacity = share(R, t, &d.want, cap, sizeof cap);
+    if (strcmp(d.reason, "hold") == 0 && !any_set(&d.want)) {
+        fp_allocation al = { .target = t->tg, .t = p.t, .ts = wall_now(), .reason = "hold",
+                             .model = p.model, .horizon_s = p.horizon_s, .prediction_t = p.t,
+                             .dry_run = R->S->dry_run, .ok = true, .limits = d.want,
+                             .capacity = capacity };
+        for (int i = 0; i < FP_RES_COUNT; i++) al.why[i] = d.why[i];
+        emit(R, fp_allocation_to_json(&al));
+        return;
+    }
+    apply(R, t, &d.want, d.reason, &d, capacity, p.t, &p);
+}
+
+/* --watch: look at every target for OOM kills and throttling. */
+static void look(run *R)
+{
+    for (int i = 0; i < R->n; i++) {
+        target *t = &R->t[i];
+        fp_err err = {0};
+        fp_actuator *a = actuator(R, t->backend, &err);
+        fp_observed o;
+        if (!a || fp_act_observe(a, &t->tg, &o, &err) < 0) continue;   /* gone: stop looking */
+        fp_decision d;
+        fp_policy_decide(&R->S->policy, &R->cap, NULL, &o, &t->st, mono_now(), &d);
+        if (strcmp(d.reason, "hold") == 0) continue;
+        apply(R, t, &d.want, d.reason, &d, NULL, t->last_t + (mono_now() - t->last_mono), NULL);
+    }
+}
+
+/* --revert: plans rebuilt from allocation records, undone last first. */
+typedef struct revert_item {
+    fp_plan plan;
+    fp_target tg;
+    double t;
+    long line;
+    char input[256];
+} revert_item;
+
+static void revert_all(run *R, revert_item *items, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        revert_item *it = &items[i];
+        fp_err err = {0};
+        fp_plan inv;
+        fp_plan_invert(&it->plan, &inv);
+        int b = backend_by_name(inv.backend);
+        R->input = it->input;
+        R->line = it->line;
+        target tt = { .tg = it->tg };
+        snprintf(tt.key, sizeof tt.key, "%s", inv.object);
+        fp_actuator *a = b >= 0 ? actuator(R, b, &err) : NULL;
+        if (b < 0) fp_err_set(&err, FP_EINPUT, "unknown backend \"%s\"", inv.backend);
+        int rc = -1;
+        if (a) {
+            fp_observed o;
+            rc = fp_act_observe(a, &it->tg, &o, &err);
+            if (rc == 0) rc = fp_plan_check_memory(&inv, o.mem_bytes, &err);
+            if (rc == 0 && !R->S->dry_run) rc = fp_act_commit(a, &inv, &err);
+        }
+        if (rc < 0) complain(R, &tt, &err);
+        fp_allocation al = { .target = it->tg, .t = it->t, .ts = wall_now(), .reason = "revert",
+                             .horizon_s = -1, .prediction_t = -1, .dry_run = R->S->dry_run,
+                             .ok = rc == 0, .error = rc == 0 ? NULL : err.msg, .plan = &inv };
+        fp_limits_unset(&al.limits);
+        emit(R, fp_allocation_to_json(&al));
+    }
+}
+
+/* Read one input to its end. Returns -1 when reading must stop (bad input
+ * or a read error), else 0. */
+static int read_input(run *R, const char *name, int fd, revert_item **items, int *n_items, int *cap_items)
+{
+    const settings *S = R->S;
+    fp_reader *rd = fp_reader_new_fd(fd, name, S->skip_bad);
+    if (!rd) {
+        fprintf(stderr, "fp-apply: out of memory\n");
+        R->status = 2;
+        return -1;
+    }
+    R->input = strcmp(name, "-") == 0 ? "<stdin>" : name;
+    int rc = 0;
+    for (;;) {
+        if (S->watch_s > 0 && !S->revert) {
+            int w = fp_reader_wait(rd, (int)(S->watch_s * 1000));
+            if (w == 0) {
+                look(R);
+                continue;
+            }
+        }
+        json_t *rec = NULL;
+        fp_err err = {0};
+        int k = fp_reader_next(rd, &rec, &err);
+        if (k == 0) break;
+        if (k < 0) {
+            fprintf(stderr, "fp-apply: %s\n", err.msg);
+            note_status(R, &err);
+            rc = -1;
+            break;
+        }
+        R->line = fp_reader_line(rd);
+        const char *type = fp_record_type(rec);
+        if (S->revert && strcmp(type, "allocation") == 0) {
+            if (*n_items == *cap_items) {
+                int nc = *cap_items ? *cap_items * 2 : 16;
+                revert_item *p = realloc(*items, (size_t)nc * sizeof *p);
+                if (!p) { json_decref(rec); R->status = 2; rc = -1; break; }
+                *items = p;
+                *cap_items = nc;
+            }
+            revert_item *it = &(*items)[*n_items];
+            memset(it, 0, sizeof *it);
+            json_t *okv = json_object_get(rec, "ok"), *dry = json_object_get(rec, "dry_run");
+            if (json_is_false(okv) || json_is_true(dry)) {
+                json_decref(rec);          /* nothing was changed: nothing to undo */
+                continue;
+            }
+            if (fp_plan_from_allocation(rec, &it->plan, &err) < 0 ||
+                fp_target_from_json(rec, &it->tg, &err) < 0) {
+                fprintf(stderr, "fp-apply: %s:%ld: %s\n", R->input, R->line, err.msg);
+                note_status(R, &err);
+                json_decref(rec);
+                if (S->skip_bad) continue;
+                rc = -1;
+                break;
+            }
+            it->t = json_number_value(json_object_get(rec, "t"));
+            it->line = R->line;
+            snprintf(it->input, sizeof it->input, "%s", R->input);
+            (*n_items)++;
+            json_decref(rec);
+        } else if (!S->revert && strcmp(type, "prediction") == 0) {
+            on_prediction(R, rec);
+            json_decref(rec);
+        } else {
+            emit(R, rec);                  /* pass through */
+        }
+        if (R->status == 2 && ferror(R->out)) { rc = -1; break; }
+    }
+    if (fp_reader_skipped(rd))
+        fprintf(stderr, "fp-apply: %s: skipped %ld malformed line(s)\n", R->input,
+                fp_reader_skipped(rd));
+    fp_reader_free(rd);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    settings S;
+    int a = parse_args(argc, argv, &S);
+    if (a != 0) return a > 0 ? 0 : 2;
+    if (S.dump_policy) {
+        json_t *j = fp_policy_to_json(&S.policy);
+        json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+        putchar('\n');
+        json_decref(j);
+        return fclose(stdout) == 0 ? 0 : 2;
+    }
+    run R = { .S = &S, .out = stdout, .input = "<stdin>" };
+    fp_roots_default(&R.roots);
+    fp_err err = {0};
+    if (fp_capacity_read(&R.roots, &R.cap, &err) < 0) {
+        fprintf(stderr, "fp-apply: %s\n", err.msg);
+        return 2;
+    }
+    revert_item *items = NULL;
+    int n_items = 0, cap_items = 0;
+    if (S.n_inputs == 0) {
+        read_input(&R, "-", 0, &items, &n_items, &cap_items);
+    } else {
+        for (int i = 0; i < S.n_inputs; i++) {
+            const char *name = S.inputs[i];
+            int fd = strcmp(name, "-") == 0 ? 0 : open(name, O_RDONLY | O_CLOEXEC);
+            if (fd < 0) {
+                fprintf(stderr, "fp-apply: %s: %s\n", name, strerror(errno));
+                R.status = 2;
+                break;
+            }
+            int rc = read_input(&R, name, fd, &items, &n_items, &cap_items);
+            if (fd != 0) close(fd);
+            if (rc < 0) break;
+        }
+    }
+    /* a revert undoes only what every input described: with a bad input,
+     * nothing is reverted */
+    if (S.revert) {
+        if (R.status == 0 || S.skip_bad) revert_all(&R, items, n_items);
+        else fprintf(stderr, "fp-apply: nothing reverted because of the errors above\n");
+    }
+    free(items);
+    free(R.t);
+    for (int i = 0; i < BK_COUNT; i++) fp_act_free(R.act[i]);
+    if (fclose(stdout) != 0) {
+        fprintf(stderr, "fp-apply: write: %s\n", strerror(errno));
+        return 2;
+    }
+    return R.status;
+}

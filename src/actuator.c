@@ -1,8 +1,10 @@
 /* actuator.c - the back-end independent half of fp/actuator.h. */
 #include "config.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "act_impl.h"
@@ -160,4 +162,80 @@ int fp_plan_from_allocation(const json_t *rec, fp_plan *p, fp_err *err)
         p->n++;
     }
     return 0;
+}
+
+/* Knobs that hold a memory size in bytes, for every back-end. */
+static bool memory_knob(const char *k)
+{
+    static const char *const names[] = {
+        "memory.max", "memory.high", "memory.limit_in_bytes", "memory.soft_limit_in_bytes",
+        "Memory", "MemoryReservation", "Limits.MemoryBytes", "Reservations.MemoryBytes",
+        NULL };
+    for (int i = 0; names[i]; i++)
+        if (strcmp(k, names[i]) == 0) return true;
+    return false;
+}
+
+int fp_plan_check_memory(const fp_plan *p, double usage, fp_err *err)
+{
+    if (!(usage > 0)) return 0;
+    for (int i = 0; i < p->n; i++) {
+        const fp_change *c = &p->ch[i];
+        if (!memory_knob(c->knob)) continue;
+        char *end;
+        double v = strtod(c->value, &end);
+        if (end == c->value || *end) continue;          /* "max" and the like */
+        if (v > 0 && v < usage)
+            return fp_err_set(err, FP_EINPUT, "refusing %s = %.0f bytes (%.1f MiB): below the "
+                              "current usage of %.0f bytes (%.1f MiB)", c->knob, v,
+                              v / 1048576, usage, usage / 1048576);
+    }
+    return 0;
+}
+
+static json_t *num_or_null(double v)
+{
+    if (v == FP_UNSET || isnan(v)) return json_null();
+    if (v == FP_UNLIMITED) return json_string("unlimited");
+    return v == floor(v) && fabs(v) < 9e15 ? json_integer((json_int_t)v) : json_real(v);
+}
+
+json_t *fp_allocation_to_json(const fp_allocation *a)
+{
+    json_t *r = fp_record_new("allocation", &a->target, a->t, a->ts);
+    const fp_plan *p = a->plan;
+    json_object_set_new(r, "reason", json_string(a->reason ? a->reason : "prediction"));
+    json_object_set_new(r, "backend", p && p->backend[0] ? json_string(p->backend) : json_null());
+    json_object_set_new(r, "object", p && p->object[0] ? json_string(p->object) : json_null());
+    if (p && p->token[0]) json_object_set_new(r, "token", json_string(p->token));
+    json_object_set_new(r, "dry_run", json_boolean(a->dry_run));
+    json_object_set_new(r, "ok", json_boolean(a->ok));
+    json_object_set_new(r, "error", a->error ? json_string(a->error) : json_null());
+    json_object_set_new(r, "model", a->model && a->model[0] ? json_string(a->model) : json_null());
+    json_object_set_new(r, "prediction_t", a->prediction_t >= 0 ? json_real(a->prediction_t)
+                                                                 : json_null());
+    json_object_set_new(r, "horizon_s", a->horizon_s >= 0 ? json_real(a->horizon_s) : json_null());
+    const fp_limits *l = &a->limits;
+    json_object_set_new(r, "limits", json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
+        "cpu_max_cores", num_or_null(l->cpu_max_cores),
+        "cpu_weight_cores", num_or_null(l->cpu_weight_cores),
+        "mem_high_bytes", num_or_null(l->mem_high_bytes),
+        "mem_max_bytes", num_or_null(l->mem_max_bytes),
+        "io_read_Bps", num_or_null(l->io_read_Bps),
+        "io_write_Bps", num_or_null(l->io_write_Bps),
+        "pids_max", num_or_null(l->pids_max),
+        "net_tx_Bps", num_or_null(l->net_tx_Bps)));
+    json_t *why = json_object();
+    static const char *const res[] = { "cpu_cores", "mem_bytes", "io_read_Bps", "io_write_Bps",
+                                       "net_rx_Bps", "net_tx_Bps", NULL, NULL };
+    for (int i = 0; i < 8 && res[i]; i++)
+        if (a->why[i] && a->why[i][0]) json_object_set_new(why, res[i], json_string(a->why[i]));
+    json_object_set_new(r, "why", why);
+    json_object_set_new(r, "capacity", a->capacity ? json_string(a->capacity) : json_null());
+    json_object_set_new(r, "changes", p ? fp_plan_changes_json(p) : json_array());
+    json_t *un = json_object();
+    for (int i = 0; p && i < p->n_unsupported; i++)
+        json_object_set_new(un, p->unsupported[i].limit, json_string(p->unsupported[i].why));
+    json_object_set_new(r, "unsupported", un);
+    return r;
 }

@@ -1,3 +1,525 @@
-/* policy.c - placeholder, being written. */
-#include "config.h"
-typedef int fp_placeholder_policy;
+/* policy.c - the allocation policy (fp/policy.h). */
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fp/policy.h"
+
+#define MiB (1024.0 * 1024.0)
+
+void fp_policy_default(fp_policy *p)
+{
+    memset(p, 0, sizeof *p);
+    /* CPU: p90 x 1.2, hundredths of a core, at least 0.05 core */
+    p->res[FP_RES_CPU] = (fp_res_policy){ true, 0.90, 1.2, 0.05, 0, 0.01, 0.10, 0.25 };
+    /* memory: p99 x 1.15 (the VPA's margin), MiB, at least 64 MiB */
+    p->res[FP_RES_MEM] = (fp_res_policy){ true, 0.99, 1.15, 64 * MiB, 0, MiB, 0.10, 0.25 };
+    /* bandwidths: off unless asked for (a wrong limit starves a workload);
+     * when on: p99 x 2, at least 10 MiB/s (1 MiB/s for the network) */
+    p->res[FP_RES_DISK_READ] = (fp_res_policy){ false, 0.99, 2.0, 10 * MiB, 0, MiB, 0.20, 0.25 };
+    p->res[FP_RES_DISK_WRITE] = p->res[FP_RES_DISK_READ];
+    p->res[FP_RES_NET_RX] = (fp_res_policy){ false, 0.99, 2.0, MiB, 0, 65536, 0.20, 0.25 };
+    p->res[FP_RES_NET_TX] = p->res[FP_RES_NET_RX];
+    p->min_interval_s = 10;
+    p->mem_margin_bytes = 32 * MiB;
+    p->mem_margin_frac = 0.10;
+    p->mem_max_over_high = 1.25;
+    p->oom_bump_bytes = 100 * MiB;
+    p->oom_bump_factor = 1.2;
+    p->throttle_frac = 0.25;
+    p->throttle_streak = 2;
+    p->throttle_bump = 1.5;
+    p->cpu_hard = true;
+    p->over = FP_OVER_SCALE;
+    p->reserve_cpu_cores = 0;
+    p->reserve_mem_bytes = 256 * MiB;
+}
+
+static const char *const over_names[] = { "scale", "priority", "refuse", "allow" };
+
+const char *fp_overcommit_name(fp_overcommit o)
+{
+    return (unsigned)o < 4 ? over_names[o] : "?";
+}
+
+int fp_overcommit_parse(const char *s, fp_overcommit *o)
+{
+    for (int i = 0; i < 4; i++)
+        if (s && strcmp(s, over_names[i]) == 0) {
+            *o = (fp_overcommit)i;
+            return 0;
+        }
+    return -1;
+}
+
+/* A number member of a policy object, checked against [lo, hi]. Returns 1
+ * when set, 0 when absent, -1 (FP_EINPUT naming file and key) when bad. */
+static int num(const json_t *o, const char *key, double lo, double hi, double *out,
+               const char *name, const char *where, fp_err *err)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v) return 0;
+    if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
+        json_number_value(v) < lo || json_number_value(v) > hi)
+        return fp_err_set(err, FP_EINPUT, "%s: %s%s must be a number in [%g, %g]",
+                          name, where, key, lo, hi);
+    *out = json_number_value(v);
+    return 1;
+}
+
+static int check_keys(const json_t *o, const char *const *keys, const char *name,
+                      const char *where, fp_err *err)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)o, k, v) {
+        bool known = false;
+        for (int i = 0; keys[i]; i++) known |= strcmp(k, keys[i]) == 0;
+        if (!known) return fp_err_set(err, FP_EINPUT, "%s: unknown policy key %s%s", name, where, k);
+    }
+    return 0;
+}
+
+int fp_policy_from_json(fp_policy *p, const json_t *o, const char *name, fp_err *err)
+{
+    static const char *const top[] = {
+        "overcommit", "min_interval_s", "mem_margin_bytes", "mem_margin_frac",
+        "mem_max_over_high", "oom_bump_bytes", "oom_bump_factor", "throttle_frac",
+        "throttle_streak", "throttle_bump", "cpu_hard", "reserve_cpu_cores",
+        "reserve_mem_bytes", "resources", NULL };
+    static const char *const per[] = {
+        "enabled", "quantile", "headroom", "floor", "ceiling", "step", "hysteresis",
+        "max_down", NULL };
+    if (!json_is_object(o)) return fp_err_set(err, FP_EINPUT, "%s: a policy is a JSON object", name);
+    if (check_keys(o, top, name, "", err) < 0) return -1;
+    fp_policy q = *p;
+    double streak = q.throttle_streak;
+    if (num(o, "min_interval_s", 0, 1e9, &q.min_interval_s, name, "", err) < 0 ||
+        num(o, "mem_margin_bytes", 0, 1e15, &q.mem_margin_bytes, name, "", err) < 0 ||
+        num(o, "mem_margin_frac", 0, 10, &q.mem_margin_frac, name, "", err) < 0 ||
+        num(o, "mem_max_over_high", 1, 100, &q.mem_max_over_high, name, "", err) < 0 ||
+        num(o, "oom_bump_bytes", 0, 1e15, &q.oom_bump_bytes, name, "", err) < 0 ||
+        num(o, "oom_bump_factor", 1, 100, &q.oom_bump_factor, name, "", err) < 0 ||
+        num(o, "throttle_frac", 0, 1, &q.throttle_frac, name, "", err) < 0 ||
+        num(o, "throttle_streak", 1, 1000, &streak, name, "", err) < 0 ||
+        num(o, "throttle_bump", 1, 100, &q.throttle_bump, name, "", err) < 0 ||
+        num(o, "reserve_cpu_cores", 0, 1e6, &q.reserve_cpu_cores, name, "", err) < 0 ||
+        num(o, "reserve_mem_bytes", 0, 1e18, &q.reserve_mem_bytes, name, "", err) < 0)
+        return -1;
+    q.throttle_streak = (int)streak;
+    json_t *v = json_object_get(o, "cpu_hard");
+    if (v) {
+        if (!json_is_boolean(v)) return fp_err_set(err, FP_EINPUT, "%s: cpu_hard must be true or false", name);
+        q.cpu_hard = json_is_true(v);
+    }
+    v = json_object_get(o, "overcommit");
+    if (v && fp_overcommit_parse(json_string_value(v), &q.over) < 0)
+        return fp_err_set(err, FP_EINPUT, "%s: overcommit must be scale, priority, refuse or allow",
+                          name);
+    json_t *res = json_object_get(o, "resources");
+    if (res) {
+        if (!json_is_object(res))
+            return fp_err_set(err, FP_EINPUT, "%s: resources must be an object", name);
+        const char *k;
+        json_t *r;
+        json_object_foreach(res, k, r) {
+            fp_resource i = fp_resource_by_name(k);
+            char where[64];
+            snprintf(where, sizeof where, "resources.%s.", k);
+            if (i == FP_RES_COUNT)
+                return fp_err_set(err, FP_EINPUT, "%s: unknown resource resources.%s", name, k);
+            if (!json_is_object(r))
+                return fp_err_set(err, FP_EINPUT, "%s: resources.%s must be an object", name, k);
+            if (check_keys(r, per, name, where, err) < 0) return -1;
+            fp_res_policy *rp = &q.res[i];
+            if (num(r, "quantile", 0.01, 0.999, &rp->quantile, name, where, err) < 0 ||
+                num(r, "headroom", 1, 100, &rp->headroom, name, where, err) < 0 ||
+                num(r, "floor", 0, 1e18, &rp->floor, name, where, err) < 0 ||
+                num(r, "ceiling", 0, 1e18, &rp->ceiling, name, where, err) < 0 ||
+                num(r, "step", 0, 1e12, &rp->step, name, where, err) < 0 ||
+                num(r, "hysteresis", 0, 10, &rp->hysteresis, name, where, err) < 0 ||
+                num(r, "max_down", 0.01, 1, &rp->max_down, name, where, err) < 0)
+                return -1;
+            json_t *e = json_object_get(r, "enabled");
+            if (e) {
+                if (!json_is_boolean(e))
+                    return fp_err_set(err, FP_EINPUT, "%s: %senabled must be true or false",
+                                      name, where);
+                rp->enabled = json_is_true(e);
+            }
+            if (rp->ceiling > 0 && rp->ceiling < rp->floor)
+                return fp_err_set(err, FP_EINPUT, "%s: %sceiling is below its floor", name, where);
+        }
+    }
+    *p = q;
+    return 0;
+}
+
+int fp_policy_load(fp_policy *p, const char *path, fp_err *err)
+{
+    json_error_t je;
+    json_t *o = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    if (!o) return fp_err_set(err, FP_EINPUT, "%s:%d: %s", path, je.line, je.text);
+    int rc = fp_policy_from_json(p, o, path, err);
+    json_decref(o);
+    return rc;
+}
+
+json_t *fp_policy_to_json(const fp_policy *p)
+{
+    json_t *res = json_object();
+    for (int i = 0; i < FP_RES_COUNT; i++) {
+        const fp_res_policy *r = &p->res[i];
+        json_object_set_new(res, fp_resource_name(i),
+            json_pack("{s:b,s:f,s:f,s:f,s:f,s:f,s:f,s:f}", "enabled", r->enabled,
+                      "quantile", r->quantile, "headroom", r->headroom, "floor", r->floor,
+                      "ceiling", r->ceiling, "step", r->step, "hysteresis", r->hysteresis,
+                      "max_down", r->max_down));
+    }
+    return json_pack("{s:s,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:i,s:f,s:b,s:f,s:f,s:o}",
+                     "overcommit", fp_overcommit_name(p->over),
+                     "min_interval_s", p->min_interval_s,
+                     "mem_margin_bytes", p->mem_margin_bytes,
+                     "mem_margin_frac", p->mem_margin_frac,
+                     "mem_max_over_high", p->mem_max_over_high,
+                     "oom_bump_bytes", p->oom_bump_bytes,
+                     "oom_bump_factor", p->oom_bump_factor,
+                     "throttle_frac", p->throttle_frac,
+                     "throttle_streak", p->throttle_streak,
+                     "throttle_bump", p->throttle_bump,
+                     "cpu_hard", p->cpu_hard,
+                     "reserve_cpu_cores", p->reserve_cpu_cores,
+                     "reserve_mem_bytes", p->reserve_mem_bytes,
+                     "resources", res);
+}
+
+/* Online CPUs (cpuN lines of <proc>/stat) and MemTotal. */
+int fp_capacity_read(const fp_roots *r, fp_capacity *c, fp_err *err)
+{
+    char path[FP_PATH_MAX], line[512];
+    memset(c, 0, sizeof *c);
+    if (fp_path(path, sizeof path, "%s/stat", r->proc) < 0)
+        return fp_err_set(err, FP_EUSAGE, "proc root too long");
+    FILE *f = fopen(path, "re");
+    if (!f) return fp_err_sys(err, "%s", path);
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "cpu", 3) == 0 && line[3] >= '0' && line[3] <= '9') c->cpu_cores++;
+    fclose(f);
+    if (fp_path(path, sizeof path, "%s/meminfo", r->proc) < 0)
+        return fp_err_set(err, FP_EUSAGE, "proc root too long");
+    f = fopen(path, "re");
+    if (!f) return fp_err_sys(err, "%s", path);
+    unsigned long long kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemTotal: %llu kB", &kb) == 1) break;
+    fclose(f);
+    c->mem_bytes = (double)kb * 1024;
+    if (c->cpu_cores <= 0 || c->mem_bytes <= 0)
+        return fp_err_set(err, FP_ESYS, "cannot read the machine's CPUs and memory from %s",
+                          r->proc);
+    return 0;
+}
+
+static double round_up(double v, double step)
+{
+    return step > 0 ? ceil(v / step - 1e-9) * step : v;
+}
+
+/* A finite limit currently in effect or granted, else NAN. */
+static double current(const fp_apply_state *st, const fp_observed *o, size_t off)
+{
+    double g = st->applied ? *(const double *)((const char *)&st->granted + off) : FP_UNSET;
+    double n = *(const double *)((const char *)&o->now + off);
+    if (g >= 0) return g;
+    if (n >= 0) return n;
+    return NAN;
+}
+#define CUR(st, o, field) current(st, o, offsetof(fp_limits, field))
+
+/* Gentle change from cur to v: hysteresis, rate limit of decreases, and at
+ * most max_down per change. Returns the value to set, or FP_UNSET to leave
+ * the limit as it is; explains itself in why. */
+static double settle(const fp_res_policy *rp, double cur, double v, bool may_shrink,
+                     char *why, size_t n)
+{
+    if (isnan(cur)) return v;
+    if (cur > 0 && fabs(v - cur) / cur < rp->hysteresis) {
+        size_t k = strlen(why);
+        snprintf(why + k, n - k, "; within hysteresis of %g, unchanged", cur);
+        return FP_UNSET;
+    }
+    if (v < cur) {
+        if (!may_shrink) {
+            size_t k = strlen(why);
+            snprintf(why + k, n - k, "; shrink deferred (min interval)");
+            return FP_UNSET;
+        }
+        double lo = cur * (1 - rp->max_down);
+        if (v < lo) {
+            size_t k = strlen(why);
+            snprintf(why + k, n - k, "; shrink limited to -%g%% of %g", rp->max_down * 100, cur);
+            v = lo;
+        }
+    }
+    return v;
+}
+
+static void add_why(char *why, size_t n, const char *fmt, double a)
+{
+    size_t k = strlen(why);
+    snprintf(why + k, n - k, fmt, a);
+}
+
+void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_prediction *p,
+                      const fp_observed *o, fp_apply_state *st, double now, fp_decision *d)
+{
+    memset(d, 0, sizeof *d);
+    fp_limits_unset(&d->want);
+    for (int i = 0; i < FP_RES_COUNT; i++) d->wanted[i] = NAN;
+    bool may_shrink = !st->applied || now - st->last_change >= pol->min_interval_s;
+    const char *reason = NULL;
+
+    /* events since the last look */
+    bool oom = st->looked && o->oom_kills >= 0 && st->oom_seen >= 0 && o->oom_kills > st->oom_seen;
+    bool throttled = false;
+    if (o->throttled_s >= 0) {
+        if (st->looked && st->throttled_seen >= 0 && now > st->throttled_at) {
+            double share = (o->throttled_s - st->throttled_seen) / (now - st->throttled_at);
+            st->throttle_streak = share > pol->throttle_frac ? st->throttle_streak + 1 : 0;
+            if (st->throttle_streak >= pol->throttle_streak) {
+                throttled = true;
+                st->throttle_streak = 0;
+            }
+        }
+        st->throttled_seen = o->throttled_s;
+        st->throttled_at = now;
+    } else {
+        st->throttled_seen = -1;
+    }
+    st->oom_seen = o->oom_kills;
+    st->looked = true;
+
+    /* memory safety floor */
+    double mem_floor = o->mem_bytes >= 0
+        ? o->mem_bytes * (1 + pol->mem_margin_frac) + pol->mem_margin_bytes : 0;
+
+    for (int r = 0; r < FP_RES_COUNT; r++) {
+        const fp_res_policy *rp = &pol->res[r];
+        char *why = d->why[r];
+        if (!rp->enabled) {
+            snprintf(why, FP_WHY_MAX, "disabled by policy");
+            continue;
+        }
+        if (!p) continue;
+        const fp_quantiles *q = &p->q[r];
+        if (q->n <= 0) {
+            snprintf(why, FP_WHY_MAX, "not predicted: %s", q->why[0] ? q->why : "no quantiles");
+            continue;
+        }
+        char key[16];
+        fp_quantile_key(rp->quantile, key, sizeof key);
+        bool exact;
+        double v = fp_quantile_at(q, rp->quantile, &exact) * rp->headroom;
+        snprintf(why, FP_WHY_MAX, "%s%s x %g", key, exact ? "" : " (interpolated)", rp->headroom);
+        double ceil_ = rp->ceiling > 0 ? rp->ceiling
+                     : r == FP_RES_CPU ? cap->cpu_cores
+                     : r == FP_RES_MEM ? cap->mem_bytes : 0;
+        if (v < rp->floor) { v = rp->floor; add_why(why, FP_WHY_MAX, "; floor %g", rp->floor); }
+        v = round_up(v, rp->step);
+        if (ceil_ > 0 && v > ceil_) { v = ceil_; add_why(why, FP_WHY_MAX, "; ceiling %g", ceil_); }
+        d->wanted[r] = v;
+        switch (r) {
+        case FP_RES_CPU: {
+            double s = settle(rp, CUR(st, o, cpu_weight_cores), v, may_shrink, why, FP_WHY_MAX);
+            if (s >= 0) {
+                d->want.cpu_weight_cores = s;
+                if (pol->cpu_hard) d->want.cpu_max_cores = s;
+            }
+            break;
+        }
+        case FP_RES_MEM: {
+            double high = v, max;
+            if (high < mem_floor) {
+                add_why(why, FP_WHY_MAX, "; raised to usage + margin %.0f", mem_floor);
+                high = round_up(mem_floor, rp->step);
+            }
+            max = round_up(high * pol->mem_max_over_high, rp->step);
+            if (ceil_ > 0 && max > ceil_ && high <= ceil_) max = ceil_ > high ? ceil_ : high;
+            double sh = settle(rp, CUR(st, o, mem_high_bytes), high, may_shrink, why, FP_WHY_MAX);
+            double sm = settle(rp, CUR(st, o, mem_max_bytes), max, may_shrink, why, FP_WHY_MAX);
+            /* a shrink limited by max_down must still respect safety */
+            if (sh >= 0 && sh < mem_floor) sh = round_up(mem_floor, rp->step);
+            if (sm >= 0 && sm < mem_floor) sm = round_up(mem_floor, rp->step);
+            d->want.mem_high_bytes = sh;
+            d->want.mem_max_bytes = sm;
+            /* soft never above hard */
+            double hard = sm >= 0 ? sm : CUR(st, o, mem_max_bytes);
+            if (sh >= 0 && !isnan(hard) && sh > hard) d->want.mem_high_bytes = hard;
+            break;
+        }
+        case FP_RES_DISK_READ:
+            d->want.io_read_Bps = settle(rp, CUR(st, o, io_read_Bps), v, may_shrink, why, FP_WHY_MAX);
+            break;
+        case FP_RES_DISK_WRITE:
+            d->want.io_write_Bps = settle(rp, CUR(st, o, io_write_Bps), v, may_shrink, why, FP_WHY_MAX);
+            break;
+        case FP_RES_NET_TX:
+            d->want.net_tx_Bps = settle(rp, CUR(st, o, net_tx_Bps), v, may_shrink, why, FP_WHY_MAX);
+            break;
+        case FP_RES_NET_RX:
+            snprintf(why, FP_WHY_MAX, "ingress is not limited (egress only, with tc)");
+            d->wanted[r] = NAN;
+            break;
+        default:
+            break;
+        }
+        if (!reason) reason = "prediction";
+    }
+
+    /* raises after an OOM kill or sustained throttling override the rest */
+    if (oom && pol->res[FP_RES_MEM].enabled) {
+        double cur_max = CUR(st, o, mem_max_bytes), cur_high = CUR(st, o, mem_high_bytes);
+        if (isnan(cur_max)) cur_max = o->mem_bytes > 0 ? o->mem_bytes : 0;
+        double bump = fmax(cur_max + pol->oom_bump_bytes, cur_max * pol->oom_bump_factor);
+        bump = round_up(bump, pol->res[FP_RES_MEM].step);
+        if (d->want.mem_max_bytes < bump) d->want.mem_max_bytes = bump;
+        if (!isnan(cur_high)) {
+            double bh = round_up(fmax(cur_high + pol->oom_bump_bytes,
+                                      cur_high * pol->oom_bump_factor), pol->res[FP_RES_MEM].step);
+            if (bh > bump) bh = bump;
+            if (d->want.mem_high_bytes < bh) d->want.mem_high_bytes = bh;
+        }
+        snprintf(d->why[FP_RES_MEM], FP_WHY_MAX,
+                 "OOM kill (%g -> %g): memory raised to max(+%g, x%g) = %.0f",
+                 st->oom_seen >= 0 ? o->oom_kills - 1 : 0, o->oom_kills,
+                 pol->oom_bump_bytes, pol->oom_bump_factor, bump);
+        reason = "oom";
+    }
+    if (throttled && pol->res[FP_RES_CPU].enabled && pol->cpu_hard) {
+        double cur = CUR(st, o, cpu_max_cores);
+        if (!isnan(cur)) {
+            double v = round_up(cur * pol->throttle_bump, pol->res[FP_RES_CPU].step);
+            if (v > cap->cpu_cores) v = cap->cpu_cores;
+            if (v > cur && d->want.cpu_max_cores < v) {
+                d->want.cpu_max_cores = v;
+                if (d->want.cpu_weight_cores < v) d->want.cpu_weight_cores = v;
+                snprintf(d->why[FP_RES_CPU], FP_WHY_MAX,
+                         "throttled more than %g%% of the time for %d looks: quota x%g = %g",
+                         pol->throttle_frac * 100, pol->throttle_streak, pol->throttle_bump, v);
+                if (!reason || strcmp(reason, "prediction") == 0) reason = "throttling";
+            }
+        }
+    }
+    bool any = d->want.cpu_max_cores >= 0 || d->want.cpu_weight_cores >= 0 ||
+               d->want.mem_high_bytes >= 0 || d->want.mem_max_bytes >= 0 ||
+               d->want.io_read_Bps >= 0 || d->want.io_write_Bps >= 0 ||
+               d->want.net_tx_Bps >= 0 || d->want.pids_max >= 0;
+    snprintf(d->reason, sizeof d->reason, "%s", any && reason ? reason : "hold");
+}
+
+void fp_apply_state_commit(fp_apply_state *st, const fp_limits *g, double now)
+{
+    if (!st->applied) fp_limits_unset(&st->granted);
+    const double *src = (const double *)g;
+    double *dst = (double *)&st->granted;
+    for (size_t i = 0; i < sizeof *g / sizeof(double); i++)
+        if (src[i] != FP_UNSET) dst[i] = src[i];
+    st->applied = true;
+    st->last_change = now;
+}
+
+const char *fp_policy_share(const fp_policy *pol, const fp_capacity *cap, fp_share *s, int n,
+                            char *buf, size_t bufn)
+{
+    static const char *const what[2] = { "cpu", "memory" };
+    double capv[2] = { cap->cpu_cores - pol->reserve_cpu_cores,
+                       cap->mem_bytes - pol->reserve_mem_bytes };
+    buf[0] = 0;
+    for (int i = 0; i < n; i++) {
+        s[i].note[0] = 0;
+        s[i].grant[0] = s[i].want[0];
+        s[i].grant[1] = s[i].want[1];
+    }
+    for (int k = 0; k < 2; k++) {
+        double sum = 0, floors = 0;
+        for (int i = 0; i < n; i++)
+            if (s[i].want[k] >= 0) {
+                sum += s[i].want[k];
+                floors += fmax(s[i].floor[k], 0);
+            }
+        size_t len = strlen(buf);
+        if (sum <= capv[k]) continue;
+        if (pol->over == FP_OVER_ALLOW) {
+            snprintf(buf + len, bufn - len, "%s%s overcommitted x%.2f (allowed)",
+                     len ? "; " : "", what[k], sum / capv[k]);
+            continue;
+        }
+        if (floors >= capv[k]) {
+            /* safety first: everyone gets exactly its floor */
+            for (int i = 0; i < n; i++)
+                if (s[i].want[k] >= 0) s[i].grant[k] = fmax(s[i].floor[k], 0);
+            snprintf(buf + len, bufn - len, "%s%s: safety floors alone exceed the capacity "
+                     "(%.4g > %.4g); granted floors", len ? "; " : "", what[k], floors, capv[k]);
+            continue;
+        }
+        if (pol->over == FP_OVER_SCALE) {
+            double f = (capv[k] - floors) / (sum - floors);
+            for (int i = 0; i < n; i++) {
+                if (s[i].want[k] < 0) continue;
+                double fl = fmax(s[i].floor[k], 0);
+                s[i].grant[k] = fl + (fmax(s[i].want[k], fl) - fl) * f;
+                snprintf(s[i].note, sizeof s[i].note, "%s scaled x%.3f to fit the machine",
+                         what[k], f);
+            }
+            snprintf(buf + len, bufn - len, "%s%s scaled x%.3f (proportional): wanted %.4g, "
+                     "capacity %.4g", len ? "; " : "", what[k], f, sum, capv[k]);
+        } else if (pol->over == FP_OVER_PRIORITY) {
+            /* order by priority, highest first (stable: input order) */
+            int idx[n > 0 ? n : 1];
+            for (int i = 0; i < n; i++) idx[i] = i;
+            for (int i = 1; i < n; i++)
+                for (int j = i; j > 0 && s[idx[j]].priority > s[idx[j - 1]].priority; j--) {
+                    int t = idx[j]; idx[j] = idx[j - 1]; idx[j - 1] = t;
+                }
+            double left = capv[k] - floors;
+            for (int j = 0; j < n; j++) {
+                fp_share *x = &s[idx[j]];
+                if (x->want[k] < 0) continue;
+                double fl = fmax(x->floor[k], 0), extra = fmax(x->want[k] - fl, 0);
+                double got = extra < left ? extra : left;
+                left -= got;
+                x->grant[k] = fl + got;
+                if (got < extra)
+                    snprintf(x->note, sizeof x->note, "%s cut to %.4g by priority %d",
+                             what[k], x->grant[k], x->priority);
+            }
+            snprintf(buf + len, bufn - len, "%s%s shared by priority: wanted %.4g, capacity %.4g",
+                     len ? "; " : "", what[k], sum, capv[k]);
+        } else { /* refuse: raises that do not fit keep the previous limits */
+            double total = 0;
+            for (int i = 0; i < n; i++)
+                if (s[i].want[k] >= 0)
+                    total += s[i].prev[k] >= 0 && s[i].want[k] > s[i].prev[k] ? s[i].prev[k]
+                           : s[i].prev[k] < 0 ? 0 : s[i].want[k];
+            for (int i = 0; i < n; i++) {
+                if (s[i].want[k] < 0) continue;
+                double base = s[i].prev[k] >= 0 ? fmin(s[i].prev[k], s[i].want[k]) : 0;
+                double inc = s[i].want[k] - base;
+                if (inc <= 0) continue;
+                if (total + inc <= capv[k]) {
+                    total += inc;
+                    continue;
+                }
+                s[i].grant[k] = s[i].prev[k] >= 0 ? s[i].prev[k] : FP_UNSET;
+                snprintf(s[i].note, sizeof s[i].note, "%s raise refused: would overcommit "
+                         "(%.4g wanted, capacity %.4g)", what[k], sum, capv[k]);
+            }
+            snprintf(buf + len, bufn - len, "%s%s: raises that would overcommit refused",
+                     len ? "; " : "", what[k]);
+        }
+    }
+    if (!buf[0]) snprintf(buf, bufn, "fits");
+    return buf;
+}

@@ -1,8 +1,10 @@
 /* record.c - JSON-lines envelope, writer and strict streaming reader. */
 #include <errno.h>
 #include <math.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "fp/record.h"
 
 json_t *fp_record_new(const char *type, const fp_target *tg, double t, double ts)
@@ -25,6 +27,41 @@ json_t *fp_record_new(const char *type, const fp_target *tg, double t, double ts
         if (ts > 0) json_object_set_new(r, "ts_ms", json_integer((json_int_t)llround(ts * 1000)));
     }
     return r;
+}
+
+/* Copy string member key of o into dst; null or absent leaves dst empty. */
+static int target_str(const json_t *o, const char *key, char *dst, size_t n, fp_err *err)
+{
+    json_t *v = json_object_get(o, key);
+    dst[0] = 0;
+    if (!v || json_is_null(v)) return 0;
+    if (!json_is_string(v)) return fp_err_set(err, FP_EINPUT, "\"%s\" is not a string", key);
+    if (json_string_length(v) >= n || strlen(json_string_value(v)) != json_string_length(v))
+        return fp_err_set(err, FP_EINPUT, "\"%s\" is too long or holds a NUL byte", key);
+    memcpy(dst, json_string_value(v), json_string_length(v) + 1);
+    return 0;
+}
+
+int fp_target_from_json(const json_t *rec, fp_target *tg, fp_err *err)
+{
+    memset(tg, 0, sizeof *tg);
+    if (target_str(rec, "id", tg->id, sizeof tg->id, err) < 0 ||
+        target_str(rec, "host", tg->host, sizeof tg->host, err) < 0)
+        return -1;
+    json_t *g = json_object_get(rec, "target");
+    if (!g || json_is_null(g)) return 0;
+    if (!json_is_object(g)) return fp_err_set(err, FP_EINPUT, "\"target\" is not an object");
+    if (target_str(g, "cgroup", tg->cgroup, sizeof tg->cgroup, err) < 0 ||
+        target_str(g, "container", tg->container, sizeof tg->container, err) < 0)
+        return -1;
+    json_t *pid = json_object_get(g, "pid");
+    if (pid && !json_is_null(pid)) {
+        if (!json_is_integer(pid) || json_integer_value(pid) <= 0 ||
+            json_integer_value(pid) > 0x3fffffff)
+            return fp_err_set(err, FP_EINPUT, "\"target.pid\" is not a process id");
+        tg->pid = (int)json_integer_value(pid);
+    }
+    return 0;
 }
 
 int fp_record_write(FILE *f, const json_t *rec, fp_err *err)
@@ -191,12 +228,17 @@ const json_t *fp_sample_writer_json(fp_sample_writer *w, const fp_sample *s, con
 }
 
 struct fp_reader {
-    FILE *f;
+    FILE *f;               /* FILE mode; NULL in descriptor mode */
+    int fd;                /* descriptor mode: read with read(2) */
     char name[256];
     bool skip_bad;
     long line, skipped;
     char *buf;
     size_t cap;
+    /* descriptor mode: bytes read but not yet returned are in in[ipos, ilen) */
+    char *in;
+    size_t ipos, ilen, icap;
+    bool eof;
 };
 
 fp_reader *fp_reader_new(FILE *f, const char *name, bool skip_bad)
@@ -204,9 +246,79 @@ fp_reader *fp_reader_new(FILE *f, const char *name, bool skip_bad)
     fp_reader *r = calloc(1, sizeof *r);
     if (!r) return NULL;
     r->f = f;
+    r->fd = -1;
     snprintf(r->name, sizeof r->name, "%s", !name || strcmp(name, "-") == 0 ? "<stdin>" : name);
     r->skip_bad = skip_bad;
     return r;
+}
+
+fp_reader *fp_reader_new_fd(int fd, const char *name, bool skip_bad)
+{
+    fp_reader *r = fp_reader_new(NULL, name, skip_bad);
+    if (r) r->fd = fd;
+    return r;
+}
+
+/* Descriptor mode: one more read(2) into the input buffer (growing it when
+ * full). Returns bytes read, 0 at end of input, -1 with errno. */
+static ssize_t fill(fp_reader *r)
+{
+    if (r->ipos > 0) {                 /* move the unread part to the front */
+        memmove(r->in, r->in + r->ipos, r->ilen - r->ipos);
+        r->ilen -= r->ipos;
+        r->ipos = 0;
+    }
+    if (r->ilen == r->icap) {
+        size_t cap = r->icap ? r->icap * 2 : 65536;
+        char *p = realloc(r->in, cap);
+        if (!p) return -1;
+        r->in = p;
+        r->icap = cap;
+    }
+    for (;;) {
+        ssize_t n = read(r->fd, r->in + r->ilen, r->icap - r->ilen);
+        if (n < 0 && errno == EINTR) continue;
+        if (n > 0) r->ilen += (size_t)n;
+        if (n == 0) r->eof = true;
+        return n;
+    }
+}
+
+/* Descriptor mode's getline: the next line (with its newline, if any) into
+ * r->buf. Returns its length, or -1 at end of input (errno 0) or on error. */
+static ssize_t fd_getline(fp_reader *r)
+{
+    for (;;) {
+        char *nl = r->ilen > r->ipos ? memchr(r->in + r->ipos, '\n', r->ilen - r->ipos) : NULL;
+        if (nl || (r->eof && r->ilen > r->ipos)) {
+            size_t n = nl ? (size_t)(nl - (r->in + r->ipos)) + 1 : r->ilen - r->ipos;
+            if (n + 1 > r->cap) {
+                char *p = realloc(r->buf, n + 1);
+                if (!p) return -1;
+                r->buf = p;
+                r->cap = n + 1;
+            }
+            memcpy(r->buf, r->in + r->ipos, n);
+            r->buf[n] = 0;
+            r->ipos += n;
+            return (ssize_t)n;
+        }
+        if (r->eof) {
+            errno = 0;
+            return -1;
+        }
+        if (fill(r) < 0) return -1;
+    }
+}
+
+int fp_reader_wait(fp_reader *r, int timeout_ms)
+{
+    if (r->fd < 0 || r->eof) return 1;
+    if (r->ilen > r->ipos && memchr(r->in + r->ipos, '\n', r->ilen - r->ipos)) return 1;
+    struct pollfd p = { .fd = r->fd, .events = POLLIN };
+    int k = poll(&p, 1, timeout_ms);
+    if (k < 0) return errno == EINTR ? 0 : -1;
+    return k > 0;
 }
 
 const char *fp_record_problem(const json_t *j)
@@ -226,9 +338,10 @@ int fp_reader_next(fp_reader *r, json_t **out, fp_err *err)
 {
     for (;;) {
         errno = 0;
-        ssize_t n = getline(&r->buf, &r->cap, r->f);
+        ssize_t n = r->f ? getline(&r->buf, &r->cap, r->f) : fd_getline(r);
         if (n < 0) {
-            if (ferror(r->f)) return fp_err_sys(err, "%s: read", r->name);
+            if (r->f ? ferror(r->f) != 0 : errno != 0)
+                return fp_err_sys(err, "%s: read", r->name);
             return 0;
         }
         r->line++;
@@ -264,5 +377,6 @@ void fp_reader_free(fp_reader *r)
 {
     if (!r) return;
     free(r->buf);
+    free(r->in);
     free(r);
 }

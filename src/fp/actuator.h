@@ -134,6 +134,28 @@ int fp_act_commit(fp_actuator *a, const fp_plan *plan, fp_err *err);
 /* The plan that undoes p: value and previous swapped, order reversed. */
 void fp_plan_invert(const fp_plan *p, fp_plan *out);
 
+/* Refuse (FP_EINPUT) a plan that sets a memory knob (soft or hard, any
+ * back-end) to a number of bytes above 0 but below usage_bytes: the check
+ * a revert or a replayed plan needs, since it does not go through
+ * fp_act_plan. "max", -1 and 0 (no limit) pass. */
+int fp_plan_check_memory(const fp_plan *p, double usage_bytes, fp_err *err);
+
+/* One `allocation` record: what fp-apply decided and did for a target. */
+typedef struct fp_allocation {
+    fp_target target;
+    double t, ts;              /* the record's t and Unix time */
+    const char *reason;        /* "prediction", "oom", "throttling", "capacity", "revert" */
+    const char *model;         /* model of the prediction, NULL none */
+    double horizon_s, prediction_t;   /* < 0: no prediction */
+    bool dry_run, ok;
+    const char *error;         /* NULL when ok */
+    fp_limits limits;          /* what was decided (FP_UNSET: left alone) */
+    const char *why[8];        /* per resource (fp_resource order), NULL none */
+    const char *capacity;      /* what the capacity rule decided, NULL none */
+    const fp_plan *plan;       /* the changes (NULL: nothing planned) */
+} fp_allocation;
+json_t *fp_allocation_to_json(const fp_allocation *a);
+
 /* plan <-> the "changes" array of an allocation record:
  *   [{"knob":"memory.high","value":"...","previous":"...","path":"..."}] */
 json_t *fp_plan_changes_json(const fp_plan *p);

@@ -1,3 +1,135 @@
+/* fp/policy.h - from a prediction to the limits to put in place.
+ *
+ * The one place that decides how much a workload gets. Per resource:
+ *   want  = quantile(level) x headroom, rounded up to `step`,
+ *           clamped to [floor, ceiling] (ceiling 0: the machine's capacity);
+ * then the safety rules, which always win:
+ *   - memory is never limited below usage x (1 + mem_margin_frac) +
+ *     mem_margin_bytes; the hard limit (memory.max) sits mem_max_over_high
+ *     above the soft one (memory.high / soft limit / reservation);
+ *   - a shrink is gentle: at most max_down of the current value per change,
+ *     and no more often than min_interval_s;
+ *   - hysteresis: a change smaller than `hysteresis` (relative) is not made;
+ *   - an OOM kill since the last look raises memory at once to at least
+ *     max(current + oom_bump_bytes, current x oom_bump_factor);
+ *   - sustained throttling (throttled share of wall time above
+ *     throttle_frac for throttle_streak looks in a row) raises the CPU quota
+ *     x throttle_bump;
+ *   raises are never delayed by min_interval_s.
+ * Many workloads on one machine: fp_policy_share fits the hard limits of
+ * all targets into the capacity (minus the reserve) by the overcommit rule:
+ *   scale     every target keeps its safety floor and gets the same share
+ *             of the rest of its want (proportional scaling);
+ *   priority  higher priority first, each up to its want, the others keep
+ *             their floors;
+ *   refuse    changes that would overcommit are not made (the previous
+ *             limits stay, a new target stays unlimited) and say so;
+ *   allow     overcommit, but say by how much.
+ * Defaults are documented in fp-apply(1) and set by fp_policy_default; a
+ * JSON policy file (fp_policy_load) overrides any of them.
+ *
+ * Ownership: fp_policy, fp_capacity, fp_apply_state, fp_decision and
+ * fp_share are plain values owned by the caller.
+ */
 #ifndef FP_POLICY_H
 #define FP_POLICY_H
+
+#include <stdbool.h>
+#include "fp/actuator.h"
+#include "fp/error.h"
+#include "fp/prediction.h"
+#include "fp/roots.h"
+
+typedef enum { FP_OVER_SCALE, FP_OVER_PRIORITY, FP_OVER_REFUSE, FP_OVER_ALLOW } fp_overcommit;
+
+typedef struct fp_res_policy {
+    bool enabled;        /* false: this resource is left alone */
+    double quantile;     /* level used, e.g. 0.9 */
+    double headroom;     /* multiplier on the quantile, >= 1 */
+    double floor;        /* smallest limit, in the resource's unit */
+    double ceiling;      /* largest; 0 = the machine's capacity (cpu, mem) or none */
+    double step;         /* rounding up to a multiple of this */
+    double hysteresis;   /* relative change below which nothing is changed */
+    double max_down;     /* largest relative decrease per change, in (0,1] */
+} fp_res_policy;
+
+typedef struct fp_policy {
+    fp_res_policy res[FP_RES_COUNT];
+    double min_interval_s;     /* between two changes of a target (not raises) */
+    double mem_margin_bytes;   /* safety margin over current usage */
+    double mem_margin_frac;
+    double mem_max_over_high;  /* hard memory limit = soft x this */
+    double oom_bump_bytes, oom_bump_factor;
+    double throttle_frac;
+    int throttle_streak;
+    double throttle_bump;
+    bool cpu_hard;             /* also set a hard CPU quota (else weight only) */
+    fp_overcommit over;
+    double reserve_cpu_cores, reserve_mem_bytes;   /* kept back for the host */
+} fp_policy;
+
+void fp_policy_default(fp_policy *p);
+/* Override fields of p from a JSON file:
+ *   {"overcommit":"scale", "min_interval_s":10, ...,
+ *    "resources":{"mem_bytes":{"quantile":0.99,"headroom":1.2}, ...}}
+ * Unknown keys and out-of-range values are FP_EINPUT naming the file and
+ * the key. */
+int fp_policy_load(fp_policy *p, const char *path, fp_err *err);
+/* The same from a parsed object (name is used in messages). */
+int fp_policy_from_json(fp_policy *p, const json_t *o, const char *name, fp_err *err);
+json_t *fp_policy_to_json(const fp_policy *p);
+const char *fp_overcommit_name(fp_overcommit o);
+int fp_overcommit_parse(const char *s, fp_overcommit *o);
+
+typedef struct fp_capacity {
+    double cpu_cores;          /* online CPUs from <proc>/stat */
+    double mem_bytes;          /* MemTotal from <proc>/meminfo */
+} fp_capacity;
+int fp_capacity_read(const fp_roots *r, fp_capacity *c, fp_err *err);
+
+/* What the policy remembers about one target between decisions. Start
+ * zeroed. */
+typedef struct fp_apply_state {
+    bool applied;              /* `granted` has been put in place */
+    fp_limits granted;
+    double last_change;        /* time of the last change (s, any clock) */
+    double oom_seen;           /* oom_kills at the last look; < 0 unknown */
+    double throttled_seen, throttled_at;
+    int throttle_streak;
+    bool looked;               /* oom_seen/throttled_seen are set */
+} fp_apply_state;
+
+#define FP_WHY_MAX 200
+typedef struct fp_decision {
+    char reason[32];           /* "prediction", "oom", "throttling", "hold" */
+    fp_limits want;            /* limits to put in place (FP_UNSET: leave) */
+    double wanted[FP_RES_COUNT];   /* the policy's value before safety (NAN: none) */
+    char why[FP_RES_COUNT][FP_WHY_MAX];
+} fp_decision;
+
+/* Decide the limits of one target. p may be NULL (a periodic look for OOM
+ * and throttling only: then only raises are decided). o is what the
+ * actuator observed now; st is updated (looked counters; the caller sets
+ * applied/granted/last_change after a successful commit with
+ * fp_apply_state_commit). now is the time in seconds. reason "hold" means
+ * nothing needs changing. */
+void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_prediction *p,
+                      const fp_observed *o, fp_apply_state *st, double now, fp_decision *d);
+void fp_apply_state_commit(fp_apply_state *st, const fp_limits *granted, double now);
+
+/* One target in a capacity decision: in, want (hard limits wanted) and
+ * floor (what safety requires; never cut), prev (its current limits, < 0
+ * none) and priority; out, grant and a note. */
+typedef struct fp_share {
+    double want[2], floor[2], prev[2], grant[2];   /* [0] cpu cores, [1] mem bytes */
+    int priority;
+    char note[160];
+} fp_share;
+
+/* Fit n targets into cap (minus the policy's reserve) by pol->over. Sets
+ * every grant and note; returns a summary of what was decided ("fits",
+ * "scaled cpu x0.62", "refused: ...") in buf. */
+const char *fp_policy_share(const fp_policy *pol, const fp_capacity *cap, fp_share *s, int n,
+                            char *buf, size_t bufn);
+
 #endif

@@ -46,6 +46,11 @@ typedef struct fp_exit {
  * after `t`; left out when 0: unknown). */
 json_t *fp_record_new(const char *type, const fp_target *tg, double t, double ts);
 
+/* Read the envelope's id, host and target of a record into tg (absent or
+ * null fields stay empty). FP_EINPUT when one has the wrong JSON type or
+ * does not fit. */
+int fp_target_from_json(const json_t *rec, fp_target *tg, fp_err *err);
+
 /* Write rec as one compact line. Does not flush. Returns 0 or -1 (FP_ESYS). */
 int fp_record_write(FILE *f, const json_t *rec, fp_err *err);
 
@@ -87,6 +92,13 @@ typedef struct fp_reader fp_reader;
 /* name is used in messages ("-" for stdin is shown as "<stdin>"). With
  * skip_bad, malformed lines are skipped and counted instead of failing. */
 fp_reader *fp_reader_new(FILE *f, const char *name, bool skip_bad);
+/* The same, reading descriptor fd directly (not owned: close it yourself),
+ * so a caller can wait for input with a timeout: fp_reader_wait returns 1
+ * when input is waiting (a whole buffered line, new bytes, or the end of
+ * input: fp_reader_next then blocks at most for the rest of a line), 0 when timeout_ms passed first, -1 with errno on error. A reader
+ * made by fp_reader_new always reports 1. */
+fp_reader *fp_reader_new_fd(int fd, const char *name, bool skip_bad);
+int fp_reader_wait(fp_reader *r, int timeout_ms);
 /* Next record: returns 1 and sets *out (a new reference), 0 at end of input,
  * or -1 with err set (FP_EINPUT: "NAME:LINE: message"; FP_ESYS for read
  * errors). Blank lines are ignored. A valid record is a JSON object with an
