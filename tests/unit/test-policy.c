@@ -1,2 +1,221 @@
+/* test-policy.c - the allocation policy against values worked out by hand. */
+#include <math.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include "fp/policy.h"
 #include "tap.h"
-int main(void) { printf("1..0 # SKIP not written yet\n"); return 0; }
+
+#define MiB 1048576.0
+
+static fp_prediction pred(double cpu_p90, double mem_p99)
+{
+    fp_prediction p;
+    memset(&p, 0, sizeof p);
+    snprintf(p.target.id, sizeof p.target.id, "w");
+    p.q[FP_RES_CPU] = (fp_quantiles){ .n = 2, .level = {0.5, 0.9}, .value = {cpu_p90 / 2, cpu_p90} };
+    p.q[FP_RES_MEM] = (fp_quantiles){ .n = 1, .level = {0.99}, .value = {mem_p99} };
+    return p;
+}
+
+static fp_observed seen(double mem, double oom, double throttled)
+{
+    fp_observed o;
+    memset(&o, 0, sizeof o);
+    o.mem_bytes = mem;
+    o.oom_kills = oom;
+    o.throttled_s = throttled;
+    o.cpu_s = 0;
+    fp_limits_unset(&o.now);
+    o.now.cpu_max_cores = o.now.cpu_weight_cores = FP_UNLIMITED;
+    o.now.mem_high_bytes = o.now.mem_max_bytes = FP_UNLIMITED;
+    return o;
+}
+
+int main(void)
+{
+    fp_policy pol;
+    fp_policy_default(&pol);
+    fp_capacity cap = { 4, 8192 * MiB };
+    fp_apply_state st;
+    memset(&st, 0, sizeof st);
+    fp_decision d;
+
+    /* 1. a fresh target */
+    fp_prediction p = pred(1.0, 100 * MiB);
+    fp_observed o = seen(10 * MiB, 0, 0);
+    fp_policy_decide(&pol, &cap, &p, &o, &st, 100, &d);
+    is_str(d.reason, "prediction", "fresh target: reason prediction");
+    is_near(d.want.cpu_max_cores, 1.2, 1e-9, "cpu quota = p90 1.0 x 1.2");
+    is_near(d.want.cpu_weight_cores, 1.2, 1e-9, "cpu weight the same");
+    is_near(d.want.mem_high_bytes, 115 * MiB, 0, "memory.high = p99 100 MiB x 1.15");
+    is_near(d.want.mem_max_bytes, 144 * MiB, 0, "memory.max = 115 MiB x 1.25 = 143.75, rounded up to 144 MiB");
+    ok(d.want.io_read_Bps == FP_UNSET && d.want.net_tx_Bps == FP_UNSET, "bandwidths off by default");
+    ok(strstr(d.why[FP_RES_DISK_READ], "disabled") != NULL, "and say so: %s", d.why[FP_RES_DISK_READ]);
+    ok(strstr(d.why[FP_RES_CPU], "p90") != NULL, "cpu why names its quantile: %s", d.why[FP_RES_CPU]);
+    fp_apply_state_commit(&st, &d.want, 100);
+
+    /* 2. hysteresis: 1.05 x 1.2 = 1.26 is within 10% of 1.2 */
+    p = pred(1.05, 100 * MiB);
+    fp_policy_decide(&pol, &cap, &p, &o, &st, 101, &d);
+    is_str(d.reason, "hold", "small change: hold");
+    ok(d.want.cpu_max_cores == FP_UNSET, "cpu left alone");
+    ok(strstr(d.why[FP_RES_CPU], "hysteresis") != NULL, "why: %s", d.why[FP_RES_CPU]);
+
+    /* 3. a shrink right after a change is deferred... */
+    p = pred(0.5, 100 * MiB);
+    fp_policy_decide(&pol, &cap, &p, &o, &st, 102, &d);
+    ok(d.want.cpu_max_cores == FP_UNSET, "shrink within min_interval deferred");
+    ok(strstr(d.why[FP_RES_CPU], "deferred") != NULL, "why: %s", d.why[FP_RES_CPU]);
+    /* ...and later limited to -25% per change: 1.2 -> 0.9, not 0.6 */
+    fp_policy_decide(&pol, &cap, &p, &o, &st, 200, &d);
+    is_near(d.want.cpu_max_cores, 0.9, 1e-9, "shrink limited to 25%% of 1.2");
+    /* a raise is never deferred */
+    memset(&st, 0, sizeof st);
+    fp_limits g; fp_limits_unset(&g); g.cpu_max_cores = g.cpu_weight_cores = 1.0;
+    fp_apply_state_commit(&st, &g, 300);
+    p = pred(2.0, 100 * MiB);
+    fp_policy_decide(&pol, &cap, &p, &o, &st, 301, &d);
+    is_near(d.want.cpu_max_cores, 2.4, 1e-9, "raise at once, inside min_interval");
+
+    /* 4. memory never below usage + margin: usage 200 MiB -> 200*1.1+32 = 252 MiB */
+    memset(&st, 0, sizeof st);
+    p = pred(1.0, 100 * MiB);
+    o = seen(200 * MiB, 0, 0);
+    fp_policy_decide(&pol, &cap, &p, &o, &st, 400, &d);
+    is_near(d.want.mem_high_bytes, 252 * MiB, 0, "memory.high raised to usage x 1.1 + 32 MiB");
+    is_near(d.want.mem_max_bytes, 315 * MiB, 0, "memory.max = 252 x 1.25");
+    ok(strstr(d.why[FP_RES_MEM], "usage") != NULL, "why: %s", d.why[FP_RES_MEM]);
+    /* even a limited shrink cannot go below usage + margin */
+    memset(&st, 0, sizeof st);
+    fp_limits_unset(&g); g.mem_high_bytes = 300 * MiB; g.mem_max_bytes = 400 * MiB;
+    fp_apply_state_commit(&st, &g, 0);
+    o = seen(280 * MiB, 0, 0);
+    fp_policy_decide(&pol, &cap, &p, &o, &st, 500, &d);
+    ok(d.want.mem_high_bytes >= 280 * MiB * 1.1 + 32 * MiB - 1, "shrink stops at the safety floor (%.0f)", d.want.mem_high_bytes);
+    ok(d.want.mem_max_bytes == FP_UNSET || d.want.mem_max_bytes >= 280 * MiB * 1.1 + 32 * MiB,
+       "hard limit too");
+
+    /* 5. OOM kill: 144 MiB -> max(144+100, 144*1.2=172.8) = 244 MiB */
+    memset(&st, 0, sizeof st);
+    fp_limits_unset(&g); g.mem_high_bytes = 115 * MiB; g.mem_max_bytes = 144 * MiB;
+    fp_apply_state_commit(&st, &g, 0);
+    o = seen(50 * MiB, 0, 0);
+    fp_policy_decide(&pol, &cap, NULL, &o, &st, 1000, &d);
+    is_str(d.reason, "hold", "first look without events: hold");
+    o = seen(50 * MiB, 1, 0);
+    fp_policy_decide(&pol, &cap, NULL, &o, &st, 1001, &d);
+    is_str(d.reason, "oom", "an OOM kill since the last look: reason oom");
+    is_near(d.want.mem_max_bytes, 244 * MiB, 0, "memory.max bumped by max(+100 MiB, x1.2)");
+    is_near(d.want.mem_high_bytes, 215 * MiB, 0, "memory.high bumped the same way (115+100)");
+    ok(strstr(d.why[FP_RES_MEM], "OOM") != NULL, "why: %s", d.why[FP_RES_MEM]);
+    /* a big limit: x1.2 wins: 1000 MiB -> 1200 MiB */
+    memset(&st, 0, sizeof st);
+    fp_limits_unset(&g); g.mem_max_bytes = 1000 * MiB;
+    fp_apply_state_commit(&st, &g, 0);
+    o = seen(50 * MiB, 3, 0);
+    fp_policy_decide(&pol, &cap, NULL, &o, &st, 1000, &d);
+    o.oom_kills = 4;
+    fp_policy_decide(&pol, &cap, NULL, &o, &st, 1001, &d);
+    is_near(d.want.mem_max_bytes, 1200 * MiB, 0, "x1.2 when it is more than +100 MiB");
+
+    /* 6. sustained throttling: 0.5 s throttled per second, twice -> quota x1.5 */
+    memset(&st, 0, sizeof st);
+    fp_limits_unset(&g); g.cpu_max_cores = g.cpu_weight_cores = 1.0;
+    fp_apply_state_commit(&st, &g, 0);
+    o = seen(50 * MiB, 0, 10.0);
+    fp_policy_decide(&pol, &cap, NULL, &o, &st, 2000, &d);
+    o.throttled_s = 10.5;
+    fp_policy_decide(&pol, &cap, NULL, &o, &st, 2001, &d);
+    is_str(d.reason, "hold", "one throttled look is not sustained");
+    o.throttled_s = 11.0;
+    fp_policy_decide(&pol, &cap, NULL, &o, &st, 2002, &d);
+    is_str(d.reason, "throttling", "two in a row: reason throttling");
+    is_near(d.want.cpu_max_cores, 1.5, 1e-9, "quota x1.5");
+    o.throttled_s = 11.05;
+    fp_policy_decide(&pol, &cap, NULL, &o, &st, 2003, &d);
+    is_str(d.reason, "hold", "5%% throttled is fine");
+
+    /* 7. capacity: scale. 4 cores, wants 3 + 3, floors 0.05:
+     * f = (4 - 0.1) / (6 - 0.1); grant = 0.05 + 2.95 f = 2 */
+    fp_share s[3];
+    char buf[400];
+    memset(s, 0, sizeof s);
+    s[0].want[0] = 3; s[0].floor[0] = 0.05; s[0].prev[0] = -1; s[0].want[1] = -1;
+    s[1].want[0] = 3; s[1].floor[0] = 0.05; s[1].prev[0] = -1; s[1].want[1] = -1;
+    pol.over = FP_OVER_SCALE;
+    fp_policy_share(&pol, &cap, s, 2, buf, sizeof buf);
+    is_near(s[0].grant[0], 2.0, 1e-9, "scale: first gets 2 cores");
+    is_near(s[1].grant[0], 2.0, 1e-9, "scale: second gets 2 cores");
+    ok(strstr(buf, "scaled") != NULL, "summary: %s", buf);
+    /* priority: the higher one gets its 3, the other the rest: 0.05 + 0.95 */
+    s[1].priority = 5;
+    pol.over = FP_OVER_PRIORITY;
+    fp_policy_share(&pol, &cap, s, 2, buf, sizeof buf);
+    is_near(s[1].grant[0], 3.0, 1e-9, "priority: the higher one gets all it wants");
+    is_near(s[0].grant[0], 1.0, 1e-9, "priority: the lower one the rest");
+    ok(strstr(s[0].note, "priority") != NULL, "note: %s", s[0].note);
+    /* refuse: prev 2 and 1.5, wants 2 and 3: the raise does not fit */
+    s[0].prev[0] = 2; s[0].want[0] = 2;
+    s[1].prev[0] = 1.5; s[1].want[0] = 3;
+    pol.over = FP_OVER_REFUSE;
+    fp_policy_share(&pol, &cap, s, 2, buf, sizeof buf);
+    is_near(s[0].grant[0], 2.0, 0, "refuse: unchanged target keeps 2");
+    is_near(s[1].grant[0], 1.5, 0, "refuse: the raise is refused, 1.5 stays");
+    ok(strstr(s[1].note, "refused") != NULL, "note: %s", s[1].note);
+    /* fits: nothing changes */
+    s[1].want[0] = 1.9;
+    fp_policy_share(&pol, &cap, s, 2, buf, sizeof buf);
+    is_str(buf, "fits", "fits");
+    is_near(s[1].grant[0], 1.9, 0, "grant = want when it fits");
+    /* memory floors alone exceed the capacity: everyone gets its floor */
+    memset(s, 0, sizeof s);
+    s[0].want[0] = s[1].want[0] = -1;
+    s[0].want[1] = 6000 * MiB; s[0].floor[1] = 5000 * MiB;
+    s[1].want[1] = 5000 * MiB; s[1].floor[1] = 4000 * MiB;
+    pol.over = FP_OVER_SCALE;
+    fp_policy_share(&pol, &cap, s, 2, buf, sizeof buf);
+    is_near(s[0].grant[1], 5000 * MiB, 0, "floors win over capacity (1)");
+    is_near(s[1].grant[1], 4000 * MiB, 0, "floors win over capacity (2)");
+    ok(strstr(buf, "safety floors") != NULL, "summary: %s", buf);
+
+    /* 8. policy files */
+    char dir[] = "/tmp/fp-policy-XXXXXX", path[256];
+    ok(mkdtemp(dir) != NULL, "temp dir");
+    snprintf(path, sizeof path, "%s/p.json", dir);
+    FILE *f = fopen(path, "w");
+    fputs("{\"overcommit\":\"priority\",\"resources\":{\"mem_bytes\":{\"quantile\":0.9,\"headroom\":1.5},"
+          "\"io_read_Bps\":{\"enabled\":true}}}", f);
+    fclose(f);
+    fp_policy_default(&pol);
+    fp_err err = {0};
+    ok(fp_policy_load(&pol, path, &err) == 0, "a policy file loads (%s)", err.msg);
+    ok(pol.over == FP_OVER_PRIORITY && pol.res[FP_RES_MEM].quantile == 0.9 &&
+       pol.res[FP_RES_MEM].headroom == 1.5 && pol.res[FP_RES_DISK_READ].enabled &&
+       pol.res[FP_RES_CPU].headroom == 1.2, "it overrides only what it names");
+    f = fopen(path, "w");
+    fputs("{\"resources\":{\"mem_bytes\":{\"headroom\":0.5}}}", f);
+    fclose(f);
+    ok(fp_policy_load(&pol, path, &err) < 0 && err.cls == FP_EINPUT &&
+       strstr(err.msg, "resources.mem_bytes.headroom") && strstr(err.msg, path),
+       "headroom below 1 refused: %s", err.msg);
+    f = fopen(path, "w");
+    fputs("{\"overcomit\":\"scale\"}", f);
+    fclose(f);
+    ok(fp_policy_load(&pol, path, &err) < 0 && strstr(err.msg, "unknown policy key overcomit"),
+       "a misspelt key is refused: %s", err.msg);
+    f = fopen(path, "w");
+    fputs("{\"overcommit\":", f);
+    fclose(f);
+    ok(fp_policy_load(&pol, path, &err) < 0 && strstr(err.msg, path) && strstr(err.msg, ":1:"),
+       "malformed JSON: file and line: %s", err.msg);
+    unlink(path);
+    rmdir(dir);
+
+    /* 9. capacity from a proc tree */
+    fp_roots r;
+    fp_roots_default(&r);
+    ok(fp_capacity_read(&r, &cap, &err) == 0 && cap.cpu_cores >= 1 && cap.mem_bytes > 64 * MiB,
+       "this machine's capacity: %g cores, %.0f MiB", cap.cpu_cores, cap.mem_bytes / MiB);
+    is_near(cap.cpu_cores, (double)sysconf(_SC_NPROCESSORS_ONLN), 0, "CPUs agree with sysconf");
+    return done_testing();
+}
