@@ -157,7 +157,7 @@ static int parse_args(int argc, char **argv, settings *S)
         case O_SKIP: S->skip_bad = true; break;
         case O_PRINT: S->dump_policy = true; break;
         case 'h': usage(stdout); return 1;
-        case 'V': printf("fp-apply %s\n", PACKAGE_VERSION); return 1;
+        case 'V': printf("fp-apply (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION); return 1;
         default: usage(stderr); return -1;
         }
     }

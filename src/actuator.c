@@ -233,6 +233,10 @@ json_t *fp_allocation_to_json(const fp_allocation *a)
     json_object_set_new(r, "why", why);
     json_object_set_new(r, "capacity", a->capacity ? json_string(a->capacity) : json_null());
     json_object_set_new(r, "changes", p ? fp_plan_changes_json(p) : json_array());
+    if (p && strcmp(p->backend, "k8s") == 0 && p->n > 0) {
+        json_t *patch = fp_k8s_patch(p);
+        json_object_set_new(r, "patch", patch ? patch : json_null());
+    }
     json_t *un = json_object();
     for (int i = 0; p && i < p->n_unsupported; i++)
         json_object_set_new(un, p->unsupported[i].limit, json_string(p->unsupported[i].why));

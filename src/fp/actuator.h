@@ -98,7 +98,7 @@ typedef struct fp_change {
 typedef struct fp_plan {
     char backend[32];          /* "cgroup-v1", "cgroup-v2", "docker", "swarm", "k8s" */
     char object[512];          /* what is changed: cgroup path, container id,
-                                  service id, namespace/pod */
+                                  service id, namespace/pod/container */
     char token[64];            /* swarm: the version index the plan read */
     int pid;                   /* a process of the target (tc changes), 0 none */
     int n;
@@ -115,6 +115,13 @@ fp_actuator *fp_act_docker_new(const fp_roots *roots, fp_err *err);
 fp_actuator *fp_act_swarm_new(const fp_roots *roots, fp_err *err);
 /* kubectl: NULL to only emit patches; else the program to run ("kubectl"). */
 fp_actuator *fp_act_k8s_new(const char *kubectl, const char *nspace, fp_err *err);
+/* The strategic-merge patch of the pod's `resize` subresource that a k8s
+ * plan stands for: {"spec":{"containers":[{"name":C,"resources":{"requests":
+ * {...},"limits":{...}}}]}}. NULL when the plan is not a k8s plan, its
+ * object is not NAMESPACE/POD/CONTAINER, or a change has an unknown knob or
+ * a value that is not a quantity (a previous value "unknown" or "" put back
+ * by fp_plan_invert). The caller owns the result (json_decref). */
+json_t *fp_k8s_patch(const fp_plan *plan);
 void fp_act_free(fp_actuator *a);
 const char *fp_act_name(const fp_actuator *a);
 

@@ -1,4 +1,206 @@
 #!/usr/bin/env bats
+# fp-apply: options, the policy, bad input, and limits written to a cgroup v2
+# fixture tree (this machine's cgroup2 mount has no controllers; the live
+# v1/v2 tests are in fp-apply-live.bats). No root needed.
 load helpers
 
-@test "placeholder" { skip "not written yet"; }
+setup() {
+    fp_v2_tree "$BATS_TEST_TMPDIR/t"
+    CG=$BATS_TEST_TMPDIR/t/cgroup/fp/w1
+}
+
+knobs() { (cd "$1" && for f in cpu.max cpu.weight memory.high memory.max pids.max io.max; do printf '%s=%s\n' "$f" "$(cat $f)"; done); }
+
+@test "--help and --version exit 0" {
+    run --separate-stderr fpa --help
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"usage: fp-apply"* ]]
+    [[ "$output" == *"--revert"* ]]
+    run --separate-stderr fpa --version
+    [ "$status" -eq 0 ]
+    [[ "$output" =~ ^fp-apply\ \(fp\)\ [0-9]+\.[0-9]+ ]]
+}
+
+@test "usage errors exit 2 with a message" {
+    run --separate-stderr fpa --backend nfs
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *'unknown backend "nfs"'* ]]
+    run --separate-stderr fpa --overcommit maybe
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"--overcommit wants scale, priority, refuse or allow"* ]]
+    run --separate-stderr fpa --watch 0
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"--watch wants seconds"* ]]
+    run --separate-stderr fpa --enable gpu_cores
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *'unknown resource "gpu_cores"'* ]]
+    run --separate-stderr fpa /nonexistent/preds.jsonl
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"/nonexistent/preds.jsonl: No such file or directory"* ]]
+}
+
+@test "--print-policy shows the defaults, a policy file and flags override them" {
+    run --separate-stderr fpa --print-policy
+    [ "$status" -eq 0 ]
+    [ "$(jq -r .overcommit <<<"$output")" = scale ]
+    [ "$(jq -r .resources.mem_bytes.quantile <<<"$output")" = 0.99 ]
+    [ "$(jq -r .resources.io_read_Bps.enabled <<<"$output")" = false ]
+    echo '{"overcommit":"refuse","resources":{"cpu_cores":{"headroom":1.5}}}' > "$BATS_TEST_TMPDIR/p.json"
+    run --separate-stderr fpa -P "$BATS_TEST_TMPDIR/p.json" --overcommit priority --enable io_read_Bps --print-policy
+    [ "$status" -eq 0 ]
+    [ "$(jq -r .overcommit <<<"$output")" = priority ]
+    [ "$(jq -r .resources.cpu_cores.headroom <<<"$output")" = 1.5 ]
+    [ "$(jq -r .resources.io_read_Bps.enabled <<<"$output")" = true ]
+    echo '{"resources":{"cpu_cores":{"headroom":0.5}}}' > "$BATS_TEST_TMPDIR/bad.json"
+    run --separate-stderr fpa -P "$BATS_TEST_TMPDIR/bad.json" --print-policy
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"bad.json: resources.cpu_cores.headroom must be a number in [1, 100]"* ]]
+}
+
+@test "a prediction sets cpu.max, cpu.weight, memory.high and memory.max" {
+    before=$(knobs "$CG")
+    run --separate-stderr fpa < <(pred w1 /fp/w1 1.0 104857600)
+    [ "$status" -eq 0 ]
+    [ -z "$stderr" ]
+    a=$output
+    [ "$(jq -r .type <<<"$a")" = allocation ]
+    [ "$(jq -r .ok <<<"$a")" = true ]
+    [ "$(jq -r .reason <<<"$a")" = prediction ]
+    [ "$(jq -r .backend <<<"$a")" = cgroup-v2 ]
+    [ "$(jq -r .object <<<"$a")" = /fp/w1 ]
+    # p90 1.0 x 1.2 = 1.2 cores; p99 100 MiB x 1.15 = 115 MiB; x 1.25 -> 144 MiB
+    [ "$(cat "$CG/cpu.max")" = "120000 100000" ]
+    [ "$(cat "$CG/cpu.weight")" = 120 ]
+    [ "$(cat "$CG/memory.high")" = 120586240 ]
+    [ "$(cat "$CG/memory.max")" = 150994944 ]
+    [ "$(cat "$CG/pids.max")" = max ]
+    # every change carries its previous value
+    [ "$(jq -r '.changes[] | select(.knob=="memory.max") | .previous' <<<"$a")" = max ]
+    [ "$(jq -r '.changes[] | select(.knob=="cpu.max") | .previous' <<<"$a")" = "max 100000" ]
+    [ "$(jq -r .limits.mem_max_bytes <<<"$a")" = 150994944 ]
+    [[ "$(jq -r .why.mem_bytes <<<"$a")" == *"p99 x 1.15"* ]]
+    echo "$before" > "$BATS_TEST_TMPDIR/before"
+    # --revert restores the exact previous contents
+    run --separate-stderr fpa --revert <<<"$a"
+    [ "$status" -eq 0 ]
+    [ "$(jq -r .reason <<<"$output")" = revert ]
+    [ "$(jq -r .ok <<<"$output")" = true ]
+    [ "$(knobs "$CG")" = "$before" ]
+}
+
+@test "--dry-run plans the same changes and writes nothing" {
+    before=$(knobs "$CG")
+    run --separate-stderr fpa --dry-run < <(pred w1 /fp/w1 1.0 104857600)
+    [ "$status" -eq 0 ]
+    [ "$(jq -r .dry_run <<<"$output")" = true ]
+    [ "$(jq -r '.changes[] | select(.knob=="memory.max") | .value' <<<"$output")" = 150994944 ]
+    [ "$(knobs "$CG")" = "$before" ]
+    # and a revert of a dry run changes nothing either
+    run --separate-stderr fpa --revert <<<"$output"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    [ "$(knobs "$CG")" = "$before" ]
+}
+
+@test "memory is never limited below usage plus the margin" {
+    # usage 50 MiB (memory.current): floor 50*1.1 + 32 = 87 MiB although p99 is 10 MiB
+    run --separate-stderr fpa < <(pred w1 /fp/w1 0.5 10485760)
+    [ "$status" -eq 0 ]
+    [ "$(cat "$CG/memory.high")" = $((87 * 1048576)) ]
+    [[ "$(jq -r .why.mem_bytes <<<"$output")" == *"usage + margin"* ]]
+}
+
+@test "revert refuses a memory limit below current usage and changes nothing" {
+    run --separate-stderr fpa < <(pred w1 /fp/w1 1.0 104857600)
+    [ "$status" -eq 0 ]
+    a=$output
+    # usage grew past the old... no: make the record's previous value a tiny one
+    bad=$(jq -c '(.changes[] | select(.knob=="memory.max") | .previous) = "1048576"' <<<"$a")
+    before=$(knobs "$CG")
+    run --separate-stderr fpa --revert <<<"$bad"
+    [ "$status" -eq 3 ]
+    [[ "$stderr" == *"refusing memory.max = 1048576 bytes"*"below the current usage of 52428800 bytes"* ]]
+    [ "$(jq -r .ok <<<"$output")" = false ]
+    [ "$(knobs "$CG")" = "$before" ]
+}
+
+@test "path traversal and symlinked cgroups are refused, nothing changed" {
+    before=$(knobs "$CG")
+    run --separate-stderr fpa < <(pred w1 /fp/../../etc 1.0 104857600)
+    [ "$status" -eq 3 ]
+    [[ "$stderr" == *"<stdin>:1: w1: "* ]]
+    [[ "$stderr" == *".."* ]]
+    [ "$(jq -r .ok <<<"$output")" = false ]
+    ln -s "$CG" "$BATS_TEST_TMPDIR/t/cgroup/fp/link"
+    run --separate-stderr fpa < <(pred w3 /fp/link 1.0 104857600)
+    [ "$status" -eq 3 ]
+    [[ "$stderr" == *"symlink"* ]]
+    [ "$(knobs "$CG")" = "$before" ]
+    # a revert record pointing outside the cgroup mounts
+    rec='{"schema":1,"type":"allocation","id":"x","backend":"cgroup-v2","object":"/fp/w1","ok":true,"changes":[{"knob":"memory.max","value":"1","previous":"max","path":"/etc/passwd"}]}'
+    run --separate-stderr fpa --revert <<<"$rec"
+    [ "$status" -eq 3 ]
+    [ "$(jq -r .ok <<<"$output")" = false ]
+}
+
+@test "malformed records: file and line named, exit 3, earlier output kept" {
+    printf '%s\n%s\n' "$(pred w1 /fp/w1 1.0 104857600)" '{"schema":1,"type":"prediction",' > "$BATS_TEST_TMPDIR/in.jsonl"
+    run --separate-stderr fpa "$BATS_TEST_TMPDIR/in.jsonl"
+    [ "$status" -eq 3 ]
+    [[ "$stderr" == *"in.jsonl:2: malformed JSON"* ]]
+    [ "$(wc -l <<<"$output")" -eq 1 ]
+    [ "$(jq -r .ok <<<"$output")" = true ]
+    run --separate-stderr fpa <<<'{"schema":1,"type":"prediction","id":"w","target":{"cgroup":"/fp/w1"},"quantiles":{"cpu_cores":{"p90":-1}}}'
+    [ "$status" -eq 3 ]
+    [[ "$stderr" == *"<stdin>:1: quantiles.cpu_cores.p90 is not a finite number >= 0"* ]]
+    run --separate-stderr fpa <<<'{"schema":1,"type":"prediction","quantiles":{}}'
+    [ "$status" -eq 3 ]
+    [[ "$stderr" == *"prediction names no workload"* ]]
+}
+
+@test "other records pass through unchanged" {
+    s='{"schema":1,"type":"sample","id":"w1","t":1.5,"cpu_cores":0.25,"missing":{}}'
+    f='{"schema":1,"type":"fingerprint","id":"w1","t":5,"features":{"a":1}}'
+    run --separate-stderr fpa <<<"$s
+$f"
+    [ "$status" -eq 0 ]
+    [ "$(sed -n 1p <<<"$output" | jq -cS .)" = "$(jq -cS . <<<"$s")" ]
+    [ "$(sed -n 2p <<<"$output" | jq -cS .)" = "$(jq -cS . <<<"$f")" ]
+}
+
+@test "hysteresis: a second, similar prediction holds" {
+    run --separate-stderr fpa < <(pred w1 /fp/w1 1.0 104857600; pred w1 /fp/w1 1.05 104857600)
+    [ "$status" -eq 0 ]
+    [ "$(sed -n 2p <<<"$output" | jq -r .reason)" = hold ]
+    [ "$(sed -n 2p <<<"$output" | jq -r '.changes | length')" = 0 ]
+    [ "$(cat "$CG/cpu.max")" = "120000 100000" ]
+}
+
+@test "overcommit: scale fits two 1.5-core wants into 2 CPUs and re-applies the first" {
+    run --separate-stderr fpa < <(pred w1 /fp/w1 1.25 104857600; pred w2 /fp/w2 1.25 104857600)
+    [ "$status" -eq 0 ]
+    [ "$(cat "$CG/cpu.max")" = "100000 100000" ]
+    [ "$(cat "$BATS_TEST_TMPDIR/t/cgroup/fp/w2/cpu.max")" = "100000 100000" ]
+    [ "$(jq -sr '[.[] | select(.reason=="capacity")] | length' <<<"$output")" = 1 ]
+    [[ "$(jq -sr '.[-1].capacity' <<<"$output")" == *"cpu scaled x0."*"(proportional)"* ]]
+}
+
+@test "overcommit: refuse keeps the raise that does not fit out, and says so" {
+    run --separate-stderr fpa --overcommit refuse < <(pred w1 /fp/w1 1.25 104857600; pred w2 /fp/w2 1.25 104857600)
+    [ "$status" -eq 0 ]
+    [ "$(cat "$CG/cpu.max")" = "150000 100000" ]
+    [ "$(cat "$BATS_TEST_TMPDIR/t/cgroup/fp/w2/cpu.max")" = "max 100000" ]
+    [[ "$(jq -sr '.[-1].capacity' <<<"$output")" == *"refused: would overcommit"* ]]
+}
+
+@test "overcommit: priority serves the higher priority first" {
+    run --separate-stderr fpa --overcommit priority < <(pred w1 /fp/w1 1.25 104857600; pred w2 /fp/w2 1.25 104857600 '{"priority":5}')
+    [ "$status" -eq 0 ]
+    [ "$(cat "$BATS_TEST_TMPDIR/t/cgroup/fp/w2/cpu.max")" = "150000 100000" ]
+    [ "$(cat "$CG/cpu.max")" = "50000 100000" ]
+}
+
+@test "a closed stdout is an error (exit 2)" {
+    run bash -c "'$FP_BIN/fp-apply' < <(pred w1 /fp/w1 1.0 104857600) >&-"
+    [ "$status" -eq 2 ]
+}

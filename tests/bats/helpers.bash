@@ -35,3 +35,39 @@ no_fp_cgroups_left() { # PID-OF-FP-CAPTURE
     left=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "fp-$1" 2>/dev/null || true)
     [ -z "$left" ] || { echo "left behind: $left" >&2; return 1; }
 }
+
+fpa() { "$FP_BIN/fp-apply" "$@"; }
+
+# fp_v2_tree DIR: a writable cgroup v2 tree (from the fixtures) and a proc
+# tree naming it, for fp-apply: a workload cgroup /fp/w1 using 50 MiB with
+# every knob at the kernel's default, 2 CPUs and 4 GiB of memory. Exports
+# FP_PROC_ROOT and FP_CGROUP_ROOT.
+fp_v2_tree() {
+    local d=$1 w
+    mkdir -p "$d/proc/self" "$d/cgroup"
+    cp "$FP_FIXTURES/proc-v2/self/mountinfo" "$d/proc/self/mountinfo"
+    printf '0::/\n' > "$d/proc/self/cgroup"
+    printf 'cpu  1 2 3 4\ncpu0 1 1 1 1\ncpu1 1 1 1 1\nintr 0\n' > "$d/proc/stat"
+    printf 'MemTotal:        4194304 kB\nMemFree:         2097152 kB\n' > "$d/proc/meminfo"
+    printf 'cpuset cpu io memory pids\n' > "$d/cgroup/cgroup.controllers"
+    printf 'cpu io memory pids\n' > "$d/cgroup/cgroup.subtree_control"
+    for w in w1 w2; do
+        mkdir -p "$d/cgroup/fp/$w"
+        cp "$FP_FIXTURES/cgroup-v2/system.slice/work.service/"* "$d/cgroup/fp/$w/"
+        printf 'max 100000\n' > "$d/cgroup/fp/$w/cpu.max"
+        printf '100\n' > "$d/cgroup/fp/$w/cpu.weight"
+        printf 'max\n' > "$d/cgroup/fp/$w/memory.high"
+        printf 'max\n' > "$d/cgroup/fp/$w/memory.max"
+        printf 'max\n' > "$d/cgroup/fp/$w/pids.max"
+        : > "$d/cgroup/fp/$w/io.max"
+        printf 'cpu io memory pids\n' > "$d/cgroup/fp/$w/cgroup.controllers"
+    done
+    export FP_PROC_ROOT="$d/proc" FP_CGROUP_ROOT="$d/cgroup"
+}
+
+# A prediction record for cgroup CG: pred ID CG CPU_P90 MEM_P99 [EXTRA-JSON]
+pred() {
+    jq -cn --arg id "$1" --arg cg "$2" --argjson c "$3" --argjson m "$4" --argjson x "${5:-{\}}" \
+        '{schema:1,type:"prediction",id:$id,t:1,target:{cgroup:$cg,container:null,pid:null},
+          model:"test",horizon_s:60,quantiles:{cpu_cores:{p50:($c/2),p90:$c},mem_bytes:{p99:$m}}} + $x'
+}
