@@ -313,6 +313,13 @@ static bool any_set(const fp_limits *l)
     return false;
 }
 
+/* Whether the target's resources are this machine's: Swarm and Kubernetes
+ * place their tasks themselves. */
+static bool local(const target *t)
+{
+    return t->backend == BK_CGROUP || t->backend == BK_DOCKER;
+}
+
 /* Fit every target's hard limits into the machine; `self` wants
  * (cpu, mem) now. Adjusts self's limits in l, re-applies other targets
  * whose grant moved, and returns the capacity summary (in buf). */
@@ -323,6 +330,10 @@ static const char *share(run *R, target *self, fp_limits *l, char *buf, size_t n
     int me = (int)(self - R->t);
     for (int i = 0; i < R->n; i++) {
         target *t = &R->t[i];
+        if (!local(t)) {                  /* another machine's resources */
+            s[i].want[0] = s[i].want[1] = FP_UNSET;
+            continue;
+        }
         s[i].want[0] = t->want_cpu;
         s[i].want[1] = t->want_mem;
         s[i].floor[0] = t->want_cpu >= 0 ? R->S->policy.res[FP_RES_CPU].floor : 0;
@@ -349,7 +360,7 @@ static const char *share(run *R, target *self, fp_limits *l, char *buf, size_t n
     /* others whose applied hard limits differ from their new grant */
     for (int i = 0; i < R->n; i++) {
         target *t = &R->t[i];
-        if (i == me || !t->st.applied) continue;
+        if (i == me || !t->st.applied || !local(t)) continue;
         fp_limits o;
         fp_limits_unset(&o);
         double gc = s[i].grant[0], gm = s[i].grant[1];
@@ -431,7 +442,8 @@ static void on_prediction(run *R, const json_t *rec)
     else if (!isnan(d.wanted[FP_RES_MEM]))
         t->want_mem = fmax(d.wanted[FP_RES_MEM], t->floor_mem) * pol->mem_max_over_high;
     char cap[400];
-    const char *capacity = share(R, t, &d.want, cap, sizeof cap);
+    const char *capacity = local(t) ? share(R, t, &d.want, cap, sizeof cap)
+                                    : "not checked: the orchestrator places the workload";
     if (strcmp(d.reason, "hold") == 0 && !any_set(&d.want)) {
         fp_allocation al = { .target = t->tg, .t = p.t, .ts = wall_now(), .reason = "hold",
                              .model = p.model, .horizon_s = p.horizon_s, .prediction_t = p.t,
