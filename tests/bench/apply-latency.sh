@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# apply-latency.sh - time from a prediction record to the limit in effect,
+# fp-apply beside `docker update`, in one run.
+#
+# Run by hand (not part of `make check`), from a built tree, as root:
+#
+#   tests/bench/apply-latency.sh [--n N] [--no-docker]
+#
+# cgroup: a cgroup made for the run (fpbench-lat, under the cpu
+#   controller's hierarchy; v1 or v2), fed N prediction records through a
+#   pipe to one fp-apply that alternates its CPU quota between 0.5 and 1.0
+#   core (a policy without hysteresis or delays, so every record changes
+#   the limit). Latency = from writing the record to reading the
+#   allocation record back; fp-apply writes that record after the write(2)
+#   to cpu.max / cpu.cfs_quota_us returned, which is when the kernel
+#   applies a quota. The file is checked afterwards every time.
+# container: the same against a busybox container of a private dockerd
+#   (tests/bats/docker.bash; vfs storage, no network), fp-apply -b docker
+#   (POST /containers/{id}/update returns once the engine has applied
+#   it), beside `docker update --cpus V` run N/4 times (process start,
+#   CLI, API call); docker inspect checks the result.
+# Times come from bash's $EPOCHREALTIME (microseconds; no fork), so they
+# include the pipe round trip. Prints p50 and p99 per case and the ratios.
+# Goals (from the issue): a cgroup change under 1 ms; a container change
+# at most a fifth of the docker CLI's time. Exit 0 whether met or not; 2
+# when the run failed.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../.." && pwd)
+n=400
+docker=1
+usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+    case $1 in
+    --n) n=${2:?--n needs a count}; shift 2 ;;
+    --no-docker) docker=0; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage >&2; exit 2 ;;
+    esac
+done
+[ "$(id -u)" = 0 ] || { echo "apply-latency: needs root (cgroups, dockerd)" >&2; exit 2; }
+fpa=$top/bin/fp-apply
+[ -x "$fpa" ] || { echo "apply-latency: build first ($fpa missing)" >&2; exit 2; }
+command -v jq >/dev/null || { echo "apply-latency: needs jq" >&2; exit 2; }
+tmp=$(mktemp -d /tmp/fp-apply-lat.XXXXXX)
+cgdirs=()
+cleanup() {
+    set +e
+    [ -n "${FPA_PID:-}" ] && kill "$FPA_PID" 2>/dev/null
+    [ -n "${ctr:-}" ] && docker rm -f "$ctr" >/dev/null 2>&1
+    [ -n "${FP_DOCKERD_PID:-}" ] && fp_dockerd_stop
+    for d in "${cgdirs[@]}"; do rmdir "$d" 2>/dev/null; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+printf '{"min_interval_s":0,"resources":{"cpu_cores":{"quantile":0.9,"headroom":1,"hysteresis":0,"max_down":1,"step":0.01}}}\n' > "$tmp/pol.json"
+
+# pct FILE P: the P-th percentile (nearest rank) of the numbers in FILE
+pct() { sort -n "$1" | awk -v p="$2" '{ v[NR] = $1 } END { i = int(NR * p / 100 + 0.999999); if (i < 1) i = 1; print v[i] }'; }
+
+# run_fp NAME TARGET-JSON [fp-apply options]: N records through one
+# fp-apply; microseconds per record into $tmp/NAME.us
+run_fp() {
+    local name=$1 target=$2 i v line t0 t1 rec; shift 2
+    : > "$tmp/$name.us"
+    coproc FPA { exec "$fpa" -P "$tmp/pol.json" --disable mem_bytes "$@"; }
+    FPA_PID=$!
+    for ((i = 0; i < n; i++)); do
+        if ((i % 2)); then v=1.0; else v=0.5; fi
+        line="{\"schema\":1,\"type\":\"prediction\",\"id\":\"bench\",\"t\":$i,\"target\":$target,\"quantiles\":{\"cpu_cores\":{\"p90\":$v}}}"
+        t0=$EPOCHREALTIME
+        printf '%s\n' "$line" >&"${FPA[1]}"
+        IFS= read -r rec <&"${FPA[0]}"
+        t1=$EPOCHREALTIME
+        echo "$(( (${t1/./} - ${t0/./}) ))" >> "$tmp/$name.us"
+        if [ "$i" -lt 2 ] || [ "$i" -eq $((n - 1)) ]; then
+            [ "$(jq -r .ok <<<"$rec")" = true ] || { echo "apply-latency: $name: $rec" >&2; exit 2; }
+            echo "$rec" > "$tmp/$name.last"
+        fi
+    done
+    exec {FPA[1]}>&-
+    wait "$FPA_PID" || { echo "apply-latency: fp-apply failed" >&2; exit 2; }
+    FPA_PID=
+}
+
+# ---- cgroup
+cpu_mnt=$(awk '$9 == "cgroup" && ("," $NF ",") ~ /,cpu,/ { print $5; exit }' /proc/self/mountinfo)
+if [ -n "$cpu_mnt" ]; then
+    cg=$cpu_mnt/fpbench-lat
+    mkdir -p "$cg"; cgdirs+=("$cg")
+    knob() { echo "$(cat "$cg/cpu.cfs_quota_us")"; }
+    want_last=100000
+else
+    cpu_mnt=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+    echo +cpu > "$cpu_mnt/cgroup.subtree_control" 2>/dev/null || true
+    cg=$cpu_mnt/fpbench-lat
+    mkdir -p "$cg"; cgdirs+=("$cg")
+    knob() { awk '{print $1}' "$cg/cpu.max"; }
+    want_last=100000
+fi
+run_fp cgroup '{"cgroup":"/fpbench-lat"}'
+got=$(knob)
+[ "$got" = "$want_last" ] || { echo "apply-latency: cgroup quota is $got, want $want_last" >&2; exit 2; }
+
+# ---- container
+if [ "$docker" = 1 ]; then
+    skip() { echo "apply-latency: $*" >&2; exit 2; }
+    # shellcheck source=../bats/docker.bash
+    . "$top/tests/bats/docker.bash"
+    BATS_FILE_TMPDIR=$tmp
+    fp_need_docker
+    fp_dockerd_start "$tmp/docker" >/dev/null
+    fp_busybox_image >/dev/null
+    ctr=$(docker run -d --network none "$FP_BUSYBOX_IMAGE" sleep 3600)
+    run_fp container "{\"container\":\"$ctr\"}" -b docker
+    [ "$(docker inspect -f '{{.HostConfig.NanoCpus}}' "$ctr")" = 1000000000 ] ||
+        { echo "apply-latency: docker inspect disagrees" >&2; exit 2; }
+    : > "$tmp/cli.us"
+    for ((i = 0; i < n / 4; i++)); do
+        if ((i % 2)); then v=1.0; else v=0.5; fi
+        t0=$EPOCHREALTIME
+        docker update --cpus "$v" "$ctr" >/dev/null
+        t1=$EPOCHREALTIME
+        echo "$(( (${t1/./} - ${t0/./}) ))" >> "$tmp/cli.us"
+    done
+fi
+
+printf '%-34s %6s %10s %10s\n' case n p50_ms p99_ms
+row() { awk -v c="$1" -v n="$(wc -l < "$2")" -v a="$(pct "$2" 50)" -v b="$(pct "$2" 99)" 'BEGIN { printf "%-34s %6d %10.3f %10.3f\n", c, n, a/1000, b/1000 }'; }
+row "fp-apply, cgroup ($(basename "$cpu_mnt"))" "$tmp/cgroup.us"
+if [ "$docker" = 1 ]; then
+    row "fp-apply -b docker, container" "$tmp/container.us"
+    row "docker update --cpus, container" "$tmp/cli.us"
+fi
+echo
+c50=$(pct "$tmp/cgroup.us" 50); c99=$(pct "$tmp/cgroup.us" 99)
+awk -v a="$c50" -v b="$c99" 'BEGIN { printf "goal: cgroup change p50 %.3f ms, p99 %.3f ms < 1 ms %s\n", a/1000, b/1000, (b < 1000 ? "met" : "NOT met") }'
+if [ "$docker" = 1 ]; then
+    d50=$(pct "$tmp/container.us" 50); k50=$(pct "$tmp/cli.us" 50)
+    d99=$(pct "$tmp/container.us" 99); k99=$(pct "$tmp/cli.us" 99)
+    awk -v a="$d50" -v b="$k50" -v c="$d99" -v d="$k99" 'BEGIN { printf "goal: container change / docker update: p50 %.3f, p99 %.3f <= 0.2 %s\n", a/b, c/d, (a/b <= 0.2 && c/d <= 0.2 ? "met" : "NOT met") }'
+fi
