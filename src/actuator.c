@@ -82,6 +82,10 @@ void fp_plan_invert(const fp_plan *p, fp_plan *out)
     fp_plan tmp = *p;          /* p and out may be the same */
     *out = tmp;
     out->n_unsupported = 0;
+    /* the version a swarm plan was made against is stale once it is
+     * applied: the inverse is checked against each change's previous value
+     * (the value the plan set) instead */
+    if (strcmp(tmp.backend, "swarm") == 0) out->token[0] = 0;
     for (int i = 0; i < tmp.n; i++) {
         const fp_change *src = &tmp.ch[tmp.n - 1 - i];
         fp_change *dst = &out->ch[i];

@@ -8,7 +8,7 @@
  * An fp_docker holds one easy handle for requests (inspect) and, while a
  * watch is open, a second easy handle driven by a multi handle for the
  * endless /events stream, so the caller can inspect containers between
- * polls of the watch.
+ * polls of the watch. fp_docker_request shares the request handle.
  *
  * libcurl is not linked into libfp: its ~30 dependencies (TLS, Kerberos,
  * LDAP, ssh...) would cost every program using libfp ~9 ms of CPU at
@@ -33,6 +33,7 @@
 #define CONNECT_TIMEOUT_MS 10000L
 #define REQUEST_TIMEOUT_MS 30000L
 #define ID_SIZE 80
+#define REQUEST_PATH_MAX 2048     /* longest path (with query) of a request */
 
 /* The libcurl functions docker.c calls, resolved from a dlopen()ed libcurl.
  * Members drop the "curl_" prefix: curl.h defines curl_easy_setopt and
@@ -60,6 +61,8 @@ typedef struct curl_api {
                             int timeout_ms, int *numfds);
     CURLMsg *(*multi_info_read)(CURLM *m, int *left);
     const char *(*multi_strerror)(CURLMcode rc);
+    struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
+    void (*slist_free_all)(struct curl_slist *l);
 } curl_api;
 
 typedef struct buf {
@@ -169,6 +172,8 @@ static int curl_api_load(curl_api *c, fp_err *err)
         SYM("curl_multi_poll", multi_poll),
         SYM("curl_multi_info_read", multi_info_read),
         SYM("curl_multi_strerror", multi_strerror),
+        SYM("curl_slist_append", slist_append),
+        SYM("curl_slist_free_all", slist_free_all),
     };
 #undef SYM
     char first[512] = "";               /* why the first (preferred) name failed */
@@ -459,6 +464,130 @@ void fp_container_clear(fp_container *c)
     json_decref(c->cmd);
     c->labels = NULL;
     c->cmd = NULL;
+}
+
+/* ------------------------------------------------------------- requests */
+
+/* A request path is ours to send as is: it starts with '/', has only
+ * printable ASCII without spaces and '#', and no ".." segment. References
+ * inside it are the caller's to validate (fp_docker_valid_ref). */
+static bool valid_path(const char *path)
+{
+    if (!path || path[0] != '/' || strlen(path) >= REQUEST_PATH_MAX) return false;
+    for (const char *p = path; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c <= 0x20 || c >= 0x7f || c == '#') return false;
+        if (c == '/' && p[1] == '.' && p[2] == '.' && (p[3] == '/' || p[3] == '?' || !p[3]))
+            return false;
+    }
+    return true;
+}
+
+/* Send METHOD PATH (with an optional JSON body) to the engine and read its
+ * answer (see fp/docker.h for the contract). The body is serialised
+ * compactly and sent with "Content-Type: application/json"; a POST
+ * without a body sends an empty one without a Content-Type. "Expect:" is cleared so a large body
+ * (a service spec) goes out at once. The request times out after
+ * REQUEST_TIMEOUT_MS; answers above INSPECT_MAX bytes are refused. */
+int fp_docker_request(fp_docker *d, const char *method, const char *path, const json_t *body,
+                      long *status, json_t **answer, fp_err *err)
+{
+    if (status) *status = 0;
+    if (answer) *answer = NULL;
+    if (!method || !*method || strspn(method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(method))
+        return fp_err_set(err, FP_EUSAGE, "invalid HTTP method for the Docker engine");
+    if (!valid_path(path))
+        return fp_err_set(err, FP_EUSAGE, "invalid Docker engine request path: \"%.200s\"",
+                          path ? path : "");
+
+    char url[REQUEST_PATH_MAX + 32];
+    snprintf(url, sizeof url, "http://localhost%s", path);
+    char *payload = NULL;
+    if (body) {
+        payload = json_dumps(body, JSON_COMPACT);
+        if (!payload)
+            return fp_err_set(err, FP_EUSAGE, "cannot serialise the body of %s %s", method, path);
+    }
+    /* without a body, drop the form Content-Type libcurl gives a POST */
+    struct curl_slist *hdr = NULL, *h2 = NULL;
+    hdr = d->c.slist_append(NULL, body ? "Content-Type: application/json" : "Content-Type:");
+    h2 = hdr ? d->c.slist_append(hdr, "Expect:") : NULL;
+    if (!h2) {
+        if (hdr) d->c.slist_free_all(hdr);
+        free(payload);
+        return fp_err_set(err, FP_ESYS, "cannot set up a request to the Docker engine");
+    }
+    hdr = h2;
+
+    buf ans = { .max = INSPECT_MAX };
+    d->c.easy_reset(d->h);
+    d->herr[0] = 0;
+    CURLcode sc = setup_handle(d, d->h, d->herr, &ans) < 0 ? CURLE_FAILED_INIT : CURLE_OK;
+#define SET(opt, val) do { if (sc == CURLE_OK) sc = d->c.easy_setopt(d->h, opt, val); } while (0)
+    SET(CURLOPT_URL, url);
+    SET(CURLOPT_TIMEOUT_MS, REQUEST_TIMEOUT_MS);
+    if (strcmp(method, "GET") == 0) {
+        SET(CURLOPT_HTTPGET, 1L);
+    } else if (strcmp(method, "POST") == 0) {
+        SET(CURLOPT_POST, 1L);
+        SET(CURLOPT_POSTFIELDSIZE, (long)(payload ? strlen(payload) : 0));
+        SET(CURLOPT_POSTFIELDS, payload ? payload : "");
+    } else {
+        SET(CURLOPT_CUSTOMREQUEST, method);
+        if (payload) {
+            SET(CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
+            SET(CURLOPT_POSTFIELDS, payload);
+        }
+    }
+    SET(CURLOPT_HTTPHEADER, hdr);
+#undef SET
+    int r = 0;
+    if (sc != CURLE_OK) {
+        r = fp_err_set(err, FP_ESYS, "cannot set up a request to the Docker engine");
+        goto out;
+    }
+
+    CURLcode rc = d->c.easy_perform(d->h);
+    if (rc != CURLE_OK) {
+        char what[REQUEST_PATH_MAX + 32];
+        snprintf(what, sizeof what, "%s %s to", method, path);
+        r = ans.overflow
+            ? fp_err_set(err, FP_ESYS, "the Docker engine at %s sent an oversized answer to "
+                         "%s %s", d->sock, method, path)
+            : transfer_error(d, d->h, rc, d->herr, what, err);
+        goto out;
+    }
+    long code = 0;
+    d->c.easy_getinfo(d->h, CURLINFO_RESPONSE_CODE, &code);
+    if (status) *status = code;
+    if (code >= 400) {
+        char m[400];
+        engine_message(ans.p, ans.len, m, sizeof m);
+        if (strstr(m, "out of sequence"))
+            r = fp_err_set(err, FP_ESYS, "concurrent change detected: the Docker engine at %s "
+                           "refused %s %s (HTTP %ld): %s", d->sock, method, path, code, m);
+        else
+            r = fp_err_set(err, code == 400 || code == 404 ? FP_EINPUT : FP_ESYS,
+                           "the Docker engine at %s answered HTTP %ld to %s %s%s%s", d->sock,
+                           code, method, path, m[0] ? ": " : "", m);
+        goto out;
+    }
+    size_t skip = 0;
+    while (skip < ans.len && strchr(" \t\r\n", ans.p[skip])) skip++;
+    if (answer && skip < ans.len) {
+        json_error_t jerr;
+        *answer = json_loadb(ans.p + skip, ans.len - skip, 0, &jerr);
+        if (!*answer)
+            r = fp_err_set(err, FP_ESYS, "unexpected answer from the Docker engine at %s to "
+                           "%s %s: %s", d->sock, method, path, jerr.text);
+    }
+out:
+    buf_free(&ans);
+    if (hdr) d->c.slist_free_all(hdr);
+    free(payload);
+    /* the handle must not keep pointers to what was just freed */
+    d->c.easy_reset(d->h);
+    return r;
 }
 
 /* ---------------------------------------------------------------- watch */

@@ -332,10 +332,15 @@ void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_pre
         d->wanted[r] = v;
         switch (r) {
         case FP_RES_CPU: {
-            double s = settle(rp, CUR(st, o, cpu_weight_cores), v, may_shrink, why, FP_WHY_MAX);
-            if (s >= 0) {
-                d->want.cpu_weight_cores = s;
-                if (pol->cpu_hard) d->want.cpu_max_cores = s;
+            /* weight and quota settle each against its own value in place */
+            char tmp[FP_WHY_MAX];
+            snprintf(tmp, sizeof tmp, "%s", why);
+            d->want.cpu_weight_cores = settle(rp, CUR(st, o, cpu_weight_cores), v, may_shrink,
+                                              why, FP_WHY_MAX);
+            if (pol->cpu_hard) {
+                double m = settle(rp, CUR(st, o, cpu_max_cores), v, may_shrink, tmp, sizeof tmp);
+                d->want.cpu_max_cores = m;
+                if (strlen(tmp) > strlen(why)) snprintf(why, FP_WHY_MAX, "%s", tmp);
             }
             break;
         }

@@ -45,6 +45,26 @@ bool fp_docker_valid_ref(const char *ref);
 int fp_docker_inspect(fp_docker *d, const char *ref, fp_container *c, fp_err *err);
 void fp_container_clear(fp_container *c);
 
+/* A request to the Engine API: METHOD ("GET", "POST", ...) on PATH, an
+ * unversioned path with its query ("/containers/ID/update",
+ * "/services/ID/update?version=12"). PATH must start with '/' and hold
+ * only printable ASCII without spaces, '#' or ".." segments (else
+ * FP_EUSAGE, before any I/O); references inside it must already be valid
+ * (fp_docker_valid_ref). body (may be NULL) is sent as JSON with
+ * Content-Type: application/json. A successful answer must be JSON (or
+ * empty): plain-text endpoints such as /_ping fail with FP_ESYS.
+ *
+ * *status (may be NULL) gets the HTTP status, 0 when no answer came. On
+ * success (status < 400) *answer (may be NULL) gets the parsed JSON answer
+ * (a new reference) or NULL when the answer is empty. An HTTP status >= 400
+ * fails with the engine's "message" in err: FP_ESYS "concurrent change
+ * detected: ..." when the engine says "update out of sequence" (Swarm's
+ * version check), FP_EINPUT for 400 (the engine refused the values) and
+ * 404 (no such object), FP_ESYS otherwise; *answer is then NULL. An
+ * unreachable engine or an unreadable answer is FP_ESYS. */
+int fp_docker_request(fp_docker *d, const char *method, const char *path, const json_t *body,
+                      long *status, json_t **answer, fp_err *err);
+
 /* Container start events, for --watch-docker: GET /events filtered to
  * container start. fp_docker_watch_start opens the stream; fp_docker_watch_poll
  * waits at most timeout_ms for data and stores up to max started container
