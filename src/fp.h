@@ -26,4 +26,9 @@
 #include "fp/replay.h"
 #include "fp/series.h"
 #include "fp/features.h"
+#include "fp/prediction.h"
+#include "fp/model.h"
+#include "fp/policy.h"
+#include "fp/actuator.h"
+#include "fp/netlimit.h"
 #endif

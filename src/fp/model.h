@@ -1,0 +1,265 @@
+/* fp/model.h - models that predict what a workload will need, one contract.
+ *
+ * Every model predicts, per resource (fp/prediction.h), quantiles of a
+ * target. Kinds:
+ *   "linear"     quantile linear regression on a fingerprint: one linear
+ *                model per (resource, quantile level), pinball loss, Adam
+ *                or SGD, L2; all parameters in one flat array.
+ *   "knn"        nearest fingerprints: quantiles of the k nearest stored
+ *                workloads' targets; the explanation names them.
+ *   "vpa"        the Kubernetes VPA recommender (history baseline).
+ *   "autopilot"  Google Autopilot's moving-window recommender (history).
+ *
+ * Two families, one life cycle (new/load -> train/update -> predict ->
+ * save -> free):
+ *   fingerprint models (linear, knn) learn from fp_example rows: a feature
+ *     vector x[dim] and targets y[FP_RES_COUNT]; they predict from x.
+ *   history models (vpa, autopilot) learn the usage samples of each
+ *     workload (group key) and recommend for a workload they have seen;
+ *     they have nothing for a new workload. fp_model_observe() feeds one
+ *     usage sample; fp_model_train()/fp_model_update() also accept
+ *     fp_example rows and read them as samples (group, ts, y[FP_RES_CPU],
+ *     y[FP_RES_MEM], oom), so one flag switches a comparison.
+ *     fp_model_recommend() gives their quantiles; fp_model_predict() on a
+ *     history model succeeds with every resource unpredicted (n == 0, why
+ *     set), as they cannot size an unseen workload.
+ *
+ * Features (fingerprint models). A model is built for named features (by
+ * default the FP_FEATURE_COUNT names of fp_feature_name(), in that order).
+ * x[i] is NaN when feature i is missing. Each feature is first transformed
+ * (opts.feature_tx: none, or signed log1p: sign(x) log(1 + |x|), the
+ * default, which tames byte counts) and then normalised robustly with
+ * statistics of the first training set:
+ *     z = clamp((tx(x) - median) / scale, -FP_MODEL_ZCLIP, +FP_MODEL_ZCLIP)
+ * where scale is the interquartile range; when the IQR is 0 the mean
+ * absolute deviation from the median; when that is 0 too (a constant
+ * feature) 1. A missing feature is imputed with the training median, i.e.
+ * z = 0 (linear) or skipped (knn). Until a model is trained (an update-only
+ * model) the normalisation is the identity (median 0, scale 1). Later
+ * train() calls continue from the model and keep its normalisation.
+ *
+ * Targets. Each resource's target is transformed (opts.target_tx: log1p of
+ * max(y, 0), the default, or none) and standardised with the training
+ * median and IQR of the transformed values; quantiles are equivariant
+ * under monotone maps, so a quantile learned in that space is the same
+ * quantile of y. Predictions are mapped back (and, under log1p, kept >= 0).
+ *
+ * Quantile levels: opts.levels (ascending, in (0,1), at most FP_QMAX),
+ * default {0.5, 0.9, 0.99}. Predictions never cross: the values are sorted
+ * at predict time. History models always give three levels, mapped as
+ *     lower bound -> p50, target -> p90, upper bound -> p99
+ * (see fp_model_recommend).
+ *
+ * Model files (fp_model_save / fp_model_load): one JSON object
+ *   {"format": "fp-model", "version": 1, "kind": ..., "features": {names,
+ *    transform, median, scale}, "targets": {resources, transform, center,
+ *    scale, seen}, "levels": [...], "hyper": {...}, "params": {...},
+ *    "provenance": {...}}
+ * Doubles are written with 17 significant digits, so a loaded model
+ * predicts bit for bit what the saved one did; non-finite numbers are null.
+ * A file is written atomically: a temporary file in the same directory,
+ * written, flushed and fsync()ed, renamed over the target, and the
+ * directory fsync()ed; on failure the old file is untouched and the
+ * temporary file removed.
+ *
+ * Determinism: training with the same data, options and seed gives the same
+ * model bit for bit. libfp never prints: progress goes to a callback.
+ * A model is not safe to use from two threads at once (predict uses
+ * scratch space inside the model); distinct models are independent.
+ *
+ * Ownership: fp_model is opaque (fp_model_new / fp_model_load, freed by
+ * fp_model_free). fp_example, fp_usage and all arrays passed in are
+ * borrowed for the duration of the call (the model copies what it keeps).
+ * fp_quantiles, fp_explain and fp_train_report are plain values filled by
+ * the model. The provenance object is copied in and borrowed out.
+ */
+#ifndef FP_MODEL_H
+#define FP_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include "fp/error.h"
+#include "fp/prediction.h"
+
+#define FP_MODEL_FORMAT_VERSION 1
+#define FP_MODEL_ZCLIP 10.0     /* normalised features are clamped to +-this */
+#define FP_EXPLAIN_MAX 16       /* entries in an explanation */
+
+typedef struct fp_model fp_model;
+
+/* One training row. For fingerprint models x (dim values, NaN = missing)
+ * and y (NaN = target unknown for that resource). group is the workload
+ * key: validation splits never cut a group; knn returns it as the
+ * explanation (NULL counts as the group ""). ts (Unix seconds) and oom are
+ * read only by history models. */
+typedef struct fp_example {
+    const double *x;
+    double y[FP_RES_COUNT];
+    const char *group;
+    double ts;
+    bool oom;
+} fp_example;
+
+/* One usage sample of one workload, for history models. NaN = not
+ * measured. cpu_request (cores) weighs the VPA's CPU sample: weight
+ * max(request, 0.1), i.e. 0.1 when unknown. With oom set the sample reports
+ * an out-of-memory kill: mem_bytes is the memory the workload had (its
+ * limit or request) when killed. */
+typedef struct fp_usage {
+    const char *group;
+    double ts;
+    double cpu_cores;
+    double mem_bytes;
+    double cpu_request;
+    bool oom;
+} fp_usage;
+
+typedef enum {
+    FP_TX_NONE = 0,     /* identity */
+    FP_TX_LOG1P = 1     /* targets: log1p(max(y,0)); features: signed log1p */
+} fp_transform;
+
+typedef enum { FP_OPT_ADAM = 0, FP_OPT_SGD = 1 } fp_optimizer;
+
+typedef struct fp_model_opts {
+    int dim;                    /* number of features */
+    const char *const *names;   /* dim names; NULL: the fp_feature_name()
+                                   list (dim must be FP_FEATURE_COUNT) */
+    int nlevels;
+    double levels[FP_QMAX];
+    fp_transform feature_tx;    /* default FP_TX_LOG1P */
+    fp_transform target_tx;     /* default FP_TX_LOG1P */
+    /* linear */
+    fp_optimizer optimizer;     /* default Adam (beta1 0.9, beta2 0.999) */
+    double lr;                  /* default 0.01 */
+    double l2;                  /* on weights, not on biases; default 1e-4 */
+    /* knn */
+    int k;                      /* default 5, at most FP_EXPLAIN_MAX */
+    size_t max_store;           /* default 100000; when full, the oldest
+                                   stored example is replaced (FIFO) */
+} fp_model_opts;
+
+/* Progress of batch training, reported once per epoch. */
+typedef struct fp_train_progress {
+    int epoch, epochs;          /* 1-based epoch, maximum */
+    double train_loss;          /* mean pinball loss, standardised targets */
+    double val_loss;            /* the same on the validation groups, NaN
+                                   when there is no validation set */
+    int best_epoch;
+} fp_train_progress;
+
+/* Return non-zero to stop training (the best model so far is kept). */
+typedef int (*fp_progress_fn)(void *arg, const fp_train_progress *p);
+
+typedef struct fp_train_opts {
+    int epochs;                 /* maximum, default 200 */
+    int batch;                  /* mini-batch rows, default 32 */
+    double val_frac;            /* share of groups held out, default 0.2;
+                                   0 = no validation, no early stopping */
+    int patience;               /* epochs without improvement, default 10 */
+    uint64_t seed;              /* default 1 */
+    fp_progress_fn progress;    /* nullable */
+    void *progress_arg;
+} fp_train_opts;
+
+/* What training did, for logs and provenance. Coverage is the share of
+ * validation actuals at or below the predicted quantile (NaN: none). */
+typedef struct fp_train_report {
+    size_t n_train, n_val;      /* rows */
+    size_t g_train, g_val;      /* groups */
+    int epochs, best_epoch;
+    double train_loss, val_loss;
+    double coverage[FP_RES_COUNT][FP_QMAX];
+} fp_train_report;
+
+/* Explanation of one prediction: for knn the nearest stored workloads
+ * (name = group key, value = normalised distance, nearest first); for
+ * linear the features that weighed most (name = feature name, value = its
+ * signed contribution to the median-level prediction summed over the
+ * predicted resources, in standardised target units; largest |value|
+ * first). */
+typedef enum { FP_EXPLAIN_NONE, FP_EXPLAIN_NEIGHBOURS, FP_EXPLAIN_FEATURES } fp_explain_kind;
+typedef struct fp_explain {
+    fp_explain_kind kind;
+    int n;
+    struct { char name[96]; double value; } item[FP_EXPLAIN_MAX];
+} fp_explain;
+
+void fp_model_opts_default(fp_model_opts *o);
+void fp_train_opts_default(fp_train_opts *o);
+
+/* A new, untrained model of kind "linear", "knn", "vpa" or "autopilot".
+ * opts NULL means fp_model_opts_default(). FP_EUSAGE for an unknown kind
+ * or bad options (levels not ascending in (0,1), dim < 1, k out of range,
+ * history models given levels other than the default). */
+fp_model *fp_model_new(const char *kind, const fp_model_opts *opts, fp_err *err);
+void fp_model_free(fp_model *m);
+
+const char *fp_model_kind(const fp_model *m);
+bool fp_model_is_history(const fp_model *m);
+int fp_model_dim(const fp_model *m);
+/* Name of feature i (0 <= i < dim), NULL out of range. */
+const char *fp_model_feature_name(const fp_model *m, int i);
+int fp_model_levels(const fp_model *m, double *levels /* FP_QMAX */);
+
+/* Provenance: any JSON object (data, command, seed, time, metrics...),
+ * deep-copied in; fp_model_provenance returns a borrowed reference (NULL
+ * when none). */
+int fp_model_set_provenance(fp_model *m, const json_t *prov, fp_err *err);
+const json_t *fp_model_provenance(const fp_model *m);
+
+/* Batch training on n rows. Fingerprint models: the groups are shuffled
+ * with the seed and ceil(val_frac * groups) of them (at least one, never
+ * all; none with fewer than two groups) are held out for validation;
+ * linear trains by mini-batches over the rest, keeps the parameters of the
+ * best validation epoch and stops after `patience` epochs without
+ * improvement; knn stores the training rows, is scored on the validation
+ * rows and then stores those too. History models: the rows are observed
+ * in the order given (which must be time order within each group). rep
+ * (nullable) receives what happened. FP_EUSAGE when a row's x is NULL for
+ * a fingerprint model or there is nothing to learn. */
+int fp_model_train(fp_model *m, const fp_example *ex, size_t n,
+                   const fp_train_opts *o, fp_train_report *rep, fp_err *err);
+
+/* Online refinement with one example: linear takes one optimiser step on
+ * it, knn stores it (evicting the oldest when full), history models
+ * observe it as a usage sample. */
+int fp_model_update(fp_model *m, const fp_example *e, fp_err *err);
+
+/* Quantiles of each resource for feature vector x[dim] (model order;
+ * NaN = missing). out[r].n == 0 with a reason in out[r].why when the model
+ * cannot predict resource r. ex (nullable) receives the explanation. */
+int fp_model_predict(fp_model *m, const double *x, fp_quantiles out[FP_RES_COUNT],
+                     fp_explain *ex, fp_err *err);
+
+/* History models: feed one usage sample. Out-of-order samples are ignored
+ * as the VPA does. FP_EUSAGE on a fingerprint model or without a group. */
+int fp_model_observe(fp_model *m, const fp_usage *u, fp_err *err);
+
+/* History models: the recommendation for workload `group` at Unix time ts,
+ * for cpu_cores and mem_bytes (other resources n == 0). A group never
+ * seen, or expired, gives n == 0 with a reason. FP_EUSAGE on a fingerprint
+ * model. */
+int fp_model_recommend(fp_model *m, const char *group, double ts,
+                       fp_quantiles out[FP_RES_COUNT], fp_err *err);
+
+/* Write the model to path atomically (see above). FP_ESYS on I/O failure,
+ * the old file left intact. */
+int fp_model_save(const fp_model *m, const char *path, fp_err *err);
+
+/* Read a model file. FP_ESYS when it cannot be read; FP_EINPUT, with a
+ * message that starts with the path, when it is not JSON, not an fp model,
+ * of another format version, of an unknown kind, or malformed. */
+fp_model *fp_model_load(const char *path, fp_err *err);
+
+/* Check that a fingerprint with the n feature names given carries every
+ * feature the model needs: FP_EINPUT "model needs feature X, which the
+ * fingerprint lacks" (with a count when more are absent) otherwise. When
+ * map is not NULL, map[i] (for i < dim) receives the index in names of
+ * the model's feature i. History models need no features. */
+int fp_model_check_features(const fp_model *m, const char *const *names, size_t n,
+                            int *map, fp_err *err);
+
+#endif

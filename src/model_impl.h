@@ -1,0 +1,95 @@
+/* model_impl.h - inside fp_model: the shared part and each kind's ops.
+ *
+ * model.c owns the shared part (options, feature names, normalisation,
+ * target standardisation, provenance, file I/O, the validation split) and
+ * dispatches to a kind through fp_model_ops. A kind keeps its own state
+ * behind m->impl and (de)serialises it as the "params" object.
+ */
+#ifndef FP_MODEL_IMPL_H
+#define FP_MODEL_IMPL_H
+
+#include <math.h>
+#include <stdint.h>
+#include "fp/model.h"
+
+typedef struct fp_model_ops {
+    const char *kind;
+    bool history;
+    int (*init)(fp_model *m, fp_err *err);
+    void (*destroy)(fp_model *m);
+    /* Fingerprint models: rows tr[0..ntr) train, va[0..nva) validate; the
+     * normalisation is set. Fill rep->epochs/best_epoch/losses. */
+    int (*train)(fp_model *m, const fp_example *ex, const size_t *tr, size_t ntr,
+                 const size_t *va, size_t nva, const fp_train_opts *o,
+                 fp_train_report *rep, fp_err *err);
+    int (*update)(fp_model *m, const fp_example *e, fp_err *err);
+    /* z: normalised features (NaN = missing); u: standardised transformed
+     * target values per resource and level, to be filled for resources
+     * with ok[r] set (else why[r]). */
+    int (*predict)(fp_model *m, const double *z, double u[FP_RES_COUNT][FP_QMAX],
+                   bool ok[FP_RES_COUNT], const char *why[FP_RES_COUNT],
+                   fp_explain *ex, fp_err *err);
+    json_t *(*save)(const fp_model *m);
+    int (*load)(fp_model *m, const json_t *params, const char *path, fp_err *err);
+    int (*observe)(fp_model *m, const fp_usage *u, fp_err *err);
+    int (*recommend)(fp_model *m, const char *group, double ts,
+                     fp_quantiles out[FP_RES_COUNT], fp_err *err);
+} fp_model_ops;
+
+struct fp_model {
+    const fp_model_ops *ops;
+    fp_model_opts o;            /* names pointer cleared; see names */
+    int dim;
+    char **names;               /* dim owned strings */
+    double *median, *scale;     /* dim: feature normalisation */
+    double *z;                  /* dim scratch */
+    double tcenter[FP_RES_COUNT], tscale[FP_RES_COUNT];
+    long seen[FP_RES_COUNT];    /* training/update targets seen */
+    bool normalised;            /* set by the first train */
+    bool raw_updates;           /* updated before any training */
+    json_t *prov;
+    void *impl;
+};
+
+extern const fp_model_ops fp_model_linear_ops, fp_model_knn_ops,
+    fp_model_vpa_ops, fp_model_autopilot_ops;
+
+/* splitmix64: a small, fast, deterministic generator. */
+typedef struct { uint64_t s; } fp_rng;
+static inline uint64_t fp_rng_next(fp_rng *r)
+{
+    uint64_t z = (r->s += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+/* uniform in [0, n) */
+static inline size_t fp_rng_below(fp_rng *r, size_t n)
+{
+    return n ? (size_t)(fp_rng_next(r) % n) : 0;
+}
+
+/* Pinball (quantile) loss of prediction u for target t at level tau. */
+static inline double fp_pinball(double t, double u, double tau)
+{
+    double d = t - u;
+    return d >= 0 ? tau * d : (tau - 1) * d;
+}
+
+/* Target of example e for resource r in the standardised transformed
+ * space (NaN when unknown). */
+double fp_model_target(const fp_model *m, const fp_example *e, int r);
+/* Normalise x into m->z; returns m->z. */
+const double *fp_model_normalise(fp_model *m, const double *x);
+
+/* JSON helpers for the kinds' params: finite doubles as reals, the rest
+ * as null; arrays of n doubles. */
+json_t *fp_jnum(double v);
+json_t *fp_jarr(const double *v, size_t n);
+/* Read array key of obj into v[n] (null -> NaN unless finite is set, then
+ * an error). FP_EINPUT naming path and key. */
+int fp_jget_arr(const json_t *obj, const char *key, double *v, size_t n, bool finite,
+                const char *path, fp_err *err);
+int fp_jget_num(const json_t *obj, const char *key, double *v, const char *path, fp_err *err);
+
+#endif
