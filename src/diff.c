@@ -1,0 +1,2 @@
+/* diff.c - placeholder, being written. */
+typedef int fp_placeholder_diff;

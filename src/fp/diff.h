@@ -1,0 +1,3 @@
+#ifndef FP_DIFF_H
+#define FP_DIFF_H
+#endif

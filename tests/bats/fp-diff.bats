@@ -1,0 +1,4 @@
+#!/usr/bin/env bats
+load helpers
+
+@test "placeholder" { skip "not written yet"; }
