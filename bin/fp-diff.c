@@ -1,2 +1,1029 @@
+/* fp-diff - score predictions and allocations against what workloads used,
+ * flag anomalies, and compare two runs or fingerprints.
+ *
+ * Join mode (the default): reads records, keeps per workload id the
+ * prediction and the allocation in effect, and scores every `actual` and
+ * `sample` of that id against them (fp/diff.h): one `error` record per
+ * actual, `anomaly` records for values outside the predicted band, and one
+ * `score` record at the end. Other record types pass through.
+ * Compare mode (two files, or --compare): the last fingerprint (or actual)
+ * of each file, their distance and the features that moved most, as one
+ * `comparison` record. See fp-diff(1).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
 #include <stdio.h>
-int main(void) { fputs("fp-diff: not written yet\n", stderr); return 2; }
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fp.h"
+#include "fp/diff.h"
+#include "fp/prediction.h"
+
+enum { ST_PEAK, ST_P95, ST_MEAN };
+static const char *const stat_names[] = { "peak", "p95", "mean" };
+
+#define MAX_FAIL 32
+
+typedef struct fail_rule {
+    char metric[32];
+    fp_resource res;               /* FP_RES_COUNT: any resource */
+    double limit;
+} fail_rule;
+
+typedef struct settings {
+    int stat;                      /* ST_* */
+    double level;                  /* allocation quantile from predictions; < 0 highest */
+    double tolerance;
+    bool first, no_pass, table, skip_bad, compare, join;
+    fail_rule fail[MAX_FAIL];
+    int n_fail;
+    const char *id;                /* compare: the workload to pick */
+    int top;
+    double threshold;              /* compare: NAN none */
+    char **inputs;
+    int n_inputs;
+} settings;
+
+/* What fp-diff knows of one workload. Limits are NAN when none or
+ * unlimited. */
+typedef struct wl {
+    char id[160];
+    bool has_pred, has_alloc;
+    fp_quantiles q[FP_RES_COUNT];  /* the prediction's */
+    double pred_t;
+    char model[128];
+    double cpu_max, cpu_weight, mem_high, mem_max, io_read, io_write, net_tx;
+    double alloc_t;
+    char alloc_model[128];
+    double last_sample_t;
+    bool seen_sample, failed_sample;
+    signed char band[FP_RES_COUNT];   /* samples: -1 below, 0 inside, 1 above */
+} wl;
+
+typedef struct run {
+    const settings *S;
+    FILE *out;
+    int status;                    /* worst so far: 2, then 3, then 1 */
+    const char *input;
+    long line;
+    wl *w;
+    int n, cap;
+    json_t *index;                 /* id -> position in w */
+    fp_score actuals, samples;
+    long unmatched_actuals, unmatched_samples, anomalies, errors;
+    double t_max;
+} run;
+
+static void usage(FILE *f)
+{
+    fputs("usage: fp-diff [options] [FILE...]\n"
+          "       fp-diff [options] A B          (or --compare A B)\n"
+          "Join prediction and allocation records with actual and sample records by id,\n"
+          "write error, anomaly and score records (other records pass through); or compare\n"
+          "the last fingerprint (or actual) of two files.\n"
+          "  -a, --actual STAT         score an actual's peak (default), p95 or mean\n"
+          "  -q, --quantile pNN        allocation from predictions: this quantile\n"
+          "                            (default: each resource's highest)\n"
+          "      --first               keep the first prediction/allocation of an id, not the latest\n"
+          "      --tolerance F         anomaly when above the highest quantile x (1+F) or below\n"
+          "                            the lowest / (1+F) (default 0.2)\n"
+          "      --fail-above M[.RES]=V  exit 1 when metric M exceeds V: under_rate, coverage_gap,\n"
+          "                            pinball, pinball_rel, slack, wasted_h, wasted_core_h,\n"
+          "                            wasted_gb_h, failed (repeatable)\n"
+          "      --no-pass             do not pass other records through\n"
+          "      --table               print the scores (or the comparison) on stderr\n"
+          "      --skip-bad            skip malformed lines instead of stopping\n"
+          "      --join                with two files, join them (do not compare)\n"
+          "  -c, --compare             compare two files (the default with exactly two)\n"
+          "      --id ID               compare: take the records of workload ID\n"
+          "      --top N               compare: features listed (default 10)\n"
+          "      --threshold D         compare: exit 1 when the distance exceeds D\n"
+          "  -h, --help                this help;  -V, --version  the version\n"
+          "Exit: 0 ok, 1 a threshold exceeded, 2 usage or system error, 3 bad input.\n", f);
+}
+
+static int parse_double(const char *opt, const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "fp-diff: %s wants a number in [%g, %g], not \"%s\"\n", opt, lo, hi, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* "METRIC[.RES]=VALUE" into r. */
+static int parse_fail(const char *s, fail_rule *r)
+{
+    const char *eq = strchr(s, '=');
+    char name[96];
+    if (!eq || (size_t)(eq - s) >= sizeof name) {
+        fprintf(stderr, "fp-diff: --fail-above wants METRIC[.RESOURCE]=VALUE, not \"%s\"\n", s);
+        return -1;
+    }
+    memcpy(name, s, (size_t)(eq - s));
+    name[eq - s] = 0;
+    r->res = FP_RES_COUNT;
+    char *dot = strchr(name, '.');
+    if (dot) {
+        *dot = 0;
+        r->res = fp_resource_by_name(dot + 1);
+        if (r->res == FP_RES_COUNT) {
+            fprintf(stderr, "fp-diff: --fail-above: unknown resource \"%s\" (cpu_cores, mem_bytes, "
+                    "io_read_Bps, io_write_Bps, net_rx_Bps, net_tx_Bps)\n", dot + 1);
+            return -1;
+        }
+    }
+    if (!fp_score_metric_known(name) || strlen(name) >= sizeof r->metric) {
+        fprintf(stderr, "fp-diff: --fail-above: unknown metric \"%s\" (under_rate, coverage_gap, "
+                "pinball, pinball_rel, slack, wasted_h, wasted_core_h, wasted_gb_h, failed)\n", name);
+        return -1;
+    }
+    snprintf(r->metric, sizeof r->metric, "%s", name);
+    char opt[128];
+    snprintf(opt, sizeof opt, "--fail-above %s", name);
+    return parse_double(opt, eq + 1, 0, INFINITY, &r->limit);
+}
+
+/* Options into S; returns 0, 1 for --help/--version (exit 0), -1 usage. */
+static int parse_args(int argc, char **argv, settings *S)
+{
+    enum { O_FIRST = 256, O_TOL, O_FAIL, O_NOPASS, O_TABLE, O_SKIP, O_JOIN, O_ID, O_TOP, O_THR };
+    static const struct option opts[] = {
+        {"actual", required_argument, 0, 'a'}, {"quantile", required_argument, 0, 'q'},
+        {"first", no_argument, 0, O_FIRST}, {"tolerance", required_argument, 0, O_TOL},
+        {"fail-above", required_argument, 0, O_FAIL}, {"no-pass", no_argument, 0, O_NOPASS},
+        {"table", no_argument, 0, O_TABLE}, {"skip-bad", no_argument, 0, O_SKIP},
+        {"join", no_argument, 0, O_JOIN}, {"compare", no_argument, 0, 'c'},
+        {"id", required_argument, 0, O_ID}, {"top", required_argument, 0, O_TOP},
+        {"threshold", required_argument, 0, O_THR},
+        {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
+    memset(S, 0, sizeof *S);
+    S->level = -1;
+    S->tolerance = 0.2;
+    S->top = 10;
+    S->threshold = NAN;
+    bool compare_opt = false;
+    int c;
+    while ((c = getopt_long(argc, argv, "a:q:chV", opts, NULL)) != -1) {
+        switch (c) {
+        case 'a':
+            S->stat = -1;
+            for (int i = 0; i < 3; i++)
+                if (strcmp(optarg, stat_names[i]) == 0) S->stat = i;
+            if (S->stat < 0) {
+                fprintf(stderr, "fp-diff: --actual wants peak, p95 or mean, not \"%s\"\n", optarg);
+                return -1;
+            }
+            break;
+        case 'q':
+            S->level = fp_quantile_level(optarg);
+            if (S->level <= 0) {
+                fprintf(stderr, "fp-diff: --quantile wants a level such as p90 or p99.9, not \"%s\"\n",
+                        optarg);
+                return -1;
+            }
+            break;
+        case O_FIRST: S->first = true; break;
+        case O_TOL:
+            if (parse_double("--tolerance", optarg, 0, 1000, &S->tolerance) < 0) return -1;
+            break;
+        case O_FAIL:
+            if (S->n_fail == MAX_FAIL) {
+                fprintf(stderr, "fp-diff: at most %d --fail-above\n", MAX_FAIL);
+                return -1;
+            }
+            if (parse_fail(optarg, &S->fail[S->n_fail]) < 0) return -1;
+            S->n_fail++;
+            break;
+        case O_NOPASS: S->no_pass = true; break;
+        case O_TABLE: S->table = true; break;
+        case O_SKIP: S->skip_bad = true; break;
+        case O_JOIN: S->join = true; break;
+        case 'c': S->compare = true; break;
+        case O_ID: S->id = optarg; compare_opt = true; break;
+        case O_TOP: {
+            double v;
+            if (parse_double("--top", optarg, 1, 10000, &v) < 0) return -1;
+            if (v != floor(v)) {
+                fprintf(stderr, "fp-diff: --top wants a whole number, not \"%s\"\n", optarg);
+                return -1;
+            }
+            S->top = (int)v;
+            compare_opt = true;
+            break;
+        }
+        case O_THR:
+            if (parse_double("--threshold", optarg, 0, 1, &S->threshold) < 0) return -1;
+            compare_opt = true;
+            break;
+        case 'h': usage(stdout); return 1;
+        case 'V': printf("fp-diff (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION); return 1;
+        default: usage(stderr); return -1;
+        }
+    }
+    S->inputs = argv + optind;
+    S->n_inputs = argc - optind;
+    if (S->compare && S->join) {
+        fputs("fp-diff: --compare and --join exclude each other\n", stderr);
+        return -1;
+    }
+    if (S->compare && S->n_inputs != 2) {
+        fputs("fp-diff: --compare wants two files\n", stderr);
+        return -1;
+    }
+    if (S->n_inputs == 2 && !S->join) S->compare = true;
+    if (!S->compare && compare_opt) {
+        fputs("fp-diff: --id, --top and --threshold apply to a comparison of two files\n", stderr);
+        return -1;
+    }
+    if (S->compare && S->n_fail) {
+        fputs("fp-diff: --fail-above applies to a join; a comparison takes --threshold\n", stderr);
+        return -1;
+    }
+    return 0;
+}
+
+/* Worse statuses win: 2 (system) over 3 (input) over 1 (threshold). */
+static void set_status(run *R, int s)
+{
+    if (R->status == 2) return;
+    if (s == 2 || (s == 3 && R->status != 2) || (s == 1 && R->status == 0)) R->status = s;
+}
+
+static int emit(run *R, json_t *rec)
+{
+    fp_err err = {0};
+    int rc = fp_record_write(R->out, rec, &err);
+    json_decref(rec);
+    if (rc == 0 && fflush(R->out) != 0) rc = fp_err_sys(&err, "write");
+    if (rc < 0) {
+        fprintf(stderr, "fp-diff: %s\n", err.msg);
+        set_status(R, 2);
+    }
+    return rc;
+}
+
+static void bad(run *R, const char *msg)
+{
+    fprintf(stderr, "fp-diff: %s:%ld: %s\n", R->input, R->line, msg);
+    set_status(R, 3);
+}
+
+/* The workload of id, made on first use (NULL: out of memory). */
+static wl *find_wl(run *R, const char *id)
+{
+    json_t *ix = json_object_get(R->index, id);
+    if (ix) return &R->w[json_integer_value(ix)];
+    if (R->n == R->cap) {
+        int nc = R->cap ? R->cap * 2 : 64;
+        wl *p = realloc(R->w, (size_t)nc * sizeof *p);
+        if (!p) return NULL;
+        R->w = p;
+        R->cap = nc;
+    }
+    wl *w = &R->w[R->n];
+    memset(w, 0, sizeof *w);
+    snprintf(w->id, sizeof w->id, "%s", id);
+    w->cpu_max = w->cpu_weight = w->mem_high = w->mem_max = NAN;
+    w->io_read = w->io_write = w->net_tx = NAN;
+    if (json_object_set_new(R->index, id, json_integer(R->n)) < 0) return NULL;
+    R->n++;
+    return w;
+}
+
+static const char *record_id(const json_t *rec)
+{
+    const char *id = json_string_value(json_object_get(rec, "id"));
+    return id && id[0] ? id : NULL;
+}
+
+/* The workload a record is about, or NULL after complaining. */
+static wl *record_wl(run *R, const json_t *rec, const char *type)
+{
+    const char *id = record_id(rec);
+    if (!id) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "%s record without an \"id\"", type);
+        bad(R, msg);
+        return NULL;
+    }
+    wl *w = find_wl(R, id);
+    if (!w) {
+        fputs("fp-diff: out of memory\n", stderr);
+        set_status(R, 2);
+    }
+    return w;
+}
+
+static void on_prediction(run *R, const json_t *rec)
+{
+    fp_err err = {0};
+    fp_prediction p;
+    if (fp_prediction_from_json(rec, &p, &err) < 0) {
+        bad(R, err.msg);
+        return;
+    }
+    wl *w = record_wl(R, rec, "prediction");
+    if (!w || (w->has_pred && R->S->first)) return;
+    memcpy(w->q, p.q, sizeof w->q);
+    w->pred_t = p.t;
+    snprintf(w->model, sizeof w->model, "%s", p.model);
+    w->has_pred = true;
+}
+
+/* One limit of an allocation record: a number >= 0 sets it, "unlimited"
+ * removes it (NAN), null or absent leaves it. -1 when malformed. */
+static int limit(run *R, const json_t *limits, const char *name, double *v)
+{
+    json_t *j = json_object_get(limits, name);
+    if (!j || json_is_null(j)) return 0;
+    if (json_is_string(j) && strcmp(json_string_value(j), "unlimited") == 0) {
+        *v = NAN;
+        return 0;
+    }
+    if (json_is_number(j) && json_number_value(j) >= 0) {
+        *v = json_number_value(j);
+        return 0;
+    }
+    char msg[160];
+    snprintf(msg, sizeof msg, "limits.%s is not a number >= 0, null or \"unlimited\"", name);
+    bad(R, msg);
+    return -1;
+}
+
+static void on_allocation(run *R, const json_t *rec)
+{
+    json_t *limits = json_object_get(rec, "limits");
+    if (limits && !json_is_object(limits) && !json_is_null(limits)) {
+        bad(R, "allocation \"limits\" is not an object");
+        return;
+    }
+    wl *w = record_wl(R, rec, "allocation");
+    if (!w) return;
+    if (json_is_false(json_object_get(rec, "ok"))) return;   /* nothing was put in place */
+    const char *reason = json_string_value(json_object_get(rec, "reason"));
+    if (reason && strcmp(reason, "revert") == 0) {
+        /* back to limits the record does not state: unknown from here on */
+        w->has_alloc = false;
+        w->cpu_max = w->cpu_weight = w->mem_high = w->mem_max = NAN;
+        w->io_read = w->io_write = w->net_tx = NAN;
+        return;
+    }
+    if (w->has_alloc && R->S->first) return;
+    wl t = *w;
+    if (limit(R, limits, "cpu_max_cores", &t.cpu_max) < 0 ||
+        limit(R, limits, "cpu_weight_cores", &t.cpu_weight) < 0 ||
+        limit(R, limits, "mem_high_bytes", &t.mem_high) < 0 ||
+        limit(R, limits, "mem_max_bytes", &t.mem_max) < 0 ||
+        limit(R, limits, "io_read_Bps", &t.io_read) < 0 ||
+        limit(R, limits, "io_write_Bps", &t.io_write) < 0 ||
+        limit(R, limits, "net_tx_Bps", &t.net_tx) < 0)
+        return;
+    w->cpu_max = t.cpu_max;
+    w->cpu_weight = t.cpu_weight;
+    w->mem_high = t.mem_high;
+    w->mem_max = t.mem_max;
+    w->io_read = t.io_read;
+    w->io_write = t.io_write;
+    w->net_tx = t.net_tx;
+    w->has_alloc = true;
+    json_t *tj = json_object_get(rec, "t");
+    w->alloc_t = json_is_number(tj) ? json_number_value(tj) : NAN;
+    const char *m = json_string_value(json_object_get(rec, "model"));
+    snprintf(w->alloc_model, sizeof w->alloc_model, "%s", m ? m : "");
+}
+
+/* What workload w has for resource r: quantiles (or NULL), the allocation
+ * and where it came from, the hard limit. Returns false when nothing. */
+typedef struct basis {
+    const fp_quantiles *q;
+    double alloc, hard;
+    char from[32];                 /* "allocation", "p99" */
+} basis;
+
+static bool basis_of(const run *R, const wl *w, fp_resource r, basis *b)
+{
+    b->q = w->has_pred && w->q[r].n > 0 ? &w->q[r] : NULL;
+    b->alloc = b->hard = NAN;
+    b->from[0] = 0;
+    if (w->has_alloc) {
+        switch (r) {
+        case FP_RES_CPU: b->alloc = isfinite(w->cpu_max) ? w->cpu_max : w->cpu_weight; break;
+        case FP_RES_MEM:
+            b->alloc = isfinite(w->mem_max) ? w->mem_max : w->mem_high;
+            b->hard = w->mem_max;
+            break;
+        case FP_RES_DISK_READ: b->alloc = w->io_read; break;
+        case FP_RES_DISK_WRITE: b->alloc = w->io_write; break;
+        case FP_RES_NET_TX: b->alloc = w->net_tx; break;
+        default: break;
+        }
+        if (isfinite(b->alloc)) snprintf(b->from, sizeof b->from, "allocation");
+    }
+    if (!isfinite(b->alloc) && b->q) {
+        double lv = R->S->level > 0 ? R->S->level : b->q->level[b->q->n - 1];
+        b->alloc = fp_quantile_at(b->q, lv, NULL);
+        fp_quantile_key(lv, b->from, sizeof b->from);
+        if (r == FP_RES_MEM) b->hard = b->alloc;
+    }
+    return b->q || isfinite(b->alloc);
+}
+
+/* The band of resource r: [low, high], from the quantiles, else [NAN,
+ * allocation]. Returns 0 inside, 1 above, -1 below; *bound the end crossed. */
+static int band_check(const run *R, const basis *b, double v, double *low, double *high, double *bound)
+{
+    double tol = 1 + R->S->tolerance;
+    *low = b->q ? b->q->value[0] : NAN;
+    *high = b->q ? b->q->value[b->q->n - 1] : b->alloc;
+    if (isfinite(*high) && v > *high * tol) {
+        *bound = *high;
+        return 1;
+    }
+    if (isfinite(*low) && v < *low / tol) {
+        *bound = *low;
+        return -1;
+    }
+    return 0;
+}
+
+/* A record's Unix time in seconds from its ts_ms; 0 unknown. */
+static double record_ts(const json_t *rec)
+{
+    json_t *j = json_object_get(rec, "ts_ms");
+    return json_is_number(j) ? json_number_value(j) / 1000 : 0;
+}
+
+static json_t *num_or_null(double v)
+{
+    if (!isfinite(v)) return json_null();
+    if (v == floor(v) && fabs(v) < 9007199254740992.0) return json_integer((json_int_t)v);
+    return json_real(v);
+}
+
+static void anomaly(run *R, const wl *w, const json_t *rec, const char *source, fp_resource r,
+                    double v, double low, double high, double bound, int dir)
+{
+    fp_target tg;
+    fp_err err = {0};
+    if (fp_target_from_json(rec, &tg, &err) < 0) snprintf(tg.id, sizeof tg.id, "%s", w->id);
+    json_t *tj = json_object_get(rec, "t");
+    json_t *a = fp_record_new("anomaly", &tg, json_is_number(tj) ? json_number_value(tj) : 0,
+                              record_ts(rec));
+    const char *model = w->has_pred && w->model[0] ? w->model : w->alloc_model;
+    json_object_set_new(a, "model", model[0] ? json_string(model) : json_null());
+    json_object_set_new(a, "source", json_string(source));
+    json_object_set_new(a, "resource", json_string(fp_resource_name(r)));
+    json_object_set_new(a, "observed", num_or_null(v));
+    json_object_set_new(a, "band", json_pack("[o,o]", num_or_null(low), num_or_null(high)));
+    json_object_set_new(a, "direction", json_string(dir > 0 ? "above" : "below"));
+    json_object_set_new(a, "bound", num_or_null(bound));
+    json_object_set_new(a, "ratio", num_or_null(bound > 0 ? v / bound : NAN));
+    json_object_set_new(a, "tolerance", num_or_null(R->S->tolerance));
+    json_object_set_new(a, "missing", json_object());
+    R->anomalies++;
+    emit(R, a);
+}
+
+static void on_sample(run *R, const json_t *rec)
+{
+    json_t *tj = json_object_get(rec, "t");
+    if (!json_is_number(tj)) {
+        bad(R, "sample without a numeric \"t\"");
+        return;
+    }
+    wl *w = record_wl(R, rec, "sample");
+    if (!w) return;
+    double t = json_number_value(tj);
+    double dt = w->seen_sample ? t - w->last_sample_t : t;
+    if (!(dt >= 0)) dt = 0;
+    w->seen_sample = true;
+    w->last_sample_t = t;
+    bool scored = false, failed = false;
+    for (int r = 0; r < FP_RES_COUNT; r++) {
+        json_t *vj = json_object_get(rec, fp_resource_name((fp_resource)r));
+        if (vj && !json_is_number(vj) && !json_is_null(vj)) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "\"%s\" is not a number", fp_resource_name((fp_resource)r));
+            bad(R, msg);
+            return;
+        }
+    }
+    for (int r = 0; r < FP_RES_COUNT; r++) {
+        json_t *vj = json_object_get(rec, fp_resource_name((fp_resource)r));
+        basis b;
+        if (!json_is_number(vj) || !basis_of(R, w, (fp_resource)r, &b)) continue;
+        fp_obs o;
+        fp_obs_init(&o);
+        o.q = b.q;
+        o.alloc = b.alloc;
+        o.hard = b.hard;
+        o.use = json_number_value(vj);
+        o.dt = dt;
+        fp_obs_result res;
+        if (fp_score_add(&R->samples, (fp_resource)r, &o, &res)) scored = true;
+        failed |= res.failed;
+        double low, high, bound;
+        int dir = band_check(R, &b, o.use, &low, &high, &bound);
+        if (dir != 0 && dir != w->band[r])
+            anomaly(R, w, rec, "sample", (fp_resource)r, o.use, low, high, bound, dir);
+        w->band[r] = (signed char)dir;
+    }
+    if (scored) R->samples.n++;
+    else R->unmatched_samples++;
+    if (failed && !w->failed_sample) {
+        w->failed_sample = true;
+        R->samples.failed++;
+    }
+}
+
+/* A number field of rec: NAN when absent or null, -2 (and a complaint)
+ * when of another type. */
+static int get_num(run *R, const json_t *rec, const char *name, double *v)
+{
+    json_t *j = json_object_get(rec, name);
+    *v = NAN;
+    if (!j || json_is_null(j)) return 0;
+    if (!json_is_number(j)) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "\"%s\" is not a number", name);
+        bad(R, msg);
+        return -1;
+    }
+    *v = json_number_value(j);
+    return 0;
+}
+
+static json_t *levels_json(const fp_quantiles *q, const double *v)
+{
+    json_t *o = json_object();
+    for (int i = 0; i < q->n; i++) {
+        char key[32];
+        fp_quantile_key(q->level[i], key, sizeof key);
+        json_object_set_new(o, key, num_or_null(v ? v[i] : q->value[i]));
+    }
+    return o;
+}
+
+static void on_actual(run *R, const json_t *rec)
+{
+    const settings *S = R->S;
+    wl *w = record_wl(R, rec, "actual");
+    if (!w) return;
+    double use[FP_RES_COUNT], peak[FP_RES_COUNT], mean[FP_RES_COUNT], dur;
+    char name[64];
+    for (int r = 0; r < FP_RES_COUNT; r++) {
+        const char *rn = fp_resource_name((fp_resource)r);
+        snprintf(name, sizeof name, "%s_%s", rn, stat_names[S->stat]);
+        if (get_num(R, rec, name, &use[r]) < 0) return;
+        snprintf(name, sizeof name, "%s_peak", rn);
+        if (get_num(R, rec, name, &peak[r]) < 0) return;
+        snprintf(name, sizeof name, "%s_mean", rn);
+        if (get_num(R, rec, name, &mean[r]) < 0) return;
+    }
+    if (get_num(R, rec, "duration_s", &dur) < 0) return;
+    if (!isfinite(dur)) {
+        json_t *tj = json_object_get(rec, "t");
+        dur = json_is_number(tj) ? json_number_value(tj) : 0;
+    }
+    fp_target tg;
+    fp_err err = {0};
+    if (fp_target_from_json(rec, &tg, &err) < 0) {
+        bad(R, err.msg);
+        return;
+    }
+    json_t *tj = json_object_get(rec, "t");
+    double t = json_is_number(tj) ? json_number_value(tj) : dur;
+    json_t *e = fp_record_new("error", &tg, t, record_ts(rec));
+    const char *model = w->has_pred && w->model[0] ? w->model : w->alloc_model;
+    json_object_set_new(e, "model", model[0] ? json_string(model) : json_null());
+    json_object_set_new(e, "prediction_t", w->has_pred ? num_or_null(w->pred_t) : json_null());
+    json_object_set_new(e, "allocation_t", w->has_alloc ? num_or_null(w->alloc_t) : json_null());
+    json_object_set_new(e, "actual_stat", json_string(stat_names[S->stat]));
+    json_object_set_new(e, "duration_s", num_or_null(dur));
+    json_t *res = json_object(), *missing = json_object();
+    json_t *amiss = json_object_get(rec, "missing");
+    bool scored = false, failed = false;
+    typedef struct { fp_resource r; double v, low, high, bound; int dir; } pending;
+    pending an[FP_RES_COUNT];
+    int n_an = 0;
+    for (int r = 0; r < FP_RES_COUNT; r++) {
+        basis b;
+        if (!basis_of(R, w, (fp_resource)r, &b)) continue;
+        const char *rn = fp_resource_name((fp_resource)r);
+        if (!isfinite(use[r])) {
+            snprintf(name, sizeof name, "%s_%s", rn, stat_names[S->stat]);
+            const char *why = json_string_value(json_object_get(amiss, name));
+            char msg[200];
+            snprintf(msg, sizeof msg, "not in the actual (%s: %s)", name, why ? why : "absent");
+            json_object_set_new(res, rn, json_null());
+            json_object_set_new(missing, rn, json_string(msg));
+            continue;
+        }
+        fp_obs o;
+        fp_obs_init(&o);
+        o.q = b.q;
+        o.alloc = b.alloc;
+        o.hard = b.hard;
+        o.use = use[r];
+        o.peak = peak[r];
+        o.mean = mean[r];
+        o.dt = dur;
+        fp_obs_result x;
+        if (fp_score_add(&R->actuals, (fp_resource)r, &o, &x)) scored = true;
+        json_t *j = json_object();
+        if (b.q) json_object_set_new(j, "predicted", levels_json(b.q, NULL));
+        json_object_set_new(j, "allocated", num_or_null(b.alloc));
+        json_object_set_new(j, "allocated_from", b.from[0] ? json_string(b.from) : json_null());
+        json_object_set_new(j, "actual", num_or_null(o.use));
+        if (b.q) json_object_set_new(j, "pinball", levels_json(b.q, x.pinball));
+        if (x.has_alloc) {
+            json_object_set_new(j, "under", json_boolean(x.under));
+            json_object_set_new(j, "slack", num_or_null(x.slack));
+            json_object_set_new(j, "wasted_h", num_or_null(x.wasted_h));
+        }
+        if (isfinite(b.hard)) {
+            json_object_set_new(j, "failed", json_boolean(x.failed));
+            failed |= x.failed;
+        }
+        json_object_set_new(res, rn, j);
+        double low, high, bound;
+        int dir = band_check(R, &b, o.use, &low, &high, &bound);
+        if (dir) an[n_an++] = (pending){ (fp_resource)r, o.use, low, high, bound, dir };
+    }
+    if (!scored && json_object_size(res) == 0) {
+        R->unmatched_actuals++;
+        json_decref(res);
+        json_decref(missing);
+        json_decref(e);
+        return;
+    }
+    json_object_set_new(e, "resources", res);
+    json_object_set_new(e, "failed", json_boolean(failed));
+    json_object_set_new(e, "missing", missing);
+    if (scored) R->actuals.n++;
+    if (failed) R->actuals.failed++;
+    R->errors++;
+    emit(R, e);
+    for (int i = 0; i < n_an; i++)
+        anomaly(R, w, rec, "actual", an[i].r, an[i].v, an[i].low, an[i].high, an[i].bound, an[i].dir);
+}
+
+/* Read one input to its end (join mode). -1 when reading must stop. */
+static int read_input(run *R, FILE *f, const char *name)
+{
+    const settings *S = R->S;
+    fp_reader *rd = fp_reader_new(f, name, S->skip_bad);
+    if (!rd) {
+        fputs("fp-diff: out of memory\n", stderr);
+        set_status(R, 2);
+        return -1;
+    }
+    R->input = strcmp(name, "-") == 0 ? "<stdin>" : name;
+    int rc = 0;
+    for (;;) {
+        json_t *rec = NULL;
+        fp_err err = {0};
+        int k = fp_reader_next(rd, &rec, &err);
+        if (k == 0) break;
+        if (k < 0) {
+            fprintf(stderr, "fp-diff: %s\n", err.msg);
+            set_status(R, err.cls == FP_ESYS ? 2 : 3);
+            rc = -1;
+            break;
+        }
+        R->line = fp_reader_line(rd);
+        json_t *tj = json_object_get(rec, "t");
+        if (json_is_number(tj) && json_number_value(tj) > R->t_max) R->t_max = json_number_value(tj);
+        const char *type = fp_record_type(rec);
+        if (strcmp(type, "prediction") == 0) on_prediction(R, rec);
+        else if (strcmp(type, "allocation") == 0) on_allocation(R, rec);
+        else if (strcmp(type, "sample") == 0) on_sample(R, rec);
+        else if (strcmp(type, "actual") == 0) on_actual(R, rec);
+        else if (!S->no_pass) {
+            emit(R, rec);
+            rec = NULL;
+        }
+        json_decref(rec);
+        if (R->status == 2) { rc = -1; break; }
+        if (R->status == 3 && !S->skip_bad) { rc = -1; break; }
+    }
+    if (fp_reader_skipped(rd))
+        fprintf(stderr, "fp-diff: %s: skipped %ld malformed line(s)\n", R->input, fp_reader_skipped(rd));
+    fp_reader_free(rd);
+    return rc;
+}
+
+static void print_section(const char *title, const fp_score *s, long unmatched, const char *unit)
+{
+    fprintf(stderr, "%s: %ld scored (%s), %ld unmatched, %ld failed\n", title, s->n, unit,
+            unmatched, s->failed);
+    if (s->n == 0) return;
+    fprintf(stderr, "  %-13s %6s %10s %8s %12s %11s  %s\n", "resource", "n", "under_rate", "slack",
+            "wasted_h", "pinball_rel", "coverage by level");
+    for (int r = 0; r < FP_RES_COUNT; r++) {
+        const fp_score_res *X = &s->r[r];
+        if (X->n == 0) continue;
+        char cov[256] = "", num[4][32];
+        size_t k = 0;
+        for (int i = 0; i < X->nl && k < sizeof cov - 40; i++) {
+            char key[32];
+            fp_quantile_key(X->lv[i].level, key, sizeof key);
+            k += (size_t)snprintf(cov + k, sizeof cov - k, "%s%s %.3f", i ? "  " : "", key,
+                                  X->lv[i].n ? (double)X->lv[i].covered / (double)X->lv[i].n : 0.0);
+        }
+        const char *m[4] = { "under_rate", "slack", "wasted_h", "pinball_rel" };
+        for (int i = 0; i < 4; i++) {
+            double v = fp_score_metric(s, m[i], (fp_resource)r, NULL);
+            if (isfinite(v)) snprintf(num[i], sizeof num[i], "%.4g", v);
+            else snprintf(num[i], sizeof num[i], "-");
+        }
+        fprintf(stderr, "  %-13s %6ld %10s %8s %12s %11s  %s\n", fp_resource_name((fp_resource)r),
+                X->n, num[0], num[1], num[2], num[3], cov[0] ? cov : "-");
+    }
+}
+
+/* --fail-above over both sections; the exceeded ones into arr. */
+static void check_fail(run *R, json_t *arr)
+{
+    const settings *S = R->S;
+    const struct { const char *name; const fp_score *s; } sec[2] = {
+        { "actuals", &R->actuals }, { "samples", &R->samples } };
+    for (int i = 0; i < S->n_fail; i++) {
+        const fail_rule *f = &S->fail[i];
+        for (int k = 0; k < 2; k++) {
+            if (sec[k].s->n == 0) continue;
+            fp_resource which;
+            double v = fp_score_metric(sec[k].s, f->metric, f->res, &which);
+            if (!(v > f->limit)) continue;
+            const char *rn = which < FP_RES_COUNT ? fp_resource_name(which) : NULL;
+            fprintf(stderr, "fp-diff: %s %.6g (%s%s%s) is above %.6g\n", f->metric, v, sec[k].name,
+                    rn ? ", " : "", rn ? rn : "", f->limit);
+            json_t *e = json_object();
+            json_object_set_new(e, "metric", json_string(f->metric));
+            json_object_set_new(e, "section", json_string(sec[k].name));
+            json_object_set_new(e, "resource", rn ? json_string(rn) : json_null());
+            json_object_set_new(e, "value", num_or_null(v));
+            json_object_set_new(e, "limit", num_or_null(f->limit));
+            json_array_append_new(arr, e);
+            set_status(R, 1);
+        }
+    }
+}
+
+static int join_mode(const settings *S)
+{
+    run R = { .S = S, .out = stdout, .input = "<stdin>", .index = json_object() };
+    fp_score_init(&R.actuals);
+    fp_score_init(&R.samples);
+    int rc = 0;
+    if (S->n_inputs == 0) {
+        rc = read_input(&R, stdin, "-");
+    } else {
+        for (int i = 0; i < S->n_inputs && rc == 0; i++) {
+            const char *name = S->inputs[i];
+            FILE *f = strcmp(name, "-") == 0 ? stdin : fopen(name, "r");
+            if (!f) {
+                fprintf(stderr, "fp-diff: %s: %s\n", name, strerror(errno));
+                set_status(&R, 2);
+                rc = -1;
+                break;
+            }
+            rc = read_input(&R, f, name);
+            if (f != stdin) fclose(f);
+        }
+    }
+    if (rc == 0) {
+        json_t *sum = fp_record_new("score", NULL, R.t_max, 0);
+        json_object_set_new(sum, "actual_stat", json_string(stat_names[S->stat]));
+        if (S->level > 0) {
+            char key[32];
+            fp_quantile_key(S->level, key, sizeof key);
+            json_object_set_new(sum, "quantile", json_string(key));
+        } else {
+            json_object_set_new(sum, "quantile", json_string("highest"));
+        }
+        json_object_set_new(sum, "tolerance", num_or_null(S->tolerance));
+        json_t *a = fp_score_to_json(&R.actuals), *s = fp_score_to_json(&R.samples);
+        json_object_set_new(a, "unmatched", json_integer(R.unmatched_actuals));
+        json_object_set_new(s, "unmatched", json_integer(R.unmatched_samples));
+        json_object_set_new(sum, "actuals", a);
+        json_object_set_new(sum, "samples", s);
+        json_object_set_new(sum, "errors", json_integer(R.errors));
+        json_object_set_new(sum, "anomalies", json_integer(R.anomalies));
+        json_t *ex = json_array();
+        check_fail(&R, ex);
+        json_object_set_new(sum, "exceeded", ex);
+        emit(&R, sum);
+        if (S->table) {
+            print_section("actuals", &R.actuals, R.unmatched_actuals, "workloads");
+            print_section("samples", &R.samples, R.unmatched_samples, "samples");
+            fprintf(stderr, "anomalies: %ld\n", R.anomalies);
+        }
+    }
+    free(R.w);
+    json_decref(R.index);
+    return R.status;
+}
+
+/* ---------------------------------------------------------------- compare */
+
+typedef struct side {
+    const char *file;
+    json_t *fp, *actual;           /* the last of each (matching --id) */
+} side;
+
+/* Read file into sd. 0, or the exit status. */
+static int read_side(const settings *S, side *sd)
+{
+    FILE *f = strcmp(sd->file, "-") == 0 ? stdin : fopen(sd->file, "r");
+    if (!f) {
+        fprintf(stderr, "fp-diff: %s: %s\n", sd->file, strerror(errno));
+        return 2;
+    }
+    fp_reader *rd = fp_reader_new(f, sd->file, S->skip_bad);
+    int status = 0;
+    if (!rd) {
+        fputs("fp-diff: out of memory\n", stderr);
+        status = 2;
+    }
+    for (; rd;) {
+        json_t *rec = NULL;
+        fp_err err = {0};
+        int k = fp_reader_next(rd, &rec, &err);
+        if (k == 0) break;
+        if (k < 0) {
+            fprintf(stderr, "fp-diff: %s\n", err.msg);
+            status = err.cls == FP_ESYS ? 2 : 3;
+            break;
+        }
+        const char *type = fp_record_type(rec);
+        const char *id = record_id(rec);
+        bool pick = !S->id || (id && strcmp(id, S->id) == 0);
+        json_t **slot = strcmp(type, "fingerprint") == 0 ? &sd->fp
+                      : strcmp(type, "actual") == 0 ? &sd->actual : NULL;
+        if (slot && pick) {
+            json_decref(*slot);
+            *slot = rec;
+        } else {
+            json_decref(rec);
+        }
+    }
+    fp_reader_free(rd);
+    if (f != stdin) fclose(f);
+    return status;
+}
+
+static json_t *side_json(const side *sd, const json_t *rec)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "file", json_string(sd->file));
+    json_t *id = json_object_get(rec, "id"), *t = json_object_get(rec, "t");
+    json_object_set(o, "id", id ? id : json_null());
+    json_object_set(o, "t", t ? t : json_null());
+    return o;
+}
+
+/* The peak and p95 of every resource of an actual, as name -> value. */
+static json_t *actual_features(const json_t *rec)
+{
+    json_t *o = json_object();
+    static const char *const st[] = { "peak", "p95" };
+    for (int r = 0; r < FP_RES_COUNT; r++)
+        for (int k = 0; k < 2; k++) {
+            char name[64];
+            snprintf(name, sizeof name, "%s_%s", fp_resource_name((fp_resource)r), st[k]);
+            json_t *v = json_object_get(rec, name);
+            json_object_set(o, name, json_is_number(v) ? v : json_null());
+        }
+    return o;
+}
+
+static int compare_mode(const settings *S)
+{
+    side sd[2] = { { .file = S->inputs[0] }, { .file = S->inputs[1] } };
+    int status = 0;
+    for (int i = 0; i < 2 && !status; i++) status = read_side(S, &sd[i]);
+    const char *kind = NULL;
+    json_t *fa = NULL, *fb = NULL, *ra = NULL, *rb = NULL;
+    if (!status) {
+        if (sd[0].fp && sd[1].fp) {
+            kind = "fingerprint";
+            ra = sd[0].fp;
+            rb = sd[1].fp;
+            fa = json_incref(json_object_get(ra, "features"));
+            fb = json_incref(json_object_get(rb, "features"));
+        } else if (sd[0].actual && sd[1].actual) {
+            kind = "actual";
+            ra = sd[0].actual;
+            rb = sd[1].actual;
+            fa = actual_features(ra);
+            fb = actual_features(rb);
+        } else {
+            /* name the file that lacks what the other has */
+            int i = (sd[1].fp && !sd[0].fp) || (sd[1].actual && !sd[0].actual) ? 0 : 1;
+            if (!sd[0].fp && !sd[0].actual) i = 0;
+            const side *o = &sd[1 - i];
+            fprintf(stderr, "fp-diff: %s: no %s record%s%s%s to compare with %s (to join predictions "
+                    "with actuals from two files, use --join)\n", sd[i].file,
+                    o->fp ? "fingerprint" : o->actual ? "actual" : "fingerprint or actual",
+                    S->id ? " of id \"" : "", S->id ? S->id : "", S->id ? "\"" : "", o->file);
+            status = 3;
+        }
+    }
+    int k = S->top, n_top = 0, n_common = 0, skipped = 0;
+    fp_moved *top = NULL;
+    double dist = NAN;
+    if (!status) {
+        top = calloc((size_t)k, sizeof *top);
+        fp_err err = {0};
+        if (!top) {
+            fputs("fp-diff: out of memory\n", stderr);
+            status = 2;
+        } else if (fp_distance_json(fa, fb, FP_DIFF_EPS, k, top, &n_top, &dist, &n_common, &skipped,
+                                    &err) < 0) {
+            fprintf(stderr, "fp-diff: %s: %s\n", sd[0].file, err.msg);
+            status = err.cls == FP_ESYS ? 2 : 3;
+        } else if (n_common == 0) {
+            fprintf(stderr, "fp-diff: %s and %s have no %s value in common\n", sd[0].file, sd[1].file,
+                    kind);
+            status = 3;
+        }
+    }
+    if (!status) {
+        json_t *c = fp_record_new("comparison", NULL, 0, 0);
+        json_object_del(c, "t");
+        json_object_set_new(c, "kind", json_string(kind));
+        json_object_set_new(c, "a", side_json(&sd[0], ra));
+        json_object_set_new(c, "b", side_json(&sd[1], rb));
+        json_object_set_new(c, "method", json_string("relative"));
+        json_object_set_new(c, "distance", num_or_null(dist));
+        json_object_set_new(c, "compared", json_integer(n_common));
+        json_object_set_new(c, "skipped", json_integer(skipped));
+        bool exceeded = isfinite(S->threshold) && dist > S->threshold;
+        if (isfinite(S->threshold)) {
+            json_object_set_new(c, "threshold", num_or_null(S->threshold));
+            json_object_set_new(c, "exceeded", json_boolean(exceeded));
+        }
+        json_t *arr = json_array();
+        for (int i = 0; i < n_top; i++) {
+            json_t *m = json_object();
+            json_object_set_new(m, "name", json_string(top[i].name));
+            json_object_set_new(m, "a", num_or_null(top[i].a));
+            json_object_set_new(m, "b", num_or_null(top[i].b));
+            json_object_set_new(m, "delta", num_or_null(top[i].b - top[i].a));
+            json_object_set_new(m, "change", num_or_null(top[i].change));
+            json_array_append_new(arr, m);
+        }
+        json_object_set_new(c, "top", arr);
+        fp_err err = {0};
+        if (fp_record_write(stdout, c, &err) < 0 || fflush(stdout) != 0) {
+            fprintf(stderr, "fp-diff: write: %s\n", strerror(errno));
+            status = 2;
+        }
+        json_decref(c);
+        if (S->table) {
+            fprintf(stderr, "%s distance %.4g over %d values (%d skipped)\n", kind, dist, n_common,
+                    skipped);
+            fprintf(stderr, "  %-40s %14s %14s %9s\n", "name", "a", "b", "change");
+            for (int i = 0; i < n_top; i++)
+                fprintf(stderr, "  %-40s %14.6g %14.6g %+9.4f\n", top[i].name, top[i].a, top[i].b,
+                        top[i].change);
+        }
+        if (exceeded && !status) {
+            fprintf(stderr, "fp-diff: distance %.6g is above the threshold %.6g (moved most: %s)\n",
+                    dist, S->threshold, n_top ? top[0].name : "-");
+            status = 1;
+        }
+    }
+    free(top);
+    json_decref(fa);
+    json_decref(fb);
+    for (int i = 0; i < 2; i++) {
+        json_decref(sd[i].fp);
+        json_decref(sd[i].actual);
+    }
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    settings S;
+    int a = parse_args(argc, argv, &S);
+    if (a != 0) return a > 0 ? 0 : 2;
+    int status = S.compare ? compare_mode(&S) : join_mode(&S);
+    if (fclose(stdout) != 0) {
+        fprintf(stderr, "fp-diff: write: %s\n", strerror(errno));
+        return 2;
+    }
+    return status;
+}

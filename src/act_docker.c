@@ -89,6 +89,12 @@
 typedef struct dk_act {
     fp_actuator base;
     fp_docker *d;
+    fp_roots roots;
+    fp_actuator *cg;       /* reads a running container's usage from its
+                              cgroups (NULL: no cgroups here; use the API) */
+    bool cg_tried;
+    long long ncpu, memtotal;   /* the engine's host, read once (/info) */
+    int cgroup_version;
 } dk_act;
 
 /* ------------------------------------------------------------- helpers */
@@ -178,24 +184,34 @@ typedef struct host_info {
     int cgroup_version;             /* 1 or 2; 1 when the engine does not say */
 } host_info;
 
-static int get_host_info(fp_docker *d, host_info *h, fp_err *err)
+/* The engine's host: CPUs, memory, cgroup version. Read once per
+ * actuator: they do not change while the engine runs. */
+static int get_host_info(dk_act *k, host_info *h, fp_err *err)
 {
-    json_t *j;
-    if (get_json(d, "/info", "engine", "info", &j, err) < 0) return -1;
-    h->ncpu = jint(j, "NCPU", 0);
-    h->memtotal = jint(j, "MemTotal", 0);
-    const char *cg = json_string_value(json_object_get(j, "CgroupVersion"));
-    h->cgroup_version = cg && strcmp(cg, "2") == 0 ? 2 : 1;
-    json_decref(j);
-    if (h->ncpu <= 0 || h->memtotal <= 0)
-        return fp_err_set(err, FP_ESYS, "the Docker engine did not report its CPUs and memory");
+    if (k->ncpu <= 0) {
+        json_t *j;
+        if (get_json(k->d, "/info", "engine", "info", &j, err) < 0) return -1;
+        long long ncpu = jint(j, "NCPU", 0), memtotal = jint(j, "MemTotal", 0);
+        const char *cg = json_string_value(json_object_get(j, "CgroupVersion"));
+        k->cgroup_version = cg && strcmp(cg, "2") == 0 ? 2 : 1;
+        json_decref(j);
+        if (ncpu <= 0 || memtotal <= 0)
+            return fp_err_set(err, FP_ESYS, "the Docker engine did not report its CPUs and memory");
+        k->ncpu = ncpu;
+        k->memtotal = memtotal;
+    }
+    h->ncpu = k->ncpu;
+    h->memtotal = k->memtotal;
+    h->cgroup_version = k->cgroup_version;
     return 0;
 }
 
 /* Usage of a running container from one stats snapshot
  * (GET /containers/{id}/stats?stream=false&one-shot=true). Fields the
- * engine leaves out stay FP_UNSET with a reason. */
-static int observe_usage(fp_docker *d, const char *id, fp_observed *o, fp_err *err)
+ * engine leaves out stay FP_UNSET with a reason. The engine answers this
+ * only at its next collection (about a second), so it is the fallback of
+ * observe_usage. */
+static int stats_usage(fp_docker *d, const char *id, fp_observed *o, fp_err *err)
 {
     char path[256];
     snprintf(path, sizeof path, "/containers/%s/stats?stream=false&one-shot=true", id);
@@ -205,13 +221,8 @@ static int observe_usage(fp_docker *d, const char *id, fp_observed *o, fp_err *e
     json_t *mstat = json_object_get(ms, "stats");
     json_t *cs = json_object_get(j, "cpu_stats");
     long long usage = jint(ms, "usage", -1);
-    if (usage >= 0) {
-        long long inactive = jint(mstat, "total_inactive_file", -1);   /* cgroup v1 */
-        if (inactive < 0) inactive = jint(mstat, "inactive_file", 0);   /* cgroup v2 */
-        o->mem_bytes = (double)(usage > inactive ? usage - inactive : 0);
-    } else {
-        o->why_mem = "the engine reported no memory usage";
-    }
+    if (usage >= 0) o->mem_bytes = (double)usage;
+    else o->why_mem = "the engine reported no memory usage";
     long long total = jint(json_object_get(cs, "cpu_usage"), "total_usage", -1);
     if (total >= 0) o->cpu_s = (double)total / 1e9;
     else o->why_cpu = "the engine reported no CPU usage";
@@ -226,6 +237,47 @@ static int observe_usage(fp_docker *d, const char *id, fp_observed *o, fp_err *e
     return 0;
 }
 
+/* Usage of a running container (memory charged to it, OOM kills, CPU and
+ * throttled time): read from the cgroups of its init process (pid) as the
+ * cgroup back-end reads any cgroup, in microseconds and with OOM kills
+ * counted; when those cannot be read (no pid, another mount namespace),
+ * from the engine's stats. Memory is the cgroup's whole charge, page cache
+ * included, as for a cgroup target: the safe side for "never below
+ * usage". */
+static int observe_usage(dk_act *k, const char *id, int pid, fp_observed *o, fp_err *err)
+{
+    if (!k->cg_tried) {
+        fp_err e2 = {0};
+        k->cg = fp_act_cgroup_new(&k->roots, &e2);
+        k->cg_tried = true;
+    }
+    if (k->cg && pid > 0) {
+        fp_target tg;
+        memset(&tg, 0, sizeof tg);
+        tg.pid = pid;
+        fp_observed c;
+        fp_err e2 = {0};
+        if (fp_act_observe(k->cg, &tg, &c, &e2) == 0 && !c.why_mem) {
+            o->mem_bytes = c.mem_bytes;
+            o->oom_kills = c.oom_kills;
+            o->throttled_s = c.throttled_s;
+            o->cpu_s = c.cpu_s;
+            o->why_mem = c.why_mem;
+            o->why_oom = c.why_oom;
+            o->why_throttled = c.why_throttled;
+            o->why_cpu = c.why_cpu;
+            return 0;
+        }
+    }
+    return stats_usage(k->d, id, o, err);
+}
+
+static int container_pid(const json_t *j)
+{
+    long long pid = jint(json_object_get(j, "State"), "Pid", 0);
+    return pid > 0 && pid < (1LL << 30) ? (int)pid : 0;
+}
+
 static void not_running(fp_observed *o)
 {
     o->why_mem = o->why_cpu = o->why_throttled = o->why_oom = "the container is not running";
@@ -237,6 +289,7 @@ static void dk_free(fp_actuator *a)
 {
     dk_act *k = (dk_act *)a;
     fp_docker_free(k->d);
+    fp_act_free(k->cg);
     free(k);
 }
 
@@ -278,7 +331,7 @@ static int dk_observe(fp_actuator *a, const fp_target *tg, fp_observed *o, fp_er
     hostconfig_limits(json_object_get(j, "HostConfig"), &o->now);
     int r = 0;
     if (json_is_true(json_object_get(json_object_get(j, "State"), "Running")))
-        r = observe_usage(k->d, json_string_value(json_object_get(j, "Id")), o, err);
+        r = observe_usage(k, json_string_value(json_object_get(j, "Id")), container_pid(j), o, err);
     else
         not_running(o);
     json_decref(j);
@@ -286,14 +339,14 @@ static int dk_observe(fp_actuator *a, const fp_target *tg, fp_observed *o, fp_er
 }
 
 /* Refuse a memory limit below the running container's usage. */
-static int check_mem_usage(fp_docker *d, const char *id, bool running, long long limit,
+static int check_mem_usage(dk_act *k, const char *id, int pid, bool running, long long limit,
                            fp_err *err)
 {
     if (!running || limit <= 0) return 0;
     fp_observed o;
     memset(&o, 0, sizeof o);
     o.mem_bytes = FP_UNSET;
-    if (observe_usage(d, id, &o, err) < 0) return -1;
+    if (observe_usage(k, id, pid, &o, err) < 0) return -1;
     if (o.mem_bytes < 0)
         return fp_err_set(err, FP_ESYS, "cannot read the memory usage of container %.12s to "
                           "check the new limit", id);
@@ -333,7 +386,7 @@ static int dk_plan(fp_actuator *a, const fp_target *tg, const fp_limits *want,
     if ((w = wanted(want->cpu_max_cores, "cpu_max_cores", &v, err)) < 0) goto out;
     if (w) {
         host_info h;
-        if (get_host_info(k->d, &h, err) < 0) goto out;
+        if (get_host_info(k, &h, err) < 0) goto out;
         if (w == 1 && v > (double)h.ncpu) v = (double)h.ncpu;
         if (nano == 0 && (quota > 0 || period > 0)) {
             long long per = period > 0 ? period : CPU_PERIOD_DEFAULT;
@@ -364,7 +417,7 @@ static int dk_plan(fp_actuator *a, const fp_target *tg, const fp_limits *want,
     if ((w = wanted(want->mem_max_bytes, "mem_max_bytes", &v, err)) < 0) goto out;
     if (w) {
         long long m = w == 2 ? 0 : llround(v);
-        if (check_mem_usage(k->d, id, running, m, err) < 0) goto out;
+        if (check_mem_usage(k, id, plan->pid, running, m, err) < 0) goto out;
         if (m != mem) {
             /* keep the swap allowance, or unlimited swap when there was none */
             long long s = m > 0 && swap > 0 && mem > 0 ? m + (swap - mem) : -1;
@@ -460,7 +513,7 @@ static int dk_commit(fp_actuator *a, const fp_plan *plan, fp_err *err)
     int r = -1;
     if (!body) return fp_err_sys(err, "cannot build a container update");
     if (inspect_container(k->d, plan->object, &j, err) < 0 ||
-        get_host_info(k->d, &h, err) < 0) goto out;
+        get_host_info(k, &h, err) < 0) goto out;
     json_t *hc = json_object_get(j, "HostConfig");
     for (int i = 0; i < plan->n; i++) {
         const char *knob = plan->ch[i].knob;
@@ -511,6 +564,7 @@ static fp_actuator *new_act(const fp_roots *roots, const fp_act_ops *ops, fp_err
         fp_err_sys(err, "cannot allocate the %s back-end", ops->name);
         return NULL;
     }
+    k->roots = *roots;
     k->d = fp_docker_new(roots, err);
     if (!k->d) {
         free(k);
@@ -632,7 +686,7 @@ static int sw_observe(fp_actuator *a, const fp_target *tg, fp_observed *o, fp_er
     o->now.mem_high_bytes = v > 0 ? (double)v : FP_UNLIMITED;
     int r = 0;
     if (cid[0] && running) {
-        r = observe_usage(k->d, cid, o, err);
+        r = observe_usage(k, cid, 0, o, err);
     } else if (cid[0]) {
         not_running(o);
     } else {
@@ -695,7 +749,7 @@ static int sw_plan(fp_actuator *a, const fp_target *tg, const fp_limits *want,
         }
         long long n = w == 2 ? 0 : llround(v * map[i].scale);
         if (map[i].knob == 1 && cid[0] &&
-            check_mem_usage(k->d, cid, running, n, err) < 0) goto out;
+            check_mem_usage(k, cid, 0, running, n, err) < 0) goto out;
         long long cur = spec_value(spec, map[i].knob);
         if (n != cur && add_ll(plan, sw_knobs[map[i].knob].knob, n, cur, err) < 0) goto out;
     }
