@@ -131,6 +131,8 @@ if [ "$docker" = 1 ]; then
     fi
 fi
 
+echo "apply-latency: $(date -u +%Y-%m-%dT%H:%M:%SZ), kernel $(uname -r), $(nproc) CPUs, $("$fpa" --version)$( [ "$docker" = 1 ] && printf ', docker %s' "$(docker version -f '{{.Server.Version}}')")"
+echo
 printf '%-34s %6s %10s %10s\n' case n p50_ms p99_ms
 row() { awk -v c="$1" -v n="$(wc -l < "$2")" -v a="$(pct "$2" 50)" -v b="$(pct "$2" 99)" 'BEGIN { printf "%-34s %6d %10.3f %10.3f\n", c, n, a/1000, b/1000 }'; }
 row "fp-apply, cgroup ($(basename "$cpu_mnt"))" "$tmp/cgroup.us"
