@@ -88,7 +88,7 @@ int fp_policy_from_json(fp_policy *p, const json_t *o, const char *name, fp_err 
         "overcommit", "min_interval_s", "mem_margin_bytes", "mem_margin_frac",
         "mem_max_over_high", "oom_bump_bytes", "oom_bump_factor", "throttle_frac",
         "throttle_streak", "throttle_bump", "cpu_hard", "reserve_cpu_cores",
-        "reserve_mem_bytes", "resources", NULL };
+        "reserve_mem_bytes", "pids_max", "resources", NULL };
     static const char *const per[] = {
         "enabled", "quantile", "headroom", "floor", "ceiling", "step", "hysteresis",
         "max_down", NULL };
@@ -106,7 +106,8 @@ int fp_policy_from_json(fp_policy *p, const json_t *o, const char *name, fp_err 
         num(o, "throttle_streak", 1, 1000, &streak, name, "", err) < 0 ||
         num(o, "throttle_bump", 1, 100, &q.throttle_bump, name, "", err) < 0 ||
         num(o, "reserve_cpu_cores", 0, 1e6, &q.reserve_cpu_cores, name, "", err) < 0 ||
-        num(o, "reserve_mem_bytes", 0, 1e18, &q.reserve_mem_bytes, name, "", err) < 0)
+        num(o, "reserve_mem_bytes", 0, 1e18, &q.reserve_mem_bytes, name, "", err) < 0 ||
+        num(o, "pids_max", 0, 4194304, &q.pids_max, name, "", err) < 0)
         return -1;
     q.throttle_streak = (int)streak;
     json_t *v = json_object_get(o, "cpu_hard");
@@ -178,7 +179,7 @@ json_t *fp_policy_to_json(const fp_policy *p)
                       "ceiling", r->ceiling, "step", r->step, "hysteresis", r->hysteresis,
                       "max_down", r->max_down));
     }
-    return json_pack("{s:s,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:i,s:f,s:b,s:f,s:f,s:o}",
+    return json_pack("{s:s,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:i,s:f,s:b,s:f,s:f,s:f,s:o}",
                      "overcommit", fp_overcommit_name(p->over),
                      "min_interval_s", p->min_interval_s,
                      "mem_margin_bytes", p->mem_margin_bytes,
@@ -192,6 +193,7 @@ json_t *fp_policy_to_json(const fp_policy *p)
                      "cpu_hard", p->cpu_hard,
                      "reserve_cpu_cores", p->reserve_cpu_cores,
                      "reserve_mem_bytes", p->reserve_mem_bytes,
+                     "pids_max", p->pids_max,
                      "resources", res);
 }
 
@@ -381,6 +383,15 @@ void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_pre
             break;
         }
         if (!reason) reason = "prediction";
+    }
+
+    /* a fixed task limit, when the policy has one */
+    if (p && pol->pids_max > 0) {
+        double cur = CUR(st, o, pids_max);
+        if (isnan(cur) || cur != pol->pids_max) {
+            d->want.pids_max = pol->pids_max;
+            if (!reason) reason = "prediction";
+        }
     }
 
     /* raises after an OOM kill or sustained throttling override the rest */

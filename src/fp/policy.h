@@ -64,6 +64,7 @@ typedef struct fp_policy {
     int throttle_streak;
     double throttle_bump;
     bool cpu_hard;             /* also set a hard CPU quota (else weight only) */
+    double pids_max;           /* a task limit set on every target, 0: none */
     fp_overcommit over;
     double reserve_cpu_cores, reserve_mem_bytes;   /* kept back for the host */
 } fp_policy;

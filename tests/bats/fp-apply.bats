@@ -88,6 +88,14 @@ knobs() { (cd "$1" && for f in cpu.max cpu.weight memory.high memory.max pids.ma
     [ "$(knobs "$CG")" = "$before" ]
 }
 
+@test "a policy's pids_max is set on the target" {
+    echo '{"pids_max":512}' > "$BATS_TEST_TMPDIR/p.json"
+    run --separate-stderr fpa -P "$BATS_TEST_TMPDIR/p.json" < <(pred w1 /fp/w1 1.0 104857600)
+    [ "$status" -eq 0 ]
+    [ "$(cat "$CG/pids.max")" = 512 ]
+    [ "$(jq -r .limits.pids_max <<<"$output")" = 512 ]
+}
+
 @test "--dry-run plans the same changes and writes nothing" {
     before=$(knobs "$CG")
     run --separate-stderr fpa --dry-run < <(pred w1 /fp/w1 1.0 104857600)
