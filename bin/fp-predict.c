@@ -1,2 +1,568 @@
+/* fp-predict - what each workload will need, from a model.
+ *
+ * Reads fingerprint and sample records and writes `prediction` records:
+ * one per fingerprint (the lifetime target, or the model's horizon), and,
+ * for sample streams, one every --every seconds of workload time from the
+ * features of the samples so far (fingerprint models) or the model's
+ * recommendation (history models, which observe every sample). Every
+ * record passes through unchanged (fingerprints and samples too, unless
+ * --no-pass), so fp-capture | fp-predict | fp-apply | fp-diff composes.
+ * See fp-predict(1).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
 #include <stdio.h>
-int main(void) { fputs("fp-predict: not written yet\n", stderr); return 2; }
+#include <stdlib.h>
+#include <string.h>
+
+#include "fp.h"
+#include "fp/dataset.h"
+#include "fp/features.h"
+#include "fp/model.h"
+#include "fp/prediction.h"
+
+#ifndef FP_PKGDATADIR
+#define FP_PKGDATADIR "/usr/local/share/fp"
+#endif
+#define DEFAULT_MODEL FP_PKGDATADIR "/default-model.json"
+
+typedef struct settings {
+    const char *model;
+    double every, first_at, horizon;   /* NAN: not given */
+    bool explain, no_pass, skip_bad;
+    long max_live;
+    char **inputs;
+    int n_inputs;
+} settings;
+
+/* A workload whose samples are being followed. */
+typedef struct live {
+    char id[160];
+    bool used;
+    fp_window *w;                      /* fingerprint models */
+    json_t *meta;                      /* of its latest fingerprint */
+    double next_due;
+    double last_oom;
+    int prev, next;                    /* LRU list, most recent at head */
+} live;
+
+typedef struct run {
+    const settings *S;
+    fp_model *m;
+    bool history;
+    fp_featmap *fm;
+    fp_groupby *gb;
+    double *x;
+    char model_id[128];
+    double fp_horizon, stream_horizon;
+    live *lv;
+    int n_live, head, tail, free_slot;
+    json_t *index;                     /* id -> slot */
+    json_t *metas;                     /* history models: id -> meta of its fingerprint */
+    long evicted;
+    FILE *out;
+    int status;
+    const char *input;
+    long line;
+    bool stop;                         /* a malformed record: stop this input */
+    bool refused_fp, refused_stream;   /* said once per input */
+    long n_refused;
+} run;
+
+static void usage(FILE *f)
+{
+    fputs("usage: fp-predict [-m MODEL] [options] [FILE...]\n"
+          "Read fingerprint and sample records, write prediction records; every record\n"
+          "passes through.\n"
+          "  -m, --model FILE        the model (default: $FP_MODEL, else\n"
+          "                          " DEFAULT_MODEL ")\n"
+          "      --every S           samples: predict every S seconds of workload time (default 10)\n"
+          "      --first-at S        samples: the first prediction once the window reaches S s\n"
+          "      --horizon S         samples: horizon_s of stream predictions (default: the\n"
+          "                          model's training horizon, 0 for lifetime models)\n"
+          "  -e, --explain           add the nearest workloads or the weightiest features\n"
+          "      --no-pass           do not pass fingerprints and samples through\n"
+          "      --max-live N        follow at most N sample streams at once (default 256);\n"
+          "                          the least recently seen is forgotten\n"
+          "      --skip-bad          skip malformed lines and records instead of stopping\n"
+          "  -h, --help              this help;  -V, --version  the version\n"
+          "Exit: 0 ok, 2 usage or system error (no model), 3 bad input or a fingerprint\n"
+          "the model cannot read.\n", f);
+}
+
+static int num_arg(const char *opt, const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "fp-predict: %s wants a number in [%g, %g], not \"%s\"\n", opt, lo, hi, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, settings *S)
+{
+    enum { O_EVERY = 256, O_FIRST, O_HORIZON, O_NOPASS, O_MAXLIVE, O_SKIP };
+    static const struct option opts[] = {
+        {"model", required_argument, 0, 'm'}, {"every", required_argument, 0, O_EVERY},
+        {"first-at", required_argument, 0, O_FIRST}, {"horizon", required_argument, 0, O_HORIZON},
+        {"explain", no_argument, 0, 'e'}, {"no-pass", no_argument, 0, O_NOPASS},
+        {"max-live", required_argument, 0, O_MAXLIVE}, {"skip-bad", no_argument, 0, O_SKIP},
+        {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
+    memset(S, 0, sizeof *S);
+    S->every = S->first_at = S->horizon = NAN;
+    S->max_live = 256;
+    int c;
+    double v;
+    while ((c = getopt_long(argc, argv, "m:ehV", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': S->model = optarg; break;
+        case O_EVERY: if (num_arg("--every", optarg, 0.001, 1e9, &S->every) < 0) return -1; break;
+        case O_FIRST: if (num_arg("--first-at", optarg, 0, 1e9, &S->first_at) < 0) return -1; break;
+        case O_HORIZON: if (num_arg("--horizon", optarg, 0, 1e9, &S->horizon) < 0) return -1; break;
+        case 'e': S->explain = true; break;
+        case O_NOPASS: S->no_pass = true; break;
+        case O_MAXLIVE:
+            if (num_arg("--max-live", optarg, 1, 1e6, &v) < 0) return -1;
+            if (v != floor(v)) {
+                fprintf(stderr, "fp-predict: --max-live wants a whole number, not \"%s\"\n", optarg);
+                return -1;
+            }
+            S->max_live = (long)v;
+            break;
+        case O_SKIP: S->skip_bad = true; break;
+        case 'h': usage(stdout); return 1;
+        case 'V': printf("fp-predict (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION); return 1;
+        default: usage(stderr); return -1;
+        }
+    }
+    S->inputs = argv + optind;
+    S->n_inputs = argc - optind;
+    if (!(S->every > 0)) S->every = 10;
+    return 0;
+}
+
+/* Worse statuses win: 2 over 3. */
+static void set_status(run *R, int s)
+{
+    if (R->status != 2) R->status = s;
+}
+
+static void bad(run *R, const char *msg)
+{
+    fprintf(stderr, "fp-predict: %s:%ld: %s\n", R->input, R->line, msg);
+    set_status(R, 3);
+    R->stop = true;
+}
+
+static int emit(run *R, const json_t *rec)
+{
+    fp_err err = {0};
+    int rc = fp_record_write(R->out, rec, &err);
+    if (rc == 0 && fflush(R->out) != 0) rc = fp_err_sys(&err, "write");
+    if (rc < 0) {
+        fprintf(stderr, "fp-predict: %s\n", err.msg);
+        R->status = 2;
+    }
+    return rc;
+}
+
+static double rec_num(const json_t *rec, const char *name)
+{
+    json_t *j = json_object_get(rec, name);
+    return json_is_number(j) ? json_number_value(j) : NAN;
+}
+
+/* ------------------------------------------------------------ live streams */
+
+static void lru_unlink(run *R, int i)
+{
+    live *l = &R->lv[i];
+    if (l->prev >= 0) R->lv[l->prev].next = l->next; else R->head = l->next;
+    if (l->next >= 0) R->lv[l->next].prev = l->prev; else R->tail = l->prev;
+    l->prev = l->next = -1;
+}
+
+static void lru_front(run *R, int i)
+{
+    live *l = &R->lv[i];
+    l->prev = -1;
+    l->next = R->head;
+    if (R->head >= 0) R->lv[R->head].prev = i;
+    R->head = i;
+    if (R->tail < 0) R->tail = i;
+}
+
+static void forget(run *R, int i)
+{
+    live *l = &R->lv[i];
+    lru_unlink(R, i);
+    json_object_del(R->index, l->id);
+    fp_window_free(l->w);
+    json_decref(l->meta);
+    memset(l, 0, sizeof *l);
+    l->prev = R->free_slot;            /* free list through prev */
+    R->free_slot = i;
+    R->n_live--;
+}
+
+static live *find_live(run *R, const char *id, bool create)
+{
+    json_t *ix = json_object_get(R->index, id);
+    if (ix) {
+        int i = (int)json_integer_value(ix);
+        if (R->head != i) {
+            lru_unlink(R, i);
+            lru_front(R, i);
+        }
+        return &R->lv[i];
+    }
+    if (!create) return NULL;
+    if (R->n_live >= R->S->max_live) {
+        forget(R, R->tail);
+        R->evicted++;
+    }
+    int i = R->free_slot;
+    R->free_slot = R->lv[i].prev;
+    live *l = &R->lv[i];
+    memset(l, 0, sizeof *l);
+    snprintf(l->id, sizeof l->id, "%s", id);
+    l->used = true;
+    l->last_oom = NAN;
+    l->next_due = NAN;                 /* set by the first sample */
+    if (!R->history && !(l->w = fp_window_new())) return NULL;
+    if (json_object_set_new(R->index, l->id, json_integer(i)) < 0) {
+        fp_window_free(l->w);
+        l->w = NULL;
+        return NULL;
+    }
+    lru_front(R, i);
+    R->n_live++;
+    return l;
+}
+
+/* ------------------------------------------------------------ predictions */
+
+static json_t *explain_json(const fp_explain *ex)
+{
+    json_t *o = json_object(), *a = json_array();
+    bool nb = ex->kind == FP_EXPLAIN_NEIGHBOURS;
+    for (int i = 0; i < ex->n; i++) {
+        json_t *it = json_object();
+        json_object_set_new(it, nb ? "id" : "name", json_string(ex->item[i].name));
+        json_object_set_new(it, nb ? "distance" : "contribution",
+                            isfinite(ex->item[i].value) ? json_real(ex->item[i].value) : json_null());
+        json_array_append_new(a, it);
+    }
+    json_object_set_new(o, nb ? "nearest" : "features", a);
+    return o;
+}
+
+/* Write the prediction for the workload of rec from quantiles q. */
+static void write_prediction(run *R, const json_t *rec, const fp_quantiles *q, double horizon,
+                             const fp_explain *ex)
+{
+    fp_prediction p;
+    fp_err err = {0};
+    memset(&p, 0, sizeof p);
+    if (fp_target_from_json(rec, &p.target, &err) < 0) {
+        bad(R, err.msg);
+        return;
+    }
+    p.t = rec_num(rec, "t");
+    if (!isfinite(p.t)) p.t = 0;
+    double ts = rec_num(rec, "ts_ms");
+    p.ts = isfinite(ts) ? ts / 1000 : 0;
+    p.horizon_s = horizon;
+    snprintf(p.model, sizeof p.model, "%s", R->model_id);
+    memcpy(p.q, q, sizeof p.q);
+    json_t *j = fp_prediction_to_json(&p);
+    if (ex && ex->kind != FP_EXPLAIN_NONE) {
+        json_t *missing = json_incref(json_object_get(j, "missing"));
+        json_object_del(j, "missing");
+        json_object_set_new(j, "explain", explain_json(ex));
+        json_object_set_new(j, "missing", missing);
+    }
+    emit(R, j);
+    json_decref(j);
+}
+
+static double usage_ts(const json_t *rec)
+{
+    double ts = rec_num(rec, "ts_ms");
+    return isfinite(ts) && ts > 0 ? ts / 1000 : rec_num(rec, "t");
+}
+
+static void recommend(run *R, const json_t *rec, const char *id, const json_t *meta, double horizon)
+{
+    char gbuf[512];
+    const char *g = fp_groupby_key(R->gb, id, meta, gbuf, sizeof gbuf, NULL);
+    fp_quantiles q[FP_RES_COUNT];
+    fp_err err = {0};
+    if (fp_model_recommend(R->m, g, usage_ts(rec), q, &err) < 0) {
+        fprintf(stderr, "fp-predict: %s:%ld: %s\n", R->input, R->line, err.msg);
+        set_status(R, err.cls == FP_EINPUT ? 3 : 2);
+        return;
+    }
+    write_prediction(R, rec, q, horizon, NULL);
+}
+
+static void on_fingerprint(run *R, const json_t *rec, const char *id)
+{
+    const json_t *meta = json_object_get(rec, "meta");
+    if (R->history) {
+        if (json_is_object(meta)) json_object_set(R->metas, id, (json_t *)meta);
+        recommend(R, rec, id, meta, R->fp_horizon);
+        return;
+    }
+    live *l = find_live(R, id, false);
+    if (l && json_is_object(meta)) {
+        json_decref(l->meta);
+        l->meta = json_incref((json_t *)meta);
+    }
+    fp_err err = {0};
+    if (fp_featmap_vector(R->fm, rec, R->x, &err) < 0) {
+        R->n_refused++;
+        set_status(R, 3);
+        if (!R->refused_fp)
+            fprintf(stderr, "fp-predict: %s:%ld: %s: %s (model %s; no prediction for such "
+                    "fingerprints)\n", R->input, R->line, id, err.msg, R->S->model);
+        R->refused_fp = true;
+        return;
+    }
+    fp_quantiles q[FP_RES_COUNT];
+    fp_explain ex;
+    if (fp_model_predict(R->m, R->x, q, R->S->explain ? &ex : NULL, &err) < 0) {
+        fprintf(stderr, "fp-predict: %s:%ld: %s\n", R->input, R->line, err.msg);
+        set_status(R, 2);
+        return;
+    }
+    write_prediction(R, rec, q, R->fp_horizon, R->S->explain ? &ex : NULL);
+}
+
+static void on_sample(run *R, const json_t *rec, const char *id)
+{
+    fp_sample smp;
+    fp_err err = {0};
+    if (fp_sample_from_json(rec, &smp, &err) < 0) {
+        bad(R, err.msg);
+        return;
+    }
+    live *l = find_live(R, id, true);
+    if (!l) {
+        fputs("fp-predict: out of memory\n", stderr);
+        R->status = 2;
+        return;
+    }
+    if (isnan(l->next_due))            /* the window starts at its first sample */
+        l->next_due = smp.t + (isfinite(R->S->first_at) ? R->S->first_at : R->S->every);
+    if (R->history) {
+        const json_t *meta = json_object_get(R->metas, id);
+        char gbuf[512];
+        const char *g = fp_groupby_key(R->gb, id, meta, gbuf, sizeof gbuf, NULL);
+        double ok = smp.why[FP_M_OOM_KILLS] ? NAN : smp.v[FP_M_OOM_KILLS];
+        bool was_oom = isfinite(ok) && isfinite(l->last_oom) && ok > l->last_oom;
+        if (isfinite(ok)) l->last_oom = ok;
+        fp_usage u = { g, smp.ts > 0 ? smp.ts : smp.t,
+                       smp.why[FP_M_CPU_CORES] ? NAN : smp.v[FP_M_CPU_CORES],
+                       smp.why[FP_M_MEM_BYTES] ? NAN : smp.v[FP_M_MEM_BYTES], NAN, was_oom };
+        if (fp_model_observe(R->m, &u, &err) < 0) {
+            bad(R, err.msg);
+            return;
+        }
+        if (smp.t >= l->next_due) {
+            while (l->next_due <= smp.t) l->next_due += R->S->every;
+            recommend(R, rec, id, meta, R->stream_horizon);
+        }
+        return;
+    }
+    fp_window_add(l->w, &smp);
+    if (!(smp.t >= l->next_due)) return;
+    while (l->next_due <= smp.t) l->next_due += R->S->every;
+    if (fp_featmap_window(R->fm, l->w, l->meta, R->x, &err) < 0) {
+        R->n_refused++;
+        set_status(R, 3);
+        if (!R->refused_stream)
+            fprintf(stderr, "fp-predict: %s:%ld: %s: %s (model %s; no stream predictions)\n",
+                    R->input, R->line, id, err.msg, R->S->model);
+        R->refused_stream = true;
+        return;
+    }
+    fp_quantiles q[FP_RES_COUNT];
+    fp_explain ex;
+    if (fp_model_predict(R->m, R->x, q, R->S->explain ? &ex : NULL, &err) < 0) {
+        fprintf(stderr, "fp-predict: %s:%ld: %s\n", R->input, R->line, err.msg);
+        set_status(R, 2);
+        return;
+    }
+    write_prediction(R, rec, q, R->stream_horizon, R->S->explain ? &ex : NULL);
+}
+
+static int read_input(run *R, FILE *f, const char *name)
+{
+    const settings *S = R->S;
+    fp_reader *rd = fp_reader_new(f, name, S->skip_bad);
+    if (!rd) {
+        fputs("fp-predict: out of memory\n", stderr);
+        R->status = 2;
+        return -1;
+    }
+    R->input = strcmp(name, "-") == 0 ? "<stdin>" : name;
+    R->refused_fp = R->refused_stream = false;
+    R->n_refused = 0;
+    int rc = 0;
+    for (;;) {
+        json_t *rec = NULL;
+        fp_err err = {0};
+        int k = fp_reader_next(rd, &rec, &err);
+        if (k == 0) break;
+        if (k < 0) {
+            fprintf(stderr, "fp-predict: %s\n", err.msg);
+            set_status(R, err.cls == FP_ESYS ? 2 : 3);
+            rc = -1;
+            break;
+        }
+        R->line = fp_reader_line(rd);
+        R->stop = false;
+        const char *type = fp_record_type(rec);
+        bool fp = strcmp(type, "fingerprint") == 0, smp = !fp && strcmp(type, "sample") == 0;
+        if (!(S->no_pass && (fp || smp))) emit(R, rec);
+        if (fp || smp || strcmp(type, "actual") == 0) {
+            const char *id = json_string_value(json_object_get(rec, "id"));
+            if (!id || !id[0]) {
+                char msg[96];
+                snprintf(msg, sizeof msg, "%s record without an \"id\"", type);
+                bad(R, msg);
+            } else if (fp) {
+                on_fingerprint(R, rec, id);
+            } else if (smp) {
+                on_sample(R, rec, id);
+            } else {                   /* the workload ended: forget it */
+                json_t *ix = json_object_get(R->index, id);
+                if (ix) forget(R, (int)json_integer_value(ix));
+                json_object_del(R->metas, id);
+            }
+        }
+        json_decref(rec);
+        if (R->status == 2) { rc = -1; break; }
+        if (R->stop && !S->skip_bad) { rc = -1; break; }
+    }
+    if (R->n_refused > 1)
+        fprintf(stderr, "fp-predict: %s: %ld record(s) the model could not read\n", R->input,
+                R->n_refused);
+    if (fp_reader_skipped(rd))
+        fprintf(stderr, "fp-predict: %s: skipped %ld malformed line(s)\n", R->input,
+                fp_reader_skipped(rd));
+    fp_reader_free(rd);
+    return rc;
+}
+
+/* The model's id for prediction records: KIND:NAME, NAME from the
+ * provenance, else the file's base name without .json. */
+static void model_id(run *R, const char *path)
+{
+    const char *name = json_string_value(json_object_get(fp_model_provenance(R->m), "name"));
+    char buf[100];
+    if (!name || !name[0]) {
+        const char *b = strrchr(path, '/');
+        b = b ? b + 1 : path;
+        size_t n = strlen(b);
+        if (n > 5 && strcmp(b + n - 5, ".json") == 0) n -= 5;
+        snprintf(buf, sizeof buf, "%.*s", (int)n, b);
+        name = buf;
+    }
+    snprintf(R->model_id, sizeof R->model_id, "%s:%s", fp_model_kind(R->m), name);
+}
+
+int main(int argc, char **argv)
+{
+    settings S;
+    int a = parse_args(argc, argv, &S);
+    if (a != 0) return a > 0 ? 0 : 2;
+    bool given = S.model != NULL;
+    if (!S.model) {
+        const char *env = getenv("FP_MODEL");
+        S.model = env && *env ? env : DEFAULT_MODEL;
+    }
+    run R = { .S = &S, .out = stdout, .input = "<stdin>", .head = -1, .tail = -1 };
+    fp_err err = {0};
+    R.m = fp_model_load(S.model, &err);
+    if (!R.m) {
+        if (!given && !getenv("FP_MODEL") && err.cls == FP_ESYS && err.sys_errno == ENOENT)
+            fprintf(stderr, "fp-predict: no model: the default model %s does not exist; train one "
+                    "(fp-capture ... > runs.jsonl; fp-train runs.jsonl -o %s), or give -m MODEL "
+                    "or FP_MODEL\n", S.model, S.model);
+        else
+            fprintf(stderr, "fp-predict: %s\n", err.msg);
+        return err.cls == FP_EINPUT ? 3 : 2;
+    }
+    R.history = fp_model_is_history(R.m);
+    model_id(&R, S.model);
+    const json_t *prov = fp_model_provenance(R.m);
+    const char *target = json_string_value(json_object_get(prov, "target"));
+    double mh = json_number_value(json_object_get(prov, "horizon_s"));
+    bool horizon_model = target && strcmp(target, "horizon_peak") == 0 && mh > 0;
+    R.fp_horizon = horizon_model ? mh : 0;
+    R.stream_horizon = isfinite(S.horizon) ? S.horizon : horizon_model ? mh : 0;
+    const char *gspec = R.history ? json_string_value(json_object_get(prov, "group_by")) : NULL;
+    R.gb = fp_groupby_new(gspec ? gspec : "id", &err);
+    if (!R.gb) R.gb = fp_groupby_new("id", &err);
+    R.fm = fp_featmap_new(R.m);
+    int dim = fp_model_dim(R.m);
+    R.x = malloc((size_t)(dim > 0 ? dim : 1) * sizeof *R.x);
+    R.lv = calloc((size_t)S.max_live, sizeof *R.lv);
+    R.index = json_object();
+    R.metas = json_object();
+    int status = 0;
+    if (!R.gb || !R.fm || !R.x || !R.lv || !R.index || !R.metas) {
+        fputs("fp-predict: out of memory\n", stderr);
+        status = 2;
+    } else {
+        for (long i = 0; i < S.max_live; i++) R.lv[i].prev = i + 1 < S.max_live ? (int)i + 1 : -1;
+        R.free_slot = 0;
+        if (S.n_inputs == 0) {
+            read_input(&R, stdin, "-");
+        } else {
+            for (int i = 0; i < S.n_inputs; i++) {
+                const char *name = S.inputs[i];
+                FILE *f = strcmp(name, "-") == 0 ? stdin : fopen(name, "r");
+                if (!f) {
+                    fprintf(stderr, "fp-predict: %s: %s\n", name, strerror(errno));
+                    R.status = 2;
+                    break;
+                }
+                int rc = read_input(&R, f, name);
+                if (f != stdin) fclose(f);
+                if (rc < 0) break;
+            }
+        }
+        status = R.status;
+        if (R.evicted)
+            fprintf(stderr, "fp-predict: forgot %ld live workload(s) to stay within --max-live %ld\n",
+                    R.evicted, S.max_live);
+    }
+    if (R.lv)
+        for (long i = 0; i < S.max_live; i++)
+            if (R.lv[i].used) {
+                fp_window_free(R.lv[i].w);
+                json_decref(R.lv[i].meta);
+            }
+    free(R.lv);
+    free(R.x);
+    json_decref(R.index);
+    json_decref(R.metas);
+    fp_featmap_free(R.fm);
+    fp_groupby_free(R.gb);
+    fp_model_free(R.m);
+    if (fclose(stdout) != 0) {
+        fprintf(stderr, "fp-predict: write: %s\n", strerror(errno));
+        return 2;
+    }
+    return status;
+}

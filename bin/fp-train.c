@@ -1,2 +1,953 @@
+/* fp-train - learn a model from fingerprints and actuals, or from samples.
+ *
+ * Fingerprint models (linear, knn): by default one row per workload id,
+ * the features of its first fingerprint (or the one whose window is
+ * closest to --window) and the lifetime --target of its actual; with
+ * --from-samples one row per checkpoint of every sample stream (every
+ * --every seconds), the features of the samples so far and the peak of
+ * each resource over the next --horizon seconds. History models (vpa,
+ * autopilot) observe every sample in order. The model is written
+ * atomically, with its provenance. See fp-train(1).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
 #include <stdio.h>
-int main(void) { fputs("fp-train: not written yet\n", stderr); return 2; }
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fp.h"
+#include "fp/dataset.h"
+#include "fp/features.h"
+#include "fp/model.h"
+
+typedef struct settings {
+    const char *kind;                  /* NULL: linear, or the --update model's */
+    fp_model_opts mo;
+    fp_train_opts to;
+    bool levels_set, kind_set, hyper_set;
+    const char *out, *update;
+    const char *group_by;
+    const char *target;                /* NULL: peak, or the --update model's */
+    double window;                     /* NAN: the first fingerprint */
+    double every, horizon;             /* NAN: defaults (10, 60) */
+    bool from_samples, skip_bad, quiet;
+    char **inputs;
+    int n_inputs;
+} settings;
+
+/* A workload of fingerprint+actual training. */
+typedef struct wl {
+    char *id;
+    double *x;                         /* the chosen fingerprint's features */
+    double window_s, ts;
+    json_t *meta;
+    bool has_fp, has_actual;
+    double y[FP_RES_COUNT];
+} wl;
+
+/* A sample stream of --from-samples training, or a history workload. */
+typedef struct stream {
+    char *id;
+    bool live;
+    fp_window *w;
+    json_t *meta;                      /* of the latest fingerprint of the id */
+    double next_due;
+    size_t n, cap;                     /* samples */
+    double *col[1 + FP_RES_COUNT];     /* t, then each resource */
+    size_t nc, ccap;                   /* checkpoints */
+    double *ct, *cx;
+    double last_oom;
+} stream;
+
+typedef struct run {
+    const settings *S;
+    fp_model *m;
+    fp_featmap *fm;
+    fp_groupby *gb;
+    bool history;
+    const char *stat;
+    double every, horizon;
+    int res_metric[FP_RES_COUNT];
+    wl *w;
+    size_t nw, capw;
+    stream *s;
+    size_t ns, caps;
+    json_t *index;                     /* id -> position in w or s */
+    double *xbuf;
+    fp_dataset *ds;
+    long n_fp, n_actual, n_sample, n_other, n_bad, n_observed, n_fallback;
+    int status;
+    const char *input;
+    long line;
+} run;
+
+static void usage(FILE *f)
+{
+    fputs("usage: fp-train [options] [FILE...] -o MODEL\n"
+          "       fp-train --update MODEL [options] [FILE...] [-o NEW]\n"
+          "Learn a model from fingerprint and actual records joined by id, or from sample\n"
+          "streams; write it (JSON, atomically) with its provenance.\n"
+          "  -o, --output FILE       the model file to write\n"
+          "  -M, --model KIND        linear (default), knn, vpa or autopilot\n"
+          "  -u, --update MODEL      continue training MODEL with new records (writes back to\n"
+          "                          MODEL unless -o)\n"
+          "      --target STAT       lifetime target from actuals: peak (default) or p95\n"
+          "      --window S          use the fingerprint whose window_s is closest to S\n"
+          "                          (default: the first fingerprint of each id)\n"
+          "      --from-samples      learn from sample streams: features of the samples so far\n"
+          "                          at checkpoints, target the peak over the next horizon\n"
+          "      --every S           seconds between checkpoints (default 10)\n"
+          "      --horizon S         seconds ahead of a checkpoint (default 60)\n"
+          "      --levels L,...      quantile levels (default 0.5,0.9,0.99)\n"
+          "      --epochs N          at most N epochs (default 200)\n"
+          "      --batch N           mini-batch rows (default 32)\n"
+          "      --lr X              learning rate (default 0.01)\n"
+          "      --l2 X              L2 penalty on weights (default 1e-4)\n"
+          "      --k N               knn: neighbours (default 5, at most 16)\n"
+          "      --val-frac F        share of workload groups held out (default 0.2; 0 none)\n"
+          "      --patience N        stop after N epochs without improvement (default 10)\n"
+          "      --seed N            random seed (default 1): same seed, same model\n"
+          "      --group-by G        validation groups: id (default), meta.KEY or\n"
+          "                          meta.KEY~REGEX (e.g. meta.task~DA[0-9]+)\n"
+          "      --skip-bad          skip malformed lines and records instead of stopping\n"
+          "  -q, --quiet             no progress on standard error\n"
+          "  -h, --help              this help;  -V, --version  the version\n"
+          "Exit: 0 written, 2 usage or system error, 3 bad input or nothing to learn.\n", f);
+}
+
+static int num_arg(const char *opt, const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "fp-train: %s wants a number in [%g, %g], not \"%s\"\n", opt, lo, hi, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int int_arg(const char *opt, const char *s, double lo, double hi, double *out)
+{
+    if (num_arg(opt, s, lo, hi, out) < 0) return -1;
+    if (*out != floor(*out)) {
+        fprintf(stderr, "fp-train: %s wants a whole number, not \"%s\"\n", opt, s);
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_levels(const char *s, fp_model_opts *o)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", s);
+    o->nlevels = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        double v = tok[0] == 'p' ? fp_quantile_level(tok) : strtod(tok, NULL);
+        char *end = NULL;
+        if (tok[0] != 'p') {
+            errno = 0;
+            v = strtod(tok, &end);
+            if (errno || end == tok || *end) v = -1;
+        }
+        if (!(v > 0 && v < 1) || o->nlevels == FP_QMAX ||
+            (o->nlevels && !(v > o->levels[o->nlevels - 1]))) {
+            fprintf(stderr, "fp-train: --levels wants up to %d ascending levels in (0,1) such as "
+                    "0.5,0.9,0.99, not \"%s\"\n", FP_QMAX, s);
+            return -1;
+        }
+        o->levels[o->nlevels++] = v;
+    }
+    if (!o->nlevels) {
+        fprintf(stderr, "fp-train: --levels wants at least one level\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* Options into S; 0, 1 for --help/--version, -1 usage. */
+static int parse_args(int argc, char **argv, settings *S)
+{
+    enum { O_TARGET = 256, O_WINDOW, O_SAMPLES, O_EVERY, O_HORIZON, O_LEVELS, O_EPOCHS, O_BATCH,
+           O_LR, O_L2, O_K, O_VAL, O_PAT, O_SEED, O_GROUP, O_SKIP };
+    static const struct option opts[] = {
+        {"output", required_argument, 0, 'o'}, {"model", required_argument, 0, 'M'},
+        {"update", required_argument, 0, 'u'}, {"target", required_argument, 0, O_TARGET},
+        {"window", required_argument, 0, O_WINDOW}, {"from-samples", no_argument, 0, O_SAMPLES},
+        {"every", required_argument, 0, O_EVERY}, {"horizon", required_argument, 0, O_HORIZON},
+        {"levels", required_argument, 0, O_LEVELS}, {"epochs", required_argument, 0, O_EPOCHS},
+        {"batch", required_argument, 0, O_BATCH}, {"lr", required_argument, 0, O_LR},
+        {"l2", required_argument, 0, O_L2}, {"k", required_argument, 0, O_K},
+        {"val-frac", required_argument, 0, O_VAL}, {"patience", required_argument, 0, O_PAT},
+        {"seed", required_argument, 0, O_SEED}, {"group-by", required_argument, 0, O_GROUP},
+        {"skip-bad", no_argument, 0, O_SKIP}, {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
+    memset(S, 0, sizeof *S);
+    fp_model_opts_default(&S->mo);
+    fp_train_opts_default(&S->to);
+    S->window = S->every = S->horizon = NAN;
+    S->group_by = "id";
+    int c;
+    double v;
+    while ((c = getopt_long(argc, argv, "o:M:u:qhV", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': S->out = optarg; break;
+        case 'M': S->kind = optarg; S->kind_set = true; break;
+        case 'u': S->update = optarg; break;
+        case O_TARGET:
+            if (strcmp(optarg, "peak") && strcmp(optarg, "p95")) {
+                fprintf(stderr, "fp-train: --target wants peak or p95, not \"%s\"\n", optarg);
+                return -1;
+            }
+            S->target = optarg;
+            break;
+        case O_WINDOW: if (num_arg("--window", optarg, 0, 1e9, &S->window) < 0) return -1; break;
+        case O_SAMPLES: S->from_samples = true; break;
+        case O_EVERY:
+            if (num_arg("--every", optarg, 0.001, 1e9, &S->every) < 0) return -1;
+            break;
+        case O_HORIZON:
+            if (num_arg("--horizon", optarg, 0.001, 1e9, &S->horizon) < 0) return -1;
+            break;
+        case O_LEVELS: if (parse_levels(optarg, &S->mo) < 0) return -1; S->levels_set = true; break;
+        case O_EPOCHS: if (int_arg("--epochs", optarg, 1, 1e6, &v) < 0) return -1; S->to.epochs = (int)v; break;
+        case O_BATCH: if (int_arg("--batch", optarg, 1, 1e7, &v) < 0) return -1; S->to.batch = (int)v; break;
+        case O_LR:
+            if (num_arg("--lr", optarg, 1e-12, 100, &S->mo.lr) < 0) return -1;
+            S->hyper_set = true;
+            break;
+        case O_L2:
+            if (num_arg("--l2", optarg, 0, 1e6, &S->mo.l2) < 0) return -1;
+            S->hyper_set = true;
+            break;
+        case O_K:
+            if (int_arg("--k", optarg, 1, FP_EXPLAIN_MAX, &v) < 0) return -1;
+            S->mo.k = (int)v;
+            S->hyper_set = true;
+            break;
+        case O_VAL: if (num_arg("--val-frac", optarg, 0, 0.95, &S->to.val_frac) < 0) return -1; break;
+        case O_PAT: if (int_arg("--patience", optarg, 1, 1e6, &v) < 0) return -1; S->to.patience = (int)v; break;
+        case O_SEED: {
+            char *end;
+            errno = 0;
+            unsigned long long s = strtoull(optarg, &end, 0);
+            if (errno || end == optarg || *end || optarg[0] == '-') {
+                fprintf(stderr, "fp-train: --seed wants a whole number >= 0, not \"%s\"\n", optarg);
+                return -1;
+            }
+            S->to.seed = (uint64_t)s;
+            break;
+        }
+        case O_GROUP: S->group_by = optarg; break;
+        case O_SKIP: S->skip_bad = true; break;
+        case 'q': S->quiet = true; break;
+        case 'h': usage(stdout); return 1;
+        case 'V': printf("fp-train (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION); return 1;
+        default: usage(stderr); return -1;
+        }
+    }
+    S->inputs = argv + optind;
+    S->n_inputs = argc - optind;
+    if (!S->out && !S->update) {
+        fputs("fp-train: say where the model goes: -o MODEL (or --update MODEL)\n", stderr);
+        return -1;
+    }
+    if (S->update && (S->kind_set || S->levels_set || S->hyper_set)) {
+        fputs("fp-train: --update continues the model with its own kind, levels and "
+              "hyper-parameters (--model, --levels, --lr, --l2, --k do not apply)\n", stderr);
+        return -1;
+    }
+    if (S->kind_set && strcmp(S->kind, "linear") && strcmp(S->kind, "knn") && strcmp(S->kind, "vpa") &&
+        strcmp(S->kind, "autopilot")) {
+        fprintf(stderr, "fp-train: --model wants linear, knn, vpa or autopilot, not \"%s\"\n", S->kind);
+        return -1;
+    }
+    if (S->from_samples && S->target) {
+        fputs("fp-train: --target is the lifetime target of fingerprint+actual training; with "
+              "--from-samples the target is the peak over the next --horizon\n", stderr);
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ state */
+
+static void bad(run *R, const char *msg)
+{
+    fprintf(stderr, "fp-train: %s:%ld: %s\n", R->input, R->line, msg);
+    if (R->status == 0) R->status = 3;
+    R->n_bad++;
+}
+
+static void oom(run *R)
+{
+    fputs("fp-train: out of memory\n", stderr);
+    R->status = 2;
+}
+
+static wl *find_wl(run *R, const char *id)
+{
+    json_t *ix = json_object_get(R->index, id);
+    if (ix) return &R->w[json_integer_value(ix)];
+    if (R->nw == R->capw) {
+        size_t nc = R->capw ? R->capw * 2 : 64;
+        wl *p = realloc(R->w, nc * sizeof *p);
+        if (!p) return NULL;
+        R->w = p;
+        R->capw = nc;
+    }
+    wl *w = &R->w[R->nw];
+    memset(w, 0, sizeof *w);
+    if (!(w->id = strdup(id))) return NULL;
+    for (int r = 0; r < FP_RES_COUNT; r++) w->y[r] = NAN;
+    if (json_object_set_new(R->index, id, json_integer((json_int_t)R->nw)) < 0) {
+        free(w->id);
+        return NULL;
+    }
+    R->nw++;
+    return w;
+}
+
+static stream *find_stream(run *R, const char *id, bool create)
+{
+    json_t *ix = json_object_get(R->index, id);
+    if (ix) return &R->s[json_integer_value(ix)];
+    if (!create) return NULL;
+    if (R->ns == R->caps) {
+        size_t nc = R->caps ? R->caps * 2 : 64;
+        stream *p = realloc(R->s, nc * sizeof *p);
+        if (!p) return NULL;
+        R->s = p;
+        R->caps = nc;
+    }
+    stream *s = &R->s[R->ns];
+    memset(s, 0, sizeof *s);
+    if (!(s->id = strdup(id))) return NULL;
+    s->live = true;
+    s->next_due = NAN;                 /* set by the first sample */
+    s->last_oom = NAN;
+    if (!R->history && !(s->w = fp_window_new())) {
+        free(s->id);
+        return NULL;
+    }
+    if (json_object_set_new(R->index, id, json_integer((json_int_t)R->ns)) < 0) {
+        fp_window_free(s->w);
+        free(s->id);
+        return NULL;
+    }
+    R->ns++;
+    return s;
+}
+
+static void free_stream_data(stream *s)
+{
+    fp_window_free(s->w);
+    s->w = NULL;
+    for (int i = 0; i <= FP_RES_COUNT; i++) { free(s->col[i]); s->col[i] = NULL; }
+    free(s->ct);
+    free(s->cx);
+    s->ct = s->cx = NULL;
+    s->n = s->cap = s->nc = s->ccap = 0;
+}
+
+/* The model, made when the feature names are known (names NULL: the
+ * standard features). */
+static int make_model(run *R, const char *const *names, size_t n)
+{
+    const settings *S = R->S;
+    fp_model_opts o = S->mo;
+    if (names) {
+        o.names = names;
+        o.dim = (int)n;
+    }
+    fp_err err = {0};
+    R->m = fp_model_new(S->kind ? S->kind : "linear", &o, &err);
+    if (!R->m) {
+        fprintf(stderr, "fp-train: %s\n", err.msg);
+        R->status = 2;
+        return -1;
+    }
+    return 0;
+}
+
+static int model_ready(run *R)
+{
+    if (!R->fm && !(R->fm = fp_featmap_new(R->m))) { oom(R); return -1; }
+    if (!R->xbuf && fp_model_dim(R->m) > 0 &&
+        !(R->xbuf = malloc((size_t)fp_model_dim(R->m) * sizeof *R->xbuf))) { oom(R); return -1; }
+    return 0;
+}
+
+static double rec_ts(const json_t *rec)
+{
+    json_t *j = json_object_get(rec, "ts_ms");
+    return json_is_number(j) ? json_number_value(j) / 1000 : 0;
+}
+
+/* ------------------------------------------------------------ records */
+
+static void on_fingerprint(run *R, const json_t *rec, const char *id)
+{
+    const settings *S = R->S;
+    const json_t *meta = json_object_get(rec, "meta");
+    if (R->history || S->from_samples) {       /* only the metadata counts */
+        stream *s = find_stream(R, id, true);
+        if (!s) { oom(R); return; }
+        if (json_is_object(meta)) {
+            json_decref(s->meta);
+            s->meta = json_incref((json_t *)meta);
+        }
+        return;
+    }
+    fp_err err = {0};
+    if (!R->m) {
+        const char **names;
+        size_t n;
+        if (fp_fingerprint_names(rec, &names, &n, &err) < 0) { bad(R, err.msg); return; }
+        int rc = make_model(R, names, n);
+        free(names);
+        if (rc < 0) return;
+    }
+    if (model_ready(R) < 0) return;
+    if (fp_featmap_vector(R->fm, rec, R->xbuf, &err) < 0) { bad(R, err.msg); return; }
+    json_t *wj = json_object_get(rec, "window_s");
+    double ws = json_is_number(wj) ? json_number_value(wj) : json_number_value(json_object_get(rec, "t"));
+    wl *w = find_wl(R, id);
+    if (!w) { oom(R); return; }
+    if (w->has_fp && (isnan(S->window) || !(fabs(ws - S->window) < fabs(w->window_s - S->window))))
+        return;
+    int dim = fp_model_dim(R->m);
+    if (!w->x && !(w->x = malloc((size_t)dim * sizeof *w->x))) { oom(R); return; }
+    memcpy(w->x, R->xbuf, (size_t)dim * sizeof *w->x);
+    w->window_s = ws;
+    w->ts = rec_ts(rec);
+    json_decref(w->meta);
+    w->meta = json_is_object(meta) ? json_incref((json_t *)meta) : NULL;
+    w->has_fp = true;
+}
+
+/* A finished sample stream: its checkpoints become rows. */
+static void finish_stream(run *R, stream *s)
+{
+    if (!s->live) return;
+    s->live = false;
+    if (!R->history && s->nc) {
+        char gbuf[512];
+        bool fb;
+        const char *g = fp_groupby_key(R->gb, s->id, s->meta, gbuf, sizeof gbuf, &fb);
+        if (fb) R->n_fallback++;
+        double *peaks = malloc(s->nc * FP_RES_COUNT * sizeof *peaks);
+        if (!peaks) { oom(R); free_stream_data(s); return; }
+        for (int r = 0; r < FP_RES_COUNT; r++)
+            fp_horizon_peaks(s->col[0], s->col[1 + r], s->n, s->ct, s->nc, R->horizon,
+                             peaks + (size_t)r * s->nc);
+        int dim = fp_model_dim(R->m);
+        for (size_t k = 0; k < s->nc; k++) {
+            double y[FP_RES_COUNT];
+            for (int r = 0; r < FP_RES_COUNT; r++) y[r] = peaks[(size_t)r * s->nc + k];
+            fp_err err = {0};
+            if (fp_dataset_add(R->ds, s->cx + k * (size_t)dim, y, g, s->ct[k], false, &err) < 0) {
+                oom(R);
+                break;
+            }
+        }
+        free(peaks);
+    }
+    free_stream_data(s);
+    json_decref(s->meta);
+    s->meta = NULL;
+}
+
+static int grow_stream(stream *s, int dim, bool checkpoint)
+{
+    if (!checkpoint) {
+        if (s->n == s->cap) {
+            size_t nc = s->cap ? s->cap * 2 : 256;
+            for (int i = 0; i <= FP_RES_COUNT; i++) {
+                double *p = realloc(s->col[i], nc * sizeof *p);
+                if (!p) return -1;
+                s->col[i] = p;
+            }
+            s->cap = nc;
+        }
+        return 0;
+    }
+    if (s->nc == s->ccap) {
+        size_t nc = s->ccap ? s->ccap * 2 : 16;
+        double *t = realloc(s->ct, nc * sizeof *t);
+        if (!t) return -1;
+        s->ct = t;
+        double *x = realloc(s->cx, nc * (size_t)dim * sizeof *x);
+        if (!x) return -1;
+        s->cx = x;
+        s->ccap = nc;
+    }
+    return 0;
+}
+
+static void on_sample(run *R, const json_t *rec, const char *id)
+{
+    fp_err err = {0};
+    fp_sample smp;
+    if (fp_sample_from_json(rec, &smp, &err) < 0) { bad(R, err.msg); return; }
+    stream *s = find_stream(R, id, true);
+    if (!s) { oom(R); return; }
+    if (!s->live) return;                      /* its actual has passed */
+    if (R->history) {
+        double cpu = smp.why[FP_M_CPU_CORES] ? NAN : smp.v[FP_M_CPU_CORES];
+        double mem = smp.why[FP_M_MEM_BYTES] ? NAN : smp.v[FP_M_MEM_BYTES];
+        double ok = smp.why[FP_M_OOM_KILLS] ? NAN : smp.v[FP_M_OOM_KILLS];
+        bool was_oom = isfinite(ok) && isfinite(s->last_oom) && ok > s->last_oom;
+        if (isfinite(ok)) s->last_oom = ok;
+        char gbuf[512];
+        bool fb;
+        const char *g = fp_groupby_key(R->gb, id, s->meta, gbuf, sizeof gbuf, &fb);
+        fp_usage u = { g, smp.ts > 0 ? smp.ts : smp.t, cpu, mem, NAN, was_oom };
+        if (fp_model_observe(R->m, &u, &err) < 0) { bad(R, err.msg); return; }
+        R->n_observed++;
+        return;
+    }
+    if (isnan(s->next_due)) s->next_due = smp.t + R->every;
+    fp_window_add(s->w, &smp);
+    int dim = fp_model_dim(R->m);
+    if (grow_stream(s, dim, false) < 0) { oom(R); return; }
+    s->col[0][s->n] = smp.t;
+    for (int r = 0; r < FP_RES_COUNT; r++) {
+        int mi = R->res_metric[r];
+        s->col[1 + r][s->n] = mi >= 0 && !smp.why[mi] ? smp.v[mi] : NAN;
+    }
+    s->n++;
+    if (smp.t >= s->next_due) {
+        if (grow_stream(s, dim, true) < 0) { oom(R); return; }
+        if (fp_featmap_window(R->fm, s->w, s->meta, s->cx + s->nc * (size_t)dim, &err) < 0) {
+            fprintf(stderr, "fp-train: %s\n", err.msg);
+            R->status = 2;
+            return;
+        }
+        s->ct[s->nc++] = smp.t;
+        while (s->next_due <= smp.t) s->next_due += R->every;
+    }
+}
+
+static void on_actual(run *R, const json_t *rec, const char *id)
+{
+    if (R->history || R->S->from_samples) {
+        stream *s = find_stream(R, id, false);
+        if (s) finish_stream(R, s);
+        return;
+    }
+    fp_err err = {0};
+    double y[FP_RES_COUNT];
+    if (fp_actual_targets(rec, R->stat, y, &err) < 0) { bad(R, err.msg); return; }
+    wl *w = find_wl(R, id);
+    if (!w) { oom(R); return; }
+    if (w->has_actual) return;
+    memcpy(w->y, y, sizeof y);
+    w->has_actual = true;
+}
+
+static int read_input(run *R, FILE *f, const char *name)
+{
+    const settings *S = R->S;
+    fp_reader *rd = fp_reader_new(f, name, S->skip_bad);
+    if (!rd) { oom(R); return -1; }
+    R->input = strcmp(name, "-") == 0 ? "<stdin>" : name;
+    int rc = 0;
+    for (;;) {
+        json_t *rec = NULL;
+        fp_err err = {0};
+        int k = fp_reader_next(rd, &rec, &err);
+        if (k == 0) break;
+        if (k < 0) {
+            fprintf(stderr, "fp-train: %s\n", err.msg);
+            R->status = err.cls == FP_ESYS ? 2 : 3;
+            rc = -1;
+            break;
+        }
+        R->line = fp_reader_line(rd);
+        const char *type = fp_record_type(rec);
+        bool known = strcmp(type, "fingerprint") == 0 || strcmp(type, "actual") == 0 ||
+                     strcmp(type, "sample") == 0;
+        const char *id = json_string_value(json_object_get(rec, "id"));
+        if (known && (!id || !id[0])) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "%s record without an \"id\"", type);
+            bad(R, msg);
+        } else if (strcmp(type, "fingerprint") == 0) {
+            R->n_fp++;
+            on_fingerprint(R, rec, id);
+        } else if (strcmp(type, "actual") == 0) {
+            R->n_actual++;
+            on_actual(R, rec, id);
+        } else if (strcmp(type, "sample") == 0) {
+            R->n_sample++;
+            if (R->history || S->from_samples) on_sample(R, rec, id);
+        } else {
+            R->n_other++;
+        }
+        json_decref(rec);
+        if (R->status == 2 || (R->status == 3 && !S->skip_bad)) { rc = -1; break; }
+    }
+    if (fp_reader_skipped(rd)) {
+        fprintf(stderr, "fp-train: %s: skipped %ld malformed line(s)\n", R->input, fp_reader_skipped(rd));
+        R->n_bad += fp_reader_skipped(rd);
+    }
+    fp_reader_free(rd);
+    return rc;
+}
+
+/* ------------------------------------------------------------ training */
+
+static int progress(void *arg, const fp_train_progress *p)
+{
+    (void)arg;
+    if (isnan(p->val_loss))
+        fprintf(stderr, "fp-train: epoch %d/%d  train loss %.6f\n", p->epoch, p->epochs, p->train_loss);
+    else
+        fprintf(stderr, "fp-train: epoch %d/%d  train loss %.6f  validation loss %.6f  best epoch %d\n",
+                p->epoch, p->epochs, p->train_loss, p->val_loss, p->best_epoch);
+    return 0;
+}
+
+static json_t *num(double v)
+{
+    if (!isfinite(v)) return json_null();
+    return json_real(v);
+}
+
+static json_t *report_json(const fp_model *m, const fp_train_report *rep)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "n_train", json_integer((json_int_t)rep->n_train));
+    json_object_set_new(o, "n_val", json_integer((json_int_t)rep->n_val));
+    json_object_set_new(o, "groups_train", json_integer((json_int_t)rep->g_train));
+    json_object_set_new(o, "groups_val", json_integer((json_int_t)rep->g_val));
+    json_object_set_new(o, "epochs", json_integer(rep->epochs));
+    json_object_set_new(o, "best_epoch", json_integer(rep->best_epoch));
+    json_object_set_new(o, "train_loss", num(rep->train_loss));
+    json_object_set_new(o, "val_loss", num(rep->val_loss));
+    double lv[FP_QMAX];
+    int nl = fp_model_levels(m, lv);
+    json_t *cov = json_object();
+    for (int r = 0; r < FP_RES_COUNT; r++) {
+        if (isnan(rep->coverage[r][0])) continue;
+        json_t *c = json_object();
+        for (int j = 0; j < nl; j++) {
+            char key[16];
+            fp_quantile_key(lv[j], key, sizeof key);
+            json_object_set_new(c, key, num(rep->coverage[r][j]));
+        }
+        json_object_set_new(cov, fp_resource_name((fp_resource)r), c);
+    }
+    json_object_set_new(o, "coverage", cov);
+    return o;
+}
+
+static void print_report(const fp_model *m, const fp_train_report *rep)
+{
+    fprintf(stderr, "fp-train: %s model: %zu training rows (%zu groups), %zu validation rows "
+            "(%zu groups)", fp_model_kind(m), rep->n_train, rep->g_train, rep->n_val, rep->g_val);
+    if (rep->epochs)
+        fprintf(stderr, "; %d epochs, best %d", rep->epochs, rep->best_epoch);
+    if (!isnan(rep->val_loss)) fprintf(stderr, "; validation loss %.6f", rep->val_loss);
+    fputc('\n', stderr);
+    double lv[FP_QMAX];
+    int nl = fp_model_levels(m, lv);
+    for (int r = 0; r < FP_RES_COUNT; r++) {
+        if (isnan(rep->coverage[r][0])) continue;
+        fprintf(stderr, "fp-train: validation coverage %-13s", fp_resource_name((fp_resource)r));
+        for (int j = 0; j < nl; j++) {
+            char key[16];
+            fp_quantile_key(lv[j], key, sizeof key);
+            fprintf(stderr, "  %s %.3f", key, rep->coverage[r][j]);
+        }
+        fputc('\n', stderr);
+    }
+}
+
+static void iso_time(char *buf, size_t n)
+{
+    time_t now = time(NULL);
+    const char *sde = getenv("SOURCE_DATE_EPOCH");
+    if (sde && *sde) {
+        char *end;
+        long long v = strtoll(sde, &end, 10);
+        if (!*end && v >= 0) now = (time_t)v;
+    }
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static json_t *provenance(run *R, json_t *cmd, const fp_train_report *rep,
+                          size_t n_rows, size_t n_groups, const char *outpath)
+{
+    const settings *S = R->S;
+    json_t *p = json_object();
+    const char *base = strrchr(outpath, '/');
+    base = base ? base + 1 : outpath;
+    size_t bl = strlen(base);
+    if (bl > 5 && strcmp(base + bl - 5, ".json") == 0) bl -= 5;
+    json_object_set_new(p, "name", json_stringn(base, bl));
+    json_object_set_new(p, "tool", json_string("fp-train"));
+    json_object_set_new(p, "fp_version", json_string(PACKAGE_VERSION));
+    char tbuf[32];
+    iso_time(tbuf, sizeof tbuf);
+    json_object_set_new(p, "time", json_string(tbuf));
+    json_object_set(p, "command", cmd);
+    json_t *in = json_array();
+    for (int i = 0; i < S->n_inputs; i++)
+        json_array_append_new(in, json_string(strcmp(S->inputs[i], "-") == 0 ? "<stdin>" : S->inputs[i]));
+    if (!S->n_inputs) json_array_append_new(in, json_string("<stdin>"));
+    json_object_set_new(p, "inputs", in);
+    json_t *rc = json_object();
+    json_object_set_new(rc, "fingerprint", json_integer(R->n_fp));
+    json_object_set_new(rc, "actual", json_integer(R->n_actual));
+    json_object_set_new(rc, "sample", json_integer(R->n_sample));
+    json_object_set_new(rc, "other", json_integer(R->n_other));
+    json_object_set_new(rc, "skipped", json_integer(R->n_bad));
+    json_object_set_new(p, "records", rc);
+    json_object_set_new(p, "examples", json_integer((json_int_t)n_rows));
+    json_object_set_new(p, "groups", json_integer((json_int_t)n_groups));
+    json_object_set_new(p, "seed", json_integer((json_int_t)S->to.seed));
+    json_object_set_new(p, "group_by", json_string(fp_groupby_spec(R->gb)));
+    if (R->history) {
+        json_object_set_new(p, "target", json_string("history"));
+        json_object_set_new(p, "observed", json_integer(R->n_observed));
+    } else if (S->from_samples) {
+        json_object_set_new(p, "target", json_string("horizon_peak"));
+        json_object_set_new(p, "horizon_s", json_real(R->horizon));
+        json_object_set_new(p, "every_s", json_real(R->every));
+    } else {
+        json_object_set_new(p, "target", json_string(R->stat));
+        json_object_set_new(p, "horizon_s", json_real(0));
+        json_object_set_new(p, "window_s", isnan(S->window) ? json_null() : json_real(S->window));
+    }
+    json_t *tr = json_object();
+    json_object_set_new(tr, "epochs", json_integer(S->to.epochs));
+    json_object_set_new(tr, "batch", json_integer(S->to.batch));
+    json_object_set_new(tr, "val_frac", json_real(S->to.val_frac));
+    json_object_set_new(tr, "patience", json_integer(S->to.patience));
+    json_object_set_new(p, "training", tr);
+    if (rep) json_object_set_new(p, "report", report_json(R->m, rep));
+    const json_t *old = fp_model_provenance(R->m);
+    if (S->update && old) {
+        json_t *prev = json_deep_copy(old);
+        json_object_del(prev, "previous");
+        json_object_set_new(p, "previous", prev);
+        json_t *created = json_object_get(old, "created");
+        if (!created) created = json_object_get(old, "time");
+        if (created) json_object_set(p, "created", created);
+    }
+    return p;
+}
+
+/* Settings an --update model carries: its target mode. */
+static void from_provenance(run *R, settings *S)
+{
+    const json_t *p = fp_model_provenance(R->m);
+    const char *t = json_string_value(json_object_get(p, "target"));
+    if (!t) return;
+    if (strcmp(t, "horizon_peak") == 0 && !S->from_samples) {
+        S->from_samples = true;
+        if (isnan(S->horizon)) S->horizon = json_number_value(json_object_get(p, "horizon_s"));
+        if (isnan(S->every)) S->every = json_number_value(json_object_get(p, "every_s"));
+    } else if ((strcmp(t, "peak") == 0 || strcmp(t, "p95") == 0) && !S->target && !S->from_samples) {
+        S->target = strcmp(t, "peak") == 0 ? "peak" : "p95";
+    }
+    if (strcmp(S->group_by, "id") == 0) {
+        const char *g = json_string_value(json_object_get(p, "group_by"));
+        if (g) S->group_by = g;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    /* the command line as given (getopt reorders argv) */
+    json_t *cmd = json_array();
+    json_array_append_new(cmd, json_string("fp-train"));
+    for (int i = 1; i < argc; i++) json_array_append_new(cmd, json_string(argv[i]));
+    settings S;
+    int a = parse_args(argc, argv, &S);
+    if (a != 0) {
+        json_decref(cmd);
+        return a > 0 ? 0 : 2;
+    }
+    run R = { .S = &S, .input = "<stdin>", .index = json_object() };
+    fp_err err = {0};
+    int status = 0;
+    if (S.update) {
+        R.m = fp_model_load(S.update, &err);
+        if (!R.m) {
+            fprintf(stderr, "fp-train: %s\n", err.msg);
+            json_decref(R.index);
+            json_decref(cmd);
+            return err.cls == FP_EINPUT ? 3 : 2;
+        }
+        S.kind = fp_model_kind(R.m);
+        from_provenance(&R, &S);
+    }
+    R.gb = fp_groupby_new(S.group_by, &err);
+    if (!R.gb) {
+        fprintf(stderr, "fp-train: --group-by: %s\n", err.msg);
+        fp_model_free(R.m);
+        json_decref(R.index);
+        json_decref(cmd);
+        return 2;
+    }
+    R.history = S.kind && (strcmp(S.kind, "vpa") == 0 || strcmp(S.kind, "autopilot") == 0);
+    R.stat = S.target ? S.target : "peak";
+    R.every = isfinite(S.every) && S.every > 0 ? S.every : 10;
+    R.horizon = isfinite(S.horizon) && S.horizon > 0 ? S.horizon : 60;
+    for (int r = 0; r < FP_RES_COUNT; r++) {
+        R.res_metric[r] = -1;
+        for (int mi = 0; mi < FP_M_COUNT; mi++)
+            if (strcmp(fp_metric_name((fp_metric)mi), fp_resource_name((fp_resource)r)) == 0)
+                R.res_metric[r] = mi;
+    }
+    /* models whose features are known before the first record */
+    if (!R.m && (R.history || S.from_samples) && make_model(&R, NULL, 0) < 0) status = 2;
+    if (!status && R.m && model_ready(&R) < 0) status = 2;
+    if (!status && !R.history && S.from_samples && fp_model_dim(R.m) > 0 &&
+        !(R.ds = fp_dataset_new(fp_model_dim(R.m)))) { oom(&R); status = 2; }
+
+    if (!status) {
+        if (S.n_inputs == 0) {
+            read_input(&R, stdin, "-");
+        } else {
+            for (int i = 0; i < S.n_inputs; i++) {
+                const char *name = S.inputs[i];
+                FILE *f = strcmp(name, "-") == 0 ? stdin : fopen(name, "r");
+                if (!f) {
+                    fprintf(stderr, "fp-train: %s: %s\n", name, strerror(errno));
+                    R.status = 2;
+                    break;
+                }
+                int rc = read_input(&R, f, name);
+                if (f != stdin) fclose(f);
+                if (rc < 0) break;
+            }
+        }
+        status = R.status;
+    }
+    if (status && !(status == 3 && S.skip_bad)) goto out;
+    status = 0;
+
+    /* finish the streams still open, in the order they began */
+    for (size_t i = 0; i < R.ns; i++) finish_stream(&R, &R.s[i]);
+    if (R.status == 2) { status = 2; goto out; }
+
+    fp_train_report rep;
+    bool have_rep = false;
+    size_t n_rows = 0, n_groups = 0;
+    if (R.history) {
+        if (R.n_observed == 0) {
+            fprintf(stderr, "fp-train: a %s model is a history baseline: it learns from the usage "
+                    "samples of each workload, and the input had %s (%ld fingerprints, %ld actuals); "
+                    "capture without --no-samples, or use --model linear or knn\n", S.kind,
+                    R.n_sample ? "no usable sample" : "no sample records", R.n_fp, R.n_actual);
+            status = 2;
+            goto out;
+        }
+        n_rows = (size_t)R.n_observed;
+        n_groups = R.ns;
+        if (!S.quiet)
+            fprintf(stderr, "fp-train: %s model: observed %ld samples of %zu workloads\n", S.kind,
+                    R.n_observed, R.ns);
+    } else {
+        if (!S.from_samples) {
+            size_t joined = 0;
+            if (R.m && !(R.ds = fp_dataset_new(fp_model_dim(R.m)))) { oom(&R); status = 2; goto out; }
+            for (size_t i = 0; R.ds && i < R.nw; i++) {
+                wl *w = &R.w[i];
+                if (!w->has_fp || !w->has_actual) continue;
+                joined++;
+                char gbuf[512];
+                bool fb;
+                const char *g = fp_groupby_key(R.gb, w->id, w->meta, gbuf, sizeof gbuf, &fb);
+                if (fb) R.n_fallback++;
+                if (fp_dataset_add(R.ds, w->x, w->y, g, w->ts, false, &err) < 0) {
+                    oom(&R);
+                    status = 2;
+                    goto out;
+                }
+            }
+            if (R.ds) fp_dataset_drop_untargeted(R.ds);
+            if (!R.ds || fp_dataset_size(R.ds) == 0) {
+                fprintf(stderr, "fp-train: no usable examples: %ld fingerprint and %ld actual records, "
+                        "%zu joined by id%s (a row needs a fingerprint and an actual of the same id "
+                        "with a %s value)\n", R.n_fp, R.n_actual, joined,
+                        joined ? ", none with a target" : "", R.stat);
+                status = 3;
+                goto out;
+            }
+        } else {
+            fp_dataset_drop_untargeted(R.ds);
+            if (fp_dataset_size(R.ds) == 0) {
+                fprintf(stderr, "fp-train: no usable examples: %ld sample records of %zu workloads "
+                        "gave no checkpoint with a sample within --horizon %g s after it (checkpoints "
+                        "every %g s)\n", R.n_sample, R.ns, R.horizon, R.every);
+                status = 3;
+                goto out;
+            }
+        }
+        if (R.n_fallback && strcmp(S.group_by, "id") != 0)
+            fprintf(stderr, "fp-train: --group-by %s: %ld workload(s) without that key grouped by "
+                    "their id\n", S.group_by, R.n_fallback);
+        size_t n;
+        const fp_example *ex = fp_dataset_examples(R.ds, &n);
+        n_rows = n;
+        n_groups = fp_dataset_groups(R.ds);
+        if (!S.quiet) {
+            fprintf(stderr, "fp-train: %zu examples of %zu groups, %d features\n", n, n_groups,
+                    fp_model_dim(R.m));
+            S.to.progress = progress;
+        }
+        if (fp_model_train(R.m, ex, n, &S.to, &rep, &err) < 0) {
+            fprintf(stderr, "fp-train: %s\n", err.msg);
+            status = err.cls == FP_EINPUT ? 3 : 2;
+            goto out;
+        }
+        have_rep = true;
+        if (!S.quiet) print_report(R.m, &rep);
+    }
+    {
+        const char *outpath = S.out ? S.out : S.update;
+        json_t *prov = provenance(&R, cmd, have_rep ? &rep : NULL, n_rows, n_groups, outpath);
+        int rc = fp_model_set_provenance(R.m, prov, &err);
+        json_decref(prov);
+        if (rc == 0) rc = fp_model_save(R.m, outpath, &err);
+        if (rc < 0) {
+            fprintf(stderr, "fp-train: %s\n", err.msg);
+            status = 2;
+            goto out;
+        }
+        if (!S.quiet) fprintf(stderr, "fp-train: wrote %s\n", outpath);
+    }
+out:
+    for (size_t i = 0; i < R.nw; i++) {
+        free(R.w[i].id);
+        free(R.w[i].x);
+        json_decref(R.w[i].meta);
+    }
+    free(R.w);
+    for (size_t i = 0; i < R.ns; i++) {
+        free_stream_data(&R.s[i]);
+        json_decref(R.s[i].meta);
+        free(R.s[i].id);
+    }
+    free(R.s);
+    free(R.xbuf);
+    fp_dataset_free(R.ds);
+    fp_featmap_free(R.fm);
+    fp_groupby_free(R.gb);
+    fp_model_free(R.m);
+    json_decref(R.index);
+    json_decref(cmd);
+    return status;
+}

@@ -31,4 +31,6 @@
 #include "fp/policy.h"
 #include "fp/actuator.h"
 #include "fp/netlimit.h"
+#include "fp/diff.h"
+#include "fp/dataset.h"
 #endif

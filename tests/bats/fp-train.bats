@@ -1,4 +1,286 @@
 #!/usr/bin/env bats
+# fp-train: fingerprint+actual and sample-stream training on small synthetic
+# records made here (jq), determinism, online updates, history models, bad
+# input, usage errors and atomic writes. No root, no ../shared.
 load helpers
 
-@test "placeholder" { skip "not written yet"; }
+fpt() { "$FP_BIN/fp-train" "$@"; }
+fpp() { "$FP_BIN/fp-predict" "$@"; }
+
+# fps N OFFSET SLOPE: N workloads wK, fingerprint feature cpu_cores_mean
+# x = 0.1 K + 0.05 (plus a constant and an all-null feature), actual
+# cpu_cores_peak = SLOPE x + 1, meta.input = "sK%8".
+fps() {
+    jq -cn --argjson n "$1" --argjson o "${2:-0}" --argjson a "${3:-2}" '
+      range(0; $n) as $i | ($i + $o) as $k | (0.1 * $k + 0.05) as $x |
+      ({schema:1,type:"fingerprint",id:"w\($k)",t:10,window_s:10,
+        features:{cpu_cores_mean:$x, mem_bytes_mean:1000000, io_read_Bps_mean:null},
+        meta:{input:"s\($k % 8)"}},
+       {schema:1,type:"actual",id:"w\($k)",t:100,duration_s:100,
+        cpu_cores_peak:($a*$x+1), cpu_cores_p95:($a*$x+0.5),
+        mem_bytes_peak:(1000000+$k*1000), mem_bytes_p95:1000000})'
+}
+
+# streams N OFFSET: N workloads sK of 60 one-second samples, cpu c then 2c
+# after 20 s, constant memory; then the actual.
+streams() {
+    jq -cn --argjson n "$1" --argjson o "${2:-0}" '
+      range(0; $n) as $i | ($i + $o) as $k | (0.5 + 0.1 * $k) as $c |
+      (range(0; 60) as $s | {schema:1,type:"sample",id:"s\($k)",t:$s,
+         ts_ms:(1700000000000 + $k*100000 + $s*1000),
+         cpu_cores:(if $s < 20 then $c else 2*$c end), mem_bytes:(100000000 + $k*1000000)}),
+      {schema:1,type:"actual",id:"s\($k)",t:59,duration_s:59,cpu_cores_peak:(2*$c),
+       mem_bytes_peak:(100000000 + $k*1000000)}'
+}
+
+setup() {
+    D=$BATS_TEST_TMPDIR
+    fps 50 > "$D/all.jsonl"
+    # held out: every fifth workload (K % 5 == 3)
+    jq -c 'select((.id|ltrimstr("w")|tonumber) % 5 != 3)' "$D/all.jsonl" > "$D/train.jsonl"
+    jq -c 'select((.id|ltrimstr("w")|tonumber) % 5 == 3)' "$D/all.jsonl" > "$D/test.jsonl"
+}
+
+@test "--help and --version exit 0" {
+    run --separate-stderr fpt --help
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"usage: fp-train"* ]]
+    [[ "$output" == *"--from-samples"* ]]
+    run --separate-stderr fpt --version
+    [ "$status" -eq 0 ]
+    [[ "$output" =~ ^fp-train\ \(fp\)\ [0-9]+\.[0-9]+ ]]
+}
+
+@test "usage errors exit 2 with a message" {
+    run --separate-stderr fpt "$D/train.jsonl"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"-o MODEL"* ]]
+    run --separate-stderr fpt --model forest -o "$D/m.json" "$D/train.jsonl"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *'--model wants linear, knn, vpa or autopilot, not "forest"'* ]]
+    run --separate-stderr fpt --levels 0.9,0.5 -o "$D/m.json"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"--levels wants"* ]]
+    run --separate-stderr fpt --k 99 -o "$D/m.json"
+    [ "$status" -eq 2 ]
+    run --separate-stderr fpt --target max -o "$D/m.json"
+    [ "$status" -eq 2 ]
+    run --separate-stderr fpt --group-by host -o "$D/m.json" "$D/train.jsonl"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"meta.KEY"* ]]
+    run --separate-stderr fpt --update "$D/none.json" --model knn
+    [ "$status" -eq 2 ]
+    run --separate-stderr fpt -o "$D/m.json" /nonexistent/x.jsonl
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"/nonexistent/x.jsonl: No such file or directory"* ]]
+    [ ! -e "$D/m.json" ]
+}
+
+@test "training is deterministic with --seed: identical model files" {
+    export SOURCE_DATE_EPOCH=1700000000
+    fpt -q --seed 7 -o "$D/m.json" "$D/train.jsonl"
+    cp "$D/m.json" "$D/m1.json"
+    fpt -q --seed 7 -o "$D/m.json" "$D/train.jsonl"
+    cmp "$D/m.json" "$D/m1.json"
+    # provenance: command, inputs, counts, seed, time, version, report
+    p=$(jq -c .provenance "$D/m.json")
+    [ "$(jq -r .seed <<<"$p")" = 7 ]
+    [ "$(jq -r .time <<<"$p")" = 2023-11-14T22:13:20Z ]
+    [ "$(jq -r '.command[0]' <<<"$p")" = fp-train ]
+    [ "$(jq -r '.inputs[0]' <<<"$p")" = "$D/train.jsonl" ]
+    [ "$(jq -r .records.fingerprint <<<"$p")" = 40 ]
+    [ "$(jq -r .examples <<<"$p")" = 40 ]
+    [ "$(jq -r .target <<<"$p")" = peak ]
+    [ -n "$(jq -r .fp_version <<<"$p")" ]
+    [ "$(jq -r .report.n_val <<<"$p")" -gt 0 ]
+    [ "$(jq -r .kind "$D/m.json")" = linear ]
+    [ "$(jq -c .features.names "$D/m.json")" = '["cpu_cores_mean","mem_bytes_mean","io_read_Bps_mean"]' ]
+}
+
+@test "progress and validation metrics on stderr; -q is quiet" {
+    run --separate-stderr fpt --epochs 5 -o "$D/m.json" "$D/train.jsonl"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    [[ "$stderr" == *"epoch 1/5"* ]]
+    [[ "$stderr" == *"validation loss"* ]]
+    [[ "$stderr" == *"validation coverage cpu_cores"*"p90"* ]]
+    run --separate-stderr fpt -q -o "$D/m.json" "$D/train.jsonl"
+    [ "$status" -eq 0 ]
+    [ -z "$stderr" ]
+}
+
+@test "linear: a held-out workload's cpu_cores p50 is within 5% of 2x+1" {
+    fpt -q --seed 1 -o "$D/m.json" "$D/train.jsonl"
+    fpp -m "$D/m.json" --no-pass "$D/test.jsonl" > "$D/pred.jsonl"
+    [ "$(of_type prediction "$D/pred.jsonl" | wc -l)" -eq 10 ]
+    while read -r id p50; do
+        x=$(jq -r --arg id "$id" 'select(.type=="actual" and .id==$id) | .cpu_cores_peak' "$D/test.jsonl")
+        between "$p50" "$(awk -v x="$x" 'BEGIN{print x*0.95}')" "$(awk -v x="$x" 'BEGIN{print x*1.05}')" "$id p50"
+    done < <(jq -r 'select(.type=="prediction") | "\(.id) \(.quantiles.cpu_cores.p50)"' "$D/pred.jsonl")
+}
+
+@test "quantile coverage on held-out noisy data is near the level" {
+    # y = 2x + 1 + noise, noise uniform in [0, 2): p90 should cover ~90%
+    jq -cn 'def r($s): (($s * 7919 + 13) % 1000) / 1000;
+      range(0; 400) as $k | (($k % 37) * 0.1 + 0.05) as $x |
+      {schema:1,type:"fingerprint",id:"n\($k)",t:10,window_s:10,features:{f:$x}},
+      {schema:1,type:"actual",id:"n\($k)",t:50,cpu_cores_peak:(2*$x + 1 + 2*r($k))}' > "$D/noisy.jsonl"
+    jq -c 'select((.id|ltrimstr("n")|tonumber) < 300)' "$D/noisy.jsonl" > "$D/ntrain.jsonl"
+    jq -c 'select((.id|ltrimstr("n")|tonumber) >= 300)' "$D/noisy.jsonl" > "$D/ntest.jsonl"
+    fpt -q --seed 2 --levels 0.5,0.9 --lr 0.02 -o "$D/q.json" "$D/ntrain.jsonl"
+    fpp -m "$D/q.json" --no-pass "$D/ntest.jsonl" | jq -c 'select(.type=="prediction")' > "$D/qp.jsonl"
+    cov=$(jq -s --slurpfile a "$D/ntest.jsonl" '
+        ($a | map(select(.type=="actual")) | map({(.id): .cpu_cores_peak}) | add) as $y |
+        map(select($y[.id] <= .quantiles.cpu_cores.p90)) | length / 100' "$D/qp.jsonl")
+    between "$cov" 0.8 0.98 "p90 coverage"
+    cov50=$(jq -s --slurpfile a "$D/ntest.jsonl" '
+        ($a | map(select(.type=="actual")) | map({(.id): .cpu_cores_peak}) | add) as $y |
+        map(select($y[.id] <= .quantiles.cpu_cores.p50)) | length / 100' "$D/qp.jsonl")
+    between "$cov50" 0.35 0.65 "p50 coverage"
+}
+
+@test "--group-by meta.KEY~REGEX keeps groups together in the split" {
+    run --separate-stderr fpt --group-by 'meta.input~[0-9]+' --val-frac 0.25 -o "$D/m.json" "$D/train.jsonl"
+    [ "$status" -eq 0 ]
+    [ "$(jq -r .provenance.groups "$D/m.json")" = 8 ]
+    [ "$(jq -r .provenance.report.groups_val "$D/m.json")" = 2 ]
+    [ "$(jq -r .provenance.group_by "$D/m.json")" = 'meta.input~[0-9]+' ]
+}
+
+@test "--window picks the fingerprint closest to S; the first one by default" {
+    jq -cn '{schema:1,type:"fingerprint",id:"a",t:5,window_s:5,features:{f:100}},
+            {schema:1,type:"fingerprint",id:"a",t:30,window_s:30,features:{f:1}},
+            {schema:1,type:"actual",id:"a",t:60,cpu_cores_peak:3},
+            {schema:1,type:"fingerprint",id:"b",t:5,window_s:5,features:{f:200}},
+            {schema:1,type:"fingerprint",id:"b",t:30,window_s:30,features:{f:2}},
+            {schema:1,type:"actual",id:"b",t:60,cpu_cores_peak:5}' > "$D/w.jsonl"
+    fpt -q -M knn --k 1 -o "$D/k.json" "$D/w.jsonl"
+    [ "$(jq -c '.features.median' "$D/k.json")" != null ]
+    m1=$(jq -r '.features.median[0]' "$D/k.json")
+    fpt -q -M knn --k 1 --window 30 -o "$D/k30.json" "$D/w.jsonl"
+    m30=$(jq -r '.features.median[0]' "$D/k30.json")
+    # median of signed log1p(f): first windows ~ log(151), 30 s windows ~ log(2.5)
+    between "$m1" 4 6 "median of the first fingerprints"
+    between "$m30" 0.5 1.5 "median of the 30 s fingerprints"
+}
+
+@test "knn --explain names the nearest training workload" {
+    fpt -q -M knn --k 3 -o "$D/k.json" "$D/train.jsonl"
+    fpp -m "$D/k.json" --explain --no-pass "$D/test.jsonl" | of_type prediction > "$D/kp.jsonl"
+    # w13 (x = 1.35) lies between w12 and w14
+    near=$(jq -r 'select(.id=="w13") | .explain.nearest[0].id' "$D/kp.jsonl")
+    [[ "$near" == w12 || "$near" == w14 ]]
+    [ "$(jq -r 'select(.id=="w13") | .explain.nearest | length' "$D/kp.jsonl")" = 3 ]
+    [ "$(jq -r 'select(.id=="w13") | .model' "$D/kp.jsonl")" = knn:k ]
+}
+
+@test "--update moves the model toward new data and keeps the old provenance" {
+    fpt -q --seed 1 -o "$D/m.json" "$D/train.jsonl"
+    x=$(fpp -m "$D/m.json" --no-pass "$D/test.jsonl" | jq -r 'select(.type=="prediction" and .id=="w23") | .quantiles.cpu_cores.p50')
+    # new data: slope 4 instead of 2 (w23: 4 x 2.35 + 1 = 10.4 instead of 5.7)
+    fps 50 0 4 > "$D/new.jsonl"
+    cp "$D/m.json" "$D/old.json"
+    fpt -q --seed 1 --update "$D/m.json" "$D/new.jsonl"
+    ! cmp -s "$D/m.json" "$D/old.json"
+    y=$(fpp -m "$D/m.json" --no-pass "$D/test.jsonl" | jq -r 'select(.type=="prediction" and .id=="w23") | .quantiles.cpu_cores.p50')
+    awk -v x="$x" -v y="$y" 'BEGIN { exit !(y > x + 1) }'
+    [ "$(jq -r .provenance.previous.examples "$D/m.json")" = 40 ]
+    [ "$(jq -r .provenance.examples "$D/m.json")" = 50 ]
+    # -o writes elsewhere and leaves MODEL alone
+    cp "$D/m.json" "$D/keep.json"
+    fpt -q --update "$D/m.json" -o "$D/m2.json" "$D/new.jsonl"
+    cmp "$D/m.json" "$D/keep.json"
+    [ -s "$D/m2.json" ]
+}
+
+@test "--from-samples: rows at checkpoints, target the peak over the horizon" {
+    streams 20 > "$D/st.jsonl"
+    run --separate-stderr fpt --from-samples --every 5 --horizon 10 --epochs 30 -o "$D/s.json" "$D/st.jsonl"
+    [ "$status" -eq 0 ]
+    # checkpoints at 5, 10, ..., 55 (11 per workload), all with samples ahead
+    [ "$(jq -r .provenance.examples "$D/s.json")" = 220 ]
+    [ "$(jq -r .provenance.target "$D/s.json")" = horizon_peak ]
+    [ "$(jq -r .provenance.horizon_s "$D/s.json")" = 10 ]
+    [ "$(jq -r '.features.names | length' "$D/s.json")" = 692 ]
+}
+
+@test "history models learn from samples and refuse fingerprints alone (exit 2)" {
+    streams 5 > "$D/st.jsonl"
+    run --separate-stderr fpt -M vpa -o "$D/v.json" "$D/st.jsonl"
+    [ "$status" -eq 0 ]
+    [ "$(jq -r .kind "$D/v.json")" = vpa ]
+    run --separate-stderr fpt -M autopilot -o "$D/a.json" "$D/train.jsonl"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"history baseline"*"samples"* ]]
+    [ ! -e "$D/a.json" ]
+}
+
+@test "no usable examples: a clear message, exit 3" {
+    of_type fingerprint "$D/train.jsonl" > "$D/fponly.jsonl"
+    run --separate-stderr fpt -o "$D/m.json" "$D/fponly.jsonl"
+    [ "$status" -eq 3 ]
+    [[ "$stderr" == *"no usable examples: 40 fingerprint and 0 actual records, 0 joined by id"* ]]
+    [ ! -e "$D/m.json" ]
+}
+
+@test "bad input: NAME:LINE, exit 3; --skip-bad goes on" {
+    { head -4 "$D/train.jsonl"; echo '{"schema":1,"type":"fingerprint",'; tail -n +5 "$D/train.jsonl"; } > "$D/bad.jsonl"
+    run --separate-stderr fpt -q -o "$D/m.json" "$D/bad.jsonl"
+    [ "$status" -eq 3 ]
+    [[ "$stderr" == *"$D/bad.jsonl:5:"* ]]
+    [ ! -e "$D/m.json" ]
+    run --separate-stderr fpt -q --skip-bad -o "$D/m.json" "$D/bad.jsonl"
+    [ "$status" -eq 0 ]
+    [[ "$stderr" == *"skipped 1 malformed line"* ]]
+    # a feature that is not a number
+    { head -2 "$D/train.jsonl"; echo '{"schema":1,"type":"fingerprint","id":"x","t":1,"features":{"cpu_cores_mean":"a","mem_bytes_mean":1,"io_read_Bps_mean":1}}'; } > "$D/bad2.jsonl"
+    run --separate-stderr fpt -q -o "$D/m2.json" "$D/bad2.jsonl"
+    [ "$status" -eq 3 ]
+    [[ "$stderr" == *"bad2.jsonl:3: features.cpu_cores_mean is not a number or null"* ]]
+}
+
+@test "a model that cannot be written: exit 2, the old file unchanged" {
+    # root writes anywhere: run as nobody through setpriv when root, in a
+    # directory nobody can reach but not write
+    as=()
+    if [ "$(id -u)" = 0 ]; then
+        command -v setpriv >/dev/null || skip "root writes anywhere and setpriv is missing"
+        as=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+    fi
+    fpt -q -o "$D/m.json" "$D/train.jsonl"
+    top=$(mktemp -d)
+    chmod 755 "$top"
+    mkdir "$top/ro"
+    cp "$D/m.json" "$top/ro/m.json"
+    chmod 644 "$top/ro/m.json"
+    chmod 555 "$top/ro"
+    run --separate-stderr "${as[@]}" "$FP_BIN/fp-train" -q --epochs 3 -o "$top/ro/m.json" < "$D/train.jsonl"
+    chmod 755 "$top/ro"
+    cmp "$D/m.json" "$top/ro/m.json"
+    left=$(ls "$top/ro")
+    rm -rf "$top"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"ro/m.json: cannot create a temporary file"* ]]
+    [ "$left" = m.json ]
+}
+
+@test "a model path in a missing directory: exit 2, nothing written" {
+    run --separate-stderr fpt -q -o "$D/nodir/m.json" "$D/train.jsonl"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"nodir/m.json"* ]]
+    [ ! -e "$D/nodir" ]
+}
+
+@test "live: stress-ng runs -> fp-train -> fp-predict sizes a new run" {
+    need_root
+    need_cmd stress-ng
+    for n in 1 1 2 2 3 3; do
+        fpc -i 0.2 -w 1 --no-samples -- stress-ng --cpu "$n" --cpu-load 100 --timeout 3 >> "$D/live.jsonl" 2>/dev/null
+    done
+    fpt -q -M knn --k 2 --val-frac 0 -o "$D/live.json" "$D/live.jsonl"
+    fpc -i 0.2 -w 1 --no-samples -- stress-ng --cpu 2 --cpu-load 100 --timeout 3 > "$D/new.jsonl" 2>/dev/null
+    fpp -m "$D/live.json" --no-pass "$D/new.jsonl" > "$D/lp.jsonl"
+    p50=$(jq -r 'select(.type=="prediction") | .quantiles.cpu_cores.p50' "$D/lp.jsonl" | head -1)
+    peak=$(jq -r 'select(.type=="actual") | .cpu_cores_peak' "$D/new.jsonl")
+    between "$p50" "$(awk -v p="$peak" 'BEGIN{print p*0.5}')" "$(awk -v p="$peak" 'BEGIN{print p*1.6}')" "cpu p50 vs measured peak"
+}
