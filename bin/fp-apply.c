@@ -29,7 +29,7 @@ static const char *const bk_names[BK_COUNT] = { "auto", "cgroup", "docker", "swa
 
 typedef struct settings {
     int backend;
-    bool dry_run, revert, skip_bad, dump_policy;
+    bool dry_run, revert, skip_bad, dump_policy, no_pass;
     double watch_s;
     const char *kubectl, *nspace;
     fp_policy policy;
@@ -82,6 +82,8 @@ static void usage(FILE *f)
           "      --kubectl PROG      k8s: run the resize patch with PROG (default: only emit)\n"
           "      --namespace NS      k8s: the namespace (default \"default\")\n"
           "      --skip-bad          skip malformed lines instead of stopping\n"
+          "      --no-pass           do not pass prediction records through (by default\n"
+          "                          each is written before its allocation, for fp-diff)\n"
           "      --print-policy      write the effective policy as JSON and exit\n"
           "  -h, --help              this help;  -V, --version  the version\n"
           "Exit: 0 all applied, 2 usage or system error, 3 bad input or a refused change.\n", f);
@@ -106,7 +108,7 @@ static int set_enabled(fp_policy *p, const char *list, bool on)
 /* Options into S; returns 0, 1 for --help/--version (exit 0), -1 usage. */
 static int parse_args(int argc, char **argv, settings *S)
 {
-    enum { O_OVER = 256, O_ENABLE, O_DISABLE, O_WATCH, O_KUBECTL, O_NS, O_SKIP, O_PRINT };
+    enum { O_OVER = 256, O_ENABLE, O_DISABLE, O_WATCH, O_KUBECTL, O_NS, O_SKIP, O_PRINT, O_NOPASS };
     static const struct option opts[] = {
         {"backend", required_argument, 0, 'b'}, {"dry-run", no_argument, 0, 'n'},
         {"revert", no_argument, 0, 'r'}, {"policy", required_argument, 0, 'P'},
@@ -114,6 +116,7 @@ static int parse_args(int argc, char **argv, settings *S)
         {"disable", required_argument, 0, O_DISABLE}, {"watch", required_argument, 0, O_WATCH},
         {"kubectl", required_argument, 0, O_KUBECTL}, {"namespace", required_argument, 0, O_NS},
         {"skip-bad", no_argument, 0, O_SKIP}, {"print-policy", no_argument, 0, O_PRINT},
+        {"no-pass", no_argument, 0, O_NOPASS},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
     memset(S, 0, sizeof *S);
     fp_policy_default(&S->policy);
@@ -156,6 +159,7 @@ static int parse_args(int argc, char **argv, settings *S)
         case O_NS: S->nspace = optarg; break;
         case O_SKIP: S->skip_bad = true; break;
         case O_PRINT: S->dump_policy = true; break;
+        case O_NOPASS: S->no_pass = true; break;
         case 'h': usage(stdout); return 1;
         case 'V': printf("fp-apply (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION); return 1;
         default: usage(stderr); return -1;
@@ -574,6 +578,7 @@ static int read_input(run *R, const char *name, int fd, revert_item **items, int
             (*n_items)++;
             json_decref(rec);
         } else if (!S->revert && strcmp(type, "prediction") == 0) {
+            if (!S->no_pass) emit(R, json_incref(rec));
             on_prediction(R, rec);
             json_decref(rec);
         } else {

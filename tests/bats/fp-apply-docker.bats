@@ -360,7 +360,7 @@ cpred() {
     c=$(docker run -d --network none --cpus 1 -m 512m --memory-reservation 256m --cpu-shares 512 \
         "$FP_BUSYBOX_IMAGE" sleep 600)
     before=$(hc "$c")
-    run --separate-stderr fpa < <(cpred "$c" 0.5 209715200)
+    run --separate-stderr fpa --no-pass < <(cpred "$c" 0.5 209715200)
     echo "$output $stderr"
     [ "$status" -eq 0 ]
     [ "$(jq -r .backend <<<"$output")" = docker ]
@@ -384,11 +384,11 @@ cpred() {
 }
 
 @test "fp-apply: a bogus container id is refused with exit 3 and nothing is sent" {
-    run --separate-stderr fpa < <(cpred '../../containers/x' 0.5 209715200)
+    run --separate-stderr fpa --no-pass < <(cpred '../../containers/x' 0.5 209715200)
     [ "$status" -eq 3 ]
     [[ "$stderr" == *"invalid container reference"* ]]
     [ "$(jq -r .ok <<<"$output")" = false ]
-    run --separate-stderr fpa < <(cpred 'no-such-ctr' 0.5 209715200)
+    run --separate-stderr fpa --no-pass < <(cpred 'no-such-ctr' 0.5 209715200)
     [ "$status" -eq 3 ]
     [[ "$stderr" == *"no such container: no-such-ctr"* ]]
 }
@@ -397,7 +397,7 @@ cpred() {
     swarm_up
     svc_create fpsvc-tool
     task=$(task_container fpsvc-tool)
-    run --separate-stderr fpa -b swarm < <(cpred "$task" 0.25 104857600)
+    run --separate-stderr fpa --no-pass -b swarm < <(cpred "$task" 0.25 104857600)
     echo "$output $stderr"
     [ "$status" -eq 0 ]
     [ "$(jq -r .backend <<<"$output")" = swarm ]

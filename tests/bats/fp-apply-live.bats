@@ -26,7 +26,7 @@ cg_dir() { # CONTROLLER REL
         tee "$P/s.jsonl" |
         jq -c --unbuffered 'select(.type == "sample" and .t > 0.9 and .t < 1.4) |
             {schema:1, type:"prediction", id, t, target, quantiles:{cpu_cores:{p90:0.5}}}' |
-        fpa -P "$P/pol.json" --disable mem_bytes > "$P/a.jsonl"
+        fpa --no-pass -P "$P/pol.json" --disable mem_bytes > "$P/a.jsonl"
     [ "$(jq -r .ok "$P/a.jsonl")" = true ]
     [ "$(jq -r .limits.cpu_max_cores "$P/a.jsonl")" = 0.5 ]
     before=$(jq -s '[.[] | select(.type=="sample" and .t > 0.4 and .t < 1.1) | .cpu_cores] | add / length' "$P/s.jsonl")
@@ -43,7 +43,7 @@ cg_dir() { # CONTROLLER REL
         tee "$P/s.jsonl" |
         jq -c --unbuffered 'select(.type == "sample" and .t > 0.4 and .t < 0.6) |
             {schema:1, type:"prediction", id, t, target, quantiles:{mem_bytes:{p99:104857600}}}' |
-        fpa -P "$P/pol.json" --disable cpu_cores > "$P/a.jsonl" &
+        fpa --no-pass -P "$P/pol.json" --disable cpu_cores > "$P/a.jsonl" &
     local job=$! cg="" i
     for i in $(seq 100); do
         cg=$(jq -r 'select(.type=="allocation") | .object' "$P/a.jsonl" 2>/dev/null | head -1)
@@ -88,7 +88,7 @@ cg_dir() { # CONTROLLER REL
         tee "$P/s.jsonl" |
         jq -c --unbuffered 'select(.type == "sample" and .t > 0.4 and .t < 0.6) |
             {schema:1, type:"prediction", id, t, target, quantiles:{mem_bytes:{p99:67108864}}}' |
-        fpa -P "$P/pol.json" --disable cpu_cores --watch 0.2 > "$P/a.jsonl"
+        fpa --no-pass -P "$P/pol.json" --disable cpu_cores --watch 0.2 > "$P/a.jsonl"
     jq -c '{reason, ok, limits: .limits.mem_max_bytes, why: .why.mem_bytes}' "$P/a.jsonl"
     [ "$(jq -rs '.[0].limits.mem_max_bytes' "$P/a.jsonl")" = 67108864 ]
     oom=$(jq -c 'select(.reason == "oom")' "$P/a.jsonl" | head -1)
@@ -103,7 +103,7 @@ cg_dir() { # CONTROLLER REL
     fpc -i 0.5 -- sleep 3 |
         jq -c --unbuffered 'select(.type == "sample" and .t > 0.9 and .t < 1.4) |
             {schema:1, type:"prediction", id, t, target, quantiles:{cpu_cores:{p90:0.3}, mem_bytes:{p99:209715200}}}' |
-        fpa > "$P/a.jsonl" &
+        fpa --no-pass > "$P/a.jsonl" &
     local job=$! cg="" i
     for i in $(seq 50); do
         cg=$(jq -r 'select(.type=="allocation") | .object' "$P/a.jsonl" 2>/dev/null | head -1)

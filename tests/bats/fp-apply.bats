@@ -46,7 +46,7 @@ knobs() { (cd "$1" && for f in cpu.max cpu.weight memory.high memory.max pids.ma
     [ "$(jq -r .resources.mem_bytes.quantile <<<"$output")" = 0.99 ]
     [ "$(jq -r .resources.io_read_Bps.enabled <<<"$output")" = false ]
     echo '{"overcommit":"refuse","resources":{"cpu_cores":{"headroom":1.5}}}' > "$BATS_TEST_TMPDIR/p.json"
-    run --separate-stderr fpa -P "$BATS_TEST_TMPDIR/p.json" --overcommit priority --enable io_read_Bps --print-policy
+    run --separate-stderr fpa --no-pass -P "$BATS_TEST_TMPDIR/p.json" --overcommit priority --enable io_read_Bps --print-policy
     [ "$status" -eq 0 ]
     [ "$(jq -r .overcommit <<<"$output")" = priority ]
     [ "$(jq -r .resources.cpu_cores.headroom <<<"$output")" = 1.5 ]
@@ -59,7 +59,7 @@ knobs() { (cd "$1" && for f in cpu.max cpu.weight memory.high memory.max pids.ma
 
 @test "a prediction sets cpu.max, cpu.weight, memory.high and memory.max" {
     before=$(knobs "$CG")
-    run --separate-stderr fpa < <(pred w1 /fp/w1 1.0 104857600)
+    run --separate-stderr fpa --no-pass < <(pred w1 /fp/w1 1.0 104857600)
     [ "$status" -eq 0 ]
     [ -z "$stderr" ]
     a=$output
@@ -90,7 +90,7 @@ knobs() { (cd "$1" && for f in cpu.max cpu.weight memory.high memory.max pids.ma
 
 @test "a policy's pids_max is set on the target" {
     echo '{"pids_max":512}' > "$BATS_TEST_TMPDIR/p.json"
-    run --separate-stderr fpa -P "$BATS_TEST_TMPDIR/p.json" < <(pred w1 /fp/w1 1.0 104857600)
+    run --separate-stderr fpa --no-pass -P "$BATS_TEST_TMPDIR/p.json" < <(pred w1 /fp/w1 1.0 104857600)
     [ "$status" -eq 0 ]
     [ "$(cat "$CG/pids.max")" = 512 ]
     [ "$(jq -r .limits.pids_max <<<"$output")" = 512 ]
@@ -98,7 +98,7 @@ knobs() { (cd "$1" && for f in cpu.max cpu.weight memory.high memory.max pids.ma
 
 @test "--dry-run plans the same changes and writes nothing" {
     before=$(knobs "$CG")
-    run --separate-stderr fpa --dry-run < <(pred w1 /fp/w1 1.0 104857600)
+    run --separate-stderr fpa --no-pass --dry-run < <(pred w1 /fp/w1 1.0 104857600)
     [ "$status" -eq 0 ]
     [ "$(jq -r .dry_run <<<"$output")" = true ]
     [ "$(jq -r '.changes[] | select(.knob=="memory.max") | .value' <<<"$output")" = 150994944 ]
@@ -112,14 +112,14 @@ knobs() { (cd "$1" && for f in cpu.max cpu.weight memory.high memory.max pids.ma
 
 @test "memory is never limited below usage plus the margin" {
     # usage 50 MiB (memory.current): floor 50*1.1 + 32 = 87 MiB although p99 is 10 MiB
-    run --separate-stderr fpa < <(pred w1 /fp/w1 0.5 10485760)
+    run --separate-stderr fpa --no-pass < <(pred w1 /fp/w1 0.5 10485760)
     [ "$status" -eq 0 ]
     [ "$(cat "$CG/memory.high")" = $((87 * 1048576)) ]
     [[ "$(jq -r .why.mem_bytes <<<"$output")" == *"usage + margin"* ]]
 }
 
 @test "revert refuses a memory limit below current usage and changes nothing" {
-    run --separate-stderr fpa < <(pred w1 /fp/w1 1.0 104857600)
+    run --separate-stderr fpa --no-pass < <(pred w1 /fp/w1 1.0 104857600)
     [ "$status" -eq 0 ]
     a=$output
     # usage grew past the old... no: make the record's previous value a tiny one
@@ -134,13 +134,13 @@ knobs() { (cd "$1" && for f in cpu.max cpu.weight memory.high memory.max pids.ma
 
 @test "path traversal and symlinked cgroups are refused, nothing changed" {
     before=$(knobs "$CG")
-    run --separate-stderr fpa < <(pred w1 /fp/../../etc 1.0 104857600)
+    run --separate-stderr fpa --no-pass < <(pred w1 /fp/../../etc 1.0 104857600)
     [ "$status" -eq 3 ]
     [[ "$stderr" == *"<stdin>:1: w1: "* ]]
     [[ "$stderr" == *".."* ]]
     [ "$(jq -r .ok <<<"$output")" = false ]
     ln -s "$CG" "$BATS_TEST_TMPDIR/t/cgroup/fp/link"
-    run --separate-stderr fpa < <(pred w3 /fp/link 1.0 104857600)
+    run --separate-stderr fpa --no-pass < <(pred w3 /fp/link 1.0 104857600)
     [ "$status" -eq 3 ]
     [[ "$stderr" == *"symlink"* ]]
     [ "$(knobs "$CG")" = "$before" ]
@@ -153,15 +153,15 @@ knobs() { (cd "$1" && for f in cpu.max cpu.weight memory.high memory.max pids.ma
 
 @test "malformed records: file and line named, exit 3, earlier output kept" {
     printf '%s\n%s\n' "$(pred w1 /fp/w1 1.0 104857600)" '{"schema":1,"type":"prediction",' > "$BATS_TEST_TMPDIR/in.jsonl"
-    run --separate-stderr fpa "$BATS_TEST_TMPDIR/in.jsonl"
+    run --separate-stderr fpa --no-pass "$BATS_TEST_TMPDIR/in.jsonl"
     [ "$status" -eq 3 ]
     [[ "$stderr" == *"in.jsonl:2: malformed JSON"* ]]
     [ "$(wc -l <<<"$output")" -eq 1 ]
     [ "$(jq -r .ok <<<"$output")" = true ]
-    run --separate-stderr fpa <<<'{"schema":1,"type":"prediction","id":"w","target":{"cgroup":"/fp/w1"},"quantiles":{"cpu_cores":{"p90":-1}}}'
+    run --separate-stderr fpa --no-pass <<<'{"schema":1,"type":"prediction","id":"w","target":{"cgroup":"/fp/w1"},"quantiles":{"cpu_cores":{"p90":-1}}}'
     [ "$status" -eq 3 ]
     [[ "$stderr" == *"<stdin>:1: quantiles.cpu_cores.p90 is not a finite number >= 0"* ]]
-    run --separate-stderr fpa <<<'{"schema":1,"type":"prediction","quantiles":{}}'
+    run --separate-stderr fpa --no-pass <<<'{"schema":1,"type":"prediction","quantiles":{}}'
     [ "$status" -eq 3 ]
     [[ "$stderr" == *"prediction names no workload"* ]]
 }
@@ -169,7 +169,7 @@ knobs() { (cd "$1" && for f in cpu.max cpu.weight memory.high memory.max pids.ma
 @test "other records pass through unchanged" {
     s='{"schema":1,"type":"sample","id":"w1","t":1.5,"cpu_cores":0.25,"missing":{}}'
     f='{"schema":1,"type":"fingerprint","id":"w1","t":5,"features":{"a":1}}'
-    run --separate-stderr fpa <<<"$s
+    run --separate-stderr fpa --no-pass <<<"$s
 $f"
     [ "$status" -eq 0 ]
     [ "$(sed -n 1p <<<"$output" | jq -cS .)" = "$(jq -cS . <<<"$s")" ]
@@ -177,7 +177,7 @@ $f"
 }
 
 @test "hysteresis: a second, similar prediction holds" {
-    run --separate-stderr fpa < <(pred w1 /fp/w1 1.0 104857600; pred w1 /fp/w1 1.05 104857600)
+    run --separate-stderr fpa --no-pass < <(pred w1 /fp/w1 1.0 104857600; pred w1 /fp/w1 1.05 104857600)
     [ "$status" -eq 0 ]
     [ "$(sed -n 2p <<<"$output" | jq -r .reason)" = hold ]
     [ "$(sed -n 2p <<<"$output" | jq -r '.changes | length')" = 0 ]
@@ -185,7 +185,7 @@ $f"
 }
 
 @test "overcommit: scale fits two 1.5-core wants into 2 CPUs and re-applies the first" {
-    run --separate-stderr fpa < <(pred w1 /fp/w1 1.25 104857600; pred w2 /fp/w2 1.25 104857600)
+    run --separate-stderr fpa --no-pass < <(pred w1 /fp/w1 1.25 104857600; pred w2 /fp/w2 1.25 104857600)
     [ "$status" -eq 0 ]
     [ "$(cat "$CG/cpu.max")" = "100000 100000" ]
     [ "$(cat "$BATS_TEST_TMPDIR/t/cgroup/fp/w2/cpu.max")" = "100000 100000" ]
@@ -194,7 +194,7 @@ $f"
 }
 
 @test "overcommit: refuse keeps the raise that does not fit out, and says so" {
-    run --separate-stderr fpa --overcommit refuse < <(pred w1 /fp/w1 1.25 104857600; pred w2 /fp/w2 1.25 104857600)
+    run --separate-stderr fpa --no-pass --overcommit refuse < <(pred w1 /fp/w1 1.25 104857600; pred w2 /fp/w2 1.25 104857600)
     [ "$status" -eq 0 ]
     [ "$(cat "$CG/cpu.max")" = "150000 100000" ]
     [ "$(cat "$BATS_TEST_TMPDIR/t/cgroup/fp/w2/cpu.max")" = "max 100000" ]
@@ -202,7 +202,7 @@ $f"
 }
 
 @test "overcommit: priority serves the higher priority first" {
-    run --separate-stderr fpa --overcommit priority < <(pred w1 /fp/w1 1.25 104857600; pred w2 /fp/w2 1.25 104857600 '{"priority":5}')
+    run --separate-stderr fpa --no-pass --overcommit priority < <(pred w1 /fp/w1 1.25 104857600; pred w2 /fp/w2 1.25 104857600 '{"priority":5}')
     [ "$status" -eq 0 ]
     [ "$(cat "$BATS_TEST_TMPDIR/t/cgroup/fp/w2/cpu.max")" = "150000 100000" ]
     [ "$(cat "$CG/cpu.max")" = "50000 100000" ]
@@ -211,4 +211,13 @@ $f"
 @test "a closed stdout is an error (exit 2)" {
     run bash -c "'$FP_BIN/fp-apply' < <(pred w1 /fp/w1 1.0 104857600) >&-"
     [ "$status" -eq 2 ]
+}
+
+@test "by default each prediction is written before its allocation (for fp-diff)" {
+    p=$(pred w1 /fp/w1 1.0 104857600)
+    run --separate-stderr fpa --dry-run <<<"$p"
+    [ "$status" -eq 0 ]
+    [ "$(wc -l <<<"$output")" -eq 2 ]
+    [ "$(sed -n 1p <<<"$output" | jq -cS .)" = "$(jq -cS . <<<"$p")" ]
+    [ "$(sed -n 2p <<<"$output" | jq -r .type)" = allocation ]
 }

@@ -227,7 +227,7 @@ EOF
     fp_v2_tree "$BATS_TEST_TMPDIR/t"
     # p90 1.0 -> cpu.max 1.2 cores; p99 100 MiB -> memory.max 144 MiB
     pred w1 /fp/w1 1.0 104857600 | "$FP_BIN/fp-apply" --dry-run > "$D/alloc.jsonl"
-    [ "$(jq -r .limits.mem_max_bytes "$D/alloc.jsonl")" = 150994944 ]
+    [ "$(jq -r 'select(.type=="allocation") | .limits.mem_max_bytes' "$D/alloc.jsonl")" = 150994944 ]
     echo '{"schema":1,"type":"actual","id":"w1","t":60,"duration_s":60,"cpu_cores_peak":0.6,"cpu_cores_mean":0.6,"mem_bytes_peak":200000000,"mem_bytes_mean":100000000}' >> "$D/alloc.jsonl"
     run --separate-stderr fpd --no-pass "$D/alloc.jsonl"
     [ "$status" -eq 0 ]
