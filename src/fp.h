@@ -33,4 +33,5 @@
 #include "fp/netlimit.h"
 #include "fp/diff.h"
 #include "fp/dataset.h"
+#include "fp/history.h"
 #endif
