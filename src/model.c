@@ -101,7 +101,10 @@ static fp_model *alloc_model(const fp_model_ops *ops, const fp_model_opts *o, fp
     m->o = *o;
     m->o.names = NULL;
     m->dim = ops->history ? 0 : o->dim;
-    for (int r = 0; r < FP_RES_COUNT; r++) { m->tcenter[r] = 0; m->tscale[r] = 1; }
+    for (int r = 0; r < FP_RES_COUNT; r++) {
+        m->tcenter[r] = 0; m->tscale[r] = 1;
+        m->tlo[r] = m->thi[r] = NAN;
+    }
     if (m->dim) {
         m->names = calloc((size_t)m->dim, sizeof *m->names);
         m->median = calloc((size_t)m->dim, sizeof *m->median);
@@ -198,6 +201,17 @@ static double ttx_inv(const fp_model *m, double u)
     return u;
 }
 
+/* Extend the transformed target range with the targets in y. */
+static void widen_range(fp_model *m, const double *y)
+{
+    for (int r = 0; r < FP_RES_COUNT; r++) {
+        if (!isfinite(y[r])) continue;
+        double t = ttx(m, y[r]);
+        if (isnan(m->tlo[r]) || t < m->tlo[r]) m->tlo[r] = t;
+        if (isnan(m->thi[r]) || t > m->thi[r]) m->thi[r] = t;
+    }
+}
+
 double fp_model_target(const fp_model *m, const fp_example *e, int r)
 {
     double y = e->y[r];
@@ -274,6 +288,7 @@ static int fit_normalisation(fp_model *m, const fp_example *ex, const size_t *id
         robust(buf, k, &m->tcenter[r], &m->tscale[r]);
         if (isnan(m->tcenter[r])) m->tcenter[r] = 0;
     }
+    for (size_t j = 0; j < n; j++) widen_range(m, ex[idx[j]].y);
     free(buf);
     m->normalised = true;
     return 0;
@@ -339,14 +354,24 @@ static int split_groups(const fp_example *ex, size_t n, const fp_train_opts *o,
     return 0;
 }
 
-/* Back-transform standardised values u into out (sorted: no crossing). */
+/* Back-transform standardised values u into out (sorted: no crossing).
+ * A value is first clamped, in the transformed space, to the range of
+ * targets the model has seen widened by FP_MODEL_TMARGIN of its span on
+ * each side: a linear model extrapolating far outside its data (a feature
+ * ten IQRs out, a log-space target) would otherwise ask for absurd
+ * amounts; with log1p targets the clamp allows at most about e^(0.25 x
+ * span) beyond the largest target seen. */
 static void to_quantiles(const fp_model *m, int r, const double *u, fp_quantiles *q)
 {
     memset(q, 0, sizeof *q);
     q->n = m->o.nlevels;
+    double lo = m->tlo[r], hi = m->thi[r], pad = (hi - lo) * FP_MODEL_TMARGIN;
     for (int j = 0; j < q->n; j++) {
         q->level[j] = m->o.levels[j];
-        q->value[j] = ttx_inv(m, u[j] * m->tscale[r] + m->tcenter[r]);
+        double t = u[j] * m->tscale[r] + m->tcenter[r];
+        if (!isnan(lo) && t < lo - pad) t = lo - pad;
+        if (!isnan(hi) && t > hi + pad) t = hi + pad;
+        q->value[j] = ttx_inv(m, t);
     }
     qsort(q->value, (size_t)q->n, sizeof q->value[0], cmp_double);
 }
@@ -450,6 +475,7 @@ int fp_model_update(fp_model *m, const fp_example *e, fp_err *err)
     if (!e->x) return fp_err_set(err, FP_EUSAGE, "%s model: update example has no features", m->ops->kind);
     for (int r = 0; r < FP_RES_COUNT; r++)
         if (!isnan(e->y[r])) m->seen[r]++;
+    widen_range(m, e->y);
     if (!m->normalised) m->raw_updates = true;
     return m->ops->update(m, e, err);
 }
@@ -583,6 +609,8 @@ static json_t *to_json(const fp_model *m)
     res = NULL;
     json_object_set_new(tg, "transform", json_string(tx_name(m->o.target_tx)));
     json_object_set_new(tg, "center", fp_jarr(m->tcenter, FP_RES_COUNT));
+    json_object_set_new(tg, "lo", fp_jarr(m->tlo, FP_RES_COUNT));
+    json_object_set_new(tg, "hi", fp_jarr(m->thi, FP_RES_COUNT));
     json_object_set_new(tg, "scale", fp_jarr(m->tscale, FP_RES_COUNT));
     json_object_set_new(tg, "seen", seen);
     seen = NULL;
@@ -754,6 +782,11 @@ static fp_model *from_json(const json_t *root, const char *path, fp_err *err)
         if (!(m->scale[i] > 0)) { fp_err_set(err, FP_EINPUT, "%s: features.scale[%zu] must be > 0", path, i); goto fail; }
     for (int r = 0; r < FP_RES_COUNT; r++)
         if (!(m->tscale[r] > 0)) { fp_err_set(err, FP_EINPUT, "%s: targets.scale[%d] must be > 0", path, r); goto fail; }
+    /* the target range: absent in files written before it existed */
+    if (json_object_get(tg, "lo") &&
+        (fp_jget_arr(tg, "lo", m->tlo, FP_RES_COUNT, false, path, err) < 0 ||
+         fp_jget_arr(tg, "hi", m->thi, FP_RES_COUNT, false, path, err) < 0))
+        goto fail;
     double seen[FP_RES_COUNT];
     if (fp_jget_arr(tg, "seen", seen, FP_RES_COUNT, true, path, err) < 0) goto fail;
     for (int r = 0; r < FP_RES_COUNT; r++) m->seen[r] = (long)seen[r];

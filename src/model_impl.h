@@ -44,6 +44,9 @@ struct fp_model {
     double *median, *scale;     /* dim: feature normalisation */
     double *z;                  /* dim scratch */
     double tcenter[FP_RES_COUNT], tscale[FP_RES_COUNT];
+    double tlo[FP_RES_COUNT], thi[FP_RES_COUNT];  /* transformed target range
+                                   seen (NaN: none yet); predictions are
+                                   clamped to it, widened by FP_MODEL_TMARGIN */
     long seen[FP_RES_COUNT];    /* training/update targets seen */
     bool normalised;            /* set by the first train */
     bool raw_updates;           /* updated before any training */

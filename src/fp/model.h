@@ -42,7 +42,10 @@
  * max(y, 0), the default, or none) and standardised with the training
  * median and IQR of the transformed values; quantiles are equivariant
  * under monotone maps, so a quantile learned in that space is the same
- * quantile of y. Predictions are mapped back (and, under log1p, kept >= 0).
+ * quantile of y. Predictions are mapped back (and, under log1p, kept >= 0),
+ * after a clamp, in the transformed space, to the range of targets seen in
+ * training and updates widened by FP_MODEL_TMARGIN of its span on each side
+ * (saved as targets.lo/hi; a file without them is not clamped).
  *
  * Quantile levels: opts.levels (ascending, in (0,1), at most FP_QMAX),
  * default {0.5, 0.9, 0.99}. Predictions never cross: the values are sorted
@@ -85,6 +88,8 @@
 
 #define FP_MODEL_FORMAT_VERSION 1
 #define FP_MODEL_ZCLIP 10.0     /* normalised features are clamped to +-this */
+#define FP_MODEL_TMARGIN 0.25   /* predictions stay within the targets seen,
+                                   widened by this share of their span */
 #define FP_EXPLAIN_MAX 16       /* entries in an explanation */
 
 typedef struct fp_model fp_model;

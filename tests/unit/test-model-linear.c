@@ -231,5 +231,31 @@ int main(void)
         ok(fp_model_observe(lm, &u, &e2) < 0 && e2.cls == FP_EUSAGE, "observe on linear refused (%s)", e2.msg);
         fp_model_free(lm);
     }
+    /* Far outside the data, predictions stay within the targets seen,
+     * widened by a quarter of their span: y = 3 + 2 x1 - x2 on x in
+     * [-2, 2] spans about [-3, 9] (+-noise); at x1 = 1e6 an unclamped model
+     * would say 2e6. */
+    {
+        dataset dc;
+        make(&dc, 400, 3, 0.1, 77);
+        fp_model *mc = new_linear(FP_OPT_ADAM, 0.05);
+        fp_train_opts tc;
+        fp_train_opts_default(&tc);
+        fp_err e = {0};
+        ok(mc && fp_model_train(mc, dc.ex, dc.n, &tc, NULL, &e) == 0, "clamp: trained (%s)", e.msg);
+        double ymax = -1e9, ymin = 1e9;
+        for (size_t i2 = 0; i2 < dc.n; i2++) {
+            if (dc.ex[i2].y[FP_RES_CPU] > ymax) ymax = dc.ex[i2].y[FP_RES_CPU];
+            if (dc.ex[i2].y[FP_RES_CPU] < ymin) ymin = dc.ex[i2].y[FP_RES_CPU];
+        }
+        double far = p_at(mc, 1e6, 0, 1);
+        ok(far <= ymax + 0.25 * (ymax - ymin) + 1e-9 && far >= ymax,
+           "clamp: p90 at x1 = 1e6 is %.3f, within [max %.3f, max + span/4]", far, ymax);
+        double lowv = p_at(mc, -1e6, 0, 0);
+        ok(lowv >= ymin - 0.25 * (ymax - ymin) - 1e-9, "clamp: p50 at x1 = -1e6 is %.3f, not below min - span/4", lowv);
+        is_near(p_at(mc, 1, 0.5, 0), 4.5, 0.1, "clamp: inside the data nothing changes");
+        fp_model_free(mc);
+        drop(&dc);
+    }
     return done_testing();
 }
