@@ -359,6 +359,11 @@ void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_pre
             /* a shrink limited by max_down must still respect safety */
             if (sh >= 0 && sh < mem_floor) sh = round_up(mem_floor, rp->step);
             if (sm >= 0 && sm < mem_floor) sm = round_up(mem_floor, rp->step);
+            /* and so must a limit left in place by hysteresis or a deferred
+             * shrink: the safety floor always wins */
+            double ch = CUR(st, o, mem_high_bytes), cm = CUR(st, o, mem_max_bytes);
+            if (sh < 0 && ch < mem_floor) sh = round_up(mem_floor, rp->step);
+            if (sm < 0 && cm < mem_floor) sm = round_up(mem_floor, rp->step);
             d->want.mem_high_bytes = sh;
             d->want.mem_max_bytes = sm;
             /* soft never above hard */

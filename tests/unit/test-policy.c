@@ -94,6 +94,14 @@ int main(void)
     ok(d.want.mem_high_bytes >= 280 * MiB * 1.1 + 32 * MiB - 1, "shrink stops at the safety floor (%.0f)", d.want.mem_high_bytes);
     ok(d.want.mem_max_bytes == FP_UNSET || d.want.mem_max_bytes >= 280 * MiB * 1.1 + 32 * MiB,
        "hard limit too");
+    /* a raise to the safety floor within the hysteresis is still made:
+     * usage 260 MiB -> floor 318 MiB, 6% above memory.high 300 MiB */
+    memset(&st, 0, sizeof st);
+    fp_limits_unset(&g); g.mem_high_bytes = 300 * MiB; g.mem_max_bytes = 400 * MiB;
+    fp_apply_state_commit(&st, &g, 0);
+    o = seen(260 * MiB, 0, 0);
+    fp_policy_decide(&pol, &cap, &p, &o, &st, 501, &d);
+    is_near(d.want.mem_high_bytes, 318 * MiB, 0, "safety floor wins over hysteresis (%.0f)", d.want.mem_high_bytes);
 
     /* 5. OOM kill: 144 MiB -> max(144+100, 144*1.2=172.8) = 244 MiB */
     memset(&st, 0, sizeof st);
