@@ -18,6 +18,7 @@ static const char *const res_names[FP_RES_COUNT] = {
 
 static const fp_model_ops *const kinds[] = {
     &fp_model_linear_ops, &fp_model_knn_ops, &fp_model_vpa_ops, &fp_model_autopilot_ops,
+    &fp_model_lstm_ops, &fp_model_gru_ops, &fp_model_transformer_ops,
 };
 #define NKINDS (sizeof kinds / sizeof kinds[0])
 
@@ -37,6 +38,12 @@ void fp_model_opts_default(fp_model_opts *o)
     o->l2 = 1e-4;
     o->k = 5;
     o->max_store = 100000;
+    o->hidden = 32;
+    o->layers = 1;
+    o->heads = 2;
+    o->ctx = 64;
+    o->bptt = 64;
+    o->clip = 1;
 }
 
 void fp_train_opts_default(fp_train_opts *o)
@@ -47,6 +54,7 @@ void fp_train_opts_default(fp_train_opts *o)
     o->val_frac = 0.2;
     o->patience = 10;
     o->seed = 1;
+    o->threads = 1;
 }
 
 static const fp_model_ops *find_kind(const char *kind)
@@ -100,6 +108,8 @@ static fp_model *alloc_model(const fp_model_ops *ops, const fp_model_opts *o, fp
     m->ops = ops;
     m->o = *o;
     m->o.names = NULL;
+    m->o.seq_names = NULL;      /* a sequence model's metrics are its names */
+    if (ops->seq) m->o.seq_dim = o->dim;
     m->dim = ops->history ? 0 : o->dim;
     for (int r = 0; r < FP_RES_COUNT; r++) {
         m->tcenter[r] = 0; m->tscale[r] = 1;
@@ -131,11 +141,26 @@ fp_model *fp_model_new(const char *kind, const fp_model_opts *opts, fp_err *err)
 {
     const fp_model_ops *ops = find_kind(kind);
     if (!ops) {
-        fp_err_set(err, FP_EUSAGE, "unknown model kind \"%s\" (linear, knn, vpa, autopilot)", kind ? kind : "");
+        fp_err_set(err, FP_EUSAGE, "unknown model kind \"%s\" (linear, knn, vpa, autopilot, lstm, gru, transformer)", kind ? kind : "");
         return NULL;
     }
     fp_model_opts d;
     if (!opts) { fp_model_opts_default(&d); opts = &d; }
+    fp_model_opts so;
+    if (ops->seq) {
+        /* a sequence model's features are its per-step metrics */
+        so = *opts;
+        if (so.seq_names) {
+            so.dim = so.seq_dim;
+            so.names = so.seq_names;
+        } else if (so.seq_dim) {
+            fp_err_set(err, FP_EUSAGE, "%s model: seq_dim %d without seq_names", kind, so.seq_dim);
+            return NULL;
+        } else {
+            so.names = fp_model_seq_default_names(&so.dim);
+        }
+        opts = &so;
+    }
     if (check_opts(ops, opts, NULL, err) < 0) return NULL;
     fp_model *m = alloc_model(ops, opts, err);
     if (!m) return NULL;
@@ -219,6 +244,17 @@ double fp_model_target(const fp_model *m, const fp_example *e, int r)
     return (ttx(m, y) - m->tcenter[r]) / m->tscale[r];
 }
 
+void fp_model_normalise_seq(const fp_model *m, const double *seq, int len, double *Z)
+{
+    for (size_t k = 0; k < (size_t)len * (size_t)m->dim; k++) {
+        int i = (int)(k % (size_t)m->dim);
+        double v = seq[k];
+        if (!isfinite(v)) { Z[k] = 0; continue; }
+        v = (ftx(m, v) - m->median[i]) / m->scale[i];
+        Z[k] = v > FP_MODEL_ZCLIP ? FP_MODEL_ZCLIP : v < -FP_MODEL_ZCLIP ? -FP_MODEL_ZCLIP : v;
+    }
+}
+
 const double *fp_model_normalise(fp_model *m, const double *x)
 {
     for (int i = 0; i < m->dim; i++) {
@@ -268,12 +304,27 @@ static void robust(double *v, size_t n, double *centre, double *scale)
  * imputed), scale 1. */
 static int fit_normalisation(fp_model *m, const fp_example *ex, const size_t *idx, size_t n, fp_err *err)
 {
-    double *buf = malloc((n ? n : 1) * sizeof *buf);
+    size_t nb = n;
+    if (m->ops->seq) {
+        /* sequence models: statistics of every step of every sequence */
+        nb = 0;
+        for (size_t j = 0; j < n; j++) nb += (size_t)ex[idx[j]].seq_len;
+        if (nb < n) nb = n;
+    }
+    double *buf = malloc((nb ? nb : 1) * sizeof *buf);
     if (!buf) return fp_err_sys(err, "model normalisation");
     for (int i = 0; i < m->dim; i++) {
         size_t k = 0;
         for (size_t j = 0; j < n; j++) {
-            double v = ex[idx[j]].x[i];
+            const fp_example *e = &ex[idx[j]];
+            if (m->ops->seq) {
+                for (int t = 0; t < e->seq_len; t++) {
+                    double v = e->seq[(size_t)t * (size_t)m->dim + (size_t)i];
+                    if (isfinite(v)) buf[k++] = ftx(m, v);
+                }
+                continue;
+            }
+            double v = e->x[i];
             if (isfinite(v)) buf[k++] = ftx(m, v);
         }
         robust(buf, k, &m->median[i], &m->scale[i]);
@@ -361,7 +412,7 @@ static int split_groups(const fp_example *ex, size_t n, const fp_train_opts *o,
  * ten IQRs out, a log-space target) would otherwise ask for absurd
  * amounts; with log1p targets the clamp allows at most about e^(0.25 x
  * span) beyond the largest target seen. */
-static void to_quantiles(const fp_model *m, int r, const double *u, fp_quantiles *q)
+void fp_model_to_quantiles(const fp_model *m, int r, const double *u, fp_quantiles *q)
 {
     memset(q, 0, sizeof *q);
     q->n = m->o.nlevels;
@@ -376,7 +427,7 @@ static void to_quantiles(const fp_model *m, int r, const double *u, fp_quantiles
     qsort(q->value, (size_t)q->n, sizeof q->value[0], cmp_double);
 }
 
-static void not_predicted(fp_quantiles *q, const char *why)
+void fp_model_not_predicted(fp_quantiles *q, const char *why)
 {
     memset(q, 0, sizeof *q);
     snprintf(q->why, sizeof q->why, "%s", why ? why : "not predicted");
@@ -395,12 +446,22 @@ static int evaluate(fp_model *m, const fp_example *ex, const size_t *va, size_t 
         double u[FP_RES_COUNT][FP_QMAX];
         bool okr[FP_RES_COUNT] = {false};
         const char *why[FP_RES_COUNT] = {NULL};
-        if (m->ops->predict(m, fp_model_normalise(m, e->x), u, okr, why, NULL, err) < 0) return -1;
+        if (m->ops->seq) {
+            if (e->seq_len <= 0) continue;      /* not trained on either */
+            double *Z = malloc((size_t)e->seq_len * (size_t)m->dim * sizeof *Z);
+            if (!Z) return fp_err_sys(err, "model evaluation");
+            fp_model_normalise_seq(m, e->seq, e->seq_len, Z);
+            int rc = m->ops->predict_seq(m, Z, e->seq_len, u, okr, why, err);
+            free(Z);
+            if (rc < 0) return -1;
+        } else if (m->ops->predict(m, fp_model_normalise(m, e->x), u, okr, why, NULL, err) < 0) {
+            return -1;
+        }
         for (int r = 0; r < FP_RES_COUNT; r++) {
             double t = fp_model_target(m, e, r);
             if (!okr[r] || isnan(t)) continue;
             fp_quantiles q;
-            to_quantiles(m, r, u[r], &q);
+            fp_model_to_quantiles(m, r, u[r], &q);
             cnt[r]++;
             for (int j = 0; j < m->o.nlevels; j++) {
                 loss += fp_pinball(t, u[r][j], m->o.levels[j]);
@@ -442,8 +503,14 @@ int fp_model_train(fp_model *m, const fp_example *ex, size_t n, const fp_train_o
         rep->n_train = n;
         return 0;
     }
-    for (size_t i = 0; i < n; i++)
-        if (!ex[i].x) return fp_err_set(err, FP_EUSAGE, "%s model: example %zu has no features", m->ops->kind, i);
+    for (size_t i = 0; i < n; i++) {
+        if (m->ops->seq) {
+            if (ex[i].seq_len < 0 || (ex[i].seq_len > 0 && !ex[i].seq))
+                return fp_err_set(err, FP_EUSAGE, "%s model: example %zu has no sequence", m->ops->kind, i);
+        } else if (!ex[i].x) {
+            return fp_err_set(err, FP_EUSAGE, "%s model: example %zu has no features", m->ops->kind, i);
+        }
+    }
     if (m->ops == &fp_model_knn_ops && !m->normalised && m->raw_updates)
         return fp_err_set(err, FP_EUSAGE, "knn model: it holds examples stored before any training "
                           "(identity normalisation); train a fresh model");
@@ -472,7 +539,9 @@ int fp_model_train(fp_model *m, const fp_example *ex, size_t n, const fp_train_o
 int fp_model_update(fp_model *m, const fp_example *e, fp_err *err)
 {
     if (m->ops->history) return history_feed(m, e, err);
-    if (!e->x) return fp_err_set(err, FP_EUSAGE, "%s model: update example has no features", m->ops->kind);
+    if (m->ops->seq ? e->seq_len < 0 || (e->seq_len > 0 && !e->seq) : !e->x)
+        return fp_err_set(err, FP_EUSAGE, "%s model: update example has no %s", m->ops->kind,
+                          m->ops->seq ? "sequence" : "features");
     for (int r = 0; r < FP_RES_COUNT; r++)
         if (!isnan(e->y[r])) m->seen[r]++;
     widen_range(m, e->y);
@@ -488,7 +557,7 @@ int fp_model_predict(fp_model *m, const double *x, fp_quantiles out[FP_RES_COUNT
         char why[128];
         snprintf(why, sizeof why, "%s is a history baseline: nothing for a workload it has not seen",
                  m->ops->kind);
-        for (int r = 0; r < FP_RES_COUNT; r++) not_predicted(&out[r], why);
+        for (int r = 0; r < FP_RES_COUNT; r++) fp_model_not_predicted(&out[r], why);
         return 0;
     }
     if (!x) return fp_err_set(err, FP_EUSAGE, "%s model: no feature vector", m->ops->kind);
@@ -497,8 +566,33 @@ int fp_model_predict(fp_model *m, const double *x, fp_quantiles out[FP_RES_COUNT
     const char *why[FP_RES_COUNT] = {NULL};
     if (m->ops->predict(m, fp_model_normalise(m, x), u, okr, why, ex, err) < 0) return -1;
     for (int r = 0; r < FP_RES_COUNT; r++) {
-        if (okr[r]) to_quantiles(m, r, u[r], &out[r]);
-        else not_predicted(&out[r], why[r]);
+        if (okr[r]) fp_model_to_quantiles(m, r, u[r], &out[r]);
+        else fp_model_not_predicted(&out[r], why[r]);
+    }
+    return 0;
+}
+
+bool fp_model_is_seq(const fp_model *m) { return m->ops->seq; }
+
+int fp_model_predict_seq(fp_model *m, const double *seq, int len, fp_quantiles out[FP_RES_COUNT],
+                         fp_err *err)
+{
+    if (!m->ops->seq)
+        return fp_err_set(err, FP_EUSAGE, "a %s model does not read sequences", m->ops->kind);
+    if (len < 0 || (len > 0 && !seq))
+        return fp_err_set(err, FP_EUSAGE, "%s model: no sequence (length %d)", m->ops->kind, len);
+    double u[FP_RES_COUNT][FP_QMAX];
+    bool okr[FP_RES_COUNT] = {false};
+    const char *why[FP_RES_COUNT] = {NULL};
+    double *Z = malloc(((size_t)len * (size_t)m->dim + 1) * sizeof *Z);
+    if (!Z) return fp_err_sys(err, "%s model: prediction", m->ops->kind);
+    fp_model_normalise_seq(m, seq, len, Z);
+    int rc = m->ops->predict_seq(m, Z, len, u, okr, why, err);
+    free(Z);
+    if (rc < 0) return -1;
+    for (int r = 0; r < FP_RES_COUNT; r++) {
+        if (okr[r]) fp_model_to_quantiles(m, r, u[r], &out[r]);
+        else fp_model_not_predicted(&out[r], why[r]);
     }
     return 0;
 }

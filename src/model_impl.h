@@ -34,6 +34,12 @@ typedef struct fp_model_ops {
     int (*observe)(fp_model *m, const fp_usage *u, fp_err *err);
     int (*recommend)(fp_model *m, const char *group, double ts,
                      fp_quantiles out[FP_RES_COUNT], fp_err *err);
+    /* Sequence models (seq set): Z holds len normalised, imputed steps of
+     * dim values (len 0: the prior); fill u/ok/why as predict does. Their
+     * train/update read ex->seq (normalise it with fp_model_normalise_seq). */
+    bool seq;
+    int (*predict_seq)(fp_model *m, const double *Z, int len, double u[FP_RES_COUNT][FP_QMAX],
+                       bool ok[FP_RES_COUNT], const char *why[FP_RES_COUNT], fp_err *err);
 } fp_model_ops;
 
 struct fp_model {
@@ -55,7 +61,8 @@ struct fp_model {
 };
 
 extern const fp_model_ops fp_model_linear_ops, fp_model_knn_ops,
-    fp_model_vpa_ops, fp_model_autopilot_ops;
+    fp_model_vpa_ops, fp_model_autopilot_ops,
+    fp_model_lstm_ops, fp_model_gru_ops, fp_model_transformer_ops;
 
 /* splitmix64: a small, fast, deterministic generator. */
 typedef struct { uint64_t s; } fp_rng;
@@ -84,6 +91,24 @@ static inline double fp_pinball(double t, double u, double tau)
 double fp_model_target(const fp_model *m, const fp_example *e, int r);
 /* Normalise x into m->z; returns m->z. */
 const double *fp_model_normalise(fp_model *m, const double *x);
+/* Sequence models: normalise len rows of dim values from seq into Z
+ * (len x dim), missing values imputed as 0. */
+void fp_model_normalise_seq(const fp_model *m, const double *seq, int len, double *Z);
+/* Back-transform standardised values u[nlevels] of resource r into q
+ * (sorted: no crossing). */
+void fp_model_to_quantiles(const fp_model *m, int r, const double *u, fp_quantiles *q);
+void fp_model_not_predicted(fp_quantiles *q, const char *why);
+
+/* Sequence models, for the gradient checks of the unit tests: the
+ * training loss of one normalised sequence Z (T >= 1 steps of dim values)
+ * with standardised targets t[FP_RES_COUNT] (sum of its pinball terms,
+ * weight 1, or 1/T per step with prefix_loss; no dropout) at the current parameters, initialised from seed
+ * 1 when the model has none. With want_grad, the model's gradient array is
+ * cleared and receives its gradient (truncated BPTT as in training).
+ * *theta and *grad receive the flat parameter and gradient arrays (np
+ * values). */
+double fp_model_seq_debug(fp_model *m, const double *Z, int T, const double *t, bool want_grad,
+                          double **theta, double **grad, size_t *np);
 
 /* JSON helpers for the kinds' params: finite doubles as reals, the rest
  * as null; arrays of n doubles. */

@@ -9,6 +9,11 @@
  *                workloads' targets; the explanation names them.
  *   "vpa"        the Kubernetes VPA recommender (history baseline).
  *   "autopilot"  Google Autopilot's moving-window recommender (history).
+ *   "lstm", "gru", "transformer"
+ *                sequence models: read the SEQUENCE of a workload's samples
+ *                (fp_example.seq) and predict from the last step's hidden
+ *                state with a quantile (pinball) head per resource and
+ *                level; see "Sequence models" below.
  *
  * Two families, one life cycle (new/load -> train/update -> predict ->
  * save -> free):
@@ -52,6 +57,46 @@
  * at predict time. History models always give three levels, mapped as
  *     lower bound -> p50, target -> p90, upper bound -> p99
  * (see fp_model_recommend).
+ *
+ * Sequence models ("lstm", "gru", "transformer"). A third family, with
+ * the fingerprint models' life cycle. Their "features" are the sample
+ * metrics read at each step: opts.seq_dim names in opts.seq_names (NULL:
+ * the default set, fp_model_seq_default_names()), and the model's
+ * fp_model_dim()/fp_model_feature_name() report those. An example carries
+ * seq_len steps of seq_dim values in seq (row-major, NaN = missing; x is
+ * not read). Each metric is transformed (feature_tx) and normalised as a
+ * fingerprint feature is, with the median and scale of all steps of the
+ * training sequences, and a missing value is imputed as z = 0. Targets are
+ * as above. Architecture (opts): "lstm" and "gru" are one recurrent layer
+ * of `hidden` units; "transformer" projects each step to `hidden` wide,
+ * adds a sinusoidal encoding of the step's position in its window and
+ * applies `layers` (1-2) pre-layernorm encoder layers with causal
+ * self-attention (`heads` heads, 1-4) and a GELU feed-forward block (2 x
+ * hidden), then a final layernorm. The transformer reads a bounded window:
+ * its output after step t is the encoder applied to steps max(0, t - ctx +
+ * 1)..t alone, positions counted from the window's start. The head is a
+ * linear map of the hidden state to the standardised quantiles, its
+ * biases starting at the training quantiles.
+ * Training: Adam (AdamW: decoupled weight_decay on weight matrices), the
+ * gradient clipped to global norm `clip`, mini-batches of fp_train_opts
+ * .batch sequences, truncated back-propagation through time (`bptt`
+ * steps; the transformer back-propagates through its window), optional
+ * dropout on the head's input, early stopping on the validation groups as
+ * for linear, optional threads across the batch (fp_train_opts.threads;
+ * the result is deterministic for a given seed and thread count).
+ * prefix_loss trains on every prefix (the head on every step's state, the
+ * same target) instead of on the last step only. Prediction: the last
+ * step's state; fp_model_predict(m, x) reads x as a one-step sequence;
+ * fp_model_predict_seq() takes a sequence; an EMPTY sequence (len 0)
+ * gives the prior: the quantiles of the training targets, unconditioned.
+ * Training rows with an empty sequence are skipped. fp_model_update takes
+ * one optimiser step on one sequence (a model never trained starts from
+ * seed 1, and its first training then starts afresh, as linear's does).
+ * Streaming
+ * (fp_model_stream_*): per-workload state, constant time and memory per
+ * step (recurrent: the hidden state; transformer: the last ctx normalised
+ * steps, O(ctx^2 hidden) time per step), the same numbers as
+ * fp_model_predict_seq on the same prefix.
  *
  * Model files (fp_model_save / fp_model_load): one JSON object
  *   {"format": "fp-model", "version": 1, "kind": ..., "features": {names,
@@ -105,6 +150,11 @@ typedef struct fp_example {
     const char *group;
     double ts;
     bool oom;
+    /* sequence models only (other kinds ignore them): seq_len steps of the
+     * model's seq_dim metrics, row-major (seq[t * seq_dim + i]), NaN =
+     * missing; seq may be NULL when seq_len is 0. */
+    const double *seq;
+    int seq_len;
 } fp_example;
 
 /* One usage sample of one workload, for history models. NaN = not
@@ -144,6 +194,21 @@ typedef struct fp_model_opts {
     int k;                      /* default 5, at most FP_EXPLAIN_MAX */
     size_t max_store;           /* default 100000; when full, the oldest
                                    stored example is replaced (FIFO) */
+    /* sequence models (lstm, gru, transformer); dim and names are then
+     * ignored. lr and optimizer apply (SGD: plain steps, no decay). */
+    int seq_dim;                /* metrics per step; 0 with seq_names NULL:
+                                   the default set */
+    const char *const *seq_names; /* seq_dim sample metric names */
+    int hidden;                 /* hidden units / model width, default 32 */
+    int layers;                 /* transformer layers, 1-2, default 1 */
+    int heads;                  /* transformer heads, 1-4, dividing hidden;
+                                   default 2 */
+    int ctx;                    /* transformer window in steps, default 64 */
+    int bptt;                   /* truncated BPTT length in steps, default 64 */
+    double dropout;             /* on the head's input, [0,1), default 0 */
+    double weight_decay;        /* decoupled (AdamW), default 0 */
+    double clip;                /* global gradient norm, default 1; 0 = off */
+    bool prefix_loss;           /* train on every prefix; default false */
 } fp_model_opts;
 
 /* Progress of batch training, reported once per epoch. */
@@ -167,6 +232,8 @@ typedef struct fp_train_opts {
     uint64_t seed;              /* default 1 */
     fp_progress_fn progress;    /* nullable */
     void *progress_arg;
+    int threads;                /* sequence models: threads across the
+                                   batch, default 1 */
 } fp_train_opts;
 
 /* What training did, for logs and provenance. Coverage is the share of
@@ -195,7 +262,8 @@ typedef struct fp_explain {
 void fp_model_opts_default(fp_model_opts *o);
 void fp_train_opts_default(fp_train_opts *o);
 
-/* A new, untrained model of kind "linear", "knn", "vpa" or "autopilot".
+/* A new, untrained model of kind "linear", "knn", "vpa", "autopilot",
+ * "lstm", "gru" or "transformer".
  * opts NULL means fp_model_opts_default(). FP_EUSAGE for an unknown kind
  * or bad options (levels not ascending in (0,1), dim < 1, k out of range,
  * history models given levels other than the default). */
@@ -266,5 +334,43 @@ fp_model *fp_model_load(const char *path, fp_err *err);
  * the model's feature i. History models need no features. */
 int fp_model_check_features(const fp_model *m, const char *const *names, size_t n,
                             int *map, fp_err *err);
+
+/* ------------------------------------------------------------ sequence models */
+
+/* The default per-step metrics of a sequence model (*n receives their
+ * number): cpu_cores, cpu_throttled_pct, mem_bytes, mem_anon_bytes,
+ * mem_file_bytes, io_read_Bps, io_write_Bps, net_rx_Bps, net_tx_Bps,
+ * threads, psi_cpu_some_pct, psi_mem_some_pct, psi_io_some_pct. */
+const char *const *fp_model_seq_default_names(int *n);
+
+/* Whether m is a sequence model. */
+bool fp_model_is_seq(const fp_model *m);
+
+/* One step's row for a sequence model from a sample: row[i] (i < dim) is
+ * the sample's value of the model's metric i, NaN when missing (or not a
+ * sample metric). */
+void fp_model_seq_row(const fp_model *m, const fp_sample *s, double *row);
+
+/* Quantiles of each resource after the len steps of seq (len x dim,
+ * NaN = missing). len 0 gives the prior (see above). FP_EUSAGE on a model
+ * that is not a sequence model or with len < 0. */
+int fp_model_predict_seq(fp_model *m, const double *seq, int len, fp_quantiles out[FP_RES_COUNT],
+                         fp_err *err);
+
+/* Streaming inference for one workload: fp_model_stream_new() starts the
+ * state (NULL with FP_EUSAGE when m is not a sequence model, FP_ESYS when
+ * out of memory); fp_model_stream_step() feeds the next sample row
+ * (fp_model_dim(m) values, NaN = missing) and gives the quantiles after
+ * it, the same as fp_model_predict_seq on all rows fed so far (to
+ * rounding; in practice bit for bit). The model is borrowed: it must
+ * outlive the stream and not be trained or updated while the stream is
+ * used. Constant time and memory per step. */
+typedef struct fp_model_stream fp_model_stream;
+fp_model_stream *fp_model_stream_new(fp_model *m, fp_err *err);
+int fp_model_stream_step(fp_model_stream *s, const double *row, fp_quantiles out[FP_RES_COUNT],
+                         fp_err *err);
+/* Steps fed so far. */
+long fp_model_stream_steps(const fp_model_stream *s);
+void fp_model_stream_free(fp_model_stream *s);
 
 #endif
