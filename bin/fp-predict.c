@@ -4,7 +4,9 @@
  * one per fingerprint (the lifetime target, or the model's horizon), and,
  * for sample streams, one every --every seconds of workload time from the
  * features of the samples so far (fingerprint models) or the model's
- * recommendation (history models, which observe every sample). Every
+ * recommendation (history models, which observe every sample), or the
+ * streaming state of sequence models (lstm, gru, transformer: one step per
+ * sample; they refuse fingerprints). Every
  * record passes through unchanged (fingerprints and samples too, unless
  * --no-pass), so fp-capture | fp-predict | fp-apply | fp-diff composes.
  * See fp-predict(1).
@@ -43,6 +45,7 @@ typedef struct live {
     char id[160];
     bool used;
     fp_window *w;                      /* fingerprint models */
+    fp_model_stream *st;               /* sequence models */
     json_t *meta;                      /* of its latest fingerprint */
     double next_due;
     double last_oom;
@@ -52,7 +55,7 @@ typedef struct live {
 typedef struct run {
     const settings *S;
     fp_model *m;
-    bool history;
+    bool history, seq;
     fp_featmap *fm;
     fp_groupby *gb;
     double *x;
@@ -205,6 +208,7 @@ static void forget(run *R, int i)
     lru_unlink(R, i);
     json_object_del(R->index, l->id);
     fp_window_free(l->w);
+    fp_model_stream_free(l->st);
     json_decref(l->meta);
     memset(l, 0, sizeof *l);
     l->prev = R->free_slot;            /* free list through prev */
@@ -236,10 +240,17 @@ static live *find_live(run *R, const char *id, bool create)
     l->used = true;
     l->last_oom = NAN;
     l->next_due = NAN;                 /* set by the first sample */
-    if (!R->history && !(l->w = fp_window_new())) return NULL;
+    if (R->seq) {
+        fp_err err = {0};
+        if (!(l->st = fp_model_stream_new(R->m, &err))) return NULL;
+    } else if (!R->history && !(l->w = fp_window_new())) {
+        return NULL;
+    }
     if (json_object_set_new(R->index, l->id, json_integer(i)) < 0) {
         fp_window_free(l->w);
+        fp_model_stream_free(l->st);
         l->w = NULL;
+        l->st = NULL;
         return NULL;
     }
     lru_front(R, i);
@@ -321,6 +332,17 @@ static void on_fingerprint(run *R, const json_t *rec, const char *id)
         recommend(R, rec, id, meta, R->fp_horizon);
         return;
     }
+    if (R->seq) {
+        R->n_refused++;
+        set_status(R, 3);
+        if (!R->refused_fp)
+            fprintf(stderr, "fp-predict: %s:%ld: %s: a %s model reads the workload's samples, one "
+                    "step per sample, not fingerprints (model %s; no prediction for fingerprints: "
+                    "feed sample records, e.g. capture without --no-samples)\n", R->input, R->line,
+                    id, fp_model_kind(R->m), R->S->model);
+        R->refused_fp = true;
+        return;
+    }
     live *l = find_live(R, id, false);
     if (l && json_is_object(meta)) {
         json_decref(l->meta);
@@ -380,6 +402,19 @@ static void on_sample(run *R, const json_t *rec, const char *id)
             while (l->next_due <= smp.t) l->next_due += R->S->every;
             recommend(R, rec, id, meta, R->stream_horizon);
         }
+        return;
+    }
+    if (R->seq) {                      /* one step per sample */
+        fp_quantiles q[FP_RES_COUNT];
+        fp_model_seq_row(R->m, &smp, R->x);
+        if (fp_model_stream_step(l->st, R->x, q, &err) < 0) {
+            fprintf(stderr, "fp-predict: %s:%ld: %s\n", R->input, R->line, err.msg);
+            set_status(R, 2);
+            return;
+        }
+        if (!(smp.t >= l->next_due)) return;
+        while (l->next_due <= smp.t) l->next_due += R->S->every;
+        write_prediction(R, rec, q, R->stream_horizon, NULL);
         return;
     }
     fp_window_add(l->w, &smp);
@@ -503,6 +538,7 @@ int main(int argc, char **argv)
         return err.cls == FP_EINPUT ? 3 : 2;
     }
     R.history = fp_model_is_history(R.m);
+    R.seq = fp_model_is_seq(R.m);
     model_id(&R, S.model);
     const json_t *prov = fp_model_provenance(R.m);
     const char *target = json_string_value(json_object_get(prov, "target"));
@@ -551,6 +587,7 @@ int main(int argc, char **argv)
         for (long i = 0; i < S.max_live; i++)
             if (R.lv[i].used) {
                 fp_window_free(R.lv[i].w);
+                fp_model_stream_free(R.lv[i].st);
                 json_decref(R.lv[i].meta);
             }
     free(R.lv);

@@ -35,6 +35,7 @@ typedef struct settings {
     double window;                     /* NAN: the first fingerprint */
     double every, horizon;             /* NAN: defaults (10, 60) */
     bool from_samples, skip_bad, quiet;
+    int max_steps;                     /* sequence models: steps per example */
     char **inputs;
     int n_inputs;
 } settings;
@@ -44,6 +45,7 @@ typedef struct wl {
     char *id;
     double *x;                         /* the chosen fingerprint's features */
     double window_s, ts;
+    double fp_t;                       /* the fingerprint's t (end of its window) */
     json_t *meta;
     bool has_fp, has_actual;
     double y[FP_RES_COUNT];
@@ -61,7 +63,14 @@ typedef struct stream {
     size_t nc, ccap;                   /* checkpoints */
     double *ct, *cx;
     double last_oom;
+    double *rows;                      /* sequence models: n x sdim sample rows */
+    size_t *ck;                        /* samples seen at each checkpoint */
 } stream;
+
+/* A sequence example: the samples of stream s before index end. */
+typedef struct sref {
+    size_t s, end;
+} sref;
 
 typedef struct run {
     const settings *S;
@@ -79,6 +88,14 @@ typedef struct run {
     json_t *index;                     /* id -> position in w or s */
     double *xbuf;
     fp_dataset *ds;
+    bool feat, seq, autom;             /* features wanted, sample rows wanted, --model auto */
+    fp_model *seqm;                    /* the model that maps samples to rows */
+    bool own_seqm;
+    int sdim;
+    json_t *sindex;                    /* id -> position in s */
+    sref *sr;                          /* per dataset row (sequence models) */
+    size_t nsr, capsr;
+    json_t *auto_info;                 /* --model auto: the candidates' costs */
     long n_fp, n_actual, n_sample, n_other, n_bad, n_observed, n_fallback;
     int status;
     const char *input;
@@ -92,7 +109,9 @@ static void usage(FILE *f)
           "Learn a model from fingerprint and actual records joined by id, or from sample\n"
           "streams; write it (JSON, atomically) with its provenance.\n"
           "  -o, --output FILE       the model file to write\n"
-          "  -M, --model KIND        linear (default), knn, vpa or autopilot\n"
+          "  -M, --model KIND        linear (default), knn, vpa, autopilot, lstm, gru,\n"
+          "                          transformer, or auto (train the candidates, keep the\n"
+          "                          one of lowest validation cost; see fp-train(1))\n"
           "  -u, --update MODEL      continue training MODEL with new records (writes back to\n"
           "                          MODEL unless -o)\n"
           "      --target STAT       lifetime target from actuals: peak (default) or p95\n"
@@ -111,6 +130,17 @@ static void usage(FILE *f)
           "      --val-frac F        share of workload groups held out (default 0.2; 0 none)\n"
           "      --patience N        stop after N epochs without improvement (default 10)\n"
           "      --seed N            random seed (default 1): same seed, same model\n"
+          "      --hidden N          sequence models: hidden units (default 32)\n"
+          "      --layers N          transformer layers, 1-2 (default 1)\n"
+          "      --heads N           transformer heads, 1-4 dividing --hidden (default 2)\n"
+          "      --ctx N             transformer window in steps (default 64)\n"
+          "      --bptt N            truncated back-propagation length in steps (default 64)\n"
+          "      --dropout F         dropout on the head's input, [0,1) (default 0)\n"
+          "      --weight-decay X    decoupled weight decay (default 0)\n"
+          "      --clip X            gradient norm clip, 0 off (default 1)\n"
+          "      --threads N         threads across the batch (default 1)\n"
+          "      --max-steps N       sequence models: at most the N most recent samples per\n"
+          "                          example (default 512)\n"
           "      --group-by G        validation groups: id (default), meta.KEY or\n"
           "                          meta.KEY~REGEX (e.g. meta.task~DA[0-9]+)\n"
           "      --skip-bad          skip malformed lines and records instead of stopping\n"
@@ -174,7 +204,8 @@ static int parse_levels(const char *s, fp_model_opts *o)
 static int parse_args(int argc, char **argv, settings *S)
 {
     enum { O_TARGET = 256, O_WINDOW, O_SAMPLES, O_EVERY, O_HORIZON, O_LEVELS, O_EPOCHS, O_BATCH,
-           O_LR, O_L2, O_K, O_VAL, O_PAT, O_SEED, O_GROUP, O_SKIP };
+           O_LR, O_L2, O_K, O_VAL, O_PAT, O_SEED, O_GROUP, O_SKIP, O_HIDDEN, O_LAYERS, O_HEADS,
+           O_CTX, O_BPTT, O_DROPOUT, O_WD, O_CLIP, O_THREADS, O_MAXSTEPS };
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'}, {"model", required_argument, 0, 'M'},
         {"update", required_argument, 0, 'u'}, {"target", required_argument, 0, O_TARGET},
@@ -186,12 +217,18 @@ static int parse_args(int argc, char **argv, settings *S)
         {"val-frac", required_argument, 0, O_VAL}, {"patience", required_argument, 0, O_PAT},
         {"seed", required_argument, 0, O_SEED}, {"group-by", required_argument, 0, O_GROUP},
         {"skip-bad", no_argument, 0, O_SKIP}, {"quiet", no_argument, 0, 'q'},
+        {"hidden", required_argument, 0, O_HIDDEN}, {"layers", required_argument, 0, O_LAYERS},
+        {"heads", required_argument, 0, O_HEADS}, {"ctx", required_argument, 0, O_CTX},
+        {"bptt", required_argument, 0, O_BPTT}, {"dropout", required_argument, 0, O_DROPOUT},
+        {"weight-decay", required_argument, 0, O_WD}, {"clip", required_argument, 0, O_CLIP},
+        {"threads", required_argument, 0, O_THREADS}, {"max-steps", required_argument, 0, O_MAXSTEPS},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
     memset(S, 0, sizeof *S);
     fp_model_opts_default(&S->mo);
     fp_train_opts_default(&S->to);
     S->window = S->every = S->horizon = NAN;
     S->group_by = "id";
+    S->max_steps = 512;
     int c;
     double v;
     while ((c = getopt_long(argc, argv, "o:M:u:qhV", opts, NULL)) != -1) {
@@ -244,6 +281,16 @@ static int parse_args(int argc, char **argv, settings *S)
             break;
         }
         case O_GROUP: S->group_by = optarg; break;
+        case O_HIDDEN: if (int_arg("--hidden", optarg, 1, 4096, &v) < 0) return -1; S->mo.hidden = (int)v; S->hyper_set = true; break;
+        case O_LAYERS: if (int_arg("--layers", optarg, 1, 2, &v) < 0) return -1; S->mo.layers = (int)v; S->hyper_set = true; break;
+        case O_HEADS: if (int_arg("--heads", optarg, 1, 4, &v) < 0) return -1; S->mo.heads = (int)v; S->hyper_set = true; break;
+        case O_CTX: if (int_arg("--ctx", optarg, 1, 1e6, &v) < 0) return -1; S->mo.ctx = (int)v; S->hyper_set = true; break;
+        case O_BPTT: if (int_arg("--bptt", optarg, 1, 1e6, &v) < 0) return -1; S->mo.bptt = (int)v; S->hyper_set = true; break;
+        case O_DROPOUT: if (num_arg("--dropout", optarg, 0, 0.99, &S->mo.dropout) < 0) return -1; S->hyper_set = true; break;
+        case O_WD: if (num_arg("--weight-decay", optarg, 0, 1e6, &S->mo.weight_decay) < 0) return -1; S->hyper_set = true; break;
+        case O_CLIP: if (num_arg("--clip", optarg, 0, 1e9, &S->mo.clip) < 0) return -1; S->hyper_set = true; break;
+        case O_THREADS: if (int_arg("--threads", optarg, 1, 256, &v) < 0) return -1; S->to.threads = (int)v; break;
+        case O_MAXSTEPS: if (int_arg("--max-steps", optarg, 1, 1e7, &v) < 0) return -1; S->max_steps = (int)v; break;
         case O_SKIP: S->skip_bad = true; break;
         case 'q': S->quiet = true; break;
         case 'h': usage(stdout); return 1;
@@ -259,12 +306,18 @@ static int parse_args(int argc, char **argv, settings *S)
     }
     if (S->update && (S->kind_set || S->levels_set || S->hyper_set)) {
         fputs("fp-train: --update continues the model with its own kind, levels and "
-              "hyper-parameters (--model, --levels, --lr, --l2, --k do not apply)\n", stderr);
+              "hyper-parameters (--model, --levels, --lr, --l2, --k and the sequence model "
+              "options do not apply)\n", stderr);
         return -1;
     }
-    if (S->kind_set && strcmp(S->kind, "linear") && strcmp(S->kind, "knn") && strcmp(S->kind, "vpa") &&
-        strcmp(S->kind, "autopilot")) {
-        fprintf(stderr, "fp-train: --model wants linear, knn, vpa or autopilot, not \"%s\"\n", S->kind);
+    static const char *const kinds[] = {"linear", "knn", "vpa", "autopilot", "lstm", "gru",
+                                        "transformer", "auto"};
+    bool known = !S->kind_set;
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+        if (S->kind_set && strcmp(S->kind, kinds[i]) == 0) known = true;
+    if (!known) {
+        fprintf(stderr, "fp-train: --model wants linear, knn, vpa, autopilot, lstm, gru, transformer "
+                "or auto, not \"%s\"\n", S->kind);
         return -1;
     }
     if (S->from_samples && S->target) {
@@ -315,7 +368,7 @@ static wl *find_wl(run *R, const char *id)
 
 static stream *find_stream(run *R, const char *id, bool create)
 {
-    json_t *ix = json_object_get(R->index, id);
+    json_t *ix = json_object_get(R->sindex, id);
     if (ix) return &R->s[json_integer_value(ix)];
     if (!create) return NULL;
     if (R->ns == R->caps) {
@@ -331,11 +384,11 @@ static stream *find_stream(run *R, const char *id, bool create)
     s->live = true;
     s->next_due = NAN;                 /* set by the first sample */
     s->last_oom = NAN;
-    if (!R->history && !(s->w = fp_window_new())) {
+    if (R->feat && R->S->from_samples && !(s->w = fp_window_new())) {
         free(s->id);
         return NULL;
     }
-    if (json_object_set_new(R->index, id, json_integer((json_int_t)R->ns)) < 0) {
+    if (json_object_set_new(R->sindex, id, json_integer((json_int_t)R->ns)) < 0) {
         fp_window_free(s->w);
         free(s->id);
         return NULL;
@@ -351,8 +404,27 @@ static void free_stream_data(stream *s)
     for (int i = 0; i <= FP_RES_COUNT; i++) { free(s->col[i]); s->col[i] = NULL; }
     free(s->ct);
     free(s->cx);
-    s->ct = s->cx = NULL;
+    free(s->ck);
+    free(s->rows);
+    s->ct = s->cx = s->rows = NULL;
+    s->ck = NULL;
     s->n = s->cap = s->nc = s->ccap = 0;
+}
+
+/* Remember that dataset row i (just added) is the sequence of stream si
+ * before sample `end`. */
+static int add_sref(run *R, size_t si, size_t end)
+{
+    if (!R->seq) return 0;
+    if (R->nsr == R->capsr) {
+        size_t nc = R->capsr ? R->capsr * 2 : 256;
+        sref *p = realloc(R->sr, nc * sizeof *p);
+        if (!p) return -1;
+        R->sr = p;
+        R->capsr = nc;
+    }
+    R->sr[R->nsr++] = (sref){ si, end };
+    return 0;
 }
 
 /* The model, made when the feature names are known (names NULL: the
@@ -366,7 +438,7 @@ static int make_model(run *R, const char *const *names, size_t n)
         o.dim = (int)n;
     }
     fp_err err = {0};
-    R->m = fp_model_new(S->kind ? S->kind : "linear", &o, &err);
+    R->m = fp_model_new(S->kind && strcmp(S->kind, "auto") ? S->kind : "linear", &o, &err);
     if (!R->m) {
         fprintf(stderr, "fp-train: %s\n", err.msg);
         R->status = 2;
@@ -405,6 +477,23 @@ static void on_fingerprint(run *R, const json_t *rec, const char *id)
         return;
     }
     fp_err err = {0};
+    json_t *wj = json_object_get(rec, "window_s");
+    double ws = json_is_number(wj) ? json_number_value(wj) : json_number_value(json_object_get(rec, "t"));
+    json_t *tj = json_object_get(rec, "t");
+    double ft = json_is_number(tj) ? json_number_value(tj) : ws;
+    if (!R->feat) {                            /* a sequence model: the window's end */
+        wl *w = find_wl(R, id);
+        if (!w) { oom(R); return; }
+        if (w->has_fp && (isnan(S->window) || !(fabs(ws - S->window) < fabs(w->window_s - S->window))))
+            return;
+        w->window_s = ws;
+        w->fp_t = ft;
+        w->ts = rec_ts(rec);
+        json_decref(w->meta);
+        w->meta = json_is_object(meta) ? json_incref((json_t *)meta) : NULL;
+        w->has_fp = true;
+        return;
+    }
     if (!R->m) {
         const char **names;
         size_t n;
@@ -415,8 +504,6 @@ static void on_fingerprint(run *R, const json_t *rec, const char *id)
     }
     if (model_ready(R) < 0) return;
     if (fp_featmap_vector(R->fm, rec, R->xbuf, &err) < 0) { bad(R, err.msg); return; }
-    json_t *wj = json_object_get(rec, "window_s");
-    double ws = json_is_number(wj) ? json_number_value(wj) : json_number_value(json_object_get(rec, "t"));
     wl *w = find_wl(R, id);
     if (!w) { oom(R); return; }
     if (w->has_fp && (isnan(S->window) || !(fabs(ws - S->window) < fabs(w->window_s - S->window))))
@@ -425,6 +512,7 @@ static void on_fingerprint(run *R, const json_t *rec, const char *id)
     if (!w->x && !(w->x = malloc((size_t)dim * sizeof *w->x))) { oom(R); return; }
     memcpy(w->x, R->xbuf, (size_t)dim * sizeof *w->x);
     w->window_s = ws;
+    w->fp_t = ft;
     w->ts = rec_ts(rec);
     json_decref(w->meta);
     w->meta = json_is_object(meta) ? json_incref((json_t *)meta) : NULL;
@@ -446,24 +534,39 @@ static void finish_stream(run *R, stream *s)
         for (int r = 0; r < FP_RES_COUNT; r++)
             fp_horizon_peaks(s->col[0], s->col[1 + r], s->n, s->ct, s->nc, R->horizon,
                              peaks + (size_t)r * s->nc);
-        int dim = fp_model_dim(R->m);
+        int dim = R->feat ? fp_model_dim(R->m) : 0;
         for (size_t k = 0; k < s->nc; k++) {
             double y[FP_RES_COUNT];
-            for (int r = 0; r < FP_RES_COUNT; r++) y[r] = peaks[(size_t)r * s->nc + k];
+            bool any = false;
+            for (int r = 0; r < FP_RES_COUNT; r++) {
+                y[r] = peaks[(size_t)r * s->nc + k];
+                if (isfinite(y[r])) any = true;
+            }
+            if (!any) continue;
             fp_err err = {0};
-            if (fp_dataset_add(R->ds, s->cx + k * (size_t)dim, y, g, s->ct[k], false, &err) < 0) {
+            if (fp_dataset_add(R->ds, R->feat ? s->cx + k * (size_t)dim : NULL, y, g, s->ct[k],
+                               false, &err) < 0 ||
+                add_sref(R, (size_t)(s - R->s), s->ck[k]) < 0) {
                 oom(R);
                 break;
             }
         }
         free(peaks);
     }
-    free_stream_data(s);
+    if (R->seq && !R->history) {               /* the rows stay for the examples */
+        fp_window_free(s->w);
+        s->w = NULL;
+        for (int i = 0; i <= FP_RES_COUNT; i++) { free(s->col[i]); s->col[i] = NULL; }
+        free(s->cx);
+        s->cx = NULL;
+    } else {
+        free_stream_data(s);
+    }
     json_decref(s->meta);
     s->meta = NULL;
 }
 
-static int grow_stream(stream *s, int dim, bool checkpoint)
+static int grow_stream(const run *R, stream *s, bool checkpoint)
 {
     if (!checkpoint) {
         if (s->n == s->cap) {
@@ -472,6 +575,11 @@ static int grow_stream(stream *s, int dim, bool checkpoint)
                 double *p = realloc(s->col[i], nc * sizeof *p);
                 if (!p) return -1;
                 s->col[i] = p;
+            }
+            if (R->seq) {
+                double *p = realloc(s->rows, nc * (size_t)R->sdim * sizeof *p);
+                if (!p) return -1;
+                s->rows = p;
             }
             s->cap = nc;
         }
@@ -482,9 +590,14 @@ static int grow_stream(stream *s, int dim, bool checkpoint)
         double *t = realloc(s->ct, nc * sizeof *t);
         if (!t) return -1;
         s->ct = t;
-        double *x = realloc(s->cx, nc * (size_t)dim * sizeof *x);
-        if (!x) return -1;
-        s->cx = x;
+        size_t *k = realloc(s->ck, nc * sizeof *k);
+        if (!k) return -1;
+        s->ck = k;
+        if (R->feat) {
+            double *x = realloc(s->cx, nc * (size_t)fp_model_dim(R->m) * sizeof *x);
+            if (!x) return -1;
+            s->cx = x;
+        }
         s->ccap = nc;
     }
     return 0;
@@ -513,22 +626,26 @@ static void on_sample(run *R, const json_t *rec, const char *id)
         return;
     }
     if (isnan(s->next_due)) s->next_due = smp.t + R->every;
-    fp_window_add(s->w, &smp);
-    int dim = fp_model_dim(R->m);
-    if (grow_stream(s, dim, false) < 0) { oom(R); return; }
+    if (s->w) fp_window_add(s->w, &smp);
+    if (grow_stream(R, s, false) < 0) { oom(R); return; }
     s->col[0][s->n] = smp.t;
     for (int r = 0; r < FP_RES_COUNT; r++) {
         int mi = R->res_metric[r];
         s->col[1 + r][s->n] = mi >= 0 && !smp.why[mi] ? smp.v[mi] : NAN;
     }
+    if (R->seq) fp_model_seq_row(R->seqm, &smp, s->rows + s->n * (size_t)R->sdim);
     s->n++;
-    if (smp.t >= s->next_due) {
-        if (grow_stream(s, dim, true) < 0) { oom(R); return; }
-        if (fp_featmap_window(R->fm, s->w, s->meta, s->cx + s->nc * (size_t)dim, &err) < 0) {
-            fprintf(stderr, "fp-train: %s\n", err.msg);
-            R->status = 2;
-            return;
+    if (R->S->from_samples && smp.t >= s->next_due) {
+        if (grow_stream(R, s, true) < 0) { oom(R); return; }
+        if (R->feat) {
+            int dim = fp_model_dim(R->m);
+            if (fp_featmap_window(R->fm, s->w, s->meta, s->cx + s->nc * (size_t)dim, &err) < 0) {
+                fprintf(stderr, "fp-train: %s\n", err.msg);
+                R->status = 2;
+                return;
+            }
         }
+        s->ck[s->nc] = s->n;
         s->ct[s->nc++] = smp.t;
         while (s->next_due <= smp.t) s->next_due += R->every;
     }
@@ -586,7 +703,7 @@ static int read_input(run *R, FILE *f, const char *name)
             on_actual(R, rec, id);
         } else if (strcmp(type, "sample") == 0) {
             R->n_sample++;
-            if (R->history || S->from_samples) on_sample(R, rec, id);
+            if (R->history || S->from_samples || R->seq) on_sample(R, rec, id);
         } else {
             R->n_other++;
         }
@@ -599,6 +716,216 @@ static int read_input(run *R, FILE *f, const char *name)
     }
     fp_reader_free(rd);
     return rc;
+}
+
+
+/* ------------------------------------------------------------ --model auto */
+
+#define AUTO_LEVEL 0.9          /* the quantile the cost reads */
+#define AUTO_LAMBDA_UNDER 10.0  /* weight of under-provisioning */
+#define AUTO_MU_CHANGE 0.1      /* weight of allocation changes */
+
+static uint64_t splitmix(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static int cmp_strp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The validation cost of m on the n rows ex (in stream order): per
+ * resource with targets, (sum over + lambda sum under) / sum y + mu mean
+ * |change| / mean y, over = max(q - y, 0), under = max(y - q, 0), q the
+ * prediction at the level nearest AUTO_LEVEL (0 when not predicted),
+ * change = q's step between consecutive rows of a group; the mean over
+ * the resources. parts: over, under, change terms (means). */
+static double auto_cost(fp_model *m, const fp_example *ex, size_t n, double parts[3])
+{
+    double over[FP_RES_COUNT] = {0}, under[FP_RES_COUNT] = {0}, sy[FP_RES_COUNT] = {0};
+    double dq[FP_RES_COUNT] = {0}, prevq[FP_RES_COUNT];
+    long ny[FP_RES_COUNT] = {0}, nd[FP_RES_COUNT] = {0};
+    const char *prevg = NULL;
+    bool seq = fp_model_is_seq(m);
+    for (size_t i = 0; i < n; i++) {
+        fp_quantiles q[FP_RES_COUNT];
+        fp_err err = {0};
+        int rc = seq ? fp_model_predict_seq(m, ex[i].seq, ex[i].seq_len, q, &err)
+                     : fp_model_predict(m, ex[i].x, q, NULL, &err);
+        if (rc < 0) return NAN;
+        bool same = prevg && ex[i].group && strcmp(prevg, ex[i].group) == 0;
+        for (int r = 0; r < FP_RES_COUNT; r++) {
+            double qv = 0;
+            if (q[r].n > 0) {
+                int best = 0;
+                for (int j = 1; j < q[r].n; j++)
+                    if (fabs(q[r].level[j] - AUTO_LEVEL) < fabs(q[r].level[best] - AUTO_LEVEL)) best = j;
+                qv = q[r].value[best];
+            }
+            double y = ex[i].y[r];
+            if (isfinite(y)) {
+                over[r] += fmax(qv - y, 0);
+                under[r] += fmax(y - qv, 0);
+                sy[r] += fabs(y);
+                ny[r]++;
+            }
+            if (same) {
+                dq[r] += fabs(qv - prevq[r]);
+                nd[r]++;
+            }
+            prevq[r] = qv;
+        }
+        prevg = ex[i].group;
+    }
+    double cost = 0;
+    int nr = 0;
+    parts[0] = parts[1] = parts[2] = 0;
+    for (int r = 0; r < FP_RES_COUNT; r++) {
+        if (!ny[r] || !(sy[r] > 0)) continue;
+        double o = over[r] / sy[r], u = AUTO_LAMBDA_UNDER * under[r] / sy[r];
+        double c = nd[r] ? AUTO_MU_CHANGE * (dq[r] / nd[r]) / (sy[r] / ny[r]) : 0;
+        parts[0] += o;
+        parts[1] += u;
+        parts[2] += c;
+        cost += o + u + c;
+        nr++;
+    }
+    if (!nr) return NAN;
+    for (int k = 0; k < 3; k++) parts[k] /= nr;
+    return cost / nr;
+}
+
+/* Train the candidates on the training groups of one seeded split and keep
+ * the one of lowest cost on the held-out groups; *info receives the costs
+ * for the provenance. R->m (the linear candidate) is trained in place;
+ * the winner is returned (R->m or a new model; NULL: none could train). */
+static fp_model *run_auto(run *R, const fp_example *ex, size_t n, fp_train_report *rep_out,
+                          json_t **info)
+{
+    const settings *S = R->S;
+    /* the split: groups sorted, shuffled with the seed */
+    const char **gs = malloc((n ? n : 1) * sizeof *gs);
+    bool *isval = calloc(n ? n : 1, sizeof *isval);
+    fp_example *tr = malloc((n ? n : 1) * sizeof *tr), *va = malloc((n ? n : 1) * sizeof *va);
+    fp_model *best = NULL;
+    *info = NULL;
+    if (!gs || !isval || !tr || !va) { oom(R); goto done; }
+    size_t G = 0;
+    for (size_t i = 0; i < n; i++) gs[i] = ex[i].group ? ex[i].group : "";
+    qsort(gs, n, sizeof *gs, cmp_strp);
+    for (size_t i = 0; i < n; i++)
+        if (!G || strcmp(gs[i], gs[G - 1]) != 0) gs[G++] = gs[i];
+    uint64_t st = S->to.seed;
+    for (size_t i = G; i > 1; i--) {
+        size_t j = (size_t)(splitmix(&st) % i);
+        const char *t = gs[i - 1];
+        gs[i - 1] = gs[j];
+        gs[j] = t;
+    }
+    size_t nval = 0;
+    if (G >= 2 && S->to.val_frac > 0) {
+        nval = (size_t)ceil(S->to.val_frac * (double)G);
+        if (nval < 1) nval = 1;
+        if (nval > G - 1) nval = G - 1;
+    }
+    qsort(gs, nval, sizeof *gs, cmp_strp);
+    size_t ntr = 0, nva = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *g = ex[i].group ? ex[i].group : "";
+        isval[i] = nval && bsearch(&g, gs, nval, sizeof *gs, cmp_strp) != NULL;
+        if (isval[i]) va[nva++] = ex[i]; else tr[ntr++] = ex[i];
+    }
+    if (!nva) {
+        if (!S->quiet)
+            fputs("fp-train: auto: fewer than two groups (or --val-frac 0): costs on the training "
+                  "rows\n", stderr);
+        memcpy(va, ex, n * sizeof *va);
+        nva = n;
+    }
+    bool any_seq = false;
+    for (size_t i = 0; i < n; i++)
+        if (ex[i].seq_len > 0) any_seq = true;
+    static const char *const kinds[] = {"linear", "knn", "lstm", "gru", "transformer"};
+    json_t *cands = json_object();
+    double best_cost = INFINITY;
+    const char *best_kind = NULL;
+    fp_train_report best_rep;
+    memset(&best_rep, 0, sizeof best_rep);
+    const char **names = NULL;
+    int dim = R->feat && R->m ? fp_model_dim(R->m) : 0;
+    if (dim && !(names = malloc((size_t)dim * sizeof *names))) { oom(R); json_decref(cands); goto done; }
+    for (int i = 0; i < dim; i++) names[i] = fp_model_feature_name(R->m, i);
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+        bool isseq = k >= 2;
+        if (isseq ? !(R->seq && any_seq) : !(R->feat && R->m)) {
+            if (!S->quiet)
+                fprintf(stderr, "fp-train: auto: %s skipped (%s)\n", kinds[k],
+                        isseq ? "no sample records" : "no fingerprint features");
+            continue;
+        }
+        fp_err err = {0};
+        fp_model *m = R->m;
+        if (k > 0) {
+            fp_model_opts o = S->mo;
+            if (!isseq) { o.names = names; o.dim = dim; }
+            if (!(m = fp_model_new(kinds[k], &o, &err))) {
+                fprintf(stderr, "fp-train: auto: %s: %s\n", kinds[k], err.msg);
+                continue;
+            }
+        }
+        if (!S->quiet) fprintf(stderr, "fp-train: auto: training %s\n", kinds[k]);
+        fp_train_report rep;
+        double parts[3] = {NAN, NAN, NAN}, cost = NAN;
+        if (fp_model_train(m, tr, ntr, &S->to, &rep, &err) < 0)
+            fprintf(stderr, "fp-train: auto: %s: %s\n", kinds[k], err.msg);
+        else
+            cost = auto_cost(m, va, nva, parts);
+        json_t *c = json_object();
+        json_object_set_new(c, "cost", isfinite(cost) ? json_real(cost) : json_null());
+        json_object_set_new(c, "over", isfinite(parts[0]) ? json_real(parts[0]) : json_null());
+        json_object_set_new(c, "under", isfinite(parts[1]) ? json_real(parts[1]) : json_null());
+        json_object_set_new(c, "change", isfinite(parts[2]) ? json_real(parts[2]) : json_null());
+        json_object_set_new(cands, kinds[k], c);
+        fprintf(stderr, "fp-train: auto: %-11s validation cost %.6f  (over %.6f, under %.6f, "
+                "change %.6f)\n", kinds[k], cost, parts[0], parts[1], parts[2]);
+        if (isfinite(cost) && cost < best_cost) {
+            if (best && best != R->m) fp_model_free(best);
+            best = m;
+            best_cost = cost;
+            best_kind = kinds[k];
+            best_rep = rep;
+        } else if (m != R->m) {
+            fp_model_free(m);
+        }
+    }
+    free(names);
+    if (best) {
+        fprintf(stderr, "fp-train: auto: kept %s (validation cost %.6f)\n", best_kind, best_cost);
+        *rep_out = best_rep;
+        json_t *a = json_object();
+        json_object_set_new(a, "winner", json_string(best_kind));
+        json_object_set_new(a, "candidates", cands);
+        json_t *def = json_object();
+        json_object_set_new(def, "level", json_real(AUTO_LEVEL));
+        json_object_set_new(def, "lambda_under", json_real(AUTO_LAMBDA_UNDER));
+        json_object_set_new(def, "mu_change", json_real(AUTO_MU_CHANGE));
+        json_object_set_new(def, "validation_groups", json_integer((json_int_t)nval));
+        json_object_set_new(def, "validation_rows", json_integer((json_int_t)nva));
+        json_object_set_new(a, "cost", def);
+        *info = a;
+    } else {
+        json_decref(cands);
+    }
+done:
+    free(gs);
+    free(isval);
+    free(tr);
+    free(va);
+    return best;
 }
 
 /* ------------------------------------------------------------ training */
@@ -733,7 +1060,9 @@ static json_t *provenance(run *R, json_t *cmd, const fp_train_report *rep,
     json_object_set_new(tr, "batch", json_integer(S->to.batch));
     json_object_set_new(tr, "val_frac", json_real(S->to.val_frac));
     json_object_set_new(tr, "patience", json_integer(S->to.patience));
+    if (R->seq) json_object_set_new(tr, "max_steps", json_integer(S->max_steps));
     json_object_set_new(p, "training", tr);
+    if (R->auto_info) json_object_set(p, "auto", R->auto_info);
     if (rep) json_object_set_new(p, "report", report_json(R->m, rep));
     const json_t *old = fp_model_provenance(R->m);
     if (S->update && old) {
@@ -778,7 +1107,7 @@ int main(int argc, char **argv)
         json_decref(cmd);
         return a > 0 ? 0 : 2;
     }
-    run R = { .S = &S, .input = "<stdin>", .index = json_object() };
+    run R = { .S = &S, .input = "<stdin>", .index = json_object(), .sindex = json_object() };
     fp_err err = {0};
     int status = 0;
     if (S.update) {
@@ -801,6 +1130,11 @@ int main(int argc, char **argv)
         return 2;
     }
     R.history = S.kind && (strcmp(S.kind, "vpa") == 0 || strcmp(S.kind, "autopilot") == 0);
+    bool seqkind = S.kind && (strcmp(S.kind, "lstm") == 0 || strcmp(S.kind, "gru") == 0 ||
+                              strcmp(S.kind, "transformer") == 0);
+    R.autom = S.kind && strcmp(S.kind, "auto") == 0;
+    R.seq = seqkind || R.autom;
+    R.feat = !R.history && !seqkind;
     R.stat = S.target ? S.target : "peak";
     R.every = isfinite(S.every) && S.every > 0 ? S.every : 10;
     R.horizon = isfinite(S.horizon) && S.horizon > 0 ? S.horizon : 60;
@@ -811,10 +1145,21 @@ int main(int argc, char **argv)
                 R.res_metric[r] = mi;
     }
     /* models whose features are known before the first record */
-    if (!R.m && (R.history || S.from_samples) && make_model(&R, NULL, 0) < 0) status = 2;
+    if (!R.m && (R.history || S.from_samples || seqkind) && make_model(&R, NULL, 0) < 0) status = 2;
     if (!status && R.m && model_ready(&R) < 0) status = 2;
-    if (!status && !R.history && S.from_samples && fp_model_dim(R.m) > 0 &&
-        !(R.ds = fp_dataset_new(fp_model_dim(R.m)))) { oom(&R); status = 2; }
+    if (!status && R.seq) {
+        if (seqkind) {
+            R.seqm = R.m;
+        } else if ((R.seqm = fp_model_new("gru", &S.mo, &err)) != NULL) {
+            R.own_seqm = true;
+        } else {
+            fprintf(stderr, "fp-train: %s\n", err.msg);
+            status = 2;
+        }
+        if (R.seqm) R.sdim = fp_model_dim(R.seqm);
+    }
+    if (!status && !R.history && S.from_samples &&
+        !(R.ds = fp_dataset_new(R.feat ? fp_model_dim(R.m) : 0))) { oom(&R); status = 2; }
 
     if (!status) {
         if (S.n_inputs == 0) {
@@ -839,7 +1184,8 @@ int main(int argc, char **argv)
     status = 0;
 
     /* finish the streams still open, in the order they began */
-    for (size_t i = 0; i < R.ns; i++) finish_stream(&R, &R.s[i]);
+    if (R.history || S.from_samples)
+        for (size_t i = 0; i < R.ns; i++) finish_stream(&R, &R.s[i]);
     if (R.status == 2) { status = 2; goto out; }
 
     fp_train_report rep;
@@ -861,22 +1207,50 @@ int main(int argc, char **argv)
                     R.n_observed, R.ns);
     } else {
         if (!S.from_samples) {
-            size_t joined = 0;
-            if (R.m && !(R.ds = fp_dataset_new(fp_model_dim(R.m)))) { oom(&R); status = 2; goto out; }
+            size_t joined = 0, unsampled = 0;
+            int ddim = R.feat ? (R.m ? fp_model_dim(R.m) : -1) : 0;
+            if (ddim >= 0 && !(R.ds = fp_dataset_new(ddim))) { oom(&R); status = 2; goto out; }
             for (size_t i = 0; R.ds && i < R.nw; i++) {
                 wl *w = &R.w[i];
                 if (!w->has_fp || !w->has_actual) continue;
                 joined++;
+                bool any = false;
+                for (int r = 0; r < FP_RES_COUNT; r++)
+                    if (isfinite(w->y[r])) any = true;
+                if (!any) continue;
+                size_t si = 0, end = 0;
+                if (R.seq) {           /* its samples up to the fingerprint's window */
+                    stream *st = find_stream(&R, w->id, false);
+                    if (st) {
+                        si = (size_t)(st - R.s);
+                        while (end < st->n && st->col[0][end] <= w->fp_t) end++;
+                    }
+                    if (!end) unsampled++;
+                }
                 char gbuf[512];
                 bool fb;
                 const char *g = fp_groupby_key(R.gb, w->id, w->meta, gbuf, sizeof gbuf, &fb);
                 if (fb) R.n_fallback++;
-                if (fp_dataset_add(R.ds, w->x, w->y, g, w->ts, false, &err) < 0) {
+                if (fp_dataset_add(R.ds, R.feat ? w->x : NULL, w->y, g, w->ts, false, &err) < 0 ||
+                    add_sref(&R, si, end) < 0) {
                     oom(&R);
                     status = 2;
                     goto out;
                 }
             }
+            if (R.seq && !R.autom && R.ds && fp_dataset_size(R.ds) && unsampled == fp_dataset_size(R.ds)) {
+                fprintf(stderr, "fp-train: a %s model reads each workload's samples up to its "
+                        "fingerprint's window, and the input has %s for the %zu workload(s) with a "
+                        "fingerprint and an actual (%ld sample records in all): keep the sample "
+                        "records in the input (capture without --no-samples), or train with "
+                        "--from-samples\n", S.kind, R.n_sample ? "no samples" : "no sample records",
+                        fp_dataset_size(R.ds), R.n_sample);
+                status = 3;
+                goto out;
+            }
+            if (R.seq && unsampled && !S.quiet)
+                fprintf(stderr, "fp-train: %zu workload(s) without samples up to their fingerprint "
+                        "(no sequence; skipped by sequence models)\n", unsampled);
             if (R.ds) fp_dataset_drop_untargeted(R.ds);
             if (!R.ds || fp_dataset_size(R.ds) == 0) {
                 fprintf(stderr, "fp-train: no usable examples: %ld fingerprint and %ld actual records, "
@@ -900,16 +1274,44 @@ int main(int argc, char **argv)
             fprintf(stderr, "fp-train: --group-by %s: %ld workload(s) without that key grouped by "
                     "their id\n", S.group_by, R.n_fallback);
         size_t n;
-        const fp_example *ex = fp_dataset_examples(R.ds, &n);
+        const fp_example *ex0 = fp_dataset_examples(R.ds, &n);
         n_rows = n;
         n_groups = fp_dataset_groups(R.ds);
+        fp_example *ex = malloc((n ? n : 1) * sizeof *ex);
+        if (!ex) { oom(&R); status = 2; goto out; }
+        memcpy(ex, ex0, n * sizeof *ex);
+        for (size_t i = 0; R.seq && i < n && i < R.nsr; i++) {
+            const stream *st = &R.s[R.sr[i].s];
+            size_t end = R.sr[i].end, start = end > (size_t)S.max_steps ? end - (size_t)S.max_steps : 0;
+            ex[i].seq = end ? st->rows + start * (size_t)R.sdim : NULL;
+            ex[i].seq_len = (int)(end - start);
+        }
         if (!S.quiet) {
-            fprintf(stderr, "fp-train: %zu examples of %zu groups, %d features\n", n, n_groups,
-                    fp_model_dim(R.m));
+            if (R.feat && R.m)
+                fprintf(stderr, "fp-train: %zu examples of %zu groups, %d features\n", n, n_groups,
+                        fp_model_dim(R.m));
+            if (R.seq)
+                fprintf(stderr, "fp-train: %zu examples of %zu groups, sequences of %d metrics "
+                        "(at most %d steps)\n", n, n_groups, R.sdim, S.max_steps);
             S.to.progress = progress;
         }
-        if (fp_model_train(R.m, ex, n, &S.to, &rep, &err) < 0) {
-            fprintf(stderr, "fp-train: %s\n", err.msg);
+        int trc;
+        if (R.autom) {
+            fp_model *win = run_auto(&R, ex, n, &rep, &R.auto_info);
+            trc = win ? 0 : -1;
+            if (!win && R.status != 2) fp_err_set(&err, FP_EINPUT, "auto: no candidate could be trained");
+            if (win && win != R.m) {
+                fp_featmap_free(R.fm);
+                R.fm = NULL;
+                fp_model_free(R.m);
+                R.m = win;
+            }
+        } else {
+            trc = fp_model_train(R.m, ex, n, &S.to, &rep, &err);
+        }
+        free(ex);
+        if (trc < 0) {
+            if (R.status != 2) fprintf(stderr, "fp-train: %s\n", err.msg);
             status = err.cls == FP_EINPUT ? 3 : 2;
             goto out;
         }
@@ -942,6 +1344,10 @@ out:
         free(R.s[i].id);
     }
     free(R.s);
+    free(R.sr);
+    if (R.own_seqm) fp_model_free(R.seqm);
+    json_decref(R.auto_info);
+    json_decref(R.sindex);
     free(R.xbuf);
     fp_dataset_free(R.ds);
     fp_featmap_free(R.fm);

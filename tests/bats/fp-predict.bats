@@ -198,3 +198,15 @@ setup() {
     [ "$status" -eq 0 ]
     [ "$(of_type prediction <<<"$output" | wc -l)" = 5 ]
 }
+
+@test "sequence model: a prediction every --every seconds from streaming state; fingerprints refused (exit 3)" {
+    fpt -q --model gru --from-samples --every 5 --horizon 10 --hidden 4 --epochs 3 -o "$D/g.json" "$D0/st.jsonl"
+    run --separate-stderr fpp -m "$D/g.json" --no-pass "$D0/st.jsonl"
+    [ "$status" -eq 0 ]
+    [ "$(of_type prediction <<<"$output" | jq -r 'select(.id=="s0") | .t' | tr '\n' ' ')" = "10 20 30 40 50 " ]
+    [ "$(of_type prediction <<<"$output" | jq -r .model | sort -u)" = gru:g ]
+    [ "$(of_type prediction <<<"$output" | jq -r .horizon_s | sort -u)" = 10 ]
+    run --separate-stderr fpp -m "$D/g.json" --no-pass "$D/in.jsonl"
+    [ "$status" -eq 3 ]
+    [[ "$stderr" == *"gru model reads the workload's samples"*"not fingerprints"* ]]
+}

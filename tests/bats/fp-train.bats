@@ -57,7 +57,7 @@ setup() {
     [[ "$stderr" == *"-o MODEL"* ]]
     run --separate-stderr fpt --model forest -o "$D/m.json" "$D/train.jsonl"
     [ "$status" -eq 2 ]
-    [[ "$stderr" == *'--model wants linear, knn, vpa or autopilot, not "forest"'* ]]
+    [[ "$stderr" == *'--model wants linear, knn, vpa, autopilot, lstm, gru, transformer or auto, not "forest"'* ]]
     run --separate-stderr fpt --levels 0.9,0.5 -o "$D/m.json"
     [ "$status" -eq 2 ]
     [[ "$stderr" == *"--levels wants"* ]]
@@ -283,4 +283,75 @@ setup() {
     p50=$(jq -r 'select(.type=="prediction") | .quantiles.cpu_cores.p50' "$D/lp.jsonl" | head -1)
     peak=$(jq -r 'select(.type=="actual") | .cpu_cores_peak' "$D/new.jsonl")
     between "$p50" "$(awk -v p="$peak" 'BEGIN{print p*0.5}')" "$(awk -v p="$peak" 'BEGIN{print p*1.6}')" "cpu p50 vs measured peak"
+}
+
+# ramps N OFFSET: N workloads rK of 60 one-second samples; mem ramps at
+# s = 1 + (K % 10) / 2 MB/s for 30 s, stays, peaks at 90 s MB over 45-49 s,
+# then falls back to the base; then the actual.
+ramps() {
+    jq -cn --argjson n "$1" --argjson o "${2:-0}" '
+      range(0; $n) as $i | ($i + $o) as $k | (1 + ($k % 10) * 0.5) as $s |
+      (range(0; 60) as $t | {schema:1,type:"sample",id:"r\($k)",t:$t,
+         ts_ms:(1700000000000 + $k*100000 + $t*1000), cpu_cores:0.5,
+         mem_bytes:(100000000 + 1000000 * $s * (if $t < 30 then $t elif $t < 45 then 30
+                                                  elif $t < 50 then 90 else 0 end))}),
+      {schema:1,type:"actual",id:"r\($k)",t:59,duration_s:59,cpu_cores_peak:0.5,
+       mem_bytes_peak:(100000000 + 90000000 * $s)}'
+}
+
+@test "gru --from-samples: deterministic; a held-out ramp's next-horizon peak within 15%" {
+    export SOURCE_DATE_EPOCH=1700000000
+    ramps 30 > "$D/r.jsonl"
+    ramps 1 33 > "$D/held.jsonl"
+    args=(--model gru --from-samples --every 5 --horizon 20 --hidden 8 --epochs 30 --seed 3)
+    run --separate-stderr fpt "${args[@]}" -o "$D/g.json" "$D/r.jsonl"
+    [ "$status" -eq 0 ]
+    [[ "$stderr" == *"sequences of 13 metrics (at most 512 steps)"* ]]
+    cp "$D/g.json" "$D/g1.json"
+    fpt -q "${args[@]}" -o "$D/g.json" "$D/r.jsonl" 2>/dev/null || true
+    # -q changes only the recorded command
+    [ "$(jq -S 'del(.provenance.command)' "$D/g.json")" = "$(jq -S 'del(.provenance.command)' "$D/g1.json")" ]
+    fpt "${args[@]}" -o "$D/g.json" "$D/r.jsonl" 2>/dev/null
+    cmp "$D/g.json" "$D/g1.json"
+    [ "$(jq -r .kind "$D/g.json")" = gru ]
+    [ "$(jq -r .provenance.training.max_steps "$D/g.json")" = 512 ]
+    # r33: s = 2.5; at t = 30 the peak over (30, 50] is 1e8 + 90 * 2.5e6 = 3.25e8
+    p=$(fpp -m "$D/g.json" --no-pass --every 5 "$D/held.jsonl" | jq -r 'select(.type=="prediction" and .t==30) | .quantiles.mem_bytes.p50')
+    [ -n "$p" ]
+    awk -v p="$p" 'BEGIN { e = (p - 325000000) / 325000000; exit !(e < 0.15 && e > -0.15) }'
+}
+
+@test "a sequence model from fingerprints+actuals needs the samples: exit 3 naming them" {
+    ramps 10 > "$D/r.jsonl"
+    jq -c 'select(.type=="sample" and .t==29) | {schema:1,type:"fingerprint",id,t:30,window_s:30,
+           features:{cpu_cores_mean:0.5}}' "$D/r.jsonl" > "$D/f.jsonl"
+    jq -c 'select(.type=="actual")' "$D/r.jsonl" >> "$D/f.jsonl"
+    run --separate-stderr fpt --model lstm -o "$D/l.json" "$D/f.jsonl"
+    [ "$status" -eq 3 ]
+    [[ "$stderr" == *"lstm model reads each workload's samples"*"no sample records"* ]]
+    [ ! -e "$D/l.json" ]
+    # with the samples: trained on the samples up to each fingerprint
+    cat "$D/f.jsonl" "$D/r.jsonl" > "$D/fs.jsonl"
+    fpt -q --model lstm --hidden 4 --epochs 3 -o "$D/l.json" "$D/fs.jsonl"
+    [ "$(jq -r .kind "$D/l.json")" = lstm ]
+}
+
+@test "--model auto: the candidates' costs on stderr, the winner's kind in the model" {
+    ramps 20 > "$D/r.jsonl"
+    run --separate-stderr fpt --model auto --from-samples --every 10 --horizon 20 --hidden 4 \
+        --epochs 5 --seed 2 -o "$D/a.json" "$D/r.jsonl"
+    [ "$status" -eq 0 ]
+    for k in linear knn lstm gru transformer; do
+        [[ "$stderr" == *"auto: $k "*"validation cost"* ]]
+    done
+    w=$(jq -r .provenance.auto.winner "$D/a.json")
+    [ "$(jq -r .kind "$D/a.json")" = "$w" ]
+    [[ "$stderr" == *"kept $w"* ]]
+    [ "$(jq -r '.provenance.auto.candidates | keys | length' "$D/a.json")" = 5 ]
+    [ "$(jq -r .provenance.auto.cost.lambda_under "$D/a.json")" = 10 ]
+    # fingerprints only: the sequence kinds are skipped
+    run --separate-stderr fpt --model auto --epochs 5 -o "$D/b.json" "$D/train.jsonl"
+    [ "$status" -eq 0 ]
+    [[ "$stderr" == *"gru skipped (no sample records)"* ]]
+    [[ "$(jq -r .kind "$D/b.json")" =~ ^(linear|knn)$ ]]
 }

@@ -1,0 +1,153 @@
+#!/usr/bin/env bats
+# fp-run on real workloads: the limits are in place before the ramp-up ends,
+# learning improves the next prediction, the history store survives
+# concurrent runs and kill -9, exit statuses pass through. The live tests
+# need root (cgroups).
+load helpers
+
+setup() {
+    need_cmd jq
+    P=$BATS_TEST_TMPDIR
+    # ~40 MiB/s into tail's buffer for ~5 s: a peak of ~200 MiB
+    GROW='for i in $(seq 200); do head -c 1048576 /dev/zero; sleep 0.02; done | tail -c 300M >/dev/null'
+    # the same shape, four times slower: ~50 MiB
+    SMALL='for i in $(seq 200); do head -c 262144 /dev/zero; sleep 0.02; done | tail -c 300M >/dev/null'
+}
+
+fpr() { "$FP_BIN/fp-run" "$@"; }
+
+# train_model MODEL WORKLOAD [fp-train options]: a knn model from two
+# fp-capture runs of WORKLOAD, fingerprinted at 0.5 s as fp-run -w 0.5 does.
+train_model() {
+    local m=$1 w=$2 k
+    shift 2
+    for k in 1 2; do
+        fpc -i 0.25 -w 0.5 --no-samples -- sh -c "$w" > "$P/cap$k.jsonl"
+    done
+    "$FP_BIN/fp-train" -q -M knn --val-frac 0 "$@" "$P/cap1.jsonl" "$P/cap2.jsonl" -o "$m"
+}
+
+# Remove the cgroups a killed fp-run PID left behind (once its workload ended).
+rm_cgroups_of() { # PID
+    find /sys/fs/cgroup -maxdepth 8 -depth -type d -name "fp-$1" -exec rmdir {} + 2>/dev/null || true
+}
+
+@test "the memory limit is in place before the workload reaches half its peak" {
+    need_root
+    train_model "$P/m.json" "$GROW"
+    run fpr -i 0.25 -w 0.5 --samples --history "$P/h" -m "$P/m.json" -- sh -c "$GROW"
+    [ "$status" -eq 0 ]
+    printf '%s\n' "$output" | grep '^{' > "$P/r.jsonl"
+    jq -c 'select(.type=="allocation") | {t, reason, ok, limits: {mem_high_bytes: .limits.mem_high_bytes, mem_max_bytes: .limits.mem_max_bytes}}' "$P/r.jsonl"
+    alloc=$(jq -c 'select(.type=="allocation" and .ok and .dry_run == false and (.limits.mem_high_bytes | type) == "number")' "$P/r.jsonl" | head -1)
+    [ -n "$alloc" ]
+    t=$(jq -r .t <<<"$alloc")
+    # the memory knobs were written on the workload's own cgroup
+    [ "$(jq '[.changes[] | select(.knob | test("memory"))] | length' <<<"$alloc")" -ge 1 ]
+    [ "$(jq -r .object <<<"$alloc")" = "$(jq -r 'select(.type=="actual") | .target.cgroup' "$P/r.jsonl")" ]
+    peak=$(jq -s '[.[] | select(.type=="sample") | .mem_bytes // 0] | max' "$P/r.jsonl")
+    at=$(jq -s --argjson t "$t" '[.[] | select(.type=="sample" and .t <= $t + 1e-6) | .mem_bytes // 0] | last' "$P/r.jsonl")
+    echo "limits at t=$t s, memory then $at, peak $peak"
+    between "$peak" 150000000 400000000 "the workload's peak"
+    awk -v a="$at" -v p="$peak" 'BEGIN { exit !(a < p / 2) }'
+    # the limits held the workload without killing it, and the run was recorded
+    [ "$(jq -r 'select(.type=="actual") | .exit_code' "$P/r.jsonl")" = 0 ]
+    [ "$(jq -r 'select(.type=="error") | .resources.mem_bytes.failed' "$P/r.jsonl")" = false ]
+    [ "$(jq -s '[.[] | .type] | sort | join(",")' "$P/h/history.jsonl")" = '"actual,error,fingerprint"' ]
+}
+
+@test "--learn: the second run of a workload is predicted better than the first" {
+    need_root
+    # a model that knows only a workload four times smaller, one neighbour
+    train_model "$P/m.json" "$SMALL" --k 1
+    cp "$P/m.json" "$P/m0.json"
+    # --dry-run: the small prediction must not OOM-kill the first run
+    for k in 1 2; do
+        run fpr -i 0.25 -w 0.5 --every 0 -n --learn --history "$P/h" -m "$P/m.json" -- sh -c "$GROW"
+        [ "$status" -eq 0 ]
+        printf '%s\n' "$output" | grep '^{' > "$P/r$k.jsonl"
+        [ "$k" = 2 ] || ! cmp -s "$P/m.json" "$P/m0.json"     # the model file changed
+    done
+    jq '.' "$P/m.json" > /dev/null                             # and is still a whole model
+    e1=$(jq -r 'select(.type=="error") | .resources.mem_bytes.pinball.p50' "$P/r1.jsonl")
+    e2=$(jq -r 'select(.type=="error") | .resources.mem_bytes.pinball.p50' "$P/r2.jsonl")
+    echo "p50 pinball loss of memory: first run $e1, second run $e2"
+    awk -v a="$e1" -v b="$e2" 'BEGIN { exit !(b < a / 2) }'
+    # both runs are in the history
+    [ "$(jq -s '[.[] | select(.type=="actual")] | length' "$P/h/history.jsonl")" = 2 ]
+    [ "$(jq -s '[.[] | select(.type=="error")] | length' "$P/h/history.jsonl")" = 2 ]
+}
+
+@test "the history survives concurrent runs and kill -9 of a run" {
+    need_root
+    local pids=() victims=() i
+    fpr -i 0.05 -w 0.1 --id c1 -m "$P/none.json" --history "$P/h" -- sh -c 'sleep 1' > /dev/null 2>&1 &
+    pids+=($!)
+    fpr -i 0.05 -w 0.1 --id c2 -m "$P/none.json" --history "$P/h" -- sh -c 'sleep 1' > /dev/null 2>&1 &
+    pids+=($!)
+    # runs killed at different moments, some while they append
+    for i in 1 2 3 4 5 6; do
+        fpr -i 0.02 -w 0.02 --id "k$i" -m "$P/none.json" --history "$P/h" -- sh -c 'sleep 0.1' > /dev/null 2>&1 &
+        victims+=($!)
+    done
+    sleep 0.05
+    for i in 0 1 2 3 4 5; do
+        kill -9 "${victims[$i]}" 2>/dev/null || true
+        sleep 0.03
+    done
+    for i in "${pids[@]}"; do wait "$i"; done
+    for i in "${victims[@]}"; do wait "$i" || true; done
+    sleep 0.3
+    for i in "${victims[@]}"; do rm_cgroups_of "$i"; done
+    # one more run appends after them
+    fpr -i 0.05 -w 0.1 --id c3 -m "$P/none.json" --history "$P/h" -- true 2>/dev/null > /dev/null
+    # every line is a whole record
+    while IFS= read -r line; do
+        jq -e '.schema == 1' <<<"$line" > /dev/null || { echo "torn: $line" | cut -c1-200; false; }
+    done < "$P/h/history.jsonl"
+    for id in c1 c2 c3; do
+        [ "$(jq -s --arg id "$id" '[.[] | select(.id == $id) | .type] | sort | join(",")' "$P/h/history.jsonl")" = '"actual,fingerprint"' ]
+    done
+}
+
+@test "without a model: one warning, no limits, the run is still recorded" {
+    need_root
+    run --separate-stderr fpr -i 0.1 -w 0.1 -m "$P/none.json" --history "$P/h" -- sh -c 'sleep 0.5'
+    [ "$status" -eq 0 ]
+    [ "$(grep -c 'no model' <<<"$stderr")" = 1 ]
+    [ "$(jq -s '[.[] | .type] | join(",")' <<<"$output")" = '"fingerprint,actual"' ]
+    [ "$(jq -s '[.[] | .type] | join(",")' "$P/h/history.jsonl")" = '"fingerprint,actual"' ]
+}
+
+@test "usage errors exit 2" {
+    run fpr
+    [ "$status" -eq 2 ]
+    run fpr --no-such-option -- true
+    [ "$status" -eq 2 ]
+    run fpr -i nope -- true
+    [ "$status" -eq 2 ]
+    run fpr -w -1 -- true
+    [ "$status" -eq 2 ]
+    run fpr --history "$P/h" --no-history -- true
+    [ "$status" -eq 2 ]
+    printf '{"no_such_key":1}\n' > "$P/bad.json"
+    run fpr -P "$P/bad.json" -- true
+    [ "$status" -eq 2 ]
+    echo 'not json' > "$P/badmodel.json"
+    run fpr -m "$P/badmodel.json" --no-history -- true
+    [ "$status" -eq 2 ]
+    run fpr --help
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"usage: fp-run"* ]]
+}
+
+@test "the workload's exit status passes through" {
+    run fpr -m "$P/none.json" --no-history -- sh -c 'exit 7'
+    [ "$status" -eq 7 ]
+    run fpr -m "$P/none.json" --no-history -- sh -c 'kill -TERM $$'
+    [ "$status" -eq 143 ]
+    run -127 fpr -m "$P/none.json" --no-history -- /nonexistent/command
+    [ "$status" -eq 127 ]
+    run -126 fpr -m "$P/none.json" --no-history -- "$P"
+    [ "$status" -eq 126 ]
+}
