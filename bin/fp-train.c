@@ -1115,6 +1115,7 @@ int main(int argc, char **argv)
         if (!R.m) {
             fprintf(stderr, "fp-train: %s\n", err.msg);
             json_decref(R.index);
+            json_decref(R.sindex);
             json_decref(cmd);
             return err.cls == FP_EINPUT ? 3 : 2;
         }
@@ -1126,6 +1127,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "fp-train: --group-by: %s\n", err.msg);
         fp_model_free(R.m);
         json_decref(R.index);
+        json_decref(R.sindex);
         json_decref(cmd);
         return 2;
     }
