@@ -210,3 +210,18 @@ setup() {
     [ "$status" -eq 3 ]
     [[ "$stderr" == *"gru model reads the workload's samples"*"not fingerprints"* ]]
 }
+
+@test "the shipped default model loads and sizes a fingerprint fp-capture made" {
+    m=$FP_TOP_SRCDIR/share/fp/default-model.json
+    [ -f "$m" ]
+    [ "$(jq -r .kind "$m")" = linear ]
+    [ "$(jq -r .provenance.seed "$m")" = 1 ]
+    # the provenance beside it names the data and the command that made it
+    [[ "$(jq -r .command "$FP_TOP_SRCDIR/share/fp/default-model.provenance.json")" == *train-default.sh ]]
+    run --separate-stderr bash -c "'$FP_BIN/fp-capture' -w 0.3 --no-samples -- sleep 0.5 | FP_MODEL='$m' '$FP_BIN/fp-predict' --no-pass"
+    [ "$status" -eq 0 ]
+    p=$(jq -c 'select(.type == "prediction")' <<<"$output")
+    [ -n "$p" ]
+    [ "$(jq -r .model <<<"$p")" = linear:default-model ]
+    [ "$(jq '.quantiles.mem_bytes.p50 > 0 and .quantiles.mem_bytes.p99 >= .quantiles.mem_bytes.p50' <<<"$p")" = true ]
+}
