@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "cli.h"
 #include "fp.h"
 
 #define EXIT_USAGE 2
@@ -110,15 +111,7 @@ static void usage(FILE *f)
 
 static int parse_seconds(const char *opt, const char *s, double min, double *out)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v) || v < min) {
-        fprintf(stderr, "fp-capture: %s: '%s' is not a number of seconds >= %g\n", opt, s, min);
-        return -1;
-    }
-    *out = v;
-    return 0;
+    return cli_seconds("fp-capture", opt, s, min, INFINITY, out);
 }
 
 static int parse_args(int argc, char **argv, settings *st)

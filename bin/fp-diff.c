@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "fp.h"
 #include "fp/diff.h"
 #include "fp/prediction.h"
@@ -109,15 +110,7 @@ static void usage(FILE *f)
 
 static int parse_double(const char *opt, const char *s, double lo, double hi, double *out)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= lo && v <= hi)) {
-        fprintf(stderr, "fp-diff: %s wants a number in [%g, %g], not \"%s\"\n", opt, lo, hi, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
+    return cli_number("fp-diff", opt, s, lo, hi, out);
 }
 
 /* "METRIC[.RES]=VALUE" into r. */
@@ -723,6 +716,8 @@ static int read_input(run *R, FILE *f, const char *name)
     return rc;
 }
 
+static int read_cb(void *r, FILE *f, const char *name) { return read_input(r, f, name); }
+
 static void print_section(const char *title, const fp_score *s, long unmatched, const char *unit)
 {
     fprintf(stderr, "%s: %ld scored (%s), %ld unmatched, %ld failed\n", title, s->n, unit,
@@ -786,21 +781,10 @@ static int join_mode(const settings *S)
     fp_score_init(&R.actuals);
     fp_score_init(&R.samples);
     int rc = 0;
-    if (S->n_inputs == 0) {
-        rc = read_input(&R, stdin, "-");
-    } else {
-        for (int i = 0; i < S->n_inputs && rc == 0; i++) {
-            const char *name = S->inputs[i];
-            FILE *f = strcmp(name, "-") == 0 ? stdin : fopen(name, "r");
-            if (!f) {
-                fprintf(stderr, "fp-diff: %s: %s\n", name, strerror(errno));
-                set_status(&R, 2);
-                rc = -1;
-                break;
-            }
-            rc = read_input(&R, f, name);
-            if (f != stdin) fclose(f);
-        }
+    rc = cli_each_input("fp-diff", S->inputs, S->n_inputs, read_cb, &R);
+    if (rc == -2) {
+        set_status(&R, 2);
+        rc = -1;
     }
     if (rc == 0) {
         json_t *sum = fp_record_new("score", NULL, R.t_max, 0);

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "fp.h"
 #include "fp/dataset.h"
 #include "fp/features.h"
@@ -98,15 +99,7 @@ static void usage(FILE *f)
 
 static int num_arg(const char *opt, const char *s, double lo, double hi, double *out)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= lo && v <= hi)) {
-        fprintf(stderr, "fp-predict: %s wants a number in [%g, %g], not \"%s\"\n", opt, lo, hi, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
+    return cli_number("fp-predict", opt, s, lo, hi, out);
 }
 
 static int parse_args(int argc, char **argv, settings *S)
@@ -498,6 +491,8 @@ static int read_input(run *R, FILE *f, const char *name)
     return rc;
 }
 
+static int read_cb(void *r, FILE *f, const char *name) { return read_input(r, f, name); }
+
 /* The model's id for prediction records: KIND:NAME, NAME from the
  * provenance, else the file's base name without .json. */
 static void model_id(run *R, const char *path)
@@ -562,22 +557,7 @@ int main(int argc, char **argv)
     } else {
         for (long i = 0; i < S.max_live; i++) R.lv[i].prev = i + 1 < S.max_live ? (int)i + 1 : -1;
         R.free_slot = 0;
-        if (S.n_inputs == 0) {
-            read_input(&R, stdin, "-");
-        } else {
-            for (int i = 0; i < S.n_inputs; i++) {
-                const char *name = S.inputs[i];
-                FILE *f = strcmp(name, "-") == 0 ? stdin : fopen(name, "r");
-                if (!f) {
-                    fprintf(stderr, "fp-predict: %s: %s\n", name, strerror(errno));
-                    R.status = 2;
-                    break;
-                }
-                int rc = read_input(&R, f, name);
-                if (f != stdin) fclose(f);
-                if (rc < 0) break;
-            }
-        }
+        if (cli_each_input("fp-predict", S.inputs, S.n_inputs, read_cb, &R) == -2) R.status = 2;
         status = R.status;
         if (R.evicted)
             fprintf(stderr, "fp-predict: forgot %ld live workload(s) to stay within --max-live %ld\n",

@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "fp.h"
 #include "fp/actuator.h"
 #include "fp/dataset.h"
@@ -134,15 +135,7 @@ static void usage(FILE *f)
 
 static int parse_seconds(const char *opt, const char *s, double min, double *out)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v) || v < min || v > 1e9) {
-        fprintf(stderr, "fp-run: %s: '%s' is not a number of seconds >= %g\n", opt, s, min);
-        return -1;
-    }
-    *out = v;
-    return 0;
+    return cli_seconds("fp-run", opt, s, min, 1e9, out);
 }
 
 /* Options into S: 0, 1 for --help/--version (exit 0), -1 usage. */

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli.h"
 #include "fp.h"
 #include "fp/dataset.h"
 #include "fp/features.h"
@@ -151,15 +152,7 @@ static void usage(FILE *f)
 
 static int num_arg(const char *opt, const char *s, double lo, double hi, double *out)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= lo && v <= hi)) {
-        fprintf(stderr, "fp-train: %s wants a number in [%g, %g], not \"%s\"\n", opt, lo, hi, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
+    return cli_number("fp-train", opt, s, lo, hi, out);
 }
 
 static int int_arg(const char *opt, const char *s, double lo, double hi, double *out)
@@ -718,6 +711,8 @@ static int read_input(run *R, FILE *f, const char *name)
     return rc;
 }
 
+static int read_cb(void *r, FILE *f, const char *name) { return read_input(r, f, name); }
+
 
 /* ------------------------------------------------------------ --model auto */
 
@@ -1164,22 +1159,7 @@ int main(int argc, char **argv)
         !(R.ds = fp_dataset_new(R.feat ? fp_model_dim(R.m) : 0))) { oom(&R); status = 2; }
 
     if (!status) {
-        if (S.n_inputs == 0) {
-            read_input(&R, stdin, "-");
-        } else {
-            for (int i = 0; i < S.n_inputs; i++) {
-                const char *name = S.inputs[i];
-                FILE *f = strcmp(name, "-") == 0 ? stdin : fopen(name, "r");
-                if (!f) {
-                    fprintf(stderr, "fp-train: %s: %s\n", name, strerror(errno));
-                    R.status = 2;
-                    break;
-                }
-                int rc = read_input(&R, f, name);
-                if (f != stdin) fclose(f);
-                if (rc < 0) break;
-            }
-        }
+        if (cli_each_input("fp-train", S.inputs, S.n_inputs, read_cb, &R) == -2) R.status = 2;
         status = R.status;
     }
     if (status && !(status == 3 && S.skip_bad)) goto out;
