@@ -14,10 +14,21 @@
  * (fp/history.h) and, with --learn, one online update of the model saved
  * back atomically. See fp-run(1).
  *
+ * The same loop runs for containers that others start: --docker ID
+ * attaches to one running container, --watch-docker to every container
+ * that starts (many at once, in one event loop). Their samples come from
+ * the container's cgroups, their limits go through the docker actuator
+ * (one POST /containers/{id}/update per change), and their end is seen
+ * when the cgroup empties and the engine reports the container stopped.
+ * One `wl` (workload) value drives each of them and the launched command
+ * alike; what all workloads share (model, policy, actuators, output) is
+ * the `ctx`.
+ *
  * Exit: the workload's status (128+N when signal N killed it; 126/127 when
- * it could not be run); 2 for fp-run's own usage or system errors (also
- * when the workload succeeded but its records could not be written, the
- * history appended or the learned model saved).
+ * it could not be run); with --docker the container's exit code; with
+ * --watch-docker 0 once INT/TERM/HUP ends the watch; 2 for fp-run's own
+ * usage or system errors (also when the workload succeeded but its records
+ * could not be written, the history appended or the learned model saved).
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -26,10 +37,12 @@
 #include <getopt.h>
 #include <math.h>
 #include <poll.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,6 +52,7 @@
 #include "fp/actuator.h"
 #include "fp/dataset.h"
 #include "fp/diff.h"
+#include "fp/docker.h"
 #include "fp/history.h"
 #include "fp/model.h"
 #include "fp/policy.h"
@@ -49,50 +63,69 @@
 #endif
 #define DEFAULT_MODEL FP_PKGDATADIR "/default-model.json"
 #define EXIT_USAGE 2
+#define MAX_FILTERS 16
 
 typedef struct settings {
     double interval, window, every;
-    const char *model, *policy, *history, *id, *cgroup_parent;
-    bool samples, dry_run, no_history, learn, no_perf;
+    const char *model, *policy, *history, *id, *cgroup_parent, *docker;
+    bool samples, dry_run, no_history, learn, no_perf, watch_docker;
+    int nlabel, nname;
+    const char *label_key[MAX_FILTERS], *label_val[MAX_FILTERS];  /* val NULL: any */
+    regex_t name_re[MAX_FILTERS];
     char **cmd;
 } settings;
 
-typedef struct run {
+/* What every workload of one fp-run shares. */
+typedef struct ctx {
     const settings *S;
+    const char *model_path;
     fp_roots roots;
     fp_cg_layout *layout;
     fp_capacity cap;
     fp_policy pol;
-    fp_actuator *act;
+    fp_actuator *act_cg;           /* for the launched command */
+    fp_actuator *act_dk;           /* for containers (NULL until one is followed) */
+    fp_docker *docker;             /* inspect, state and the event watch */
     /* the model (NULL: none, run without limits) */
     fp_model *m;
     fp_featmap *fm;
     char model_id[128], stat[8];
     double horizon;
-    double *x, *x_first;           /* features now / of the first fingerprint */
-    bool have_x_first;
-    /* the workload */
-    fp_target tg;
-    json_t *meta;
-    fp_launch launch;
-    bool launched;
-    fp_sampler *smp;
-    fp_window *win;
-    fp_sample_writer *sw;
-    fp_exit exit;
-    double next_predict;
-    /* what was decided */
-    fp_apply_state ast;
-    json_t *fp_first;              /* the first fingerprint record */
-    bool have_pred, have_alloc;
-    fp_prediction pred_first;
-    fp_limits alloc_first;         /* the first allocation's limits */
-    double alloc_first_t;
+    double *x;                     /* features of the fingerprint at hand */
+    char host[256];
     /* output */
     FILE *out;
     bool out_failed;
     fp_err out_err;
-} run;
+} ctx;
+
+/* One workload: the launched command or a container. */
+typedef struct wl {
+    ctx *C;
+    fp_actuator *act;              /* borrowed: C->act_cg or C->act_dk */
+    fp_target tg;
+    json_t *meta;
+    bool launched;                 /* the command fp-run started */
+    fp_launch launch;
+    bool container;
+    fp_cgroup *cg;                 /* a container's cgroup (owned), else NULL */
+    bool ending;                   /* container: its cgroup emptied, the engine's
+                                      word on its exit is awaited */
+    fp_sampler *smp;
+    fp_window *win;
+    fp_sample_writer *sw;
+    fp_exit exit;
+    const char *exit_why;          /* why the exit is unknown (NULL: the default) */
+    double next_predict;
+    /* what was decided */
+    fp_apply_state ast;
+    json_t *fp_first;              /* the first fingerprint record */
+    bool have_pred, have_alloc, have_x_first;
+    fp_prediction pred_first;
+    fp_limits alloc_first;         /* the first allocation's limits */
+    double alloc_first_t;
+    double *x_first;               /* features of the first fingerprint */
+} wl;
 
 static double mono(void)
 {
@@ -111,8 +144,11 @@ static double wall(void)
 static void usage(FILE *f)
 {
     fputs("usage: fp-run [options] -- CMD [ARGS...]\n"
-          "Run CMD in a cgroup of its own, predict what it needs from its first seconds,\n"
-          "limit it before it ramps up, keep adjusting, and learn from the run.\n\n"
+          "       fp-run [options] --docker ID|NAME\n"
+          "       fp-run [options] --watch-docker [--filter label=K[=V] | --filter name=REGEX]...\n"
+          "Run CMD in a cgroup of its own (or follow containers others start), predict what\n"
+          "it needs from its first seconds, limit it before it ramps up, keep adjusting,\n"
+          "and learn from the run.\n\n"
           "  -i, --interval SEC      time between samples (default 0.5, at least 0.01)\n"
           "  -w, --window SEC        first prediction after SEC seconds (default 2)\n"
           "      --every SEC         predict and adjust again every SEC seconds (default 10;\n"
@@ -124,11 +160,17 @@ static void usage(FILE *f)
           "      --history DIR       the history store (default $XDG_DATA_HOME/fp)\n"
           "      --no-history        do not append to the history store\n"
           "      --learn             refine the model with this run and save it back\n"
-          "      --id ID             workload id (default: command name, time and pid)\n"
+          "      --id ID             workload id (default: command name, time and pid;\n"
+          "                          a container's name)\n"
           "      --cgroup-parent PATH  create the workload's cgroup under PATH\n"
+          "      --docker ID|NAME    follow a running container instead of running CMD\n"
+          "      --watch-docker      follow every container that starts, until INT/TERM\n"
+          "      --filter F          with --watch-docker: only containers with label K\n"
+          "                          (=V), or whose name matches REGEX (repeatable: all must hold)\n"
           "      --no-perf           do not open performance counters\n"
           "  -h, --help              this help;  -V, --version  the version\n"
           "Exit: the workload's status (128+N: killed by signal N; 126/127: could not run);\n"
+          "--docker: the container's exit code; --watch-docker: 0 when stopped by a signal;\n"
           "2 usage or system error.\n",
           f);
 }
@@ -138,10 +180,46 @@ static int parse_seconds(const char *opt, const char *s, double min, double *out
     return cli_seconds("fp-run", opt, s, min, 1e9, out);
 }
 
+/* One --filter: label=K, label=K=V or name=REGEX (extended POSIX, unanchored). */
+static int parse_filter(settings *S, char *f)
+{
+    if (S->nlabel + S->nname >= MAX_FILTERS) {
+        fprintf(stderr, "fp-run: --filter: at most %d filters\n", MAX_FILTERS);
+        return -1;
+    }
+    if (strncmp(f, "label=", 6) == 0 && f[6] && f[6] != '=') {
+        char *k = f + 6, *eq = strchr(k, '=');
+        if (eq) *eq = 0;
+        S->label_key[S->nlabel] = k;
+        S->label_val[S->nlabel++] = eq ? eq + 1 : NULL;
+        return 0;
+    }
+    if (strncmp(f, "name=", 5) == 0 && f[5]) {
+        int rc = regcomp(&S->name_re[S->nname], f + 5, REG_EXTENDED | REG_NOSUB);
+        if (rc != 0) {
+            char m[160];
+            regerror(rc, &S->name_re[S->nname], m, sizeof m);
+            fprintf(stderr, "fp-run: --filter %s: %s\n", f, m);
+            return -1;
+        }
+        S->nname++;
+        return 0;
+    }
+    fprintf(stderr, "fp-run: --filter wants label=KEY, label=KEY=VALUE or name=REGEX, not \"%s\"\n", f);
+    return -1;
+}
+
+static void settings_free(settings *S)
+{
+    for (int i = 0; i < S->nname; i++) regfree(&S->name_re[i]);
+    S->nname = 0;
+}
+
 /* Options into S: 0, 1 for --help/--version (exit 0), -1 usage. */
 static int parse_args(int argc, char **argv, settings *S)
 {
-    enum { O_EVERY = 256, O_SAMPLES, O_HISTORY, O_NOHISTORY, O_LEARN, O_ID, O_CGPARENT, O_NOPERF };
+    enum { O_EVERY = 256, O_SAMPLES, O_HISTORY, O_NOHISTORY, O_LEARN, O_ID, O_CGPARENT, O_NOPERF,
+           O_DOCKER, O_WATCH, O_FILTER };
     static const struct option opts[] = {
         {"interval", required_argument, 0, 'i'}, {"window", required_argument, 0, 'w'},
         {"every", required_argument, 0, O_EVERY}, {"model", required_argument, 0, 'm'},
@@ -149,7 +227,8 @@ static int parse_args(int argc, char **argv, settings *S)
         {"samples", no_argument, 0, O_SAMPLES}, {"history", required_argument, 0, O_HISTORY},
         {"no-history", no_argument, 0, O_NOHISTORY}, {"learn", no_argument, 0, O_LEARN},
         {"id", required_argument, 0, O_ID}, {"cgroup-parent", required_argument, 0, O_CGPARENT},
-        {"no-perf", no_argument, 0, O_NOPERF},
+        {"no-perf", no_argument, 0, O_NOPERF}, {"docker", required_argument, 0, O_DOCKER},
+        {"watch-docker", no_argument, 0, O_WATCH}, {"filter", required_argument, 0, O_FILTER},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
     memset(S, 0, sizeof *S);
     S->interval = 0.5;
@@ -178,44 +257,80 @@ static int parse_args(int argc, char **argv, settings *S)
             break;
         case O_CGPARENT: S->cgroup_parent = optarg; break;
         case O_NOPERF: S->no_perf = true; break;
+        case O_DOCKER:
+            if (S->docker) {
+                fputs("fp-run: --docker follows one container (use --watch-docker for many)\n", stderr);
+                return -1;
+            }
+            S->docker = optarg;
+            break;
+        case O_WATCH: S->watch_docker = true; break;
+        case O_FILTER: if (parse_filter(S, optarg) < 0) return -1; break;
         case 'h': usage(stdout); return 1;
         case 'V': printf("fp-run (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION); return 1;
         default: usage(stderr); return -1;
         }
     }
-    if (optind >= argc) {
-        fputs("fp-run: no command: give -- CMD [ARGS...]\n", stderr);
+    bool containers = S->docker || S->watch_docker;
+    if (optind >= argc && !containers) {
+        fputs("fp-run: no command: give -- CMD [ARGS...], --docker ID or --watch-docker\n", stderr);
         usage(stderr);
+        return -1;
+    }
+    if (optind < argc && containers) {
+        fprintf(stderr, "fp-run: %s follows a container that others started: give no command\n",
+                S->docker ? "--docker" : "--watch-docker");
+        return -1;
+    }
+    if (S->docker && S->watch_docker) {
+        fputs("fp-run: --docker and --watch-docker exclude each other\n", stderr);
+        return -1;
+    }
+    if (S->docker && !fp_docker_valid_ref(S->docker)) {
+        fprintf(stderr, "fp-run: --docker: '%s' is not a valid container id or name\n", S->docker);
+        return -1;
+    }
+    if (S->nlabel + S->nname && !S->watch_docker) {
+        fputs("fp-run: --filter applies to --watch-docker\n", stderr);
+        return -1;
+    }
+    if (S->id && S->watch_docker) {
+        fputs("fp-run: --id names one workload; --watch-docker follows many (each is named "
+              "after its container)\n", stderr);
+        return -1;
+    }
+    if (S->cgroup_parent && containers) {
+        fputs("fp-run: --cgroup-parent applies to a command fp-run starts, not to containers\n", stderr);
         return -1;
     }
     if (S->history && S->no_history) {
         fputs("fp-run: --history and --no-history contradict each other\n", stderr);
         return -1;
     }
-    S->cmd = argv + optind;
+    S->cmd = optind < argc ? argv + optind : NULL;
     return 0;
 }
 
 /* ---- output ---------------------------------------------------------------- */
 
 /* After the first failure (a closed pipe, a full disk) nothing more is
- * written, but the workload is still run to its end. */
-static void emit_borrowed(run *R, const json_t *rec)
+ * written, but the workloads are still followed to their end. */
+static void emit_borrowed(ctx *C, const json_t *rec)
 {
-    if (rec && !R->out_failed && fp_record_write(R->out, rec, &R->out_err) < 0) R->out_failed = true;
+    if (rec && !C->out_failed && fp_record_write(C->out, rec, &C->out_err) < 0) C->out_failed = true;
 }
 
-static void emit(run *R, json_t *rec)
+static void emit(ctx *C, json_t *rec)
 {
-    emit_borrowed(R, rec);
+    emit_borrowed(C, rec);
     json_decref(rec);
 }
 
-static void flush_out(run *R)
+static void flush_out(ctx *C)
 {
-    if (!R->out_failed && fflush(R->out) != 0) {
-        fp_err_sys(&R->out_err, "write");
-        R->out_failed = true;
+    if (!C->out_failed && fflush(C->out) != 0) {
+        fp_err_sys(&C->out_err, "write");
+        C->out_failed = true;
     }
 }
 
@@ -224,11 +339,11 @@ static void flush_out(run *R)
 /* Load the model; a missing file is not an error (the run goes on without
  * limits, with one warning). Returns -1 only for a model that exists but
  * cannot be used. */
-static int model_open(run *R, const char *path)
+static int model_open(ctx *C, const char *path)
 {
     fp_err err = {0};
-    R->m = fp_model_load(path, &err);
-    if (!R->m) {
+    C->m = fp_model_load(path, &err);
+    if (!C->m) {
         if (err.cls == FP_ESYS && err.sys_errno == ENOENT) {
             fprintf(stderr, "fp-run: warning: no model at %s: running without limits (train one: "
                     "fp-capture ... > runs.jsonl; fp-train runs.jsonl -o %s)\n", path, path);
@@ -237,13 +352,13 @@ static int model_open(run *R, const char *path)
         fprintf(stderr, "fp-run: %s\n", err.msg);
         return -1;
     }
-    if (fp_model_is_seq(R->m)) {
+    if (fp_model_is_seq(C->m)) {
         fprintf(stderr, "fp-run: %s: a %s model reads sample sequences; fp-run needs a "
-                "fingerprint model (linear or knn)\n", path, fp_model_kind(R->m));
+                "fingerprint model (linear or knn)\n", path, fp_model_kind(C->m));
         return -1;
     }
     /* KIND:NAME, as fp-predict names it */
-    const json_t *prov = fp_model_provenance(R->m);
+    const json_t *prov = fp_model_provenance(C->m);
     const char *name = json_string_value(json_object_get(prov, "name"));
     char buf[100];
     if (!name || !name[0]) {
@@ -254,20 +369,65 @@ static int model_open(run *R, const char *path)
         snprintf(buf, sizeof buf, "%.*s", (int)n, b);
         name = buf;
     }
-    snprintf(R->model_id, sizeof R->model_id, "%s:%s", fp_model_kind(R->m), name);
+    snprintf(C->model_id, sizeof C->model_id, "%s:%s", fp_model_kind(C->m), name);
     const char *target = json_string_value(json_object_get(prov, "target"));
     double mh = json_number_value(json_object_get(prov, "horizon_s"));
-    R->horizon = target && strcmp(target, "horizon_peak") == 0 && mh > 0 ? mh : 0;
-    snprintf(R->stat, sizeof R->stat, "%s", target && strcmp(target, "p95") == 0 ? "p95" : "peak");
-    int dim = fp_model_dim(R->m);
-    R->fm = fp_featmap_new(R->m);
-    R->x = calloc((size_t)(dim > 0 ? dim : 1), sizeof *R->x);
-    R->x_first = calloc((size_t)(dim > 0 ? dim : 1), sizeof *R->x_first);
-    if (!R->fm || !R->x || !R->x_first) {
+    C->horizon = target && strcmp(target, "horizon_peak") == 0 && mh > 0 ? mh : 0;
+    snprintf(C->stat, sizeof C->stat, "%s", target && strcmp(target, "p95") == 0 ? "p95" : "peak");
+    int dim = fp_model_dim(C->m);
+    C->fm = fp_featmap_new(C->m);
+    C->x = calloc((size_t)(dim > 0 ? dim : 1), sizeof *C->x);
+    if (!C->fm || !C->x) {
         fputs("fp-run: out of memory\n", stderr);
         return -1;
     }
     return 0;
+}
+
+/* ---- one workload ------------------------------------------------------------ */
+
+/* A new workload with its window, sample writer and feature buffer, its
+ * first prediction due after --window; NULL when out of memory. */
+static wl *wl_new(ctx *C)
+{
+    wl *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    w->C = C;
+    w->act = C->act_cg;
+    w->ast.oom_seen = w->ast.throttled_seen = -1;
+    w->next_predict = C->S->window;
+    snprintf(w->tg.host, sizeof w->tg.host, "%s", C->host);
+    w->meta = json_object();
+    w->win = fp_window_new();
+    w->sw = fp_sample_writer_new();
+    int dim = C->m ? fp_model_dim(C->m) : 0;
+    w->x_first = calloc((size_t)(dim > 0 ? dim : 1), sizeof *w->x_first);
+    if (!w->meta || !w->win || !w->sw || !w->x_first) {
+        json_decref(w->meta);
+        fp_window_free(w->win);
+        fp_sample_writer_free(w->sw);
+        free(w->x_first);
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+/* Free w; a launched workload's cgroup is removed (a warning when that
+ * fails). Limits put on a container stay. */
+static void wl_free(wl *w)
+{
+    if (!w) return;
+    fp_err e = {0};
+    fp_sampler_free(w->smp);
+    if (w->launched && fp_launch_cleanup(&w->launch, &e) < 0) fprintf(stderr, "fp-run: warning: %s\n", e.msg);
+    free(w->cg);
+    fp_window_free(w->win);
+    fp_sample_writer_free(w->sw);
+    json_decref(w->meta);
+    json_decref(w->fp_first);
+    free(w->x_first);
+    free(w);
 }
 
 /* ---- deciding and applying ------------------------------------------------- */
@@ -280,92 +440,96 @@ static bool any_set(const fp_limits *l)
     return false;
 }
 
-/* Plan and (unless --dry-run) commit d's limits; write the allocation. */
-static void apply(run *R, const fp_decision *d, const fp_prediction *p, double t)
+/* Plan and (unless --dry-run) commit d's limits on w's cgroup or container;
+ * write the allocation. */
+static void apply(wl *w, const fp_decision *d, const fp_prediction *p, double t)
 {
+    ctx *C = w->C;
     fp_err err = {0};
     fp_plan plan;
     memset(&plan, 0, sizeof plan);
-    int rc = fp_act_plan(R->act, &R->tg, &d->want, &plan, &err);
-    if (rc == 0 && !R->S->dry_run) rc = fp_act_commit(R->act, &plan, &err);
+    int rc = fp_act_plan(w->act, &w->tg, &d->want, &plan, &err);
+    if (rc == 0 && !C->S->dry_run) rc = fp_act_commit(w->act, &plan, &err);
     fp_allocation al = {
-        .target = R->tg, .t = t, .ts = wall(), .reason = d->reason,
-        .model = R->model_id, .horizon_s = p ? p->horizon_s : -1, .prediction_t = p ? p->t : -1,
-        .dry_run = R->S->dry_run, .ok = rc == 0, .error = rc == 0 ? NULL : err.msg,
+        .target = w->tg, .t = t, .ts = wall(), .reason = d->reason,
+        .model = C->model_id, .horizon_s = p ? p->horizon_s : -1, .prediction_t = p ? p->t : -1,
+        .dry_run = C->S->dry_run, .ok = rc == 0, .error = rc == 0 ? NULL : err.msg,
         .limits = d->want, .plan = &plan };
     for (int i = 0; i < FP_RES_COUNT; i++) al.why[i] = d->why[i];
-    if (rc < 0) fprintf(stderr, "fp-run: %s: %s\n", R->tg.id, err.msg);
-    else if (!R->S->dry_run) fp_apply_state_commit(&R->ast, &d->want, mono());
-    if (rc == 0 && !R->have_alloc && p) {
-        R->have_alloc = true;
-        R->alloc_first = d->want;
-        R->alloc_first_t = t;
+    if (rc < 0) fprintf(stderr, "fp-run: %s: %s\n", w->tg.id, err.msg);
+    else if (!C->S->dry_run) fp_apply_state_commit(&w->ast, &d->want, mono());
+    if (rc == 0 && !w->have_alloc && p) {
+        w->have_alloc = true;
+        w->alloc_first = d->want;
+        w->alloc_first_t = t;
     }
-    emit(R, fp_allocation_to_json(&al));
+    emit(C, fp_allocation_to_json(&al));
 }
 
-/* Observe the cgroup and decide: p a prediction, or NULL for the look at
+/* Observe the workload and decide: p a prediction, or NULL for the look at
  * every sample (OOM kills, throttling: raises only). */
-static void decide(run *R, const fp_prediction *p, double t)
+static void decide(wl *w, const fp_prediction *p, double t)
 {
+    ctx *C = w->C;
     fp_err err = {0};
     fp_observed o;
-    if (fp_act_observe(R->act, &R->tg, &o, &err) < 0) {
+    if (fp_act_observe(w->act, &w->tg, &o, &err) < 0) {
         if (!p) return;                /* gone: the exit is near */
-        fprintf(stderr, "fp-run: %s: %s\n", R->tg.id, err.msg);
-        fp_allocation al = { .target = R->tg, .t = t, .ts = wall(), .reason = "prediction",
-                             .model = R->model_id, .horizon_s = p->horizon_s, .prediction_t = p->t,
-                             .dry_run = R->S->dry_run, .ok = false, .error = err.msg };
+        fprintf(stderr, "fp-run: %s: %s\n", w->tg.id, err.msg);
+        fp_allocation al = { .target = w->tg, .t = t, .ts = wall(), .reason = "prediction",
+                             .model = C->model_id, .horizon_s = p->horizon_s, .prediction_t = p->t,
+                             .dry_run = C->S->dry_run, .ok = false, .error = err.msg };
         fp_limits_unset(&al.limits);
-        emit(R, fp_allocation_to_json(&al));
+        emit(C, fp_allocation_to_json(&al));
         return;
     }
     fp_decision d;
-    fp_policy_decide(&R->pol, &R->cap, p, &o, &R->ast, mono(), &d);
+    fp_policy_decide(&C->pol, &C->cap, p, &o, &w->ast, mono(), &d);
     if (strcmp(d.reason, "hold") == 0 && !any_set(&d.want)) {
         if (!p) return;
-        fp_allocation al = { .target = R->tg, .t = t, .ts = wall(), .reason = "hold",
-                             .model = R->model_id, .horizon_s = p->horizon_s, .prediction_t = p->t,
-                             .dry_run = R->S->dry_run, .ok = true, .limits = d.want };
+        fp_allocation al = { .target = w->tg, .t = t, .ts = wall(), .reason = "hold",
+                             .model = C->model_id, .horizon_s = p->horizon_s, .prediction_t = p->t,
+                             .dry_run = C->S->dry_run, .ok = true, .limits = d.want };
         for (int i = 0; i < FP_RES_COUNT; i++) al.why[i] = d.why[i];
-        emit(R, fp_allocation_to_json(&al));
+        emit(C, fp_allocation_to_json(&al));
         return;
     }
-    apply(R, &d, p, t);
+    apply(w, &d, p, t);
 }
 
 /* A fingerprint of the samples so far, its prediction and (when act) the
  * limits it calls for. */
-static void predict(run *R, double t, bool act)
+static void predict(wl *w, double t, bool act)
 {
-    json_t *fpr = fp_fingerprint(R->win, &R->tg, R->meta, t);
-    emit_borrowed(R, fpr);
-    if (!R->fp_first) R->fp_first = json_incref(fpr);
+    ctx *C = w->C;
+    json_t *fpr = fp_fingerprint(w->win, &w->tg, w->meta, t);
+    emit_borrowed(C, fpr);
+    if (!w->fp_first) w->fp_first = json_incref(fpr);
     json_decref(fpr);
-    if (!R->m) return;
+    if (!C->m) return;
     fp_err err = {0};
     fp_quantiles q[FP_RES_COUNT];
-    if (fp_featmap_window(R->fm, R->win, R->meta, R->x, &err) < 0 ||
-        fp_model_predict(R->m, R->x, q, NULL, &err) < 0) {
-        fprintf(stderr, "fp-run: %s: no prediction: %s\n", R->tg.id, err.msg);
+    if (fp_featmap_window(C->fm, w->win, w->meta, C->x, &err) < 0 ||
+        fp_model_predict(C->m, C->x, q, NULL, &err) < 0) {
+        fprintf(stderr, "fp-run: %s: no prediction: %s\n", w->tg.id, err.msg);
         return;
     }
     fp_prediction p;
     memset(&p, 0, sizeof p);
-    p.target = R->tg;
+    p.target = w->tg;
     p.t = t;
     p.ts = wall();
-    p.horizon_s = R->horizon;
-    snprintf(p.model, sizeof p.model, "%s", R->model_id);
+    p.horizon_s = C->horizon;
+    snprintf(p.model, sizeof p.model, "%s", C->model_id);
     memcpy(p.q, q, sizeof p.q);
-    emit(R, fp_prediction_to_json(&p));
-    if (!R->have_pred) {
-        R->have_pred = true;
-        R->pred_first = p;
-        memcpy(R->x_first, R->x, (size_t)fp_model_dim(R->m) * sizeof *R->x);
-        R->have_x_first = true;
+    emit(C, fp_prediction_to_json(&p));
+    if (!w->have_pred) {
+        w->have_pred = true;
+        w->pred_first = p;
+        memcpy(w->x_first, C->x, (size_t)fp_model_dim(C->m) * sizeof *C->x);
+        w->have_x_first = true;
     }
-    if (act) decide(R, &p, t);
+    if (act) decide(w, &p, t);
 }
 
 /* ---- the end of the run ------------------------------------------------------ */
@@ -386,32 +550,32 @@ static json_t *levels_json(const fp_quantiles *q, const double *v)
 static double limit_or_nan(double v) { return v >= 0 ? v : NAN; }
 
 /* The `error` record of fp-records(5) (as fp-diff writes it): the first
- * prediction and the first allocation against the actual's R->stat. */
-static json_t *error_record(run *R, const json_t *actual, double t)
+ * prediction and the first allocation against the actual's peak (or p95). */
+static json_t *error_record(wl *w, const json_t *actual, double t)
 {
     double use[FP_RES_COUNT], peak[FP_RES_COUNT], mean[FP_RES_COUNT];
     fp_err err = {0};
-    if (fp_actual_targets(actual, R->stat, use, &err) < 0 ||
+    if (fp_actual_targets(actual, w->C->stat, use, &err) < 0 ||
         fp_actual_targets(actual, "peak", peak, &err) < 0 ||
         fp_actual_targets(actual, "mean", mean, &err) < 0)
         return NULL;
     double dur = json_number_value(json_object_get(actual, "duration_s"));
-    json_t *e = fp_record_new("error", &R->tg, t, wall());
-    json_object_set_new(e, "model", json_string(R->model_id));
-    json_object_set_new(e, "prediction_t", num_or_null(R->pred_first.t));
-    json_object_set_new(e, "allocation_t", R->have_alloc ? num_or_null(R->alloc_first_t) : json_null());
-    json_object_set_new(e, "actual_stat", json_string(R->stat));
+    json_t *e = fp_record_new("error", &w->tg, t, wall());
+    json_object_set_new(e, "model", json_string(w->C->model_id));
+    json_object_set_new(e, "prediction_t", num_or_null(w->pred_first.t));
+    json_object_set_new(e, "allocation_t", w->have_alloc ? num_or_null(w->alloc_first_t) : json_null());
+    json_object_set_new(e, "actual_stat", json_string(w->C->stat));
     json_object_set_new(e, "duration_s", num_or_null(dur));
     json_t *res = json_object(), *missing = json_object();
     bool failed = false;
     fp_score score;
     fp_score_init(&score);
-    const fp_limits *l = &R->alloc_first;
+    const fp_limits *l = &w->alloc_first;
     for (int r = 0; r < FP_RES_COUNT; r++) {
-        const fp_quantiles *q = R->pred_first.q[r].n > 0 ? &R->pred_first.q[r] : NULL;
+        const fp_quantiles *q = w->pred_first.q[r].n > 0 ? &w->pred_first.q[r] : NULL;
         double alloc = NAN, hard = NAN;
         char from[32] = "";
-        if (R->have_alloc) {
+        if (w->have_alloc) {
             switch (r) {
             case FP_RES_CPU:
                 alloc = limit_or_nan(l->cpu_max_cores);
@@ -477,9 +641,9 @@ static json_t *error_record(run *R, const json_t *actual, double t)
 
 /* Append the run to the history store: one append, so concurrent runs and
  * a kill leave whole records. */
-static int record_history(run *R, json_t *actual, json_t *error)
+static int record_history(wl *w, json_t *actual, json_t *error)
 {
-    const settings *S = R->S;
+    const settings *S = w->C->S;
     char dir[FP_PATH_MAX];
     if (S->history) snprintf(dir, sizeof dir, "%s", S->history);
     else if (fp_history_default_dir(dir, sizeof dir) < 0) {
@@ -491,7 +655,7 @@ static int record_history(run *R, json_t *actual, json_t *error)
     fp_history *h = fp_history_new(dir, NULL, &err);
     json_t *recs[3];
     size_t n = 0;
-    if (R->fp_first) recs[n++] = R->fp_first;
+    if (w->fp_first) recs[n++] = w->fp_first;
     recs[n++] = actual;
     if (error) recs[n++] = error;
     int rc = h ? fp_history_append(h, recs, n, &err) : -1;
@@ -502,28 +666,29 @@ static int record_history(run *R, json_t *actual, json_t *error)
 
 /* --learn: one online update with (first fingerprint, actual), saved back
  * atomically over the model file. */
-static int learn(run *R, const json_t *actual, const char *path)
+static int learn(wl *w, const json_t *actual)
 {
-    if (!R->m) {
-        fputs("fp-run: --learn: no model to refine\n", stderr);
+    ctx *C = w->C;
+    if (!C->m) {
+        fprintf(stderr, "fp-run: %s: --learn: no model to refine\n", w->tg.id);
         return 0;
     }
-    if (!R->have_x_first) {
-        fputs("fp-run: --learn: the run had no fingerprint the model could read\n", stderr);
+    if (!w->have_x_first) {
+        fprintf(stderr, "fp-run: %s: --learn: the run had no fingerprint the model could read\n", w->tg.id);
         return 0;
     }
     fp_err err = {0};
     fp_example e;
     memset(&e, 0, sizeof e);
-    if (fp_actual_targets(actual, R->stat, e.y, &err) < 0) {
+    if (fp_actual_targets(actual, C->stat, e.y, &err) < 0) {
         fprintf(stderr, "fp-run: --learn: %s\n", err.msg);
         return -1;
     }
-    e.x = R->x_first;
-    e.group = R->tg.id;
+    e.x = w->x_first;
+    e.group = w->tg.id;
     e.ts = wall();
     e.oom = json_number_value(json_object_get(actual, "oom_kills")) > 0;
-    if (fp_model_update(R->m, &e, &err) < 0 || fp_model_save(R->m, path, &err) < 0) {
+    if (fp_model_update(C->m, &e, &err) < 0 || fp_model_save(C->m, C->model_path, &err) < 0) {
         fprintf(stderr, "fp-run: --learn: %s\n", err.msg);
         return -1;
     }
@@ -531,203 +696,532 @@ static int learn(run *R, const json_t *actual, const char *path)
 }
 
 /* The workload ended: the fingerprint if the window was never reached,
- * the actual, the error, the history, the learning. Returns -1 when a
- * record could not be kept. */
-static int finish(run *R, const char *model_path)
+ * the actual, the error, the history, the learning. With partial (a
+ * reason), fp-run stops following a workload that still runs: the actual
+ * and the error cover what was seen and say why the exit is unknown, but
+ * nothing goes to the history or the model (a partial life would teach
+ * them too small a need). Returns -1 when a record could not be kept. */
+static int finish(wl *w, const char *partial)
 {
-    double end = fp_window_last_t(R->win);
-    if (!R->fp_first) predict(R, end, false);    /* a short workload: scored, not limited */
-    json_t *actual = fp_actual(R->win, &R->tg, &R->exit, R->meta, NULL, end);
-    emit_borrowed(R, actual);
-    json_t *error = R->have_pred ? error_record(R, actual, end) : NULL;
-    emit_borrowed(R, error);
-    flush_out(R);
+    ctx *C = w->C;
+    double end = fp_window_last_t(w->win);
+    if (!w->fp_first) predict(w, end, false);    /* a short workload: scored, not limited */
+    json_t *actual = fp_actual(w->win, &w->tg, &w->exit, w->meta, NULL, end);
+    const char *why = partial ? partial : w->exit_why;
+    json_t *miss = json_object_get(actual, "missing");
+    if (why && !w->exit.known && json_is_object(miss)) {
+        json_object_set_new(miss, "exit_code", json_string(why));
+        json_object_set_new(miss, "exit_signal", json_string(why));
+    }
+    emit_borrowed(C, actual);
+    json_t *error = w->have_pred ? error_record(w, actual, end) : NULL;
+    emit_borrowed(C, error);
+    flush_out(C);
     int rc = 0;
-    if (!R->S->no_history && record_history(R, actual, error) < 0) rc = -1;
-    if (R->S->learn && learn(R, actual, model_path) < 0) rc = -1;
+    if (!partial) {
+        if (!C->S->no_history && record_history(w, actual, error) < 0) rc = -1;
+        if (C->S->learn && learn(w, actual) < 0) rc = -1;
+    }
     json_decref(actual);
     json_decref(error);
     return rc;
 }
 
-/* ---- the workload ------------------------------------------------------------ */
+/* One sample: its record, the window, and (when look) what is due: a
+ * prediction at its time, else the look for OOM kills and throttling. */
+static void feed(wl *w, const fp_sample *s, bool look)
+{
+    ctx *C = w->C;
+    if (C->S->samples) emit_borrowed(C, fp_sample_writer_json(w->sw, s, &w->tg));
+    fp_window_add(w->win, s);
+    if (!look) return;
+    if (s->t + 1e-9 >= w->next_predict) {
+        predict(w, s->t, true);
+        w->next_predict = C->S->every > 0 ? w->next_predict + C->S->every : INFINITY;
+        if (w->next_predict <= s->t) w->next_predict = s->t + C->S->every;
+    } else if (w->ast.applied) {
+        decide(w, NULL, s->t);          /* OOM kills, throttling */
+    }
+}
+
+/* ---- the launched command ---------------------------------------------------- */
 
 static const int fwd_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
 
 /* Start the command: its cgroup, its sampler (whose counters must see the
  * first instruction), then let it run. *exec_status is 126/127 when the
  * command could not be run. */
-static int launch(run *R, const sigset_t *oldmask, fp_err *err, int *exec_status)
+static int launch(wl *w, const sigset_t *oldmask, fp_err *err, int *exec_status)
 {
-    const settings *S = R->S;
+    ctx *C = w->C;
+    const settings *S = C->S;
     char name[64];
-    if (S->id) snprintf(R->tg.id, sizeof R->tg.id, "%s", S->id);
+    if (S->id) snprintf(w->tg.id, sizeof w->tg.id, "%s", S->id);
     else {
         const char *base = strrchr(S->cmd[0], '/');
         base = base ? base + 1 : S->cmd[0];
-        snprintf(R->tg.id, sizeof R->tg.id, "%.60s-%ld-%d", base, (long)time(NULL), (int)getpid());
+        snprintf(w->tg.id, sizeof w->tg.id, "%.60s-%ld-%d", base, (long)time(NULL), (int)getpid());
     }
     json_t *cmd = json_array();
     for (int i = 0; S->cmd[i]; i++) json_array_append_new(cmd, json_string(S->cmd[i]));
-    json_object_set_new(R->meta, "cmd", cmd);
+    json_object_set_new(w->meta, "cmd", cmd);
     snprintf(name, sizeof name, "fp-%d", (int)getpid());
     fp_launch_cfg cfg = {.argv = S->cmd, .cgroup_parent = S->cgroup_parent, .cgroup_name = name,
                          .child_mask = oldmask};
-    if (fp_launch_prepare(&R->roots, R->layout, &cfg, &R->launch, err) < 0) return -1;
-    R->launched = true;
-    R->tg.pid = R->launch.pid;
-    if (R->launch.cg) snprintf(R->tg.cgroup, sizeof R->tg.cgroup, "%s", R->launch.cg->rel);
+    if (fp_launch_prepare(&C->roots, C->layout, &cfg, &w->launch, err) < 0) return -1;
+    w->launched = true;
+    w->tg.pid = w->launch.pid;
+    if (w->launch.cg) snprintf(w->tg.cgroup, sizeof w->tg.cgroup, "%s", w->launch.cg->rel);
     else fprintf(stderr, "fp-run: warning: no cgroup for the workload (%s): it cannot be limited\n",
-                 R->launch.why_no_cgroup ? R->launch.why_no_cgroup : "unknown");
-    fp_sampler_cfg scfg = {.pid = R->launch.pid, .cg = R->launch.cg,
-                           .why_no_cgroup = R->launch.why_no_cgroup,
-                           .tree_from_cgroup = R->launch.cg != NULL, .perf = !S->no_perf};
-    R->smp = fp_sampler_new(&R->roots, &scfg, err);
-    if (!R->smp) {
-        fp_launch_abort(&R->launch);
+                 w->launch.why_no_cgroup ? w->launch.why_no_cgroup : "unknown");
+    fp_sampler_cfg scfg = {.pid = w->launch.pid, .cg = w->launch.cg,
+                           .why_no_cgroup = w->launch.why_no_cgroup,
+                           .tree_from_cgroup = w->launch.cg != NULL, .perf = !S->no_perf};
+    w->smp = fp_sampler_new(&C->roots, &scfg, err);
+    if (!w->smp) {
+        fp_launch_abort(&w->launch);
         return -1;
     }
-    fp_sampler_start(R->smp, mono());
-    return fp_launch_release(&R->launch, exec_status, err);
+    fp_sampler_start(w->smp, mono());
+    return fp_launch_release(&w->launch, exec_status, err);
 }
 
-/* One sample: its record, the window, and what is due. */
-static void feed(run *R, const fp_sample *s)
+/* Sleep on the signalfd until it is time to sample (at most until
+ * deadline, monotonic seconds); returns the signals that arrived as a
+ * bit set (1 << signo), with their senders in *user (1 << signo when
+ * sent by a process, not by the terminal's ^C). */
+static unsigned long long wait_signals(int sfd, double deadline, unsigned long long *user)
 {
-    if (R->S->samples) emit_borrowed(R, fp_sample_writer_json(R->sw, s, &R->tg));
-    fp_window_add(R->win, s);
-    if (s->t + 1e-9 >= R->next_predict) {
-        predict(R, s->t, true);
-        R->next_predict = R->S->every > 0 ? R->next_predict + R->S->every : INFINITY;
-        if (R->next_predict <= s->t) R->next_predict = s->t + R->S->every;
-    } else if (R->ast.applied) {
-        decide(R, NULL, s->t);          /* OOM kills, throttling */
+    unsigned long long got = 0;
+    double wait = deadline - mono();
+    if (wait <= 0) return 0;
+    struct timespec ts = {(time_t)wait, (long)((wait - floor(wait)) * 1e9)};
+    struct pollfd pfd = {.fd = sfd, .events = POLLIN};
+    if (ppoll(&pfd, 1, &ts, NULL) > 0) {
+        struct signalfd_siginfo si;
+        while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+            int sig = (int)si.ssi_signo;
+            if (sig <= 0 || sig >= 64) continue;
+            got |= 1ULL << sig;
+            if (si.ssi_pid != 0 || si.ssi_code == SI_USER || si.ssi_code == SI_QUEUE) *user |= 1ULL << sig;
+        }
     }
+    return got;
 }
 
-/* Sample until the workload exits; signals sent to fp-run go to it.
+/* Sample the command until it exits; signals sent to fp-run go to it.
  * Returns the workload's exit status. */
-static int loop(run *R, int sfd)
+static int loop_command(wl *w, int sfd)
 {
-    double next = mono() + R->S->interval;
+    const settings *S = w->C->S;
+    double next = mono() + S->interval;
     for (;;) {
-        double wait = next - mono();
-        if (wait > 0) {
-            struct timespec ts = {(time_t)wait, (long)((wait - floor(wait)) * 1e9)};
-            struct pollfd pfd = {.fd = sfd, .events = POLLIN};
-            if (ppoll(&pfd, 1, &ts, NULL) > 0) {
-                struct signalfd_siginfo si;
-                while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
-                    int sig = (int)si.ssi_signo;
-                    /* a terminal's ^C already reached the workload's group */
-                    if (sig != SIGCHLD && (si.ssi_pid != 0 || si.ssi_code == SI_USER || si.ssi_code == SI_QUEUE))
-                        kill(R->launch.pid, sig);
-                }
-            }
-            if (fp_launch_exited(&R->launch)) {
+        if (next - mono() > 0) {
+            unsigned long long user = 0, got = wait_signals(sfd, next, &user);
+            /* a terminal's ^C already reached the workload's group */
+            for (int sig = 1; sig < 64; sig++)
+                if (sig != SIGCHLD && (got & user & (1ULL << sig))) kill(w->launch.pid, sig);
+            if (fp_launch_exited(&w->launch)) {
                 /* the zombie's counters can still be read once */
                 fp_sample s;
-                fp_sampler_sample(R->smp, mono(), &s);
-                fp_launch_reap(&R->launch, &R->exit);
-                if (R->S->samples) emit_borrowed(R, fp_sample_writer_json(R->sw, &s, &R->tg));
-                fp_window_add(R->win, &s);
-                return R->exit.signal ? 128 + R->exit.signal : R->exit.code;
+                fp_sampler_sample(w->smp, mono(), &s);
+                fp_launch_reap(&w->launch, &w->exit);
+                feed(w, &s, false);
+                return w->exit.signal ? 128 + w->exit.signal : w->exit.code;
             }
             if (mono() < next) continue;
         }
         double now = mono();
-        next += R->S->interval;
-        if (next < now) next = now + R->S->interval;
+        next += S->interval;
+        if (next < now) next = now + S->interval;
         fp_sample s;
-        fp_sampler_sample(R->smp, now, &s);
-        feed(R, &s);
-        flush_out(R);
+        fp_sampler_sample(w->smp, now, &s);
+        feed(w, &s, true);
+        flush_out(w->C);
     }
 }
 
-static void run_free(run *R)
+/* Run CMD under the loop; returns fp-run's exit status. */
+static int run_command(ctx *C, int sfd, const sigset_t *oldmask)
 {
-    fp_err e = {0};
-    fp_sampler_free(R->smp);
-    if (R->launched && fp_launch_cleanup(&R->launch, &e) < 0) fprintf(stderr, "fp-run: warning: %s\n", e.msg);
-    fp_window_free(R->win);
-    fp_sample_writer_free(R->sw);
-    json_decref(R->meta);
-    json_decref(R->fp_first);
-    fp_featmap_free(R->fm);
-    fp_model_free(R->m);
-    free(R->x);
-    free(R->x_first);
-    fp_act_free(R->act);
-    free(R->layout);
+    fp_err err = {0};
+    if (!(C->act_cg = fp_act_cgroup_new(&C->roots, &err))) {
+        fprintf(stderr, "fp-run: %s\n", err.msg);
+        return EXIT_USAGE;
+    }
+    wl *w = wl_new(C);
+    if (!w) {
+        fputs("fp-run: out of memory\n", stderr);
+        return EXIT_USAGE;
+    }
+    int exec_status = 0, status;
+    if (launch(w, oldmask, &err, &exec_status) < 0) {
+        fprintf(stderr, "fp-run: %s\n", err.msg);
+        status = exec_status ? exec_status : EXIT_USAGE;
+    } else {
+        status = loop_command(w, sfd);
+        if (finish(w, NULL) < 0 && status == 0) status = EXIT_USAGE;
+    }
+    wl_free(w);
+    return status;
+}
+
+/* ---- containers -------------------------------------------------------------- */
+
+/* The engine's word on container id: 1 running, 0 stopped (ex gets
+ * State.ExitCode), -1 with err (FP_EINPUT: the container is gone). */
+static int container_state(ctx *C, const char *id, fp_exit *ex, fp_err *err)
+{
+    char path[160];
+    snprintf(path, sizeof path, "/containers/%s/json", id);
+    long status = 0;
+    json_t *j = NULL;
+    if (fp_docker_request(C->docker, "GET", path, NULL, &status, &j, err) < 0) return -1;
+    json_t *st = json_object_get(j, "State");
+    json_t *running = json_object_get(st, "Running"), *code = json_object_get(st, "ExitCode");
+    int r;
+    if (!json_is_boolean(running) || (!json_is_true(running) && !json_is_integer(code))) {
+        r = fp_err_set(err, FP_ESYS, "unexpected inspect answer for container %.12s", id);
+    } else if (json_is_true(running)) {
+        r = 1;
+    } else {
+        json_int_t c = json_integer_value(code);
+        ex->known = true;
+        ex->code = c >= 0 && c <= 255 ? (int)c : 255;
+        ex->signal = 0;
+        r = 0;
+    }
+    json_decref(j);
+    return r;
+}
+
+/* Does container c pass every --filter? */
+static bool filters_pass(const settings *S, const fp_container *c)
+{
+    for (int i = 0; i < S->nlabel; i++) {
+        json_t *v = json_object_get(c->labels, S->label_key[i]);
+        if (!json_is_string(v)) return false;
+        if (S->label_val[i] && strcmp(json_string_value(v), S->label_val[i]) != 0) return false;
+    }
+    for (int i = 0; i < S->nname; i++)
+        if (regexec(&S->name_re[i], c->name, 0, NULL, 0) != 0) return false;
+    return true;
+}
+
+/* Follow the running container ref from now on: its metadata, its cgroup
+ * (found from its init process), its sampler started at now (t = 0 is when
+ * fp-run attached), the docker actuator for its limits. NULL with err:
+ * FP_EINPUT for a container that does not exist or does not run; NULL with
+ * err cleared (cls 0) when --filter leaves it out. */
+static wl *attach_container(ctx *C, const char *ref, double now, fp_err *err)
+{
+    const settings *S = C->S;
+    fp_container c;
+    if (fp_docker_inspect(C->docker, ref, &c, err) < 0) return NULL;
+    if (!c.running || c.pid <= 0) {
+        fp_err_set(err, FP_EINPUT, "container %s is not running", ref);
+        fp_container_clear(&c);
+        return NULL;
+    }
+    if (!filters_pass(S, &c)) {
+        fp_container_clear(&c);
+        memset(err, 0, sizeof *err);
+        return NULL;
+    }
+    wl *w = wl_new(C);
+    if (!w) {
+        fp_container_clear(&c);
+        fp_err_set(err, FP_ESYS, "out of memory");
+        return NULL;
+    }
+    w->container = true;
+    w->act = C->act_dk;
+    snprintf(w->tg.id, sizeof w->tg.id, "%s", S->id ? S->id : c.name[0] ? c.name : c.id);
+    snprintf(w->tg.container, sizeof w->tg.container, "%s", c.id);
+    w->tg.pid = c.pid;
+    json_object_set_new(w->meta, "container", json_string(c.id));
+    json_object_set_new(w->meta, "name", json_string(c.name));
+    json_object_set_new(w->meta, "image", json_string(c.image));
+    if (c.cmd) json_object_set(w->meta, "cmd", c.cmd);
+    if (c.labels) json_object_set(w->meta, "labels", c.labels);
+    fp_container_clear(&c);
+    w->cg = malloc(sizeof *w->cg);
+    if (!w->cg) {
+        fp_err_set(err, FP_ESYS, "out of memory");
+        goto fail;
+    }
+    if (fp_cgroup_of_pid(&C->roots, C->layout, w->tg.pid, w->cg, err) < 0) goto fail;
+    snprintf(w->tg.cgroup, sizeof w->tg.cgroup, "%s", w->cg->rel);
+    fp_sampler_cfg cfg = {.pid = w->tg.pid, .cg = w->cg, .tree_from_cgroup = true,
+                          .perf = !S->no_perf, .perf_cgroup = true};
+    if (!(w->smp = fp_sampler_new(&C->roots, &cfg, err))) goto fail;
+    fp_sampler_start(w->smp, now);
+    return w;
+fail:
+    wl_free(w);
+    return NULL;
+}
+
+/* One sample of a followed container. Its end: the cgroup has no process
+ * left and the engine says it stopped (its exit code) or no longer knows
+ * it. While the engine still reports it running, the empty samples after
+ * the first are not counted. Returns true when the container has ended. */
+static bool container_step(wl *w, double now)
+{
+    fp_sample s;
+    int procs = fp_sampler_sample(w->smp, now, &s);
+    if (procs > 0) {
+        w->ending = false;
+        feed(w, &s, true);
+        return false;
+    }
+    if (!w->ending) feed(w, &s, false);     /* its last counters */
+    w->ending = true;
+    fp_err err = {0};
+    int r = container_state(w->C, w->tg.container, &w->exit, &err);
+    if (r == 1) return false;
+    if (r < 0) {
+        w->exit.known = false;
+        w->exit_why = err.cls == FP_EINPUT
+            ? "the container was removed before fp-run read its exit code"
+            : "the Docker engine did not say how the container exited";
+        fprintf(stderr, "fp-run: %s: %s\n", w->tg.id, err.msg);
+    }
+    return true;
+}
+
+typedef struct fleet {
+    wl **w;
+    int n, cap;
+} fleet;
+
+static int fleet_add(fleet *f, wl *w)
+{
+    if (f->n == f->cap) {
+        int cap = f->cap ? f->cap * 2 : 8;
+        wl **p = realloc(f->w, (size_t)cap * sizeof *p);
+        if (!p) return -1;
+        f->w = p;
+        f->cap = cap;
+    }
+    f->w[f->n++] = w;
+    return 0;
+}
+
+static bool fleet_has(const fleet *f, const char *id)
+{
+    for (int i = 0; i < f->n; i++)
+        if (strcmp(f->w[i]->tg.container, id) == 0) return true;
+    return false;
+}
+
+/* Attach to the containers whose start events have arrived. Returns -1
+ * (message printed) when the event stream broke. */
+static int watch_events(ctx *C, fleet *f)
+{
+    char ids[64][80];
+    fp_err err = {0};
+    int n = fp_docker_watch_poll(C->docker, 0, ids, 64, &err);
+    if (n < 0) {
+        fprintf(stderr, "fp-run: %s\n", err.msg);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        if (fleet_has(f, ids[i])) continue;
+        fp_err ae = {0};
+        wl *w = attach_container(C, ids[i], mono(), &ae);
+        if (!w) {
+            if (ae.cls) fprintf(stderr, "fp-run: container %.12s: not followed: %s\n", ids[i], ae.msg);
+            continue;
+        }
+        if (fleet_add(f, w) < 0) {
+            fprintf(stderr, "fp-run: container %.12s: not followed: out of memory\n", ids[i]);
+            wl_free(w);
+        }
+    }
+    return n;
+}
+
+/* Follow the containers (--docker: the one in f; --watch-docker: every
+ * one that starts) in one loop: one sample round every --interval, the
+ * event stream looked at every 50 ms, signals on the signalfd. INT, TERM
+ * and HUP stop it: what each open container has is written, partial.
+ * *last_exit gets the exit code of the last container that ended (-1:
+ * none known), *stopped whether a signal ended the loop. Returns 0, or -1
+ * when a record could not be kept or the event stream broke. */
+static int loop_containers(ctx *C, fleet *f, int sfd, int *last_exit, bool *stopped)
+{
+    const settings *S = C->S;
+    const unsigned long long stop_sigs = 1ULL << SIGINT | 1ULL << SIGTERM | 1ULL << SIGHUP;
+    double next = mono() + S->interval;
+    const char *partial = NULL;
+    int rc = 0;
+    *last_exit = -1;
+    for (;;) {
+        double now = mono();
+        if (next - now > 0) {
+            double until = S->watch_docker && next - now > 0.05 ? now + 0.05 : next;
+            unsigned long long user = 0;
+            if (wait_signals(sfd, until, &user) & stop_sigs) {
+                partial = "fp-run stopped before the container exited";
+                *stopped = true;
+                break;
+            }
+            if (S->watch_docker && watch_events(C, f) < 0) {
+                partial = "the Docker event stream broke before the container exited";
+                rc = -1;
+                break;
+            }
+            if (mono() < next) continue;
+        }
+        now = mono();
+        next += S->interval;
+        if (next < now) next = now + S->interval;
+        for (int i = 0; i < f->n;) {
+            wl *w = f->w[i];
+            if (!container_step(w, now)) {
+                i++;
+                continue;
+            }
+            if (finish(w, NULL) < 0) rc = -1;
+            *last_exit = w->exit.known ? w->exit.code : -1;
+            wl_free(w);
+            f->w[i] = f->w[--f->n];
+        }
+        flush_out(C);
+        if (!S->watch_docker && f->n == 0) break;
+    }
+    for (int i = 0; i < f->n; i++) {
+        if (finish(f->w[i], partial) < 0) rc = -1;
+        wl_free(f->w[i]);
+    }
+    f->n = 0;
+    flush_out(C);
+    return rc;
+}
+
+/* --docker ID or --watch-docker; returns fp-run's exit status: the
+ * container's exit code (0 when it is unknown or fp-run was stopped
+ * first), 0 for a watch ended by a signal, 2 on errors. */
+static int run_containers(ctx *C, int sfd)
+{
+    const settings *S = C->S;
+    fp_err err = {0};
+    if (!(C->docker = fp_docker_new(&C->roots, &err)) ||
+        !(C->act_dk = fp_act_docker_new(&C->roots, &err))) {
+        fprintf(stderr, "fp-run: %s\n", err.msg);
+        return EXIT_USAGE;
+    }
+    fleet f = {0};
+    if (S->docker) {
+        wl *w = attach_container(C, S->docker, mono(), &err);
+        if (!w || fleet_add(&f, w) < 0) {
+            fprintf(stderr, "fp-run: %s\n", w ? "out of memory" : err.msg);
+            wl_free(w);
+            free(f.w);
+            return EXIT_USAGE;
+        }
+    } else {
+        /* every container keeps its counter files open: allow what the
+         * hard limit allows (one that cannot be opened is not followed) */
+        struct rlimit nofile;
+        if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+            nofile.rlim_cur = nofile.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &nofile);
+        }
+        if (fp_docker_watch_start(C->docker, &err) < 0) {
+            fprintf(stderr, "fp-run: %s\n", err.msg);
+            return EXIT_USAGE;
+        }
+    }
+    int last_exit = -1;
+    bool stopped = false;
+    int rc = loop_containers(C, &f, sfd, &last_exit, &stopped);
+    free(f.w);
+    if (S->docker && last_exit < 0 && rc == 0 && !stopped)
+        fprintf(stderr, "fp-run: %s: exit code unknown: exiting 0\n", S->docker);
+    int status = S->docker && last_exit > 0 ? last_exit : 0;
+    if (rc < 0 && status == 0) status = EXIT_USAGE;
+    return status;
+}
+
+/* ---- main -------------------------------------------------------------------- */
+
+/* What every workload shares: policy, model, capacity, cgroup layout.
+ * Returns -1 (message printed) when one cannot be had. */
+static int ctx_open(ctx *C)
+{
+    const settings *S = C->S;
+    fp_err err = {0};
+    fp_policy_default(&C->pol);
+    C->layout = malloc(sizeof *C->layout);
+    if (!C->layout) {
+        fputs("fp-run: out of memory\n", stderr);
+        return -1;
+    }
+    if (S->policy && fp_policy_load(&C->pol, S->policy, &err) < 0) {
+        fprintf(stderr, "fp-run: %s\n", err.msg);
+        return -1;
+    }
+    if (model_open(C, C->model_path) < 0) return -1;
+    if (fp_capacity_read(&C->roots, &C->cap, &err) < 0 || fp_cg_layout_read(&C->roots, C->layout, &err) < 0) {
+        fprintf(stderr, "fp-run: %s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static void ctx_close(ctx *C)
+{
+    fp_featmap_free(C->fm);
+    fp_model_free(C->m);
+    free(C->x);
+    fp_act_free(C->act_cg);
+    fp_act_free(C->act_dk);
+    fp_docker_free(C->docker);
+    free(C->layout);
 }
 
 int main(int argc, char **argv)
 {
     settings S;
     int a = parse_args(argc, argv, &S);
-    if (a != 0) return a > 0 ? 0 : EXIT_USAGE;
-    run R;
-    memset(&R, 0, sizeof R);
-    R.S = &S;
-    R.out = stdout;
-    R.ast.oom_seen = R.ast.throttled_seen = -1;
-    R.next_predict = S.window;
-    fp_roots_default(&R.roots);
-    gethostname(R.tg.host, sizeof R.tg.host - 1);
+    if (a != 0) {
+        settings_free(&S);
+        return a > 0 ? 0 : EXIT_USAGE;
+    }
+    ctx C;
+    memset(&C, 0, sizeof C);
+    C.S = &S;
+    C.out = stdout;
+    fp_roots_default(&C.roots);
+    gethostname(C.host, sizeof C.host - 1);
     signal(SIGPIPE, SIG_IGN);
-    fp_err err = {0};
-    int status = EXIT_USAGE;
-    const char *model_path = S.model;
-    if (!model_path) {
+    C.model_path = S.model;
+    if (!C.model_path) {
         const char *env = getenv("FP_MODEL");
-        model_path = env && *env ? env : DEFAULT_MODEL;
+        C.model_path = env && *env ? env : DEFAULT_MODEL;
     }
-    fp_policy_default(&R.pol);
-    R.meta = json_object();
-    R.win = fp_window_new();
-    R.sw = fp_sample_writer_new();
-    R.layout = malloc(sizeof *R.layout);
-    if (!R.meta || !R.win || !R.sw || !R.layout) {
-        fputs("fp-run: out of memory\n", stderr);
-        goto out;
+    int status = EXIT_USAGE;
+    if (ctx_open(&C) == 0) {
+        sigset_t mask, old;
+        sigemptyset(&mask);
+        for (size_t i = 0; i < sizeof fwd_signals / sizeof fwd_signals[0]; i++) sigaddset(&mask, fwd_signals[i]);
+        sigaddset(&mask, SIGCHLD);
+        sigprocmask(SIG_BLOCK, &mask, &old);
+        int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (sfd < 0) fprintf(stderr, "fp-run: signalfd: %s\n", strerror(errno));
+        else {
+            status = S.cmd ? run_command(&C, sfd, &old) : run_containers(&C, sfd);
+            close(sfd);
+        }
     }
-    if (S.policy && fp_policy_load(&R.pol, S.policy, &err) < 0) {
-        fprintf(stderr, "fp-run: %s\n", err.msg);
-        goto out;
-    }
-    if (model_open(&R, model_path) < 0) goto out;
-    if (fp_capacity_read(&R.roots, &R.cap, &err) < 0 || fp_cg_layout_read(&R.roots, R.layout, &err) < 0 ||
-        !(R.act = fp_act_cgroup_new(&R.roots, &err))) {
-        fprintf(stderr, "fp-run: %s\n", err.msg);
-        goto out;
-    }
-    sigset_t mask, old;
-    sigemptyset(&mask);
-    for (size_t i = 0; i < sizeof fwd_signals / sizeof fwd_signals[0]; i++) sigaddset(&mask, fwd_signals[i]);
-    sigaddset(&mask, SIGCHLD);
-    sigprocmask(SIG_BLOCK, &mask, &old);
-    int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (sfd < 0) {
-        fprintf(stderr, "fp-run: signalfd: %s\n", strerror(errno));
-        goto out;
-    }
-    int exec_status = 0;
-    if (launch(&R, &old, &err, &exec_status) < 0) {
-        fprintf(stderr, "fp-run: %s\n", err.msg);
-        status = exec_status ? exec_status : EXIT_USAGE;
-        close(sfd);
-        goto out;
-    }
-    status = loop(&R, sfd);
-    close(sfd);
-    if (finish(&R, model_path) < 0 && status == 0) status = EXIT_USAGE;
-out:
-    run_free(&R);
+    ctx_close(&C);
+    settings_free(&S);
     bool close_failed = fclose(stdout) != 0;
-    if (R.out_failed || close_failed) {
-        if (!R.out_failed) fp_err_sys(&R.out_err, "write");
-        fprintf(stderr, "fp-run: standard output: %s\n", R.out_err.msg);
+    if (C.out_failed || close_failed) {
+        if (!C.out_failed) fp_err_sys(&C.out_err, "write");
+        fprintf(stderr, "fp-run: standard output: %s\n", C.out_err.msg);
         if (status == 0) status = EXIT_USAGE;
     }
     return status;
