@@ -206,6 +206,27 @@ int fp_model_set_provenance(fp_model *m, const json_t *prov, fp_err *err)
 }
 const json_t *fp_model_provenance(const fp_model *m) { return m->prov; }
 
+void fp_model_describe(const fp_model *m, const char *path, char *id, size_t n, double *horizon_s,
+                       char *stat)
+{
+    const char *name = json_string_value(json_object_get(m->prov, "name"));
+    if (name && name[0]) {
+        snprintf(id, n, "%s:%s", fp_model_kind(m), name);
+    } else if (path) {
+        const char *b = strrchr(path, '/');
+        b = b ? b + 1 : path;
+        size_t len = strlen(b);
+        if (len > 5 && strcmp(b + len - 5, ".json") == 0) len -= 5;
+        snprintf(id, n, "%s:%.*s", fp_model_kind(m), (int)len, b);
+    } else {
+        snprintf(id, n, "%s", fp_model_kind(m));
+    }
+    const char *target = json_string_value(json_object_get(m->prov, "target"));
+    double h = json_number_value(json_object_get(m->prov, "horizon_s"));
+    if (horizon_s) *horizon_s = target && strcmp(target, "horizon_peak") == 0 && h > 0 ? h : 0;
+    if (stat) snprintf(stat, 8, "%s", target && strcmp(target, "p95") == 0 ? "p95" : "peak");
+}
+
 /* ------------------------------------------------------------ transforms */
 
 static double ftx(const fp_model *m, double x)

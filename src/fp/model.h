@@ -283,6 +283,15 @@ int fp_model_levels(const fp_model *m, double *levels /* FP_QMAX */);
 int fp_model_set_provenance(fp_model *m, const json_t *prov, fp_err *err);
 const json_t *fp_model_provenance(const fp_model *m);
 
+/* How the tools name a model and read its target, from its provenance:
+ * id (n bytes) receives "KIND:NAME", NAME being the provenance's "name",
+ * else the base name of path without ".json" (path NULL: "KIND");
+ * *horizon_s (nullable) the horizon of a "horizon_peak" model, else 0 (the
+ * workload's life); stat (nullable, 8 bytes) the actual's statistic the
+ * model predicts: "p95" for a "p95" target, else "peak". */
+void fp_model_describe(const fp_model *m, const char *path, char *id, size_t n, double *horizon_s,
+                       char *stat);
+
 /* Batch training on n rows. Fingerprint models: the groups are shuffled
  * with the seed and ceil(val_frac * groups) of them (at least one, never
  * all; none with fewer than two groups) are held out for validation;

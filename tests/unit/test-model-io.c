@@ -169,6 +169,30 @@ int main(void)
         fp_model_free(m);
     }
 
+    /* fp_model_describe: the id and target the tools print. */
+    {
+        fp_model *m = trained("linear");
+        char id[128], stat[8];
+        double h = -1;
+        fp_model_describe(m, "/x/y/my-model.json", id, sizeof id, &h, stat);
+        is_str(id, "linear:my-model", "describe: no name: the file's base name without .json");
+        ok(h == 0 && strcmp(stat, "peak") == 0, "describe: default target: peak over the life (%g, %s)", h, stat);
+        fp_model_describe(m, NULL, id, sizeof id, NULL, NULL);
+        is_str(id, "linear", "describe: no name, no path: the kind");
+        json_t *prov = json_pack("{s:s, s:s, s:f}", "name", "nightly", "target", "horizon_peak", "horizon_s", 600.0);
+        fp_model_set_provenance(m, prov, &err);
+        json_decref(prov);
+        fp_model_describe(m, "/x/y/my-model.json", id, sizeof id, &h, stat);
+        is_str(id, "linear:nightly", "describe: the provenance's name first");
+        ok(h == 600 && strcmp(stat, "peak") == 0, "describe: a horizon_peak model's horizon (%g)", h);
+        prov = json_pack("{s:s}", "target", "p95");
+        fp_model_set_provenance(m, prov, &err);
+        json_decref(prov);
+        fp_model_describe(m, "m.json", id, sizeof id, &h, stat);
+        ok(h == 0 && strcmp(stat, "p95") == 0 && strcmp(id, "linear:m") == 0, "describe: a p95 model (%s, %s)", id, stat);
+        fp_model_free(m);
+    }
+
     /* A failed write leaves the old file intact and no temporary file. */
     {
         fp_model *m = trained("linear");
