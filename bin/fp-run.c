@@ -34,6 +34,7 @@
 #include "config.h"
 #endif
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <poll.h>
@@ -43,7 +44,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -79,6 +82,8 @@ typedef struct settings {
 typedef struct ctx {
     const settings *S;
     const char *model_path;
+    struct stat model_st;          /* the model file as loaded or last saved */
+    unsigned model_gen;            /* bumped when --learn reloads a replaced model */
     fp_roots roots;
     fp_cg_layout *layout;
     fp_capacity cap;
@@ -125,6 +130,7 @@ typedef struct wl {
     fp_limits alloc_first;         /* the first allocation's limits */
     double alloc_first_t;
     double *x_first;               /* features of the first fingerprint */
+    unsigned x_gen;                /* the model generation x_first was made for */
 } wl;
 
 static double mono(void)
@@ -374,6 +380,7 @@ static int model_open(ctx *C, const char *path)
     double mh = json_number_value(json_object_get(prov, "horizon_s"));
     C->horizon = target && strcmp(target, "horizon_peak") == 0 && mh > 0 ? mh : 0;
     snprintf(C->stat, sizeof C->stat, "%s", target && strcmp(target, "p95") == 0 ? "p95" : "peak");
+    if (stat(path, &C->model_st) < 0) memset(&C->model_st, 0, sizeof C->model_st);
     int dim = fp_model_dim(C->m);
     C->fm = fp_featmap_new(C->m);
     C->x = calloc((size_t)(dim > 0 ? dim : 1), sizeof *C->x);
@@ -528,6 +535,7 @@ static void predict(wl *w, double t, bool act)
         w->pred_first = p;
         memcpy(w->x_first, C->x, (size_t)fp_model_dim(C->m) * sizeof *C->x);
         w->have_x_first = true;
+        w->x_gen = C->model_gen;
     }
     if (act) decide(w, &p, t);
 }
@@ -664,8 +672,22 @@ static int record_history(wl *w, json_t *actual, json_t *error)
     return rc;
 }
 
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
 /* --learn: one online update with (first fingerprint, actual), saved back
- * atomically over the model file. */
+ * atomically over the model file.
+ *
+ * Other writers of the same model (another fp-run --learn, fp-retrain
+ * installing a new one) are serialised by an exclusive flock on MODEL.lock,
+ * the lock fp-retrain(1) takes. Under it, when the file is no longer the
+ * one this process loaded or last saved, the model is loaded again first,
+ * so that this run's update goes on top of the other writer's instead of
+ * overwriting it; the run's features are then recomputed from its first
+ * fingerprint record for the model now loaded. */
 static int learn(wl *w, const json_t *actual)
 {
     ctx *C = w->C;
@@ -677,22 +699,61 @@ static int learn(wl *w, const json_t *actual)
         fprintf(stderr, "fp-run: %s: --learn: the run had no fingerprint the model could read\n", w->tg.id);
         return 0;
     }
+    char lp[FP_PATH_MAX + 8];
+    snprintf(lp, sizeof lp, "%s.lock", C->model_path);
+    int lockfd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lockfd < 0 || flock(lockfd, LOCK_EX) < 0) {
+        fprintf(stderr, "fp-run: --learn: %s: %s\n", lp, strerror(errno));
+        if (lockfd >= 0) close(lockfd);
+        return -1;
+    }
+    int rc = -1;
+    double *xr = NULL;
     fp_err err = {0};
+    struct stat now;
+    if (stat(C->model_path, &now) == 0 && !same_file(&now, &C->model_st)) {
+        /* replaced since loaded: adopt the new model */
+        fp_model_free(C->m);
+        fp_featmap_free(C->fm);
+        free(C->x);
+        C->m = NULL;
+        C->fm = NULL;
+        C->x = NULL;
+        C->model_gen++;
+        if (model_open(C, C->model_path) < 0 || !C->m) {
+            fprintf(stderr, "fp-run: --learn: %s changed and could not be loaded again\n", C->model_path);
+            goto out;
+        }
+    }
+    const double *x = w->x_first;
+    if (w->x_gen != C->model_gen) {
+        xr = calloc((size_t)fp_model_dim(C->m) + 1, sizeof *xr);
+        if (!xr || fp_featmap_vector(C->fm, w->fp_first, xr, &err) < 0) {
+            fprintf(stderr, "fp-run: %s: --learn: %s\n", w->tg.id, xr ? err.msg : "out of memory");
+            goto out;
+        }
+        x = xr;
+    }
     fp_example e;
     memset(&e, 0, sizeof e);
     if (fp_actual_targets(actual, C->stat, e.y, &err) < 0) {
         fprintf(stderr, "fp-run: --learn: %s\n", err.msg);
-        return -1;
+        goto out;
     }
-    e.x = w->x_first;
+    e.x = x;
     e.group = w->tg.id;
     e.ts = wall();
     e.oom = json_number_value(json_object_get(actual, "oom_kills")) > 0;
     if (fp_model_update(C->m, &e, &err) < 0 || fp_model_save(C->m, C->model_path, &err) < 0) {
         fprintf(stderr, "fp-run: --learn: %s\n", err.msg);
-        return -1;
+        goto out;
     }
-    return 0;
+    if (stat(C->model_path, &C->model_st) < 0) memset(&C->model_st, 0, sizeof C->model_st);
+    rc = 0;
+out:
+    free(xr);
+    close(lockfd);          /* releases the lock */
+    return rc;
 }
 
 /* The workload ended: the fingerprint if the window was never reached,

@@ -78,6 +78,23 @@ rm_cgroups_of() { # PID
     [ "$(jq -s '[.[] | select(.type=="error")] | length' "$P/h/history.jsonl")" = 2 ]
 }
 
+@test "--learn on a model replaced during the run (fp-retrain) updates the new model, not the old" {
+    need_root
+    train_model "$P/m.json" "$SMALL" --k 1
+    jq '.provenance.name = "replaced"' "$P/m.json" > "$P/b.json"
+    [ "$(jq .params.count "$P/m.json")" = 2 ]
+    fpr -i 0.25 -w 0.5 --every 0 -n --learn --no-history -m "$P/m.json" -- sleep 3 > "$P/r.jsonl" 2> "$P/r.err" &
+    pid=$!
+    sleep 1.5
+    mv "$P/b.json" "$P/m.json"          # as fp-retrain installs: rename over it
+    wait "$pid"
+    cat "$P/r.err"
+    # the run's example went on top of the replacing model
+    [ "$(jq -r .provenance.name "$P/m.json")" = replaced ]
+    [ "$(jq .params.count "$P/m.json")" = 3 ]
+    [ -f "$P/m.json.lock" ]
+}
+
 @test "the history survives concurrent runs and kill -9 of a run" {
     need_root
     local pids=() victims=() i
