@@ -9,6 +9,13 @@
  * Compare mode (two files, or --compare): the last fingerprint (or actual)
  * of each file, their distance and the features that moved most, as one
  * `comparison` record. See fp-diff(1).
+ *
+ * Pictures and dashboards (join mode): --svg draws one chart at the end of
+ * the input (fp/chart.h): the band of one workload and resource over time,
+ * or the slack / violation trade-off of the models' quantile levels;
+ * --textfile keeps a Prometheus textfile (fp/promfile.h) of the latest
+ * predictions, allocations, usage and scores, rewritten at most every
+ * --textfile-interval seconds while records arrive, and at the end.
  */
 #include "config.h"
 
@@ -18,17 +25,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "fp.h"
+#include "fp/chart.h"
 #include "fp/diff.h"
 #include "fp/prediction.h"
+#include "fp/promfile.h"
 
 enum { ST_PEAK, ST_P95, ST_MEAN };
 static const char *const stat_names[] = { "peak", "p95", "mean" };
 
 #define MAX_FAIL 32
+/* Points a band chart keeps per series (predictions, limits, usage): past
+ * it a series keeps every 2nd point, then every 4th..., so memory stays
+ * bounded on an endless stream. */
+#define CHART_MAX_POINTS 20000
+/* (model, level) points of a trade-off chart; more are dropped. */
+#define TRADEOFF_MAX 128
+/* Points taken from input score records; more are dropped. */
+#define SCORE_PTS_MAX 64
+
+enum { CH_NONE, CH_BAND, CH_TRADEOFF };
 
 typedef struct fail_rule {
     char metric[32];
@@ -43,9 +64,14 @@ typedef struct settings {
     bool first, no_pass, table, skip_bad, compare, join;
     fail_rule fail[MAX_FAIL];
     int n_fail;
-    const char *id;                /* compare: the workload to pick */
+    const char *id;                /* compare, --chart band: the workload to pick */
     int top;
     double threshold;              /* compare: NAN none */
+    const char *svg;               /* --svg: the chart's file; NULL none */
+    int chart;                     /* CH_*: --chart (CH_BAND with --svg alone) */
+    fp_resource chart_res;         /* --resource (cpu_cores) */
+    const char *textfile;          /* --textfile: a .prom file; NULL none */
+    double textfile_every;         /* --textfile-interval, seconds */
     char **inputs;
     int n_inputs;
 } settings;
@@ -64,7 +90,46 @@ typedef struct wl {
     double last_sample_t;
     bool seen_sample, failed_sample;
     signed char band[FP_RES_COUNT];   /* samples: -1 below, 0 inside, 1 above */
+    /* for the textfile: the last observation (sample or actual) */
+    double last_use[FP_RES_COUNT];    /* the last sample's value; NAN none */
+    double last_err[FP_RES_COUNT];    /* (use - allocation) / allocation; NAN */
+    signed char pos[FP_RES_COUNT];    /* band position -1, 0, 1; 2 unknown */
 } wl;
+
+/* A bounded series of chart points (see CHART_MAX_POINTS). */
+typedef struct cseries {
+    fp_chart_band_pt *p;
+    int n, cap;
+    long stride, seen;             /* keep one point of every stride */
+} cseries;
+
+/* The slack and violations of one (model, level) policy of the chart's
+ * resource, per section (0 actuals, 1 samples); level < 0: the limit
+ * applied by allocation records. */
+typedef struct tpolicy {
+    char model[128];
+    double level;
+    long n[2], under[2];
+    double alloc_sum[2], slack_sum[2];
+} tpolicy;
+
+/* A point read from an input score record. */
+typedef struct spoint {
+    char label[48];
+    double slack, violation;
+} spoint;
+
+typedef struct chart_data {
+    cseries pred, limit, use;
+    char low[32], mid[32], high[32];   /* level keys of the last prediction */
+    double t_end;                  /* the largest t of the workload's records */
+    tpolicy *tp;                   /* [TRADEOFF_MAX] */
+    int n_tp;
+    long tp_dropped;
+    spoint sp[SCORE_PTS_MAX];
+    int n_sp;
+    long sp_dropped;
+} chart_data;
 
 typedef struct run {
     const settings *S;
@@ -78,7 +143,13 @@ typedef struct run {
     fp_score actuals, samples;
     long unmatched_actuals, unmatched_samples, anomalies, errors;
     double t_max;
+    chart_data ch;                 /* --svg */
+    fp_promfile *prom;             /* --textfile */
+    bool prom_dirty;
+    double prom_last;              /* monotonic seconds of the last write */
 } run;
+
+static void prom_write(run *R, bool force);
 
 static void usage(FILE *f)
 {
@@ -101,9 +172,18 @@ static void usage(FILE *f)
           "      --skip-bad            skip malformed lines instead of stopping\n"
           "      --join                with two files, join them (do not compare)\n"
           "  -c, --compare             compare two files (the default with exactly two)\n"
-          "      --id ID               compare: take the records of workload ID\n"
           "      --top N               compare: features listed (default 10)\n"
           "      --threshold D         compare: exit 1 when the distance exceeds D\n"
+          "      --svg FILE            join: draw a chart into FILE at the end (atomically)\n"
+          "      --chart band|tradeoff the chart: predicted band, limit and usage over time of\n"
+          "                            one workload (default), or slack against violation rate\n"
+          "                            per model and quantile level\n"
+          "      --resource R          the chart's resource (default cpu_cores)\n"
+          "      --id ID               compare, or --chart band: the workload (default: the first)\n"
+          "      --textfile F.prom     join: keep a Prometheus textfile of predictions, limits,\n"
+          "                            usage and scores (node_exporter's textfile collector)\n"
+          "      --textfile-interval S rewrite it at most every S seconds (default 10; 0: after\n"
+          "                            every record), and at the end\n"
           "  -h, --help                this help;  -V, --version  the version\n"
           "Exit: 0 ok, 1 a threshold exceeded, 2 usage or system error, 3 bad input.\n", f);
 }
@@ -149,7 +229,8 @@ static int parse_fail(const char *s, fail_rule *r)
 /* Options into S; returns 0, 1 for --help/--version (exit 0), -1 usage. */
 static int parse_args(int argc, char **argv, settings *S)
 {
-    enum { O_FIRST = 256, O_TOL, O_FAIL, O_NOPASS, O_TABLE, O_SKIP, O_JOIN, O_ID, O_TOP, O_THR };
+    enum { O_FIRST = 256, O_TOL, O_FAIL, O_NOPASS, O_TABLE, O_SKIP, O_JOIN, O_ID, O_TOP, O_THR,
+           O_SVG, O_CHART, O_RES, O_TEXTFILE, O_TEXTFILE_EVERY };
     static const struct option opts[] = {
         {"actual", required_argument, 0, 'a'}, {"quantile", required_argument, 0, 'q'},
         {"first", no_argument, 0, O_FIRST}, {"tolerance", required_argument, 0, O_TOL},
@@ -158,13 +239,18 @@ static int parse_args(int argc, char **argv, settings *S)
         {"join", no_argument, 0, O_JOIN}, {"compare", no_argument, 0, 'c'},
         {"id", required_argument, 0, O_ID}, {"top", required_argument, 0, O_TOP},
         {"threshold", required_argument, 0, O_THR},
+        {"svg", required_argument, 0, O_SVG}, {"chart", required_argument, 0, O_CHART},
+        {"resource", required_argument, 0, O_RES}, {"textfile", required_argument, 0, O_TEXTFILE},
+        {"textfile-interval", required_argument, 0, O_TEXTFILE_EVERY},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
     memset(S, 0, sizeof *S);
     S->level = -1;
     S->tolerance = 0.2;
     S->top = 10;
     S->threshold = NAN;
-    bool compare_opt = false;
+    S->chart_res = FP_RES_CPU;
+    S->textfile_every = 10;
+    bool compare_opt = false, id_opt = false, res_opt = false, every_opt = false;
     int c;
     while ((c = getopt_long(argc, argv, "a:q:chV", opts, NULL)) != -1) {
         switch (c) {
@@ -202,7 +288,40 @@ static int parse_args(int argc, char **argv, settings *S)
         case O_SKIP: S->skip_bad = true; break;
         case O_JOIN: S->join = true; break;
         case 'c': S->compare = true; break;
-        case O_ID: S->id = optarg; compare_opt = true; break;
+        case O_ID: S->id = optarg; id_opt = true; break;
+        case O_SVG: S->svg = optarg; break;
+        case O_CHART:
+            if (strcmp(optarg, "band") == 0) S->chart = CH_BAND;
+            else if (strcmp(optarg, "tradeoff") == 0) S->chart = CH_TRADEOFF;
+            else {
+                fprintf(stderr, "fp-diff: --chart wants band or tradeoff, not \"%s\"\n", optarg);
+                return -1;
+            }
+            break;
+        case O_RES:
+            S->chart_res = fp_resource_by_name(optarg);
+            if (S->chart_res == FP_RES_COUNT) {
+                fprintf(stderr, "fp-diff: --resource: unknown resource \"%s\" (cpu_cores, mem_bytes, "
+                        "io_read_Bps, io_write_Bps, net_rx_Bps, net_tx_Bps)\n", optarg);
+                return -1;
+            }
+            res_opt = true;
+            break;
+        case O_TEXTFILE: {
+            size_t n = strlen(optarg);
+            if (n < 6 || strcmp(optarg + n - 5, ".prom") != 0 || optarg[n - 6] == '/') {
+                fprintf(stderr, "fp-diff: --textfile wants a file name ending in .prom (node_exporter "
+                        "reads only those), not \"%s\"\n", optarg);
+                return -1;
+            }
+            S->textfile = optarg;
+            break;
+        }
+        case O_TEXTFILE_EVERY:
+            if (cli_seconds("fp-diff", "--textfile-interval", optarg, 0, 86400, &S->textfile_every) < 0)
+                return -1;
+            every_opt = true;
+            break;
         case O_TOP: {
             double v;
             if (parse_double("--top", optarg, 1, 10000, &v) < 0) return -1;
@@ -234,8 +353,27 @@ static int parse_args(int argc, char **argv, settings *S)
         return -1;
     }
     if (S->n_inputs == 2 && !S->join) S->compare = true;
+    if (S->chart && !S->svg) {
+        fputs("fp-diff: --chart wants --svg FILE\n", stderr);
+        return -1;
+    }
+    if (S->svg && !S->chart) S->chart = CH_BAND;
+    if (res_opt && !S->svg) {
+        fputs("fp-diff: --resource applies to a chart (--svg)\n", stderr);
+        return -1;
+    }
+    if (every_opt && !S->textfile) {
+        fputs("fp-diff: --textfile-interval wants --textfile\n", stderr);
+        return -1;
+    }
+    if (S->compare && (S->svg || S->textfile)) {
+        fputs("fp-diff: --svg and --textfile apply to a join, not a comparison\n", stderr);
+        return -1;
+    }
+    if (!S->compare && id_opt && S->chart != CH_BAND) compare_opt = true;
     if (!S->compare && compare_opt) {
-        fputs("fp-diff: --id, --top and --threshold apply to a comparison of two files\n", stderr);
+        fputs("fp-diff: --id, --top and --threshold apply to a comparison of two files "
+              "(--id also to --chart band)\n", stderr);
         return -1;
     }
     if (S->compare && S->n_fail) {
@@ -288,6 +426,10 @@ static wl *find_wl(run *R, const char *id)
     snprintf(w->id, sizeof w->id, "%s", id);
     w->cpu_max = w->cpu_weight = w->mem_high = w->mem_max = NAN;
     w->io_read = w->io_write = w->net_tx = NAN;
+    for (int r = 0; r < FP_RES_COUNT; r++) {
+        w->last_use[r] = w->last_err[r] = NAN;
+        w->pos[r] = 2;
+    }
     if (json_object_set_new(R->index, id, json_integer(R->n)) < 0) return NULL;
     R->n++;
     return w;
@@ -317,6 +459,157 @@ static wl *record_wl(run *R, const json_t *rec, const char *type)
     return w;
 }
 
+/* ---------------------------------------------------------------- chart data */
+
+/* Whether w is the band chart's workload: --id's, else the first seen. */
+static bool charted(const run *R, const wl *w)
+{
+    if (R->S->chart != CH_BAND) return false;
+    return R->S->id ? strcmp(w->id, R->S->id) == 0 : w == &R->w[0];
+}
+
+/* Add v to s, keeping at most CHART_MAX_POINTS: when full, every other
+ * point is dropped and from then on one point of every 2 (4, 8...)
+ * arriving is kept. -1 out of memory. */
+static int cs_add(cseries *s, fp_chart_band_pt v)
+{
+    if (s->stride < 1) s->stride = 1;
+    if (s->seen++ % s->stride != 0) return 0;
+    if (s->n == s->cap) {
+        if (s->cap >= CHART_MAX_POINTS) {
+            for (int i = 0; i < s->n / 2; i++) s->p[i] = s->p[2 * i];
+            s->n /= 2;
+            s->stride *= 2;
+        } else {
+            int nc = s->cap ? s->cap * 4 : 256;
+            if (nc > CHART_MAX_POINTS) nc = CHART_MAX_POINTS;
+            fp_chart_band_pt *p = realloc(s->p, (size_t)nc * sizeof *p);
+            if (!p) return -1;
+            s->p = p;
+            s->cap = nc;
+        }
+    }
+    s->p[s->n++] = v;
+    return 0;
+}
+
+static void chart_add(run *R, cseries *s, fp_chart_band_pt v)
+{
+    if (v.t > R->ch.t_end || !isfinite(R->ch.t_end)) R->ch.t_end = v.t;
+    if (cs_add(s, v) < 0) {
+        fputs("fp-diff: out of memory\n", stderr);
+        set_status(R, 2);
+    }
+}
+
+/* A record's t, else the largest t read so far. */
+static double record_t(const run *R, const json_t *rec)
+{
+    json_t *tj = json_object_get(rec, "t");
+    return json_is_number(tj) ? json_number_value(tj) : R->t_max;
+}
+
+/* The limit the allocation records put on resource r of w (the one that
+ * caps it: cpu.max before cpu.weight, memory.max before memory.high);
+ * NAN none or unlimited. */
+static double alloc_of(const wl *w, fp_resource r)
+{
+    if (!w->has_alloc) return NAN;
+    switch (r) {
+    case FP_RES_CPU: return isfinite(w->cpu_max) ? w->cpu_max : w->cpu_weight;
+    case FP_RES_MEM: return isfinite(w->mem_max) ? w->mem_max : w->mem_high;
+    case FP_RES_DISK_READ: return w->io_read;
+    case FP_RES_DISK_WRITE: return w->io_write;
+    case FP_RES_NET_TX: return w->net_tx;
+    default: return NAN;
+    }
+}
+
+/* The band chart's point for w's prediction: the lowest and highest level
+ * as the band (with two levels or more), the level nearest 0.5 as the
+ * middle line. */
+static void chart_prediction(run *R, const wl *w)
+{
+    const fp_quantiles *q = &w->q[R->S->chart_res];
+    fp_chart_band_pt p = { w->pred_t, NAN, NAN, NAN };
+    if (q->n > 0) {
+        int m = 0;
+        for (int i = 1; i < q->n; i++)
+            if (fabs(q->level[i] - 0.5) < fabs(q->level[m] - 0.5)) m = i;
+        p.mid = q->value[m];
+        fp_quantile_key(q->level[m], R->ch.mid, sizeof R->ch.mid);
+        if (q->n >= 2) {
+            p.low = q->value[0];
+            p.high = q->value[q->n - 1];
+            fp_quantile_key(q->level[0], R->ch.low, sizeof R->ch.low);
+            fp_quantile_key(q->level[q->n - 1], R->ch.high, sizeof R->ch.high);
+        }
+    }
+    chart_add(R, &R->ch.pred, p);
+}
+
+/* Add one observation to the (model, level) policy; level < 0: the
+ * applied limit. */
+static void tp_add(run *R, const char *model, double level, int sec, double alloc, double use)
+{
+    chart_data *C = &R->ch;
+    tpolicy *t = NULL;
+    for (int i = 0; i < C->n_tp && !t; i++)
+        if (C->tp[i].level == level && strcmp(C->tp[i].model, model) == 0) t = &C->tp[i];
+    if (!t) {
+        if (!C->tp) C->tp = calloc(TRADEOFF_MAX, sizeof *C->tp);
+        if (!C->tp || C->n_tp == TRADEOFF_MAX) {
+            C->tp_dropped++;
+            return;
+        }
+        t = &C->tp[C->n_tp++];
+        memset(t, 0, sizeof *t);
+        snprintf(t->model, sizeof t->model, "%s", model);
+        t->level = level;
+    }
+    t->n[sec]++;
+    if (use > alloc) t->under[sec]++;
+    t->alloc_sum[sec] += alloc;
+    t->slack_sum[sec] += alloc > use ? alloc - use : 0;
+}
+
+/* The trade-off chart's policies for one observation (section sec: 0
+ * actuals, 1 samples) of w: each predicted level taken as the allocation,
+ * and the limit applied. */
+static void chart_tradeoff(run *R, const wl *w, int sec, double use)
+{
+    fp_resource r = R->S->chart_res;
+    if (R->S->chart != CH_TRADEOFF || !isfinite(use)) return;
+    if (w->has_pred)
+        for (int i = 0; i < w->q[r].n; i++) tp_add(R, w->model, w->q[r].level[i], sec, w->q[r].value[i], use);
+    double a = alloc_of(w, r);
+    if (isfinite(a)) tp_add(R, w->alloc_model[0] ? w->alloc_model : w->model, -1, sec, a, use);
+}
+
+/* A point from an input score record: its samples' slack and under_rate
+ * of the chart's resource (else its actuals'), labelled by its quantile. */
+static void chart_score(run *R, const json_t *rec)
+{
+    chart_data *C = &R->ch;
+    if (C->n_sp == SCORE_PTS_MAX) {
+        C->sp_dropped++;
+        return;
+    }
+    const char *rn = fp_resource_name(R->S->chart_res);
+    static const char *const sec[] = { "samples", "actuals" };
+    for (int k = 0; k < 2; k++) {
+        json_t *x = json_object_get(json_object_get(json_object_get(rec, sec[k]), "resources"), rn);
+        json_t *sl = json_object_get(x, "slack"), *ur = json_object_get(x, "under_rate");
+        if (!json_is_number(sl) || !json_is_number(ur)) continue;
+        spoint *p = &C->sp[C->n_sp++];
+        const char *q = json_string_value(json_object_get(rec, "quantile"));
+        snprintf(p->label, sizeof p->label, "%s", q ? q : "score");
+        p->slack = json_number_value(sl);
+        p->violation = json_number_value(ur);
+        return;
+    }
+}
+
 static void on_prediction(run *R, const json_t *rec)
 {
     fp_err err = {0};
@@ -331,6 +624,7 @@ static void on_prediction(run *R, const json_t *rec)
     w->pred_t = p.t;
     snprintf(w->model, sizeof w->model, "%s", p.model);
     w->has_pred = true;
+    if (charted(R, w)) chart_prediction(R, w);
 }
 
 /* One limit of an allocation record: a number >= 0 sets it, "unlimited"
@@ -369,6 +663,7 @@ static void on_allocation(run *R, const json_t *rec)
         w->has_alloc = false;
         w->cpu_max = w->cpu_weight = w->mem_high = w->mem_max = NAN;
         w->io_read = w->io_write = w->net_tx = NAN;
+        if (charted(R, w)) chart_add(R, &R->ch.limit, (fp_chart_band_pt){ record_t(R, rec), NAN, NAN, NAN });
         return;
     }
     if (w->has_alloc && R->S->first) return;
@@ -393,6 +688,9 @@ static void on_allocation(run *R, const json_t *rec)
     w->alloc_t = json_is_number(tj) ? json_number_value(tj) : NAN;
     const char *m = json_string_value(json_object_get(rec, "model"));
     snprintf(w->alloc_model, sizeof w->alloc_model, "%s", m ? m : "");
+    if (charted(R, w))
+        chart_add(R, &R->ch.limit,
+                  (fp_chart_band_pt){ record_t(R, rec), NAN, alloc_of(w, R->S->chart_res), NAN });
 }
 
 /* What workload w has for resource r: quantiles (or NULL), the allocation
@@ -409,17 +707,8 @@ static bool basis_of(const run *R, const wl *w, fp_resource r, basis *b)
     b->alloc = b->hard = NAN;
     b->from[0] = 0;
     if (w->has_alloc) {
-        switch (r) {
-        case FP_RES_CPU: b->alloc = isfinite(w->cpu_max) ? w->cpu_max : w->cpu_weight; break;
-        case FP_RES_MEM:
-            b->alloc = isfinite(w->mem_max) ? w->mem_max : w->mem_high;
-            b->hard = w->mem_max;
-            break;
-        case FP_RES_DISK_READ: b->alloc = w->io_read; break;
-        case FP_RES_DISK_WRITE: b->alloc = w->io_write; break;
-        case FP_RES_NET_TX: b->alloc = w->net_tx; break;
-        default: break;
-        }
+        b->alloc = alloc_of(w, r);
+        if (r == FP_RES_MEM) b->hard = w->mem_max;
         if (isfinite(b->alloc)) snprintf(b->from, sizeof b->from, "allocation");
     }
     if (!isfinite(b->alloc) && b->q) {
@@ -511,8 +800,14 @@ static void on_sample(run *R, const json_t *rec)
             return;
         }
     }
+    if (charted(R, w)) {
+        json_t *vj = json_object_get(rec, fp_resource_name(R->S->chart_res));
+        chart_add(R, &R->ch.use, (fp_chart_band_pt){ t, NAN, json_is_number(vj) ? json_number_value(vj) : NAN, NAN });
+    }
     for (int r = 0; r < FP_RES_COUNT; r++) {
         json_t *vj = json_object_get(rec, fp_resource_name((fp_resource)r));
+        w->last_use[r] = json_is_number(vj) ? json_number_value(vj) : NAN;
+        if (json_is_number(vj) && r == (int)R->S->chart_res) chart_tradeoff(R, w, 1, w->last_use[r]);
         basis b;
         if (!json_is_number(vj) || !basis_of(R, w, (fp_resource)r, &b)) continue;
         fp_obs o;
@@ -530,6 +825,8 @@ static void on_sample(run *R, const json_t *rec)
         if (dir != 0 && dir != w->band[r])
             anomaly(R, w, rec, "sample", (fp_resource)r, o.use, low, high, bound, dir);
         w->band[r] = (signed char)dir;
+        w->pos[r] = (signed char)dir;
+        w->last_err[r] = b.alloc > 0 ? (o.use - b.alloc) / b.alloc : NAN;
     }
     if (scored) R->samples.n++;
     else R->unmatched_samples++;
@@ -596,6 +893,8 @@ static void on_actual(run *R, const json_t *rec)
     }
     json_t *tj = json_object_get(rec, "t");
     double t = json_is_number(tj) ? json_number_value(tj) : dur;
+    if (charted(R, w) && isfinite(t) && (t > R->ch.t_end || !isfinite(R->ch.t_end))) R->ch.t_end = t;
+    chart_tradeoff(R, w, 0, use[R->S->chart_res]);
     json_t *e = fp_record_new("error", &tg, t, record_ts(rec));
     const char *model = w->has_pred && w->model[0] ? w->model : w->alloc_model;
     json_object_set_new(e, "model", model[0] ? json_string(model) : json_null());
@@ -652,6 +951,8 @@ static void on_actual(run *R, const json_t *rec)
         double low, high, bound;
         int dir = band_check(R, &b, o.use, &low, &high, &bound);
         if (dir) an[n_an++] = (pending){ (fp_resource)r, o.use, low, high, bound, dir };
+        w->pos[r] = (signed char)dir;
+        w->last_err[r] = b.alloc > 0 ? (o.use - b.alloc) / b.alloc : NAN;
     }
     if (!scored && json_object_size(res) == 0) {
         R->unmatched_actuals++;
@@ -698,15 +999,25 @@ static int read_input(run *R, FILE *f, const char *name)
         json_t *tj = json_object_get(rec, "t");
         if (json_is_number(tj) && json_number_value(tj) > R->t_max) R->t_max = json_number_value(tj);
         const char *type = fp_record_type(rec);
+        /* (type lives in rec, which emit may free: test it now) */
+        bool joined = strcmp(type, "prediction") == 0 || strcmp(type, "allocation") == 0 ||
+                      strcmp(type, "sample") == 0 || strcmp(type, "actual") == 0;
         if (strcmp(type, "prediction") == 0) on_prediction(R, rec);
         else if (strcmp(type, "allocation") == 0) on_allocation(R, rec);
         else if (strcmp(type, "sample") == 0) on_sample(R, rec);
         else if (strcmp(type, "actual") == 0) on_actual(R, rec);
-        else if (!S->no_pass) {
-            emit(R, rec);
-            rec = NULL;
+        else {
+            if (S->chart == CH_TRADEOFF && strcmp(type, "score") == 0) chart_score(R, rec);
+            if (!S->no_pass) {
+                emit(R, rec);
+                rec = NULL;
+            }
         }
         json_decref(rec);
+        if (R->prom && R->status != 2) {
+            R->prom_dirty |= joined;
+            prom_write(R, false);
+        }
         if (R->status == 2) { rc = -1; break; }
         if (R->status == 3 && !S->skip_bad) { rc = -1; break; }
     }
@@ -775,11 +1086,341 @@ static void check_fail(run *R, json_t *arr)
     }
 }
 
+/* ---------------------------------------------------------------- textfile */
+
+/* The metric families of --textfile (documented in fp-diff(1)). */
+static const struct { const char *name, *type, *help; } prom_families[] = {
+    { "fp_prediction_cores", "gauge", "Latest predicted CPU need of the workload at the quantile, in cores" },
+    { "fp_prediction_bytes", "gauge", "Latest predicted memory need of the workload at the quantile, in bytes" },
+    { "fp_prediction_bytes_per_second", "gauge",
+      "Latest predicted I/O or network rate of the workload at the quantile, in bytes per second" },
+    { "fp_allocation_limit_cores", "gauge", "CPU limit in effect from allocation records, in cores" },
+    { "fp_allocation_limit_bytes", "gauge", "Memory limit in effect from allocation records, in bytes" },
+    { "fp_allocation_limit_bytes_per_second", "gauge",
+      "I/O or network limit in effect from allocation records, in bytes per second" },
+    { "fp_usage_cores", "gauge", "CPU used at the workload's last sample, in cores" },
+    { "fp_usage_bytes", "gauge", "Memory used at the workload's last sample, in bytes" },
+    { "fp_usage_bytes_per_second", "gauge", "I/O or network rate at the workload's last sample, in bytes per second" },
+    { "fp_under_provisioned", "gauge", "1 when the workload's last observation was above its allocation, else 0" },
+    { "fp_allocation_error_ratio", "gauge",
+      "(used - allocated) / allocated at the workload's last observation: > 0 short, < 0 slack" },
+    { "fp_outside_band", "gauge", "The workload's last observation against the predicted band: -1 below, 0 inside, 1 above" },
+    { "fp_scored_total", "counter", "Items scored: workloads (actuals) or samples" },
+    { "fp_unmatched_total", "counter", "Items without a prediction or allocation to score against" },
+    { "fp_failed_total", "counter", "Workloads (actuals) or samples above a hard limit" },
+    { "fp_under_ratio", "gauge", "Share of the observations with an allocation that were above it" },
+    { "fp_slack_ratio", "gauge", "Unused share of the allocations: sum max(allocation - use, 0) / sum allocation" },
+    { "fp_coverage_ratio", "gauge", "Share of the observations at or below the predicted quantile" },
+    { "fp_pinball_loss_ratio", "gauge", "Pinball loss relative to the use (sum of losses / sum of |use|), mean over the levels" },
+    { "fp_wasted_core_seconds_total", "counter", "CPU allocated but not used, in core-seconds" },
+    { "fp_wasted_byte_seconds_total", "counter", "Memory allocated but not used, in byte-seconds" },
+    { "fp_errors_total", "counter", "error records written" },
+    { "fp_anomalies_total", "counter", "anomaly records written" },
+};
+
+/* The unit part of a per-resource metric name. */
+static const char *prom_unit(fp_resource r)
+{
+    return r == FP_RES_CPU ? "cores" : r == FP_RES_MEM ? "bytes" : "bytes_per_second";
+}
+
+/* The quantile label: the level as a number ("0.9"), as Prometheus
+ * summaries write it. */
+static void prom_level(double level, char *b, size_t n) { snprintf(b, n, "%.6g", level); }
+
+/* R's state into R->prom (cleared first). */
+static int prom_fill(run *R, fp_err *err)
+{
+    fp_promfile *P = R->prom;
+    char name[96], ql[32];
+    int rc = 0;
+    fp_promfile_clear(P);
+    for (int i = 0; i < R->n && rc == 0; i++) {
+        const wl *w = &R->w[i];
+        for (int r = 0; r < FP_RES_COUNT && rc == 0; r++) {
+            const char *rn = fp_resource_name((fp_resource)r), *u = prom_unit((fp_resource)r);
+            for (int k = 0; w->has_pred && k < w->q[r].n && rc == 0; k++) {
+                prom_level(w->q[r].level[k], ql, sizeof ql);
+                const char *l[] = { "id", w->id, "resource", rn, "quantile", ql, NULL };
+                snprintf(name, sizeof name, "fp_prediction_%s", u);
+                rc = fp_promfile_set(P, name, l, w->q[r].value[k], err);
+            }
+            const char *l[] = { "id", w->id, "resource", rn, NULL };
+            snprintf(name, sizeof name, "fp_usage_%s", u);
+            if (rc == 0 && isfinite(w->last_use[r])) rc = fp_promfile_set(P, name, l, w->last_use[r], err);
+            if (rc == 0 && isfinite(w->last_err[r]))
+                rc = fp_promfile_set(P, "fp_under_provisioned", l, w->last_err[r] > 0, err);
+            if (rc == 0 && isfinite(w->last_err[r]))
+                rc = fp_promfile_set(P, "fp_allocation_error_ratio", l, w->last_err[r], err);
+            if (rc == 0 && w->pos[r] != 2) rc = fp_promfile_set(P, "fp_outside_band", l, w->pos[r], err);
+        }
+        const struct { const char *knob; fp_resource r; double v; } lim[] = {
+            { "cpu_max", FP_RES_CPU, w->cpu_max }, { "cpu_weight", FP_RES_CPU, w->cpu_weight },
+            { "mem_high", FP_RES_MEM, w->mem_high }, { "mem_max", FP_RES_MEM, w->mem_max },
+            { "io_read", FP_RES_DISK_READ, w->io_read }, { "io_write", FP_RES_DISK_WRITE, w->io_write },
+            { "net_tx", FP_RES_NET_TX, w->net_tx } };
+        for (size_t k = 0; w->has_alloc && k < sizeof lim / sizeof lim[0] && rc == 0; k++) {
+            if (!isfinite(lim[k].v)) continue;
+            const char *l[] = { "id", w->id, "resource", fp_resource_name(lim[k].r), "knob", lim[k].knob, NULL };
+            snprintf(name, sizeof name, "fp_allocation_limit_%s", prom_unit(lim[k].r));
+            rc = fp_promfile_set(P, name, l, lim[k].v, err);
+        }
+    }
+    const struct { const char *name; const fp_score *s; long unmatched; } sec[2] = {
+        { "actuals", &R->actuals, R->unmatched_actuals }, { "samples", &R->samples, R->unmatched_samples } };
+    for (int k = 0; k < 2 && rc == 0; k++) {
+        const fp_score *s = sec[k].s;
+        const char *l[] = { "section", sec[k].name, NULL };
+        rc = fp_promfile_set(P, "fp_scored_total", l, (double)s->n, err);
+        if (rc == 0) rc = fp_promfile_set(P, "fp_unmatched_total", l, (double)sec[k].unmatched, err);
+        if (rc == 0) rc = fp_promfile_set(P, "fp_failed_total", l, (double)s->failed, err);
+        if (rc == 0 && s->r[FP_RES_CPU].n_alloc)
+            rc = fp_promfile_set(P, "fp_wasted_core_seconds_total", l, s->r[FP_RES_CPU].wasted_h * 3600, err);
+        if (rc == 0 && s->r[FP_RES_MEM].n_alloc)
+            rc = fp_promfile_set(P, "fp_wasted_byte_seconds_total", l, s->r[FP_RES_MEM].wasted_h * 3600, err);
+        for (int r = 0; r < FP_RES_COUNT && rc == 0; r++) {
+            const fp_score_res *X = &s->r[r];
+            if (X->n == 0) continue;
+            const char *rl[] = { "section", sec[k].name, "resource", fp_resource_name((fp_resource)r), NULL };
+            static const struct { const char *metric, *name; } m[] = {
+                { "under_rate", "fp_under_ratio" }, { "slack", "fp_slack_ratio" },
+                { "pinball_rel", "fp_pinball_loss_ratio" } };
+            for (size_t j = 0; j < sizeof m / sizeof m[0] && rc == 0; j++) {
+                double v = fp_score_metric(s, m[j].metric, (fp_resource)r, NULL);
+                if (isfinite(v)) rc = fp_promfile_set(P, m[j].name, rl, v, err);
+            }
+            for (int j = 0; j < X->nl && rc == 0; j++) {
+                if (!X->lv[j].n) continue;
+                prom_level(X->lv[j].level, ql, sizeof ql);
+                const char *cl[] = { "section", sec[k].name, "resource", fp_resource_name((fp_resource)r),
+                                     "quantile", ql, NULL };
+                rc = fp_promfile_set(P, "fp_coverage_ratio", cl, (double)X->lv[j].covered / (double)X->lv[j].n,
+                                     err);
+            }
+        }
+    }
+    if (rc == 0) rc = fp_promfile_set(P, "fp_errors_total", NULL, (double)R->errors, err);
+    if (rc == 0) rc = fp_promfile_set(P, "fp_anomalies_total", NULL, (double)R->anomalies, err);
+    return rc;
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Rewrite the textfile: when force, or when records changed it and
+ * --textfile-interval has passed since the last write. */
+static void prom_write(run *R, bool force)
+{
+    if (!R->prom) return;
+    double now = mono_s();
+    if (!force && (!R->prom_dirty || now - R->prom_last < R->S->textfile_every)) return;
+    fp_err err = {0};
+    if (prom_fill(R, &err) < 0 || fp_promfile_write(R->prom, R->S->textfile, &err) < 0) {
+        fprintf(stderr, "fp-diff: --textfile %s\n", err.msg);
+        set_status(R, 2);
+        return;
+    }
+    R->prom_last = now;
+    R->prom_dirty = false;
+}
+
+/* ---------------------------------------------------------------- chart */
+
+static const char *unit_word(fp_resource r)
+{
+    return r == FP_RES_CPU ? "cores" : r == FP_RES_MEM ? "bytes" : "bytes/s";
+}
+
+static char *band_svg(run *R, size_t *len, fp_err *err)
+{
+    const chart_data *C = &R->ch;
+    const wl *w = NULL;
+    for (int i = 0; i < R->n && !w; i++)
+        if (charted(R, &R->w[i])) w = &R->w[i];
+    char title[256];
+    snprintf(title, sizeof title, "%s: %s", w ? w->id : R->S->id ? R->S->id : "no workload",
+             fp_resource_name(R->S->chart_res));
+    fp_chart_pt *lim = malloc(((size_t)C->limit.n + 1) * sizeof *lim);
+    fp_chart_pt *use = malloc(((size_t)C->use.n + 1) * sizeof *use);
+    char *svg = NULL;
+    if (!lim || !use) {
+        fp_err_set(err, FP_ESYS, "out of memory");
+    } else {
+        for (int i = 0; i < C->limit.n; i++) lim[i] = (fp_chart_pt){ C->limit.p[i].t, C->limit.p[i].mid };
+        for (int i = 0; i < C->use.n; i++) use[i] = (fp_chart_pt){ C->use.p[i].t, C->use.p[i].mid };
+        fp_chart_band b = {
+            .title = title, .unit = unit_word(R->S->chart_res),
+            .low_name = C->low[0] ? C->low : NULL, .mid_name = C->mid[0] ? C->mid : NULL,
+            .high_name = C->high[0] ? C->high : NULL,
+            .pred = C->pred.p, .n_pred = C->pred.n, .limit = lim, .n_limit = C->limit.n,
+            .use = use, .n_use = C->use.n, .t_end = C->t_end };
+        svg = fp_chart_band_svg(&b, len, err);
+    }
+    free(lim);
+    free(use);
+    return svg;
+}
+
+static char *tradeoff_svg(run *R, size_t *len, fp_err *err)
+{
+    const chart_data *C = &R->ch;
+    int sec = 0;
+    for (int i = 0; i < C->n_tp; i++)
+        if (C->tp[i].n[1] > 0) sec = 1;
+    int n = 0, cap = C->n_tp + C->n_sp + 1;
+    fp_chart_tradeoff_pt *pts = calloc((size_t)cap, sizeof *pts);
+    char (*lab)[48] = calloc((size_t)cap, sizeof *lab);
+    char (*ser)[160] = calloc((size_t)cap, sizeof *ser);
+    double *key = calloc((size_t)cap * 2, sizeof *key);   /* series order, level */
+    char *svg = NULL;
+    if (!pts || !lab || !ser || !key) {
+        fp_err_set(err, FP_ESYS, "out of memory");
+        goto done;
+    }
+    /* the policies of this run: a model's levels ascending, its applied
+     * limit as a series of its own; series in the order first seen */
+    for (int i = 0; i < C->n_tp; i++) {
+        const tpolicy *t = &C->tp[i];
+        if (t->n[sec] == 0) continue;
+        const char *m = t->model[0] ? t->model : "(unnamed)";
+        if (t->level < 0) {
+            snprintf(ser[n], sizeof ser[n], "%s (applied limit)", m);
+            snprintf(lab[n], sizeof lab[n], "limit");
+        } else {
+            snprintf(ser[n], sizeof ser[n], "%s", m);
+            fp_quantile_key(t->level, lab[n], sizeof lab[n]);
+        }
+        key[2 * n] = n;
+        for (int k = 0; k < n; k++)
+            if (strcmp(ser[k], ser[n]) == 0) { key[2 * n] = key[2 * k]; break; }
+        key[2 * n + 1] = t->level;
+        pts[n] = (fp_chart_tradeoff_pt){ NULL, NULL,
+                                         /* nothing allocated: nothing unused */
+                                         t->alloc_sum[sec] > 0 ? t->slack_sum[sec] / t->alloc_sum[sec] : 0,
+                                         (double)t->under[sec] / (double)t->n[sec] };
+        n++;
+    }
+    /* sort by (series order, level); labels and names move with the points */
+    int *ord = calloc((size_t)cap, sizeof *ord);
+    if (!ord) {
+        fp_err_set(err, FP_ESYS, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < n; i++) ord[i] = i;
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0; j--) {
+            const double *a = &key[2 * ord[j - 1]], *b = &key[2 * ord[j]];
+            if (a[0] < b[0] || (a[0] == b[0] && a[1] <= b[1])) break;
+            int t = ord[j]; ord[j] = ord[j - 1]; ord[j - 1] = t;
+        }
+    fp_chart_tradeoff_pt *sorted = calloc((size_t)cap, sizeof *sorted);
+    if (!sorted) {
+        free(ord);
+        fp_err_set(err, FP_ESYS, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < n; i++) {
+        sorted[i] = pts[ord[i]];
+        sorted[i].series = ser[ord[i]];
+        sorted[i].label = lab[ord[i]];
+    }
+    free(ord);
+    free(pts);
+    pts = sorted;
+    for (int i = 0; i < C->n_sp; i++) {
+        pts[n] = (fp_chart_tradeoff_pt){ "score records", C->sp[i].label, C->sp[i].slack, C->sp[i].violation };
+        n++;
+    }
+    char title[160];
+    snprintf(title, sizeof title, "slack against violations: %s (%s)", fp_resource_name(R->S->chart_res),
+             C->n_tp ? (sec ? "samples" : "actuals") : "score records");
+    fp_chart_tradeoff tc = { .title = title, .pts = pts, .n = n };
+    svg = fp_chart_tradeoff_svg(&tc, len, err);
+done:
+    free(pts);
+    free(lab);
+    free(ser);
+    free(key);
+    return svg;
+}
+
+/* Draw the chart into --svg. */
+static void write_svg(run *R)
+{
+    fp_err err = {0};
+    size_t len = 0;
+    char *svg = R->S->chart == CH_TRADEOFF ? tradeoff_svg(R, &len, &err) : band_svg(R, &len, &err);
+    if (!svg || fp_chart_save(R->S->svg, svg, len, &err) < 0) {
+        fprintf(stderr, "fp-diff: --svg %s\n", err.msg);
+        set_status(R, 2);
+    }
+    if (R->ch.tp_dropped)
+        fprintf(stderr, "fp-diff: --chart tradeoff: %ld observation(s) of policies beyond the first %d "
+                "not drawn\n", R->ch.tp_dropped, TRADEOFF_MAX);
+    if (R->ch.sp_dropped)
+        fprintf(stderr, "fp-diff: --chart tradeoff: %ld score record(s) beyond the first %d not drawn\n",
+                R->ch.sp_dropped, SCORE_PTS_MAX);
+    free(svg);
+}
+
+/* Whether path can be written (its directory is writable and it is not a
+ * directory), before any input is read; prints why not. */
+static int check_writable(const char *opt, const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == path) snprintf(dir, sizeof dir, "/");
+    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    struct stat st;
+    if (!*(slash ? slash + 1 : path)) {
+        fprintf(stderr, "fp-diff: %s %s: not a file name\n", opt, path);
+        return -1;
+    }
+    if (access(dir, W_OK | X_OK) != 0) {
+        fprintf(stderr, "fp-diff: %s %s: cannot write in %s: %s\n", opt, path, dir, strerror(errno));
+        return -1;
+    }
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "fp-diff: %s %s: is a directory\n", opt, path);
+        return -1;
+    }
+    return 0;
+}
+
 static int join_mode(const settings *S)
 {
-    run R = { .S = S, .out = stdout, .input = "<stdin>", .index = json_object() };
+    run R = { .S = S, .out = stdout, .input = "<stdin>", .index = json_object(),
+              .prom_last = -INFINITY };
+    R.ch.t_end = NAN;
     fp_score_init(&R.actuals);
     fp_score_init(&R.samples);
+    if ((S->svg && check_writable("--svg", S->svg) < 0) ||
+        (S->textfile && check_writable("--textfile", S->textfile) < 0)) {
+        json_decref(R.index);
+        return 2;
+    }
+    if (S->textfile) {
+        fp_err err = {0};
+        R.prom = fp_promfile_new();
+        for (size_t i = 0; R.prom && i < sizeof prom_families / sizeof prom_families[0]; i++)
+            if (fp_promfile_declare(R.prom, prom_families[i].name, prom_families[i].type,
+                                    prom_families[i].help, &err) < 0) {
+                fprintf(stderr, "fp-diff: %s\n", err.msg);   /* a bug: names are fixed */
+                fp_promfile_free(R.prom);
+                json_decref(R.index);
+                return 2;
+            }
+        if (!R.prom) {
+            fputs("fp-diff: out of memory\n", stderr);
+            json_decref(R.index);
+            return 2;
+        }
+    }
     int rc = 0;
     rc = cli_each_input("fp-diff", S->inputs, S->n_inputs, read_cb, &R);
     if (rc == -2) {
@@ -813,9 +1454,16 @@ static int join_mode(const settings *S)
             print_section("samples", &R.samples, R.unmatched_samples, "samples");
             fprintf(stderr, "anomalies: %ld\n", R.anomalies);
         }
+        if (S->svg) write_svg(&R);
+        if (R.prom && R.status != 2) prom_write(&R, true);
     }
     free(R.w);
     json_decref(R.index);
+    free(R.ch.pred.p);
+    free(R.ch.limit.p);
+    free(R.ch.use.p);
+    free(R.ch.tp);
+    fp_promfile_free(R.prom);
     return R.status;
 }
 

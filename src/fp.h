@@ -34,4 +34,6 @@
 #include "fp/diff.h"
 #include "fp/dataset.h"
 #include "fp/history.h"
+#include "fp/chart.h"
+#include "fp/promfile.h"
 #endif

@@ -345,3 +345,231 @@ EOF
     run bash -c "'$FP_BIN/fp-diff' '$D/run.jsonl' '$D/run.jsonl' >&-"
     [ "$status" -eq 2 ]
 }
+
+# ---------------------------------------------------------------- --svg, --textfile
+
+# w1: a prediction p10/p50/p90 of 0.5/1/2 cores, an allocation of 2.4 cores
+# (cpu.max) and 300 MB, four samples (one without cpu), and one of w2.
+chart_input() {
+    cat > "$D/c.jsonl" <<'EOF2'
+{"schema":1,"type":"prediction","id":"w1","t":0,"model":"m1","horizon_s":0,"quantiles":{"cpu_cores":{"p10":0.5,"p50":1,"p90":2},"mem_bytes":{"p50":100000000,"p90":200000000}}}
+{"schema":1,"type":"allocation","id":"w1","t":0,"reason":"prediction","ok":true,"model":"m1","limits":{"cpu_max_cores":2.4,"mem_max_bytes":300000000}}
+{"schema":1,"type":"sample","id":"w1","t":10,"cpu_cores":1,"mem_bytes":150000000}
+{"schema":1,"type":"sample","id":"w1","t":20,"cpu_cores":3,"mem_bytes":250000000}
+{"schema":1,"type":"sample","id":"w1","t":30,"cpu_cores":null,"mem_bytes":250000000}
+{"schema":1,"type":"sample","id":"w1","t":40,"cpu_cores":0.5,"mem_bytes":100000000}
+{"schema":1,"type":"sample","id":"w2","t":40,"cpu_cores":0.5}
+EOF2
+}
+
+# The data-points of the element of class $2 in SVG file $1 ("" when none).
+svg_points() { grep -o "class=\"$2\" data-points=\"[0-9]*\"" "$1" | grep -o '[0-9]*' || true; }
+
+@test "--svg band: well-formed SVG with the band, p50, limit and usage series; stdout unchanged" {
+    need_cmd xmllint libxml2-utils
+    chart_input
+    run --separate-stderr fpd --no-pass "$D/c.jsonl"
+    plain=$output
+    run --separate-stderr fpd --no-pass --svg "$D/b.svg" "$D/c.jsonl"
+    [ "$status" -eq 0 ]
+    [ -z "$stderr" ]
+    [ "$output" = "$plain" ]
+    xmllint --noout "$D/b.svg"
+    # the first workload, cpu_cores: 1 prediction, 1 limit, 3 usage points (null: a gap)
+    [ "$(svg_points "$D/b.svg" band)" = 1 ]
+    [ "$(svg_points "$D/b.svg" mid)" = 1 ]
+    [ "$(svg_points "$D/b.svg" limit)" = 1 ]
+    [ "$(svg_points "$D/b.svg" use)" = 3 ]
+    # two runs of the usage line (t 10-20, then t 40 alone, drawn as a dot too)
+    [ "$(grep -o 'class="use" [^>]*' "$D/b.svg" | grep -o 'M[0-9]' | wc -l)" -eq 2 ]
+    [ "$(grep -c 'class="use-dot"' "$D/b.svg")" -eq 1 ]
+    grep -q '<title>w1: cpu_cores</title>' "$D/b.svg"
+    grep -q '>predicted p10..p90</text>' "$D/b.svg"
+    # --resource and --id pick the series: w1's memory has 4 points, w2 has no prediction
+    run --separate-stderr fpd --svg "$D/m.svg" --chart band --resource mem_bytes --id w1 "$D/c.jsonl"
+    [ "$status" -eq 0 ]
+    xmllint --noout "$D/m.svg"
+    [ "$(svg_points "$D/m.svg" use)" = 4 ]
+    grep -q '>predicted p50..p90</text>' "$D/m.svg"
+    run --separate-stderr fpd --svg "$D/w2.svg" --id w2 "$D/c.jsonl"
+    [ "$status" -eq 0 ]
+    xmllint --noout "$D/w2.svg"
+    [ "$(svg_points "$D/w2.svg" use)" = 1 ]
+    [ -z "$(svg_points "$D/w2.svg" band)" ]
+    # empty input: a chart that says so
+    run --separate-stderr fpd --svg "$D/e.svg" /dev/null
+    [ "$status" -eq 0 ]
+    xmllint --noout "$D/e.svg"
+    grep -q '>no data</text>' "$D/e.svg"
+}
+
+@test "--svg: hostile ids are escaped, the document stays well formed" {
+    need_cmd xmllint libxml2-utils
+    jq -c '.id = "</svg><script>alert(1)</script>\"\n&amp;"' "$D/run.jsonl" > "$D/evil.jsonl"
+    echo '{"schema":1,"type":"sample","id":"</svg><script>alert(1)</script>\"\n&amp;","t":5,"cpu_cores":1}' >> "$D/evil.jsonl"
+    run --separate-stderr fpd --svg "$D/evil.svg" "$D/evil.jsonl"
+    [ "$status" -eq 0 ]
+    xmllint --noout "$D/evil.svg"
+    ! grep -q '<script' "$D/evil.svg"
+    grep -q '&lt;/svg&gt;&lt;script&gt;' "$D/evil.svg"
+    [ "$(grep -c '</svg>' "$D/evil.svg")" -eq 1 ]
+}
+
+@test "--chart tradeoff: one point per model and level, the applied limit, score records" {
+    need_cmd xmllint libxml2-utils
+    chart_input
+    run --separate-stderr fpd --svg "$D/t.svg" --chart tradeoff "$D/c.jsonl"
+    [ "$status" -eq 0 ]
+    xmllint --noout "$D/t.svg"
+    [ "$(grep -c '<circle class="point"' "$D/t.svg")" -eq 4 ]
+    grep -q 'data-series="m1" data-points="3"' "$D/t.svg"
+    grep -q 'data-series="m1 (applied limit)" data-points="1"' "$D/t.svg"
+    # samples 1, 3, 0.5 cores: p50 (1) short once, slack 0.5 / 3; p90 (2): 2.5 / 6;
+    # the limit 2.4: 3.3 / 7.2; p10 (0.5): short twice, no slack
+    grep -q '<title>m1 p10: slack 0, violations 0.667</title>' "$D/t.svg"
+    grep -q '<title>m1 p50: slack 0.167, violations 0.333</title>' "$D/t.svg"
+    grep -q '<title>m1 p90: slack 0.417, violations 0.333</title>' "$D/t.svg"
+    grep -q '<title>m1 (applied limit) limit: slack 0.458, violations 0.333</title>' "$D/t.svg"
+    # the levels joined in order
+    [ "$(grep -o '>p[0-9]*</text>' "$D/t.svg" | paste -sd,)" = '>p10</text>,>p50</text>,>p90</text>' ]
+    # score records of earlier runs become points of their own, by quantile
+    { fpd --no-pass --quantile p50 "$D/run.jsonl"; fpd --no-pass --quantile p90 "$D/run.jsonl"; } | of_type score > "$D/scores.jsonl"
+    run --separate-stderr fpd --svg "$D/s.svg" --chart tradeoff --resource mem_bytes "$D/scores.jsonl"
+    [ "$status" -eq 0 ]
+    xmllint --noout "$D/s.svg"
+    grep -q 'data-series="score records" data-points="2"' "$D/s.svg"
+    # memory peak 150 MB: p50 100 MB short; p90 200 MB slack 0.25
+    grep -q '<title>score records p50: slack 0, violations 1</title>' "$D/s.svg"
+    grep -q '<title>score records p90: slack 0.25, violations 0</title>' "$D/s.svg"
+    # the score records still pass through
+    [ "$(of_type score <<<"$output" | wc -l)" -eq 3 ]
+}
+
+@test "--svg, --chart, --resource, --textfile usage errors exit 2; an unwritable path exits 2 and leaves nothing" {
+    run --separate-stderr fpd --svg "$D/x.svg" --chart pie "$D/run.jsonl"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *'--chart wants band or tradeoff, not "pie"'* ]]
+    run --separate-stderr fpd --chart band "$D/run.jsonl"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"--chart wants --svg FILE"* ]]
+    run --separate-stderr fpd --svg "$D/x.svg" --resource gpu_cores "$D/run.jsonl"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *'unknown resource "gpu_cores"'* ]]
+    run --separate-stderr fpd --resource mem_bytes "$D/run.jsonl"
+    [ "$status" -eq 2 ]
+    run --separate-stderr fpd --id w1 "$D/run.jsonl"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"apply to a comparison"* ]]
+    run --separate-stderr fpd --svg "$D/x.svg" "$D/run.jsonl" "$D/run.jsonl"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"apply to a join"* ]]
+    run --separate-stderr fpd --textfile "$D/x.txt" "$D/run.jsonl"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"ending in .prom"* ]]
+    run --separate-stderr fpd --textfile-interval 5 "$D/run.jsonl"
+    [ "$status" -eq 2 ]
+    run --separate-stderr fpd --textfile "$D/x.prom" --textfile-interval -1 "$D/run.jsonl"
+    [ "$status" -eq 2 ]
+    [ ! -e "$D/x.svg" ] && [ ! -e "$D/x.prom" ]
+    # unwritable: a missing directory, a directory in the way; before any input is read
+    mkdir -p "$D/out/c.svg" "$D/out/m.prom"
+    run --separate-stderr fpd --svg "$D/nodir/c.svg" "$D/run.jsonl"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"--svg $D/nodir/c.svg: cannot write in $D/nodir"* ]]
+    [ -z "$output" ]
+    run --separate-stderr fpd --svg "$D/out/c.svg" "$D/run.jsonl"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"is a directory"* ]]
+    run --separate-stderr fpd --textfile "$D/out/m.prom" "$D/run.jsonl"
+    [ "$status" -eq 2 ]
+    run --separate-stderr fpd --textfile "$D/nodir/m.prom" "$D/run.jsonl"
+    [ "$status" -eq 2 ]
+    [ "$(ls -A "$D/out" | paste -sd,)" = c.svg,m.prom ]
+    [ ! -e "$D/nodir" ]
+}
+
+@test "--textfile: node_exporter's format, exact values, escaped labels, atomic" {
+    chart_input
+    run --separate-stderr fpd --no-pass "$D/c.jsonl"
+    plain=$output
+    run --separate-stderr fpd --no-pass --textfile "$D/fp.prom" "$D/c.jsonl"
+    [ "$status" -eq 0 ]
+    [ -z "$stderr" ]
+    [ "$output" = "$plain" ]
+    P=$D/fp.prom
+    # every line: a HELP or TYPE comment, or name{label="value",...} value
+    awk '
+        /^# HELP [a-zA-Z_:][a-zA-Z0-9_:]* / { next }
+        /^# TYPE [a-zA-Z_:][a-zA-Z0-9_:]* (gauge|counter)$/ { typed[$3] = 1; next }
+        {
+            name = $0; sub(/[{ ].*/, "", name)
+            if (!(name in typed)) { print "untyped or before its TYPE: " $0; bad = 1 }
+            if ($0 !~ /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*"(,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*")*\})? (NaN|[+-]Inf|-?[0-9]+(\.[0-9]+)?(e[+-][0-9]+)?)$/) {
+                print "bad line: " $0; bad = 1 }
+            series = $0; sub(/ [^ ]*$/, "", series)
+            if (series in seen) { print "twice: " series; bad = 1 }
+            seen[series] = 1
+        }
+        END { exit bad }' "$P"
+    grep -qx 'fp_prediction_cores{id="w1",resource="cpu_cores",quantile="0.9"} 2' "$P"
+    grep -qx 'fp_prediction_bytes{id="w1",resource="mem_bytes",quantile="0.5"} 100000000' "$P"
+    grep -qx 'fp_allocation_limit_cores{id="w1",resource="cpu_cores",knob="cpu_max"} 2.4' "$P"
+    grep -qx 'fp_allocation_limit_bytes{id="w1",resource="mem_bytes",knob="mem_max"} 300000000' "$P"
+    grep -qx 'fp_usage_cores{id="w2",resource="cpu_cores"} 0.5' "$P"
+    grep -qx 'fp_usage_bytes{id="w1",resource="mem_bytes"} 100000000' "$P"
+    # the last sample: 0.5 of 2.4 cores
+    grep -qx 'fp_under_provisioned{id="w1",resource="cpu_cores"} 0' "$P"
+    between "$(awk '/^fp_allocation_error_ratio\{id="w1",resource="cpu_cores"\}/ { print $2 }' "$P")" \
+        -0.79167 -0.79166 error_ratio
+    grep -qx 'fp_outside_band{id="w1",resource="cpu_cores"} 0' "$P"
+    grep -qx 'fp_scored_total{section="samples"} 4' "$P"
+    grep -qx 'fp_unmatched_total{section="samples"} 1' "$P"
+    grep -qx 'fp_slack_ratio{section="samples",resource="mem_bytes"} 0.375' "$P"
+    grep -qx 'fp_coverage_ratio{section="samples",resource="mem_bytes",quantile="0.9"} 0.5' "$P"
+    # CPU waste: (2.4 - 1) x 10 s + (2.4 - 0.5) x 10 s
+    grep -qx 'fp_wasted_core_seconds_total{section="samples"} 33' "$P"
+    grep -qx 'fp_anomalies_total 2' "$P"
+    grep -qx '# TYPE fp_anomalies_total counter' "$P"
+    [ "$(ls -A "$D" | grep -c '^\.fp\.prom\.')" -eq 0 ]
+    [ "$(stat -c %a "$P")" = 644 ]
+    # hostile ids: \ " and newline escaped as the format wants
+    jq -c '.id = "a\"b\\c\nd"' "$D/run.jsonl" > "$D/evil.jsonl"
+    run --separate-stderr fpd --textfile "$D/evil.prom" "$D/evil.jsonl"
+    [ "$status" -eq 0 ]
+    grep -qxF 'fp_prediction_cores{id="a\"b\\c\nd",resource="cpu_cores",quantile="0.5"} 1' "$D/evil.prom"
+    [ "$(grep -c '^fp_prediction_' "$D/evil.prom")" -eq 4 ]
+}
+
+@test "--textfile is rewritten while records arrive (--textfile-interval 0)" {
+    chart_input
+    mkfifo "$D/in"
+    # (fd 3 is bats' own: the writer end is fd 5)
+    "$FP_BIN/fp-diff" --textfile "$D/live.prom" --textfile-interval 0 < "$D/in" > "$D/live.out" 3>&- &
+    pid=$!
+    exec 5> "$D/in"
+    head -n 3 "$D/c.jsonl" >&5
+    for _ in $(seq 100); do
+        grep -q '^fp_usage_cores' "$D/live.prom" 2>/dev/null && break
+        sleep 0.05
+    done
+    grep -qx 'fp_usage_cores{id="w1",resource="cpu_cores"} 1' "$D/live.prom"
+    tail -n +4 "$D/c.jsonl" >&5
+    exec 5>&-
+    wait "$pid"
+    grep -qx 'fp_usage_cores{id="w1",resource="cpu_cores"} 0.5' "$D/live.prom"
+    grep -qx 'fp_scored_total{section="samples"} 4' "$D/live.prom"
+}
+
+@test "--svg: a long stream keeps at most 20000 points per series" {
+    need_cmd xmllint libxml2-utils
+    awk 'BEGIN { print "{\"schema\":1,\"type\":\"prediction\",\"id\":\"w1\",\"t\":0,\"quantiles\":{\"cpu_cores\":{\"p50\":1,\"p90\":2}}}"
+                 for (i = 1; i <= 45000; i++)
+                     printf "{\"schema\":1,\"type\":\"sample\",\"id\":\"w1\",\"t\":%d,\"cpu_cores\":%g}\n", i, (i % 7) / 3 }' > "$D/long.jsonl"
+    run --separate-stderr fpd --no-pass --svg "$D/long.svg" "$D/long.jsonl"
+    [ "$status" -eq 0 ]
+    xmllint --noout "$D/long.svg"
+    n=$(svg_points "$D/long.svg" use)
+    [ "$n" -ge 10000 ] && [ "$n" -le 20000 ]
+    # spread over the whole run: the x axis reaches the last sample
+    grep -q '>45000</text>' "$D/long.svg"
+}
