@@ -474,7 +474,8 @@ static void apply(wl *w, const fp_decision *d, const fp_prediction *p, double t)
 }
 
 /* Observe the workload and decide: p a prediction, or NULL for the look at
- * every sample (OOM kills, throttling: raises only). */
+ * every sample (OOM kills, throttling: raises only; before the first limits
+ * the look only tells the policy the workload's CPU demand). */
 static void decide(wl *w, const fp_prediction *p, double t)
 {
     ctx *C = w->C;
@@ -492,6 +493,9 @@ static void decide(wl *w, const fp_prediction *p, double t)
     }
     fp_decision d;
     fp_policy_decide(&C->pol, &C->cap, p, &o, &w->ast, mono(), &d);
+    /* a look before the first limits only learns (the CPU demand): raises
+     * are for limits fp-run put in place */
+    if (!p && !w->ast.applied) return;
     if (strcmp(d.reason, "hold") == 0 && !any_set(&d.want)) {
         if (!p) return;
         fp_allocation al = { .target = w->tg, .t = t, .ts = wall(), .reason = "hold",
@@ -800,8 +804,8 @@ static void feed(wl *w, const fp_sample *s, bool look)
         predict(w, s->t, true);
         w->next_predict = C->S->every > 0 ? w->next_predict + C->S->every : INFINITY;
         if (w->next_predict <= s->t) w->next_predict = s->t + C->S->every;
-    } else if (w->ast.applied) {
-        decide(w, NULL, s->t);          /* OOM kills, throttling */
+    } else {
+        decide(w, NULL, s->t);          /* OOM kills, throttling, CPU demand */
     }
 }
 

@@ -26,6 +26,7 @@ void fp_policy_default(fp_policy *p)
     p->mem_margin_bytes = 32 * MiB;
     p->mem_margin_frac = 0.10;
     p->mem_max_over_high = 1.25;
+    p->cpu_margin_frac = 0.25;
     p->oom_bump_bytes = 100 * MiB;
     p->oom_bump_factor = 1.2;
     p->throttle_frac = 0.25;
@@ -86,7 +87,7 @@ int fp_policy_from_json(fp_policy *p, const json_t *o, const char *name, fp_err 
 {
     static const char *const top[] = {
         "overcommit", "min_interval_s", "mem_margin_bytes", "mem_margin_frac",
-        "mem_max_over_high", "oom_bump_bytes", "oom_bump_factor", "throttle_frac",
+        "mem_max_over_high", "cpu_margin_frac", "oom_bump_bytes", "oom_bump_factor", "throttle_frac",
         "throttle_streak", "throttle_bump", "cpu_hard", "reserve_cpu_cores",
         "reserve_mem_bytes", "pids_max", "resources", NULL };
     static const char *const per[] = {
@@ -100,6 +101,7 @@ int fp_policy_from_json(fp_policy *p, const json_t *o, const char *name, fp_err 
         num(o, "mem_margin_bytes", 0, 1e15, &q.mem_margin_bytes, name, "", err) < 0 ||
         num(o, "mem_margin_frac", 0, 10, &q.mem_margin_frac, name, "", err) < 0 ||
         num(o, "mem_max_over_high", 1, 100, &q.mem_max_over_high, name, "", err) < 0 ||
+        num(o, "cpu_margin_frac", 0, 10, &q.cpu_margin_frac, name, "", err) < 0 ||
         num(o, "oom_bump_bytes", 0, 1e15, &q.oom_bump_bytes, name, "", err) < 0 ||
         num(o, "oom_bump_factor", 1, 100, &q.oom_bump_factor, name, "", err) < 0 ||
         num(o, "throttle_frac", 0, 1, &q.throttle_frac, name, "", err) < 0 ||
@@ -179,12 +181,13 @@ json_t *fp_policy_to_json(const fp_policy *p)
                       "ceiling", r->ceiling, "step", r->step, "hysteresis", r->hysteresis,
                       "max_down", r->max_down));
     }
-    return json_pack("{s:s,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:i,s:f,s:b,s:f,s:f,s:f,s:o}",
+    return json_pack("{s:s,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:i,s:f,s:b,s:f,s:f,s:f,s:o}",
                      "overcommit", fp_overcommit_name(p->over),
                      "min_interval_s", p->min_interval_s,
                      "mem_margin_bytes", p->mem_margin_bytes,
                      "mem_margin_frac", p->mem_margin_frac,
                      "mem_max_over_high", p->mem_max_over_high,
+                     "cpu_margin_frac", p->cpu_margin_frac,
                      "oom_bump_bytes", p->oom_bump_bytes,
                      "oom_bump_factor", p->oom_bump_factor,
                      "throttle_frac", p->throttle_frac,
@@ -285,10 +288,11 @@ void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_pre
 
     /* events since the last look */
     bool oom = st->looked && o->oom_kills >= 0 && st->oom_seen >= 0 && o->oom_kills > st->oom_seen;
-    bool throttled = false;
+    bool throttled = false, interval_throttled = false;
     if (o->throttled_s >= 0) {
         if (st->looked && st->throttled_seen >= 0 && now > st->throttled_at) {
             double share = (o->throttled_s - st->throttled_seen) / (now - st->throttled_at);
+            interval_throttled = share > pol->throttle_frac;
             st->throttle_streak = share > pol->throttle_frac ? st->throttle_streak + 1 : 0;
             if (st->throttle_streak >= pol->throttle_streak) {
                 throttled = true;
@@ -299,6 +303,16 @@ void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_pre
         st->throttled_at = now;
     } else {
         st->throttled_seen = -1;
+    }
+    /* CPU demand: the rate over the interval since the last look, when
+     * that interval was not throttled (else it says only what the quota
+     * let through; the throttling rule raises then) */
+    if (o->cpu_s >= 0) {
+        if (st->looked && st->cpu_at > 0 && now > st->cpu_at && o->cpu_s >= st->cpu_seen &&
+            !interval_throttled)
+            st->cpu_demand = (o->cpu_s - st->cpu_seen) / (now - st->cpu_at);
+        st->cpu_seen = o->cpu_s;
+        st->cpu_at = now > 0 ? now : 1e-9;
     }
     st->oom_seen = o->oom_kills;
     st->looked = true;
@@ -340,7 +354,19 @@ void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_pre
             d->want.cpu_weight_cores = settle(rp, CUR(st, o, cpu_weight_cores), v, may_shrink,
                                               why, FP_WHY_MAX);
             if (pol->cpu_hard) {
-                double m = settle(rp, CUR(st, o, cpu_max_cores), v, may_shrink, tmp, sizeof tmp);
+                /* CPU safety floor on the quota */
+                double qv = v, cfloor = st->cpu_demand * (1 + pol->cpu_margin_frac);
+                if (st->cpu_demand > 0 && qv < cfloor) {
+                    qv = round_up(cfloor, rp->step);
+                    if (ceil_ > 0 && qv > ceil_) qv = ceil_;
+                    add_why(tmp, sizeof tmp, "; quota raised to demand + margin %g", qv);
+                }
+                double m = settle(rp, CUR(st, o, cpu_max_cores), qv, may_shrink, tmp, sizeof tmp);
+                /* a shrink limited by max_down, or a quota kept by
+                 * hysteresis, must still respect the floor */
+                double cm = CUR(st, o, cpu_max_cores);
+                if (st->cpu_demand > 0 && m >= 0 && m < qv) m = qv;
+                if (st->cpu_demand > 0 && m < 0 && !isnan(cm) && cm < qv) m = qv;
                 d->want.cpu_max_cores = m;
                 if (strlen(tmp) > strlen(why)) snprintf(why, FP_WHY_MAX, "%s", tmp);
             }

@@ -7,6 +7,11 @@
  *   - memory is never limited below usage x (1 + mem_margin_frac) +
  *     mem_margin_bytes; the hard limit (memory.max) sits mem_max_over_high
  *     above the soft one (memory.high / soft limit / reservation);
+ *   - the CPU quota is never set below the workload's demand x (1 +
+ *     cpu_margin_frac), its demand being the CPU it used between the last
+ *     two looks when that interval was not throttled (throttled share at
+ *     most throttle_frac): a quota below what it uses unthrottled would
+ *     slow it down. Known only after two looks at the target;
  *   - a shrink is gentle: at most max_down of the current value per change,
  *     and no more often than min_interval_s;
  *   - hysteresis: a change smaller than `hysteresis` (relative) is not made;
@@ -59,6 +64,7 @@ typedef struct fp_policy {
     double mem_margin_bytes;   /* safety margin over current usage */
     double mem_margin_frac;
     double mem_max_over_high;  /* hard memory limit = soft x this */
+    double cpu_margin_frac;    /* CPU quota at least demand x (1 + this) */
     double oom_bump_bytes, oom_bump_factor;
     double throttle_frac;
     int throttle_streak;
@@ -96,6 +102,9 @@ typedef struct fp_apply_state {
     double last_change;        /* time of the last change (s, any clock) */
     double oom_seen;           /* oom_kills at the last look; < 0 unknown */
     double throttled_seen, throttled_at;
+    double cpu_seen, cpu_at;   /* cumulative CPU s at the last look, its time */
+    double cpu_demand;         /* cores used over the last unthrottled interval
+                                  between looks; 0: not known */
     int throttle_streak;
     bool looked;               /* oom_seen/throttled_seen are set */
 } fp_apply_state;

@@ -95,6 +95,21 @@ rm_cgroups_of() { # PID
     [ -f "$P/m.json.lock" ]
 }
 
+@test "a CPU-bound workload predicted idle gets no CPU quota below what it uses" {
+    need_root
+    need_cmd stress-ng
+    # a model that knows only idle workloads: it predicts ~0 cores
+    train_model "$P/m.json" "sleep 1"
+    run fpr -i 0.25 -w 1 --every 0 --no-history -m "$P/m.json" -- stress-ng --cpu 1 --timeout 3s --quiet
+    [ "$status" -eq 0 ]
+    alloc=$(printf '%s\n' "$output" | grep '^{' | jq -c 'select(.type=="allocation")' | head -1)
+    echo "$alloc" | jq -c '{q: .limits.cpu_max_cores, why: .why.cpu_cores}'
+    [[ "$(jq -r .why.cpu_cores <<<"$alloc")" == *"demand + margin"* ]]
+    # the quota is the demand seen in the window x 1.25: at least half a core
+    # even on a busy machine (the prediction alone would give 0.05)
+    between "$(jq .limits.cpu_max_cores <<<"$alloc")" 0.5 2.5 "quota"
+}
+
 @test "the history survives concurrent runs and kill -9 of a run" {
     need_root
     local pids=() victims=() i

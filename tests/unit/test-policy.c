@@ -143,6 +143,56 @@ int main(void)
     fp_policy_decide(&pol, &cap, NULL, &o, &st, 2003, &d);
     is_str(d.reason, "hold", "5%% throttled is fine");
 
+    /* 6b. CPU safety floor: a workload seen using 0.8 core unthrottled gets
+     * no quota below 0.8 x 1.25 = 1.0 even when predicted at 0 */
+    memset(&st, 0, sizeof st);
+    o = seen(50 * MiB, 0, 0);
+    o.cpu_s = 100;
+    fp_policy_decide(&pol, &cap, NULL, &o, &st, 3000, &d);
+    o.cpu_s = 100.8;
+    fp_policy_decide(&pol, &cap, NULL, &o, &st, 3001, &d);
+    is_near(st.cpu_demand, 0.8, 1e-9, "demand: 0.8 s of CPU in 1 s");
+    p = pred(0.0, 100 * MiB);
+    fp_policy_decide(&pol, &cap, &p, &o, &st, 3001, &d);
+    is_near(d.want.cpu_max_cores, 1.0, 1e-9, "quota raised to demand 0.8 x 1.25");
+    ok(strstr(d.why[FP_RES_CPU], "demand") != NULL, "and says why: %s", d.why[FP_RES_CPU]);
+    is_near(d.want.cpu_weight_cores, 0.05, 1e-9, "the weight (a share, not a cap) keeps the policy's floor");
+    fp_apply_state_commit(&st, &d.want, 3001);
+    /* a later shrink (after min_interval) stops at the floor too */
+    o.cpu_s = 100.8 + 0.8 * 20;
+    o.now.cpu_max_cores = 1.0;
+    fp_policy_decide(&pol, &cap, NULL, &o, &st, 3021, &d);
+    p = pred(0.0, 100 * MiB);
+    fp_policy_decide(&pol, &cap, &p, &o, &st, 3021, &d);
+    ok(d.want.cpu_max_cores == FP_UNSET || d.want.cpu_max_cores >= 1.0 - 1e-9,
+       "no shrink below demand + margin (%g)", d.want.cpu_max_cores);
+    /* a throttled interval is not demand: 0.9 s used, 0.5 s throttled */
+    memset(&st, 0, sizeof st);
+    o = seen(50 * MiB, 0, 10);
+    o.cpu_s = 200;
+    fp_policy_decide(&pol, &cap, NULL, &o, &st, 4000, &d);
+    o.cpu_s = 200.9;
+    o.throttled_s = 10.5;
+    fp_policy_decide(&pol, &cap, NULL, &o, &st, 4001, &d);
+    is_near(st.cpu_demand, 0, 0, "throttled interval: demand unknown");
+    p = pred(0.1, 100 * MiB);
+    fp_policy_decide(&pol, &cap, &p, &o, &st, 4001, &d);
+    is_near(d.want.cpu_max_cores, 0.12, 1e-9, "then the prediction rules (0.1 x 1.2)");
+    /* without two looks there is no demand (fp-apply without --watch) */
+    memset(&st, 0, sizeof st);
+    o = seen(50 * MiB, 0, 0);
+    o.cpu_s = 300;
+    p = pred(0.0, 100 * MiB);
+    fp_policy_decide(&pol, &cap, &p, &o, &st, 5000, &d);
+    is_near(d.want.cpu_max_cores, 0.05, 1e-9, "one look: the policy floor only");
+    /* the key is in policy files */
+    fp_policy q;
+    fp_policy_default(&q);
+    json_t *pj = json_pack("{s:f}", "cpu_margin_frac", 0.5);
+    fp_err e2 = {0};
+    ok(fp_policy_from_json(&q, pj, "t.json", &e2) == 0 && q.cpu_margin_frac == 0.5, "cpu_margin_frac from a policy file");
+    json_decref(pj);
+
     /* 7. capacity: scale. 4 cores, wants 3 + 3, floors 0.05:
      * f = (4 - 0.1) / (6 - 0.1); grant = 0.05 + 2.95 f = 2 */
     fp_share s[3];
