@@ -493,23 +493,6 @@ static int read_input(run *R, FILE *f, const char *name)
 
 static int read_cb(void *r, FILE *f, const char *name) { return read_input(r, f, name); }
 
-/* The model's id for prediction records: KIND:NAME, NAME from the
- * provenance, else the file's base name without .json. */
-static void model_id(run *R, const char *path)
-{
-    const char *name = json_string_value(json_object_get(fp_model_provenance(R->m), "name"));
-    char buf[100];
-    if (!name || !name[0]) {
-        const char *b = strrchr(path, '/');
-        b = b ? b + 1 : path;
-        size_t n = strlen(b);
-        if (n > 5 && strcmp(b + n - 5, ".json") == 0) n -= 5;
-        snprintf(buf, sizeof buf, "%.*s", (int)n, b);
-        name = buf;
-    }
-    snprintf(R->model_id, sizeof R->model_id, "%s:%s", fp_model_kind(R->m), name);
-}
-
 int main(int argc, char **argv)
 {
     settings S;
@@ -534,13 +517,11 @@ int main(int argc, char **argv)
     }
     R.history = fp_model_is_history(R.m);
     R.seq = fp_model_is_seq(R.m);
-    model_id(&R, S.model);
+    double mh;                     /* the model's horizon, 0: the workload's life */
+    fp_model_describe(R.m, S.model, R.model_id, sizeof R.model_id, &mh, NULL);
     const json_t *prov = fp_model_provenance(R.m);
-    const char *target = json_string_value(json_object_get(prov, "target"));
-    double mh = json_number_value(json_object_get(prov, "horizon_s"));
-    bool horizon_model = target && strcmp(target, "horizon_peak") == 0 && mh > 0;
-    R.fp_horizon = horizon_model ? mh : 0;
-    R.stream_horizon = isfinite(S.horizon) ? S.horizon : horizon_model ? mh : 0;
+    R.fp_horizon = mh;
+    R.stream_horizon = isfinite(S.horizon) ? S.horizon : mh;
     const char *gspec = R.history ? json_string_value(json_object_get(prov, "group_by")) : NULL;
     R.gb = fp_groupby_new(gspec ? gspec : "id", &err);
     if (!R.gb) R.gb = fp_groupby_new("id", &err);

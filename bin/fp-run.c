@@ -363,23 +363,8 @@ static int model_open(ctx *C, const char *path)
                 "fingerprint model (linear or knn)\n", path, fp_model_kind(C->m));
         return -1;
     }
-    /* KIND:NAME, as fp-predict names it */
-    const json_t *prov = fp_model_provenance(C->m);
-    const char *name = json_string_value(json_object_get(prov, "name"));
-    char buf[100];
-    if (!name || !name[0]) {
-        const char *b = strrchr(path, '/');
-        b = b ? b + 1 : path;
-        size_t n = strlen(b);
-        if (n > 5 && strcmp(b + n - 5, ".json") == 0) n -= 5;
-        snprintf(buf, sizeof buf, "%.*s", (int)n, b);
-        name = buf;
-    }
-    snprintf(C->model_id, sizeof C->model_id, "%s:%s", fp_model_kind(C->m), name);
-    const char *target = json_string_value(json_object_get(prov, "target"));
-    double mh = json_number_value(json_object_get(prov, "horizon_s"));
-    C->horizon = target && strcmp(target, "horizon_peak") == 0 && mh > 0 ? mh : 0;
-    snprintf(C->stat, sizeof C->stat, "%s", target && strcmp(target, "p95") == 0 ? "p95" : "peak");
+    /* KIND:NAME, the horizon and the statistic, as fp-predict names them */
+    fp_model_describe(C->m, path, C->model_id, sizeof C->model_id, &C->horizon, C->stat);
     if (stat(path, &C->model_st) < 0) memset(&C->model_st, 0, sizeof C->model_st);
     int dim = fp_model_dim(C->m);
     C->fm = fp_featmap_new(C->m);

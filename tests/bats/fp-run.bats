@@ -17,12 +17,13 @@ setup() {
 fpr() { "$FP_BIN/fp-run" "$@"; }
 
 # train_model MODEL WORKLOAD [fp-train options]: a knn model from two
-# fp-capture runs of WORKLOAD, fingerprinted at 0.5 s as fp-run -w 0.5 does.
+# fp-capture runs of WORKLOAD, fingerprinted at 0.5 s (TRAIN_W) as fp-run
+# -w 0.5 does.
 train_model() {
     local m=$1 w=$2 k
     shift 2
     for k in 1 2; do
-        fpc -i 0.25 -w 0.5 --no-samples -- sh -c "$w" > "$P/cap$k.jsonl"
+        fpc -i 0.25 -w "${TRAIN_W:-0.5}" --no-samples -- sh -c "$w" > "$P/cap$k.jsonl"
     done
     "$FP_BIN/fp-train" -q -M knn --val-frac 0 "$@" "$P/cap1.jsonl" "$P/cap2.jsonl" -o "$m"
 }
@@ -58,12 +59,14 @@ rm_cgroups_of() { # PID
 
 @test "--learn: the second run of a workload is predicted better than the first" {
     need_root
-    # a model that knows only a workload four times smaller, one neighbour
-    train_model "$P/m.json" "$SMALL" --k 1
+    # a model that knows only a workload four times smaller, one neighbour;
+    # fingerprints of 1 s (4 samples), so that the two shapes stay apart
+    # even on a busy machine
+    TRAIN_W=1 train_model "$P/m.json" "$SMALL" --k 1
     cp "$P/m.json" "$P/m0.json"
     # --dry-run: the small prediction must not OOM-kill the first run
     for k in 1 2; do
-        run fpr -i 0.25 -w 0.5 --every 0 -n --learn --history "$P/h" -m "$P/m.json" -- sh -c "$GROW"
+        run fpr -i 0.25 -w 1 --every 0 -n --learn --history "$P/h" -m "$P/m.json" -- sh -c "$GROW"
         [ "$status" -eq 0 ]
         printf '%s\n' "$output" | grep '^{' > "$P/r$k.jsonl"
         [ "$k" = 2 ] || ! cmp -s "$P/m.json" "$P/m0.json"     # the model file changed
