@@ -36,7 +36,9 @@
  * gradients are summed in worker order, so training is deterministic for
  * a given seed and thread count. Dropout masks are drawn from a stream
  * keyed by (seed, optimiser step, row, position), so they do not depend on
- * the thread count either.
+ * the thread count either. The per-epoch validation loss is computed over
+ * the same workers, each row's loss kept and summed in row order (so it
+ * does not depend on the thread count at all).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -634,18 +636,55 @@ static double batch_grad(seq *S, ws **W, int nw, const seqdata *d, const size_t 
     return loss;
 }
 
-/* Mean pinball loss of the last-step predictions on d. */
-static double data_loss(const seq *S, ws *w, const seqdata *d)
+/* Validation: rows a..b of d forward only, each row's pinball loss and
+ * term count into loss[i], nt[i]. */
+typedef struct {
+    const seq *S;
+    ws *w;
+    const seqdata *d;
+    size_t a, b;
+    double *loss;
+    long *nt;
+} vjob;
+
+static void *run_vjob(void *arg)
 {
-    double s = 0;
-    long k = 0;
-    for (size_t i = 0; i < d->n; i++) {
-        seq_forward(S, w, d->Z + d->off[i] * (size_t)S->D, d->len[i]);
-        long nt = 0;
-        s += fp_nn_pinball(w->u, d->T + i * FP_RES_COUNT, S->tau, S->R, S->Q, &nt);
-        k += nt;
+    vjob *j = arg;
+    const seq *S = j->S;
+    for (size_t i = j->a; i < j->b; i++) {
+        seq_forward(S, j->w, j->d->Z + j->d->off[i] * (size_t)S->D, j->d->len[i]);
+        j->nt[i] = 0;
+        j->loss[i] = fp_nn_pinball(j->w->u, j->d->T + i * FP_RES_COUNT, S->tau, S->R, S->Q, &j->nt[i]);
     }
-    return k ? s / (double)k : NAN;
+    return NULL;
+}
+
+/* Mean pinball loss of the last-step predictions on d, the rows split
+ * over nw workers (workspaces W); the per-row losses (buffers loss, nt:
+ * d->n each) are summed in row order, so the result does not depend on
+ * nw. */
+static double data_loss(const seq *S, ws **W, int nw, const seqdata *d, double *loss, long *nt)
+{
+    vjob jobs[64];
+    pthread_t th[64];
+    bool started[64] = {false};
+    size_t n = d->n;
+    if ((size_t)nw > n) nw = (int)n;
+    if (nw < 1) nw = 1;
+    for (int k = 0; k < nw; k++) {
+        jobs[k] = (vjob){S, W[k], d, n * (size_t)k / (size_t)nw, n * (size_t)(k + 1) / (size_t)nw, loss, nt};
+        if (k > 0) {
+            started[k] = pthread_create(&th[k], NULL, run_vjob, &jobs[k]) == 0;
+            if (!started[k]) run_vjob(&jobs[k]);
+        }
+    }
+    run_vjob(&jobs[0]);
+    for (int k = 1; k < nw; k++)
+        if (started[k]) pthread_join(th[k], NULL);
+    double s = 0;
+    long c = 0;
+    for (size_t i = 0; i < n; i++) { s += loss[i]; c += nt[i]; }
+    return c ? s / (double)c : NAN;
 }
 
 static ws *own_ws(seq *S)
@@ -659,15 +698,18 @@ static int seq_train(fp_model *m, const fp_example *ex, const size_t *tr, size_t
 {
     seq *S = m->impl;
     seqdata dt = {0}, dv = {0};
-    double *best = NULL;
+    double *best = NULL, *vloss = NULL;
     size_t *order = NULL;
+    long *vnt = NULL;
     ws *W[64] = {NULL};
     int nw = o->threads < 1 ? 1 : o->threads > 64 ? 64 : o->threads, rc = -1;
     if (prepare(m, ex, tr, ntr, &dt, err) < 0 || prepare(m, ex, va, nva, &dv, err) < 0) goto out;
     if (!dt.n) { fp_err_set(err, FP_EUSAGE, "%s model: no training sequences (non-empty, with a target)", m->ops->kind); goto out; }
     order = malloc(dt.n * sizeof *order);
     best = malloc((3 * S->np + 1) * sizeof *best);
-    if (!order || !best || !own_ws(S)) { fp_err_sys(err, "%s training", m->ops->kind); goto out; }
+    vloss = malloc((dv.n ? dv.n : 1) * sizeof *vloss);
+    vnt = malloc((dv.n ? dv.n : 1) * sizeof *vnt);
+    if (!order || !best || !vloss || !vnt || !own_ws(S)) { fp_err_sys(err, "%s training", m->ops->kind); goto out; }
     W[0] = S->w;
     for (int k = 1; k < nw; k++)
         if (!(W[k] = ws_new(S, NULL, false))) { fp_err_sys(err, "%s training", m->ops->kind); goto out; }
@@ -700,7 +742,7 @@ static int seq_train(fp_model *m, const fp_example *ex, const size_t *tr, size_t
         fp_train_progress p = {epoch, o->epochs, tn ? tl / (double)tn : NAN, NAN, best_epoch};
         bool improved = true;
         if (dv.n) {
-            p.val_loss = data_loss(S, S->w, &dv);
+            p.val_loss = data_loss(S, W, nw, &dv, vloss, vnt);
             improved = p.val_loss < best_loss - 1e-12;
         }
         if (improved) {
@@ -732,6 +774,8 @@ out:
     data_free(&dv);
     free(order);
     free(best);
+    free(vloss);
+    free(vnt);
     return rc;
 }
 

@@ -145,6 +145,40 @@ static void check_linear(void)
     free(c.W); free(c.b); free(c.X); free(c.Y); free(c.r); free(dW); free(db); free(dX); free(dx);
 }
 
+/* matvec_bwd works on four rows at a time; it, and matvec, must give,
+ * bit for bit, the row-by-row reference (one fp_nn_dot per row; one axpy
+ * per row with a non-zero gradient), tails (m, n not multiples of 4) and
+ * blocks with a zero gradient included. */
+static void check_blocked(void)
+{
+    int m = 11, n = 13;
+    double *W = vec((size_t)m * n, -1, 1), *b = vec((size_t)m, -1, 1), *x = vec((size_t)n, -1, 1);
+    double *dy = vec((size_t)m, -1, 1), y[11], yr[11];
+    dy[5] = 0;                                          /* the second block has a zero */
+    fp_nn_matvec(W, b, x, y, m, n);
+    for (int i = 0; i < m; i++) yr[i] = b[i] + fp_nn_dot(W + (size_t)i * n, x, n);
+    ok(memcmp(y, yr, sizeof y) == 0, "matvec: bit for bit the row-by-row dot products");
+    double *dW = vec((size_t)m * n, -1, 1), *db = vec((size_t)m, -1, 1), *dx = vec((size_t)n, -1, 1);
+    double *dWr = malloc((size_t)m * n * sizeof *dWr), dbr[11], dxr[13];
+    memcpy(dWr, dW, (size_t)m * n * sizeof *dWr);
+    memcpy(dbr, db, sizeof dbr);
+    memcpy(dxr, dx, sizeof dxr);
+    fp_nn_matvec_bwd(W, x, dy, dW, db, dx, m, n);
+    for (int i = 0; i < m; i++) {
+        if (dy[i] == 0) continue;
+        fp_nn_axpy(n, dy[i], x, dWr + (size_t)i * n);
+        dbr[i] += dy[i];
+        fp_nn_axpy(n, dy[i], W + (size_t)i * n, dxr);
+    }
+    ok(memcmp(dW, dWr, (size_t)m * n * sizeof *dW) == 0 && memcmp(db, dbr, sizeof dbr) == 0 &&
+       memcmp(dx, dxr, sizeof dxr) == 0, "matvec_bwd: bit for bit the row-by-row axpy form");
+    memcpy(dxr, dx, sizeof dxr);
+    fp_nn_matvec_bwd(W, x, dy, NULL, NULL, dx, m, n);   /* dx only */
+    for (int i = 0; i < m; i++) if (dy[i] != 0) fp_nn_axpy(n, dy[i], W + (size_t)i * n, dxr);
+    ok(memcmp(dx, dxr, sizeof dxr) == 0, "matvec_bwd without dW, db: the same dx");
+    free(W); free(b); free(x); free(dy); free(dW); free(db); free(dx); free(dWr);
+}
+
 /* ------------------------------------------------------------ layernorm, dropout */
 
 typedef struct { int n; double *x, *g, *b, *y, *r, mean, rstd; } lnc;
@@ -429,6 +463,7 @@ int main(void)
 {
     check_elementwise();
     check_linear();
+    check_blocked();
     check_layernorm();
     check_dropout();
     check_head();
