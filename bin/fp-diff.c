@@ -115,7 +115,9 @@ typedef struct tpolicy {
 
 /* A point read from an input score record. */
 typedef struct spoint {
+    char series[64];               /* the record's model (else row), or "score records" */
     char label[48];
+    double level;                  /* the quantile as a number, for ordering */
     double slack, violation;
 } spoint;
 
@@ -587,7 +589,9 @@ static void chart_tradeoff(run *R, const wl *w, int sec, double use)
 }
 
 /* A point from an input score record: its samples' slack and under_rate
- * of the chart's resource (else its actuals'), labelled by its quantile. */
+ * of the chart's resource (else its actuals'), labelled by its quantile,
+ * in the series named by the record's "model" (else "row"; a member that
+ * tests/bench/report.sh adds), else "score records". */
 static void chart_score(run *R, const json_t *rec)
 {
     chart_data *C = &R->ch;
@@ -604,6 +608,10 @@ static void chart_score(run *R, const json_t *rec)
         spoint *p = &C->sp[C->n_sp++];
         const char *q = json_string_value(json_object_get(rec, "quantile"));
         snprintf(p->label, sizeof p->label, "%s", q ? q : "score");
+        p->level = q && q[0] == 'p' ? atof(q + 1) : 0;
+        const char *m = json_string_value(json_object_get(rec, "model"));
+        if (!m) m = json_string_value(json_object_get(rec, "row"));
+        snprintf(p->series, sizeof p->series, "%s", m && *m ? m : "score records");
         p->slack = json_number_value(sl);
         p->violation = json_number_value(ur);
         return;
@@ -1331,8 +1339,25 @@ static char *tradeoff_svg(run *R, size_t *len, fp_err *err)
     free(ord);
     free(pts);
     pts = sorted;
+    /* score points: by series (in order of first appearance), then level,
+     * so that each series' line joins its levels in order */
+    spoint sp[SCORE_PTS_MAX];
+    int first[SCORE_PTS_MAX];
+    memcpy(sp, C->sp, (size_t)C->n_sp * sizeof *sp);
     for (int i = 0; i < C->n_sp; i++) {
-        pts[n] = (fp_chart_tradeoff_pt){ "score records", C->sp[i].label, C->sp[i].slack, C->sp[i].violation };
+        first[i] = i;
+        for (int j = 0; j < i; j++)
+            if (strcmp(sp[j].series, sp[i].series) == 0) { first[i] = first[j]; break; }
+    }
+    for (int i = 1; i < C->n_sp; i++)          /* insertion sort: stable, n <= 64 */
+        for (int j = i; j > 0; j--) {
+            if (first[j - 1] < first[j] || (first[j - 1] == first[j] && sp[j - 1].level <= sp[j].level))
+                break;
+            spoint t = sp[j - 1]; sp[j - 1] = sp[j]; sp[j] = t;
+            int f = first[j - 1]; first[j - 1] = first[j]; first[j] = f;
+        }
+    for (int i = 0; i < C->n_sp; i++) {
+        pts[n] = (fp_chart_tradeoff_pt){ sp[i].series, sp[i].label, sp[i].slack, sp[i].violation };
         n++;
     }
     char title[160];

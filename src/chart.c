@@ -222,17 +222,29 @@ static void begin(FILE *f, const char *title)
     fputs("</text>\n", f);
 }
 
-/* Legend entries, left to right on one row under the title. */
+/* Legend entries, left to right under the title, wrapping to a second row
+ * (the space above the plot holds two; a third would overlap the plot and
+ * goes on at the second row's end, clipped by the frame). */
 typedef struct legend {
     FILE *f;
     double x;
+    int row;
 } legend;
 
 static void legend_item(legend *lg, const char *kind, const char *color, const char *text,
                         const char *suffix)
 {
     FILE *f = lg->f;
+    size_t n = (text ? strlen(text) : 0) + (suffix ? strlen(suffix) : 0);
+    if (n > 40) n = 40;
+    double wd = 34 + 6.5 * (double)n;
+    if (lg->x > ML && lg->x + wd - 12 > W - MR && lg->row == 0) {
+        lg->row = 1;
+        lg->x = ML;
+    }
+    double dy = lg->row ? 15 : 0;
     fputs("<g class=\"legend\">", f);
+    if (dy > 0) fputs("<g transform=\"translate(0 15)\">", f);
     if (strcmp(kind, "area") == 0) {
         fputs("<rect x=\"", f); num(f, lg->x);
         fprintf(f, "\" y=\"44\" width=\"18\" height=\"10\" fill=\"%s\" fill-opacity=\"0.25\"/>", color);
@@ -248,10 +260,8 @@ static void legend_item(legend *lg, const char *kind, const char *color, const c
     fputs("\" y=\"53\" font-size=\"11\">", f);
     put_text(f, text);
     put_text(f, suffix);
-    fputs("</text></g>\n", f);
-    size_t n = (text ? strlen(text) : 0) + (suffix ? strlen(suffix) : 0);
-    if (n > 40) n = 40;
-    lg->x += 34 + 6.5 * (double)n;
+    fputs(dy > 0 ? "</text></g></g>\n" : "</text></g>\n", f);
+    lg->x += wd;
 }
 
 /* End the document and close the memory stream f, whose buffer and
@@ -387,7 +397,7 @@ char *fp_chart_band_svg(const fp_chart_band *c, size_t *outlen, fp_err *err)
         return finish(f, &buf, &len, outlen, err);
     }
     if (!isfinite(end)) end = tmax;
-    legend lg = { f, ML };
+    legend lg = { f, ML, 0 };
     fprintf(f, "<clipPath id=\"plot\"><rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\"/></clipPath>\n",
             ML, MT, W - ML - MR, H - MT - MB);
     fputs("<g clip-path=\"url(#plot)\">\n", f);
@@ -508,7 +518,7 @@ char *fp_chart_tradeoff_svg(const fp_chart_tradeoff *c, size_t *outlen, fp_err *
         free(ser);
         return finish(f, &buf, &len, outlen, err);
     }
-    legend lg = { f, ML };
+    legend lg = { f, ML, 0 };
     int color = 0;
     /* where labels went, to move a label that would overlap one (points
      * close together); only the first MAX_PLACED are remembered */

@@ -1,21 +1,34 @@
 #!/bin/sh
 # train-default.sh - rebuild fp's default model from the public traces.
 #
-#   share/fp/train-default.sh [DATA] [OUT]
+#   share/fp/train-default.sh [DATA] [OUT] [LOCAL]
 #
 # DATA: the traces (default: ../shared/data beside the source tree; its
 # eager/ part is used). OUT: the model file (default share/fp/default-model.json;
 # its provenance goes beside it as OUT without .json + .provenance.json).
+# LOCAL: fingerprints and actuals of real workloads captured on this
+# machine (default share/fp/local-captures.jsonl, made by
+# share/fp/capture-local.sh and committed; "none": eager only).
 #
 # What it does, deterministically:
 #   1. replays every nf-core/eager task (PROCESS/TASK_cpu.csv.gz with its
 #      memory and metadata files) with `fp-capture --replay -w 30
 #      --no-samples`: a fingerprint of the task's first 30 s plus its
 #      request (max_cpus, max_mem) and input sizes, and its actual;
-#   2. trains `fp-train --model linear --seed 1 --group-by
+#   2. adds LOCAL (live captures: a 2 s fingerprint and the actual of each
+#      workload, the same 692 features; each is its own group);
+#   3. trains `fp-train --model knn --seed 1 --window 30 --group-by
 #      'meta.task~DA[0-9]+'` (validation split by input sample) on the
-#      tasks' lifetime peaks, with SOURCE_DATE_EPOCH fixed, so the same
-#      traces and the same fp give the same file byte for byte.
+#      lifetime peaks. knn, not linear: a default model meets workloads
+#      unlike its data, and nearest fingerprints only ever predict what a
+#      real workload used, where the linear model trained on this mix
+#      extrapolated to its 256 GiB clamp for live workloads and to 0 cores
+#      for CPU; fp-apply's safety floors (memory above usage, CPU quota
+#      above demand, OOM and throttling raises) cover its under-predictions.
+#      Trained with SOURCE_DATE_EPOCH fixed, so the same traces,
+#      the same LOCAL file and the same fp give the same file byte for
+#      byte. Rerunning capture-local.sh makes a new LOCAL file, hence a
+#      new model: commit both.
 # fp-predict and fp-run use the installed copy when no model is named.
 # Cite the trace (J. Bader, N. Diedrich, L. Thamsen, O. Kao, "Predicting
 # Dynamic Memory Requirements for Scientific Workflow Tasks", IEEE BigData
@@ -25,9 +38,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 data=${1:-$top/../shared/data}
 out=${2:-$here/default-model.json}
+captures=${3:-$here/local-captures.jsonl}
 bin=$(cd "${FP_BIN:-$top/bin}" && pwd)
 if [ ! -d "$data/eager" ]; then
     echo "train-default: no $data/eager: the public traces are not here (see README, Data)" >&2
+    exit 2
+fi
+if [ "$captures" != none ] && [ ! -f "$captures" ]; then
+    echo "train-default: no $captures (run share/fp/capture-local.sh, or give none)" >&2
     exit 2
 fi
 for t in fp-capture fp-train; do
@@ -41,13 +59,31 @@ echo "train-default: replaying $n eager tasks" >&2
 while IFS= read -r f; do
     "$bin/fp-capture" --replay "$f" -w 30 --no-samples | jq -c 'del(.host)' 
 done < "$tmp/tasks" > "$tmp/eager.jsonl"
+inputs=eager.jsonl
+if [ "$captures" != none ]; then
+    cp "$captures" "$tmp/local-captures.jsonl"
+    inputs="eager.jsonl local-captures.jsonl"
+    echo "train-default: with $(grep -c '"type":"fingerprint"' "$captures") local captures from $captures" >&2
+fi
 # relative names inside the temporary directory, so the provenance (which
 # records the command) is the same wherever this runs
 (cd "$tmp" && SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1795824000} "$bin/fp-train" -q \
-    --model linear --seed 1 --group-by 'meta.task~DA[0-9]+' -o default-model.json eager.jsonl)
-mv "$tmp/default-model.json" "$out"
+    --model knn --seed 1 --window 30 --group-by 'meta.task~DA[0-9]+' -o default-model.json $inputs)
+mv "$tmp/default-model.json" "$out.tmp" && mv "$out.tmp" "$out"
 prov=${out%.json}.provenance.json
-jq '{data: "nf-core/eager (../shared/data/eager), every task replayed with fp-capture --replay -w 30 --no-samples",
+if [ "$captures" != none ]; then
+    what="nf-core/eager (../shared/data/eager), every task replayed with fp-capture --replay -w 30 --no-samples; and share/fp/local-captures.jsonl (share/fp/capture-local.sh: stress-ng and busybox workloads captured live with fp-capture -w 2 --no-samples)"
+else
+    what="nf-core/eager (../shared/data/eager), every task replayed with fp-capture --replay -w 30 --no-samples"
+fi
+if [ "$captures" != none ]; then
+    sum=$(sha256sum < "$captures" | cut -d' ' -f1)
+    nloc=$(grep -c '"type":"fingerprint"' "$captures")
+else
+    sum=""; nloc=0
+fi
+jq --arg what "$what" --arg sum "$sum" --argjson nloc "$nloc" '{data: $what,
+     local_captures: (if $sum == "" then null else {file: "share/fp/local-captures.jsonl", sha256: $sum, workloads: $nloc} end),
      citation: "J. Bader, N. Diedrich, L. Thamsen, O. Kao, Predicting Dynamic Memory Requirements for Scientific Workflow Tasks, IEEE BigData 2023",
      command: "share/fp/train-default.sh", kind: .kind, levels: .levels,
      provenance: .provenance}' "$out" > "$prov.tmp" && mv "$prov.tmp" "$prov"

@@ -443,6 +443,16 @@ svg_points() { grep -o "class=\"$2\" data-points=\"[0-9]*\"" "$1" | grep -o '[0-
     grep -q '<title>score records p90: slack 0.25, violations 0</title>' "$D/s.svg"
     # the score records still pass through
     [ "$(of_type score <<<"$output" | wc -l)" -eq 3 ]
+    # records that name their model (as tests/bench/report.sh writes them)
+    # make one series per model, each joined in level order whatever the
+    # order the records came in
+    { jq -c '.model = "B"' "$D/scores.jsonl" | tac; jq -c '.model = "A"' "$D/scores.jsonl"; } > "$D/named.jsonl"
+    run --separate-stderr fpd --svg "$D/n.svg" --chart tradeoff --resource mem_bytes "$D/named.jsonl"
+    [ "$status" -eq 0 ]
+    xmllint --noout "$D/n.svg"
+    grep -q 'data-series="B" data-points="2"' "$D/n.svg"
+    grep -q 'data-series="A" data-points="2"' "$D/n.svg"
+    [ "$(grep -o '<title>[AB] p[0-9]*:' "$D/n.svg" | paste -sd,)" = '<title>B p50:,<title>B p90:,<title>A p50:,<title>A p90:' ]
 }
 
 @test "--svg, --chart, --resource, --textfile usage errors exit 2; an unwritable path exits 2 and leaves nothing" {

@@ -6,7 +6,24 @@
 #
 #   tests/bench/eval-traces.sh [--eager DIR] [--bitbrains DIR] [--window S]
 #       [--jobs N] [--quick] [--out DIR] [--only eager|bitbrains]
-#       [--vm-step K]
+#       [--vm-step K] [--seq LIST] [--no-auto] [--auto-dynamic]
+#       [--scores FILE]
+#       [PART...]
+#
+#   PART             eager-static, eager-dynamic, bitbrains or all (default:
+#                    all); several may be named
+#   --seq LIST       the sequence models to add, comma-separated, from lstm,
+#                    gru, transformer (default: all three); none: no
+#                    sequence model
+#   --no-auto        no `fp-train --model auto` row in eager static
+#   --auto-dynamic   an auto row in eager dynamic too (slow: its knn
+#                    candidate scores ~20k held-out checkpoints against
+#                    ~80k stored ones, 692 features each)
+#   --scores FILE    also write every row's fp-diff score record to FILE
+#                    (JSON lines, man/fp-records.5 `score`, plus "part",
+#                    "model" (the row's label), "row" and, for the memory
+#                    and CPU rows of Bitbrains, "resource"), for
+#                    tests/bench/report.sh's charts
 #
 #   --eager DIR      nf-core/eager traces (PROCESS/TASK_{cpu,memory,metadata}.csv.gz);
 #                    default $(top)/../shared/data/eager
@@ -18,7 +35,7 @@
 #                    DA groups by hash, every 8th VM); labelled QUICK
 #   --out DIR        keep the intermediate records (models, predictions,
 #                    allocations, scores) in DIR
-#   --only WHAT      score one trace only
+#   --only WHAT      score one trace only (eager: both eager parts)
 #   --vm-step K      Bitbrains: every K-th VM by sorted file name (default 1:
 #                    all)
 #
@@ -64,6 +81,27 @@
 #   3600 --horizon 3600 on the other fold, fp-predict --every 3600 on the
 #   VM), and the oracle (the next hour's maximum). A VM row with 0 cores has
 #   no cpu_cores; such samples are not scored for CPU by any policy.
+# Sequence models (fp-train --model lstm|gru|transformer, man/fp-train.1,
+#   "Sequence models"), in every part, beside linear and knn, with the same
+#   folds, scoring and rows; modest sizes so that a full run fits in about
+#   25 minutes on 2 CPUs: --hidden 16 --max-steps 32 --threads 2 (and
+#   --ctx 32 for the transformer), --seed 1. They read the samples only (no
+#   metadata, no request). eager static: trained from the other folds'
+#   fingerprints (--window S), actuals and samples (each example: the
+#   task's samples up to its fingerprint's t, target its lifetime peak);
+#   predicted by fp-predict from the task's own samples up to that same t
+#   (--first-at 0 --every 0.001: the state after its last sample counts),
+#   the prediction held for the task's life; default epochs (200) and
+#   patience. eager dynamic: --from-samples (every 10 s, next 60 s) on the
+#   other folds' streams, --epochs 3, fp-predict --every 10 on the task's
+#   samples, the same memory policy. Bitbrains: --from-samples --every 3600
+#   --horizon 3600 on the other fold, --epochs 3 --max-steps 24 (2 h),
+#   fp-predict --every 3600. --model auto (the candidates linear, knn and
+#   the three sequence models, chosen on a held-out share of the DA
+#   groups, with the same options as the sequence models of that part; the
+#   winner of each fold is printed) for eager static; in eager dynamic only
+#   with --auto-dynamic, never for Bitbrains (their knn candidate is too
+#   slow for this run).
 # Goals (ratios against the baselines of the same run): eager static: fp
 # at no more failed tasks than the history baseline and at most 0.85x its
 # waste; eager dynamic: less waste than the static oracle with at most 1% of
@@ -82,6 +120,11 @@ quick=0
 out=
 only=
 vmstep=1
+seqm="lstm gru transformer"
+auto=1
+auto_dy=0
+scores=
+parts=
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 die() { echo "eval-traces: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -94,17 +137,35 @@ while [ $# -gt 0 ]; do
     --out) out=${2:?--out needs a directory}; shift 2 ;;
     --only) only=${2:?--only needs eager or bitbrains}; shift 2 ;;
     --vm-step) vmstep=${2:?--vm-step needs a count}; shift 2 ;;
+    --seq) seqm=${2?--seq needs a list}; shift 2 ;;
+    --no-auto) auto=0; shift ;;
+    --auto-dynamic) auto_dy=1; shift ;;
+    --scores) scores=${2:?--scores needs a file}; shift 2 ;;
     -h|--help) usage; exit 0 ;;
+    eager-static|eager-dynamic|bitbrains|all) parts="$parts $1"; shift ;;
     *) usage >&2; exit 2 ;;
     esac
 done
 case $only in ''|eager|bitbrains) ;; *) die "--only: eager or bitbrains, not $only" ;; esac
+seqm=$(echo "$seqm" | tr ',' ' ')
+[ "$seqm" = none ] && seqm=
+tfnote=""; [[ " $seqm " == *" transformer "* ]] && tfnote=", transformer --ctx 32"
+for m in $seqm; do
+    case $m in lstm|gru|transformer) ;; *) die "--seq: lstm, gru, transformer or none, not $m" ;; esac
+done
 [[ $window =~ ^[0-9]+([.][0-9]+)?$ ]] || die "--window: seconds, not $window"
 [[ $jobs =~ ^[1-9][0-9]*$ ]] || die "--jobs: a count, not $jobs"
 [[ $vmstep =~ ^[1-9][0-9]*$ ]] || die "--vm-step: a count, not $vmstep"
-do_eager=1; do_bb=1
-[ "$only" = bitbrains ] && do_eager=0
+do_st=1; do_dy=1; do_bb=1
+[ "$only" = bitbrains ] && { do_st=0; do_dy=0; }
 [ "$only" = eager ] && do_bb=0
+if [ -n "$parts" ] && ! [[ " $parts " == *" all "* ]]; then
+    [[ " $parts " == *" eager-static "* ]] || do_st=0
+    [[ " $parts " == *" eager-dynamic "* ]] || do_dy=0
+    [[ " $parts " == *" bitbrains "* ]] || do_bb=0
+fi
+do_eager=0; [ $do_st = 1 ] || [ $do_dy = 1 ] && do_eager=1
+[ $do_eager = 1 ] || [ $do_bb = 1 ] || die "nothing to do (--only and PART exclude each other)"
 if [ $do_eager = 1 ] && ! [ -d "$eager" ]; then
     die "no nf-core/eager traces at $eager (give --eager DIR; see ../shared/data/README.md)"
 fi
@@ -126,6 +187,28 @@ else
     trap 'rm -rf "$tmp"' EXIT
 fi
 export SOURCE_DATE_EPOCH=0
+if [ -n "$scores" ]; then
+    : > "$scores" || die "cannot write $scores"
+    scores=$(cd "$(dirname "$scores")" && pwd)/$(basename "$scores")
+fi
+# the sequence models' sizes (see the header)
+SEQ_COMMON="--hidden 16 --max-steps 32 --threads 2 --seed 1"
+seqopt() {   # MODEL PART -> the fp-train options of that model in that part
+    local o="$SEQ_COMMON"
+    [ "$1" = transformer ] && o="$o --ctx 32"
+    [ "$1" = auto ] && o="$o --ctx 32"
+    case $2 in
+    dy) o="$o --epochs 3" ;;
+    bb) o="${o/--max-steps 32/--max-steps 24} --epochs 3" ;;
+    esac
+    echo "$o"
+}
+# score PART ROWNAME LABEL FILE [RESOURCE]: the labelled score record to --scores
+score_out() {
+    [ -n "$scores" ] || return 0
+    jq -c --arg part "$1" --arg row "$2" --arg model "$3" --arg res "${5:-}" \
+        '. + {part: $part, row: $row, model: $model} + (if $res == "" then {} else {resource: $res} end)' "$4" >> "$scores"
+}
 T0=$(date +%s)
 log() { echo "eval-traces: [$(( $(date +%s) - T0 ))s] $*" >&2; }
 
@@ -194,23 +277,69 @@ eager_run() {
           printf "%s\t%.0f\n", $1, q * 1.15 }
         END { print nfb + 0 > "/dev/stderr" }' "$d/actuals.tsv" "$d/actuals.tsv" 2> "$d/hist-fallback" | pred1 history > "$d/p-history.jsonl"
 
-    # ---- fp static: linear and knn per fold, trained on the other folds
-    : > "$d/train.cmds"
+    # the models of each part: fingerprint models first, then sequence models and auto
+    local stm="" dym=""
+    [ $do_st = 1 ] && stm="linear knn $seqm"
+    [ $do_dy = 1 ] && dym="linear $seqm"
+    [ $auto = 1 ] && [ $do_st = 1 ] && stm="$stm auto"
+    [ $auto_dy = 1 ] && [ $do_dy = 1 ] && dym="$dym auto"
+    # each task's fingerprint time (the end of its window): a static
+    # sequence model is given the task's samples up to it
     for k in $(seq 0 $((K - 1))); do
-        local others=""; for j in $(seq 0 $((K - 1))); do [ $j != $k ] && others="$others $d/st$j.jsonl"; done
-        for m in linear knn; do
-            echo "\"$TRAIN\" -q -M $m --group-by 'meta.task~DA[0-9]+' --seed 1 --window $window -o $d/$m$k.json $others && \"$PRED\" -m $d/$m$k.json --no-pass $d/st$k.jsonl | grep '\"type\":\"prediction\"' > $d/p-$m$k.jsonl" >> "$d/train.cmds"
+        grep '"type":"fingerprint"' "$d/st$k.jsonl" | jq -r '[.id, .t] | @tsv' > "$d/fpt$k.tsv"
+    done
+    # static prediction of MODEL for fold K into OUT: fingerprint models from
+    # the fold's fingerprints, sequence models (auto's winner decides) from
+    # its samples up to each fingerprint's t (and its actual, which ends
+    # the workload's state in fp-predict)
+    static_predict() {
+        local kind; kind=$(jq -r .kind "$1")
+        case $kind in
+        linear|knn) "$PRED" -m "$1" --no-pass "$ED/st$2.jsonl" ;;
+        *) awk -F'\t' 'FNR == NR { end[$1] = $2; next }
+               index($0, "\"type\":\"sample\"") { match($0, /"id":"[^"]*"/); id = substr($0, RSTART + 6, RLENGTH - 7)
+                 match($0, /"t":[^,}]*/); if ((id in end) && substr($0, RSTART + 4, RLENGTH - 4) + 0 <= end[id] + 1e-9) print }
+               index($0, "\"type\":\"actual\"") { print }' \
+               "$ED/fpt$2.tsv" "$ED/dy$2.jsonl" | "$PRED" -m "$1" --no-pass --first-at 0 --every 0.001 ;;
+        esac | grep '"type":"prediction"' > "$3"
+    }
+    # stream prediction of MODEL on FILE: a sequence model reads samples only
+    stream_predict() {
+        local kind; kind=$(jq -r .kind "$1")
+        case $kind in
+        linear|knn|vpa|autopilot) "$PRED" -m "$1" --every "$3" "$2" ;;
+        *) grep -v '"type":"fingerprint"' "$2" | "$PRED" -m "$1" --every "$3" ;;
+        esac
+    }
+    export -f static_predict stream_predict
+    # ---- fp static: every model per fold, trained on the other folds
+    : > "$d/train.cmds"
+    local m o
+    for k in $(seq 0 $((K - 1))); do
+        local others="" otherd=""
+        for j in $(seq 0 $((K - 1))); do [ $j != $k ] && { others="$others $d/st$j.jsonl"; otherd="$otherd $d/dy$j.jsonl"; }; done
+        for m in $stm; do
+            case $m in linear|knn) o=""; ;; *) o="$(seqopt $m st) $otherd" ;; esac
+            echo "\"$TRAIN\" -q -M $m --group-by 'meta.task~DA[0-9]+' --seed 1 --window $window -o $d/$m$k.json $others $o 2> $d/$m$k.err && static_predict $d/$m$k.json $k $d/p-$m$k.jsonl" >> "$d/train.cmds"
         done
     done
     # dynamic models: from the other folds' sample streams (fp-train's defaults: every 10 s, horizon 60 s)
     for k in $(seq 0 $((K - 1))); do
         local others=""; for j in $(seq 0 $((K - 1))); do [ $j != $k ] && others="$others $d/dy$j.jsonl"; done
-        echo "\"$TRAIN\" -q --from-samples --group-by 'meta.task~DA[0-9]+' --seed 1 -o $d/dyn$k.json $others && \"$PRED\" -m $d/dyn$k.json --every 10 $d/dy$k.jsonl > $d/s-dyn$k.jsonl" >> "$d/train.cmds"
+        for m in $dym; do
+            local name=dyn; [ $m = linear ] || name=dyn-$m
+            case $m in linear) o="" ;; *) o="-M $m $(seqopt $m dy)" ;; esac
+            echo "\"$TRAIN\" -q --from-samples $o --group-by 'meta.task~DA[0-9]+' --seed 1 -o $d/$name$k.json $others 2> $d/$name$k.err && stream_predict $d/$name$k.json $d/dy$k.jsonl 10 > $d/s-$name$k.jsonl" >> "$d/train.cmds"
+        done
     done
-    log "eager: training and predicting, $K folds over DA groups"
+    # the longest first, so that the parallel jobs end together
+    grep -e '-M auto' "$d/train.cmds" > "$d/train.sorted" || true
+    grep -v -e '-M auto' "$d/train.cmds" | grep -e '--from-samples -M' >> "$d/train.sorted" || true
+    grep -v -e '-M auto' -e '--from-samples -M' "$d/train.cmds" >> "$d/train.sorted" || true
+    log "eager: training and predicting, $K folds over DA groups ($(wc -l < "$d/train.sorted") trainings)"
     export TRAIN PRED
-    par "$d/train.cmds" || die "eager: fp-train or fp-predict failed"
-    for m in linear knn; do cat "$d"/p-$m[0-9].jsonl > "$d/p-$m.jsonl"; done
+    par "$d/train.sorted" || { tail -n 5 "$d"/*.err >&2; die "eager: fp-train or fp-predict failed"; }
+    for m in $stm; do cat "$d"/p-$m[0-9].jsonl > "$d/p-$m.jsonl"; done
 
     log "eager: scoring with fp-diff"
     # static rows: NAME PREDFILE QUANTILE
@@ -218,51 +347,81 @@ eager_run() {
         echo "request p-request p90 user's request (max_mem)"
         echo "history p-history p90 per-process history p95 x1.15"
         echo "oracle p-oracle p90 oracle (the task's own peak)"
-        for m in linear knn; do for q in p50 p90 p99; do echo "$m-$q p-$m $q fp $m $q"; done; done
+        for m in $stm; do for q in p50 p90 p99; do echo "$m-$q p-$m $q fp $m $q"; done; done
     } > "$d/rows"
     while read -r name file q label; do
         echo "\"$DIFF\" --no-pass --tolerance 1000 --join -q $q $d/$file.jsonl $d/samples.jsonl | grep '\"type\":\"score\"' > $d/score-$name.json"
     done < "$d/rows" > "$d/score.cmds"
     # dynamic: allocations from the prediction stream, scored on the samples
     cut -f1,3 "$d/actuals.tsv" > "$d/req.tsv"
-    echo "cat $d/s-dyn[0-9].jsonl | awk -v H=60 -v Q=p99 -v HEAD=1.15 -f $here/eval-dynamic.awk $d/req.tsv - > $d/a-dyn.jsonl && \"$DIFF\" --no-pass --tolerance 1000 $d/a-dyn.jsonl | grep '\"type\":\"score\"' > $d/score-dyn.json" >> "$d/score.cmds"
+    local dyn=""
+    if [ $do_dy = 1 ]; then
+        for m in $dym; do
+            local name=dyn; [ $m = linear ] || name=dyn-$m
+            dyn="$dyn $name"
+            echo "cat $d/s-$name[0-9].jsonl | awk -v H=60 -v Q=p99 -v HEAD=1.15 -f $here/eval-dynamic.awk $d/req.tsv - > $d/a-$name.jsonl && \"$DIFF\" --no-pass --tolerance 1000 $d/a-$name.jsonl | grep '\"type\":\"score\"' > $d/score-$name.json" >> "$d/score.cmds"
+        done
+    fi
     export DIFF
     par "$d/score.cmds" || die "eager: fp-diff failed"
-    [ -n "$out" ] || rm -f "$d"/dy[0-9].jsonl "$d"/s-dyn[0-9].jsonl "$d/a-dyn.jsonl"
+    [ -n "$out" ] || rm -f "$d"/dy[0-9].jsonl "$d"/s-dyn*.jsonl "$d"/a-dyn*.jsonl
 
     field() { jq -r ".samples | $2" "$d/score-$1.json"; }
+    # auto's choice per fold, from the models' provenance
+    winners() {   # PREFIX -> "fold 0: gru, fold 1: ..."
+        local k w=""
+        for k in $(seq 0 $((K - 1))); do
+            w="$w${w:+, }fold $k: $(jq -r '.provenance.auto.winner // .kind' "$d/$1$k.json")"
+        done
+        echo "$w"
+    }
+    local hf hw
+    hf=$(field history .failed); hw=$(field history .wasted_gb_h)
+    if [ $do_st = 1 ]; then
     echo
     echo "== nf-core/eager, static: memory sized from metadata + the first ${window} s, held for the task's life"
     echo "   $nscored tasks with series scored ($((nmeta - $(wc -l < "$d/files"))) with metadata only skipped), $nsamp samples; 3-fold cross-validation over DA groups (each task predicted by models that never saw its input sample); history fallback to the request for $(cat "$d/hist-fallback") task(s) whose process has no task in the training folds"
+    [ -n "$seqm" ] && echo "   sequence models ($seqm): from the task's samples up to the end of its window only (no metadata); $(seqopt lstm st)$tfnote"
+    [[ " $stm " == *" auto "* ]] && echo "   fp auto: fp-train --model auto, the same options; chosen: $(winners auto)"
     printf '   %-36s %8s %8s %12s %9s\n' policy samples failed "waste GB.h" unmatched
-    local hf hw
-    hf=$(field history .failed); hw=$(field history .wasted_gb_h)
     while read -r name file q label; do
         printf '   %-36s %8s %8s %12.1f %9s\n' "$label" "$(field "$name" .n)" \
             "$(field "$name" .failed)" "$(field "$name" .wasted_gb_h)" "$(field "$name" .unmatched)"
+        score_out eager-static "$name" "$label" "$d/score-$name.json"
     done < "$d/rows"
     echo "   (samples: scored; unmatched: samples of tasks without a prediction; failed: tasks with any sample above the allocation)"
     echo "   Goal: at no more failed tasks than the history baseline ($hf), at most 0.85x its waste ($(awk -v w="$hw" 'BEGIN{printf "%.1f", w * 0.85}') GB.h):"
-    for m in linear knn; do for q in p50 p90 p99; do
+    for m in $stm; do for q in p50 p90 p99; do
         local f w ok
         f=$(field $m-$q .failed); w=$(field $m-$q .wasted_gb_h)
         ok=$(awk -v f="$f" -v w="$w" -v hf="$hf" -v hw="$hw" 'BEGIN { print (f <= hf && w <= 0.85 * hw) ? 1 : 0 }')
-        printf '     fp %-6s %s: failed %s vs %s, waste %.3fx history -> %s\n' $m $q "$f" "$hf" "$(awk -v w="$w" -v hw="$hw" 'BEGIN{print w / hw}')" "$(verdict "$ok")"
+        printf '     fp %-11s %s: failed %s vs %s, waste %.3fx history -> %s\n' $m $q "$f" "$hf" "$(awk -v w="$w" -v hw="$hw" 'BEGIN{print w / hw}')" "$(verdict "$ok")"
     done; done
+    fi
+    [ $do_dy = 1 ] || return 0
 
-    local of ow df dw
+    local of ow df dw name
     of=$(field oracle .failed); ow=$(field oracle .wasted_gb_h)
-    df=$(field dyn .failed); dw=$(field dyn .wasted_gb_h)
+    dlabel() { local m=${1#dyn}; m=${m#-}; echo "fp dynamic (${m:-linear}, p99 x1.15)"; }
     echo
     echo "== nf-core/eager, dynamic: the allocation follows fp's continuous predictions (raises at once)"
     echo "   the same $nscored tasks and folds; fp-train --from-samples (checkpoint every 10 s, peak over the next 60 s), fp-predict --every 10, fp-apply's memory policy (p99 x1.15 over the predictions still in their horizon, usage x1.1 + 32 MiB floor, 10% hysteresis, shrinks <= 25% per 10 s)"
+    [ -n "$seqm" ] && echo "   sequence models ($seqm): from the samples only (no metadata); $(seqopt lstm dy)$tfnote"
+    [[ " $dym " == *" auto "* ]] && echo "   fp auto: fp-train --model auto --from-samples, the same options; chosen: $(winners dyn-auto)"
     printf '   %-36s %8s %8s %12s %9s\n' policy samples failed "waste GB.h" unmatched
     printf '   %-36s %8s %8s %12.1f %9s\n' "static oracle (each task its own peak)" "$(field oracle .n)" "$of" "$ow" "$(field oracle .unmatched)"
-    printf '   %-36s %8s %8s %12.1f %9s\n' "fp dynamic (linear, p99 x1.15)" "$(field dyn .n)" "$df" "$dw" "$(field dyn .unmatched)"
+    score_out eager-dynamic oracle "static oracle (each task its own peak)" "$d/score-oracle.json"
+    for name in $dyn; do
+        printf '   %-36s %8s %8s %12.1f %9s\n' "$(dlabel $name)" "$(field $name .n)" "$(field $name .failed)" "$(field $name .wasted_gb_h)" "$(field $name .unmatched)"
+        score_out eager-dynamic "$name" "$(dlabel $name)" "$d/score-$name.json"
+    done
     echo "   Goal: less waste than the static oracle ($(printf %.1f "$ow") GB.h) with at most 1% of the tasks failed ($(awk -v n="$nscored" 'BEGIN{printf "%d", n * 0.01}') of $nscored):"
     local ok
-    ok=$(awk -v f="$df" -v w="$dw" -v ow="$ow" -v n="$nscored" 'BEGIN { print (w < ow && f <= 0.01 * n) ? 1 : 0 }')
-    printf '     fp dynamic: waste %.3fx the static oracle, %s failed (%.2f%%) -> %s\n' "$(awk -v w="$dw" -v ow="$ow" 'BEGIN{print w / ow}')" "$df" "$(awk -v f="$df" -v n="$nscored" 'BEGIN{print 100 * f / n}')" "$(verdict "$ok")"
+    for name in $dyn; do
+        df=$(field $name .failed); dw=$(field $name .wasted_gb_h)
+        ok=$(awk -v f="$df" -v w="$dw" -v ow="$ow" -v n="$nscored" 'BEGIN { print (w < ow && f <= 0.01 * n) ? 1 : 0 }')
+        printf '     %s: waste %.3fx the static oracle, %s failed (%.2f%%) -> %s\n' "$(dlabel $name)" "$(awk -v w="$dw" -v ow="$ow" 'BEGIN{print w / ow}')" "$df" "$(awk -v f="$df" -v n="$nscored" 'BEGIN{print 100 * f / n}')" "$(verdict "$ok")"
+    done
 }
 
 # ================================================================== Bitbrains
@@ -302,10 +461,15 @@ bb_run() {
     for k in $(seq 0 $((K - 1))); do
         local others=""; for j in $(seq 0 $((K - 1))); do [ $j != $k ] && others="$others $d/f$j.jsonl"; done
         echo "\"$TRAIN\" -q --from-samples --every 3600 --horizon 3600 --seed 1 -o $d/fp$k.json $others && \"$PRED\" -m $d/fp$k.json --every 3600 $d/f$k.jsonl > $d/s-fp$k.jsonl" >> "$d/train.cmds"
+        for m in $seqm; do
+            echo "\"$TRAIN\" -q -M $m --from-samples --every 3600 --horizon 3600 $(seqopt $m bb) -o $d/$m$k.json $others 2> $d/$m$k.err && grep -v '\"type\":\"fingerprint\"' $d/f$k.jsonl | \"$PRED\" -m $d/$m$k.json --every 3600 > $d/s-$m$k.jsonl" >> "$d/train.cmds"
+        done
     done
-    log "bitbrains: VPA, Autopilot, fp ($K folds over VMs)"
+    # the sequence models first (the longest), so that the jobs end together
+    { grep -e '-M ' "$d/train.cmds" || true; grep -v -e '-M ' "$d/train.cmds" || true; } > "$d/train.sorted"
+    log "bitbrains: VPA, Autopilot, fp linear${seqm:+ and }$seqm ($K folds over VMs)"
     export TRAIN PRED
-    par "$d/train.cmds" || die "bitbrains: fp-train or fp-predict failed"
+    par "$d/train.sorted" || { tail -n 5 "$d"/*.err >&2 2>/dev/null; die "bitbrains: fp-train or fp-predict failed"; }
     # provisioned: one allocation per VM from its meta; oracle: the next hour's max
     cat "$d"/f[0-9].jsonl | awk '
         function num(key,   n, s) { n = length(key) + 3
@@ -325,6 +489,10 @@ bb_run() {
         echo "autopilot Autopilot (p90)|p90|cat $d/s-autopilot[0-9].jsonl"
         echo "fp-p90 fp linear p90|p90|cat $d/s-fp[0-9].jsonl"
         echo "fp-p99 fp linear p99|p99|cat $d/s-fp[0-9].jsonl"
+        for m in $seqm; do
+            echo "$m-p90 fp $m p90|p90|cat $d/s-$m[0-9].jsonl"
+            echo "$m-p99 fp $m p99|p99|cat $d/s-$m[0-9].jsonl"
+        done
         echo "oracle oracle (next hour's max)|p90|cat $d/s-oracle.jsonl"
     } > "$d/rows"
     while IFS='|' read -r name q src; do
@@ -343,6 +511,7 @@ bb_run() {
         echo "   all $nvm VMs"
     fi
     echo "   fp: fp-train --from-samples --every 3600 --horizon 3600 on the other half of the VMs (2-fold cross-validation by VM), fp-predict --every 3600"
+    [ -n "$seqm" ] && echo "   sequence models ($seqm): the same, from the samples only; $(seqopt lstm bb)$tfnote"
     local r res label
     for res in cpu mem; do
         if [ $res = cpu ]; then label="CPU (cores = usage MHz / (provisioned MHz / cores))"; else label="memory"; fi
@@ -355,16 +524,17 @@ bb_run() {
                 "$(jq -r ".samples.resources.$key.n_alloc // 0" "$d/score-$n.json")" \
                 "$(jq -r ".samples.resources.$key.slack // \"nan\"" "$d/score-$n.json")" \
                 "$(jq -r ".samples.resources.$key.under_rate // \"nan\"" "$d/score-$n.json")"
+            score_out bitbrains "$n" "$l" "$d/score-$n.json" "$key"
         done < "$d/rows"
     done
     echo "   Goal: at no more violations than the VPA, at most 0.75x its slack, for CPU and for memory:"
     local p key vs vv fs fv ok
-    for p in fp-p90 fp-p99; do
+    for p in fp-p90 fp-p99 $(for m in $seqm; do echo $m-p90 $m-p99; done); do
         for key in cpu_cores mem_bytes; do
             vs=$(jq -r ".samples.resources.$key.slack" "$d/score-vpa.json"); vv=$(jq -r ".samples.resources.$key.under_rate" "$d/score-vpa.json")
             fs=$(jq -r ".samples.resources.$key.slack" "$d/score-$p.json"); fv=$(jq -r ".samples.resources.$key.under_rate" "$d/score-$p.json")
             ok=$(awk -v fs="$fs" -v fv="$fv" -v vs="$vs" -v vv="$vv" 'BEGIN { print (fv <= vv && fs <= 0.75 * vs) ? 1 : 0 }')
-            printf '     %s %-9s: violations %.4f vs VPA %.4f, slack %.3fx VPA -> %s\n' "$p" "$key" "$fv" "$vv" "$(awk -v a="$fs" -v b="$vs" 'BEGIN{print a / b}')" "$(verdict "$ok")"
+            printf '     %-15s %-9s: violations %.4f vs VPA %.4f, slack %.3fx VPA -> %s\n' "$p" "$key" "$fv" "$vv" "$(awk -v a="$fs" -v b="$vs" 'BEGIN{print a / b}')" "$(verdict "$ok")"
         done
     done
 }
