@@ -737,9 +737,12 @@ static int cmp_strp(const void *a, const void *b)
  * resource with targets, (sum over + lambda sum under) / sum y + mu mean
  * |change| / mean y, over = max(q - y, 0), under = max(y - q, 0), q the
  * prediction at the level nearest AUTO_LEVEL (0 when not predicted),
- * change = q's step between consecutive rows of a group; the mean over
- * the resources. parts: over, under, change terms (means). */
-static double auto_cost(fp_model *m, const fp_example *ex, size_t n, double parts[3])
+ * change = q's step between consecutive rows of a group (with_change:
+ * rows are checkpoints of workloads, --from-samples; in lifetime mode a
+ * group's consecutive rows are different workloads, and there is no
+ * change); the mean over the resources. parts: over, under, change terms
+ * (means). */
+static double auto_cost(fp_model *m, const fp_example *ex, size_t n, bool with_change, double parts[3])
 {
     double over[FP_RES_COUNT] = {0}, under[FP_RES_COUNT] = {0}, sy[FP_RES_COUNT] = {0};
     double dq[FP_RES_COUNT] = {0}, prevq[FP_RES_COUNT];
@@ -752,7 +755,7 @@ static double auto_cost(fp_model *m, const fp_example *ex, size_t n, double part
         int rc = seq ? fp_model_predict_seq(m, ex[i].seq, ex[i].seq_len, q, &err)
                      : fp_model_predict(m, ex[i].x, q, NULL, &err);
         if (rc < 0) return NAN;
-        bool same = prevg && ex[i].group && strcmp(prevg, ex[i].group) == 0;
+        bool same = with_change && prevg && ex[i].group && strcmp(prevg, ex[i].group) == 0;
         for (int r = 0; r < FP_RES_COUNT; r++) {
             double qv = 0;
             if (q[r].n > 0) {
@@ -878,7 +881,7 @@ static fp_model *run_auto(run *R, const fp_example *ex, size_t n, fp_train_repor
         if (fp_model_train(m, tr, ntr, &S->to, &rep, &err) < 0)
             fprintf(stderr, "fp-train: auto: %s: %s\n", kinds[k], err.msg);
         else
-            cost = auto_cost(m, va, nva, parts);
+            cost = auto_cost(m, va, nva, S->from_samples, parts);
         json_t *c = json_object();
         json_object_set_new(c, "cost", isfinite(cost) ? json_real(cost) : json_null());
         json_object_set_new(c, "over", isfinite(parts[0]) ? json_real(parts[0]) : json_null());

@@ -354,4 +354,11 @@ ramps() {
     [ "$status" -eq 0 ]
     [[ "$stderr" == *"gru skipped (no sample records)"* ]]
     [[ "$(jq -r .kind "$D/b.json")" =~ ^(linear|knn)$ ]]
+    # lifetime mode: one row per workload, no allocation changes to weigh,
+    # even when a group holds several workloads
+    run --separate-stderr fpt --model auto --epochs 5 --group-by 'meta.input~[0-9]+' -o "$D/c.json" "$D/train.jsonl"
+    [ "$status" -eq 0 ]
+    [ "$(jq '[.provenance.auto.candidates[] | select(.change != null and .change != 0)] | length' "$D/c.json")" = 0 ]
+    # while from sample checkpoints the change term counts
+    [ "$(jq '[.provenance.auto.candidates[] | select(.change > 0)] | length' "$D/a.json")" -ge 1 ]
 }
