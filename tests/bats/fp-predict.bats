@@ -214,7 +214,7 @@ setup() {
 @test "the shipped default model loads and sizes a fingerprint fp-capture made" {
     m=$FP_TOP_SRCDIR/share/fp/default-model.json
     [ -f "$m" ]
-    [ "$(jq -r .kind "$m")" = linear ]
+    [ "$(jq -r .kind "$m")" = knn ]
     [ "$(jq -r .provenance.seed "$m")" = 1 ]
     # the provenance beside it names the data and the command that made it
     [[ "$(jq -r .command "$FP_TOP_SRCDIR/share/fp/default-model.provenance.json")" == *train-default.sh ]]
@@ -222,6 +222,6 @@ setup() {
     [ "$status" -eq 0 ]
     p=$(jq -c 'select(.type == "prediction")' <<<"$output")
     [ -n "$p" ]
-    [ "$(jq -r .model <<<"$p")" = linear:default-model ]
+    [ "$(jq -r .model <<<"$p")" = knn:default-model ]
     [ "$(jq '.quantiles.mem_bytes.p50 > 0 and .quantiles.mem_bytes.p99 >= .quantiles.mem_bytes.p50' <<<"$p")" = true ]
 }

@@ -94,7 +94,7 @@ field() { # LABEL KEY  (reads the report on stdin)
     [ "$PTY_STATUS" = 0 ]
     screen | grep -q '^fp> run stress-ng  *--cpu 1 --timeout 3 --quiet$'
     screen | grep -q '^fingerprint of command stress-ng-'
-    screen | grep -q '^prediction (linear:default-model, peak over the workload.s life):$'
+    screen | grep -q '^prediction (knn:default-model, peak over the workload.s life):$'
     # the window: about one core at its peak (stress-ng ramps up first)
     peak=$(screen | awk '$1 == "cpu" && $3 == "cores" { print $5 }')
     mean=$(screen | awk '$1 == "cpu" && $3 == "cores" { print $2 }')
