@@ -1,8 +1,9 @@
 /* bin/cli.h - the little pieces every tool's main needs, once.
  *
  * Header-only (static functions), for the tools in bin/ only: option
- * numbers with their messages, and the loop over input files. libfp has
- * none of this: it never prints.
+ * numbers with their messages, the loop over input files, and the record
+ * output of a tool that follows workloads. libfp has none of this: it
+ * never prints.
  */
 #ifndef FP_CLI_H
 #define FP_CLI_H
@@ -12,6 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdbool.h>
+#include <jansson.h>
+#include "fp/error.h"
+#include "fp/record.h"
 
 /* Parse option opt's value s as a number in [lo, hi] into *out. On error
  * prints "PROG: OPT wants a number in [LO, HI], not "S"" and returns -1. */
@@ -66,6 +71,48 @@ static inline int cli_each_input(const char *prog, char *const *inputs, int n,
         if (rc < 0) return rc;
     }
     return 0;
+}
+
+/* The record output of a tool that follows workloads to their end (fp-run,
+ * fp-capture): after the first failed write (a closed pipe, a full disk)
+ * nothing more is written and err says why, but the tool carries on with
+ * its workloads. Start it as {.f = stdout}. */
+typedef struct cli_out {
+    FILE *f;
+    bool failed;
+    fp_err err;
+} cli_out;
+
+/* Write rec (borrowed; NULL is skipped) as one line. */
+static inline void cli_emit_borrowed(cli_out *o, const json_t *rec)
+{
+    if (rec && !o->failed && fp_record_write(o->f, rec, &o->err) < 0) o->failed = true;
+}
+
+/* Write rec and drop the caller's reference. */
+static inline void cli_emit(cli_out *o, json_t *rec)
+{
+    cli_emit_borrowed(o, rec);
+    json_decref(rec);
+}
+
+static inline void cli_flush(cli_out *o)
+{
+    if (!o->failed && fflush(o->f) != 0) {
+        fp_err_sys(&o->err, "write");
+        o->failed = true;
+    }
+}
+
+/* Close the output; 0, or -1 after "PROG: NAME: why" on stderr when a
+ * write or the close failed (the caller then exits 2 if it would exit 0). */
+static inline int cli_out_close(cli_out *o, const char *prog, const char *name)
+{
+    bool close_failed = fclose(o->f) != 0;
+    if (!o->failed && !close_failed) return 0;
+    if (!o->failed) fp_err_sys(&o->err, "write");
+    fprintf(stderr, "%s: %s: %s\n", prog, name, o->err.msg);
+    return -1;
 }
 
 #endif

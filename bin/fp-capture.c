@@ -60,9 +60,7 @@ typedef struct target {
 
 typedef struct run {
     settings *st;
-    FILE *out;
-    bool out_failed;
-    fp_err out_err;
+    cli_out out;
     target *t[MAX_TARGETS];
     int nt;
     char host[256];
@@ -267,24 +265,9 @@ static long files_needed(const settings *st, long cgroup_targets, long pid_targe
 /* Write a record and drop our reference. After the first failure (a closed
  * pipe, a full disk) nothing more is written, but the workload is still
  * supervised to its end. */
-static void emit_borrowed(run *R, const json_t *rec)
-{
-    if (rec && !R->out_failed && fp_record_write(R->out, rec, &R->out_err) < 0) R->out_failed = true;
-}
-
-static void emit(run *R, json_t *rec)
-{
-    emit_borrowed(R, rec);
-    json_decref(rec);
-}
-
-static void flush_out(run *R)
-{
-    if (!R->out_failed && fflush(R->out) != 0) {
-        fp_err_sys(&R->out_err, "write");
-        R->out_failed = true;
-    }
-}
+static void emit_borrowed(run *R, const json_t *rec) { cli_emit_borrowed(&R->out, rec); }
+static void emit(run *R, json_t *rec) { cli_emit(&R->out, rec); }
+static void flush_out(run *R) { cli_flush(&R->out); }
 
 /* ---- summary --------------------------------------------------------------- */
 
@@ -814,9 +797,9 @@ int main(int argc, char **argv)
         settings_free(&st);
         return EXIT_USAGE;
     }
-    run R = {.st = &st, .out = stdout};
+    run R = {.st = &st, .out = {.f = stdout}};
     gethostname(R.host, sizeof R.host - 1);
-    if (st.output && !(R.out = fopen(st.output, "we"))) {
+    if (st.output && !(R.out.f = fopen(st.output, "we"))) {
         fprintf(stderr, "fp-capture: cannot open %s: %s\n", st.output, strerror(errno));
         settings_free(&st);
         return EXIT_USAGE;
@@ -852,11 +835,7 @@ int main(int argc, char **argv)
         status = capture_live(&R);
     }
     settings_free(&st);
-    bool close_failed = (R.out == stdout ? fclose(stdout) : fclose(R.out)) != 0;
-    if (R.out_failed || close_failed) {
-        if (!R.out_failed) fp_err_sys(&R.out_err, "write");
-        fprintf(stderr, "fp-capture: %s: %s\n", st.output ? st.output : "standard output", R.out_err.msg);
-        if (status == 0) status = EXIT_USAGE;
-    }
+    if (cli_out_close(&R.out, "fp-capture", st.output ? st.output : "standard output") < 0 && status == 0)
+        status = EXIT_USAGE;
     return status;
 }

@@ -99,9 +99,7 @@ typedef struct ctx {
     double *x;                     /* features of the fingerprint at hand */
     char host[256];
     /* output */
-    FILE *out;
-    bool out_failed;
-    fp_err out_err;
+    cli_out out;
 } ctx;
 
 /* One workload: the launched command or a container. */
@@ -321,24 +319,9 @@ static int parse_args(int argc, char **argv, settings *S)
 
 /* After the first failure (a closed pipe, a full disk) nothing more is
  * written, but the workloads are still followed to their end. */
-static void emit_borrowed(ctx *C, const json_t *rec)
-{
-    if (rec && !C->out_failed && fp_record_write(C->out, rec, &C->out_err) < 0) C->out_failed = true;
-}
-
-static void emit(ctx *C, json_t *rec)
-{
-    emit_borrowed(C, rec);
-    json_decref(rec);
-}
-
-static void flush_out(ctx *C)
-{
-    if (!C->out_failed && fflush(C->out) != 0) {
-        fp_err_sys(&C->out_err, "write");
-        C->out_failed = true;
-    }
-}
+static void emit_borrowed(ctx *C, const json_t *rec) { cli_emit_borrowed(&C->out, rec); }
+static void emit(ctx *C, json_t *rec) { cli_emit(&C->out, rec); }
+static void flush_out(ctx *C) { cli_flush(&C->out); }
 
 /* ---- the model --------------------------------------------------------------- */
 
@@ -1243,7 +1226,7 @@ int main(int argc, char **argv)
     ctx C;
     memset(&C, 0, sizeof C);
     C.S = &S;
-    C.out = stdout;
+    C.out.f = stdout;
     fp_roots_default(&C.roots);
     gethostname(C.host, sizeof C.host - 1);
     signal(SIGPIPE, SIG_IGN);
@@ -1268,11 +1251,6 @@ int main(int argc, char **argv)
     }
     ctx_close(&C);
     settings_free(&S);
-    bool close_failed = fclose(stdout) != 0;
-    if (C.out_failed || close_failed) {
-        if (!C.out_failed) fp_err_sys(&C.out_err, "write");
-        fprintf(stderr, "fp-run: standard output: %s\n", C.out_err.msg);
-        if (status == 0) status = EXIT_USAGE;
-    }
+    if (cli_out_close(&C.out, "fp-run", "standard output") < 0 && status == 0) status = EXIT_USAGE;
     return status;
 }

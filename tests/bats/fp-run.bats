@@ -176,6 +176,14 @@ rm_cgroups_of() { # PID
     [[ "$output" == *"usage: fp-run"* ]]
 }
 
+@test "a full standard output: the workload still runs to its end, exit 2 with the reason" {
+    need_root
+    run --separate-stderr bash -c "'$FP_BIN/fp-run' -i 0.1 -w 0.2 --no-history -- sh -c 'sleep 0.4; touch \"$P/ran\"' > /dev/full"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"fp-run: standard output: "*"No space left on device"* ]]
+    [ -e "$P/ran" ]
+}
+
 @test "the workload's exit status passes through" {
     run fpr -m "$P/none.json" --no-history -- sh -c 'exit 7'
     [ "$status" -eq 7 ]
