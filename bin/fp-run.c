@@ -442,8 +442,8 @@ static void apply(wl *w, const fp_decision *d, const fp_prediction *p, double t)
 }
 
 /* Observe the workload and decide: p a prediction, or NULL for the look at
- * every sample (OOM kills, throttling: raises only; before the first limits
- * the look only tells the policy the workload's CPU demand). */
+ * a sample (OOM kills, throttling: raises only; before the first limits
+ * the look only tells the policy where the workload's CPU time started). */
 static void decide(wl *w, const fp_prediction *p, double t)
 {
     ctx *C = w->C;
@@ -461,7 +461,7 @@ static void decide(wl *w, const fp_prediction *p, double t)
     }
     fp_decision d;
     fp_policy_decide(&C->pol, &C->cap, p, &o, &w->ast, mono(), &d);
-    /* a look before the first limits only learns (the CPU demand): raises
+    /* a look before the first limits only learns (the CPU time): raises
      * are for limits fp-run put in place */
     if (!p && !w->ast.applied) return;
     if (strcmp(d.reason, "hold") == 0 && !any_set(&d.want)) {
@@ -772,8 +772,11 @@ static void feed(wl *w, const fp_sample *s, bool look)
         predict(w, s->t, true);
         w->next_predict = C->S->every > 0 ? w->next_predict + C->S->every : INFINITY;
         if (w->next_predict <= s->t) w->next_predict = s->t + C->S->every;
-    } else {
-        decide(w, NULL, s->t);          /* OOM kills, throttling, CPU demand */
+    } else if (w->ast.applied || !w->ast.looked) {
+        /* after the first limits: OOM kills, throttling; before them one
+         * look at the start, so the first decision knows the CPU demand
+         * over the window */
+        decide(w, NULL, s->t);
     }
 }
 
