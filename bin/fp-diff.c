@@ -938,6 +938,9 @@ static void on_actual(run *R, const json_t *rec)
         o.peak = peak[r];
         o.mean = mean[r];
         o.dt = dur;
+        /* harm counts against a limit: memory's hard one, a CPU quota */
+        if (isfinite(b.hard) || (r == FP_RES_CPU && isfinite(b.alloc)))
+            o.harm = fp_actual_harm(rec, (fp_resource)r);
         fp_obs_result x;
         if (fp_score_add(&R->actuals, (fp_resource)r, &o, &x)) scored = true;
         json_t *j = json_object();
@@ -951,8 +954,9 @@ static void on_actual(run *R, const json_t *rec)
             json_object_set_new(j, "slack", num_or_null(x.slack));
             json_object_set_new(j, "wasted_h", num_or_null(x.wasted_h));
         }
-        if (isfinite(b.hard)) {
+        if (isfinite(b.hard) || o.harm) {
             json_object_set_new(j, "failed", json_boolean(x.failed));
+            if (o.harm) json_object_set_new(j, "failed_why", json_string(o.harm));
             failed |= x.failed;
         }
         json_object_set_new(res, rn, j);

@@ -57,6 +57,7 @@
 #include "fp/diff.h"
 #include "fp/docker.h"
 #include "fp/history.h"
+#include "fp/memguard.h"
 #include "fp/model.h"
 #include "fp/policy.h"
 #include "fp/prediction.h"
@@ -72,6 +73,7 @@ typedef struct settings {
     double interval, window, every;
     const char *model, *policy, *history, *id, *cgroup_parent, *docker;
     bool samples, dry_run, no_history, learn, no_perf, watch_docker;
+    int oom_pause;                 /* -1 auto (a launched command), 0 off, 1 on */
     int nlabel, nname;
     const char *label_key[MAX_FILTERS], *label_val[MAX_FILTERS];  /* val NULL: any */
     regex_t name_re[MAX_FILTERS];
@@ -129,6 +131,14 @@ typedef struct wl {
     double alloc_first_t;
     double *x_first;               /* features of the first fingerprint */
     unsigned x_gen;                /* the model generation x_first was made for */
+    /* the kernel's word on memory pressure (fp/memguard.h) */
+    fp_memguard *guard;            /* NULL: none (why in guard_why) */
+    const char *guard_why;
+    bool guard_tried;
+    double armed;                  /* v1 usage threshold armed at (bytes), 0 none */
+    int presses, pauses;           /* raises answering the kernel; times found
+                                      waiting at the hard limit */
+    double t0;                     /* mono() at t = 0 of the workload's samples */
 } wl;
 
 static double mono(void)
@@ -171,6 +181,10 @@ static void usage(FILE *f)
           "      --watch-docker      follow every container that starts, until INT/TERM\n"
           "      --filter F          with --watch-docker: only containers with label K\n"
           "                          (=V), or whose name matches REGEX (repeatable: all must hold)\n"
+          "      --oom-pause         a workload at its hard memory limit waits for fp-run to\n"
+          "                          raise it instead of being killed (cgroup v1; default for\n"
+          "                          a command fp-run starts)\n"
+          "      --no-oom-pause      let the kernel's OOM killer act at the hard limit\n"
           "      --no-perf           do not open performance counters\n"
           "  -h, --help              this help;  -V, --version  the version\n"
           "Exit: the workload's status (128+N: killed by signal N; 126/127: could not run);\n"
@@ -223,7 +237,7 @@ static void settings_free(settings *S)
 static int parse_args(int argc, char **argv, settings *S)
 {
     enum { O_EVERY = 256, O_SAMPLES, O_HISTORY, O_NOHISTORY, O_LEARN, O_ID, O_CGPARENT, O_NOPERF,
-           O_DOCKER, O_WATCH, O_FILTER };
+           O_DOCKER, O_WATCH, O_FILTER, O_PAUSE, O_NOPAUSE };
     static const struct option opts[] = {
         {"interval", required_argument, 0, 'i'}, {"window", required_argument, 0, 'w'},
         {"every", required_argument, 0, O_EVERY}, {"model", required_argument, 0, 'm'},
@@ -233,11 +247,13 @@ static int parse_args(int argc, char **argv, settings *S)
         {"id", required_argument, 0, O_ID}, {"cgroup-parent", required_argument, 0, O_CGPARENT},
         {"no-perf", no_argument, 0, O_NOPERF}, {"docker", required_argument, 0, O_DOCKER},
         {"watch-docker", no_argument, 0, O_WATCH}, {"filter", required_argument, 0, O_FILTER},
+        {"oom-pause", no_argument, 0, O_PAUSE}, {"no-oom-pause", no_argument, 0, O_NOPAUSE},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
     memset(S, 0, sizeof *S);
     S->interval = 0.5;
     S->window = 2;
     S->every = 10;
+    S->oom_pause = -1;
     int c;
     while ((c = getopt_long(argc, argv, "+i:w:m:P:nhV", opts, NULL)) != -1) {
         switch (c) {
@@ -270,6 +286,8 @@ static int parse_args(int argc, char **argv, settings *S)
             break;
         case O_WATCH: S->watch_docker = true; break;
         case O_FILTER: if (parse_filter(S, optarg) < 0) return -1; break;
+        case O_PAUSE: S->oom_pause = 1; break;
+        case O_NOPAUSE: S->oom_pause = 0; break;
         case 'h': usage(stdout); return 1;
         case 'V': printf("fp-run (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION); return 1;
         default: usage(stderr); return -1;
@@ -395,6 +413,7 @@ static void wl_free(wl *w)
     if (!w) return;
     fp_err e = {0};
     fp_sampler_free(w->smp);
+    fp_memguard_free(w->guard);       /* clears oom_kill_disable first */
     if (w->launched && fp_launch_cleanup(&w->launch, &e) < 0) fprintf(stderr, "fp-run: warning: %s\n", e.msg);
     free(w->cg);
     fp_window_free(w->win);
@@ -415,6 +434,85 @@ static bool any_set(const fp_limits *l)
     return false;
 }
 
+/* The workload's cgroup, for the guard: NULL when it has none. */
+static const fp_cgroup *wl_cgroup(const wl *w)
+{
+    return w->launched ? w->launch.cg : w->cg;
+}
+
+/* Once fp-run has put memory limits in place: ask the kernel to tell it
+ * when the workload presses against them (fp/memguard.h), and (v1) arm the
+ * usage threshold at the soft limit in place, or 90% of the hard one. */
+static void guard_limits(wl *w)
+{
+    const settings *S = w->C->S;
+    const fp_limits *g = &w->ast.granted;
+    if (S->dry_run || (g->mem_high_bytes < 0 && g->mem_max_bytes < 0)) return;
+    if (!w->guard && !w->guard_tried) {
+        w->guard_tried = true;
+        const fp_cgroup *cg = wl_cgroup(w);
+        fp_err err = {0};
+        fp_memguard_cfg cfg = {.pause = S->oom_pause == 1 || (S->oom_pause < 0 && w->launched),
+                               .psi_stall_s = 0.1, .psi_window_s = 1};
+        const char *why = NULL;
+        if (cg) w->guard = fp_memguard_open(cg, &cfg, &why, &err);
+        if (!w->guard) {
+            w->guard_why = cg ? "the kernel's memory notifications could not be had" : "no cgroup";
+            fprintf(stderr, "fp-run: %s: warning: %s%s%s: memory pressure is seen only at each "
+                    "sample\n", w->tg.id, w->guard_why, cg ? ": " : "", cg ? err.msg : "");
+        } else if (why) {
+            w->guard_why = why;
+            fprintf(stderr, "fp-run: %s: warning: %s\n", w->tg.id, why);
+        }
+    }
+    if (!w->guard) return;
+    double warn = g->mem_high_bytes >= 0 ? g->mem_high_bytes
+                : g->mem_max_bytes >= 0 ? 0.9 * g->mem_max_bytes : 0;
+    if (warn == w->armed) return;
+    fp_err err = {0};
+    if (fp_memguard_arm(w->guard, warn, &err) < 0)
+        fprintf(stderr, "fp-run: %s: warning: %s\n", w->tg.id, err.msg);
+    else
+        w->armed = warn;
+}
+
+static void apply(wl *w, const fp_decision *d, const fp_prediction *p, double t);
+
+/* The guard said something: raise at once when the workload presses
+ * against its limits (a threshold crossed downwards is not pressure). */
+static void press(wl *w)
+{
+    ctx *C = w->C;
+    fp_memguard_event ev;
+    if (!w->guard || fp_memguard_read(w->guard, &ev) <= 0) return;
+    fp_err err = {0};
+    fp_observed o;
+    if (fp_act_observe(w->act, &w->tg, &o, &err) < 0) return;
+    double high = w->ast.granted.mem_high_bytes;
+    if (!ev.oom && !ev.high && o.mem_bytes >= 0) {
+        /* a threshold or pressure event with usage below the soft limit */
+        double bar = w->armed > 0 ? w->armed : high;
+        if (bar > 0 && o.mem_bytes < 0.95 * bar) return;
+    }
+    if (ev.paused) w->pauses++;
+    fp_decision d;
+    fp_policy_press(&C->pol, &C->cap, &o, &w->ast, mono(), ev.oom, &d);
+    if (strcmp(d.reason, "hold") == 0) {
+        if (ev.paused) {
+            /* nothing left to raise to (a ceiling of the user's policy):
+             * the kernel's OOM handling, as without the guard */
+            fprintf(stderr, "fp-run: %s: at its memory ceiling and waiting: the kernel's OOM "
+                    "killer may act (%s)\n", w->tg.id, d.why[FP_RES_MEM]);
+            fp_memguard_free(w->guard);
+            w->guard = NULL;
+            w->guard_why = "released at the policy's memory ceiling";
+        }
+        return;
+    }
+    w->presses++;
+    apply(w, &d, NULL, mono() - w->t0);
+}
+
 /* Plan and (unless --dry-run) commit d's limits on w's cgroup or container;
  * write the allocation. */
 static void apply(wl *w, const fp_decision *d, const fp_prediction *p, double t)
@@ -432,7 +530,10 @@ static void apply(wl *w, const fp_decision *d, const fp_prediction *p, double t)
         .limits = d->want, .plan = &plan };
     for (int i = 0; i < FP_RES_COUNT; i++) al.why[i] = d->why[i];
     if (rc < 0) fprintf(stderr, "fp-run: %s: %s\n", w->tg.id, err.msg);
-    else if (!C->S->dry_run) fp_apply_state_commit(&w->ast, &d->want, mono());
+    else if (!C->S->dry_run) {
+        fp_apply_state_commit(&w->ast, &d->want, mono());
+        guard_limits(w);
+    }
     if (rc == 0 && !w->have_alloc && p) {
         w->have_alloc = true;
         w->alloc_first = d->want;
@@ -593,6 +694,8 @@ static json_t *error_record(wl *w, const json_t *actual, double t)
         o.peak = peak[r];
         o.mean = mean[r];
         o.dt = dur;
+        if (w->have_alloc && (isfinite(hard) || r == FP_RES_CPU))
+            o.harm = fp_actual_harm(actual, (fp_resource)r);
         fp_obs_result x;
         memset(&x, 0, sizeof x);
         fp_score_add(&score, (fp_resource)r, &o, &x);
@@ -607,8 +710,9 @@ static json_t *error_record(wl *w, const json_t *actual, double t)
             json_object_set_new(j, "slack", num_or_null(x.slack));
             json_object_set_new(j, "wasted_h", num_or_null(x.wasted_h));
         }
-        if (isfinite(hard)) {
+        if (isfinite(hard) || o.harm) {
             json_object_set_new(j, "failed", json_boolean(x.failed));
+            if (o.harm) json_object_set_new(j, "failed_why", json_string(o.harm));
             failed |= x.failed;
         }
         json_object_set_new(res, rn, j);
@@ -818,22 +922,48 @@ static int launch(wl *w, const sigset_t *oldmask, fp_err *err, int *exec_status)
         fp_launch_abort(&w->launch);
         return -1;
     }
-    fp_sampler_start(w->smp, mono());
+    w->t0 = mono();
+    fp_sampler_start(w->smp, w->t0);
     return fp_launch_release(&w->launch, exec_status, err);
 }
 
-/* Sleep on the signalfd until it is time to sample (at most until
- * deadline, monotonic seconds); returns the signals that arrived as a
- * bit set (1 << signo), with their senders in *user (1 << signo when
+#define GUARD_FDS 4
+#define POLL_MAX 256
+
+/* Sleep on the signalfd and the workloads' memory guards until it is time
+ * to sample (at most until deadline, monotonic seconds). A guard that
+ * speaks is answered at once (press). Returns the signals that arrived as
+ * a bit set (1 << signo), with their senders in *user (1 << signo when
  * sent by a process, not by the terminal's ^C). */
-static unsigned long long wait_signals(int sfd, double deadline, unsigned long long *user)
+static unsigned long long wait_signals(int sfd, double deadline, unsigned long long *user,
+                                       wl *const *ws, int nws)
 {
     unsigned long long got = 0;
     double wait = deadline - mono();
     if (wait <= 0) return 0;
     struct timespec ts = {(time_t)wait, (long)((wait - floor(wait)) * 1e9)};
-    struct pollfd pfd = {.fd = sfd, .events = POLLIN};
-    if (ppoll(&pfd, 1, &ts, NULL) > 0) {
+    struct pollfd pfd[POLL_MAX];
+    wl *owner[POLL_MAX];
+    int n = 1;
+    pfd[0] = (struct pollfd){.fd = sfd, .events = POLLIN};
+    for (int i = 0; i < nws; i++) {
+        if (!ws[i]->guard || n + GUARD_FDS > POLL_MAX) continue;
+        int fds[GUARD_FDS];
+        short ev[GUARD_FDS];
+        int k = fp_memguard_fds(ws[i]->guard, fds, ev, GUARD_FDS);
+        for (int j = 0; j < k; j++) {
+            pfd[n] = (struct pollfd){.fd = fds[j], .events = ev[j]};
+            owner[n++] = ws[i];
+        }
+    }
+    if (ppoll(pfd, (nfds_t)n, &ts, NULL) <= 0) return 0;
+    wl *last = NULL;
+    for (int i = 1; i < n; i++)
+        if (pfd[i].revents && owner[i] != last) {
+            last = owner[i];
+            press(owner[i]);         /* reads all of its guard's descriptors */
+        }
+    if (pfd[0].revents) {
         struct signalfd_siginfo si;
         while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
             int sig = (int)si.ssi_signo;
@@ -853,7 +983,7 @@ static int loop_command(wl *w, int sfd)
     double next = mono() + S->interval;
     for (;;) {
         if (next - mono() > 0) {
-            unsigned long long user = 0, got = wait_signals(sfd, next, &user);
+            unsigned long long user = 0, got = wait_signals(sfd, next, &user, &w, 1);
             /* a terminal's ^C already reached the workload's group */
             for (int sig = 1; sig < 64; sig++)
                 if (sig != SIGCHLD && (got & user & (1ULL << sig))) kill(w->launch.pid, sig);
@@ -991,6 +1121,7 @@ static wl *attach_container(ctx *C, const char *ref, double now, fp_err *err)
     fp_sampler_cfg cfg = {.pid = w->tg.pid, .cg = w->cg, .tree_from_cgroup = true,
                           .perf = !S->no_perf, .perf_cgroup = true};
     if (!(w->smp = fp_sampler_new(&C->roots, &cfg, err))) goto fail;
+    w->t0 = now;
     fp_sampler_start(w->smp, now);
     return w;
 fail:
@@ -1098,7 +1229,7 @@ static int loop_containers(ctx *C, fleet *f, int sfd, int *last_exit, bool *stop
         if (next - now > 0) {
             double until = S->watch_docker && next - now > 0.05 ? now + 0.05 : next;
             unsigned long long user = 0;
-            if (wait_signals(sfd, until, &user) & stop_sigs) {
+            if (wait_signals(sfd, until, &user, f->w, f->n) & stop_sigs) {
                 partial = "fp-run stopped before the container exited";
                 *stopped = true;
                 break;

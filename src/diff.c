@@ -16,6 +16,21 @@ void fp_obs_init(fp_obs *o)
     o->q = NULL;
     o->alloc = o->hard = o->use = o->peak = o->mean = NAN;
     o->dt = 0;
+    o->harm = NULL;
+}
+
+const char *fp_actual_harm(const json_t *actual, fp_resource r)
+{
+    if (r == FP_RES_MEM) {
+        json_t *k = json_object_get(actual, "oom_kills");
+        if (json_is_number(k) && json_number_value(k) > 0) return "OOM-killed under its memory limit";
+    } else if (r == FP_RES_CPU) {
+        json_t *th = json_object_get(actual, "cpu_throttled_s"), *d = json_object_get(actual, "duration_s");
+        if (json_is_number(th) && json_is_number(d) && json_number_value(d) > 0 &&
+            json_number_value(th) > FP_THROTTLE_FAIL * json_number_value(d))
+            return "throttled by its CPU quota for more than a tenth of its run";
+    }
+    return NULL;
 }
 
 void fp_obs_eval(const fp_obs *o, fp_obs_result *out)
@@ -40,7 +55,7 @@ void fp_obs_eval(const fp_obs *o, fp_obs_result *out)
         if (isfinite(o->dt) && o->dt > 0) out->wasted_h = fmax(o->alloc - m, 0) * o->dt / 3600;
     }
     double pk = isfinite(o->peak) ? o->peak : y;
-    out->failed = isfinite(o->hard) && pk > o->hard;
+    out->failed = (isfinite(o->hard) && pk > o->hard) || o->harm != NULL;
 }
 
 void fp_score_init(fp_score *s)

@@ -26,6 +26,9 @@ void fp_policy_default(fp_policy *p)
     p->mem_margin_bytes = 32 * MiB;
     p->mem_margin_frac = 0.10;
     p->mem_max_over_high = 1.25;
+    p->mem_react_s = 2;
+    p->mem_rate_tau_s = 10;
+    p->agree = 3;
     p->cpu_margin_frac = 0.25;
     p->oom_bump_bytes = 100 * MiB;
     p->oom_bump_factor = 1.2;
@@ -87,7 +90,7 @@ int fp_policy_from_json(fp_policy *p, const json_t *o, const char *name, fp_err 
 {
     static const char *const top[] = {
         "overcommit", "min_interval_s", "mem_margin_bytes", "mem_margin_frac",
-        "mem_max_over_high", "cpu_margin_frac", "oom_bump_bytes", "oom_bump_factor", "throttle_frac",
+        "mem_max_over_high", "mem_react_s", "mem_rate_tau_s", "agree", "cpu_margin_frac", "oom_bump_bytes", "oom_bump_factor", "throttle_frac",
         "throttle_streak", "throttle_bump", "cpu_hard", "reserve_cpu_cores",
         "reserve_mem_bytes", "pids_max", "resources", NULL };
     static const char *const per[] = {
@@ -96,11 +99,14 @@ int fp_policy_from_json(fp_policy *p, const json_t *o, const char *name, fp_err 
     if (!json_is_object(o)) return fp_err_set(err, FP_EINPUT, "%s: a policy is a JSON object", name);
     if (check_keys(o, top, name, "", err) < 0) return -1;
     fp_policy q = *p;
-    double streak = q.throttle_streak;
+    double streak = q.throttle_streak, agree = q.agree;
     if (num(o, "min_interval_s", 0, 1e9, &q.min_interval_s, name, "", err) < 0 ||
         num(o, "mem_margin_bytes", 0, 1e15, &q.mem_margin_bytes, name, "", err) < 0 ||
         num(o, "mem_margin_frac", 0, 10, &q.mem_margin_frac, name, "", err) < 0 ||
         num(o, "mem_max_over_high", 1, 100, &q.mem_max_over_high, name, "", err) < 0 ||
+        num(o, "mem_react_s", 0, 3600, &q.mem_react_s, name, "", err) < 0 ||
+        num(o, "mem_rate_tau_s", 0.1, 1e6, &q.mem_rate_tau_s, name, "", err) < 0 ||
+        num(o, "agree", 1, FP_AGREE_MAX, &agree, name, "", err) < 0 ||
         num(o, "cpu_margin_frac", 0, 10, &q.cpu_margin_frac, name, "", err) < 0 ||
         num(o, "oom_bump_bytes", 0, 1e15, &q.oom_bump_bytes, name, "", err) < 0 ||
         num(o, "oom_bump_factor", 1, 100, &q.oom_bump_factor, name, "", err) < 0 ||
@@ -112,6 +118,7 @@ int fp_policy_from_json(fp_policy *p, const json_t *o, const char *name, fp_err 
         num(o, "pids_max", 0, 4194304, &q.pids_max, name, "", err) < 0)
         return -1;
     q.throttle_streak = (int)streak;
+    q.agree = (int)agree;
     json_t *v = json_object_get(o, "cpu_hard");
     if (v) {
         if (!json_is_boolean(v)) return fp_err_set(err, FP_EINPUT, "%s: cpu_hard must be true or false", name);
@@ -181,12 +188,15 @@ json_t *fp_policy_to_json(const fp_policy *p)
                       "ceiling", r->ceiling, "step", r->step, "hysteresis", r->hysteresis,
                       "max_down", r->max_down));
     }
-    return json_pack("{s:s,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:i,s:f,s:b,s:f,s:f,s:f,s:o}",
+    return json_pack("{s:s,s:f,s:f,s:f,s:f,s:f,s:f,s:i,s:f,s:f,s:f,s:f,s:i,s:f,s:b,s:f,s:f,s:f,s:o}",
                      "overcommit", fp_overcommit_name(p->over),
                      "min_interval_s", p->min_interval_s,
                      "mem_margin_bytes", p->mem_margin_bytes,
                      "mem_margin_frac", p->mem_margin_frac,
                      "mem_max_over_high", p->mem_max_over_high,
+                     "mem_react_s", p->mem_react_s,
+                     "mem_rate_tau_s", p->mem_rate_tau_s,
+                     "agree", p->agree,
                      "cpu_margin_frac", p->cpu_margin_frac,
                      "oom_bump_bytes", p->oom_bump_bytes,
                      "oom_bump_factor", p->oom_bump_factor,
@@ -277,6 +287,55 @@ static void add_why(char *why, size_t n, const char *fmt, double a)
     snprintf(why + k, n - k, fmt, a);
 }
 
+/* Follow the usage: its peak and its recent growth rate (the fastest rise
+ * between two looks, decaying once it stops). */
+static void watch_growth(const fp_policy *pol, const fp_observed *o, fp_apply_state *st,
+                         double now)
+{
+    if (o->mem_bytes < 0) return;
+    if (o->mem_bytes > st->mem_peak) st->mem_peak = o->mem_bytes;
+    if (st->mem_at > 0 && now > st->mem_at) {
+        double dt = now - st->mem_at, inst = (o->mem_bytes - st->mem_seen) / dt;
+        double decayed = st->mem_rate * exp(-dt / (pol->mem_rate_tau_s > 0 ? pol->mem_rate_tau_s : 10));
+        st->mem_rate = inst > decayed ? inst : decayed;
+    }
+    st->mem_seen = o->mem_bytes;
+    st->mem_at = now > 0 ? now : 1e-9;
+}
+
+/* The growth-aware memory floor of fp/policy.h; 0 when usage is unknown. */
+static double mem_floor_of(const fp_policy *pol, const fp_observed *o, const fp_apply_state *st)
+{
+    if (o->mem_bytes < 0) return 0;
+    double base = o->mem_bytes > st->mem_peak ? o->mem_bytes : st->mem_peak;
+    return base * (1 + pol->mem_margin_frac) + pol->mem_margin_bytes +
+           (st->mem_rate > 0 ? st->mem_rate * pol->mem_react_s : 0);
+}
+
+/* Agreement: v is this prediction's value for resource r (already in the
+ * ring); cur the value in place. A v below cur stands only when the last
+ * `agree` predictions all asked for less, and then the largest of them
+ * does; otherwise cur stays. */
+static double agreed(const fp_policy *pol, const fp_apply_state *st, int r, double v, double cur,
+                     char *why, size_t n)
+{
+    if (isnan(cur) || v >= cur || pol->agree <= 1) return v;
+    int k = pol->agree > FP_AGREE_MAX ? FP_AGREE_MAX : pol->agree;
+    if (st->nrecent + 1 < k) {
+        add_why(why, n, "; lower only after %g predictions agree", k);
+        return cur;
+    }
+    double m = v;
+    for (int i = 0; i < k; i++)
+        if (st->recent[r][i] > m) m = st->recent[r][i];
+    if (m >= cur) {
+        add_why(why, n, "; the last %g predictions do not all agree to lower", k);
+        return cur;
+    }
+    if (m > v) add_why(why, n, "; lowered to the largest of the last %g predictions", k);
+    return m;
+}
+
 void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_prediction *p,
                       const fp_observed *o, fp_apply_state *st, double now, fp_decision *d)
 {
@@ -317,9 +376,10 @@ void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_pre
     st->oom_seen = o->oom_kills;
     st->looked = true;
 
-    /* memory safety floor */
-    double mem_floor = o->mem_bytes >= 0
-        ? o->mem_bytes * (1 + pol->mem_margin_frac) + pol->mem_margin_bytes : 0;
+    /* memory safety floor: usage or peak, margins, and growth */
+    watch_growth(pol, o, st, now);
+    double mem_floor = mem_floor_of(pol, o, st);
+    int slot = pol->agree > 0 ? st->nrecent % (pol->agree > FP_AGREE_MAX ? FP_AGREE_MAX : pol->agree) : 0;
 
     for (int r = 0; r < FP_RES_COUNT; r++) {
         const fp_res_policy *rp = &pol->res[r];
@@ -346,6 +406,16 @@ void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_pre
         v = round_up(v, rp->step);
         if (ceil_ > 0 && v > ceil_) { v = ceil_; add_why(why, FP_WHY_MAX, "; ceiling %g", ceil_); }
         d->wanted[r] = v;
+        st->recent[r][slot] = v;
+        {
+            double cur_r = r == FP_RES_CPU ? (pol->cpu_hard ? CUR(st, o, cpu_max_cores)
+                                                            : CUR(st, o, cpu_weight_cores))
+                         : r == FP_RES_MEM ? CUR(st, o, mem_high_bytes)
+                         : r == FP_RES_DISK_READ ? CUR(st, o, io_read_Bps)
+                         : r == FP_RES_DISK_WRITE ? CUR(st, o, io_write_Bps)
+                         : r == FP_RES_NET_TX ? CUR(st, o, net_tx_Bps) : NAN;
+            if (st->applied) v = agreed(pol, st, r, v, cur_r, why, FP_WHY_MAX);
+        }
         switch (r) {
         case FP_RES_CPU: {
             /* weight and quota settle each against its own value in place */
@@ -375,7 +445,7 @@ void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_pre
         case FP_RES_MEM: {
             double high = v, max;
             if (high < mem_floor) {
-                add_why(why, FP_WHY_MAX, "; raised to usage + margin %.0f", mem_floor);
+                add_why(why, FP_WHY_MAX, "; raised to usage + margin + growth %.0f", mem_floor);
                 high = round_up(mem_floor, rp->step);
             }
             max = round_up(high * pol->mem_max_over_high, rp->step);
@@ -415,6 +485,8 @@ void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_pre
         }
         if (!reason) reason = "prediction";
     }
+
+    if (p) st->nrecent++;
 
     /* a fixed task limit, when the policy has one */
     if (p && pol->pids_max > 0) {
@@ -569,4 +641,64 @@ const char *fp_policy_share(const fp_policy *pol, const fp_capacity *cap, fp_sha
     }
     if (!buf[0]) snprintf(buf, bufn, "fits");
     return buf;
+}
+
+void fp_policy_press(const fp_policy *pol, const fp_capacity *cap, const fp_observed *o,
+                     fp_apply_state *st, double now, bool at_limit, fp_decision *d)
+{
+    memset(d, 0, sizeof *d);
+    fp_limits_unset(&d->want);
+    for (int i = 0; i < FP_RES_COUNT; i++) d->wanted[i] = NAN;
+    snprintf(d->reason, sizeof d->reason, "hold");
+    watch_growth(pol, o, st, now);
+    const fp_res_policy *rp = &pol->res[FP_RES_MEM];
+    char *why = d->why[FP_RES_MEM];
+    double cur_high = CUR(st, o, mem_high_bytes), cur_max = CUR(st, o, mem_max_bytes);
+    if (!rp->enabled || !st->applied || (isnan(cur_high) && isnan(cur_max))) {
+        snprintf(why, FP_WHY_MAX, "memory is not limited by fp");
+        return;
+    }
+    double ceil_ = rp->ceiling > 0 ? rp->ceiling : cap->mem_bytes;
+    double use = o->mem_bytes >= 0 ? o->mem_bytes : 0;
+    if (ceil_ < use) ceil_ = use;
+    double floor_ = mem_floor_of(pol, o, st);
+    double high = floor_;
+    if (!isnan(cur_high) && cur_high * pol->oom_bump_factor > high)
+        high = cur_high * pol->oom_bump_factor;
+    high = round_up(high, rp->step);
+    double max = round_up(high * pol->mem_max_over_high, rp->step);
+    if (!isnan(cur_max)) {
+        double bump = at_limit ? fmax(cur_max + pol->oom_bump_bytes, cur_max * pol->oom_bump_factor)
+                               : cur_max;
+        bump = round_up(bump, rp->step);
+        if (bump > max) max = bump;
+    }
+    if (high > ceil_) high = ceil_;
+    if (max > ceil_) max = ceil_;
+    if (high > max) high = max;
+    bool up_h = !isnan(cur_high) && high > cur_high, up_m = !isnan(cur_max) && max > cur_max;
+    if (at_limit && !up_m && rp->ceiling <= 0 && !isnan(cur_max)) {
+        /* at its hard limit at the machine's memory: no limit of fp's may
+         * be what kills it; the kernel's own OOM handling applies, as
+         * without fp */
+        if (up_h) d->want.mem_high_bytes = high;
+        d->want.mem_max_bytes = FP_UNLIMITED;
+        snprintf(why, FP_WHY_MAX, "at its hard limit at the machine's memory (%.0f): "
+                 "hard limit removed", ceil_);
+        snprintf(d->reason, sizeof d->reason, "pressure");
+        return;
+    }
+    if (!up_h && !up_m) {
+        snprintf(why, FP_WHY_MAX, "pressed against its limits at the %s (%.0f)",
+                 rp->ceiling > 0 ? "policy's ceiling" : "machine's memory", ceil_);
+        return;
+    }
+    if (up_h) d->want.mem_high_bytes = high;
+    if (up_m) d->want.mem_max_bytes = max;
+    d->wanted[FP_RES_MEM] = high;
+    snprintf(why, FP_WHY_MAX, "%s at %.0f bytes (growing %.0f B/s): soft %.0f -> %.0f, hard %.0f -> %.0f",
+             at_limit ? "at its hard limit" : "pressing on its soft limit", use,
+             st->mem_rate > 0 ? st->mem_rate : 0, isnan(cur_high) ? -1 : cur_high,
+             up_h ? high : cur_high, isnan(cur_max) ? -1 : cur_max, up_m ? max : cur_max);
+    snprintf(d->reason, sizeof d->reason, "pressure");
 }

@@ -17,7 +17,12 @@
  *                 sample's value over the time since the previous sample),
  *                 reported in resource-unit hours (core-h, byte-h);
  *   failed        the peak above a hard limit (memory: the workload would
- *                 have been OOM-killed).
+ *                 have been OOM-killed), or a workload harmed by the limit
+ *                 it had (fp_actual_harm: killed by the kernel's OOM
+ *                 killer, or throttled by a CPU quota more than
+ *                 FP_THROTTLE_FAIL of its run), whatever its peak: the
+ *                 kernel never lets a peak pass a hard memory limit, it
+ *                 kills instead.
  * An fp_score accumulates observations per resource; scores of several
  * runs merge by adding; fp_score_to_json writes the aggregate and
  * fp_score_metric reads one number from it (for thresholds).
@@ -66,7 +71,19 @@ typedef struct fp_obs {
     double peak;             /* the highest use, compared with hard; NAN: use */
     double mean;             /* average use over dt, for the waste; NAN: use */
     double dt;               /* seconds use lasted; 0 or NAN: no waste */
+    const char *harm;        /* the limit harmed the workload (fp_actual_harm);
+                                NULL: not known to */
 } fp_obs;
+
+/* Share of a run's wall time throttled by a CPU quota above which the
+ * quota counts as having failed the workload. */
+#define FP_THROTTLE_FAIL 0.10
+
+/* Was the workload of this `actual` harmed in resource r by a limit? Memory:
+ * an OOM kill (oom_kills > 0); CPU: cpu_throttled_s above FP_THROTTLE_FAIL
+ * of duration_s. Returns a static reason, or NULL. Whether the limit was
+ * fp's is the caller's to know (it had an allocation). */
+const char *fp_actual_harm(const json_t *actual, fp_resource r);
 
 /* What one observation scored. */
 typedef struct fp_obs_result {

@@ -4,9 +4,15 @@
  *   want  = quantile(level) x headroom, rounded up to `step`,
  *           clamped to [floor, ceiling] (ceiling 0: the machine's capacity);
  * then the safety rules, which always win:
- *   - memory is never limited below usage x (1 + mem_margin_frac) +
- *     mem_margin_bytes; the hard limit (memory.max) sits mem_max_over_high
- *     above the soft one (memory.high / soft limit / reservation);
+ *   - memory is never limited below the growth-aware floor
+ *       max(usage, peak so far) x (1 + mem_margin_frac) + mem_margin_bytes
+ *         + growth rate x mem_react_s
+ *     where the growth rate is the fastest recent rise of usage between two
+ *     looks (bytes/s), decaying with time constant mem_rate_tau_s once the
+ *     workload stops growing: the limit stays ahead of where the workload
+ *     can be by the time fp looks again. The hard limit (memory.max) sits
+ *     mem_max_over_high above the soft one (memory.high / soft limit /
+ *     reservation);
  *   - the CPU quota is never set below the workload's demand x (1 +
  *     cpu_margin_frac), its demand being the CPU it used between the last
  *     two looks when that interval was not throttled (throttled share at
@@ -15,11 +21,18 @@
  *   - a shrink is gentle: at most max_down of the current value per change,
  *     and no more often than min_interval_s;
  *   - hysteresis: a change smaller than `hysteresis` (relative) is not made;
+ *   - agreement: a prediction that asks for less than is in place lowers a
+ *     limit only when `agree` predictions in a row ask for less, and then
+ *     to the largest of them (a noisy model does not make limits swing);
  *   - an OOM kill since the last look raises memory at once to at least
  *     max(current + oom_bump_bytes, current x oom_bump_factor);
  *   - sustained throttling (throttled share of wall time above
  *     throttle_frac for throttle_streak looks in a row) raises the CPU quota
  *     x throttle_bump;
+ *   - the kernel's word that the workload presses against its memory
+ *     limits (fp/memguard.h: a usage threshold at the soft limit, an OOM at
+ *     the hard one, memory.high events, memory pressure) raises at once
+ *     (fp_policy_press), between looks;
  *   raises are never delayed by min_interval_s.
  * Many workloads on one machine: fp_policy_share fits the hard limits of
  * all targets into the capacity (minus the reserve) by the overcommit rule:
@@ -64,6 +77,9 @@ typedef struct fp_policy {
     double mem_margin_bytes;   /* safety margin over current usage */
     double mem_margin_frac;
     double mem_max_over_high;  /* hard memory limit = soft x this */
+    double mem_react_s;        /* time fp may need to react: floor += growth x this */
+    double mem_rate_tau_s;     /* the growth rate decays with this time constant */
+    int agree;                 /* predictions in a row that must agree to lower */
     double cpu_margin_frac;    /* CPU quota at least demand x (1 + this) */
     double oom_bump_bytes, oom_bump_factor;
     double throttle_frac;
@@ -94,6 +110,7 @@ typedef struct fp_capacity {
 } fp_capacity;
 int fp_capacity_read(const fp_roots *r, fp_capacity *c, fp_err *err);
 
+#define FP_AGREE_MAX 8
 /* What the policy remembers about one target between decisions. Start
  * zeroed. */
 typedef struct fp_apply_state {
@@ -107,11 +124,16 @@ typedef struct fp_apply_state {
                                   between looks; 0: not known */
     int throttle_streak;
     bool looked;               /* oom_seen/throttled_seen are set */
+    double mem_seen, mem_at;   /* usage at the last look, its time */
+    double mem_rate;           /* recent growth of usage, bytes/s (decaying) */
+    double mem_peak;           /* highest usage seen */
+    double recent[FP_RES_COUNT][FP_AGREE_MAX];  /* the last predictions' values */
+    int nrecent;               /* predictions seen (the ring holds the last agree) */
 } fp_apply_state;
 
 #define FP_WHY_MAX 200
 typedef struct fp_decision {
-    char reason[32];           /* "prediction", "oom", "throttling", "hold" */
+    char reason[32];           /* "prediction", "oom", "pressure", "throttling", "hold" */
     fp_limits want;            /* limits to put in place (FP_UNSET: leave) */
     double wanted[FP_RES_COUNT];   /* the policy's value before safety (NAN: none) */
     char why[FP_RES_COUNT][FP_WHY_MAX];
@@ -126,6 +148,21 @@ typedef struct fp_decision {
 void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_prediction *p,
                       const fp_observed *o, fp_apply_state *st, double now, fp_decision *d);
 void fp_apply_state_commit(fp_apply_state *st, const fp_limits *granted, double now);
+
+/* The answer to the kernel's word that a target presses against its memory
+ * limits (a fp_memguard event): at_limit when it is at its hard limit (an
+ * OOM, or waiting there with oom_kill_disable), else near its soft one.
+ * Raises only, at once:
+ *   soft = max(growth-aware floor, soft now x oom_bump_factor)
+ *   hard = max(soft x mem_max_over_high, at_limit ? max(hard now +
+ *          oom_bump_bytes, hard now x oom_bump_factor) : hard now)
+ * each capped at the policy's ceiling or the machine's memory (never below
+ * usage). At its hard limit with the machine's memory reached, the hard
+ * limit is removed (FP_UNLIMITED: the kernel's own OOM handling, as
+ * without fp). Reason "pressure"; "hold" when memory is not limited by fp
+ * or the policy's ceiling is reached. */
+void fp_policy_press(const fp_policy *pol, const fp_capacity *cap, const fp_observed *o,
+                     fp_apply_state *st, double now, bool at_limit, fp_decision *d);
 
 /* One target in a capacity decision: in, want (hard limits wanted) and
  * floor (what safety requires; never cut), prev (its current limits, < 0

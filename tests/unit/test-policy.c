@@ -61,7 +61,9 @@ int main(void)
     ok(d.want.cpu_max_cores == FP_UNSET, "cpu left alone");
     ok(strstr(d.why[FP_RES_CPU], "hysteresis") != NULL, "why: %s", d.why[FP_RES_CPU]);
 
-    /* 3. a shrink right after a change is deferred... */
+    /* 3. a shrink right after a change is deferred... (agreement, tested
+     * in 3b, off here: one prediction may lower) */
+    pol.agree = 1;
     p = pred(0.5, 100 * MiB);
     fp_policy_decide(&pol, &cap, &p, &o, &st, 102, &d);
     ok(d.want.cpu_max_cores == FP_UNSET, "shrink within min_interval deferred");
@@ -76,6 +78,44 @@ int main(void)
     p = pred(2.0, 100 * MiB);
     fp_policy_decide(&pol, &cap, &p, &o, &st, 301, &d);
     is_near(d.want.cpu_max_cores, 2.4, 1e-9, "raise at once, inside min_interval");
+    pol.agree = 3;
+
+    /* 3b. agreement: limits lower only when 3 predictions in a row ask for
+     * less, then to the largest of them. In place: 1.2 cores, 1150 MiB */
+    memset(&st, 0, sizeof st);
+    o = seen(10 * MiB, 0, 0);
+    p = pred(1.0, 1000 * MiB);
+    fp_policy_decide(&pol, &cap, &p, &o, &st, 10000, &d);
+    fp_apply_state_commit(&st, &d.want, 10000);
+    is_near(st.granted.mem_high_bytes, 1150 * MiB, 0, "3b: 1000 MiB x 1.15 in place");
+    /* the model flip-flops 1000 -> 500 -> 250 -> 1000 MiB (issue: p90 1504 ->
+     * 774 -> 389 -> 1504): nothing moves */
+    const double flip[] = {500, 250, 1000};
+    for (int i = 0; i < 3; i++) {
+        p = pred(1.0, flip[i] * MiB);
+        fp_policy_decide(&pol, &cap, &p, &o, &st, 10100 + 100 * i, &d);
+        ok(d.want.mem_high_bytes == FP_UNSET && d.want.mem_max_bytes == FP_UNSET,
+           "3b: prediction %g MiB after a higher one: memory unchanged (%s)", flip[i],
+           d.why[FP_RES_MEM]);
+    }
+    /* three in a row below: 400, 300, 350 -> lowered towards the largest,
+     * 400 x 1.15 = 460 MiB, by at most 25% per change: 1150 -> 862.5 */
+    const double low[] = {400, 300, 350};
+    for (int i = 0; i < 3; i++) {
+        p = pred(1.0, low[i] * MiB);
+        fp_policy_decide(&pol, &cap, &p, &o, &st, 11000 + 100 * i, &d);
+    }
+    is_near(d.want.mem_high_bytes, 862.5 * MiB, 0.5 * MiB, "3b: three agreeing predictions lower (by 25%% at most): %.0f", d.want.mem_high_bytes);
+    ok(strstr(d.why[FP_RES_MEM], "largest of the last 3") != NULL, "3b: why: %s", d.why[FP_RES_MEM]);
+    fp_apply_state_commit(&st, &d.want, 11200);
+    /* two more agreeing, the third not: no further change */
+    p = pred(1.0, 400 * MiB);
+    fp_policy_decide(&pol, &cap, &p, &o, &st, 11300, &d);
+    is_near(d.want.mem_high_bytes, 647 * MiB, 0.5 * MiB, "3b: still agreeing, next step down (862.5 x 0.75)");
+    fp_apply_state_commit(&st, &d.want, 11300);
+    p = pred(1.0, 2000 * MiB);
+    fp_policy_decide(&pol, &cap, &p, &o, &st, 11301, &d);
+    is_near(d.want.mem_high_bytes, 2300 * MiB, 0, "3b: a raise is at once (2000 x 1.15)");
 
     /* 4. memory never below usage + margin: usage 200 MiB -> 200*1.1+32 = 252 MiB */
     memset(&st, 0, sizeof st);
@@ -102,6 +142,79 @@ int main(void)
     o = seen(260 * MiB, 0, 0);
     fp_policy_decide(&pol, &cap, &p, &o, &st, 501, &d);
     is_near(d.want.mem_high_bytes, 318 * MiB, 0, "safety floor wins over hysteresis (%.0f)", d.want.mem_high_bytes);
+
+    /* 4b. growth: usage 100 MiB at t=0, 400 MiB at t=1: 300 MiB/s; the
+     * floor is 400 x 1.1 + 32 + 300 x 2 (mem_react_s) = 1072 MiB */
+    memset(&st, 0, sizeof st);
+    o = seen(100 * MiB, 0, 0);
+    fp_policy_decide(&pol, &cap, NULL, &o, &st, 20000, &d);
+    o = seen(400 * MiB, 0, 0);
+    p = pred(1.0, 100 * MiB);
+    fp_policy_decide(&pol, &cap, &p, &o, &st, 20001, &d);
+    is_near(st.mem_rate, 300 * MiB, 1, "4b: growth rate 300 MiB/s");
+    is_near(d.want.mem_high_bytes, 1072 * MiB, 0, "4b: memory.high = usage x 1.1 + 32 MiB + rate x 2 s");
+    is_near(d.want.mem_max_bytes, 1340 * MiB, 0, "4b: memory.max = 1072 x 1.25");
+    ok(strstr(d.why[FP_RES_MEM], "growth") != NULL, "4b: why: %s", d.why[FP_RES_MEM]);
+    fp_apply_state_commit(&st, &d.want, 20001);
+    /* growth stops: after 10 s (one time constant) the rate has decayed to
+     * 300/e = 110.4 MiB/s; floor 400 x 1.1 + 32 + 220.7 = 692.7 MiB */
+    fp_policy_decide(&pol, &cap, NULL, &o, &st, 20011, &d);
+    is_near(st.mem_rate, 300 * MiB * exp(-1), 1, "4b: the rate decays (tau 10 s)");
+    /* the peak stays a floor: usage drops to 50 MiB, the peak was 400 MiB:
+     * no prediction lowers memory.high below 400 x 1.1 + 32 = 472 MiB */
+    for (int i = 0; i < 6; i++) {
+        o = seen(50 * MiB, 0, 0);
+        p = pred(1.0, 10 * MiB);
+        fp_policy_decide(&pol, &cap, &p, &o, &st, 20100 + 100 * i, &d);
+        if (d.want.mem_high_bytes >= 0) fp_apply_state_commit(&st, &d.want, 20100 + 100 * i);
+    }
+    is_near(st.granted.mem_high_bytes, 472 * MiB + 300 * MiB * 2 * exp(-60.9), 1 * MiB,
+            "4b: memory.high lowered at most to the peak so far + margin (%.1f MiB)",
+            st.granted.mem_high_bytes / MiB);
+
+    /* 4c. pressure (the kernel's word between looks): soft 115, hard 144
+     * MiB in place; usage 120 MiB, 70 MiB 0.5 s earlier: 100 MiB/s.
+     * Near the soft limit: soft = max(120 x 1.1 + 32 + 200, 115 x 1.2) =
+     * 364 MiB, hard = 364 x 1.25 = 455 MiB */
+    memset(&st, 0, sizeof st);
+    fp_limits_unset(&g); g.mem_high_bytes = 115 * MiB; g.mem_max_bytes = 144 * MiB;
+    o = seen(70 * MiB, 0, 0);
+    fp_policy_decide(&pol, &cap, NULL, &o, &st, 30000, &d);
+    fp_apply_state_commit(&st, &g, 30000);
+    o = seen(120 * MiB, 0, 0);
+    fp_policy_press(&pol, &cap, &o, &st, 30000.5, false, &d);
+    is_str(d.reason, "pressure", "4c: reason pressure");
+    is_near(d.want.mem_high_bytes, 364 * MiB, 0, "4c: soft raised to the growth floor");
+    is_near(d.want.mem_max_bytes, 455 * MiB, 0, "4c: hard = soft x 1.25");
+    fp_apply_state_commit(&st, &d.want, 30000.5);
+    /* at the hard limit, growth unknown (no time passed): soft = max(455 x
+     * 1.1 + 32 = 532.5, 364 x 1.2) -> 533 MiB; hard = max(533 x 1.25 =
+     * 666.25, 455 + 100, 455 x 1.2) -> 667 MiB */
+    st.mem_rate = 0;
+    o = seen(455 * MiB, 0, 0);
+    fp_policy_press(&pol, &cap, &o, &st, 30000.5, true, &d);
+    is_near(d.want.mem_high_bytes, 533 * MiB, 0, "4c: at the hard limit: soft to the usage floor");
+    is_near(d.want.mem_max_bytes, 667 * MiB, 0, "4c: hard = soft x 1.25");
+    /* a small soft limit: the +100 MiB bump of the hard limit wins: soft
+     * 20 MiB, hard 25 MiB, usage 25 MiB: soft = 25 x 1.1 + 32 = 59.5 -> 60,
+     * hard = max(75, 125, 30) = 125 MiB */
+    memset(&st, 0, sizeof st);
+    fp_limits_unset(&g); g.mem_high_bytes = 20 * MiB; g.mem_max_bytes = 25 * MiB;
+    fp_apply_state_commit(&st, &g, 0);
+    o = seen(25 * MiB, 0, 0);
+    fp_policy_press(&pol, &cap, &o, &st, 1, true, &d);
+    is_near(d.want.mem_max_bytes, 125 * MiB, 0, "4c: at a small hard limit: +100 MiB");
+    /* at the machine's memory: the hard limit goes (the kernel decides) */
+    memset(&st, 0, sizeof st);
+    fp_limits_unset(&g); g.mem_high_bytes = 8000 * MiB; g.mem_max_bytes = 8192 * MiB;
+    fp_apply_state_commit(&st, &g, 0);
+    o = seen(8190 * MiB, 0, 0);
+    fp_policy_press(&pol, &cap, &o, &st, 1, true, &d);
+    ok(d.want.mem_max_bytes == FP_UNLIMITED, "4c: at the machine's memory the hard limit is removed (%s)", d.why[FP_RES_MEM]);
+    /* not limited by fp: nothing */
+    memset(&st, 0, sizeof st);
+    fp_policy_press(&pol, &cap, &o, &st, 1, true, &d);
+    is_str(d.reason, "hold", "4c: a target fp never limited: hold");
 
     /* 5. OOM kill: 144 MiB -> max(144+100, 144*1.2=172.8) = 244 MiB */
     memset(&st, 0, sizeof st);
@@ -191,6 +304,13 @@ int main(void)
     json_t *pj = json_pack("{s:f}", "cpu_margin_frac", 0.5);
     fp_err e2 = {0};
     ok(fp_policy_from_json(&q, pj, "t.json", &e2) == 0 && q.cpu_margin_frac == 0.5, "cpu_margin_frac from a policy file");
+    json_decref(pj);
+    pj = json_pack("{s:f,s:f,s:i}", "mem_react_s", 0.5, "mem_rate_tau_s", 30.0, "agree", 2);
+    ok(fp_policy_from_json(&q, pj, "t.json", &e2) == 0 && q.mem_react_s == 0.5 &&
+       q.mem_rate_tau_s == 30 && q.agree == 2, "mem_react_s, mem_rate_tau_s, agree from a policy file");
+    json_decref(pj);
+    pj = json_pack("{s:i}", "agree", 9);
+    ok(fp_policy_from_json(&q, pj, "t.json", &e2) < 0 && strstr(e2.msg, "agree"), "agree above 8 refused: %s", e2.msg);
     json_decref(pj);
 
     /* 7. capacity: scale. 4 cores, wants 3 + 3, floors 0.05:
