@@ -549,6 +549,9 @@ int main(int argc, char **argv)
                 bad_records++;
                 continue;
             }
+            /* a run OOM-killed under a limit: its memory peak is censored
+             * (a lower bound), not a target */
+            if (fp_actual_harm(use[i]->actual, FP_RES_MEM)) y[FP_RES_MEM] = NAN;
             for (int r = 0; r < FP_RES_COUNT; r++) any |= isfinite(y[r]);
             if (!any) { unusable++; continue; }
             json_t *tsj = json_object_get(use[i]->actual, "ts_ms");

@@ -720,6 +720,18 @@ static json_t *error_record(wl *w, const json_t *actual, double t)
     json_object_set_new(e, "resources", res);
     json_object_set_new(e, "failed", json_boolean(failed));
     json_object_set_new(e, "missing", missing);
+    /* what fp-run did between its looks, and whether its limits harmed */
+    const char *harm = w->have_alloc ? fp_actual_harm(actual, FP_RES_MEM) : NULL;
+    if (!harm && w->have_alloc) harm = fp_actual_harm(actual, FP_RES_CPU);
+    json_object_set_new(e, "harmed", json_boolean(harm != NULL));
+    if (harm) json_object_set_new(e, "harmed_why", json_string(harm));
+    json_t *g = json_object();
+    json_object_set_new(g, "pressure_raises", json_integer(w->presses));
+    json_object_set_new(g, "oom_pauses", json_integer(w->pauses));
+    json_object_set_new(g, "oom_pause", json_boolean(fp_memguard_pausing(w->guard)));
+    json_object_set_new(g, "notifications", json_string(w->guard ? (w->guard_why ? w->guard_why : "all")
+                                                        : w->guard_why ? w->guard_why : "none"));
+    json_object_set_new(e, "memguard", g);
     return e;
 }
 
@@ -815,6 +827,14 @@ static int learn(wl *w, const json_t *actual)
     if (fp_actual_targets(actual, C->stat, e.y, &err) < 0) {
         fprintf(stderr, "fp-run: --learn: %s\n", err.msg);
         goto out;
+    }
+    const char *harm = fp_actual_harm(actual, FP_RES_MEM);
+    if (harm) {
+        /* censored: the peak it reached is where it was killed, not what
+         * it needed; learning it would teach the model to kill it again */
+        fprintf(stderr, "fp-run: %s: --learn: memory not learned: %s (its peak is only a lower "
+                "bound)\n", w->tg.id, harm);
+        e.y[FP_RES_MEM] = NAN;
     }
     e.x = x;
     e.group = w->tg.id;

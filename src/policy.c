@@ -308,8 +308,12 @@ static double mem_floor_of(const fp_policy *pol, const fp_observed *o, const fp_
 {
     if (o->mem_bytes < 0) return 0;
     double base = o->mem_bytes > st->mem_peak ? o->mem_bytes : st->mem_peak;
-    return base * (1 + pol->mem_margin_frac) + pol->mem_margin_bytes +
-           (st->mem_rate > 0 ? st->mem_rate * pol->mem_react_s : 0);
+    /* the growth term is at most the usage itself: a burst (one large
+     * allocation) says little about how much more will come, and the
+     * kernel's notifications answer between looks */
+    double grow = st->mem_rate > 0 ? st->mem_rate * pol->mem_react_s : 0;
+    if (grow > base) grow = base;
+    return base * (1 + pol->mem_margin_frac) + pol->mem_margin_bytes + grow;
 }
 
 /* Agreement: v is this prediction's value for resource r (already in the

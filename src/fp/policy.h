@@ -6,7 +6,7 @@
  * then the safety rules, which always win:
  *   - memory is never limited below the growth-aware floor
  *       max(usage, peak so far) x (1 + mem_margin_frac) + mem_margin_bytes
- *         + growth rate x mem_react_s
+ *         + min(growth rate x mem_react_s, max(usage, peak so far))
  *     where the growth rate is the fastest recent rise of usage between two
  *     looks (bytes/s), decaying with time constant mem_rate_tau_s once the
  *     workload stops growing: the limit stays ahead of where the workload
