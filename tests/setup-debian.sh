@@ -12,6 +12,6 @@ apt-get install -y -qq --no-install-recommends \
     build-essential autoconf automake libtool pkg-config make \
     libjansson-dev libpfm4-dev libcurl4-openssl-dev zlib1g-dev libreadline-dev \
     bats jq valgrind libxml2-utils \
-    stress-ng busybox-static util-linux iproute2 procps \
+    stress-ng busybox-static util-linux iproute2 procps python3 \
     docker.io sysstat ca-certificates >/dev/null
 echo "setup-debian: dependencies installed"

@@ -17,6 +17,11 @@
  *       its price is that a workload at its limit waits for whoever holds
  *       the guard: fp_memguard_free clears oom_kill_disable again, so a
  *       guard that goes away (the tool exits) leaves the kernel's default.
+ *       The pause covers the workload's own page faults; memory the kernel
+ *       charges inside a system call (read(2) into a fresh buffer) fails
+ *       with EFAULT or ENOMEM at the limit instead of waiting. So the
+ *       usage threshold, answered before the hard limit is reached, is the
+ *       first line, and the pause the second;
  *   v2  memory.events, which the kernel marks changed (POLLPRI) at every
  *       high, max, oom and oom_kill event, and a PSI trigger on the
  *       cgroup's memory.pressure ("some" stall of stall_s within
