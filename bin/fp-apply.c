@@ -29,7 +29,7 @@ static const char *const bk_names[BK_COUNT] = { "auto", "cgroup", "docker", "swa
 
 typedef struct settings {
     int backend;
-    bool dry_run, revert, skip_bad, dump_policy, no_pass;
+    bool dry_run, revert, skip_bad, dump_policy, no_pass, whole_cgroup;
     double watch_s;
     const char *kubectl, *nspace;
     fp_policy policy;
@@ -81,6 +81,8 @@ static void usage(FILE *f)
           "                          every SECONDS and raise limits at once\n"
           "      --kubectl PROG      k8s: run the resize patch with PROG (default: only emit)\n"
           "      --namespace NS      k8s: the namespace (default \"default\")\n"
+          "      --whole-cgroup      cgroup: limit a target given by pid through its whole\n"
+          "                          cgroup even when other processes share it\n"
           "      --skip-bad          skip malformed lines instead of stopping\n"
           "      --no-pass           do not pass prediction records through (by default\n"
           "                          each is written before its allocation, for fp-diff)\n"
@@ -108,7 +110,8 @@ static int set_enabled(fp_policy *p, const char *list, bool on)
 /* Options into S; returns 0, 1 for --help/--version (exit 0), -1 usage. */
 static int parse_args(int argc, char **argv, settings *S)
 {
-    enum { O_OVER = 256, O_ENABLE, O_DISABLE, O_WATCH, O_KUBECTL, O_NS, O_SKIP, O_PRINT, O_NOPASS };
+    enum { O_OVER = 256, O_ENABLE, O_DISABLE, O_WATCH, O_KUBECTL, O_NS, O_SKIP, O_PRINT, O_NOPASS,
+           O_WHOLE };
     static const struct option opts[] = {
         {"backend", required_argument, 0, 'b'}, {"dry-run", no_argument, 0, 'n'},
         {"revert", no_argument, 0, 'r'}, {"policy", required_argument, 0, 'P'},
@@ -116,7 +119,7 @@ static int parse_args(int argc, char **argv, settings *S)
         {"disable", required_argument, 0, O_DISABLE}, {"watch", required_argument, 0, O_WATCH},
         {"kubectl", required_argument, 0, O_KUBECTL}, {"namespace", required_argument, 0, O_NS},
         {"skip-bad", no_argument, 0, O_SKIP}, {"print-policy", no_argument, 0, O_PRINT},
-        {"no-pass", no_argument, 0, O_NOPASS},
+        {"no-pass", no_argument, 0, O_NOPASS}, {"whole-cgroup", no_argument, 0, O_WHOLE},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
     memset(S, 0, sizeof *S);
     fp_policy_default(&S->policy);
@@ -160,6 +163,7 @@ static int parse_args(int argc, char **argv, settings *S)
         case O_SKIP: S->skip_bad = true; break;
         case O_PRINT: S->dump_policy = true; break;
         case O_NOPASS: S->no_pass = true; break;
+        case O_WHOLE: S->whole_cgroup = true; break;
         case 'h': usage(stdout); return 1;
         case 'V': printf("fp-apply (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION); return 1;
         default: usage(stderr); return -1;
@@ -229,7 +233,10 @@ static fp_actuator *actuator(run *R, int b, fp_err *err)
 {
     if (R->act[b]) return R->act[b];
     switch (b) {
-    case BK_CGROUP: R->act[b] = fp_act_cgroup_new(&R->roots, err); break;
+    case BK_CGROUP:
+        R->act[b] = fp_act_cgroup_new(&R->roots, err);
+        if (R->act[b] && R->S->whole_cgroup) fp_act_cgroup_whole(R->act[b], true, NULL);
+        break;
     case BK_DOCKER: R->act[b] = fp_act_docker_new(&R->roots, err); break;
     case BK_SWARM: R->act[b] = fp_act_swarm_new(&R->roots, err); break;
     case BK_K8S: R->act[b] = fp_act_k8s_new(R->S->kubectl, R->S->nspace, err); break;
