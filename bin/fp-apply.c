@@ -509,7 +509,13 @@ static void revert_all(run *R, revert_item *items, int n)
         int rc = -1;
         if (a) {
             fp_observed o;
-            rc = fp_act_observe(a, &it->tg, &o, &err);
+            /* a cgroup plan names the cgroup it changed: the usage check
+             * looks there (a target given by pid may share it, which the
+             * record's --whole-cgroup allowed) */
+            fp_target where = it->tg;
+            if (b == BK_CGROUP && !where.cgroup[0])
+                snprintf(where.cgroup, sizeof where.cgroup, "%s", inv.object);
+            rc = fp_act_observe(a, &where, &o, &err);
             if (rc == 0) rc = fp_plan_check_memory(&inv, o.mem_bytes, &err);
             if (rc == 0 && !R->S->dry_run) rc = fp_act_commit(a, &inv, &err);
         }

@@ -755,13 +755,15 @@ static int own_cgroup(const cg_act *a, const fp_cgroup *byp, int c, int pid, fp_
     int other = 0;
     int rc = fp_cgroup_sole_tree(&a->roots, byp, c, pid, &other, err);
     if (rc != 0) return rc;
+    /* the path in that controller's hierarchy (v1: it may differ from rel) */
+    const char *in = byp->dir[c] + strlen(a->layout.mnt[c]);
     fp_err_set(err, FP_EINPUT,
                "refusing to limit pid %d through its %s cgroup %s: that cgroup also holds pid %d, "
                "which is not pid %d or one of its descendants, and its limits would apply to "
                "every process in it. Give the workload a cgroup of its own (fp-run "
                "--cgroup-parent with an empty delegated cgroup, or systemd-run --scope -p "
                "Delegate=yes), name the cgroup in the target, or pass --whole-cgroup to limit "
-               "the whole cgroup", pid, ctl_label[c], byp->rel, other, pid);
+               "the whole cgroup", pid, ctl_label[c], *in ? in : "/", other, pid);
     return 0;
 }
 
