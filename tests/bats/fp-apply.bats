@@ -267,3 +267,22 @@ $f"
     [ "$(sed -n 1p <<<"$output" | jq -cS .)" = "$(jq -cS . <<<"$p")" ]
     [ "$(sed -n 2p <<<"$output" | jq -r .type)" = allocation ]
 }
+
+@test "-b systemd without systemd as PID 1: refused with the reason, exit 2; --unit checked" {
+    mkdir -p "$BATS_TEST_TMPDIR/run"
+    export FP_RUN_ROOT=$BATS_TEST_TMPDIR/run
+    run --separate-stderr fpa --no-pass --unit nginx.service < <(pred w1 /system.slice/nginx.service 1.0 104857600)
+    [ "$status" -eq 2 ]
+    [ "$(jq -r .ok <<<"$output")" = false ]
+    [[ "$(jq -r .error <<<"$output")" == *"needs systemd as PID 1 (no $BATS_TEST_TMPDIR/run/systemd/system"* ||
+       "$(jq -r .error <<<"$output")" == *"built without systemd support"* ]]
+    run --separate-stderr fpa --unit nginx
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *'--unit: "nginx" is not a unit name'* ]]
+    run --separate-stderr fpa -b docker --unit nginx.service
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"--unit applies to the systemd back-end, not docker"* ]]
+    run --separate-stderr fpa -b docker --whole-cgroup
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"--whole-cgroup applies to the cgroup back-end, not docker"* ]]
+}
