@@ -24,14 +24,14 @@
 #include "fp/policy.h"
 #include "fp/prediction.h"
 
-enum { BK_AUTO, BK_CGROUP, BK_DOCKER, BK_SWARM, BK_K8S, BK_COUNT };
-static const char *const bk_names[BK_COUNT] = { "auto", "cgroup", "docker", "swarm", "k8s" };
+enum { BK_AUTO, BK_CGROUP, BK_DOCKER, BK_SWARM, BK_K8S, BK_SYSTEMD, BK_COUNT };
+static const char *const bk_names[BK_COUNT] = { "auto", "cgroup", "docker", "swarm", "k8s", "systemd" };
 
 typedef struct settings {
     int backend;
-    bool dry_run, revert, skip_bad, dump_policy, no_pass;
+    bool dry_run, revert, skip_bad, dump_policy, no_pass, whole_cgroup;
     double watch_s;
-    const char *kubectl, *nspace;
+    const char *kubectl, *nspace, *unit;
     fp_policy policy;
     char **inputs;
     int n_inputs;
@@ -70,7 +70,9 @@ static void usage(FILE *f)
           "Read prediction records (FILE or stdin), put the limits they call for in place\n"
           "and write allocation records; other records pass through.\n"
           "  -b, --backend B         auto (container: docker, else cgroup), cgroup, docker,\n"
-          "                          swarm or k8s\n"
+          "                          swarm, k8s or systemd (a unit's properties)\n"
+          "      --unit NAME         systemd: limit unit NAME (default: the unit whose\n"
+          "                          cgroup the target names); implies -b systemd\n"
           "  -n, --dry-run           decide and plan, change nothing\n"
           "  -r, --revert            read allocation records and restore the previous values\n"
           "  -P, --policy FILE       policy overrides (JSON; see fp-apply(1))\n"
@@ -81,6 +83,8 @@ static void usage(FILE *f)
           "                          every SECONDS and raise limits at once\n"
           "      --kubectl PROG      k8s: run the resize patch with PROG (default: only emit)\n"
           "      --namespace NS      k8s: the namespace (default \"default\")\n"
+          "      --whole-cgroup      cgroup: limit a target given by pid through its whole\n"
+          "                          cgroup even when other processes share it\n"
           "      --skip-bad          skip malformed lines instead of stopping\n"
           "      --no-pass           do not pass prediction records through (by default\n"
           "                          each is written before its allocation, for fp-diff)\n"
@@ -108,7 +112,8 @@ static int set_enabled(fp_policy *p, const char *list, bool on)
 /* Options into S; returns 0, 1 for --help/--version (exit 0), -1 usage. */
 static int parse_args(int argc, char **argv, settings *S)
 {
-    enum { O_OVER = 256, O_ENABLE, O_DISABLE, O_WATCH, O_KUBECTL, O_NS, O_SKIP, O_PRINT, O_NOPASS };
+    enum { O_OVER = 256, O_ENABLE, O_DISABLE, O_WATCH, O_KUBECTL, O_NS, O_SKIP, O_PRINT, O_NOPASS,
+           O_WHOLE, O_UNIT };
     static const struct option opts[] = {
         {"backend", required_argument, 0, 'b'}, {"dry-run", no_argument, 0, 'n'},
         {"revert", no_argument, 0, 'r'}, {"policy", required_argument, 0, 'P'},
@@ -116,7 +121,8 @@ static int parse_args(int argc, char **argv, settings *S)
         {"disable", required_argument, 0, O_DISABLE}, {"watch", required_argument, 0, O_WATCH},
         {"kubectl", required_argument, 0, O_KUBECTL}, {"namespace", required_argument, 0, O_NS},
         {"skip-bad", no_argument, 0, O_SKIP}, {"print-policy", no_argument, 0, O_PRINT},
-        {"no-pass", no_argument, 0, O_NOPASS},
+        {"no-pass", no_argument, 0, O_NOPASS}, {"whole-cgroup", no_argument, 0, O_WHOLE},
+        {"unit", required_argument, 0, O_UNIT},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
     memset(S, 0, sizeof *S);
     fp_policy_default(&S->policy);
@@ -160,6 +166,15 @@ static int parse_args(int argc, char **argv, settings *S)
         case O_SKIP: S->skip_bad = true; break;
         case O_PRINT: S->dump_policy = true; break;
         case O_NOPASS: S->no_pass = true; break;
+        case O_WHOLE: S->whole_cgroup = true; break;
+        case O_UNIT:
+            if (!fp_systemd_valid_unit(optarg)) {
+                fprintf(stderr, "fp-apply: --unit: \"%s\" is not a unit name (NAME.service, .scope, "
+                        ".slice, .socket, .mount or .swap)\n", optarg);
+                return -1;
+            }
+            S->unit = optarg;
+            break;
         case 'h': usage(stdout); return 1;
         case 'V': printf("fp-apply (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION); return 1;
         default: usage(stderr); return -1;
@@ -179,6 +194,15 @@ static int parse_args(int argc, char **argv, settings *S)
     }
     for (int i = 0; i < ne; i++) if (set_enabled(&S->policy, enable[i], true) < 0) return -1;
     for (int i = 0; i < nd; i++) if (set_enabled(&S->policy, disable[i], false) < 0) return -1;
+    if (S->unit && S->backend == BK_AUTO) S->backend = BK_SYSTEMD;
+    if (S->unit && S->backend != BK_SYSTEMD) {
+        fprintf(stderr, "fp-apply: --unit applies to the systemd back-end, not %s\n", bk_names[S->backend]);
+        return -1;
+    }
+    if (S->whole_cgroup && S->backend != BK_AUTO && S->backend != BK_CGROUP) {
+        fprintf(stderr, "fp-apply: --whole-cgroup applies to the cgroup back-end, not %s\n", bk_names[S->backend]);
+        return -1;
+    }
     S->inputs = argv + optind;
     S->n_inputs = argc - optind;
     return 0;
@@ -229,10 +253,20 @@ static fp_actuator *actuator(run *R, int b, fp_err *err)
 {
     if (R->act[b]) return R->act[b];
     switch (b) {
-    case BK_CGROUP: R->act[b] = fp_act_cgroup_new(&R->roots, err); break;
+    case BK_CGROUP:
+        R->act[b] = fp_act_cgroup_new(&R->roots, err);
+        if (R->act[b] && R->S->whole_cgroup) fp_act_cgroup_whole(R->act[b], true, NULL);
+        break;
     case BK_DOCKER: R->act[b] = fp_act_docker_new(&R->roots, err); break;
     case BK_SWARM: R->act[b] = fp_act_swarm_new(&R->roots, err); break;
     case BK_K8S: R->act[b] = fp_act_k8s_new(R->S->kubectl, R->S->nspace, err); break;
+    case BK_SYSTEMD:
+        R->act[b] = fp_act_systemd_new(&R->roots, err);
+        if (R->act[b] && R->S->unit && fp_act_systemd_unit(R->act[b], R->S->unit, err) < 0) {
+            fp_act_free(R->act[b]);
+            R->act[b] = NULL;
+        }
+        break;
     default: fp_err_set(err, FP_EUSAGE, "no backend"); break;
     }
     return R->act[b];
@@ -502,7 +536,13 @@ static void revert_all(run *R, revert_item *items, int n)
         int rc = -1;
         if (a) {
             fp_observed o;
-            rc = fp_act_observe(a, &it->tg, &o, &err);
+            /* a cgroup plan names the cgroup it changed: the usage check
+             * looks there (a target given by pid may share it, which the
+             * record's --whole-cgroup allowed) */
+            fp_target where = it->tg;
+            if (b == BK_CGROUP && !where.cgroup[0])
+                snprintf(where.cgroup, sizeof where.cgroup, "%s", inv.object);
+            rc = fp_act_observe(a, &where, &o, &err);
             if (rc == 0) rc = fp_plan_check_memory(&inv, o.mem_bytes, &err);
             if (rc == 0 && !R->S->dry_run) rc = fp_act_commit(a, &inv, &err);
         }

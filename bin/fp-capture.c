@@ -557,6 +557,9 @@ static target *launch(run *R, const sigset_t *oldmask, fp_err *err, int *exec_st
     t->launched = true;
     t->tg.pid = t->launch.pid;
     if (t->launch.cg) snprintf(t->tg.cgroup, sizeof t->tg.cgroup, "%s", t->launch.cg->rel);
+    else if (t->launch.cgroup_err.cls == FP_EINPUT) /* cgroup v2 refused: say why */
+        fprintf(stderr, "fp-capture: warning: no cgroup for the workload: %s; its metrics come "
+                "from its process tree\n", t->launch.cgroup_err.msg);
     fp_sampler_cfg scfg = {.pid = t->launch.pid, .cg = t->launch.cg, .why_no_cgroup = t->launch.why_no_cgroup,
                            .tree_from_cgroup = t->launch.cg != NULL, .perf = !st->no_perf};
     t->smp = fp_sampler_new(&st->roots, &scfg, err);

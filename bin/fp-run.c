@@ -926,14 +926,24 @@ static int launch(wl *w, const sigset_t *oldmask, fp_err *err, int *exec_status)
     for (int i = 0; S->cmd[i]; i++) json_array_append_new(cmd, json_string(S->cmd[i]));
     json_object_set_new(w->meta, "cmd", cmd);
     snprintf(name, sizeof name, "fp-%d", (int)getpid());
+    /* Limits go on the workload's own cgroup or nowhere: without one,
+     * fp-run runs the workload only when it would limit nothing anyway
+     * (--dry-run, or no model). */
     fp_launch_cfg cfg = {.argv = S->cmd, .cgroup_parent = S->cgroup_parent, .cgroup_name = name,
-                         .child_mask = oldmask};
-    if (fp_launch_prepare(&C->roots, C->layout, &cfg, &w->launch, err) < 0) return -1;
+                         .child_mask = oldmask, .require_cgroup = !S->dry_run && C->m};
+    if (fp_launch_prepare(&C->roots, C->layout, &cfg, &w->launch, err) < 0) {
+        if (w->launch.cgroup_err.cls != FP_OK)
+            fprintf(stderr, "fp-run: the workload cannot have a cgroup of its own, and fp-run puts "
+                    "limits nowhere else: not running %s (-n/--dry-run runs it without limits)\n",
+                    S->cmd[0]);
+        return -1;
+    }
     w->launched = true;
     w->tg.pid = w->launch.pid;
     if (w->launch.cg) snprintf(w->tg.cgroup, sizeof w->tg.cgroup, "%s", w->launch.cg->rel);
-    else fprintf(stderr, "fp-run: warning: no cgroup for the workload (%s): it cannot be limited\n",
-                 w->launch.why_no_cgroup ? w->launch.why_no_cgroup : "unknown");
+    else fprintf(stderr, "fp-run: warning: no cgroup for the workload (%s): it will not be "
+                 "limited%s%s\n", w->launch.why_no_cgroup ? w->launch.why_no_cgroup : "unknown",
+                 w->launch.cgroup_err.cls ? ": " : "", w->launch.cgroup_err.msg);
     fp_sampler_cfg scfg = {.pid = w->launch.pid, .cg = w->launch.cg,
                            .why_no_cgroup = w->launch.why_no_cgroup,
                            .tree_from_cgroup = w->launch.cg != NULL, .perf = !S->no_perf};

@@ -46,6 +46,7 @@ typedef struct cg_act {
     fp_roots roots;
     fp_cg_layout layout;
     bool v2;
+    bool whole;            /* a pid's cgroup may hold other processes */
 } cg_act;
 
 typedef struct knob_def {
@@ -738,11 +739,42 @@ static int plan_io(const plan_ctx *pc, const fp_limits *want)
     return rc;
 }
 
-/* The cgroup of a target: its path, else the cgroup of its pid. With both,
- * controllers where the path does not exist take the pid's cgroup, provided
- * the pid is in the named cgroup in some controller: on a v1 host a
- * process's cgroups may differ per controller (fp-capture records one path;
- * the cpu hierarchy may hold the same workload cgroup under another parent). */
+/* The controllers whose knobs this back-end writes. */
+static bool knob_ctl(const cg_act *a, int c)
+{
+    if (a->v2) return c == FP_CTL_UNIFIED;
+    return c == FP_CTL_CPU || c == FP_CTL_MEMORY || c == FP_CTL_BLKIO || c == FP_CTL_PIDS;
+}
+
+/* Is controller c's cgroup of byp the workload's own, that is does it hold
+ * nothing but pid's process tree (or may the whole cgroup be limited)?
+ * 1 yes, 0 no (err says why and what to do), -1 with err. */
+static int own_cgroup(const cg_act *a, const fp_cgroup *byp, int c, int pid, fp_err *err)
+{
+    if (a->whole) return 1;
+    int other = 0;
+    int rc = fp_cgroup_sole_tree(&a->roots, byp, c, pid, &other, err);
+    if (rc != 0) return rc;
+    /* the path in that controller's hierarchy (v1: it may differ from rel) */
+    const char *in = byp->dir[c] + strlen(a->layout.mnt[c]);
+    fp_err_set(err, FP_EINPUT,
+               "refusing to limit pid %d through its %s cgroup %s: that cgroup also holds pid %d, "
+               "which is not pid %d or one of its descendants, and its limits would apply to "
+               "every process in it. Give the workload a cgroup of its own (fp-run "
+               "--cgroup-parent with an empty delegated cgroup, or systemd-run --scope -p "
+               "Delegate=yes), name the cgroup in the target, or pass --whole-cgroup to limit "
+               "the whole cgroup", pid, ctl_label[c], *in ? in : "/", other, pid);
+    return 0;
+}
+
+/* The cgroup of a target: its path, else the cgroup of its pid provided
+ * that cgroup is the workload's own (own_cgroup) in every controller this
+ * back-end writes to. With both, controllers where the path does not exist
+ * take the pid's cgroup, provided the pid is in the named cgroup in some
+ * controller and the pid's cgroup there is its own: on a v1 host a
+ * process's cgroups may differ per controller (fp-capture records one
+ * path; the cpu hierarchy may hold the same workload cgroup under another
+ * parent). Never a cgroup that holds other processes, unless whole. */
 static int resolve(const cg_act *a, const fp_target *tg, fp_cgroup *cg, fp_err *err)
 {
     if (tg->cgroup[0]) {
@@ -756,14 +788,29 @@ static int resolve(const cg_act *a, const fp_target *tg, fp_cgroup *cg, fp_err *
                 if (cg->dir[c][0] && byp->dir[c][0] && strcmp(cg->dir[c], byp->dir[c]) == 0)
                     member = true;
             for (int c = 0; member && c < FP_CTL_COUNT; c++)
-                if (!cg->dir[c][0] && byp->dir[c][0])
+                if (!cg->dir[c][0] && byp->dir[c][0] &&
+                    (!knob_ctl(a, c) || own_cgroup(a, byp, c, tg->pid, &e2) == 1))
                     memcpy(cg->dir[c], byp->dir[c], sizeof cg->dir[c]);
         }
         free(byp);
         return 0;
     }
-    if (tg->pid > 0) return fp_cgroup_of_pid(&a->roots, &a->layout, tg->pid, cg, err);
-    return fp_err_set(err, FP_EINPUT, "target has neither a cgroup nor a pid");
+    if (tg->pid <= 0) return fp_err_set(err, FP_EINPUT, "target has neither a cgroup nor a pid");
+    if (fp_cgroup_of_pid(&a->roots, &a->layout, tg->pid, cg, err) < 0) return -1;
+    for (int c = 0; c < FP_CTL_COUNT; c++) {
+        if (!cg->dir[c][0] || !knob_ctl(a, c)) continue;
+        int rc = own_cgroup(a, cg, c, tg->pid, err);
+        if (rc <= 0) {
+            if (rc < 0 && err) {   /* cannot tell: refuse as well */
+                char m[sizeof err->msg];
+                snprintf(m, sizeof m, "%s", err->msg);
+                fp_err_set(err, FP_EINPUT, "refusing to limit pid %d through cgroup %s: cannot "
+                           "tell whether it holds other processes (%s)", tg->pid, cg->rel, m);
+            }
+            return -1;
+        }
+    }
+    return 0;
 }
 
 static int check_limits(const fp_limits *w, fp_err *err)
@@ -1075,6 +1122,14 @@ static void cg_free(fp_actuator *base)
 
 static const fp_act_ops ops_v1 = {"cgroup-v1", cg_observe, cg_plan, cg_commit, cg_free};
 static const fp_act_ops ops_v2 = {"cgroup-v2", cg_observe, cg_plan, cg_commit, cg_free};
+
+int fp_act_cgroup_whole(fp_actuator *base, bool whole, fp_err *err)
+{
+    if (!base || (base->ops != &ops_v1 && base->ops != &ops_v2))
+        return fp_err_set(err, FP_EUSAGE, "--whole-cgroup applies to the cgroup back-end only");
+    ((cg_act *)base)->whole = whole;
+    return 0;
+}
 
 fp_actuator *fp_act_cgroup_new(const fp_roots *roots, fp_err *err)
 {

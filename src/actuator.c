@@ -174,7 +174,7 @@ static bool memory_knob(const char *k)
     static const char *const names[] = {
         "memory.max", "memory.high", "memory.limit_in_bytes", "memory.soft_limit_in_bytes",
         "Memory", "MemoryReservation", "Limits.MemoryBytes", "Reservations.MemoryBytes",
-        NULL };
+        "MemoryHigh", "MemoryMax", NULL };
     for (int i = 0; names[i]; i++)
         if (strcmp(k, names[i]) == 0) return true;
     return false;

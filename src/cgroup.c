@@ -1,12 +1,14 @@
 /* cgroup.c - cgroup v1/v2/hybrid discovery, creation and counters. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "fp/cgroup.h"
+#include "fp/proc.h"
 
 static const char *const ctl_names[FP_CTL_COUNT] = {"cpu", "cpuacct", "memory", "blkio", "pids",
                                                      "perf_event", ""};
@@ -175,6 +177,98 @@ static int write_str(const char *dir, const char *file, const char *s)
     return ok ? 0 : -1;
 }
 
+/* Write s to dir/file with one write(); -1 with errno. */
+static int write_once(const char *dir, const char *file, const char *s)
+{
+    char path[FP_PATH_MAX];
+    if (fp_path(path, sizeof path, "%s/%s", dir, file) < 0) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    /* O_CREAT | O_TRUNC as fopen "w" (cgroupfs ignores both; a fixture
+     * tree of regular files then holds exactly what was written) */
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return -1;
+    size_t len = strlen(s);
+    ssize_t w;
+    do w = write(fd, s, len);
+    while (w < 0 && errno == EINTR);
+    int e = w < 0 ? errno : (size_t)w != len ? EIO : 0;
+    if (close(fd) < 0 && !e) e = errno;
+    errno = e;
+    return e ? -1 : 0;
+}
+
+/* true when the blank-separated list holds word */
+static bool has_token(const char *list, const char *word)
+{
+    size_t wl = strlen(word);
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == '\n' || *p == '\t') p++;
+        size_t len = strcspn(p, " \n\t");
+        if (len == wl && !strncmp(p, word, wl)) return true;
+        p += len;
+    }
+    return false;
+}
+
+/* v2: make sure the children of dir (a cgroup shown as rel) can have
+ * controllers, before one is made there; see fp/cgroup.h. */
+static int v2_prepare_parent(const fp_cg_layout *l, const char *dir, const char *rel, fp_err *err)
+{
+    char path[FP_PATH_MAX], type[64];
+    bool root = false;
+    if (fp_path(path, sizeof path, "%s/cgroup.type", dir) < 0)
+        return fp_err_set(err, FP_EINPUT, "cgroup path too long: %s", dir);
+    long n = fp_read_file(path, type, sizeof type);
+    if (n < 0) {
+        /* only the root of the hierarchy has no cgroup.type */
+        root = errno == ENOENT && !strcmp(dir, l->mnt[FP_CTL_UNIFIED]);
+        type[0] = 0;
+    }
+    type[strcspn(type, "\n")] = 0;
+    if (type[0] && strcmp(type, "domain") != 0)
+        return fp_err_set(err, FP_EINPUT,
+                          "cannot create the workload's cgroup under %s: it is of type \"%s\", and "
+                          "cgroup v2 gives memory and io only below a domain cgroup; nothing was "
+                          "changed", rel, type);
+    if (!root) {
+        if (fp_path(path, sizeof path, "%s/cgroup.procs", dir) < 0)
+            return fp_err_set(err, FP_EINPUT, "cgroup path too long: %s", dir);
+        FILE *f = fopen(path, "re");
+        if (!f) return fp_err_sys(err, "cannot read %s", path);
+        int pid = 0, k = fscanf(f, "%d", &pid);
+        fclose(f);
+        if (k == 1)
+            return fp_err_set(err, FP_EINPUT,
+                              "cannot give the workload a cgroup of its own under %s: that cgroup "
+                              "holds processes (pid %d among them), and cgroup v2 gives controllers "
+                              "only to the children of a cgroup without processes; nothing was "
+                              "changed. Give --cgroup-parent an empty cgroup delegated to you, or "
+                              "start fp in a scope of its own (systemd-run --scope -p Delegate=yes)",
+                              rel, pid);
+    }
+    char offered[512] = "", enabled[512] = "";
+    if (fp_path(path, sizeof path, "%s/cgroup.controllers", dir) == 0 &&
+        fp_read_file(path, offered, sizeof offered) < 0)
+        offered[0] = 0;
+    if (fp_path(path, sizeof path, "%s/cgroup.subtree_control", dir) == 0 &&
+        fp_read_file(path, enabled, sizeof enabled) < 0)
+        enabled[0] = 0;
+    /* domain controllers first: the kernel takes the whole line or none */
+    static const char *const want[] = {"memory", "io", "cpu", "pids"};
+    char line[64] = "";
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        if (has_token(offered, want[i]) && !has_token(enabled, want[i])) {
+            size_t len = strlen(line);
+            snprintf(line + len, sizeof line - len, "%s+%s", len ? " " : "", want[i]);
+        }
+    if (line[0] && write_once(dir, "cgroup.subtree_control", line) < 0)
+        return fp_err_sys(err, "cannot enable \"%s\" in %s/cgroup.subtree_control (for the "
+                          "workload's cgroup below %s)", line, dir, rel);
+    return 0;
+}
+
 int fp_cgroup_create(const fp_roots *r, const fp_cg_layout *l, const char *parent_rel,
                      const char *name, fp_cgroup *cg, fp_err *err)
 {
@@ -192,20 +286,36 @@ int fp_cgroup_create(const fp_roots *r, const fp_cg_layout *l, const char *paren
     cg->version = l->version;
     cg->created = true;
     int made = 0, lasterr = 0;
+    char lastdir[FP_PATH_MAX] = "";
     for (int c = 0; c < FP_CTL_COUNT; c++) {
         if (!own->dir[c][0]) continue;
-        if (c == FP_CTL_UNIFIED && l->version == FP_CG_V2) {
-            const char *ctl[] = {"+cpu", "+memory", "+io", "+pids"};
-            for (int i = 0; i < 4; i++) write_str(own->dir[c], "cgroup.subtree_control", ctl[i]);
-        }
         char dir[FP_PATH_MAX];
         if (fp_path(dir, sizeof dir, "%s/%s", own->dir[c], name) < 0) continue;
+        if (c == FP_CTL_UNIFIED && l->version == FP_CG_V2) {
+            const char *rel = own->rel[0] ? own->rel : own->dir[c];
+            if (v2_prepare_parent(l, own->dir[c], rel, err) < 0) {
+                free(own);
+                fp_cgroup_remove(cg, NULL);
+                return -1;
+            }
+            if (mkdir(dir, 0755) < 0) {
+                fp_err_sys(err, "cannot create cgroup %s", dir);
+                free(own);
+                fp_cgroup_remove(cg, NULL);
+                return -1;
+            }
+            snprintf(cg->dir[c], FP_PATH_MAX, "%s", dir);
+            snprintf(cg->parent_dir[c], FP_PATH_MAX, "%s", own->dir[c]);
+            made++;
+            continue;
+        }
         /* cpu and cpuacct may share one mount: the second mkdir finds it. */
         bool shared = false;
         for (int d = 0; d < c; d++)
             if (!strcmp(cg->dir[d], dir)) shared = true;
         if (!shared && mkdir(dir, 0755) < 0) {
             lasterr = errno;
+            snprintf(lastdir, sizeof lastdir, "%s", dir);
             continue;
         }
         snprintf(cg->dir[c], FP_PATH_MAX, "%s", dir);
@@ -218,6 +328,7 @@ int fp_cgroup_create(const fp_roots *r, const fp_cg_layout *l, const char *paren
     if (!made) {
         fp_cgroup_remove(cg, NULL);
         errno = lasterr ? lasterr : ENOENT;
+        if (lastdir[0]) return fp_err_sys(err, "cannot create cgroup %s in any controller (%s)", name, lastdir);
         return fp_err_sys(err, "cannot create cgroup %s in any controller", name);
     }
     return 0;
@@ -232,8 +343,12 @@ int fp_cgroup_attach(const fp_cgroup *cg, int pid, fp_err *err)
         bool dup = false;
         for (int d = 0; d < c; d++)
             if (!strcmp(cg->dir[d], cg->dir[c])) dup = true;
-        if (!dup && write_str(cg->dir[c], "cgroup.procs", s) < 0)
+        if (!dup && write_once(cg->dir[c], "cgroup.procs", s) < 0) {
+            if (errno == EOPNOTSUPP)
+                return fp_err_sys(err, "cannot move pid %d into %s (the cgroup is not a usable "
+                                  "domain: cgroup.type \"domain invalid\"?)", pid, cg->dir[c]);
             return fp_err_sys(err, "cannot move pid %d into %s", pid, cg->dir[c]);
+        }
     }
     return 0;
 }
@@ -261,6 +376,85 @@ int fp_cgroup_pids(const fp_cgroup *cg, int *pids, int max, fp_err *err)
         if (n >= 0) return n;
     }
     return fp_err_set(err, FP_ESYS, "cannot list the processes of cgroup %s", cg->rel);
+}
+
+/* Append the pids of dir's cgroup.procs and (depth permitting) of its
+ * descendant cgroups to *v. -1 with errno when dir's own list cannot be
+ * read; a descendant that vanished meanwhile is skipped. */
+static int collect_pids(const char *dir, int **v, size_t *n, size_t *cap, int depth)
+{
+    char path[FP_PATH_MAX];
+    if (fp_path(path, sizeof path, "%s/cgroup.procs", dir) < 0) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    FILE *f = fopen(path, "re");
+    if (!f) return -1;
+    int p;
+    while (fscanf(f, "%d", &p) == 1) {
+        if (*n == *cap) {
+            size_t nc = *cap ? *cap * 2 : 64;
+            int *nv = realloc(*v, nc * sizeof *nv);
+            if (!nv) { fclose(f); errno = ENOMEM; return -1; }
+            *v = nv;
+            *cap = nc;
+        }
+        (*v)[(*n)++] = p;
+    }
+    fclose(f);
+    if (depth >= 32) return 0;
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char sub[FP_PATH_MAX];
+        if (fp_path(sub, sizeof sub, "%s/%s", dir, e->d_name) < 0) continue;
+        if (e->d_type != DT_DIR && !(e->d_type == DT_UNKNOWN && is_dir(sub))) continue;
+        if (collect_pids(sub, v, n, cap, depth + 1) < 0 && errno == ENOMEM) {
+            closedir(d);
+            return -1;
+        }
+    }
+    closedir(d);
+    return 0;
+}
+
+/* 1 when q is pid or one of its descendants, 2 when q is gone, else 0. */
+static int in_tree(const fp_roots *r, int q, int pid)
+{
+    if (q == pid) return 1;
+    if (q <= 0) return 0;   /* a process outside our pid namespace */
+    int cur = q;
+    for (int i = 0; i < 65536; i++) {
+        int pp = fp_proc_ppid(r, cur);
+        if (pp < 0) return cur == q && (errno == ENOENT || errno == ESRCH) ? 2 : 0;
+        if (pp == pid) return 1;
+        if (pp <= 1) return 0;
+        cur = pp;
+    }
+    return 0;
+}
+
+int fp_cgroup_sole_tree(const fp_roots *r, const fp_cgroup *cg, int ctl, int pid, int *other,
+                        fp_err *err)
+{
+    if (ctl < 0 || ctl >= FP_CTL_COUNT || !cg->dir[ctl][0])
+        return fp_err_set(err, FP_ESYS, "cgroup %s has no directory in that controller", cg->rel);
+    int *v = NULL;
+    size_t n = 0, cap = 0;
+    if (collect_pids(cg->dir[ctl], &v, &n, &cap, 0) < 0) {
+        free(v);
+        return fp_err_sys(err, "cannot list the processes of %s", cg->dir[ctl]);
+    }
+    int rc = 1;
+    for (size_t i = 0; i < n && rc == 1; i++)
+        if (in_tree(r, v[i], pid) == 0) {
+            if (other) *other = v[i];
+            rc = 0;
+        }
+    free(v);
+    return rc;
 }
 
 int fp_cgroup_remove(fp_cgroup *cg, fp_err *err)

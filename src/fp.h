@@ -36,4 +36,5 @@
 #include "fp/history.h"
 #include "fp/chart.h"
 #include "fp/promfile.h"
+#include "fp/systemd.h"
 #endif

@@ -16,19 +16,27 @@ int fp_launch_prepare(const fp_roots *r, const fp_cg_layout *l, const fp_launch_
     if (!cfg->argv || !cfg->argv[0]) return fp_err_set(err, FP_EUSAGE, "no command to run");
     snprintf(w->cmd, sizeof w->cmd, "%s", cfg->argv[0]);
     /* The cgroup: fresh; without one, the workload still runs. */
+    bool need = cfg->cgroup_parent || cfg->require_cgroup;
     if (l->version == FP_CG_NONE) {
         w->why_no_cgroup = "no cgroup hierarchy mounted";
+        fp_err_set(&w->cgroup_err, FP_ESYS, "no cgroup hierarchy is mounted");
+        if (need) {
+            if (err) *err = w->cgroup_err;
+            return -1;
+        }
     } else {
-        fp_err cgerr = {0};
+        fp_err *cgerr = &w->cgroup_err;
         w->cg = malloc(sizeof *w->cg);
-        if (!w->cg || fp_cgroup_create(r, l, cfg->cgroup_parent, cfg->cgroup_name, w->cg, &cgerr) < 0) {
+        if (!w->cg) fp_err_set(cgerr, FP_ESYS, "out of memory");
+        if (!w->cg || fp_cgroup_create(r, l, cfg->cgroup_parent, cfg->cgroup_name, w->cg, cgerr) < 0) {
             free(w->cg);
             w->cg = NULL;
-            if (cfg->cgroup_parent) { /* the caller asked for this place */
-                if (err) *err = cgerr;
+            if (need) { /* the caller asked for a cgroup (or this place) */
+                if (err) *err = *cgerr;
                 return -1;
             }
-            w->why_no_cgroup = cgerr.sys_errno == EACCES || cgerr.sys_errno == EPERM || cgerr.sys_errno == EROFS
+            w->why_no_cgroup = cgerr->cls == FP_EINPUT ? "cgroup v2 allows no limitable cgroup of its own here"
+                               : cgerr->sys_errno == EACCES || cgerr->sys_errno == EPERM || cgerr->sys_errno == EROFS
                                    ? "no permission to create a cgroup" : "could not create a cgroup";
         }
     }
@@ -74,11 +82,17 @@ int fp_launch_prepare(const fp_roots *r, const fp_cg_layout *l, const fp_launch_
     w->pid = pid;
     w->go_fd = go[1];
     w->fail_fd = fail[0];
-    if (w->cg && fp_cgroup_attach(w->cg, pid, NULL) < 0) {
+    if (w->cg && fp_cgroup_attach(w->cg, pid, &w->cgroup_err) < 0) {
+        /* e.g. EOPNOTSUPP: a v2 cgroup that is "domain invalid" */
         fp_cgroup_remove(w->cg, NULL);
         free(w->cg);
         w->cg = NULL;
         w->why_no_cgroup = "could not move the workload into its cgroup";
+        if (need) {
+            if (err) *err = w->cgroup_err;
+            fp_launch_abort(w);
+            return -1;
+        }
     }
     return 0;
 }

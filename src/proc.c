@@ -42,6 +42,25 @@ static int read_stat(const fp_roots *r, int pid, stat_line *st)
     return parse_stat(buf, st);
 }
 
+int fp_proc_ppid(const fp_roots *r, int pid)
+{
+    char path[FP_PATH_MAX], buf[1024];
+    if (fp_path(path, sizeof path, "%s/%d/stat", r->proc, pid) < 0) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    long n = fp_read_file(path, buf, sizeof buf);
+    if (n < 0) return -1;
+    const char *p = n > 0 ? strrchr(buf, ')') : NULL;
+    char state;
+    int ppid;
+    if (!p || sscanf(p + 1, " %c %d", &state, &ppid) != 2 || ppid < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    return ppid;
+}
+
 struct fp_proc_scan {
     fp_roots roots;
     long last_pid;     /* newest pid at the last scan (<proc>/loadavg), or -1 */

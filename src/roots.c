@@ -18,6 +18,7 @@ void fp_roots_default(fp_roots *r)
 {
     set_from_env(r->proc, "FP_PROC_ROOT", "/proc");
     set_from_env(r->cgroup, "FP_CGROUP_ROOT", "/sys/fs/cgroup");
+    set_from_env(r->run, "FP_RUN_ROOT", "/run");
     const char *dh = getenv("DOCKER_HOST");
     if (dh && strncmp(dh, "unix://", 7) == 0)
         snprintf(r->docker_sock, FP_PATH_MAX, "%s", dh + 7);

@@ -10,7 +10,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
     build-essential autoconf automake libtool pkg-config make \
-    libjansson-dev libpfm4-dev libcurl4-openssl-dev zlib1g-dev libreadline-dev \
+    libjansson-dev libpfm4-dev libcurl4-openssl-dev zlib1g-dev libreadline-dev libsystemd-dev \
     bats jq valgrind libxml2-utils \
     stress-ng busybox-static util-linux iproute2 procps python3 \
     docker.io sysstat ca-certificates >/dev/null

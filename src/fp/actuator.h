@@ -111,6 +111,16 @@ typedef struct fp_actuator fp_actuator;
 
 /* Back-ends. `roots` gives /proc, the cgroup root and the Docker socket. */
 fp_actuator *fp_act_cgroup_new(const fp_roots *roots, fp_err *err);
+/* The cgroup back-end never limits a cgroup that holds anything but the
+ * workload. A target with a cgroup path is that cgroup (the caller named
+ * it). A target given only by pid resolves to the pid's cgroup only when,
+ * in every controller a limit is written to, that cgroup and its
+ * descendants hold nothing but the pid and its descendants
+ * (fp_cgroup_sole_tree); else observe and plan refuse with FP_EINPUT,
+ * naming the cgroup, another process in it and the remedies. With whole
+ * true the pid's whole cgroup is limited anyway (fp-apply --whole-cgroup).
+ * FP_EUSAGE when a is not a cgroup back-end. */
+int fp_act_cgroup_whole(fp_actuator *a, bool whole, fp_err *err);
 fp_actuator *fp_act_docker_new(const fp_roots *roots, fp_err *err);
 fp_actuator *fp_act_swarm_new(const fp_roots *roots, fp_err *err);
 /* kubectl: NULL to only emit patches; else the program to run ("kubectl"). */

@@ -73,9 +73,26 @@ int fp_cgroup_of_pid(const fp_roots *r, const fp_cg_layout *l, int pid, fp_cgrou
 int fp_cgroup_open(const fp_cg_layout *l, const char *rel, fp_cgroup *cg, fp_err *err);
 
 /* Create cgroup NAME under parent_rel (NULL: under the calling process's own
- * cgroup, per controller) in every available controller. In v2, tries to
- * enable cpu, memory, io and pids for the parent's children first. Fails
- * (FP_ESYS) only if no controller could be created. */
+ * cgroup, per controller) in every available controller.
+ *
+ * v1 and hybrid: a directory per controller; fails (FP_ESYS) only if no
+ * controller could be created.
+ *
+ * v2 obeys the no-internal-process rule: a cgroup other than the root can
+ * give controllers to its children only while it holds no processes. So
+ * the parent must be a domain cgroup (cgroup.type "domain", or the root)
+ * and, unless it is the root, its cgroup.procs must be empty: else
+ * FP_EINPUT, nothing written, and the message names the parent, the first
+ * process found in it and the remedies (an empty delegated cgroup as
+ * parent, a scope of its own with Delegate=yes, the systemd driver). Then
+ * those of memory, io, cpu and pids that the parent's cgroup.controllers
+ * offers and its cgroup.subtree_control lacks are enabled in one write
+ * (domain controllers first; the kernel applies all or none, so a
+ * threaded controller is never enabled alone); a refused write is FP_ESYS
+ * naming the controllers, the file and the kernel's reason, and nothing is
+ * created. A controller the parent does not offer is left out (its
+ * readings and limits degrade with a reason). The directory is then made;
+ * failing that is FP_ESYS naming it. */
 int fp_cgroup_create(const fp_roots *r, const fp_cg_layout *l, const char *parent_rel,
                      const char *name, fp_cgroup *cg, fp_err *err);
 
@@ -86,6 +103,16 @@ int fp_cgroup_attach(const fp_cgroup *cg, int pid, fp_err *err);
  * is empty, those of its descendant cgroups); returns how many were
  * written, or -1. */
 int fp_cgroup_pids(const fp_cgroup *cg, int *pids, int max, fp_err *err);
+
+/* Does controller ctl's cgroup of cg, with its descendant cgroups, hold
+ * nothing but pid and its descendants (by the parent links of
+ * <proc>/PID/stat)? 1 yes; 0 no, with *other (when not NULL) the first
+ * other process found; -1 with err (FP_ESYS) when a cgroup.procs cannot be
+ * read or ctl has no directory in cg. A process that exits while it is
+ * looked at counts as gone; one whose ancestry cannot be followed to pid
+ * counts as another. */
+int fp_cgroup_sole_tree(const fp_roots *r, const fp_cgroup *cg, int ctl, int pid, int *other,
+                        fp_err *err);
 
 /* Move any processes still inside a created cgroup to its parent and
  * remove its directories. */

@@ -3,9 +3,12 @@
  * The command is forked stopped behind a pipe, moved into a fresh cgroup of
  * its own, and only then allowed to exec, so the cgroup and any counters
  * the caller opens in between (they are inherited) see its very first
- * instruction. Without a cgroup (none mounted, no permission) the launch
- * still happens and why_no_cgroup says why; with an explicit parent the
- * cgroup is required.
+ * instruction. Without a cgroup (none mounted, no permission, a cgroup v2
+ * parent that holds processes, a move the kernel refused) the launch still
+ * happens: why_no_cgroup says why in a few words and cgroup_err holds the
+ * error in full. With an explicit parent, or require_cgroup, the cgroup is
+ * required: its failure (creating it or moving the child into it) fails
+ * the launch with that error, and the child never runs.
  *
  *   fp_launch_prepare   cgroup, fork, attach; the child waits
  *   (caller: open counters, take a baseline reading)
@@ -35,12 +38,15 @@ typedef struct fp_launch_cfg {
     const char *cgroup_parent;  /* NULL: under the caller's own cgroup */
     const char *cgroup_name;    /* name of the new cgroup (one path component) */
     const sigset_t *child_mask; /* signal mask the command starts with (NULL: the caller's) */
+    bool require_cgroup;        /* no cgroup of its own fails the launch */
 } fp_launch_cfg;
 
 typedef struct fp_launch {
     pid_t pid;
     fp_cgroup *cg;              /* NULL when the workload has no cgroup of its own */
     const char *why_no_cgroup;  /* static reason when cg is NULL */
+    fp_err cgroup_err;          /* when cg is NULL: the error in full (cls
+                                   FP_OK when no cgroup was tried) */
     int go_fd, fail_fd;         /* the pipes to the waiting child (-1 when released) */
     char cmd[256];              /* argv[0], for messages */
     bool reaped;

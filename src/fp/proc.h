@@ -57,6 +57,11 @@ fp_proc_cache *fp_proc_cache_new(const fp_roots *r);
 void fp_proc_cache_sum(fp_proc_cache *c, const int *pids, int n, fp_proc_totals *out);
 void fp_proc_cache_free(fp_proc_cache *c);
 
+/* The parent of pid from <proc>/PID/stat: its pid (0 for the root of a
+ * pid namespace), or -1 with errno when pid is gone or its stat cannot be
+ * parsed (EINVAL). */
+int fp_proc_ppid(const fp_roots *r, int pid);
+
 /* The command line of pid as a JSON-ready argv (NUL-separated in /proc).
  * Fills argv (pointers into buf) and returns argc, or -1 with errno. */
 int fp_proc_cmdline(const fp_roots *r, int pid, char *buf, size_t n, char **argv, int max);

@@ -3,7 +3,7 @@
  * Every path libfp reads or writes under /proc, /sys/fs/cgroup or the Docker
  * socket is built from an fp_roots, so tests can point libfp at fixture trees.
  * fp_roots_default() fills the real locations, overridden by the environment
- * variables FP_PROC_ROOT, FP_CGROUP_ROOT and FP_DOCKER_SOCK (or DOCKER_HOST of
+ * variables FP_PROC_ROOT, FP_CGROUP_ROOT, FP_RUN_ROOT and FP_DOCKER_SOCK (or DOCKER_HOST of
  * the form unix://PATH) when they are set.
  *
  * Ownership: an fp_roots is a value with fixed-size buffers, owned by the
@@ -20,6 +20,8 @@ typedef struct fp_roots {
     char proc[FP_PATH_MAX];        /* default "/proc" */
     char cgroup[FP_PATH_MAX];      /* default "/sys/fs/cgroup" */
     char docker_sock[FP_PATH_MAX]; /* default "/var/run/docker.sock" */
+    char run[FP_PATH_MAX];         /* default "/run" (FP_RUN_ROOT): where
+                                      <run>/systemd/system says PID 1 is systemd */
 } fp_roots;
 
 void fp_roots_default(fp_roots *r);

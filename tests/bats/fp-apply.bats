@@ -132,6 +132,52 @@ knobs() { (cd "$1" && for f in cpu.max cpu.weight memory.high memory.max pids.ma
     [ "$(knobs "$CG")" = "$before" ]
 }
 
+# proc_stat PID PPID: a <proc>/PID/stat of the tree fp_v2_tree made
+proc_stat() {
+    mkdir -p "$FP_PROC_ROOT/$1"
+    printf '%s (sh) S %s %s %s 0 -1 4194560 10 0 0 0 1 1 0 0 20 0 1 0 100 1000 50\n' "$1" "$2" "$1" "$1" > "$FP_PROC_ROOT/$1/stat"
+}
+# a prediction for a workload known only by its pid
+pred_pid() { pred "$1" /unused 1.0 104857600 | jq -c --argjson p "$2" '.target = {cgroup:null,container:null,pid:$p}'; }
+
+@test "a target by pid whose cgroup holds another process is refused; --whole-cgroup allows it" {
+    proc_stat 100 1
+    proc_stat 300 1
+    printf '0::/fp/w1\n' > "$FP_PROC_ROOT/100/cgroup"
+    printf '100\n300\n' > "$CG/cgroup.procs"
+    before=$(knobs "$CG")
+    run --separate-stderr fpa --no-pass < <(pred_pid w1 100)
+    [ "$status" -eq 3 ]
+    [[ "$stderr" == *"refusing to limit pid 100 through its cgroup2 cgroup /fp/w1: that cgroup also holds pid 300"* ]]
+    [[ "$stderr" == *"--whole-cgroup"* ]]
+    [ "$(jq -r .ok <<<"$output")" = false ]
+    [[ "$(jq -r .error <<<"$output")" == *"also holds pid 300"* ]]
+    [ "$(knobs "$CG")" = "$before" ]
+    # the user says the whole cgroup is meant
+    run --separate-stderr fpa --no-pass --whole-cgroup < <(pred_pid w1 100)
+    [ "$status" -eq 0 ]
+    [ "$(jq -r .ok <<<"$output")" = true ]
+    [ "$(jq -r .object <<<"$output")" = /fp/w1 ]
+    [ "$(cat "$CG/cpu.max")" = "120000 100000" ]
+    run --separate-stderr fpa --revert <<<"$output"
+    [ "$status" -eq 0 ]
+    [ "$(knobs "$CG")" = "$before" ]
+}
+
+@test "a target by pid alone in its cgroup with its descendants is limited" {
+    proc_stat 100 1
+    proc_stat 300 100
+    proc_stat 301 300
+    printf '0::/fp/w1\n' > "$FP_PROC_ROOT/100/cgroup"
+    printf '100\n300\n301\n' > "$CG/cgroup.procs"
+    run --separate-stderr fpa --no-pass < <(pred_pid w1 100)
+    [ "$status" -eq 0 ]
+    [ -z "$stderr" ]
+    [ "$(jq -r .ok <<<"$output")" = true ]
+    [ "$(jq -r .object <<<"$output")" = /fp/w1 ]
+    [ "$(cat "$CG/memory.max")" = 150994944 ]
+}
+
 @test "path traversal and symlinked cgroups are refused, nothing changed" {
     before=$(knobs "$CG")
     run --separate-stderr fpa --no-pass < <(pred w1 /fp/../../etc 1.0 104857600)
@@ -220,4 +266,23 @@ $f"
     [ "$(wc -l <<<"$output")" -eq 2 ]
     [ "$(sed -n 1p <<<"$output" | jq -cS .)" = "$(jq -cS . <<<"$p")" ]
     [ "$(sed -n 2p <<<"$output" | jq -r .type)" = allocation ]
+}
+
+@test "-b systemd without systemd as PID 1: refused with the reason, exit 2; --unit checked" {
+    mkdir -p "$BATS_TEST_TMPDIR/run"
+    export FP_RUN_ROOT=$BATS_TEST_TMPDIR/run
+    run --separate-stderr fpa --no-pass --unit nginx.service < <(pred w1 /system.slice/nginx.service 1.0 104857600)
+    [ "$status" -eq 2 ]
+    [ "$(jq -r .ok <<<"$output")" = false ]
+    [[ "$(jq -r .error <<<"$output")" == *"needs systemd as PID 1 (no $BATS_TEST_TMPDIR/run/systemd/system"* ||
+       "$(jq -r .error <<<"$output")" == *"built without systemd support"* ]]
+    run --separate-stderr fpa --unit nginx
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *'--unit: "nginx" is not a unit name'* ]]
+    run --separate-stderr fpa -b docker --unit nginx.service
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"--unit applies to the systemd back-end, not docker"* ]]
+    run --separate-stderr fpa -b docker --whole-cgroup
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"--whole-cgroup applies to the cgroup back-end, not docker"* ]]
 }

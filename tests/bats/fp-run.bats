@@ -184,6 +184,56 @@ rm_cgroups_of() { # PID
     [ -e "$P/ran" ]
 }
 
+# v2_session DIR: a cgroup v2 tree (fixture) in which fp-run's own cgroup,
+# /user.slice/session-1.scope, holds other processes, as a login session on
+# a systemd host does; exports FP_PROC_ROOT and FP_CGROUP_ROOT.
+v2_session() {
+    local d=$1 s=$1/cgroup/user.slice/session-1.scope
+    mkdir -p "$d/proc/self" "$s"
+    cp "$FP_FIXTURES/proc-v2/self/mountinfo" "$d/proc/self/mountinfo"
+    printf '0::/user.slice/session-1.scope\n' > "$d/proc/self/cgroup"
+    printf 'cpu  1 2 3 4\ncpu0 1 1 1 1\ncpu1 1 1 1 1\nintr 0\n' > "$d/proc/stat"
+    printf 'MemTotal:        4194304 kB\nMemFree:         2097152 kB\n' > "$d/proc/meminfo"
+    printf 'cpuset cpu io memory pids\n' > "$d/cgroup/cgroup.controllers"
+    printf 'cpu io memory pids\n' > "$s/cgroup.controllers"
+    printf '1200\n1201\n' > "$s/cgroup.procs"
+    : > "$s/cgroup.subtree_control"
+    printf 'max 100000\n' > "$s/cpu.max"
+    printf 'max\n' > "$s/memory.max"
+    printf 'max\n' > "$s/memory.high"
+    export FP_PROC_ROOT="$d/proc" FP_CGROUP_ROOT="$d/cgroup"
+}
+
+@test "cgroup v2, fp-run's cgroup holds other processes: the workload is not run, nothing is limited, exit 2" {
+    v2_session "$P/t"
+    S=$P/t/cgroup/user.slice/session-1.scope
+    before=$(cd "$S" && for f in *; do echo "$f=$(cat "$f")"; done)
+    run --separate-stderr fpr -i 0.1 -w 0.2 --no-history -m "$FP_TOP_SRCDIR/share/fp/default-model.json" -- sh -c "touch '$P/ran'"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"the workload cannot have a cgroup of its own, and fp-run puts limits nowhere else: not running sh (-n/--dry-run runs it without limits)"* ]]
+    [[ "$stderr" == *"under /user.slice/session-1.scope: that cgroup holds processes (pid 1200 among them)"* ]]
+    [[ "$stderr" == *"--cgroup-parent"*"systemd-run --scope -p Delegate=yes"* ]]
+    [ -z "$output" ]
+    sleep 0.2
+    [ ! -e "$P/ran" ]
+    # the session's cgroup is byte for byte as it was, and has no child
+    [ "$(cd "$S" && for f in *; do echo "$f=$(cat "$f")"; done)" = "$before" ]
+    [ -z "$(find "$S" -mindepth 1 -type d)" ]
+}
+
+@test "cgroup v2, no cgroup of its own, --dry-run: the workload runs, no allocation says ok" {
+    v2_session "$P/t"
+    S=$P/t/cgroup/user.slice/session-1.scope
+    before=$(cd "$S" && for f in *; do echo "$f=$(cat "$f")"; done)
+    run --separate-stderr fpr -n -i 0.1 -w 0.2 --every 0.3 --no-history -m "$FP_TOP_SRCDIR/share/fp/default-model.json" -- sh -c "sleep 1; touch '$P/ran'"
+    [ "$status" -eq 0 ]
+    [ -e "$P/ran" ]
+    [[ "$stderr" == *"warning: no cgroup for the workload (cgroup v2 allows no limitable cgroup of its own here): it will not be limited: "*"pid 1200 among them"* ]]
+    [ "$(of_type allocation <<<"$output" | jq -s 'length > 0 and all(.ok == false and (.error | length) > 0)')" = true ]
+    [ "$(of_type allocation <<<"$output" | jq -c 'select(.ok == true)')" = "" ]
+    [ "$(cd "$S" && for f in *; do echo "$f=$(cat "$f")"; done)" = "$before" ]
+}
+
 @test "the workload's exit status passes through" {
     run fpr -m "$P/none.json" --no-history -- sh -c 'exit 7'
     [ "$status" -eq 7 ]

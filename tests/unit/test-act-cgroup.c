@@ -479,6 +479,108 @@ static void test_v2_rollback(const fp_roots *r, fp_actuator *a)
     free(p);
 }
 
+/* <proc>/PID/stat with parent ppid (the fields the check reads). */
+static void proc_stat(int pid, int ppid)
+{
+    mkdirf("%s/proc/%d", top, pid);
+    char line[256];
+    snprintf(line, sizeof line, "%d (sh x) S %d %d %d 0 -1 4194560 10 0 0 0 1 1 0 0 20 0 1 0 "
+             "100 1000 50 18446744073709551615\n", pid, ppid, pid, pid);
+    put(line, "%s/proc/%d/stat", top, pid);
+}
+
+/* A target given by pid: limited only when its cgroup holds nothing but
+ * its process tree, or with fp_act_cgroup_whole. */
+static void test_v2_sharing(const fp_roots *r, fp_actuator *a)
+{
+    fp_err err = {0};
+    fp_plan *p = malloc(sizeof *p);
+    fp_limits w;
+    fp_limits_unset(&w);
+    w.cpu_max_cores = 0.5;
+    w.pids_max = 9;
+    proc_stat(4242, 1);
+    proc_stat(4243, 4242);      /* its child */
+    proc_stat(4244, 4243);      /* its grandchild */
+    proc_stat(4300, 1);         /* a stranger */
+    fp_target bypid = target("", 4242);
+
+    put("4242\n4243\n4244\n", "%s/cg/fp/x/cgroup.procs", top);
+    rc_ = fp_act_plan(a, &bypid, &w, p, &err);
+    ok(rc_ == 0 && p->n == 2, "by pid, alone with its descendants: planned (%s)", err.msg);
+    is_str(p->object, "/fp/x", "on its own cgroup");
+
+    put("4242\n4300\n4243\n", "%s/cg/fp/x/cgroup.procs", top);
+    err.cls = FP_OK;
+    rc_ = fp_act_plan(a, &bypid, &w, p, &err);
+    ok(rc_ < 0 && err.cls == FP_EINPUT, "by pid, sharing its cgroup with another process: refused (FP_EINPUT)");
+    ok(strstr(err.msg, "refusing to limit pid 4242 through its cgroup2 cgroup /fp/x: that cgroup also holds pid 4300") != NULL,
+       "the refusal names the cgroup and the other process: %s", err.msg);
+    ok(strstr(err.msg, "--whole-cgroup") && strstr(err.msg, "--cgroup-parent") && strstr(err.msg, "Delegate=yes"),
+       "the refusal says what to do");
+    fp_observed o;
+    err.cls = FP_OK;
+    rc_ = fp_act_observe(a, &bypid, &o, &err);
+    ok(rc_ < 0 && err.cls == FP_EINPUT, "observe refuses it as well");
+    is_str(got("%s/cg/fp/x/cpu.max", top), "max 100000", "cpu.max untouched");
+
+    /* a process in a descendant cgroup counts */
+    put("4242\n", "%s/cg/fp/x/cgroup.procs", top);
+    mkdirf("%s/cg/fp/x/inner", top);
+    put("4300\n", "%s/cg/fp/x/inner/cgroup.procs", top);
+    err.cls = FP_OK;
+    rc_ = fp_act_plan(a, &bypid, &w, p, &err);
+    ok(rc_ < 0 && err.cls == FP_EINPUT && strstr(err.msg, "pid 4300"),
+       "another process in a descendant cgroup: refused (%s)", err.msg);
+    put("4243\n", "%s/cg/fp/x/inner/cgroup.procs", top);
+    rc_ = fp_act_plan(a, &bypid, &w, p, &err);
+    ok(rc_ == 0, "its own child in a descendant cgroup: planned (%s)", err.msg);
+
+    /* a child given by pid does not own its parent's cgroup */
+    fp_target child = target("", 4243);
+    put("0::/fp/x\n", "%s/proc/4243/cgroup", top);
+    put("4242\n4243\n", "%s/cg/fp/x/cgroup.procs", top);
+    err.cls = FP_OK;
+    rc_ = fp_act_plan(a, &child, &w, p, &err);
+    ok(rc_ < 0 && strstr(err.msg, "also holds pid 4242"), "pid 4243 is not alone: its parent 4242 is there (%s)", err.msg);
+
+    /* --whole-cgroup */
+    put("4242\n4300\n", "%s/cg/fp/x/cgroup.procs", top);
+    ok(fp_act_cgroup_whole(a, true, &err) == 0, "whole cgroup allowed");
+    rc_ = fp_act_plan(a, &bypid, &w, p, &err);
+    ok(rc_ == 0 && p->n == 2 && !strcmp(p->object, "/fp/x"), "with whole: the shared cgroup is planned (%s)", err.msg);
+    rc_ = fp_act_commit(a, p, &err);
+    ok(rc_ == 0, "and committed (%s)", err.msg);
+    is_str(got("%s/cg/fp/x/cpu.max", top), "50000 100000", "cpu.max written");
+    fp_plan *inv = malloc(sizeof *inv);
+    fp_plan_invert(p, inv);
+    ok(fp_act_commit(a, inv, &err) == 0, "reverted");
+    free(inv);
+    fp_act_cgroup_whole(a, false, NULL);
+    err.cls = FP_OK;
+    rc_ = fp_act_plan(a, &bypid, &w, p, &err);
+    ok(rc_ < 0 && err.cls == FP_EINPUT, "whole switched off: refused again");
+
+    /* a named cgroup is the caller's choice */
+    fp_target named = target("/fp/x", 4242);
+    rc_ = fp_act_plan(a, &named, &w, p, &err);
+    ok(rc_ == 0 && !strcmp(p->object, "/fp/x"), "a target with a cgroup path is that cgroup (%s)", err.msg);
+
+    fp_actuator *k = fp_act_k8s_new(NULL, "default", &err);
+    err.cls = FP_OK;
+    ok(k && fp_act_cgroup_whole(k, true, &err) < 0 && err.cls == FP_EUSAGE, "whole on another back-end: FP_EUSAGE");
+    fp_act_free(k);
+
+    char inner[FP_PATH_MAX];
+    snprintf(inner, sizeof inner, "%s/cg/fp/x/inner/cgroup.procs", top);
+    unlink(inner);
+    snprintf(inner, sizeof inner, "%s/cg/fp/x/inner", top);
+    rmdir(inner);
+    put("", "%s/cg/fp/x/cgroup.procs", top);
+    free(p);
+    (void)r;
+}
+
 static void rm_tree(const char *dir)
 {
     char *argv[] = {"rm", "-rf", (char *)dir, NULL};
@@ -503,6 +605,7 @@ static void test_v2(void)
         test_v2_plan_commit_revert(&r, a);
         test_v2_refusals(&r, a);
         test_v2_rollback(&r, a);
+        test_v2_sharing(&r, a);
     }
     fp_act_free(a);
 
@@ -632,6 +735,47 @@ static void test_v1_fixture(void)
     snprintf(p->ch[0].path, sizeof p->ch[0].path, "%s/cg/blkio/w/blkio.throttle.read_bps_device", top);
     rc_ = fp_act_commit(a, p, &err);
     ok(rc_ < 0 && err.cls == FP_EINPUT, "v1: per-device value naming another device refused");
+
+    /* v1, a target by pid whose cgroups differ per controller: its memory,
+     * blkio and pids cgroups are its own, its cpu cgroup is the root,
+     * shared with pid 1: refused, naming the cpu controller. */
+    proc_stat(4242, 1);
+    proc_stat(1, 0);
+    put("5:blkio:/w\n4:memory:/w\n3:pids:/w\n2:cpu,cpuacct:/\n1:name=systemd:/\n0::/\n",
+        "%s/proc/4242/cgroup", top);
+    const char *v1ctl[] = {"memory/w", "blkio/w", "pids/w", "cpu,cpuacct/w", "unified/w"};
+    for (int i = 0; i < 5; i++) put("4242\n", "%s/cg/%s/cgroup.procs", top, v1ctl[i]);
+    put("1\n4242\n", "%s/cg/cpu,cpuacct/cgroup.procs", top);
+    put("1\n", "%s/cg/unified/cgroup.procs", top);
+    fp_target bypid = target("", 4242);
+    fp_limits_unset(&w);
+    w.pids_max = 9;
+    err.cls = FP_OK;
+    rc_ = fp_act_plan(a, &bypid, &w, p, &err);
+    ok(rc_ < 0 && err.cls == FP_EINPUT && strstr(err.msg, "through its cpu cgroup /: ") &&
+       strstr(err.msg, "also holds pid 1,"), "v1 by pid: a shared cpu cgroup refuses the target: %s", err.msg);
+    put("5:blkio:/w\n4:memory:/w\n3:pids:/w\n2:cpu,cpuacct:/w\n1:name=systemd:/\n0::/\n",
+        "%s/proc/4242/cgroup", top);
+    rc_ = fp_act_plan(a, &bypid, &w, p, &err);
+    ok(rc_ == 0 && p->n == 1 && !strcmp(p->ch[0].value, "9"),
+       "v1 by pid: own cgroup in every controller that takes limits (the cgroup2 root is not one): planned (%s)", err.msg);
+    /* a named cgroup missing in one controller does not borrow the pid's
+     * cgroup there when other processes share it */
+    put("2:cpu,cpuacct:/\n4:memory:/w\n", "%s/proc/4242/cgroup", top);
+    char pd[FP_PATH_MAX];
+    fp_target named = target("/w", 4242);
+    fp_limits_unset(&w);
+    w.cpu_max_cores = 1;
+    rc_ = fp_act_plan(a, &named, &w, p, &err);
+    ok(rc_ == 0 && find(p, "cpu.cfs_quota_us") >= 0 && strstr(p->ch[find(p, "cpu.cfs_quota_us")].path, "/cpu,cpuacct/w/"),
+       "v1 named: cpu from the named cgroup (%s)", err.msg);
+    snprintf(pd, sizeof pd, "%s/cg/cpu,cpuacct/w", top);
+    char cmd[FP_PATH_MAX + 16];
+    snprintf(cmd, sizeof cmd, "%s.gone", pd);
+    rename(pd, cmd);
+    rc_ = fp_act_plan(a, &named, &w, p, &err);
+    ok(rc_ == 0 && p->n == 0 && p->n_unsupported == 1 && !strcmp(p->unsupported[0].limit, "cpu_max_cores"),
+       "v1 named, no cpu cgroup of its own: the root's cpu cgroup (shared) is not borrowed; cpu unsupported (%d changes)", p->n);
     free(p);
     free(inv);
     fp_act_free(a);

@@ -1,5 +1,9 @@
 /* test-cgroup.c - layout discovery and counters on v1/hybrid and v2 fixture trees. */
+#include <errno.h>
+#include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "fp/cgroup.h"
 #include "fixture.h"
@@ -121,6 +125,182 @@ static void test_v2(void)
     free(l);
 }
 
+/* A file's content (static buffer; "<missing>" when it cannot be read). */
+static const char *content(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static const char *content(const char *fmt, ...)
+{
+    static char b[4096];
+    char p[FP_PATH_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p, sizeof p, fmt, ap);
+    va_end(ap);
+    if (fp_read_file(p, b, sizeof b) < 0) snprintf(b, sizeof b, "<missing>");
+    return b;
+}
+
+static void put(const char *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(const char *s, const char *fmt, ...)
+{
+    char p[FP_PATH_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p, sizeof p, fmt, ap);
+    va_end(ap);
+    FILE *f = fopen(p, "w");
+    if (!f) { printf("# cannot create %s\n", p); return; }
+    fputs(s, f);
+    fclose(f);
+}
+
+static bool exists(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static bool exists(const char *fmt, ...)
+{
+    char p[FP_PATH_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p, sizeof p, fmt, ap);
+    va_end(ap);
+    return access(p, F_OK) == 0;
+}
+
+static void rm_tree(const char *dir)
+{
+    char *argv[] = {"rm", "-rf", (char *)dir, NULL};
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execvp("rm", argv);
+        _exit(127);
+    }
+    int st;
+    if (pid > 0) waitpid(pid, &st, 0);
+}
+
+/* cgroup v2's no-internal-process rule on the fixture: the caller's own
+ * cgroup (/user.slice/session-1.scope) holds processes, so no workload
+ * cgroup is made below it and nothing there is written. */
+static void test_v2_create_refusals(void)
+{
+    fp_roots r;
+    fixture_roots(&r, "proc-v2", "cgroup-v2");
+    fp_cg_layout *l = malloc(sizeof *l);
+    fp_cgroup *cg = malloc(sizeof *cg);
+    fp_err err = {0};
+    ok(fp_cg_layout_read(&r, l, &err) == 0, "v2 create: layout");
+    int rc = fp_cgroup_create(&r, l, NULL, "fp-test", cg, &err);
+    ok(rc < 0 && err.cls == FP_EINPUT, "v2 create under a cgroup with processes: refused with FP_EINPUT (%d)", err.cls);
+    ok(strstr(err.msg, "under /user.slice/session-1.scope: that cgroup holds processes (pid 1200 among them)") != NULL,
+       "the message names the cgroup and a process in it: %s", err.msg);
+    ok(strstr(err.msg, "--cgroup-parent") && strstr(err.msg, "systemd-run --scope -p Delegate=yes"),
+       "the message names the remedies");
+    is_str(content("%s/user.slice/session-1.scope/cgroup.subtree_control", r.cgroup), "",
+           "no controller was written into the populated parent");
+    ok(!exists("%s/user.slice/session-1.scope/fp-test", r.cgroup), "no child cgroup was made");
+
+    err.cls = FP_OK;
+    rc = fp_cgroup_create(&r, l, "/threaded", "fp-test", cg, &err);
+    ok(rc < 0 && err.cls == FP_EINPUT && strstr(err.msg, "type \"threaded\""),
+       "a threaded parent is refused: %s", err.msg);
+    is_str(content("%s/threaded/cgroup.subtree_control", r.cgroup), "", "nothing written into the threaded parent");
+    ok(!exists("%s/threaded/fp-test", r.cgroup), "no child under the threaded parent");
+
+    /* whose tree is a cgroup? 1201 is 1200's child, 1250 is gone */
+    ok(fp_cgroup_of_pid(&r, l, 1200, cg, &err) == 0, "cgroup of pid 1200 (%s)", err.msg);
+    int other = -7;
+    is_int(fp_cgroup_sole_tree(&r, cg, FP_CTL_UNIFIED, 1200, &other, &err), 1,
+           "session-1.scope holds only pid 1200's tree (a child, a process gone)");
+    is_int(other, -7, "no other process reported");
+    is_int(fp_cgroup_sole_tree(&r, cg, FP_CTL_UNIFIED, 1201, &other, &err), 0,
+           "for pid 1201 it does not: its parent is there too");
+    is_int(other, 1200, "the other process is named");
+    err.cls = FP_OK;
+    ok(fp_cgroup_sole_tree(&r, cg, FP_CTL_MEMORY, 1200, &other, &err) < 0 && err.cls == FP_ESYS,
+       "a controller the cgroup lacks: FP_ESYS");
+    free(cg);
+    free(l);
+}
+
+/* On a writable copy: an empty delegated parent gets the controllers it
+ * lacks in one write (domain ones first), a refused write creates nothing,
+ * the root may hold processes. */
+static void test_v2_create(void)
+{
+    char top[FP_PATH_MAX];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(top, sizeof top, "%s/fp-test-cgroup-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(top)) { ok(0, "mkdtemp"); return; }
+    fp_roots r;
+    fp_roots_default(&r);
+    snprintf(r.proc, sizeof r.proc, "%s/proc", top);
+    snprintf(r.cgroup, sizeof r.cgroup, "%s/cg", top);
+    mkdir(r.proc, 0755);
+    char d[FP_PATH_MAX];
+    snprintf(d, sizeof d, "%s/self", r.proc);
+    mkdir(d, 0755);
+    mkdir(r.cgroup, 0755);
+    put(content("%s/proc-v2/self/mountinfo", fixtures()), "%s/self/mountinfo", r.proc);
+    put("0::/deleg\n", "%s/self/cgroup", r.proc);
+    put("cpuset cpu io memory pids\n", "%s/cgroup.controllers", r.cgroup);
+    put("1\n2\n", "%s/cgroup.procs", r.cgroup);
+    snprintf(d, sizeof d, "%s/deleg", r.cgroup);
+    mkdir(d, 0755);
+    put("domain\n", "%s/deleg/cgroup.type", r.cgroup);
+    put("", "%s/deleg/cgroup.procs", r.cgroup);
+    put("cpu io memory pids\n", "%s/deleg/cgroup.controllers", r.cgroup);
+    put("cpu\n", "%s/deleg/cgroup.subtree_control", r.cgroup);
+
+    fp_cg_layout *l = malloc(sizeof *l);
+    fp_cgroup *cg = malloc(sizeof *cg);
+    fp_err err = {0};
+    ok(fp_cg_layout_read(&r, l, &err) == 0 && l->version == FP_CG_V2, "v2 copy: layout");
+    int rc = fp_cgroup_create(&r, l, NULL, "fp-1", cg, &err);
+    ok(rc == 0, "created under an empty delegated cgroup (%s)", err.msg);
+    is_str(content("%s/deleg/cgroup.subtree_control", r.cgroup), "+memory +io +pids",
+           "the missing controllers in one write, domain ones first");
+    ok(exists("%s/deleg/fp-1", r.cgroup), "the workload's cgroup exists");
+    is_str(cg->rel, "/deleg/fp-1", "its path");
+    ok(fp_cgroup_attach(cg, 4321, &err) == 0, "attach (%s)", err.msg);
+    is_str(content("%s/deleg/fp-1/cgroup.procs", r.cgroup), "4321", "the pid written to cgroup.procs");
+    fp_cgroup_remove(cg, NULL); /* regular files: the rmdir fails here */
+    is_str(content("%s/deleg/cgroup.procs", r.cgroup), "4321", "remove moves a leftover process to the parent");
+    put("", "%s/deleg/cgroup.procs", r.cgroup);
+
+    /* every controller already enabled: nothing to write */
+    put("cpu io memory pids\n", "%s/deleg/cgroup.subtree_control", r.cgroup);
+    rc = fp_cgroup_create(&r, l, NULL, "fp-2", cg, &err);
+    ok(rc == 0, "created when every controller is enabled already");
+    is_str(content("%s/deleg/cgroup.subtree_control", r.cgroup), "cpu io memory pids\n",
+           "subtree_control left as it was");
+
+    /* the kernel refuses the write (here: it cannot be opened for writing) */
+    snprintf(d, sizeof d, "%s/deleg/cgroup.subtree_control", r.cgroup);
+    unlink(d);
+    mkdir(d, 0755);
+    err.cls = FP_OK;
+    rc = fp_cgroup_create(&r, l, NULL, "fp-3", cg, &err);
+    ok(rc < 0 && err.cls == FP_ESYS, "a refused subtree_control write fails the creation");
+    ok(strstr(err.msg, "cannot enable \"+memory +io +cpu +pids\" in ") &&
+       strstr(err.msg, "cgroup.subtree_control") && strstr(err.msg, "Is a directory"),
+       "the message names the controllers, the file and the reason: %s", err.msg);
+    ok(!exists("%s/deleg/fp-3", r.cgroup), "nothing created");
+
+    /* the root cgroup may hold processes */
+    put("0::/\n", "%s/self/cgroup", r.proc);
+    rc = fp_cgroup_create(&r, l, NULL, "fp-4", cg, &err);
+    ok(rc == 0, "created under the root, which holds processes (%s)", err.msg);
+    is_str(cg->rel, "/fp-4", "below the root");
+    is_str(content("%s/cgroup.subtree_control", r.cgroup), "+memory +io +cpu +pids", "root: controllers enabled");
+    /* a populated cgroup named as the parent is refused as well */
+    put("77\n", "%s/deleg/cgroup.procs", r.cgroup);
+    err.cls = FP_OK;
+    rc = fp_cgroup_create(&r, l, "/deleg", "fp-5", cg, &err);
+    ok(rc < 0 && err.cls == FP_EINPUT && strstr(err.msg, "pid 77"), "--cgroup-parent with processes: refused (%s)", err.msg);
+    free(cg);
+    free(l);
+    rm_tree(top);
+}
+
 static void test_no_cgroups(void)
 {
     fp_roots r;
@@ -137,6 +317,8 @@ int main(void)
 {
     test_hybrid();
     test_v2();
+    test_v2_create_refusals();
+    test_v2_create();
     test_no_cgroups();
     return done_testing();
 }

@@ -1,11 +1,13 @@
 /* test-launch.c - starting a command stopped, releasing, aborting, reaping.
- * Uses a layout without cgroups, so it runs anywhere; the cgroup side is
- * tested live in tests/bats/fp-capture-live.bats. */
+ * Uses a layout without cgroups, so it runs anywhere, and the cgroup v2
+ * fixture (whose caller's cgroup holds processes) for the refusals; the
+ * cgroup side is tested live in tests/bats/fp-capture-live.bats. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "fp/launch.h"
+#include "fixture.h"
 #include "tap.h"
 
 int main(void)
@@ -76,6 +78,35 @@ int main(void)
     err.cls = FP_OK;
     ok(fp_launch_prepare(&r, v1, &cfg, &w, &err) < 0 && err.cls != FP_OK, "a missing --cgroup-parent fails: %s", err.msg);
     free(v1);
+
+    /* cgroup v2, the caller's cgroup holds processes: no cgroup of its own. */
+    fp_roots fx;
+    fixture_roots(&fx, "proc-v2", "cgroup-v2");
+    fp_cg_layout *v2 = calloc(1, sizeof *v2);
+    ok(fp_cg_layout_read(&fx, v2, &err) == 0 && v2->version == FP_CG_V2, "v2 fixture layout");
+    cfg.cgroup_parent = NULL;
+    cfg.argv = argv;
+    cfg.require_cgroup = true;
+    err.cls = FP_OK;
+    ok(fp_launch_prepare(&fx, v2, &cfg, &w, &err) < 0 && err.cls == FP_EINPUT,
+       "require_cgroup: the launch fails with the cgroup's refusal (%d)", err.cls);
+    ok(strstr(err.msg, "/user.slice/session-1.scope: that cgroup holds processes") != NULL, "and says why: %s", err.msg);
+    is_int(w.pid, 0, "no child was started");
+    usleep(100000);
+    ok(access(mark, F_OK) != 0, "the command never ran");
+    cfg.require_cgroup = false;
+    err.cls = FP_OK;
+    ok(fp_launch_prepare(&fx, v2, &cfg, &w, &err) == 0, "without require_cgroup it launches (%s)", err.msg);
+    ok(w.cg == NULL, "without a cgroup");
+    is_str(w.why_no_cgroup, "cgroup v2 allows no limitable cgroup of its own here", "the short reason");
+    ok(w.cgroup_err.cls == FP_EINPUT && strstr(w.cgroup_err.msg, "pid 1200 among them"),
+       "cgroup_err holds the error in full: %s", w.cgroup_err.msg);
+    ok(fp_launch_release(&w, &xs, &err) == 0, "released");
+    fp_launch_reap(&w, &ex);
+    ok(ex.known && ex.code == 3, "it ran (exit 3)");
+    unlink(mark);
+    fp_launch_cleanup(&w, &err);
+    free(v2);
     free(l);
     return done_testing();
 }

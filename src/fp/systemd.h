@@ -1,0 +1,100 @@
+/* fp/systemd.h - limits on systemd units, through the service manager.
+ *
+ * On a host whose PID 1 is systemd, the cgroup of a unit (a service, a
+ * scope, a slice) belongs to systemd: it writes the unit's cgroup files
+ * from the unit's properties and writes them again on a daemon-reload, so
+ * a limit written behind its back into such a cgroup does not last, and
+ * systemctl shows values the kernel does not have. Limits on a unit that
+ * fp does not own therefore go through systemd itself:
+ * org.freedesktop.systemd1.Manager.SetUnitProperties over the system bus
+ * (sd-bus), with runtime=true (the change lasts until reboot, kept in
+ * /run/systemd/system.control, and survives a daemon-reload).
+ *
+ * fp_limits map to unit properties, all of D-Bus type "t" (uint64), where
+ * UINT64_MAX (written "infinity" in plans) means no limit / not set:
+ *   mem_high_bytes    MemoryHigh          bytes, rounded down to whole pages
+ *   mem_max_bytes     MemoryMax           bytes, rounded down to whole pages
+ *   cpu_max_cores     CPUQuotaPerSecUSec  cores x 1000000 (CPU us per second;
+ *                                         at least 10000, systemd's 1 %)
+ *   cpu_weight_cores  CPUWeight           cores x 100, in 1..10000 (unset:
+ *                                         "infinity", i.e. the default 100)
+ *   pids_max          TasksMax            a count
+ * io_read_Bps, io_write_Bps and net_tx_Bps are not set by this back-end
+ * (they are listed as unsupported with the reason).
+ *
+ * This is the actuator back-end "systemd" of fp/actuator.h (plan, commit,
+ * observe; revert through fp_plan_invert): knobs are the property names,
+ * values their decimal text or "infinity", the plan's object is the unit
+ * name. The unit is the one set with fp_act_systemd_unit, else the last
+ * component of the target's cgroup path when it is a unit name
+ * ("/system.slice/nginx.service" -> nginx.service). A memory limit below
+ * the unit's MemoryCurrent is refused (FP_EINPUT). Each change is one
+ * SetUnitProperties call; when one fails the earlier ones are set back in
+ * reverse order.
+ *
+ * Without systemd as PID 1 (no <roots.run>/systemd/system) the back-end
+ * cannot be made: FP_ESYS saying so. A build without libsystemd
+ * (configure --without-systemd, or no libsystemd-dev) has the pure parts
+ * below but no back-end: FP_EUSAGE saying so.
+ *
+ * Ownership: plain values; the actuator is owned by its creator
+ * (fp_act_free). Nothing here keeps global state.
+ */
+#ifndef FP_SYSTEMD_H
+#define FP_SYSTEMD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "fp/actuator.h"
+#include "fp/error.h"
+#include "fp/roots.h"
+
+/* Is PID 1 systemd (does <r->run>/systemd/system exist)? */
+bool fp_systemd_booted(const fp_roots *r);
+
+/* Was libfp built with sd-bus? */
+bool fp_systemd_built(void);
+
+/* A unit name fp accepts: 1..255 characters of [A-Za-z0-9:_.@\-], not
+ * starting with '.' or '-', ending in .service, .scope, .slice, .socket,
+ * .mount or .swap. */
+bool fp_systemd_valid_unit(const char *name);
+
+/* The unit whose cgroup is rel (its last component when that is a valid
+ * unit name): 0, or -1 with FP_EINPUT. */
+int fp_systemd_unit_of_cgroup(const char *rel, char *unit, size_t n, fp_err *err);
+
+/* The properties of fp_limits, in the order a plan writes them. */
+enum { FP_SD_MEMORY_HIGH, FP_SD_MEMORY_MAX, FP_SD_CPU_QUOTA, FP_SD_CPU_WEIGHT, FP_SD_TASKS_MAX,
+       FP_SD_NPROPS };
+extern const char *const fp_systemd_prop_names[FP_SD_NPROPS];
+
+/* What a unit has now: each property's value (UINT64_MAX: infinity / not
+ * set) when known[i], and its MemoryCurrent (UINT64_MAX: unknown). */
+typedef struct fp_unit_state {
+    unsigned long long value[FP_SD_NPROPS];
+    bool known[FP_SD_NPROPS];
+    unsigned long long memory_current;
+} fp_unit_state;
+
+/* The changes that put want in place on a unit in state now (the pure part
+ * of the back-end's plan): appended to plan, whose backend and object the
+ * caller sets. A property whose value would not change is left out; a
+ * property not known is listed as unsupported. Memory shrinking: MemoryHigh
+ * before MemoryMax; growing: MemoryMax first. FP_EINPUT for a memory limit
+ * below memory_current; FP_EUSAGE for a limit that is not a finite number. */
+int fp_systemd_plan_limits(const fp_unit_state *now, const fp_limits *want, fp_plan *plan,
+                           fp_err *err);
+
+/* "infinity" or the decimal value, and back (0, or -1 for other text). */
+void fp_systemd_format(unsigned long long v, char *buf, size_t n);
+int fp_systemd_parse(const char *s, unsigned long long *v);
+
+/* The back-end (see above). */
+fp_actuator *fp_act_systemd_new(const fp_roots *roots, fp_err *err);
+/* Limit this unit whatever the target says (fp-apply --unit NAME).
+ * FP_EINPUT for a name fp_systemd_valid_unit refuses, FP_EUSAGE when a is
+ * not a systemd back-end. */
+int fp_act_systemd_unit(fp_actuator *a, const char *unit, fp_err *err);
+
+#endif

@@ -1,0 +1,436 @@
+/* systemd.c - limits on systemd units over D-Bus (see fp/systemd.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "act_impl.h"
+#include "fp/systemd.h"
+
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-bus.h>
+#endif
+
+#define SD_INF ULLONG_MAX
+#define QUOTA_MIN_USEC 10000ULL      /* systemd's smallest CPUQuota: 1 % */
+
+const char *const fp_systemd_prop_names[FP_SD_NPROPS] = {
+    "MemoryHigh", "MemoryMax", "CPUQuotaPerSecUSec", "CPUWeight", "TasksMax"};
+
+bool fp_systemd_booted(const fp_roots *r)
+{
+    char path[FP_PATH_MAX];
+    struct stat st;
+    return fp_path(path, sizeof path, "%s/systemd/system", r->run) == 0 && lstat(path, &st) == 0 &&
+           S_ISDIR(st.st_mode);
+}
+
+bool fp_systemd_built(void)
+{
+#ifdef HAVE_SYSTEMD
+    return true;
+#else
+    return false;
+#endif
+}
+
+bool fp_systemd_valid_unit(const char *name)
+{
+    static const char *const suffix[] = {".service", ".scope", ".slice", ".socket", ".mount", ".swap"};
+    size_t len = strlen(name);
+    if (len == 0 || len > 255 || name[0] == '.' || name[0] == '-') return false;
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              strchr(":_.@-\\", *p)))
+            return false;
+    for (size_t i = 0; i < sizeof suffix / sizeof *suffix; i++) {
+        size_t sl = strlen(suffix[i]);
+        if (len > sl && strcmp(name + len - sl, suffix[i]) == 0) return true;
+    }
+    return false;
+}
+
+int fp_systemd_unit_of_cgroup(const char *rel, char *unit, size_t n, fp_err *err)
+{
+    const char *last = strrchr(rel, '/');
+    last = last ? last + 1 : rel;
+    if (!fp_systemd_valid_unit(last))
+        return fp_err_set(err, FP_EINPUT, "cgroup %s is not a systemd unit's (its last component "
+                          "is no unit name); name the unit with --unit", rel);
+    if ((size_t)snprintf(unit, n, "%s", last) >= n)
+        return fp_err_set(err, FP_EINPUT, "unit name too long: %s", last);
+    return 0;
+}
+
+void fp_systemd_format(unsigned long long v, char *buf, size_t n)
+{
+    if (v == SD_INF) snprintf(buf, n, "infinity");
+    else snprintf(buf, n, "%llu", v);
+}
+
+int fp_systemd_parse(const char *s, unsigned long long *v)
+{
+    if (!strcmp(s, "infinity")) {
+        *v = SD_INF;
+        return 0;
+    }
+    if (!*s || *s < '0' || *s > '9') return -1;
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(s, &end, 10);
+    if (*end || errno) return -1;
+    *v = x;
+    return 0;
+}
+
+static bool unset(double v) { return v < 0 && v != FP_UNLIMITED; }
+
+static unsigned long long pages(double v)
+{
+    long ps = sysconf(_SC_PAGESIZE);
+    unsigned long long page = ps > 0 ? (unsigned long long)ps : 4096;
+    unsigned long long b = v >= 4e18 ? 4000000000000000000ULL : (unsigned long long)v;
+    b = b / page * page;
+    return b < page ? page : b;
+}
+
+/* The property value that stands for limit v of property i. */
+static unsigned long long prop_value(int i, double v)
+{
+    if (v == FP_UNLIMITED) return SD_INF;
+    switch (i) {
+    case FP_SD_MEMORY_HIGH:
+    case FP_SD_MEMORY_MAX: return pages(v);
+    case FP_SD_CPU_QUOTA: {
+        double us = fmin(v, 1e6) * 1e6;
+        unsigned long long q = (unsigned long long)llround(us);
+        return q < QUOTA_MIN_USEC ? QUOTA_MIN_USEC : q;
+    }
+    case FP_SD_CPU_WEIGHT: {
+        long long w = llround(fmin(v, 1e4) * 100);
+        return (unsigned long long)(w < 1 ? 1 : w > 10000 ? 10000 : w);
+    }
+    default: return (unsigned long long)llround(fmin(v, 4194304));
+    }
+}
+
+int fp_systemd_plan_limits(const fp_unit_state *now, const fp_limits *want, fp_plan *plan,
+                           fp_err *err)
+{
+    const double w[FP_SD_NPROPS] = {want->mem_high_bytes, want->mem_max_bytes, want->cpu_max_cores,
+                                    want->cpu_weight_cores, want->pids_max};
+    static const char *const limit[FP_SD_NPROPS] = {"mem_high_bytes", "mem_max_bytes",
+                                                    "cpu_max_cores", "cpu_weight_cores", "pids_max"};
+    for (int i = 0; i < FP_SD_NPROPS; i++)
+        if (!isfinite(w[i]))
+            return fp_err_set(err, FP_EUSAGE, "limit %s is not a finite number", limit[i]);
+    unsigned long long neu[FP_SD_NPROPS];
+    bool change[FP_SD_NPROPS] = {false};
+    for (int i = 0; i < FP_SD_NPROPS; i++) {
+        if (unset(w[i])) continue;
+        if (!now->known[i]) {
+            fp_plan_unsupported(plan, limit[i], "unit %s: property %s could not be read",
+                                plan->object, fp_systemd_prop_names[i]);
+            continue;
+        }
+        neu[i] = prop_value(i, w[i]);
+        change[i] = neu[i] != now->value[i];
+        if (change[i] && (i == FP_SD_MEMORY_HIGH || i == FP_SD_MEMORY_MAX) && neu[i] != SD_INF &&
+            now->memory_current != SD_INF && neu[i] < now->memory_current)
+            return fp_err_set(err, FP_EINPUT,
+                              "refusing %s = %llu bytes (%.1f MiB) for unit %s: below its current "
+                              "memory usage of %llu bytes (%.1f MiB)", fp_systemd_prop_names[i],
+                              neu[i], neu[i] / 1048576.0, plan->object, now->memory_current,
+                              now->memory_current / 1048576.0);
+    }
+    bool shrink = change[FP_SD_MEMORY_MAX] && neu[FP_SD_MEMORY_MAX] < now->value[FP_SD_MEMORY_MAX];
+    int order[FP_SD_NPROPS] = {FP_SD_CPU_QUOTA, FP_SD_CPU_WEIGHT,
+                               shrink ? FP_SD_MEMORY_HIGH : FP_SD_MEMORY_MAX,
+                               shrink ? FP_SD_MEMORY_MAX : FP_SD_MEMORY_HIGH, FP_SD_TASKS_MAX};
+    for (int j = 0; j < FP_SD_NPROPS; j++) {
+        int i = order[j];
+        if (!change[i]) continue;
+        char v[32], prev[32];
+        fp_systemd_format(neu[i], v, sizeof v);
+        fp_systemd_format(now->value[i], prev, sizeof prev);
+        if (fp_plan_add(plan, fp_systemd_prop_names[i], v, prev, NULL, err) < 0) return -1;
+    }
+    if (!unset(want->io_read_Bps))
+        fp_plan_unsupported(plan, "io_read_Bps", "the systemd back-end does not set I/O limits");
+    if (!unset(want->io_write_Bps))
+        fp_plan_unsupported(plan, "io_write_Bps", "the systemd back-end does not set I/O limits");
+    if (!unset(want->net_tx_Bps))
+        fp_plan_unsupported(plan, "net_tx_Bps", "the systemd back-end does not set network limits");
+    return 0;
+}
+
+/* ---- the back-end -------------------------------------------------------- */
+
+#ifdef HAVE_SYSTEMD
+
+typedef struct sd_act {
+    fp_actuator base;
+    sd_bus *bus;
+    char unit[256];            /* fixed unit, "" none */
+} sd_act;
+
+static const char *const DEST = "org.freedesktop.systemd1";
+
+/* D-Bus interface of a unit's type, from its suffix. */
+static const char *unit_iface(const char *unit)
+{
+    static const struct { const char *suffix, *iface; } t[] = {
+        {".service", "org.freedesktop.systemd1.Service"}, {".scope", "org.freedesktop.systemd1.Scope"},
+        {".slice", "org.freedesktop.systemd1.Slice"},     {".socket", "org.freedesktop.systemd1.Socket"},
+        {".mount", "org.freedesktop.systemd1.Mount"},     {".swap", "org.freedesktop.systemd1.Swap"}};
+    size_t len = strlen(unit);
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        size_t sl = strlen(t[i].suffix);
+        if (len > sl && !strcmp(unit + len - sl, t[i].suffix)) return t[i].iface;
+    }
+    return NULL;
+}
+
+static int bus_err(fp_err *err, const sd_bus_error *e, int r, const char *what, const char *unit)
+{
+    if (e && sd_bus_error_is_set(e)) {
+        bool missing = sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit");
+        return fp_err_set(err, missing ? FP_EINPUT : FP_ESYS, "%s %s: %s", what, unit, e->message);
+    }
+    errno = r < 0 ? -r : EIO;
+    return fp_err_sys(err, "%s %s", what, unit);
+}
+
+/* The unit of a target: the fixed one, else from its cgroup path. */
+static int target_unit(const sd_act *a, const fp_target *tg, char *unit, size_t n, fp_err *err)
+{
+    if (a->unit[0]) {
+        snprintf(unit, n, "%s", a->unit);
+        return 0;
+    }
+    if (!tg->cgroup[0])
+        return fp_err_set(err, FP_EINPUT, "the systemd back-end needs a unit: name it with --unit "
+                          "or give the target the unit's cgroup");
+    return fp_systemd_unit_of_cgroup(tg->cgroup, unit, n, err);
+}
+
+/* The unit's object path (the unit must be loaded). */
+static int unit_path(sd_act *a, const char *unit, char **path, fp_err *err)
+{
+    sd_bus_error e = SD_BUS_ERROR_NULL;
+    sd_bus_message *reply = NULL;
+    int r = sd_bus_call_method(a->bus, DEST, "/org/freedesktop/systemd1",
+                               "org.freedesktop.systemd1.Manager", "GetUnit", &e, &reply, "s", unit);
+    if (r < 0) {
+        bus_err(err, &e, r, "no loaded unit", unit);
+        sd_bus_error_free(&e);
+        return -1;
+    }
+    const char *p;
+    r = sd_bus_message_read(reply, "o", &p);
+    if (r >= 0) *path = strdup(p);
+    sd_bus_message_unref(reply);
+    if (r < 0 || !*path) return fp_err_set(err, FP_ESYS, "unexpected GetUnit answer for %s", unit);
+    return 0;
+}
+
+static int get_u64(sd_act *a, const char *path, const char *iface, const char *prop,
+                   unsigned long long *v)
+{
+    sd_bus_error e = SD_BUS_ERROR_NULL;
+    uint64_t x = 0;
+    int r = sd_bus_get_property_trivial(a->bus, DEST, path, iface, prop, &e, 't', &x);
+    sd_bus_error_free(&e);
+    if (r < 0) return -1;
+    *v = x;
+    return 0;
+}
+
+/* The unit's limits, usage and CPU time. */
+static int unit_state(sd_act *a, const char *unit, fp_unit_state *st, unsigned long long *cpu_ns,
+                      fp_err *err)
+{
+    const char *iface = unit_iface(unit);
+    if (!iface) return fp_err_set(err, FP_EINPUT, "%s is not a unit fp can limit", unit);
+    char *path = NULL;
+    if (unit_path(a, unit, &path, err) < 0) return -1;
+    memset(st, 0, sizeof *st);
+    for (int i = 0; i < FP_SD_NPROPS; i++)
+        st->known[i] = get_u64(a, path, iface, fp_systemd_prop_names[i], &st->value[i]) == 0;
+    if (get_u64(a, path, iface, "MemoryCurrent", &st->memory_current) < 0) st->memory_current = SD_INF;
+    if (cpu_ns && get_u64(a, path, iface, "CPUUsageNSec", cpu_ns) < 0) *cpu_ns = SD_INF;
+    free(path);
+    return 0;
+}
+
+static double limit_of(unsigned long long v, double scale)
+{
+    return v == SD_INF ? FP_UNLIMITED : (double)v / scale;
+}
+
+static int sd_observe(fp_actuator *base, const fp_target *tg, fp_observed *o, fp_err *err)
+{
+    sd_act *a = (sd_act *)base;
+    char unit[256];
+    if (target_unit(a, tg, unit, sizeof unit, err) < 0) return -1;
+    fp_unit_state st;
+    unsigned long long cpu_ns;
+    if (unit_state(a, unit, &st, &cpu_ns, err) < 0) return -1;
+    fp_limits_unset(&o->now);
+    o->why_mem = st.memory_current == SD_INF ? "no MemoryCurrent (MemoryAccounting off?)" : NULL;
+    o->mem_bytes = o->why_mem ? FP_UNSET : (double)st.memory_current;
+    o->why_cpu = cpu_ns == SD_INF ? "no CPUUsageNSec (CPUAccounting off?)" : NULL;
+    o->cpu_s = o->why_cpu ? FP_UNSET : cpu_ns / 1e9;
+    o->oom_kills = FP_UNSET;
+    o->why_oom = "not read through systemd";
+    o->throttled_s = FP_UNSET;
+    o->why_throttled = "not read through systemd";
+    if (st.known[FP_SD_MEMORY_HIGH]) o->now.mem_high_bytes = limit_of(st.value[FP_SD_MEMORY_HIGH], 1);
+    if (st.known[FP_SD_MEMORY_MAX]) o->now.mem_max_bytes = limit_of(st.value[FP_SD_MEMORY_MAX], 1);
+    if (st.known[FP_SD_CPU_QUOTA]) o->now.cpu_max_cores = limit_of(st.value[FP_SD_CPU_QUOTA], 1e6);
+    if (st.known[FP_SD_CPU_WEIGHT]) o->now.cpu_weight_cores = limit_of(st.value[FP_SD_CPU_WEIGHT], 100);
+    if (st.known[FP_SD_TASKS_MAX]) o->now.pids_max = limit_of(st.value[FP_SD_TASKS_MAX], 1);
+    return 0;
+}
+
+static int sd_plan(fp_actuator *base, const fp_target *tg, const fp_limits *want, fp_plan *plan,
+                   fp_err *err)
+{
+    sd_act *a = (sd_act *)base;
+    char unit[256];
+    if (target_unit(a, tg, unit, sizeof unit, err) < 0) return -1;
+    snprintf(plan->object, sizeof plan->object, "%s", unit);
+    fp_unit_state st;
+    if (unit_state(a, unit, &st, NULL, err) < 0) return -1;
+    return fp_systemd_plan_limits(&st, want, plan, err);
+}
+
+/* One SetUnitProperties call: property prop = value (runtime). */
+static int set_prop(sd_act *a, const char *unit, const char *prop, const char *value, fp_err *err)
+{
+    unsigned long long v;
+    if (fp_systemd_parse(value, &v) < 0)
+        return fp_err_set(err, FP_EINPUT, "property %s: \"%s\" is not a number or infinity", prop, value);
+    sd_bus_message *m = NULL, *reply = NULL;
+    sd_bus_error e = SD_BUS_ERROR_NULL;
+    int r = sd_bus_message_new_method_call(a->bus, &m, DEST, "/org/freedesktop/systemd1",
+                                           "org.freedesktop.systemd1.Manager", "SetUnitProperties");
+    if (r >= 0) r = sd_bus_message_append(m, "sb", unit, 1);
+    if (r >= 0) r = sd_bus_message_append(m, "a(sv)", 1, prop, "t", (uint64_t)v);
+    if (r >= 0) r = sd_bus_call(a->bus, m, 0, &e, &reply);
+    int rc = 0;
+    if (r < 0) {
+        char what[160];
+        snprintf(what, sizeof what, "cannot set %s=%s on", prop, value);
+        rc = bus_err(err, &e, r, what, unit);
+    }
+    sd_bus_error_free(&e);
+    sd_bus_message_unref(reply);
+    sd_bus_message_unref(m);
+    return rc;
+}
+
+static int sd_commit(fp_actuator *base, const fp_plan *p, fp_err *err)
+{
+    sd_act *a = (sd_act *)base;
+    if (strcmp(p->backend, "systemd") != 0)
+        return fp_err_set(err, FP_EINPUT, "plan is for back-end \"%s\", not systemd", p->backend);
+    if (!fp_systemd_valid_unit(p->object))
+        return fp_err_set(err, FP_EINPUT, "plan object \"%s\" is not a unit name", p->object);
+    if (p->n < 0 || p->n > FP_CHANGES_MAX) return fp_err_set(err, FP_EINPUT, "plan has %d changes", p->n);
+    for (int i = 0; i < p->n; i++) {
+        bool known = false;
+        unsigned long long v;
+        for (int k = 0; k < FP_SD_NPROPS; k++)
+            if (!strcmp(p->ch[i].knob, fp_systemd_prop_names[k])) known = true;
+        if (!known) return fp_err_set(err, FP_EINPUT, "unknown unit property %s", p->ch[i].knob);
+        if (fp_systemd_parse(p->ch[i].value, &v) < 0 || fp_systemd_parse(p->ch[i].previous, &v) < 0)
+            return fp_err_set(err, FP_EINPUT, "property %s: value or previous value is not a number "
+                              "or infinity", p->ch[i].knob);
+    }
+    for (int i = 0; i < p->n; i++) {
+        if (set_prop(a, p->object, p->ch[i].knob, p->ch[i].value, err) == 0) continue;
+        fp_err first = err ? *err : (fp_err){0};
+        int failed = 0;
+        for (int j = i - 1; j >= 0; j--)
+            if (set_prop(a, p->object, p->ch[j].knob, p->ch[j].previous, NULL) < 0) failed++;
+        if (i == 0) fp_err_set(err, first.cls, "%s; nothing was changed", first.msg);
+        else if (!failed)
+            fp_err_set(err, first.cls, "%s; the %d earlier change%s rolled back", first.msg, i,
+                       i == 1 ? " was" : "s were");
+        else
+            fp_err_set(err, first.cls, "%s; rolling back the %d earlier changes failed for %d of them",
+                       first.msg, i, failed);
+        return -1;
+    }
+    return 0;
+}
+
+static void sd_free(fp_actuator *base)
+{
+    sd_act *a = (sd_act *)base;
+    sd_bus_flush_close_unref(a->bus);
+    free(a);
+}
+
+static const fp_act_ops ops_sd = {"systemd", sd_observe, sd_plan, sd_commit, sd_free};
+
+fp_actuator *fp_act_systemd_new(const fp_roots *roots, fp_err *err)
+{
+    if (!fp_systemd_booted(roots)) {
+        fp_err_set(err, FP_ESYS, "the systemd back-end needs systemd as PID 1 (no %s/systemd/system "
+                   "on this host)", roots->run);
+        return NULL;
+    }
+    sd_act *a = calloc(1, sizeof *a);
+    if (!a) {
+        fp_err_set(err, FP_ESYS, "out of memory");
+        return NULL;
+    }
+    int r = sd_bus_open_system(&a->bus);
+    if (r < 0) {
+        errno = -r;
+        fp_err_sys(err, "cannot connect to the system bus");
+        free(a);
+        return NULL;
+    }
+    a->base.ops = &ops_sd;
+    return &a->base;
+}
+
+int fp_act_systemd_unit(fp_actuator *base, const char *unit, fp_err *err)
+{
+    if (!base || base->ops != &ops_sd)
+        return fp_err_set(err, FP_EUSAGE, "--unit applies to the systemd back-end only");
+    if (!fp_systemd_valid_unit(unit))
+        return fp_err_set(err, FP_EINPUT, "\"%s\" is not a unit name (NAME.service, .scope, "
+                          ".slice, .socket, .mount or .swap)", unit);
+    snprintf(((sd_act *)base)->unit, sizeof ((sd_act *)base)->unit, "%s", unit);
+    return 0;
+}
+
+#else /* !HAVE_SYSTEMD */
+
+fp_actuator *fp_act_systemd_new(const fp_roots *roots, fp_err *err)
+{
+    (void)roots;
+    fp_err_set(err, FP_EUSAGE, "fp was built without systemd support (libsystemd-dev; configure "
+               "--with-systemd)");
+    return NULL;
+}
+
+int fp_act_systemd_unit(fp_actuator *a, const char *unit, fp_err *err)
+{
+    (void)a;
+    (void)unit;
+    return fp_err_set(err, FP_EUSAGE, "fp was built without systemd support");
+}
+
+#endif
