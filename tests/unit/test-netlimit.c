@@ -207,6 +207,9 @@ static void test_actuator(const fp_roots *r, int child)
         ok(1, "actuator # SKIP no cgroup hierarchy");
         return;
     }
+    /* the child shares the test's cgroup, which a pid target may limit only
+     * when the caller says so (only tc is written here, no cgroup knob) */
+    ok(fp_act_cgroup_whole(a, true, &err) == 0, "whole-cgroup mode for a pid that shares its cgroup");
     fp_target tg;
     memset(&tg, 0, sizeof tg);
     tg.pid = child;
