@@ -470,8 +470,10 @@ static void guard_limits(wl *w)
                 : g->mem_max_bytes >= 0 ? 0.9 * g->mem_max_bytes : 0;
     if (warn == w->armed) return;
     fp_err err = {0};
-    if (fp_memguard_arm(w->guard, warn, &err) < 0)
-        fprintf(stderr, "fp-run: %s: warning: %s\n", w->tg.id, err.msg);
+    if (fp_memguard_arm(w->guard, warn, &err) < 0) {
+        if (err.sys_errno != ENODEV && err.sys_errno != ENOENT)   /* not when the cgroup is gone */
+            fprintf(stderr, "fp-run: %s: warning: %s\n", w->tg.id, err.msg);
+    }
     else
         w->armed = warn;
 }

@@ -501,6 +501,32 @@ void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_pre
         }
     }
 
+    /* between predictions, a look keeps memory above the growth-aware
+     * floor: raises only */
+    if (!p && st->applied && pol->res[FP_RES_MEM].enabled && mem_floor > 0) {
+        const fp_res_policy *rp = &pol->res[FP_RES_MEM];
+        double ch = CUR(st, o, mem_high_bytes), cm = CUR(st, o, mem_max_bytes);
+        double ceil_ = rp->ceiling > 0 ? rp->ceiling : cap->mem_bytes;
+        double fl = round_up(mem_floor, rp->step);
+        if (fl > ceil_) fl = ceil_;
+        if ((!isnan(ch) && fl > ch) || (!isnan(cm) && fl > cm)) {
+            /* at least x oom_bump_factor, so a steady grower is raised in
+             * a few steps, not at every look */
+            double high = fl;
+            if (!isnan(ch) && ch * pol->oom_bump_factor > high)
+                high = round_up(ch * pol->oom_bump_factor, rp->step);
+            if (high > ceil_) high = ceil_;
+            double max = round_up(high * pol->mem_max_over_high, rp->step);
+            if (max > ceil_) max = ceil_;
+            if (!isnan(ch) && high > ch) d->want.mem_high_bytes = high;
+            if (!isnan(cm) && max > cm) d->want.mem_max_bytes = max;
+            snprintf(d->why[FP_RES_MEM], FP_WHY_MAX, "usage %.0f growing %.0f B/s passed the "
+                     "growth floor %.0f: soft raised to %.0f", o->mem_bytes,
+                     st->mem_rate > 0 ? st->mem_rate : 0, fl, high);
+            reason = "growth";
+        }
+    }
+
     /* raises after an OOM kill or sustained throttling override the rest */
     if (oom && pol->res[FP_RES_MEM].enabled) {
         double cur_max = CUR(st, o, mem_max_bytes), cur_high = CUR(st, o, mem_high_bytes);

@@ -29,6 +29,10 @@
  *   - sustained throttling (throttled share of wall time above
  *     throttle_frac for throttle_streak looks in a row) raises the CPU quota
  *     x throttle_bump;
+ *   - a look between predictions (p NULL) raises memory when the
+ *     growth-aware floor has passed the limits in place: the soft limit to
+ *     max(floor, soft x oom_bump_factor), the hard one x mem_max_over_high
+ *     above (reason "growth");
  *   - the kernel's word that the workload presses against its memory
  *     limits (fp/memguard.h: a usage threshold at the soft limit, an OOM at
  *     the hard one, memory.high events, memory pressure) raises at once
@@ -133,7 +137,8 @@ typedef struct fp_apply_state {
 
 #define FP_WHY_MAX 200
 typedef struct fp_decision {
-    char reason[32];           /* "prediction", "oom", "pressure", "throttling", "hold" */
+    char reason[32];           /* "prediction", "growth", "oom", "pressure",
+                                  "throttling", "hold" */
     fp_limits want;            /* limits to put in place (FP_UNSET: leave) */
     double wanted[FP_RES_COUNT];   /* the policy's value before safety (NAN: none) */
     char why[FP_RES_COUNT][FP_WHY_MAX];

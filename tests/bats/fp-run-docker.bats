@@ -98,6 +98,31 @@ hc_mem() { docker inspect -f '{{.HostConfig.Memory}}' "$1"; }
     docker rm -f fpr-one > /dev/null
 }
 
+@test "--docker: a container that outgrows its prediction 3x is raised in time, not OOM-killed" {
+    train_model
+    # the trained shape (~150 MiB), three times over: 450 MiB of tmpfs,
+    # which no reclaim can take back: over its limit it would be killed
+    big='i=0; while [ $i -lt 450 ]; do head -c 1048576 /dev/zero >> /dev/shm/f; i=$((i+1)); sleep 0.02; done; exit 3'
+    id=$(docker run -d --network none --shm-size 600m --name fpr-big "$FP_BUSYBOX_IMAGE" sh -c "$big")
+    run --separate-stderr fpr -i 0.25 -w 0.5 --no-history -m "$M" --docker fpr-big
+    echo "$stderr"
+    printf '%s\n' "$output" > "$P/r.jsonl"
+    jq -c 'select(.type=="allocation") | {t, reason, ok, mem: .limits.mem_max_bytes}' "$P/r.jsonl"
+    [ "$status" -eq 3 ]
+    [ "$(docker inspect -f '{{.State.OOMKilled}}' fpr-big)" = false ]
+    # the first limit was below the peak: it was raised through the engine
+    first=$(jq -s '[.[] | select(.type=="allocation" and .ok and (.limits.mem_max_bytes | type) == "number")][0].limits.mem_max_bytes' "$P/r.jsonl")
+    peak=$(of_type actual "$P/r.jsonl" | jq .mem_bytes_peak)
+    echo "first hard limit $first, peak $peak"
+    awk -v f="$first" -v p="$peak" 'BEGIN { exit !(f < p) }'
+    [ "$(jq -s '[.[] | select(.type=="allocation" and .ok and (.reason == "pressure" or .reason == "growth"))] | length' "$P/r.jsonl")" -ge 1 ]
+    [ "$(of_type actual "$P/r.jsonl" | jq .oom_kills)" = 0 ]
+    [ "$(of_type error "$P/r.jsonl" | jq .harmed)" = false ]
+    # the engine holds the last limit written, above the peak
+    awk -v m="$(hc_mem fpr-big)" -v p="$peak" 'BEGIN { exit !(m > p) }'
+    docker rm -f fpr-big > /dev/null
+}
+
 @test "--watch-docker sizes every container that starts after it; TERM ends it with 0" {
     train_model
     "$FP_BIN/fp-run" -i 0.25 -w 0.5 --history "$P/h" -m "$M" --watch-docker --filter label=fpr.watch \

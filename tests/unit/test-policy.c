@@ -182,6 +182,30 @@ int main(void)
        "4b: memory.high lowered towards, never below, the peak so far + margin, 472 MiB "
        "(within the 10%% hysteresis: %.1f MiB)", st.granted.mem_high_bytes / MiB);
 
+    /* 4d. a look between predictions raises to the growth floor: soft 200,
+     * hard 250 MiB; usage 100 MiB (floor 142: hold), then 150 MiB 1 s later
+     * (50 MiB/s): floor 150 x 1.1 + 32 + 100 = 297 MiB (above 200 x 1.2)
+     * -> soft 297, hard 371.25 -> 372 MiB */
+    memset(&st, 0, sizeof st);
+    fp_limits_unset(&g); g.mem_high_bytes = 200 * MiB; g.mem_max_bytes = 250 * MiB;
+    fp_apply_state_commit(&st, &g, 0);
+    o = seen(100 * MiB, 0, 0);
+    fp_policy_decide(&pol, &cap, NULL, &o, &st, 40000, &d);
+    is_str(d.reason, "hold", "4d: usage 100 MiB, floor 142 under 200: hold");
+    o = seen(150 * MiB, 0, 0);
+    fp_policy_decide(&pol, &cap, NULL, &o, &st, 40001, &d);
+    is_str(d.reason, "growth", "4d: the floor passed the soft limit: reason growth");
+    is_near(d.want.mem_high_bytes, 297 * MiB, 0, "4d: soft to the growth floor");
+    is_near(d.want.mem_max_bytes, 372 * MiB, 0, "4d: hard = 297 x 1.25, rounded up");
+    fp_apply_state_commit(&st, &d.want, 40001);
+    /* slow growth just past the floor: a step of x1.2, not a creep: usage
+     * 245 MiB (5 MiB/s at most now) -> floor 245 x 1.1 + 32 + ~10 < 297 x
+     * 1.2 = 356.4 -> 357 MiB */
+    o = seen(245 * MiB, 0, 0);
+    fp_policy_decide(&pol, &cap, NULL, &o, &st, 40020, &d);
+    is_str(d.reason, "growth", "4d: the floor (%.0f MiB) passed the soft limit again", (245 * 1.1 + 32) );
+    is_near(d.want.mem_high_bytes, 357 * MiB, 0, "4d: raised by x1.2, not to just above the floor");
+
     /* 4c. pressure (the kernel's word between looks): soft 115, hard 144
      * MiB in place; usage 120 MiB, 70 MiB 0.5 s earlier: 100 MiB/s.
      * Near the soft limit: soft = max(120 x 1.1 + 32 + min(200, 120),
