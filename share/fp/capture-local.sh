@@ -16,11 +16,11 @@
 # actual (lifetime peaks); the host member is dropped.
 #
 # Why a 2 s window: fp-run, the live user of the default model, predicts
-# after 2 s (its -w default); eager replays are fingerprinted at 30 s.
-# Both kinds of fingerprint have the same 692 features (a replay's missing
-# metrics and a live capture's missing metadata are null, imputed), so one
-# model is trained on the mix; `fp-train --window 30` picks the
-# 30 s fingerprint of a replay and the only (2 s) one of a capture.
+# after 2 s (its -w default); eager replays are fingerprinted at 2 s too
+# (train-default.sh). Both kinds of fingerprint have the same 692 features
+# (a replay's missing metrics and a live capture's missing metadata are
+# null, imputed), so one model is trained on the mix with
+# `fp-train --window 2`.
 #
 # The file is data, committed: share/fp/train-default.sh reads it as an
 # input, so the default model is byte-reproducible from the same traces and

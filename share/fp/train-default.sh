@@ -12,9 +12,13 @@
 #
 # What it does, deterministically:
 #   1. replays every nf-core/eager task (PROCESS/TASK_cpu.csv.gz with its
-#      memory and metadata files) with `fp-capture --replay -w 30
-#      --no-samples`: a fingerprint of the task's first 30 s plus its
-#      request (max_cpus, max_mem) and input sizes, and its actual; and
+#      memory and metadata files) with `fp-capture --replay -w 2
+#      --no-samples`: a fingerprint of the task's first 2 s (fp-run's
+#      default window, the fingerprints this model is applied to; the trace
+#      samples about every 2 s, so it holds 1 to 3 samples: the mean, max,
+#      last and slope of CPU and memory, not their autocorrelation or
+#      spectrum) plus its request (max_cpus, max_mem) and input sizes, and
+#      its actual (lifetime peaks, whatever the window); and
 #      keeps five representatives of each process (its tasks at the 10th,
 #      30th, 50th, 70th and 90th percentile of peak memory): 66 of 1330
 #      tasks, so that the shipped knn model holds a summary of the trace,
@@ -23,7 +27,7 @@
 #      eager task spread like that task's process;
 #   2. adds LOCAL (live captures: a 2 s fingerprint and the actual of each
 #      workload, the same 692 features; each is its own group);
-#   3. trains `fp-train --model knn --seed 1 --window 30 --group-by
+#   3. trains `fp-train --model knn --seed 1 --window 2 --group-by
 #      'meta.task~DA[0-9]+'` (validation split by input sample) on the
 #      lifetime peaks. knn, not linear: a default model meets workloads
 #      unlike its data, and nearest fingerprints only ever predict what a
@@ -63,7 +67,7 @@ find "$data/eager" -name '*_cpu.csv.gz' | LC_ALL=C sort > "$tmp/tasks"
 n=$(wc -l < "$tmp/tasks")
 echo "train-default: replaying $n eager tasks" >&2
 while IFS= read -r f; do
-    "$bin/fp-capture" --replay "$f" -w 30 --no-samples | jq -c 'del(.host)' 
+    "$bin/fp-capture" --replay "$f" -w 2 --no-samples | jq -c 'del(.host)'
 done < "$tmp/tasks" > "$tmp/all-eager.jsonl"
 # five representatives per eager process: its tasks at the 10th, 30th,
 # 50th, 70th and 90th percentile of peak memory (ties by id)
@@ -82,13 +86,14 @@ fi
 # relative names inside the temporary directory, so the provenance (which
 # records the command) is the same wherever this runs
 (cd "$tmp" && SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1795824000} "$bin/fp-train" -q \
-    --model knn --seed 1 --window 30 --group-by 'meta.task~DA[0-9]+' -o default-model.json $inputs)
-mv "$tmp/default-model.json" "$out.tmp" && mv "$out.tmp" "$out"
+    --model knn --seed 1 --window 2 --group-by 'meta.task~DA[0-9]+' -o default-model.json $inputs)
+mv "$tmp/default-model.json" "$out.tmp"
+mv "$out.tmp" "$out"
 prov=${out%.json}.provenance.json
 if [ "$captures" != none ]; then
-    what="nf-core/eager (../shared/data/eager), every task replayed with fp-capture --replay -w 30 --no-samples, five representatives per process kept (the 10/30/50/70/90th percentile of peak memory); and share/fp/local-captures.jsonl (share/fp/capture-local.sh: stress-ng and busybox workloads captured live with fp-capture -w 2 --no-samples)"
+    what="nf-core/eager (../shared/data/eager), every task replayed with fp-capture --replay -w 2 --no-samples, five representatives per process kept (the 10/30/50/70/90th percentile of peak memory); and share/fp/local-captures.jsonl (share/fp/capture-local.sh: stress-ng and busybox workloads captured live with fp-capture -w 2 --no-samples)"
 else
-    what="nf-core/eager (../shared/data/eager), every task replayed with fp-capture --replay -w 30 --no-samples, five representatives per process kept (the 10/30/50/70/90th percentile of peak memory)"
+    what="nf-core/eager (../shared/data/eager), every task replayed with fp-capture --replay -w 2 --no-samples, five representatives per process kept (the 10/30/50/70/90th percentile of peak memory)"
 fi
 if [ "$captures" != none ]; then
     sum=$(sha256sum < "$captures" | cut -d' ' -f1)
@@ -100,5 +105,6 @@ jq --arg what "$what" --arg sum "$sum" --argjson nloc "$nloc" '{data: $what,
      local_captures: (if $sum == "" then null else {file: "share/fp/local-captures.jsonl", sha256: $sum, workloads: $nloc} end),
      citation: "J. Bader, N. Diedrich, L. Thamsen, O. Kao, Predicting Dynamic Memory Requirements for Scientific Workflow Tasks, IEEE BigData 2023",
      command: "share/fp/train-default.sh", kind: .kind, levels: .levels,
-     provenance: .provenance}' "$out" > "$prov.tmp" && mv "$prov.tmp" "$prov"
+     provenance: .provenance}' "$out" > "$prov.tmp"
+mv "$prov.tmp" "$prov"
 echo "train-default: wrote $out and $prov" >&2

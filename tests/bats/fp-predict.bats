@@ -218,6 +218,10 @@ setup() {
     [ "$(jq -r .provenance.seed "$m")" = 1 ]
     # the provenance beside it names the data and the command that made it
     [[ "$(jq -r .command "$FP_TOP_SRCDIR/share/fp/default-model.provenance.json")" == *train-default.sh ]]
+    # trained on fingerprints of fp-run's default window (issue 11)
+    w=$("$FP_BIN/fp-run" --help | sed -n 's/.*--window SEC.*(default \([0-9.]*\)).*/\1/p')
+    [ -n "$w" ]
+    [ "$(jq --argjson w "$w" '.provenance.window_s == $w' "$m")" = true ]
     run --separate-stderr bash -c "'$FP_BIN/fp-capture' -w 0.3 --no-samples -- sleep 0.5 | FP_MODEL='$m' '$FP_BIN/fp-predict' --no-pass"
     [ "$status" -eq 0 ]
     p=$(jq -c 'select(.type == "prediction")' <<<"$output")
