@@ -24,6 +24,9 @@
 #   FP_VM_IMAGE_SIZE       ext4 image size (default 6G; the file is sparse)
 #   FP_VM_MMDEBSTRAP_MODE  mmdebstrap --mode (default: root as root, else unshare)
 #   FP_VM_REBUILD=1        build again even when cached
+#   FP_VM_KEEP_OLD_IMAGES=1  keep the images of other keys (default: removed
+#                          after a new one is built)
+#   FP_VM_IMAGE_TIMEOUT    seconds to wait for another build (default 1800)
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -72,6 +75,14 @@ else
 fi
 
 mkdir -p "$cache"
+# one build at a time; another one may have built this image meanwhile
+exec 8> "$cache/build.lock"
+flock -w "${FP_VM_IMAGE_TIMEOUT:-1800}" 8 || die "timed out waiting for another image build"
+if [ -z "${FP_VM_REBUILD:-}" ] && [ -e "$dir/complete" ]; then
+    log "reusing image $dir (built meanwhile)"
+    echo "$dir"
+    exit 0
+fi
 tmp=$(mktemp -d "$cache/build.XXXXXX")
 cleanup() { rm -rf "$tmp"; }
 trap cleanup EXIT
@@ -180,5 +191,13 @@ echo "$kver" > "$tmp/kernel-version"
 rm -rf "$dir"
 mv "$tmp" "$dir"
 trap - EXIT
+# drop the images of other keys (older versions of this script)
+for d in "$cache"/*; do
+    case ${d##*/} in
+        "$key") ;;
+        [0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f])
+            [ -z "${FP_VM_KEEP_OLD_IMAGES:-}" ] && log "removing old image $d" && rm -rf "$d" ;;
+    esac
+done
 log "image $dir built in $(( $(date +%s) - start )) s (kernel $kver, $(du -sh "$dir/rootfs.ext4" | cut -f1) used)"
 echo "$dir"

@@ -15,7 +15,7 @@
 # build.log, timings, console.log (serial console), output (all the VM
 # command's output).
 #
-# Environment: VM_ACCEL (tcg|kvm), FP_VM_CACHE, FP_VM_TIMEOUT (default 1500 s
+# Environment: VM_ACCEL (tcg|kvm), FP_VM_CACHE, FP_VM_IMAGE_TIMEOUT (1800 s), FP_VM_TIMEOUT (default 1500 s
 # for the VM run), FP_VM_BOOT_TIMEOUT, FP_VM_OUT, FP_VM_SKIP_STATUS (77), and
 # what build-image.sh and run.sh read.
 set -uo pipefail
@@ -46,14 +46,14 @@ if [ "${VM_ACCEL:-tcg}" = kvm ] && [ ! -w /dev/kvm ]; then
 fi
 
 t0=$(date +%s)
-if ! image=$("$here/build-image.sh" | tail -n 1) || [ -z "$image" ]; then
-    skip "no VM image: build-image.sh failed (needs mmdebstrap, e2fsprogs, root and a Debian mirror; see above)"
+if ! image=$(timeout -k 10 "${FP_VM_IMAGE_TIMEOUT:-1800}" "$here/build-image.sh" | tail -n 1) || [ -z "$image" ]; then
+    skip "no VM image: build-image.sh failed or took longer than ${FP_VM_IMAGE_TIMEOUT:-1800}s (needs mmdebstrap, e2fsprogs, root and a Debian mirror; see above)"
 fi
 t_image=$(( $(date +%s) - t0 ))
 echo "check-v2: image $image ready after ${t_image}s" >&2
 
-rm -rf "$out"
 mkdir -p "$out"
+rm -f "$out"/{cmd,cmd.inner,src.tar,output,rc,console.log,build.log,timings,v2.tap,v2.err}
 t1=$(date +%s)
 "$here/run.sh" --image "$image" --out "$out" -c 'bash /mnt/fp/tests/vm/guest-check.sh' > /dev/null
 rc=$?

@@ -78,7 +78,8 @@ fi
 die() { echo "run.sh: ERROR: $*" >&2; exit 125; }
 command -v "$qemu" >/dev/null 2>&1 || die "$qemu not found (Debian: apt-get install qemu-system-x86)"
 if [ -z "$image" ]; then
-    image=$("$here/build-image.sh" | tail -n 1) || die "no VM image (build-image.sh failed)"
+    image=$(timeout -k 10 "${FP_VM_IMAGE_TIMEOUT:-1800}" "$here/build-image.sh" | tail -n 1) \
+        || die "no VM image (build-image.sh failed or took longer than ${FP_VM_IMAGE_TIMEOUT:-1800}s)"
 fi
 for f in rootfs.ext4 vmlinuz initrd.img; do
     [ -s "$image/$f" ] || die "$image/$f missing"
@@ -139,8 +140,10 @@ fi
 
 if [ "$interactive" = 1 ]; then
     echo "run.sh: interactive VM (root shell on the console; 'poweroff' or Ctrl-A x to leave)" >&2
-    "$qemu" "${qargs[@]}" -nographic -serial mon:stdio
-    exit
+    rc=0
+    "$qemu" "${qargs[@]}" -nographic -serial mon:stdio 9>&- || rc=$?
+    if [ "$own_out" = 1 ] && [ -z "${FP_VM_KEEP:-}" ]; then rm -rf "$out"; fi
+    exit "$rc"
 fi
 
 t0=$(date +%s)
