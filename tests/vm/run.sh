@@ -159,7 +159,8 @@ cleanup() {
     fi
     wait "$qpid" 2>/dev/null || true
     [ -n "$tailpid" ] && kill "$tailpid" 2>/dev/null || true
-    if [ "$own_out" = 1 ] && [ -z "${FP_VM_KEEP:-}" ]; then rm -rf "$out"; fi
+    if [ "$own_out" = 1 ] && [ -z "${FP_VM_KEEP:-}" ]; then rm -rf "$out"
+    else echo "run.sh: run directory: $out" >&2; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
