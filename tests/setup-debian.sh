@@ -13,5 +13,6 @@ apt-get install -y -qq --no-install-recommends \
     libjansson-dev libpfm4-dev libcurl4-openssl-dev zlib1g-dev libreadline-dev libsystemd-dev \
     bats jq valgrind libxml2-utils \
     stress-ng busybox-static util-linux iproute2 procps python3 \
-    docker.io sysstat ca-certificates >/dev/null
+    docker.io sysstat ca-certificates \
+    qemu-system-x86 mmdebstrap e2fsprogs >/dev/null
 echo "setup-debian: dependencies installed"
