@@ -4,7 +4,7 @@
 # and how much less after one --learn run. In one run, 14 real programs
 # from Debian packages (xz, gzip, bzip2, zstd, sort, sqlite3, gcc -O2,
 # python3, perl, stress-ng --vm/--cpu/--malloc/--hdd, dd through the page
-# cache), each 5-15 s alone on an idle 2-core machine, on inputs the bench
+# cache), each 5-15 s alone on a 2-core machine, on inputs the bench
 # generates (an 80 MB text file and slices of it, a 320 MB file to sort, a
 # 10k-line C file), under three conditions:
 #
@@ -134,7 +134,9 @@ echo "never-harm: inputs made in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {
 
 # ---- the programs -------------------------------------------------------------
 # name|shell command (run by sh -c in $w; its output must not reach stdout,
-# where fp-run writes its records)
+# where fp-run writes its records). A name ending in -8s runs for a fixed
+# time (stress-ng --timeout: its --vm-ops and --malloc-ops counts do not
+# give a stable duration): its slowdown is shown but left out of the goal.
 progs=(
     "xz-6|xz -6 -T1 -c t6.txt > /dev/null"
     "gzip-9|gzip -9 -c text.txt > /dev/null"
@@ -149,9 +151,9 @@ for i in range(16):
     a.append(bytearray(48 << 20)); time.sleep(0.4)
 l = sorted(str(i) for i in range(3000000))' > /dev/null"
     "perl-hash|perl -e 'my %h; for my \$i (1 .. 2000000) { \$h{\"key\$i\"} = \"v\" x 40 . \$i } my \$n = 0; for my \$k (sort keys %h) { \$n += length \$h{\$k} } print \$n' > /dev/null"
-    "stress-vm|stress-ng -q --vm 1 --vm-bytes 600M --vm-ops 6000 > /dev/null"
+    "stress-vm-8s|stress-ng -q --vm 1 --vm-bytes 600M --timeout 8s > /dev/null"
     "stress-cpu|stress-ng -q --cpu 2 --cpu-method matrixprod --cpu-ops 16000 > /dev/null"
-    "stress-malloc|stress-ng -q --malloc 2 --malloc-bytes 256M --malloc-ops 30000 > /dev/null"
+    "stress-mall-8s|stress-ng -q --malloc 2 --malloc-bytes 256M --timeout 8s > /dev/null"
     "stress-hdd|stress-ng -q --hdd 1 --hdd-bytes 512M --hdd-ops 150000 --temp-path . > /dev/null"
     "dd-pagecache|dd if=/dev/zero of=dd.out bs=1M count=4000 2> /dev/null && dd if=dd.out of=/dev/null bs=1M 2> /dev/null; rm -f dd.out"
 )
@@ -313,7 +315,7 @@ for n in "${names[@]}"; do
     osd=$(awk -v a="${or_s[$n]}" -v b="${unl_s[$n]}" 'BEGIN { printf "%.3f", a / b }')
     sl=$(slack "${first[$n]}" "${peak[$n]}")
     ll=$(slack "${learn_first[$n]}" "${peak[$n]}")
-    sd_all+=("$sd") or_all+=("$osd")
+    if [[ $n != *-8s ]]; then sd_all+=("$sd") or_all+=("$osd"); fi
     [ "$sl" = nan ] || sl_all+=("$sl")
     [ "$ll" = nan ] || ll_all+=("$ll")
     or_failed=$((or_failed + or_fail[$n]))
@@ -321,7 +323,8 @@ for n in "${names[@]}"; do
         "$(awk -v p="${peak[$n]}" 'BEGIN { print p / 1048576 }')" "${unl_s[$n]}" "${fp_s[$n]}" "$sd" "$sl" "$ll" \
         "${raises[$n]}(${praises[$n]})" "${ooms[$n]}" "${harmed[$n]}" "${thr[$n]}" "${or_fail[$n]}" "$reps" "$osd"
 done
-printf '(peak: largest unlimited peak; unl_s, fp_s: medians of %s runs; slack%%: first memory hard limit vs peak, (limit - peak) / limit,\n first fp-run run; learn%%: the same after one --learn run; raises: most in one run, memguard pressure raises in ( );\n oom, harmed: worst run; thr_s: median cpu_throttled_s; or_fail: oracle runs failed / runs; or_slowdn: median oracle / unlimited)\n' "$reps"
+printf '(peak: largest unlimited peak; unl_s, fp_s: medians of %s runs; slack%%: first memory hard limit vs peak, (limit - peak) / limit,\n first fp-run run; learn%%: the same after one --learn run; raises: most in one run, memguard pressure raises in ( );\n oom, harmed: worst run; thr_s: median cpu_throttled_s; or_fail: oracle runs failed / runs; or_slowdn: median oracle / unlimited;
+ -8s: runs a fixed time, its slowdowns are not in the goals)\n' "$reps"
 for n in "${names[@]}"; do [ -z "${fail_why[$n]:-}" ] || echo "failure: $n: ${fail_why[$n]}"; done
 
 lmed=$(printf '%s\n' "${loads[@]}" | med)
@@ -335,8 +338,8 @@ nrun=$(( ${#names[@]} * (reps + 2) ))
 goal "failures under fp-run (exit, OOM kill, harmed; $nrun runs): $fails (goal 0)" "$([ "$fails" = 0 ] && echo 1 || echo 0)"
 m=$(printf '%s\n' "${sd_all[@]}" | med)
 x=$(printf '%s\n' "${sd_all[@]}" | sort -g | tail -n 1)
-xn=$(for n in "${names[@]}"; do awk -v a="${fp_s[$n]}" -v b="${unl_s[$n]}" -v n="$n" 'BEGIN { printf "%.6f %s\n", a / b, n }'; done | sort -g | tail -n 1 | cut -d' ' -f2)
-goal "slowdown, median over programs: $(printf '%.3f' "$m")x (goal <= 1.02x)" "$(awk -v v="$m" 'BEGIN { print (v <= 1.02) ? 1 : 0 }')"
+xn=$(for n in "${names[@]}"; do [[ $n != *-8s ]] || continue; awk -v a="${fp_s[$n]}" -v b="${unl_s[$n]}" -v n="$n" 'BEGIN { printf "%.6f %s\n", a / b, n }'; done | sort -g | tail -n 1 | cut -d' ' -f2)
+goal "slowdown, median over ${#sd_all[@]} work-bound programs: $(printf '%.3f' "$m")x (goal <= 1.02x)" "$(awk -v v="$m" 'BEGIN { print (v <= 1.02) ? 1 : 0 }')"
 goal "slowdown, worst: $(printf '%.3f' "$x")x ($xn) (goal <= 1.02x)" "$(awk -v v="$x" 'BEGIN { print (v <= 1.02) ? 1 : 0 }')"
 m=$(printf '%s\n' "${sl_all[@]}" | med)
 goal "memory slack of the first limit, median over ${#sl_all[@]} programs: $m% (goal <= 50%)" "$(awk -v v="$m" 'BEGIN { print (v != "nan" && v <= 50) ? 1 : 0 }')"
