@@ -270,7 +270,7 @@ static json_t *explain_json(const fp_explain *ex)
 
 /* Write the prediction for the workload of rec from quantiles q. */
 static void write_prediction(run *R, const json_t *rec, const fp_quantiles *q, double horizon,
-                             const fp_explain *ex)
+                             const fp_explain *ex, double novelty)
 {
     fp_prediction p;
     fp_err err = {0};
@@ -286,6 +286,8 @@ static void write_prediction(run *R, const json_t *rec, const fp_quantiles *q, d
     p.horizon_s = horizon;
     snprintf(p.model, sizeof p.model, "%s", R->model_id);
     memcpy(p.q, q, sizeof p.q);
+    p.has_novelty = !isnan(novelty);
+    p.novelty = novelty;
     json_t *j = fp_prediction_to_json(&p);
     if (ex && ex->kind != FP_EXPLAIN_NONE) {
         json_t *missing = json_incref(json_object_get(j, "missing"));
@@ -314,7 +316,7 @@ static void recommend(run *R, const json_t *rec, const char *id, const json_t *m
         set_status(R, err.cls == FP_EINPUT ? 3 : 2);
         return;
     }
-    write_prediction(R, rec, q, horizon, NULL);
+    write_prediction(R, rec, q, horizon, NULL, NAN);
 }
 
 static void on_fingerprint(run *R, const json_t *rec, const char *id)
@@ -358,7 +360,7 @@ static void on_fingerprint(run *R, const json_t *rec, const char *id)
         set_status(R, 2);
         return;
     }
-    write_prediction(R, rec, q, R->fp_horizon, R->S->explain ? &ex : NULL);
+    write_prediction(R, rec, q, R->fp_horizon, R->S->explain ? &ex : NULL, fp_model_novelty(R->m));
 }
 
 static void on_sample(run *R, const json_t *rec, const char *id)
@@ -407,7 +409,7 @@ static void on_sample(run *R, const json_t *rec, const char *id)
         }
         if (!(smp.t >= l->next_due)) return;
         while (l->next_due <= smp.t) l->next_due += R->S->every;
-        write_prediction(R, rec, q, R->stream_horizon, NULL);
+        write_prediction(R, rec, q, R->stream_horizon, NULL, NAN);
         return;
     }
     fp_window_add(l->w, &smp);
@@ -429,7 +431,7 @@ static void on_sample(run *R, const json_t *rec, const char *id)
         set_status(R, 2);
         return;
     }
-    write_prediction(R, rec, q, R->stream_horizon, R->S->explain ? &ex : NULL);
+    write_prediction(R, rec, q, R->stream_horizon, R->S->explain ? &ex : NULL, fp_model_novelty(R->m));
 }
 
 static int read_input(run *R, FILE *f, const char *name)

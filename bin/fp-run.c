@@ -604,6 +604,8 @@ static void predict(wl *w, double t, bool act)
     p.horizon_s = C->horizon;
     snprintf(p.model, sizeof p.model, "%s", C->model_id);
     memcpy(p.q, q, sizeof p.q);
+    p.novelty = fp_model_novelty(C->m);
+    p.has_novelty = !isnan(p.novelty);
     emit(C, fp_prediction_to_json(&p));
     if (!w->have_pred) {
         w->have_pred = true;

@@ -593,6 +593,12 @@ int fp_model_predict(fp_model *m, const double *x, fp_quantiles out[FP_RES_COUNT
     return 0;
 }
 
+double fp_model_novelty(fp_model *m)
+{
+    if (!m->ops->novelty || m->ops->history || m->ops->seq) return NAN;
+    return m->ops->novelty(m);
+}
+
 bool fp_model_is_seq(const fp_model *m) { return m->ops->seq; }
 
 int fp_model_predict_seq(fp_model *m, const double *seq, int len, fp_quantiles out[FP_RES_COUNT],

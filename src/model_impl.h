@@ -37,6 +37,10 @@ typedef struct fp_model_ops {
     /* Sequence models (seq set): Z holds len normalised, imputed steps of
      * dim values (len 0: the prior); fill u/ok/why as predict does. Their
      * train/update read ex->seq (normalise it with fp_model_normalise_seq). */
+    /* How far the features of the last predict were from what the model
+     * knows, relative to how far its own examples are from each other
+     * (NULL: the kind cannot tell). */
+    double (*novelty)(fp_model *m);
     bool seq;
     int (*predict_seq)(fp_model *m, const double *Z, int len, double u[FP_RES_COUNT][FP_QMAX],
                        bool ok[FP_RES_COUNT], const char *why[FP_RES_COUNT], fp_err *err);

@@ -14,6 +14,14 @@
  * example stored first. The explanation is the k nearest examples overall
  * (group key and distance), nearest first.
  *
+ * Novelty (of the last query predicted): the distance from it to its
+ * nearest stored example over
+ * the typical such distance among the stored examples themselves (the
+ * median, over up to NOVELTY_SAMPLE examples spread evenly through the
+ * store, of each one's distance to its nearest other example; computed
+ * when first needed after a change of the store). 1 is as close as the
+ * model's examples are to each other; 3 is three times farther.
+ *
  * Store: at most max_store examples (default 100000) in a ring; when full,
  * a new example replaces the oldest (FIFO), so the model follows recent
  * workloads. Training stores every row (validation rows after they are
@@ -21,24 +29,30 @@
  * training would keep the identity normalisation, so training a knn model
  * that already holds examples but was never trained is refused.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "model_impl.h"
 
 #define KNN_EPS 1e-3
+#define NOVELTY_SAMPLE 256
 
 typedef struct {
     size_t n, cap, head;        /* count, allocated, oldest slot when full */
     double *z, *u;              /* cap * dim, cap * FP_RES_COUNT */
     char **group;
     double *dist;               /* cap scratch */
+    double typical;             /* novelty's reference distance; 0: to compute */
+    double last_nearest;        /* nearest distance of the last predict (NaN: none) */
 } knn;
 
 static int knn_init(fp_model *m, fp_err *err)
 {
     (void)err;
-    m->impl = calloc(1, sizeof(knn));
-    return m->impl ? 0 : fp_err_sys(err, "knn model");
+    knn *K = calloc(1, sizeof(knn));
+    if (K) K->last_nearest = NAN;
+    m->impl = K;
+    return K ? 0 : fp_err_sys(err, "knn model");
 }
 
 static void knn_destroy(fp_model *m)
@@ -82,6 +96,8 @@ static int store(fp_model *m, const double *z, const double *u, const char *grou
         K->head = (K->head + 1) % K->n;
         free(K->group[slot]);
     }
+    K->typical = 0;
+    K->last_nearest = NAN;
     memcpy(K->z + slot * (size_t)m->dim, z, (size_t)m->dim * sizeof *z);
     memcpy(K->u + slot * FP_RES_COUNT, u, FP_RES_COUNT * sizeof *u);
     K->group[slot] = g;
@@ -143,7 +159,9 @@ static int knn_predict(fp_model *m, const double *z, double u[FP_RES_COUNT][FP_Q
             c++;
         }
         K->dist[s] = c ? sqrt(sum * (double)dim / (double)c) : INFINITY;
+        if (i == 0 || K->dist[s] < K->last_nearest) K->last_nearest = K->dist[s];
     }
+    if (!K->n) K->last_nearest = NAN;
     size_t ts[FP_EXPLAIN_MAX];
     double td[FP_EXPLAIN_MAX];
     int nt;
@@ -246,8 +264,58 @@ out:
     return rc;
 }
 
+/* The distance of knn_predict between two normalised vectors. */
+static double dist2(const double *a, const double *b, int dim)
+{
+    double sum = 0;
+    int c = 0;
+    for (int j = 0; j < dim; j++) {
+        if (isnan(a[j]) || isnan(b[j])) continue;
+        double d = a[j] - b[j];
+        sum += d * d;
+        c++;
+    }
+    return c ? sqrt(sum * (double)dim / (double)c) : INFINITY;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double knn_novelty(fp_model *m)
+{
+    knn *K = m->impl;
+    int dim = m->dim;
+    if (K->n < 2 || isnan(K->last_nearest)) return NAN;
+    if (K->typical <= 0) {
+        size_t ns = K->n < NOVELTY_SAMPLE ? K->n : NOVELTY_SAMPLE, nf = 0;
+        double *near = malloc(ns * sizeof *near);
+        if (!near) return NAN;
+        for (size_t a = 0; a < ns; a++) {
+            size_t sa = slot_of(K, a * K->n / ns);
+            double best = INFINITY;
+            for (size_t i = 0; i < K->n; i++) {
+                size_t s = slot_of(K, i);
+                if (s == sa) continue;
+                double d = dist2(K->z + sa * (size_t)dim, K->z + s * (size_t)dim, dim);
+                if (d < best) best = d;
+            }
+            if (isfinite(best)) near[nf++] = best;
+        }
+        if (nf) {
+            qsort(near, nf, sizeof *near, cmp_double);
+            K->typical = nf % 2 ? near[nf / 2] : (near[nf / 2 - 1] + near[nf / 2]) / 2;
+        }
+        free(near);
+        if (!(K->typical > 0)) { K->typical = 0; return NAN; }
+    }
+    return isfinite(K->last_nearest) ? K->last_nearest / K->typical : INFINITY;
+}
+
 const fp_model_ops fp_model_knn_ops = {
     .kind = "knn", .history = false,
     .init = knn_init, .destroy = knn_destroy, .train = knn_train, .update = knn_update,
-    .predict = knn_predict, .save = knn_save, .load = knn_load,
+    .predict = knn_predict, .save = knn_save, .load = knn_load, .novelty = knn_novelty,
 };

@@ -29,6 +29,8 @@ void fp_policy_default(fp_policy *p)
     p->mem_react_s = 2;
     p->mem_rate_tau_s = 10;
     p->agree = 3;
+    p->novel_above = 3;
+    p->novel_mem_frac = 0;
     p->cpu_margin_frac = 0.25;
     p->oom_bump_bytes = 100 * MiB;
     p->oom_bump_factor = 1.2;
@@ -90,7 +92,8 @@ int fp_policy_from_json(fp_policy *p, const json_t *o, const char *name, fp_err 
 {
     static const char *const top[] = {
         "overcommit", "min_interval_s", "mem_margin_bytes", "mem_margin_frac",
-        "mem_max_over_high", "mem_react_s", "mem_rate_tau_s", "agree", "cpu_margin_frac", "oom_bump_bytes", "oom_bump_factor", "throttle_frac",
+        "mem_max_over_high", "mem_react_s", "mem_rate_tau_s", "agree", "novel_above",
+        "novel_mem_frac", "cpu_margin_frac", "oom_bump_bytes", "oom_bump_factor", "throttle_frac",
         "throttle_streak", "throttle_bump", "cpu_hard", "reserve_cpu_cores",
         "reserve_mem_bytes", "pids_max", "resources", NULL };
     static const char *const per[] = {
@@ -107,6 +110,8 @@ int fp_policy_from_json(fp_policy *p, const json_t *o, const char *name, fp_err 
         num(o, "mem_react_s", 0, 3600, &q.mem_react_s, name, "", err) < 0 ||
         num(o, "mem_rate_tau_s", 0.1, 1e6, &q.mem_rate_tau_s, name, "", err) < 0 ||
         num(o, "agree", 1, FP_AGREE_MAX, &agree, name, "", err) < 0 ||
+        num(o, "novel_above", 0, 1e6, &q.novel_above, name, "", err) < 0 ||
+        num(o, "novel_mem_frac", 0, 1, &q.novel_mem_frac, name, "", err) < 0 ||
         num(o, "cpu_margin_frac", 0, 10, &q.cpu_margin_frac, name, "", err) < 0 ||
         num(o, "oom_bump_bytes", 0, 1e15, &q.oom_bump_bytes, name, "", err) < 0 ||
         num(o, "oom_bump_factor", 1, 100, &q.oom_bump_factor, name, "", err) < 0 ||
@@ -188,7 +193,7 @@ json_t *fp_policy_to_json(const fp_policy *p)
                       "ceiling", r->ceiling, "step", r->step, "hysteresis", r->hysteresis,
                       "max_down", r->max_down));
     }
-    return json_pack("{s:s,s:f,s:f,s:f,s:f,s:f,s:f,s:i,s:f,s:f,s:f,s:f,s:i,s:f,s:b,s:f,s:f,s:f,s:o}",
+    return json_pack("{s:s,s:f,s:f,s:f,s:f,s:f,s:f,s:i,s:f,s:f,s:f,s:f,s:f,s:f,s:i,s:f,s:b,s:f,s:f,s:f,s:o}",
                      "overcommit", fp_overcommit_name(p->over),
                      "min_interval_s", p->min_interval_s,
                      "mem_margin_bytes", p->mem_margin_bytes,
@@ -197,6 +202,8 @@ json_t *fp_policy_to_json(const fp_policy *p)
                      "mem_react_s", p->mem_react_s,
                      "mem_rate_tau_s", p->mem_rate_tau_s,
                      "agree", p->agree,
+                     "novel_above", p->novel_above,
+                     "novel_mem_frac", p->novel_mem_frac,
                      "cpu_margin_frac", p->cpu_margin_frac,
                      "oom_bump_bytes", p->oom_bump_bytes,
                      "oom_bump_factor", p->oom_bump_factor,
@@ -447,6 +454,16 @@ void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_pre
             break;
         }
         case FP_RES_MEM: {
+            if (!st->applied && p->has_novelty && p->novelty > pol->novel_above &&
+                pol->novel_mem_frac > 0 && cap->mem_bytes * pol->novel_mem_frac > v) {
+                v = round_up(cap->mem_bytes * pol->novel_mem_frac, rp->step);
+                if (ceil_ > 0 && v > ceil_) v = ceil_;
+                char nb[96];
+                snprintf(nb, sizeof nb, "; novel (%.3g > %g): generous first limit", p->novelty,
+                         pol->novel_above);
+                size_t k = strlen(why);
+                snprintf(why + k, FP_WHY_MAX - k, "%s %.0f", nb, v);
+            }
             double high = v, max;
             if (high < mem_floor) {
                 add_why(why, FP_WHY_MAX, "; raised to usage + margin + growth %.0f", mem_floor);

@@ -149,6 +149,13 @@ int fp_prediction_from_json(const json_t *rec, fp_prediction *p, fp_err *err)
             return fp_err_set(err, FP_EINPUT, "\"priority\" is not an integer in -1000..1000");
         p->priority = (int)json_integer_value(pr);
     }
+    json_t *nv = json_object_get(rec, "novelty");
+    if (nv && !json_is_null(nv)) {
+        if (!json_is_number(nv) || !(json_number_value(nv) >= 0))
+            return fp_err_set(err, FP_EINPUT, "\"novelty\" is not a number >= 0");
+        p->has_novelty = true;
+        p->novelty = json_number_value(nv);
+    }
     json_t *qs = json_object_get(rec, "quantiles");
     if (!json_is_object(qs))
         return fp_err_set(err, FP_EINPUT, "prediction has no \"quantiles\" object");
@@ -200,6 +207,13 @@ json_t *fp_prediction_to_json(const fp_prediction *p)
         json_object_set_new(qs, res_names[i], o);
     }
     json_object_set_new(r, "quantiles", qs);
+    if (p->has_novelty && isfinite(p->novelty)) {
+        json_object_set_new(r, "novelty", json_real(p->novelty));
+    } else {
+        json_object_set_new(r, "novelty", json_null());
+        json_object_set_new(missing, "novelty", json_string(p->has_novelty
+            ? "shares no feature with the model's workloads" : "the model's kind does not tell"));
+    }
     json_object_set_new(r, "missing", missing);
     return r;
 }

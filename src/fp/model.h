@@ -315,6 +315,15 @@ int fp_model_update(fp_model *m, const fp_example *e, fp_err *err);
  * cannot predict resource r. ex (nullable) receives the explanation. */
 int fp_model_predict(fp_model *m, const double *x, fp_quantiles out[FP_RES_COUNT],
                      fp_explain *ex, fp_err *err);
+/* How far the fingerprint of the last fp_model_predict lies from what the
+ * model knows: for knn, the distance to its nearest stored workload over
+ * the typical distance between the model's own workloads and their
+ * nearest others (about 1: as close as they are to each other; above 3:
+ * unlike anything it holds; computed once per change of the store;
+ * features are clipped at +-FP_MODEL_ZCLIP, so it saturates). NAN
+ * when the kind cannot tell (linear, history and sequence models) or
+ * nothing was predicted since the last change. */
+double fp_model_novelty(fp_model *m);
 
 /* History models: feed one usage sample. Out-of-order samples are ignored
  * as the VPA does. FP_EUSAGE on a fingerprint model or without a group. */

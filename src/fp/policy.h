@@ -21,6 +21,11 @@
  *   - a shrink is gentle: at most max_down of the current value per change,
  *     and no more often than min_interval_s;
  *   - hysteresis: a change smaller than `hysteresis` (relative) is not made;
+ *   - novelty: the first limits of a workload whose prediction says it is
+ *     unlike what the model knows (novelty above novel_above) give memory
+ *     at least novel_mem_frac of the machine (0, the default: off, the
+ *     growth floor and the kernel's notifications cover a low first
+ *     limit); later predictions lower it by agreement, gently;
  *   - agreement: a prediction that asks for less than is in place lowers a
  *     limit only when `agree` predictions in a row ask for less, and then
  *     to the largest of them (a noisy model does not make limits swing);
@@ -84,6 +89,9 @@ typedef struct fp_policy {
     double mem_react_s;        /* time fp may need to react: floor += growth x this */
     double mem_rate_tau_s;     /* the growth rate decays with this time constant */
     int agree;                 /* predictions in a row that must agree to lower */
+    double novel_above;        /* a prediction this novel (fp_model_novelty) ... */
+    double novel_mem_frac;     /* ... gets a first memory limit of at least this
+                                  share of the machine (0: off) */
     double cpu_margin_frac;    /* CPU quota at least demand x (1 + this) */
     double oom_bump_bytes, oom_bump_factor;
     double throttle_frac;

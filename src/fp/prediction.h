@@ -58,6 +58,9 @@ typedef struct fp_prediction {
     double horizon_s;          /* how long the quantiles hold; 0 = lifetime */
     char model[128];           /* model id, "" unknown */
     int priority;              /* from the record's "priority" (default 0) */
+    bool has_novelty;          /* the model said how novel the workload is */
+    double novelty;            /* fp_model_novelty: ~1 familiar, > 3 unlike
+                                  anything the model holds */
     fp_quantiles q[FP_RES_COUNT];
 } fp_prediction;
 

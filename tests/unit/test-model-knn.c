@@ -1,6 +1,7 @@
 /* test-model-knn.c - nearest fingerprints on a hand-built set: exact
  * neighbours, distances, weighted quantiles, missing features, the bounded
  * store, and training with robust normalisation. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "fp/model.h"
@@ -52,6 +53,16 @@ int main(void)
     fp_explain ex;
     ok(fp_model_predict(m, q, out, &ex, &err) == 0, "predict");
     ok(ex.kind == FP_EXPLAIN_NEIGHBOURS && ex.n == 2, "two neighbours explained");
+    /* novelty: nearest-other distances of the store are A 1, B 1, C 2,
+     * D 5.83 (to C), E 7.07 (to D): median 2; the query is 0.2 from A */
+    is_near(fp_model_novelty(m), 0.1, 1e-12, "novelty of a query near A: 0.2 / 2");
+    {
+        double far[2] = {0, -8};          /* within the z clip of 10 */
+        fp_quantiles o2[FP_RES_COUNT];
+        fp_model_predict(m, far, o2, NULL, &err);
+        is_near(fp_model_novelty(m), 4, 1e-12, "novelty of (0,-8): 8 from A, / 2");
+    }
+    fp_model_predict(m, q, out, &ex, &err);
     is_str(ex.item[0].name, "A", "nearest is A");
     is_near(ex.item[0].value, 0.2, 1e-12, "d(A) = 0.2");
     is_str(ex.item[1].name, "B", "second is B");

@@ -182,6 +182,31 @@ int main(void)
        "4b: memory.high lowered towards, never below, the peak so far + margin, 472 MiB "
        "(within the 10%% hysteresis: %.1f MiB)", st.granted.mem_high_bytes / MiB);
 
+    /* 4e. novelty: off by default; with novel_mem_frac 0.25, a first
+     * prediction with novelty 9 > 3 gets 0.25 x 8192 MiB = 2048 MiB soft;
+     * a familiar one (novelty 1) and later predictions do not */
+    memset(&st, 0, sizeof st);
+    o = seen(10 * MiB, 0, 0);
+    p = pred(1.0, 100 * MiB);
+    p.has_novelty = true;
+    p.novelty = 9;
+    fp_policy_decide(&pol, &cap, &p, &o, &st, 50000, &d);
+    is_near(d.want.mem_high_bytes, 115 * MiB, 0, "4e: novelty changes nothing by default");
+    pol.novel_mem_frac = 0.25;
+    fp_policy_decide(&pol, &cap, &p, &o, &st, 50000, &d);
+    is_near(d.want.mem_high_bytes, 2048 * MiB, 0, "4e: a novel workload's first soft limit: a quarter of the machine");
+    ok(strstr(d.why[FP_RES_MEM], "novel") != NULL, "4e: why: %s", d.why[FP_RES_MEM]);
+    p.novelty = 1;
+    memset(&st, 0, sizeof st);
+    fp_policy_decide(&pol, &cap, &p, &o, &st, 50000, &d);
+    is_near(d.want.mem_high_bytes, 115 * MiB, 0, "4e: a familiar one: the prediction");
+    p.novelty = 9;
+    fp_limits_unset(&g); g.mem_high_bytes = 115 * MiB; g.mem_max_bytes = 144 * MiB;
+    fp_apply_state_commit(&st, &g, 50000);
+    fp_policy_decide(&pol, &cap, &p, &o, &st, 50001, &d);
+    ok(d.want.mem_high_bytes == FP_UNSET, "4e: only the first limits are generous (%g)", d.want.mem_high_bytes);
+    pol.novel_mem_frac = 0;
+
     /* 4d. a look between predictions raises to the growth floor: soft 200,
      * hard 250 MiB; usage 100 MiB (floor 142: hold), then 150 MiB 1 s later
      * (50 MiB/s): floor 150 x 1.1 + 32 + 100 = 297 MiB (above 200 x 1.2)

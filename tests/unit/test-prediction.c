@@ -81,8 +81,19 @@ int main(void)
            "no disk counters", "missing reason written");
     ok(json_is_null(json_object_get(json_object_get(j, "quantiles"), "io_read_Bps")),
        "unpredicted resource written as null");
+    ok(json_is_null(json_object_get(j, "novelty")) &&
+       json_is_string(json_object_get(json_object_get(j, "missing"), "novelty")),
+       "no novelty: null with a reason");
+    json_decref(j);
+    p.has_novelty = true;
+    p.novelty = 4.5;
+    j = fp_prediction_to_json(&p);
+    ok(fp_prediction_from_json(j, &p2, &err) == 0 && p2.has_novelty && p2.novelty == 4.5,
+       "novelty survives the round trip");
     json_decref(j);
 
+    refused("{\"schema\":1,\"type\":\"prediction\",\"novelty\":-1,\"quantiles\":{}}",
+            "novelty", "negative novelty");
     refused("{\"schema\":1,\"type\":\"sample\"}", "not a prediction", "another type");
     refused("{\"schema\":1,\"type\":\"prediction\"}", "no \"quantiles\"", "no quantiles");
     refused("{\"schema\":1,\"type\":\"prediction\",\"quantiles\":{\"cpu_cores\":{\"p90\":-1}}}",
