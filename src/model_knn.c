@@ -141,6 +141,20 @@ static void top_insert(size_t *ts, double *td, int *n, int k, size_t slot, doubl
     if (*n < k) (*n)++;
 }
 
+/* The distance (see above) between two normalised vectors. */
+static double dist2(const double *a, const double *b, int dim)
+{
+    double sum = 0;
+    int c = 0;
+    for (int j = 0; j < dim; j++) {
+        if (isnan(a[j]) || isnan(b[j])) continue;
+        double d = a[j] - b[j];
+        sum += d * d;
+        c++;
+    }
+    return c ? sqrt(sum * (double)dim / (double)c) : INFINITY;
+}
+
 static int knn_predict(fp_model *m, const double *z, double u[FP_RES_COUNT][FP_QMAX],
                        bool ok[FP_RES_COUNT], const char *why[FP_RES_COUNT], fp_explain *ex, fp_err *err)
 {
@@ -149,16 +163,7 @@ static int knn_predict(fp_model *m, const double *z, double u[FP_RES_COUNT][FP_Q
     int k = m->o.k, dim = m->dim;
     for (size_t i = 0; i < K->n; i++) {
         size_t s = slot_of(K, i);
-        const double *x = K->z + s * (size_t)dim;
-        double sum = 0;
-        int c = 0;
-        for (int j = 0; j < dim; j++) {
-            if (isnan(z[j]) || isnan(x[j])) continue;
-            double d = z[j] - x[j];
-            sum += d * d;
-            c++;
-        }
-        K->dist[s] = c ? sqrt(sum * (double)dim / (double)c) : INFINITY;
+        K->dist[s] = dist2(z, K->z + s * (size_t)dim, dim);
         if (i == 0 || K->dist[s] < K->last_nearest) K->last_nearest = K->dist[s];
     }
     if (!K->n) K->last_nearest = NAN;
@@ -264,19 +269,6 @@ out:
     return rc;
 }
 
-/* The distance of knn_predict between two normalised vectors. */
-static double dist2(const double *a, const double *b, int dim)
-{
-    double sum = 0;
-    int c = 0;
-    for (int j = 0; j < dim; j++) {
-        if (isnan(a[j]) || isnan(b[j])) continue;
-        double d = a[j] - b[j];
-        sum += d * d;
-        c++;
-    }
-    return c ? sqrt(sum * (double)dim / (double)c) : INFINITY;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
