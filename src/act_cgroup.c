@@ -314,15 +314,6 @@ static bool parse_mem(const char *s, unsigned long long *out)
     return true;
 }
 
-/* Bytes to whole pages, at least one page. */
-static unsigned long long mem_pages(double v)
-{
-    long ps = sysconf(_SC_PAGESIZE);
-    unsigned long long page = ps > 0 ? (unsigned long long)ps : 4096;
-    unsigned long long b = v >= 4e18 ? 4000000000000000000ULL : (unsigned long long)v;
-    b = b / page * page;
-    return b < page ? page : b;
-}
 
 static bool unset(double v) { return v < 0 && v != FP_UNLIMITED; }
 
@@ -512,7 +503,7 @@ static int plan_memory(const plan_ctx *pc, const fp_limits *want)
         if (rc > 0) continue;
         if (!parse_mem(k[i].cur, &k[i].old)) return bad_content(pc, k[i].file, k[i].cur);
         k[i].on = true;
-        k[i].neu = k[i].want == FP_UNLIMITED ? MEM_UNLIM : mem_pages(k[i].want);
+        k[i].neu = k[i].want == FP_UNLIMITED ? MEM_UNLIM : fp_act_mem_pages(k[i].want);
         k[i].change = k[i].neu != k[i].old;
         if (k[i].change && k[i].neu != MEM_UNLIM) any = true;
     }

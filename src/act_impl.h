@@ -25,6 +25,9 @@ struct fp_actuator {
  * string does not fit. path may be NULL. */
 int fp_plan_add(fp_plan *p, const char *knob, const char *value, const char *previous,
                 const char *path, fp_err *err);
+/* Bytes of a memory limit as the kernel keeps them: rounded down to whole
+ * pages, at least one page, at most 4e18. */
+unsigned long long fp_act_mem_pages(double bytes);
 /* Record a limit the back-end cannot set, with the reason. */
 void fp_plan_unsupported(fp_plan *p, const char *limit, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "act_impl.h"
 
@@ -246,4 +247,13 @@ json_t *fp_allocation_to_json(const fp_allocation *a)
         json_object_set_new(un, p->unsupported[i].limit, json_string(p->unsupported[i].why));
     json_object_set_new(r, "unsupported", un);
     return r;
+}
+
+unsigned long long fp_act_mem_pages(double v)
+{
+    long ps = sysconf(_SC_PAGESIZE);
+    unsigned long long page = ps > 0 ? (unsigned long long)ps : 4096;
+    unsigned long long b = v >= 4e18 ? 4000000000000000000ULL : (unsigned long long)v;
+    b = b / page * page;
+    return b < page ? page : b;
 }

@@ -92,14 +92,6 @@ int fp_systemd_parse(const char *s, unsigned long long *v)
 
 static bool unset(double v) { return v < 0 && v != FP_UNLIMITED; }
 
-static unsigned long long pages(double v)
-{
-    long ps = sysconf(_SC_PAGESIZE);
-    unsigned long long page = ps > 0 ? (unsigned long long)ps : 4096;
-    unsigned long long b = v >= 4e18 ? 4000000000000000000ULL : (unsigned long long)v;
-    b = b / page * page;
-    return b < page ? page : b;
-}
 
 /* The property value that stands for limit v of property i. */
 static unsigned long long prop_value(int i, double v)
@@ -107,7 +99,7 @@ static unsigned long long prop_value(int i, double v)
     if (v == FP_UNLIMITED) return SD_INF;
     switch (i) {
     case FP_SD_MEMORY_HIGH:
-    case FP_SD_MEMORY_MAX: return pages(v);
+    case FP_SD_MEMORY_MAX: return fp_act_mem_pages(v);
     case FP_SD_CPU_QUOTA: {
         double us = fmin(v, 1e6) * 1e6;
         unsigned long long q = (unsigned long long)llround(us);
