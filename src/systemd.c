@@ -172,23 +172,6 @@ int fp_systemd_plan_limits(const fp_unit_state *now, const fp_limits *want, fp_p
     return 0;
 }
 
-void fp_systemd_slice_of_cgroup(const char *rel, char *slice, size_t n)
-{
-    if (n) slice[0] = 0;
-    const char *end = rel + strlen(rel);
-    while (end > rel) {
-        const char *start = end;
-        while (start > rel && start[-1] != '/') start--;
-        size_t len = (size_t)(end - start);
-        if (len > 6 && len < n && !strncmp(end - 6, ".slice", 6)) {
-            memcpy(slice, start, len);
-            slice[len] = 0;
-            return;
-        }
-        end = start > rel ? start - 1 : rel;
-    }
-}
-
 /* ---- the back-end -------------------------------------------------------- */
 
 #ifdef HAVE_SYSTEMD
@@ -495,7 +478,7 @@ int fp_systemd_delegate(const fp_roots *r, const fp_cg_layout *l, const char *pr
         free(own);
         return -1;
     }
-    if (system) fp_systemd_slice_of_cgroup(own->rel, out->slice, sizeof out->slice);
+    if (system) snprintf(out->slice, sizeof out->slice, "%s", FP_SD_SLICE);
     sd_bus *bus = NULL;
     sd_bus_slot *slot = NULL;
     sd_bus_message *m = NULL, *reply = NULL;
@@ -524,6 +507,8 @@ int fp_systemd_delegate(const fp_roots *r, const fp_cg_layout *l, const char *pr
     if (q >= 0) q = sd_bus_message_append(m, "(sv)", "Description", "s", desc);
     if (q >= 0) q = sd_bus_message_append(m, "(sv)", "PIDs", "au", 1, (uint32_t)pid);
     if (q >= 0) q = sd_bus_message_append(m, "(sv)", "Delegate", "b", 1);
+    /* only what fp uses: no cpuset switched on along the way */
+    if (q >= 0) q = sd_bus_message_append(m, "(sv)", "DelegateControllers", "as", 4, "cpu", "io", "memory", "pids");
     if (q >= 0) q = sd_bus_message_append(m, "(sv)", "CollectMode", "s", "inactive-or-failed");
     if (q >= 0 && out->slice[0]) q = sd_bus_message_append(m, "(sv)", "Slice", "s", out->slice);
     if (q >= 0) q = sd_bus_message_close_container(m);

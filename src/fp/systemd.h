@@ -105,11 +105,13 @@ int fp_act_systemd_unit(fp_actuator *a, const char *unit, fp_err *err);
  * with Delegate=yes (the subtree below the scope's cgroup is the caller's
  * to manage), CollectMode=inactive-or-failed and a Description: one
  * org.freedesktop.systemd1.Manager.StartTransientUnit call, mode "fail",
- * over the system bus when the caller is root (Slice: the slice that holds
- * the caller's cgroup now, e.g. user-0.slice for a login session,
- * system.slice for a service, so the scope is accounted where the caller
- * was), else over the caller's user bus (the user manager's default
- * slice). It then waits (at most timeout_s seconds) for the job's
+ * DelegateControllers cpu io memory pids, over the system bus when the
+ * caller is root (Slice: FP_SD_SLICE, "fp.slice", a slice of fp's own
+ * below the root: systemd switches on the delegated controllers along the
+ * path to the scope, for every cgroup below each slice on it, so a scope
+ * in the caller's slice would change the files of the caller's own cgroup;
+ * in fp.slice the login session's or service's cgroup is left as it was),
+ * else over the caller's user bus (the user manager's default slice). It then waits (at most timeout_s seconds) for the job's
  * JobRemoved signal and requires its result "done"; systemd has then moved
  * the process into the scope's cgroup, which is checked in
  * <roots.proc>/self/cgroup.
@@ -135,19 +137,16 @@ int fp_act_systemd_unit(fp_actuator *a, const char *unit, fp_err *err);
  *
  * Ownership: out is the caller's plain value; the bus connection is opened
  * and closed inside. */
+#define FP_SD_SLICE "fp.slice"
+
 typedef struct fp_sd_scope {
     char unit[256];            /* "<prefix>-<pid>.scope" */
     char slice[256];           /* the Slice asked for, "" none (the manager's default) */
-    char rel[FP_PATH_MAX];     /* the scope's cgroup, e.g. /user.slice/user-0.slice/fp-run-812.scope */
+    char rel[FP_PATH_MAX];     /* the scope's cgroup, e.g. /fp.slice/fp-run-812.scope */
     char leaf[FP_PATH_MAX];    /* the caller's leaf: rel + "/supervisor" */
 } fp_sd_scope;
 
 int fp_systemd_delegate(const fp_roots *r, const fp_cg_layout *l, const char *prefix,
                         double timeout_s, fp_sd_scope *out, fp_err *err);
-
-/* The slice to ask for a scope next to cgroup rel: its nearest ancestor
- * component that ends in ".slice" ("/user.slice/user-0.slice/session-1.scope"
- * -> "user-0.slice"); "" when there is none. */
-void fp_systemd_slice_of_cgroup(const char *rel, char *slice, size_t n);
 
 #endif

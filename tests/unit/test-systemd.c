@@ -174,18 +174,7 @@ int main(void)
     char dir[] = "/tmp/fp-test-systemd-XXXXXX";
     ok(mkdtemp(dir) != NULL, "a run root without systemd");
     snprintf(r.run, sizeof r.run, "%s", dir);
-    /* the systemd cgroup driver: the slice for fp's scope, and refusals */
-    char sl[256];
-    fp_systemd_slice_of_cgroup("/user.slice/user-0.slice/session-1.scope", sl, sizeof sl);
-    ok(!strcmp(sl, "user-0.slice"), "slice of a login session: %s", sl);
-    fp_systemd_slice_of_cgroup("/system.slice/run-u5.service", sl, sizeof sl);
-    ok(!strcmp(sl, "system.slice"), "slice of a service: %s", sl);
-    fp_systemd_slice_of_cgroup("/system.slice/x.scope/sub/leaf", sl, sizeof sl);
-    ok(!strcmp(sl, "system.slice"), "slice of a delegated subtree: %s", sl);
-    fp_systemd_slice_of_cgroup("/", sl, sizeof sl);
-    ok(!strcmp(sl, ""), "the root: no slice");
-    fp_systemd_slice_of_cgroup("/.slice/a", sl, sizeof sl);
-    ok(!strcmp(sl, ""), "a bare \".slice\" is no slice");
+    /* the systemd cgroup driver: refusals */
     fp_cg_layout hl;
     memset(&hl, 0, sizeof hl);
     hl.version = FP_CG_HYBRID;

@@ -33,7 +33,7 @@ check_run() {
     [ "$n" -ge 1 ] || { echo "no allocation record" >&2; return 1; }
     [ "$(jq -s '[.[] | select(.type=="allocation" and .ok)] | length' "$out")" -ge 1 ] \
         || { echo "no allocation with ok true" >&2; return 1; }
-    # every object: <slice>/fp-run-PID.scope/fp-PID, never the caller's cgroup
+    # every object: /fp.slice/fp-run-PID.scope/fp-PID, never the caller's cgroup
     bad=$(jq -r --arg c "$caller" 'select(.type=="allocation") | .object
         | select(. == null or . == $c or (test("/fp-run-[0-9]+\\.scope/fp-[0-9]+$") | not))' "$out")
     [ -z "$bad" ] || { echo "allocation object(s) not the workload's own cgroup: $bad" >&2; return 1; }
@@ -74,7 +74,7 @@ no_scopes_left() {
     printf '%s\n' "$output" > "$out"
     [ "$status" -eq 0 ]
     check_run "$out" "$caller"
-    [[ "$(jq -r .object "$out" | grep -m1 fp-run)" == /user.slice/user-0.slice/fp-run-* ]]
+    [[ "$(jq -r .object "$out" | grep -m1 fp-run)" == /fp.slice/fp-run-* ]]
     after=$(snap "/sys/fs/cgroup$caller")
     diff <(echo "$before") <(echo "$after")
     [ "$(self_cgroup)" = "$caller" ]
@@ -104,7 +104,7 @@ EOF
     [[ "$caller" =~ ^/system\.slice/run-.*\.service$ ]]
     [ "$(cat "$d/status")" = 0 ]
     check_run "$d/run.jsonl" "$caller"
-    [[ "$(jq -r .object "$d/run.jsonl" | grep -m1 fp-run)" == /system.slice/fp-run-* ]]
+    [[ "$(jq -r .object "$d/run.jsonl" | grep -m1 fp-run)" == /fp.slice/fp-run-* ]]
     diff "$d/before" "$d/after"
     grep -q '== memory.max: 2147483648' "$d/before"
     no_scopes_left
