@@ -134,6 +134,27 @@ EOF
     [ "$(jq -s '[.[] | select(.type=="allocation" and .ok)] | length' "$out")" -ge 1 ]
 }
 
+@test "fp-capture from the login session: the command's cgroup in fp-capture's delegated scope" {
+    need_cmd stress-ng
+    caller=$(self_cgroup)
+    before=$(snap "/sys/fs/cgroup$caller")
+    out=$BATS_TEST_TMPDIR/cap.jsonl
+    run --separate-stderr "$FP_BIN/fp-capture" -- stress-ng --vm 1 --vm-bytes 64M -t 2 --quiet
+    echo "status: $status"; echo "stderr: $stderr"
+    printf '%s\n' "$output" > "$out"
+    [ "$status" -eq 0 ]
+    act=$(of_type actual "$out")
+    echo "actual: $(jq -c '{target, mem_bytes_peak, io_read_bytes}' <<<"$act")"
+    [[ "$(jq -r .target.cgroup <<<"$act")" =~ ^/fp\.slice/fp-capture-[0-9]+\.scope/fp-[0-9]+$ ]]
+    [ "$(jq -r '.mem_bytes_peak | type' <<<"$act")" = number ]
+    diff <(echo "$before") <(snap "/sys/fs/cgroup$caller")
+    for i in $(seq 1 50); do
+        [ -z "$(systemctl list-units --all --plain --no-legend 'fp-capture-*.scope')" ] && break
+        sleep 0.2
+    done
+    [ -z "$(systemctl list-units --all --plain --no-legend 'fp-capture-*.scope')" ]
+}
+
 @test "fp-apply -b systemd --unit: systemctl show agrees; --revert restores exactly" {
     unit=fp-target-$$.service
     systemd-run --quiet --collect --unit "$unit" sleep 300
@@ -190,7 +211,10 @@ under() {
     jq -c 'select(.type=="allocation") | {t, reason, ok, object, mem_high: .limits.mem_high_bytes, mem_max: .limits.mem_max_bytes}' "$out"
     jq -c 'select(.type=="actual") | {exit_code, exit_signal, oom_kills, mem_bytes_peak}' "$out"
     jq -c 'select(.type=="error") | {harmed, memguard}' "$out"
-    printf '# %s: memguard %s\n' "$name" "$(jq -c 'select(.type=="error") | .memguard' "$out")" >&3
+    printf '# %s: memguard %s; peak %s; allocations (t reason mem_high mem_max): %s\n' "$name" \
+        "$(jq -c 'select(.type=="error") | .memguard' "$out")" \
+        "$(jq -r 'select(.type=="actual") | .mem_bytes_peak' "$out")" \
+        "$(jq -r 'select(.type=="allocation") | "\(.t|floor) \(.reason) \(.limits.mem_high_bytes) \(.limits.mem_max_bytes)"' "$out" | paste -sd ';')" >&3
     [ "$st" -eq 0 ]
     [ "$(jq -r 'select(.type=="actual") | .oom_kills' "$out")" = 0 ]
     [ "$(jq -r 'select(.type=="error") | .harmed' "$out")" = false ]
