@@ -134,6 +134,21 @@ EOF
     [ "$(jq -s '[.[] | select(.type=="allocation" and .ok)] | length' "$out")" -ge 1 ]
 }
 
+@test "fp-run --cgroup-driver systemd inside a delegated scope: a scope of its own all the same" {
+    need_cmd stress-ng
+    out=$BATS_TEST_TMPDIR/run.jsonl
+    unit=fp-vm-deleg-sd-$$
+    run systemd-run --quiet --scope -p Delegate=yes --unit "$unit" \
+        "$FP_BIN/fp-run" --cgroup-driver systemd -m "$MODEL" --no-history -- stress-ng --vm 1 --vm-bytes 64M -t 3 --quiet
+    printf '%s\n' "$output" | grep '^{' > "$out" || true
+    echo "status: $status"; printf '%s\n' "$output" | grep -v '^{' || true
+    [ "$status" -eq 0 ]
+    jq -c 'select(.type=="allocation") | {ok, object}' "$out"
+    [ "$(jq -s '[.[] | select(.type=="allocation" and .ok)] | length' "$out")" -ge 1 ]
+    [ -z "$(jq -r 'select(.type=="allocation") | .object | select(. == null or (test("^/fp\\.slice/fp-run-[0-9]+\\.scope/fp-[0-9]+$") | not))' "$out")" ]
+    no_scopes_left
+}
+
 @test "fp-capture from the login session: the command's cgroup in fp-capture's delegated scope" {
     need_cmd stress-ng
     caller=$(self_cgroup)
