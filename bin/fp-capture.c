@@ -633,7 +633,8 @@ static int loop(run *R, int sfd, pid_t child, target *ct)
     while (!stop) {
         double now = mono();
         double wait = next - now;
-        if (wait > 0) {
+        if (wait < 0) wait = 0;  /* late (a slow machine): still look at signals and the exit */
+        {
             struct timespec ts = {(time_t)wait, (long)((wait - floor(wait)) * 1e9)};
             struct pollfd pfd = {.fd = sfd, .events = POLLIN};
             int pr = ppoll(&pfd, 1, &ts, NULL);

@@ -995,7 +995,7 @@ static unsigned long long wait_signals(int sfd, double deadline, unsigned long l
 {
     unsigned long long got = 0;
     double wait = deadline - mono();
-    if (wait <= 0) return 0;
+    if (wait < 0) wait = 0;    /* late: still look, without waiting */
     struct timespec ts = {(time_t)wait, (long)((wait - floor(wait)) * 1e9)};
     struct pollfd pfd[POLL_MAX];
     wl *owner[POLL_MAX];
@@ -1037,7 +1037,9 @@ static int loop_command(wl *w, int sfd)
     const settings *S = w->C->S;
     double next = mono() + S->interval;
     for (;;) {
-        if (next - mono() > 0) {
+        /* every round, even when sampling fell behind (a slow machine):
+         * signals, the memory guard and the workload's exit */
+        {
             unsigned long long user = 0, got = wait_signals(sfd, next, &user, &w, 1);
             /* a terminal's ^C already reached the workload's group */
             for (int sig = 1; sig < 64; sig++)

@@ -68,7 +68,7 @@ no_scopes_left() {
     [[ "$caller" == */session-*.scope ]]
     before=$(snap "/sys/fs/cgroup$caller")
     out=$BATS_TEST_TMPDIR/run.jsonl
-    run --separate-stderr "$FP_BIN/fp-run" -m "$MODEL" --no-history -- \
+    run --separate-stderr timeout -k 5 240 "$FP_BIN/fp-run" -m "$MODEL" --no-history -- \
         stress-ng --vm 1 --vm-bytes 200M -t 6 --quiet
     echo "status: $status"; echo "stderr: $stderr"
     printf '%s\n' "$output" > "$out"
@@ -219,8 +219,10 @@ under() {
     local name=$1 out=$BATS_TEST_TMPDIR/$1.jsonl st
     shift
     set +e
-    "$FP_BIN/fp-run" -m "$MODEL" --no-history --id "$name" -- "$@" > "$out" 2> "$BATS_TEST_TMPDIR/err"
+    # bounded: a hang shows what fp-run wrote (124 from timeout)
+    timeout -k 5 240 "$FP_BIN/fp-run" -m "$MODEL" --no-history --id "$name" -- "$@" > "$out" 2> "$BATS_TEST_TMPDIR/err"
     st=$?
+    echo "fp-run exit status $st"
     set -e
     cat "$BATS_TEST_TMPDIR/err"
     jq -c 'select(.type=="allocation") | {t, reason, ok, object, mem_high: .limits.mem_high_bytes, mem_max: .limits.mem_max_bytes}' "$out"
