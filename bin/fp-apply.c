@@ -542,6 +542,10 @@ static void revert_all(run *R, revert_item *items, int n)
             fp_target where = it->tg;
             if (b == BK_CGROUP && !where.cgroup[0])
                 snprintf(where.cgroup, sizeof where.cgroup, "%s", inv.object);
+            /* a systemd plan names the unit it changed (the record's
+             * target may name none: fp-apply --unit) */
+            if (b == BK_SYSTEMD && !where.cgroup[0])
+                snprintf(where.cgroup, sizeof where.cgroup, "/%s", inv.object);
             rc = fp_act_observe(a, &where, &o, &err);
             if (rc == 0) rc = fp_plan_check_memory(&inv, o.mem_bytes, &err);
             if (rc == 0 && !R->S->dry_run) rc = fp_act_commit(a, &inv, &err);

@@ -34,6 +34,7 @@
 typedef struct settings {
     double interval, window, refine, duration;
     const char *output, *id, *cgroup_parent;
+    fp_cg_driver cgroup_driver;
     bool no_samples, summary, no_perf, watch_docker, skip_bad;
     fp_roots roots;
     char **cmd;                 /* argv after "--" */
@@ -92,6 +93,7 @@ static void usage(FILE *f)
           "      --id ID             workload id (default: command name, time and pid)\n"
           "  -l, --label KEY=VALUE   metadata label for the fingerprint (repeatable)\n"
           "      --cgroup-parent PATH  create the workload's cgroup under PATH\n"
+          "      --cgroup-driver D   systemd, cgroupfs or auto (see fp-run(1))\n"
           "      --no-perf           do not open performance counters\n"
           "  -p, --pid PID           attach to PID and its descendants (repeatable)\n"
           "      --cgroup PATH       attach to an existing cgroup (repeatable)\n"
@@ -115,13 +117,14 @@ static int parse_seconds(const char *opt, const char *s, double min, double *out
 static int parse_args(int argc, char **argv, settings *st)
 {
     enum { O_REFINE = 256, O_NOSAMPLES, O_ID, O_CGPARENT, O_NOPERF, O_CGROUP, O_DOCKER,
-           O_WATCH, O_REPLAY, O_SKIPBAD, O_PROCROOT, O_CGROOT, O_DOCKSOCK };
+           O_WATCH, O_REPLAY, O_SKIPBAD, O_PROCROOT, O_CGROOT, O_DOCKSOCK, O_CGDRIVER};
     static const struct option opts[] = {
         {"interval", required_argument, 0, 'i'}, {"window", required_argument, 0, 'w'},
         {"refine", required_argument, 0, O_REFINE}, {"duration", required_argument, 0, 'd'},
         {"output", required_argument, 0, 'o'}, {"no-samples", no_argument, 0, O_NOSAMPLES},
         {"summary", no_argument, 0, 's'}, {"id", required_argument, 0, O_ID},
         {"label", required_argument, 0, 'l'}, {"cgroup-parent", required_argument, 0, O_CGPARENT},
+        {"cgroup-driver", required_argument, 0, O_CGDRIVER},
         {"no-perf", no_argument, 0, O_NOPERF}, {"pid", required_argument, 0, 'p'},
         {"cgroup", required_argument, 0, O_CGROUP}, {"docker", required_argument, 0, O_DOCKER},
         {"watch-docker", no_argument, 0, O_WATCH}, {"replay", required_argument, 0, O_REPLAY},
@@ -163,6 +166,12 @@ static int parse_args(int argc, char **argv, settings *st)
             break;
         }
         case O_CGPARENT: st->cgroup_parent = optarg; break;
+        case O_CGDRIVER:
+            if (fp_cg_driver_parse(optarg, &st->cgroup_driver) < 0) {
+                fprintf(stderr, "fp-capture: --cgroup-driver: '%s' is not systemd, cgroupfs or auto\n", optarg);
+                return -1;
+            }
+            break;
         case O_NOPERF: st->no_perf = true; break;
         case 'p': {
             errno = 0;
@@ -234,6 +243,14 @@ static int parse_args(int argc, char **argv, settings *st)
     }
     if (st->skip_bad && !st->nreplay) {
         fprintf(stderr, "fp-capture: --skip-bad applies to --replay\n");
+        return -1;
+    }
+    if (st->cgroup_parent && st->cgroup_driver == FP_CGD_SYSTEMD) {
+        fprintf(stderr, "fp-capture: --cgroup-parent and --cgroup-driver systemd exclude each other\n");
+        return -1;
+    }
+    if (st->cgroup_driver != FP_CGD_AUTO && !st->cmd) {
+        fprintf(stderr, "fp-capture: --cgroup-driver applies to a command fp-capture starts\n");
         return -1;
     }
     if (st->cgroup_parent && !st->cmd) {
@@ -549,7 +566,8 @@ static target *launch(run *R, const sigset_t *oldmask, fp_err *err, int *exec_st
     json_object_set_new(t->meta, "cmd", cmd_json(st->cmd, argc));
     snprintf(name, sizeof name, "fp-%d", (int)getpid());
     fp_launch_cfg cfg = {.argv = st->cmd, .cgroup_parent = st->cgroup_parent, .cgroup_name = name,
-                         .child_mask = oldmask};
+                         .child_mask = oldmask, .driver = st->cgroup_driver,
+                         .scope_prefix = "fp-capture"};
     if (fp_launch_prepare(&st->roots, R->layout, &cfg, &t->launch, err) < 0) {
         target_free(t);
         return NULL;
@@ -615,7 +633,8 @@ static int loop(run *R, int sfd, pid_t child, target *ct)
     while (!stop) {
         double now = mono();
         double wait = next - now;
-        if (wait > 0) {
+        if (wait < 0) wait = 0;  /* late (a slow machine): still look at signals and the exit */
+        {
             struct timespec ts = {(time_t)wait, (long)((wait - floor(wait)) * 1e9)};
             struct pollfd pfd = {.fd = sfd, .events = POLLIN};
             int pr = ppoll(&pfd, 1, &ts, NULL);

@@ -72,6 +72,7 @@
 typedef struct settings {
     double interval, window, every;
     const char *model, *policy, *history, *id, *cgroup_parent, *docker;
+    fp_cg_driver cgroup_driver;    /* --cgroup-driver (auto) */
     bool samples, dry_run, no_history, learn, no_perf, watch_docker;
     int oom_pause;                 /* -1 auto (a launched command), 0 off, 1 on */
     int nlabel, nname;
@@ -177,6 +178,9 @@ static void usage(FILE *f)
           "      --id ID             workload id (default: command name, time and pid;\n"
           "                          a container's name)\n"
           "      --cgroup-parent PATH  create the workload's cgroup under PATH\n"
+          "      --cgroup-driver D   systemd (a transient scope of fp-run's own, Delegate=yes),\n"
+          "                          cgroupfs, or auto (default: systemd on a cgroup v2 host\n"
+          "                          whose PID 1 is systemd, else cgroupfs)\n"
           "      --docker ID|NAME    follow a running container instead of running CMD\n"
           "      --watch-docker      follow every container that starts, until INT/TERM\n"
           "      --filter F          with --watch-docker: only containers with label K\n"
@@ -237,7 +241,7 @@ static void settings_free(settings *S)
 static int parse_args(int argc, char **argv, settings *S)
 {
     enum { O_EVERY = 256, O_SAMPLES, O_HISTORY, O_NOHISTORY, O_LEARN, O_ID, O_CGPARENT, O_NOPERF,
-           O_DOCKER, O_WATCH, O_FILTER, O_PAUSE, O_NOPAUSE };
+           O_DOCKER, O_WATCH, O_FILTER, O_PAUSE, O_NOPAUSE, O_CGDRIVER };
     static const struct option opts[] = {
         {"interval", required_argument, 0, 'i'}, {"window", required_argument, 0, 'w'},
         {"every", required_argument, 0, O_EVERY}, {"model", required_argument, 0, 'm'},
@@ -245,7 +249,7 @@ static int parse_args(int argc, char **argv, settings *S)
         {"samples", no_argument, 0, O_SAMPLES}, {"history", required_argument, 0, O_HISTORY},
         {"no-history", no_argument, 0, O_NOHISTORY}, {"learn", no_argument, 0, O_LEARN},
         {"id", required_argument, 0, O_ID}, {"cgroup-parent", required_argument, 0, O_CGPARENT},
-        {"no-perf", no_argument, 0, O_NOPERF}, {"docker", required_argument, 0, O_DOCKER},
+        {"cgroup-driver", required_argument, 0, O_CGDRIVER}, {"no-perf", no_argument, 0, O_NOPERF}, {"docker", required_argument, 0, O_DOCKER},
         {"watch-docker", no_argument, 0, O_WATCH}, {"filter", required_argument, 0, O_FILTER},
         {"oom-pause", no_argument, 0, O_PAUSE}, {"no-oom-pause", no_argument, 0, O_NOPAUSE},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
@@ -276,6 +280,12 @@ static int parse_args(int argc, char **argv, settings *S)
             S->id = optarg;
             break;
         case O_CGPARENT: S->cgroup_parent = optarg; break;
+        case O_CGDRIVER:
+            if (fp_cg_driver_parse(optarg, &S->cgroup_driver) < 0) {
+                fprintf(stderr, "fp-run: --cgroup-driver: '%s' is not systemd, cgroupfs or auto\n", optarg);
+                return -1;
+            }
+            break;
         case O_NOPERF: S->no_perf = true; break;
         case O_DOCKER:
             if (S->docker) {
@@ -323,6 +333,15 @@ static int parse_args(int argc, char **argv, settings *S)
     }
     if (S->cgroup_parent && containers) {
         fputs("fp-run: --cgroup-parent applies to a command fp-run starts, not to containers\n", stderr);
+        return -1;
+    }
+    if (S->cgroup_parent && S->cgroup_driver == FP_CGD_SYSTEMD) {
+        fputs("fp-run: --cgroup-parent and --cgroup-driver systemd exclude each other (the systemd "
+              "driver makes the workload's cgroup in a scope of fp-run's own)\n", stderr);
+        return -1;
+    }
+    if (S->cgroup_driver != FP_CGD_AUTO && containers) {
+        fputs("fp-run: --cgroup-driver applies to a command fp-run starts, not to containers\n", stderr);
         return -1;
     }
     if (S->history && S->no_history) {
@@ -934,7 +953,8 @@ static int launch(wl *w, const sigset_t *oldmask, fp_err *err, int *exec_status)
      * fp-run runs the workload only when it would limit nothing anyway
      * (--dry-run, or no model). */
     fp_launch_cfg cfg = {.argv = S->cmd, .cgroup_parent = S->cgroup_parent, .cgroup_name = name,
-                         .child_mask = oldmask, .require_cgroup = !S->dry_run && C->m};
+                         .child_mask = oldmask, .require_cgroup = !S->dry_run && C->m,
+                         .driver = S->cgroup_driver, .scope_prefix = "fp-run"};
     if (fp_launch_prepare(&C->roots, C->layout, &cfg, &w->launch, err) < 0) {
         if (w->launch.cgroup_err.cls != FP_OK)
             fprintf(stderr, "fp-run: the workload cannot have a cgroup of its own, and fp-run puts "
@@ -944,6 +964,9 @@ static int launch(wl *w, const sigset_t *oldmask, fp_err *err, int *exec_status)
     }
     w->launched = true;
     w->tg.pid = w->launch.pid;
+    if (w->launch.driver != FP_CGD_AUTO)
+        json_object_set_new(w->meta, "cgroup_driver", json_string(fp_cg_driver_name(w->launch.driver)));
+    if (w->launch.scope_unit[0]) json_object_set_new(w->meta, "scope", json_string(w->launch.scope_unit));
     if (w->launch.cg) snprintf(w->tg.cgroup, sizeof w->tg.cgroup, "%s", w->launch.cg->rel);
     else fprintf(stderr, "fp-run: warning: no cgroup for the workload (%s): it will not be "
                  "limited%s%s\n", w->launch.why_no_cgroup ? w->launch.why_no_cgroup : "unknown",
@@ -974,7 +997,7 @@ static unsigned long long wait_signals(int sfd, double deadline, unsigned long l
 {
     unsigned long long got = 0;
     double wait = deadline - mono();
-    if (wait <= 0) return 0;
+    if (wait < 0) wait = 0;    /* late: still look, without waiting */
     struct timespec ts = {(time_t)wait, (long)((wait - floor(wait)) * 1e9)};
     struct pollfd pfd[POLL_MAX];
     wl *owner[POLL_MAX];
@@ -1016,7 +1039,9 @@ static int loop_command(wl *w, int sfd)
     const settings *S = w->C->S;
     double next = mono() + S->interval;
     for (;;) {
-        if (next - mono() > 0) {
+        /* every round, even when sampling fell behind (a slow machine):
+         * signals, the memory guard and the workload's exit */
+        {
             unsigned long long user = 0, got = wait_signals(sfd, next, &user, &w, 1);
             /* a terminal's ^C already reached the workload's group */
             for (int sig = 1; sig < 64; sig++)

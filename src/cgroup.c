@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 #include "fp/cgroup.h"
 #include "fp/proc.h"
@@ -749,4 +750,56 @@ void fp_cgroup_read(const fp_cgroup *cg, fp_cg_totals *t)
     }
     fp_cg_reader_read(rd, t);
     fp_cg_reader_free(rd);
+}
+
+/* ---- delegated subtrees --------------------------------------------------- */
+
+int fp_cgroup_enter_leaf(const fp_cg_layout *l, const char *rel, const char *leaf, fp_err *err)
+{
+    if (l->version != FP_CG_V2)
+        return fp_err_set(err, FP_EUSAGE, "a leaf of one's own in %s needs cgroup v2", rel);
+    if (bad_rel(rel) || !leaf[0] || strchr(leaf, '/') || !strcmp(leaf, "..") || !strcmp(leaf, "."))
+        return fp_err_set(err, FP_EUSAGE, "bad cgroup %s or leaf name %s", rel, leaf);
+    char dir[FP_PATH_MAX], ldir[FP_PATH_MAX], path[FP_PATH_MAX];
+    if (fp_path(dir, sizeof dir, "%s%s", l->mnt[FP_CTL_UNIFIED], strcmp(rel, "/") ? rel : "") < 0 ||
+        fp_path(ldir, sizeof ldir, "%s/%s", dir, leaf) < 0)
+        return fp_err_set(err, FP_EUSAGE, "cgroup path too long: %s", rel);
+    if (mkdir(ldir, 0755) < 0 && errno != EEXIST) return fp_err_sys(err, "cannot create cgroup %s", ldir);
+    char self[32];
+    snprintf(self, sizeof self, "%d", (int)getpid());
+    if (write_once(ldir, "cgroup.procs", self) < 0)
+        return fp_err_sys(err, "cannot move fp (pid %s) into %s/cgroup.procs", self, ldir);
+    char offered[512] = "", enabled[512] = "";
+    if (fp_path(path, sizeof path, "%s/cgroup.controllers", dir) < 0 ||
+        fp_read_file(path, offered, sizeof offered) < 0)
+        return fp_err_sys(err, "cannot read %s", path);
+    if (fp_path(path, sizeof path, "%s/cgroup.subtree_control", dir) < 0 ||
+        fp_read_file(path, enabled, sizeof enabled) < 0)
+        return fp_err_sys(err, "cannot read %s", path);
+    static const char *const want[] = {"memory", "io", "cpu", "pids"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        if (!has_token(offered, want[i]) || has_token(enabled, want[i])) continue;
+        char line[16];
+        snprintf(line, sizeof line, "+%s", want[i]);
+        if (write_once(dir, "cgroup.subtree_control", line) < 0)
+            return fp_err_sys(err, "cannot enable \"%s\" in %s/cgroup.subtree_control", line, dir);
+    }
+    return 0;
+}
+
+bool fp_cgroup_delegated(const fp_cg_layout *l, const char *rel)
+{
+    char dir[FP_PATH_MAX], v[8];
+    if (l->version != FP_CG_V2 || bad_rel(rel) ||
+        fp_path(dir, sizeof dir, "%s%s", l->mnt[FP_CTL_UNIFIED], strcmp(rel, "/") ? rel : "") < 0)
+        return false;
+    static const char *const names[] = {"trusted.delegate", "user.delegate"};
+    for (size_t i = 0; i < 2; i++) {
+        ssize_t k = getxattr(dir, names[i], v, sizeof v - 1);
+        if (k > 0) {
+            v[k] = 0;
+            if (v[0] == '1') return true;
+        }
+    }
+    return false;
 }

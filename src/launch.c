@@ -7,6 +7,103 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "fp/launch.h"
+#include "fp/systemd.h"
+
+const char *fp_cg_driver_name(fp_cg_driver d)
+{
+    return d == FP_CGD_SYSTEMD ? "systemd" : d == FP_CGD_CGROUPFS ? "cgroupfs" : "auto";
+}
+
+int fp_cg_driver_parse(const char *s, fp_cg_driver *d)
+{
+    if (!strcmp(s, "auto")) *d = FP_CGD_AUTO;
+    else if (!strcmp(s, "cgroupfs")) *d = FP_CGD_CGROUPFS;
+    else if (!strcmp(s, "systemd")) *d = FP_CGD_SYSTEMD;
+    else return -1;
+    return 0;
+}
+
+/* Does cgroup v2 dir rel hold no process (self: none but the caller)? */
+static bool holds_only(const fp_cg_layout *l, const char *rel, bool self)
+{
+    char path[FP_PATH_MAX];
+    if (fp_path(path, sizeof path, "%s%s/cgroup.procs", l->mnt[FP_CTL_UNIFIED],
+                strcmp(rel, "/") ? rel : "") < 0)
+        return false;
+    FILE *f = fopen(path, "re");
+    if (!f) return false;
+    int p, n = 0;
+    bool ok = true;
+    while (fscanf(f, "%d", &p) == 1) {
+        n++;
+        if (!self || p != (int)getpid()) ok = false;
+    }
+    fclose(f);
+    return ok && (!self || n == 1);
+}
+
+/* Where the workload's cgroup goes (see fp/launch.h): 1 with w->place set,
+ * 0 for cfg->cgroup_parent or the caller's own cgroup (cgroupfs as ever),
+ * -1 with err. Sets w->driver. */
+static int choose_place(const fp_roots *r, const fp_cg_layout *l, const fp_launch_cfg *cfg,
+                        fp_launch *w, fp_err *err)
+{
+    fp_cg_driver d = cfg->driver;
+    w->driver = FP_CGD_CGROUPFS;
+    if (d == FP_CGD_SYSTEMD) {
+        w->driver = FP_CGD_SYSTEMD;
+        if (cfg->cgroup_parent)
+            return fp_err_set(err, FP_EUSAGE, "the systemd cgroup driver makes the workload's cgroup "
+                              "in a scope of its own: a cgroup parent does not go with it");
+    } else if (cfg->cgroup_parent || l->version != FP_CG_V2) {
+        return 0;
+    }
+    if (l->version == FP_CG_V2) {
+        fp_cgroup *own = malloc(sizeof *own);
+        if (!own) return fp_err_set(err, FP_ESYS, "out of memory");
+        if (fp_cgroup_of_pid(r, l, 0, own, err) < 0) {
+            free(own);
+            return -1;
+        }
+        /* already in a supervisor leaf (an earlier launch): the same place */
+        size_t ol = strlen(own->rel);
+        static const char sup[] = "/supervisor";
+        if (ol > sizeof sup - 1 && !strcmp(own->rel + ol - (sizeof sup - 1), sup)) {
+            char parent[FP_PATH_MAX], tail[64];
+            snprintf(parent, sizeof parent, "%.*s", (int)(ol - (sizeof sup - 1)), own->rel);
+            const char *base = strrchr(parent, '/');
+            base = base ? base + 1 : parent;
+            snprintf(tail, sizeof tail, "-%d.scope", (int)getpid());
+            size_t bl = strlen(base), tl = strlen(tail);
+            bool ours = bl > tl && !strcmp(base + bl - tl, tail);
+            if ((ours || fp_cgroup_delegated(l, parent)) && holds_only(l, parent, false)) {
+                snprintf(w->place, sizeof w->place, "%s", parent);
+                if (ours) {
+                    w->driver = FP_CGD_SYSTEMD;
+                    snprintf(w->scope_unit, sizeof w->scope_unit, "%s", base);
+                }
+                free(own);
+                return 1;
+            }
+        }
+        /* a cgroup delegated to the caller, the caller alone in it */
+        if (d != FP_CGD_SYSTEMD && fp_cgroup_delegated(l, own->rel) && holds_only(l, own->rel, true)) {
+            int rc = fp_cgroup_enter_leaf(l, own->rel, "supervisor", err);
+            if (rc == 0) snprintf(w->place, sizeof w->place, "%s", own->rel);
+            free(own);
+            return rc < 0 ? -1 : 1;
+        }
+        free(own);
+    }
+    if (d == FP_CGD_CGROUPFS || (d == FP_CGD_AUTO && !fp_systemd_booted(r))) return 0;
+    w->driver = FP_CGD_SYSTEMD;
+    fp_sd_scope sc;
+    int rc = fp_systemd_delegate(r, l, cfg->scope_prefix ? cfg->scope_prefix : "fp", 60, &sc, err);
+    snprintf(w->scope_unit, sizeof w->scope_unit, "%s", sc.unit);
+    if (rc < 0) return -1;
+    snprintf(w->place, sizeof w->place, "%s", sc.rel);
+    return 1;
+}
 
 int fp_launch_prepare(const fp_roots *r, const fp_cg_layout *l, const fp_launch_cfg *cfg,
                       fp_launch *w, fp_err *err)
@@ -16,8 +113,8 @@ int fp_launch_prepare(const fp_roots *r, const fp_cg_layout *l, const fp_launch_
     if (!cfg->argv || !cfg->argv[0]) return fp_err_set(err, FP_EUSAGE, "no command to run");
     snprintf(w->cmd, sizeof w->cmd, "%s", cfg->argv[0]);
     /* The cgroup: fresh; without one, the workload still runs. */
-    bool need = cfg->cgroup_parent || cfg->require_cgroup;
-    if (l->version == FP_CG_NONE) {
+    bool need = cfg->cgroup_parent || cfg->require_cgroup || cfg->driver == FP_CGD_SYSTEMD;
+    if (l->version == FP_CG_NONE && cfg->driver != FP_CGD_SYSTEMD) {
         w->why_no_cgroup = "no cgroup hierarchy mounted";
         fp_err_set(&w->cgroup_err, FP_ESYS, "no cgroup hierarchy is mounted");
         if (need) {
@@ -26,18 +123,30 @@ int fp_launch_prepare(const fp_roots *r, const fp_cg_layout *l, const fp_launch_
         }
     } else {
         fp_err *cgerr = &w->cgroup_err;
-        w->cg = malloc(sizeof *w->cg);
-        if (!w->cg) fp_err_set(cgerr, FP_ESYS, "out of memory");
-        if (!w->cg || fp_cgroup_create(r, l, cfg->cgroup_parent, cfg->cgroup_name, w->cg, cgerr) < 0) {
+        const char *parent = cfg->cgroup_parent;
+        int pl = choose_place(r, l, cfg, w, cgerr);
+        if (pl > 0) parent = w->place;
+        if (pl >= 0) {
+            w->cg = malloc(sizeof *w->cg);
+            if (!w->cg) fp_err_set(cgerr, FP_ESYS, "out of memory");
+        }
+        if (!w->cg || fp_cgroup_create(r, l, parent, cfg->cgroup_name, w->cg, cgerr) < 0) {
             free(w->cg);
             w->cg = NULL;
             if (need) { /* the caller asked for a cgroup (or this place) */
                 if (err) *err = *cgerr;
                 return -1;
             }
-            w->why_no_cgroup = cgerr->cls == FP_EINPUT ? "cgroup v2 allows no limitable cgroup of its own here"
+            w->why_no_cgroup = pl < 0 ? (w->driver == FP_CGD_SYSTEMD
+                                             ? "the systemd cgroup driver could not make a scope of its own"
+                                             : "could not use the delegated cgroup")
+                               : cgerr->cls == FP_EINPUT ? "cgroup v2 allows no limitable cgroup of its own here"
                                : cgerr->sys_errno == EACCES || cgerr->sys_errno == EPERM || cgerr->sys_errno == EROFS
                                    ? "no permission to create a cgroup" : "could not create a cgroup";
+        } else if (w->place[0] && l->version == FP_CG_V2) {
+            /* leftovers go to the supervisor leaf: the place holds no processes */
+            fp_path(w->cg->parent_dir[FP_CTL_UNIFIED], FP_PATH_MAX, "%s%s/supervisor",
+                    l->mnt[FP_CTL_UNIFIED], strcmp(w->place, "/") ? w->place : "");
         }
     }
     int go[2], fail[2];

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "act_impl.h"
@@ -408,6 +409,176 @@ int fp_act_systemd_unit(fp_actuator *base, const char *unit, fp_err *err)
     return 0;
 }
 
+/* ---- the systemd cgroup driver ------------------------------------------- */
+
+typedef struct job_wait {
+    const char *job;           /* the job's object path, NULL until known */
+    char seen[8][256];         /* paths of jobs removed before it was known */
+    char seen_result[8][32];
+    int nseen;
+    char result[32];
+    bool done;
+} job_wait;
+
+static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret)
+{
+    (void)ret;
+    job_wait *w = userdata;
+    uint32_t id;
+    const char *path, *unit, *result;
+    if (sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0) return 0;
+    if (w->job) {
+        if (!strcmp(path, w->job)) {
+            snprintf(w->result, sizeof w->result, "%s", result);
+            w->done = true;
+        }
+    } else if (w->nseen < 8) {
+        snprintf(w->seen[w->nseen], sizeof w->seen[0], "%s", path);
+        snprintf(w->seen_result[w->nseen++], sizeof w->seen_result[0], "%s", result);
+    }
+    return 0;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int fp_systemd_delegate(const fp_roots *r, const fp_cg_layout *l, const char *prefix,
+                        double timeout_s, fp_sd_scope *out, fp_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (l->version != FP_CG_V2)
+        return fp_err_set(err, FP_EUSAGE, "the systemd cgroup driver needs a pure cgroup v2 host "
+                          "(this one has %s)", l->version == FP_CG_HYBRID ? "the hybrid layout"
+                          : l->version == FP_CG_V1 ? "cgroup v1" : "no cgroups");
+    if (!fp_systemd_booted(r))
+        return fp_err_set(err, FP_ESYS, "the systemd cgroup driver needs systemd as PID 1 (no "
+                          "%s/systemd/system on this host)", r->run);
+    if (!prefix || !*prefix || strlen(prefix) > 200)
+        return fp_err_set(err, FP_EUSAGE, "bad scope name prefix");
+    int pid = (int)getpid();
+    snprintf(out->unit, sizeof out->unit, "%s-%d.scope", prefix, pid);
+    if (!fp_systemd_valid_unit(out->unit))
+        return fp_err_set(err, FP_EUSAGE, "\"%s\" is not a unit name", out->unit);
+    bool system = geteuid() == 0;
+    fp_cgroup *own = malloc(sizeof *own);
+    if (!own) return fp_err_set(err, FP_ESYS, "out of memory");
+    if (fp_cgroup_of_pid(r, l, 0, own, err) < 0) {
+        free(own);
+        return -1;
+    }
+    if (system) snprintf(out->slice, sizeof out->slice, "%s", FP_SD_SLICE);
+    sd_bus *bus = NULL;
+    sd_bus_slot *slot = NULL;
+    sd_bus_message *m = NULL, *reply = NULL;
+    sd_bus_error e = SD_BUS_ERROR_NULL;
+    job_wait w;
+    memset(&w, 0, sizeof w);
+    char *job = NULL;
+    int rc = -1;
+    int q = system ? sd_bus_open_system(&bus) : sd_bus_open_user(&bus);
+    if (q < 0) {
+        errno = -q;
+        fp_err_sys(err, "the systemd cgroup driver cannot connect to the %s bus",
+                   system ? "system" : "user's");
+        goto done;
+    }
+    /* the match first: the job may end as soon as it is queued */
+    q = sd_bus_match_signal(bus, &slot, DEST, "/org/freedesktop/systemd1",
+                            "org.freedesktop.systemd1.Manager", "JobRemoved", on_job_removed, &w);
+    if (q >= 0)
+        q = sd_bus_message_new_method_call(bus, &m, DEST, "/org/freedesktop/systemd1",
+                                           "org.freedesktop.systemd1.Manager", "StartTransientUnit");
+    char desc[512];
+    snprintf(desc, sizeof desc, "fp: %s (pid %d) and its workloads", prefix, pid);
+    if (q >= 0) q = sd_bus_message_append(m, "ss", out->unit, "fail");
+    if (q >= 0) q = sd_bus_message_open_container(m, 'a', "(sv)");
+    if (q >= 0) q = sd_bus_message_append(m, "(sv)", "Description", "s", desc);
+    if (q >= 0) q = sd_bus_message_append(m, "(sv)", "PIDs", "au", 1, (uint32_t)pid);
+    if (q >= 0) q = sd_bus_message_append(m, "(sv)", "Delegate", "b", 1);
+    /* only what fp uses: no cpuset switched on along the way */
+    if (q >= 0) q = sd_bus_message_append(m, "(sv)", "DelegateControllers", "as", 4, "cpu", "io", "memory", "pids");
+    if (q >= 0) q = sd_bus_message_append(m, "(sv)", "CollectMode", "s", "inactive-or-failed");
+    if (q >= 0 && out->slice[0]) q = sd_bus_message_append(m, "(sv)", "Slice", "s", out->slice);
+    if (q >= 0) q = sd_bus_message_close_container(m);
+    if (q >= 0) q = sd_bus_message_append(m, "a(sa(sv))", 0);
+    if (q < 0) {
+        errno = -q;
+        fp_err_sys(err, "cannot build the StartTransientUnit call for %s", out->unit);
+        goto done;
+    }
+    q = sd_bus_call(bus, m, (uint64_t)(timeout_s * 1e6), &e, &reply);
+    if (q < 0) {
+        bus_err(err, &e, q, "systemd refused the delegated scope", out->unit);
+        goto done;
+    }
+    const char *jp;
+    if (sd_bus_message_read(reply, "o", &jp) < 0 || !(job = strdup(jp))) {
+        fp_err_set(err, FP_ESYS, "unexpected StartTransientUnit answer for %s", out->unit);
+        goto done;
+    }
+    w.job = job;
+    for (int i = 0; i < w.nseen; i++)
+        if (!strcmp(w.seen[i], job)) {
+            snprintf(w.result, sizeof w.result, "%s", w.seen_result[i]);
+            w.done = true;
+        }
+    double deadline = now_s() + timeout_s;
+    while (!w.done) {
+        q = sd_bus_process(bus, NULL);
+        if (q < 0) {
+            errno = -q;
+            fp_err_sys(err, "waiting for systemd's job %s (scope %s)", job, out->unit);
+            goto done;
+        }
+        if (q > 0) continue;
+        double left = deadline - now_s();
+        if (left <= 0) {
+            fp_err_set(err, FP_ESYS, "systemd did not finish the job for scope %s (%s) within %.0f s",
+                       out->unit, job, timeout_s);
+            goto done;
+        }
+        q = sd_bus_wait(bus, (uint64_t)(left * 1e6));
+        if (q < 0 && q != -EINTR) {
+            errno = -q;
+            fp_err_sys(err, "waiting for systemd's job %s (scope %s)", job, out->unit);
+            goto done;
+        }
+    }
+    if (strcmp(w.result, "done") != 0) {
+        fp_err_set(err, FP_ESYS, "systemd's job for the delegated scope %s ended \"%s\", not "
+                   "\"done\" (journalctl -u %s)", out->unit, w.result, out->unit);
+        goto done;
+    }
+    /* systemd moved us: where to? */
+    if (fp_cgroup_of_pid(r, l, 0, own, err) < 0) goto done;
+    size_t ol = strlen(own->rel), ul = strlen(out->unit);
+    if (ol <= ul || strcmp(own->rel + ol - ul, out->unit) != 0 || own->rel[ol - ul - 1] != '/') {
+        fp_err_set(err, FP_ESYS, "systemd started scope %s, but fp (pid %d) is in cgroup %s", out->unit,
+                   pid, own->rel);
+        goto done;
+    }
+    snprintf(out->rel, sizeof out->rel, "%s", own->rel);
+    if (fp_path(out->leaf, sizeof out->leaf, "%s/supervisor", out->rel) < 0) {
+        fp_err_set(err, FP_EUSAGE, "cgroup path too long: %s", out->rel);
+        goto done;
+    }
+    if (fp_cgroup_enter_leaf(l, out->rel, "supervisor", err) < 0) goto done;
+    rc = 0;
+done:
+    free(job);
+    free(own);
+    sd_bus_error_free(&e);
+    sd_bus_message_unref(reply);
+    sd_bus_message_unref(m);
+    sd_bus_slot_unref(slot);
+    sd_bus_flush_close_unref(bus);
+    return rc;
+}
+
 #else /* !HAVE_SYSTEMD */
 
 fp_actuator *fp_act_systemd_new(const fp_roots *roots, fp_err *err)
@@ -423,6 +594,15 @@ int fp_act_systemd_unit(fp_actuator *a, const char *unit, fp_err *err)
     (void)a;
     (void)unit;
     return fp_err_set(err, FP_EUSAGE, "fp was built without systemd support");
+}
+
+int fp_systemd_delegate(const fp_roots *r, const fp_cg_layout *l, const char *prefix,
+                        double timeout_s, fp_sd_scope *out, fp_err *err)
+{
+    (void)r; (void)l; (void)prefix; (void)timeout_s;
+    memset(out, 0, sizeof *out);
+    return fp_err_set(err, FP_EUSAGE, "the systemd cgroup driver needs fp built with systemd "
+                      "support (libsystemd-dev; configure --with-systemd)");
 }
 
 #endif

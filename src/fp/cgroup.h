@@ -114,6 +114,23 @@ int fp_cgroup_pids(const fp_cgroup *cg, int *pids, int max, fp_err *err);
 int fp_cgroup_sole_tree(const fp_roots *r, const fp_cgroup *cg, int ctl, int pid, int *other,
                         fp_err *err);
 
+/* v2: make the cgroup rel, which holds the calling process (and, for
+ * this to be safe, nothing else: a scope delegated to the caller), a
+ * place for workload cgroups: create its child leaf (one path component;
+ * an existing one is used), move the calling process (all its threads)
+ * into it, then enable in rel's cgroup.subtree_control each of memory, io,
+ * cpu and pids that rel's cgroup.controllers offers and that is not on
+ * yet, one write per controller, each checked. Afterwards rel holds no
+ * processes and its children can have those controllers. FP_EUSAGE when
+ * the hierarchy is not v2 or names are bad; FP_ESYS naming the file and
+ * the kernel's reason for a failed mkdir or write (the process stays in
+ * the leaf once moved). */
+int fp_cgroup_enter_leaf(const fp_cg_layout *l, const char *rel, const char *leaf, fp_err *err);
+
+/* v2: was the cgroup rel delegated by systemd (extended attribute
+ * trusted.delegate or user.delegate "1" on its directory, systemd >= 251)? */
+bool fp_cgroup_delegated(const fp_cg_layout *l, const char *rel);
+
 /* Move any processes still inside a created cgroup to its parent and
  * remove its directories. */
 int fp_cgroup_remove(fp_cgroup *cg, fp_err *err);

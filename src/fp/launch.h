@@ -18,6 +18,31 @@
  *   fp_launch_reap      collect the exit status
  *   fp_launch_cleanup   move leftover processes out, remove the cgroup
  *
+ * Where the cgroup goes: the cgroup driver (cfg->driver).
+ *   cgroupfs  under cfg->cgroup_parent, else under the caller's own cgroup
+ *             (fp/cgroup.h, fp_cgroup_create). On cgroup v2, when the
+ *             caller's own cgroup was delegated to it (fp_cgroup_delegated)
+ *             and holds no process but the caller, the caller first moves
+ *             itself into its leaf "supervisor" (fp_cgroup_enter_leaf) and
+ *             the workload's cgroup is made next to it.
+ *   systemd   a transient scope of the caller's own with Delegate=yes
+ *             (fp/systemd.h, fp_systemd_delegate, unit
+ *             "<scope_prefix>-<pid>.scope"); the caller moves into
+ *             <scope>/supervisor, the workload's cgroup is <scope>/NAME.
+ *             Needs systemd as PID 1, cgroup v2 and no cgroup_parent
+ *             (FP_EUSAGE). Failing, the launch fails (the cgroup is
+ *             required).
+ *   auto      systemd on a pure cgroup v2 host whose PID 1 is systemd, when
+ *             no cgroup_parent is given and the caller's own cgroup is not
+ *             one delegated to it holding only the caller; cgroupfs
+ *             otherwise (every v1 or hybrid host). A failed systemd step is
+ *             then the cgroup's failure (cgroup_err), required or not as
+ *             with cgroupfs.
+ * Once the caller is in a supervisor leaf (a second launch in the same
+ * process), the same place is used again. Leftover processes of a
+ * workload's cgroup in a delegated place move to the supervisor leaf on
+ * cleanup (the place itself may hold none).
+ *
  * Ownership: fp_launch is a value owned by the caller; it owns the heap
  * cgroup it points to, which fp_launch_cleanup releases (also after a failed
  * release or an abort).
@@ -33,12 +58,20 @@
 #include "fp/record.h"
 #include "fp/roots.h"
 
+typedef enum { FP_CGD_AUTO = 0, FP_CGD_CGROUPFS, FP_CGD_SYSTEMD } fp_cg_driver;
+
+/* "auto", "cgroupfs", "systemd" and back (0, or -1 for other text). */
+const char *fp_cg_driver_name(fp_cg_driver d);
+int fp_cg_driver_parse(const char *s, fp_cg_driver *d);
+
 typedef struct fp_launch_cfg {
     char *const *argv;          /* the command; argv[0] is looked up in PATH */
     const char *cgroup_parent;  /* NULL: under the caller's own cgroup */
     const char *cgroup_name;    /* name of the new cgroup (one path component) */
     const sigset_t *child_mask; /* signal mask the command starts with (NULL: the caller's) */
     bool require_cgroup;        /* no cgroup of its own fails the launch */
+    fp_cg_driver driver;        /* see above; 0 is auto */
+    const char *scope_prefix;   /* systemd driver: unit name prefix (NULL: "fp") */
 } fp_launch_cfg;
 
 typedef struct fp_launch {
@@ -50,6 +83,10 @@ typedef struct fp_launch {
     int go_fd, fail_fd;         /* the pipes to the waiting child (-1 when released) */
     char cmd[256];              /* argv[0], for messages */
     bool reaped;
+    fp_cg_driver driver;        /* the driver used (cgroupfs or systemd; auto when no cgroup was tried) */
+    char scope_unit[256];       /* systemd driver: the scope's unit name, else "" */
+    char place[FP_PATH_MAX];    /* the parent of the workload's cgroup when fp chose a
+                                   delegated place (scope or own cgroup), else "" */
 } fp_launch;
 
 int fp_launch_prepare(const fp_roots *r, const fp_cg_layout *l, const fp_launch_cfg *cfg,

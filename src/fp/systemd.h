@@ -46,6 +46,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "fp/actuator.h"
+#include "fp/cgroup.h"
 #include "fp/error.h"
 #include "fp/roots.h"
 
@@ -96,5 +97,56 @@ fp_actuator *fp_act_systemd_new(const fp_roots *roots, fp_err *err);
  * FP_EINPUT for a name fp_systemd_valid_unit refuses, FP_EUSAGE when a is
  * not a systemd back-end. */
 int fp_act_systemd_unit(fp_actuator *a, const char *unit, fp_err *err);
+
+/* ---- the systemd cgroup driver: a delegated scope of fp's own ------------
+ *
+ * fp_systemd_delegate asks the service manager for a transient scope unit
+ * "<prefix>-<pid>.scope" (pid: the caller's) holding the calling process,
+ * with Delegate=yes (the subtree below the scope's cgroup is the caller's
+ * to manage), CollectMode=inactive-or-failed and a Description: one
+ * org.freedesktop.systemd1.Manager.StartTransientUnit call, mode "fail",
+ * DelegateControllers cpu io memory pids, over the system bus when the
+ * caller is root (Slice: FP_SD_SLICE, "fp.slice", a slice of fp's own
+ * below the root: systemd switches on the delegated controllers along the
+ * path to the scope, for every cgroup below each slice on it, so a scope
+ * in the caller's slice would change the files of the caller's own cgroup;
+ * in fp.slice the login session's or service's cgroup is left as it was),
+ * else over the caller's user bus (the user manager's default slice). It then waits (at most timeout_s seconds) for the job's
+ * JobRemoved signal and requires its result "done"; systemd has then moved
+ * the process into the scope's cgroup, which is checked in
+ * <roots.proc>/self/cgroup.
+ *
+ * Then, in cgroupfs (fp_cgroup_enter_leaf), the caller moves itself into
+ * the leaf "<scope>/supervisor" and enables the controllers memory, io,
+ * cpu and pids the scope offers in its cgroup.subtree_control, one write
+ * per controller, each checked. The scope's cgroup is then an empty domain
+ * with its controllers on: the place for workload cgroups (fp_cgroup_create
+ * with parent_rel = out->rel). Nothing is written outside the scope.
+ *
+ * The scope goes away by itself: when its last process exits systemd stops
+ * it and removes its cgroup with everything below it. (Processes the
+ * workload leaves behind keep it alive until they end.)
+ *
+ * Needs cgroup v2 (FP_EUSAGE otherwise), systemd as PID 1 (FP_ESYS), sd-bus
+ * (FP_EUSAGE in a build without it). Errors: FP_ESYS for a bus that cannot
+ * be reached, a refused call (the bus error's text is in the message), a
+ * job whose result is not "done", no JobRemoved in time, a process not in
+ * the scope afterwards, or a failed cgroupfs step. When the scope was made
+ * but a later step failed, the scope holds the caller and goes away with
+ * it; out->unit is set even then.
+ *
+ * Ownership: out is the caller's plain value; the bus connection is opened
+ * and closed inside. */
+#define FP_SD_SLICE "fp.slice"
+
+typedef struct fp_sd_scope {
+    char unit[256];            /* "<prefix>-<pid>.scope" */
+    char slice[256];           /* the Slice asked for, "" none (the manager's default) */
+    char rel[FP_PATH_MAX];     /* the scope's cgroup, e.g. /fp.slice/fp-run-812.scope */
+    char leaf[FP_PATH_MAX];    /* the caller's leaf: rel + "/supervisor" */
+} fp_sd_scope;
+
+int fp_systemd_delegate(const fp_roots *r, const fp_cg_layout *l, const char *prefix,
+                        double timeout_s, fp_sd_scope *out, fp_err *err);
 
 #endif

@@ -244,3 +244,40 @@ v2_session() {
     run -126 fpr -m "$P/none.json" --no-history -- "$P"
     [ "$status" -eq 126 ]
 }
+
+@test "--cgroup-driver: a bad name, systemd with --cgroup-parent: usage errors (exit 2), nothing run" {
+    run --separate-stderr fpr --cgroup-driver bogus -- touch "$P/ran"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"'bogus' is not systemd, cgroupfs or auto"* ]]
+    run --separate-stderr fpr --cgroup-driver systemd --cgroup-parent /x -- touch "$P/ran"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"exclude each other"* ]]
+    [ ! -e "$P/ran" ]
+}
+
+@test "--cgroup-driver systemd on a host that is not pure cgroup v2 with systemd: exit 2, nothing run, why" {
+    need_root
+    if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] && [ -d /run/systemd/system ]; then
+        skip "this host is pure cgroup v2 with systemd (tests/vm/fp-v2.bats covers it)"
+    fi
+    run --separate-stderr fpr --cgroup-driver systemd -m "$FP_TOP_SRCDIR/share/fp/default-model.json" \
+        --no-history -- touch "$P/ran"
+    echo "$stderr"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"the systemd cgroup driver needs"* ]]
+    [ ! -e "$P/ran" ]
+}
+
+@test "--cgroup-driver auto on this host: the workload's own cgroup as before (cgroupfs)" {
+    need_root
+    if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
+        skip "pure cgroup v2: auto may choose systemd (tests/vm/fp-v2.bats covers it)"
+    fi
+    run --separate-stderr fpr --cgroup-driver auto -m "$FP_TOP_SRCDIR/share/fp/default-model.json" \
+        --no-history -- sleep 2.5
+    [ "$status" -eq 0 ]
+    obj=$(jq -r 'select(.type=="allocation" and .ok) | .object' <<<"$output" | head -1)
+    echo "object: $obj"
+    [[ "$obj" == */fp-[0-9]* ]]
+    [[ "$obj" != */fp-run-*.scope/* ]]
+}

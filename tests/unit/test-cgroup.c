@@ -296,6 +296,28 @@ static void test_v2_create(void)
     err.cls = FP_OK;
     rc = fp_cgroup_create(&r, l, "/deleg", "fp-5", cg, &err);
     ok(rc < 0 && err.cls == FP_EINPUT && strstr(err.msg, "pid 77"), "--cgroup-parent with processes: refused (%s)", err.msg);
+    /* a delegated cgroup holding the caller: it moves into the leaf, then
+     * each controller is enabled in a write of its own */
+    snprintf(d, sizeof d, "%s/sc", r.cgroup);
+    mkdir(d, 0755);
+    put("", "%s/sc/cgroup.procs", r.cgroup);
+    put("cpu io memory pids\n", "%s/sc/cgroup.controllers", r.cgroup);
+    put("io\n", "%s/sc/cgroup.subtree_control", r.cgroup);
+    err.cls = FP_OK;
+    rc = fp_cgroup_enter_leaf(l, "/sc", "supervisor", &err);
+    ok(rc == 0, "enter the leaf supervisor (%s)", err.msg);
+    char self[32];
+    snprintf(self, sizeof self, "%d", (int)getpid());
+    is_str(content("%s/sc/supervisor/cgroup.procs", r.cgroup), self, "the caller's pid written to the leaf");
+    is_str(content("%s/sc/cgroup.subtree_control", r.cgroup), "+pids",
+           "one write per controller (the fixture keeps the last: +pids)");
+    err.cls = FP_OK;
+    ok(fp_cgroup_enter_leaf(l, "/sc", "../x", &err) < 0 && err.cls == FP_EUSAGE, "a bad leaf name: refused");
+    ok(!fp_cgroup_delegated(l, "/sc"), "no trusted.delegate attribute: not delegated");
+    fp_cg_layout hl = *l;
+    hl.version = FP_CG_HYBRID;
+    err.cls = FP_OK;
+    ok(fp_cgroup_enter_leaf(&hl, "/sc", "supervisor", &err) < 0 && err.cls == FP_EUSAGE, "not v2: refused");
     free(cg);
     free(l);
     rm_tree(top);

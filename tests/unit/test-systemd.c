@@ -153,7 +153,7 @@ int main(void)
     plan_init(p);
     fp_systemd_plan_limits(&st, &w, p, &err);
     q = find(p, "CPUQuotaPerSecUSec");
-    is_str(q >= 0 ? p->ch[q].value : "", "10000", "a tiny quota is clamped to systemd's 1 %");
+    is_str(q >= 0 ? p->ch[q].value : "", "10000", "a tiny quota is clamped to systemd's 1 %%");
     q = find(p, "CPUWeight");
     is_str(q >= 0 ? p->ch[q].value : "", "10000", "weight clamped to 10000");
 
@@ -168,12 +168,29 @@ int main(void)
     err.cls = FP_OK;
     ok(fp_systemd_plan_limits(&st, &w, p, &err) < 0 && err.cls == FP_EUSAGE, "an infinite limit: FP_EUSAGE");
 
-    /* no systemd as PID 1: the back-end refuses, saying why */
+    /* no systemd as PID 1 */
     fp_roots r;
     fp_roots_default(&r);
     char dir[] = "/tmp/fp-test-systemd-XXXXXX";
     ok(mkdtemp(dir) != NULL, "a run root without systemd");
     snprintf(r.run, sizeof r.run, "%s", dir);
+    /* the systemd cgroup driver: refusals */
+    fp_cg_layout hl;
+    memset(&hl, 0, sizeof hl);
+    hl.version = FP_CG_HYBRID;
+    fp_sd_scope sc;
+    err.cls = FP_OK;
+    int drc = fp_systemd_delegate(&r, &hl, "fp-run", 5, &sc, &err);
+    ok(drc < 0 && err.cls == FP_EUSAGE &&
+       (strstr(err.msg, "cgroup v2") || strstr(err.msg, "systemd support")),
+       "delegate on a hybrid host: refused, nothing asked (%s)", err.msg);
+    hl.version = FP_CG_V2;
+    err.cls = FP_OK;
+    drc = fp_systemd_delegate(&r, &hl, "fp-run", 5, &sc, &err);
+    ok(drc < 0 && err.cls != FP_OK && (strstr(err.msg, "PID 1") || strstr(err.msg, "systemd support")),
+       "delegate without systemd as PID 1: refused (%s)", err.msg);
+
+    /* no systemd as PID 1: the back-end refuses, saying why */
     ok(!fp_systemd_booted(&r), "not booted with systemd");
     err.cls = FP_OK;
     fp_actuator *a = fp_act_systemd_new(&r, &err);
