@@ -250,6 +250,25 @@ under() {
     under step python3 "$FP_TOP_SRCDIR/tests/workloads/grow.py" step
 }
 
+@test "never harm on v2: a sawtooth that frees and re-allocates 600 MiB (grow.py sawtooth)" {
+    need_cmd python3
+    under sawtooth python3 "$FP_TOP_SRCDIR/tests/workloads/grow.py" sawtooth
+}
+
+@test "never harm on v2: a fork storm (stress-ng --fork)" {
+    need_cmd stress-ng
+    under forks stress-ng --fork 4 --fork-max 64 -t 4 --quiet
+}
+
+@test "never harm on v2: 512 MiB of page cache after the first limits (dd)" {
+    under dd sh -c "sleep 3; dd if=/dev/zero of='$BATS_TEST_TMPDIR/big' bs=1M count=512 2>/dev/null; sync"
+}
+
+@test "never harm on v2: a child process that grows to 600 MiB (grow.py child)" {
+    need_cmd python3
+    under child python3 "$FP_TOP_SRCDIR/tests/workloads/grow.py" child
+}
+
 @test "tests/unit/test-memguard passes on v2" {
     cd "$FP_TOP_SRCDIR"
     [ -x tests/unit/test-memguard ] || make -s tests/unit/test-memguard >/dev/null
