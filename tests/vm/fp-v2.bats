@@ -220,7 +220,8 @@ under() {
     shift
     set +e
     # bounded: a hang shows what fp-run wrote (124 from timeout)
-    timeout -k 5 240 "$FP_BIN/fp-run" -m "$MODEL" --no-history --id "$name" -- "$@" > "$out" 2> "$BATS_TEST_TMPDIR/err"
+    # (fd 3 closed: a workload left behind must not keep bats waiting)
+    timeout -k 5 240 "$FP_BIN/fp-run" -m "$MODEL" --no-history --id "$name" -- "$@" > "$out" 2> "$BATS_TEST_TMPDIR/err" 3>&-
     st=$?
     echo "fp-run exit status $st"
     set -e
