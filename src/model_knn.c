@@ -15,12 +15,10 @@
  * (group key and distance), nearest first.
  *
  * Novelty (of the last query predicted): the distance from it to its
- * nearest stored example over
- * the typical such distance among the stored examples themselves (the
- * median, over up to NOVELTY_SAMPLE examples spread evenly through the
- * store, of each one's distance to its nearest other example; computed
- * when first needed after a change of the store). 1 is as close as the
- * model's examples are to each other; 3 is three times farther.
+ * nearest stored example over the typical such distance among the stored
+ * examples themselves (typical_distance; computed when first needed after
+ * a change of the store). 1 is as close as the model's examples are to
+ * each other; 3 is three times farther.
  *
  * Store: at most max_store examples (default 100000) in a ring; when full,
  * a new example replaces the oldest (FIFO), so the model follows recent
@@ -36,6 +34,7 @@
 
 #define KNN_EPS 1e-3
 #define NOVELTY_SAMPLE 256
+#define NOVELTY_OTHERS 8192
 
 typedef struct {
     size_t n, cap, head;        /* count, allocated, oldest slot when full */
@@ -276,33 +275,42 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Novelty's reference: the median, over up to NOVELTY_SAMPLE stored
+ * examples spread evenly through the store, of each one's distance to its
+ * nearest other among up to NOVELTY_OTHERS others, also spread evenly (on
+ * a larger store a bounded cost, and a slightly larger reference). 0 when
+ * no two examples share a feature. */
+static double typical_distance(const fp_model *m, const knn *K)
+{
+    int dim = m->dim;
+    size_t ns = K->n < NOVELTY_SAMPLE ? K->n : NOVELTY_SAMPLE;
+    size_t no = K->n < NOVELTY_OTHERS ? K->n : NOVELTY_OTHERS, nf = 0;
+    double *near = malloc(ns * sizeof *near), typical = 0;
+    if (!near) return 0;
+    for (size_t a = 0; a < ns; a++) {
+        size_t sa = slot_of(K, a * K->n / ns);
+        double best = INFINITY;
+        for (size_t i = 0; i < no; i++) {
+            size_t s = slot_of(K, i * K->n / no);
+            if (s == sa) continue;
+            double d = dist2(K->z + sa * (size_t)dim, K->z + s * (size_t)dim, dim);
+            if (d < best) best = d;
+        }
+        if (isfinite(best)) near[nf++] = best;
+    }
+    if (nf) {
+        qsort(near, nf, sizeof *near, cmp_double);
+        typical = nf % 2 ? near[nf / 2] : (near[nf / 2 - 1] + near[nf / 2]) / 2;
+    }
+    free(near);
+    return typical > 0 ? typical : 0;
+}
+
 static double knn_novelty(fp_model *m)
 {
     knn *K = m->impl;
-    int dim = m->dim;
     if (K->n < 2 || isnan(K->last_nearest)) return NAN;
-    if (K->typical <= 0) {
-        size_t ns = K->n < NOVELTY_SAMPLE ? K->n : NOVELTY_SAMPLE, nf = 0;
-        double *near = malloc(ns * sizeof *near);
-        if (!near) return NAN;
-        for (size_t a = 0; a < ns; a++) {
-            size_t sa = slot_of(K, a * K->n / ns);
-            double best = INFINITY;
-            for (size_t i = 0; i < K->n; i++) {
-                size_t s = slot_of(K, i);
-                if (s == sa) continue;
-                double d = dist2(K->z + sa * (size_t)dim, K->z + s * (size_t)dim, dim);
-                if (d < best) best = d;
-            }
-            if (isfinite(best)) near[nf++] = best;
-        }
-        if (nf) {
-            qsort(near, nf, sizeof *near, cmp_double);
-            K->typical = nf % 2 ? near[nf / 2] : (near[nf / 2 - 1] + near[nf / 2]) / 2;
-        }
-        free(near);
-        if (!(K->typical > 0)) { K->typical = 0; return NAN; }
-    }
+    if (K->typical <= 0 && (K->typical = typical_distance(m, K)) <= 0) return NAN;
     return isfinite(K->last_nearest) ? K->last_nearest / K->typical : INFINITY;
 }
 

@@ -347,6 +347,30 @@ static double agreed(const fp_policy *pol, const fp_apply_state *st, int r, doub
     return m;
 }
 
+/* The memory limits a raise goes to (growth between predictions, or the
+ * kernel's word, fp_policy_press): soft = max(floor, soft now x
+ * oom_bump_factor), hard = soft x mem_max_over_high and, at the hard limit,
+ * at least max(hard now + oom_bump_bytes, hard now x oom_bump_factor); both
+ * rounded up to the step and capped at ceil_, soft never above hard. */
+static void mem_raise(const fp_policy *pol, double floor_, double cur_high, double cur_max,
+                      bool at_limit, double ceil_, double *high, double *max)
+{
+    const fp_res_policy *rp = &pol->res[FP_RES_MEM];
+    double h = floor_;
+    if (!isnan(cur_high) && cur_high * pol->oom_bump_factor > h) h = cur_high * pol->oom_bump_factor;
+    h = round_up(h, rp->step);
+    double m = round_up(h * pol->mem_max_over_high, rp->step);
+    if (at_limit && !isnan(cur_max)) {
+        double bump = round_up(fmax(cur_max + pol->oom_bump_bytes, cur_max * pol->oom_bump_factor),
+                               rp->step);
+        if (bump > m) m = bump;
+    }
+    if (h > ceil_) h = ceil_;
+    if (m > ceil_) m = ceil_;
+    *high = h > m ? m : h;
+    *max = m;
+}
+
 void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_prediction *p,
                       const fp_observed *o, fp_apply_state *st, double now, fp_decision *d)
 {
@@ -529,12 +553,8 @@ void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_pre
         if ((!isnan(ch) && fl > ch) || (!isnan(cm) && fl > cm)) {
             /* at least x oom_bump_factor, so a steady grower is raised in
              * a few steps, not at every look */
-            double high = fl;
-            if (!isnan(ch) && ch * pol->oom_bump_factor > high)
-                high = round_up(ch * pol->oom_bump_factor, rp->step);
-            if (high > ceil_) high = ceil_;
-            double max = round_up(high * pol->mem_max_over_high, rp->step);
-            if (max > ceil_) max = ceil_;
+            double high, max;
+            mem_raise(pol, fl, ch, cm, false, ceil_, &high, &max);
             if (!isnan(ch) && high > ch) d->want.mem_high_bytes = high;
             if (!isnan(cm) && max > cm) d->want.mem_max_bytes = max;
             snprintf(d->why[FP_RES_MEM], FP_WHY_MAX, "usage %.0f growing %.0f B/s passed the "
@@ -708,21 +728,8 @@ void fp_policy_press(const fp_policy *pol, const fp_capacity *cap, const fp_obse
     double ceil_ = rp->ceiling > 0 ? rp->ceiling : cap->mem_bytes;
     double use = o->mem_bytes >= 0 ? o->mem_bytes : 0;
     if (ceil_ < use) ceil_ = use;
-    double floor_ = mem_floor_of(pol, o, st);
-    double high = floor_;
-    if (!isnan(cur_high) && cur_high * pol->oom_bump_factor > high)
-        high = cur_high * pol->oom_bump_factor;
-    high = round_up(high, rp->step);
-    double max = round_up(high * pol->mem_max_over_high, rp->step);
-    if (!isnan(cur_max)) {
-        double bump = at_limit ? fmax(cur_max + pol->oom_bump_bytes, cur_max * pol->oom_bump_factor)
-                               : cur_max;
-        bump = round_up(bump, rp->step);
-        if (bump > max) max = bump;
-    }
-    if (high > ceil_) high = ceil_;
-    if (max > ceil_) max = ceil_;
-    if (high > max) high = max;
+    double high, max;
+    mem_raise(pol, mem_floor_of(pol, o, st), cur_high, cur_max, at_limit, ceil_, &high, &max);
     bool up_h = !isnan(cur_high) && high > cur_high, up_m = !isnan(cur_max) && max > cur_max;
     if (at_limit && !up_m && rp->ceiling <= 0 && !isnan(cur_max)) {
         /* at its hard limit at the machine's memory: no limit of fp's may
