@@ -61,6 +61,7 @@
 #include "fp/model.h"
 #include "fp/policy.h"
 #include "fp/prediction.h"
+#include "fp/systemd.h"
 
 #ifndef FP_PKGDATADIR
 #define FP_PKGDATADIR "/usr/local/share/fp"
@@ -71,7 +72,7 @@
 
 typedef struct settings {
     double interval, window, every;
-    const char *model, *policy, *history, *id, *cgroup_parent, *docker;
+    const char *model, *policy, *history, *id, *cgroup_parent, *docker, *unit;
     fp_cg_driver cgroup_driver;    /* --cgroup-driver (auto) */
     bool samples, dry_run, no_history, learn, no_perf, watch_docker;
     int oom_pause;                 /* -1 auto (a launched command), 0 off, 1 on */
@@ -94,6 +95,7 @@ typedef struct ctx {
     fp_actuator *act_cg;           /* for the launched command */
     fp_actuator *act_dk;           /* for containers (NULL until one is followed) */
     fp_docker *docker;             /* inspect, state and the event watch */
+    fp_actuator *act_sd;           /* for --unit (the systemd back-end, fixed to it) */
     /* the model (NULL: none, run without limits) */
     fp_model *m;
     fp_featmap *fm;
@@ -108,13 +110,14 @@ typedef struct ctx {
 /* One workload: the launched command or a container. */
 typedef struct wl {
     ctx *C;
-    fp_actuator *act;              /* borrowed: C->act_cg or C->act_dk */
+    fp_actuator *act;              /* borrowed: C->act_cg, C->act_dk or C->act_sd */
     fp_target tg;
     json_t *meta;
     bool launched;                 /* the command fp-run started */
     fp_launch launch;
     bool container;
-    fp_cgroup *cg;                 /* a container's cgroup (owned), else NULL */
+    bool unit;                     /* a systemd unit (--unit) */
+    fp_cgroup *cg;                 /* a container's or unit's cgroup (owned), else NULL */
     bool ending;                   /* container: its cgroup emptied, the engine's
                                       word on its exit is awaited */
     fp_sampler *smp;
@@ -161,6 +164,7 @@ static void usage(FILE *f)
     fputs("usage: fp-run [options] -- CMD [ARGS...]\n"
           "       fp-run [options] --docker ID|NAME\n"
           "       fp-run [options] --watch-docker [--filter label=K[=V] | --filter name=REGEX]...\n"
+          "       fp-run [options] --unit NAME.service\n"
           "Run CMD in a cgroup of its own (or follow containers others start), predict what\n"
           "it needs from its first seconds, limit it before it ramps up, keep adjusting,\n"
           "and learn from the run.\n\n"
@@ -183,6 +187,8 @@ static void usage(FILE *f)
           "                          whose PID 1 is systemd, else cgroupfs)\n"
           "      --docker ID|NAME    follow a running container instead of running CMD\n"
           "      --watch-docker      follow every container that starts, until INT/TERM\n"
+          "      --unit NAME         follow a running systemd unit (service, scope or slice);\n"
+          "                          its limits are set through systemd (unit properties)\n"
           "      --filter F          with --watch-docker: only containers with label K\n"
           "                          (=V), or whose name matches REGEX (repeatable: all must hold)\n"
           "      --oom-pause         a workload at its hard memory limit waits for fp-run to\n"
@@ -192,7 +198,8 @@ static void usage(FILE *f)
           "      --no-perf           do not open performance counters\n"
           "  -h, --help              this help;  -V, --version  the version\n"
           "Exit: the workload's status (128+N: killed by signal N; 126/127: could not run);\n"
-          "--docker: the container's exit code; --watch-docker: 0 when stopped by a signal;\n"
+          "--docker: the container's exit code; --unit: its main process's exit status;\n"
+          "--watch-docker: 0 when stopped by a signal;\n"
           "2 usage or system error.\n",
           f);
 }
@@ -241,7 +248,7 @@ static void settings_free(settings *S)
 static int parse_args(int argc, char **argv, settings *S)
 {
     enum { O_EVERY = 256, O_SAMPLES, O_HISTORY, O_NOHISTORY, O_LEARN, O_ID, O_CGPARENT, O_NOPERF,
-           O_DOCKER, O_WATCH, O_FILTER, O_PAUSE, O_NOPAUSE, O_CGDRIVER };
+           O_DOCKER, O_WATCH, O_FILTER, O_PAUSE, O_NOPAUSE, O_CGDRIVER, O_UNIT };
     static const struct option opts[] = {
         {"interval", required_argument, 0, 'i'}, {"window", required_argument, 0, 'w'},
         {"every", required_argument, 0, O_EVERY}, {"model", required_argument, 0, 'm'},
@@ -251,6 +258,7 @@ static int parse_args(int argc, char **argv, settings *S)
         {"id", required_argument, 0, O_ID}, {"cgroup-parent", required_argument, 0, O_CGPARENT},
         {"cgroup-driver", required_argument, 0, O_CGDRIVER}, {"no-perf", no_argument, 0, O_NOPERF}, {"docker", required_argument, 0, O_DOCKER},
         {"watch-docker", no_argument, 0, O_WATCH}, {"filter", required_argument, 0, O_FILTER},
+        {"unit", required_argument, 0, O_UNIT},
         {"oom-pause", no_argument, 0, O_PAUSE}, {"no-oom-pause", no_argument, 0, O_NOPAUSE},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
     memset(S, 0, sizeof *S);
@@ -295,6 +303,13 @@ static int parse_args(int argc, char **argv, settings *S)
             S->docker = optarg;
             break;
         case O_WATCH: S->watch_docker = true; break;
+        case O_UNIT:
+            if (S->unit) {
+                fputs("fp-run: --unit follows one unit\n", stderr);
+                return -1;
+            }
+            S->unit = optarg;
+            break;
         case O_FILTER: if (parse_filter(S, optarg) < 0) return -1; break;
         case O_PAUSE: S->oom_pause = 1; break;
         case O_NOPAUSE: S->oom_pause = 0; break;
@@ -303,15 +318,26 @@ static int parse_args(int argc, char **argv, settings *S)
         default: usage(stderr); return -1;
         }
     }
-    bool containers = S->docker || S->watch_docker;
+    bool containers = S->docker || S->watch_docker || S->unit;
     if (optind >= argc && !containers) {
-        fputs("fp-run: no command: give -- CMD [ARGS...], --docker ID or --watch-docker\n", stderr);
+        fputs("fp-run: no command: give -- CMD [ARGS...], --docker ID, --watch-docker or --unit NAME\n",
+              stderr);
         usage(stderr);
         return -1;
     }
     if (optind < argc && containers) {
-        fprintf(stderr, "fp-run: %s follows a container that others started: give no command\n",
-                S->docker ? "--docker" : "--watch-docker");
+        fprintf(stderr, "fp-run: %s follows a %s that others started: give no command\n",
+                S->docker ? "--docker" : S->unit ? "--unit" : "--watch-docker",
+                S->unit ? "unit" : "container");
+        return -1;
+    }
+    if (S->unit && (S->docker || S->watch_docker)) {
+        fputs("fp-run: --unit and --docker/--watch-docker exclude each other\n", stderr);
+        return -1;
+    }
+    if (S->unit && !fp_systemd_valid_unit(S->unit)) {
+        fprintf(stderr, "fp-run: --unit: '%s' is not a unit name (NAME.service, .scope or .slice)\n",
+                S->unit);
         return -1;
     }
     if (S->docker && S->watch_docker) {
@@ -1188,6 +1214,88 @@ fail:
     return NULL;
 }
 
+/* Is a unit in this ActiveState still running (or about to)? */
+static bool unit_running(const char *active)
+{
+    return !strcmp(active, "active") || !strcmp(active, "reloading") || !strcmp(active, "activating") ||
+           !strcmp(active, "refreshing");
+}
+
+/* Follow the running systemd unit S->unit from now on: its cgroup (the
+ * unit's ControlGroup), its main process (services), its sampler started
+ * at now, and C->act_sd fixed to it, so that every limit goes through the
+ * service manager (unit properties, as systemctl set-property --runtime
+ * does) and none is undone by a daemon-reload. NULL with err: FP_EINPUT
+ * for a unit that is not loaded, not running or has no cgroup. */
+static wl *attach_unit(ctx *C, double now, fp_err *err)
+{
+    const settings *S = C->S;
+    fp_unit_info ui;
+    if (fp_systemd_unit_info(C->act_sd, &ui, err) < 0) return NULL;
+    if (!unit_running(ui.active)) {
+        fp_err_set(err, FP_EINPUT, "unit %s is not running (ActiveState %s)", S->unit, ui.active);
+        return NULL;
+    }
+    if (!ui.cgroup[0]) {
+        fp_err_set(err, FP_EINPUT, "unit %s has no cgroup", S->unit);
+        return NULL;
+    }
+    wl *w = wl_new(C);
+    if (!w) {
+        fp_err_set(err, FP_ESYS, "out of memory");
+        return NULL;
+    }
+    w->unit = true;
+    w->act = C->act_sd;
+    snprintf(w->tg.id, sizeof w->tg.id, "%s", S->id ? S->id : S->unit);
+    snprintf(w->tg.cgroup, sizeof w->tg.cgroup, "%s", ui.cgroup);
+    json_object_set_new(w->meta, "unit", json_string(S->unit));
+    json_object_set_new(w->meta, "name", json_string(S->unit));
+    w->cg = malloc(sizeof *w->cg);
+    if (!w->cg) {
+        fp_err_set(err, FP_ESYS, "out of memory");
+        goto fail;
+    }
+    if (fp_cgroup_open(C->layout, ui.cgroup, w->cg, err) < 0) goto fail;
+    w->tg.pid = ui.main_pid;
+    if (w->tg.pid <= 0) {
+        int pids[1];
+        if (fp_cgroup_pids(w->cg, pids, 1, err) < 1) {
+            if (!err->cls) fp_err_set(err, FP_EINPUT, "unit %s has no process in %s", S->unit, ui.cgroup);
+            goto fail;
+        }
+        w->tg.pid = pids[0];
+    }
+    fp_sampler_cfg cfg = {.pid = w->tg.pid, .cg = w->cg, .tree_from_cgroup = true,
+                          .perf = !S->no_perf, .perf_cgroup = true};
+    if (!(w->smp = fp_sampler_new(&C->roots, &cfg, err))) goto fail;
+    w->t0 = now;
+    fp_sampler_start(w->smp, now);
+    return w;
+fail:
+    wl_free(w);
+    return NULL;
+}
+
+/* The service manager's word on a followed unit: 1 still running, 0 ended
+ * (w->exit from its main process when systemd knows it). */
+static int unit_state(wl *w)
+{
+    fp_unit_info ui;
+    fp_err err = {0};
+    if (fp_systemd_unit_info(w->C->act_sd, &ui, &err) < 0) {
+        /* unloaded (garbage-collected) after it stopped */
+        w->exit.known = false;
+        w->exit_why = "the unit was unloaded before fp-run read its exit status";
+        return 0;
+    }
+    if (unit_running(ui.active) && ui.main_pid > 0) return 1;
+    if (unit_running(ui.active) && !ui.exit.known) return 1;
+    w->exit = ui.exit;
+    if (!ui.exit.known) w->exit_why = "the unit has no main process whose exit systemd records";
+    return 0;
+}
+
 /* One sample of a followed container. Its end: the cgroup has no process
  * left and the engine says it stopped (its exit code) or no longer knows
  * it. While the engine still reports it running, the empty samples after
@@ -1203,6 +1311,7 @@ static bool container_step(wl *w, double now)
     }
     if (!w->ending) feed(w, &s, false);     /* its last counters */
     w->ending = true;
+    if (w->unit) return unit_state(w) == 0;
     fp_err err = {0};
     int r = container_state(w->C, w->tg.container, &w->exit, &err);
     if (r == 1) return false;
@@ -1310,7 +1419,7 @@ static int loop_containers(ctx *C, fleet *f, int sfd, int *last_exit, bool *stop
                 continue;
             }
             if (finish(w, NULL) < 0) rc = -1;
-            *last_exit = w->exit.known ? w->exit.code : -1;
+            *last_exit = !w->exit.known ? -1 : w->exit.signal ? 128 + w->exit.signal : w->exit.code;
             wl_free(w);
             f->w[i] = f->w[--f->n];
         }
@@ -1333,13 +1442,23 @@ static int run_containers(ctx *C, int sfd)
 {
     const settings *S = C->S;
     fp_err err = {0};
-    if (!(C->docker = fp_docker_new(&C->roots, &err)) ||
-        !(C->act_dk = fp_act_docker_new(&C->roots, &err))) {
+    if (!S->unit && (!(C->docker = fp_docker_new(&C->roots, &err)) ||
+                     !(C->act_dk = fp_act_docker_new(&C->roots, &err)))) {
         fprintf(stderr, "fp-run: %s\n", err.msg);
         return EXIT_USAGE;
     }
     fleet f = {0};
-    if (S->docker) {
+    if (S->unit) {
+        wl *w = NULL;
+        if (!(C->act_sd = fp_act_systemd_new(&C->roots, &err)) ||
+            fp_act_systemd_unit(C->act_sd, S->unit, &err) < 0 || !(w = attach_unit(C, mono(), &err)) ||
+            fleet_add(&f, w) < 0) {
+            fprintf(stderr, "fp-run: %s\n", w ? "out of memory" : err.msg);
+            wl_free(w);
+            free(f.w);
+            return EXIT_USAGE;
+        }
+    } else if (S->docker) {
         wl *w = attach_container(C, S->docker, mono(), &err);
         if (!w || fleet_add(&f, w) < 0) {
             fprintf(stderr, "fp-run: %s\n", w ? "out of memory" : err.msg);
@@ -1364,9 +1483,10 @@ static int run_containers(ctx *C, int sfd)
     bool stopped = false;
     int rc = loop_containers(C, &f, sfd, &last_exit, &stopped);
     free(f.w);
-    if (S->docker && last_exit < 0 && rc == 0 && !stopped)
-        fprintf(stderr, "fp-run: %s: exit code unknown: exiting 0\n", S->docker);
-    int status = S->docker && last_exit > 0 ? last_exit : 0;
+    const char *one = S->docker ? S->docker : S->unit;
+    if (one && last_exit < 0 && rc == 0 && !stopped)
+        fprintf(stderr, "fp-run: %s: exit code unknown: exiting 0\n", one);
+    int status = one && last_exit > 0 ? last_exit : 0;
     if (rc < 0 && status == 0) status = EXIT_USAGE;
     return status;
 }
@@ -1404,6 +1524,7 @@ static void ctx_close(ctx *C)
     free(C->x);
     fp_act_free(C->act_cg);
     fp_act_free(C->act_dk);
+    fp_act_free(C->act_sd);
     fp_docker_free(C->docker);
     free(C->layout);
 }

@@ -409,6 +409,65 @@ int fp_act_systemd_unit(fp_actuator *base, const char *unit, fp_err *err)
     return 0;
 }
 
+static int get_str(sd_act *a, const char *path, const char *iface, const char *prop, char *buf,
+                   size_t n)
+{
+    sd_bus_error e = SD_BUS_ERROR_NULL;
+    char *v = NULL;
+    int r = sd_bus_get_property_string(a->bus, DEST, path, iface, prop, &e, &v);
+    sd_bus_error_free(&e);
+    if (r < 0) return -1;
+    snprintf(buf, n, "%s", v);
+    free(v);
+    return 0;
+}
+
+static int get_i32(sd_act *a, const char *path, const char *iface, const char *prop, char type,
+                   int *v)
+{
+    sd_bus_error e = SD_BUS_ERROR_NULL;
+    int32_t x = 0;   /* "i" and "u" are both 32 bits */
+    int r = sd_bus_get_property_trivial(a->bus, DEST, path, iface, prop, &e, type, &x);
+    sd_bus_error_free(&e);
+    if (r < 0) return -1;
+    *v = x;
+    return 0;
+}
+
+int fp_systemd_unit_info(fp_actuator *base, fp_unit_info *out, fp_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!base || base->ops != &ops_sd)
+        return fp_err_set(err, FP_EUSAGE, "unit information needs the systemd back-end");
+    sd_act *a = (sd_act *)base;
+    if (!a->unit[0]) return fp_err_set(err, FP_EINPUT, "no unit named");
+    const char *iface = unit_iface(a->unit);
+    if (!iface) return fp_err_set(err, FP_EINPUT, "%s is not a unit fp can follow", a->unit);
+    char *path = NULL;
+    if (unit_path(a, a->unit, &path, err) < 0) return -1;
+    int rc = 0;
+    if (get_str(a, path, "org.freedesktop.systemd1.Unit", "ActiveState", out->active,
+                sizeof out->active) < 0) {
+        rc = fp_err_set(err, FP_ESYS, "cannot read the ActiveState of %s", a->unit);
+        goto done;
+    }
+    if (get_str(a, path, iface, "ControlGroup", out->cgroup, sizeof out->cgroup) < 0) out->cgroup[0] = 0;
+    if (!strcmp(iface, "org.freedesktop.systemd1.Service")) {
+        int pid = 0, code = 0, status = 0;
+        if (get_i32(a, path, iface, "MainPID", 'u', &pid) == 0 && pid > 0) out->main_pid = pid;
+        /* ExecMainCode: CLD_EXITED 1, CLD_KILLED 2, CLD_DUMPED 3; 0 none yet */
+        if (out->main_pid == 0 && get_i32(a, path, iface, "ExecMainCode", 'i', &code) == 0 &&
+            get_i32(a, path, iface, "ExecMainStatus", 'i', &status) == 0 && code >= 1 && code <= 3) {
+            out->exit.known = true;
+            out->exit.code = code == 1 ? status & 0xff : 0;
+            out->exit.signal = code == 1 ? 0 : status;
+        }
+    }
+done:
+    free(path);
+    return rc;
+}
+
 /* ---- the systemd cgroup driver ------------------------------------------- */
 
 typedef struct job_wait {
@@ -593,6 +652,13 @@ int fp_act_systemd_unit(fp_actuator *a, const char *unit, fp_err *err)
 {
     (void)a;
     (void)unit;
+    return fp_err_set(err, FP_EUSAGE, "fp was built without systemd support");
+}
+
+int fp_systemd_unit_info(fp_actuator *a, fp_unit_info *out, fp_err *err)
+{
+    (void)a;
+    memset(out, 0, sizeof *out);
     return fp_err_set(err, FP_EUSAGE, "fp was built without systemd support");
 }
 

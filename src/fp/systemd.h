@@ -98,6 +98,24 @@ fp_actuator *fp_act_systemd_new(const fp_roots *roots, fp_err *err);
  * not a systemd back-end. */
 int fp_act_systemd_unit(fp_actuator *a, const char *unit, fp_err *err);
 
+/* What the service manager says about a unit fp follows (fp-run --unit):
+ * its ActiveState ("active", "reloading", "activating", "deactivating",
+ * "inactive", "failed", ...), its cgroup (ControlGroup, relative to the
+ * hierarchy root; "" when it has none), its main process (MainPID, 0 when
+ * none or not a service) and, for a service whose main process has exited,
+ * how it exited (ExecMainCode: exited or killed; ExecMainStatus). */
+typedef struct fp_unit_info {
+    char active[32];
+    char cgroup[FP_PATH_MAX];
+    int main_pid;
+    fp_exit exit;              /* known only once the main process ended */
+} fp_unit_info;
+
+/* Read info about the unit a (a systemd back-end) was fixed to with
+ * fp_act_systemd_unit. 0, or -1 with err: FP_EINPUT when the unit is not
+ * loaded (or a is not fixed to a unit), FP_ESYS when the bus fails. */
+int fp_systemd_unit_info(fp_actuator *a, fp_unit_info *out, fp_err *err);
+
 /* ---- the systemd cgroup driver: a delegated scope of fp's own ------------
  *
  * fp_systemd_delegate asks the service manager for a transient scope unit

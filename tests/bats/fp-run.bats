@@ -268,6 +268,26 @@ v2_session() {
     [ ! -e "$P/ran" ]
 }
 
+@test "--unit: usage errors (exit 2), and on a host without systemd a clear refusal" {
+    run --separate-stderr fpr --unit 'a;b.service'
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"'a;b.service' is not a unit name"* ]]
+    run --separate-stderr fpr --unit x.service -- touch "$P/ran"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"give no command"* ]]
+    run --separate-stderr fpr --unit x.service --docker y
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"exclude each other"* ]]
+    [ ! -e "$P/ran" ]
+    if [ -d /run/systemd/system ]; then
+        skip "this host runs systemd (tests/vm/fp-v2.bats covers --unit there)"
+    fi
+    run --separate-stderr fpr -m "$FP_TOP_SRCDIR/share/fp/default-model.json" --no-history --unit x.service
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"needs systemd as PID 1"* ]]
+    [ -z "$output" ]
+}
+
 @test "--cgroup-driver auto on this host: the workload's own cgroup as before (cgroupfs)" {
     need_root
     if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then

@@ -213,6 +213,53 @@ EOF
     [ "$reverted" = "$before" ]
 }
 
+@test "fp-run --unit: follows a running service, limits through systemd (systemctl show agrees), its exit status" {
+    need_cmd stress-ng
+    unit=fp-follow-$$.service
+    # RemainAfterExit: the unit (and its exit status) stays loaded after it ends
+    systemd-run --quiet --unit "$unit" -p RemainAfterExit=yes -p MemoryAccounting=yes \
+        sh -c 'stress-ng --vm 1 --vm-bytes 200M --vm-keep -t 8 --quiet; exit 3'
+    out=$BATS_TEST_TMPDIR/unit.jsonl
+    set +e
+    timeout -k 5 240 "$FP_BIN/fp-run" -m "$MODEL" --no-history --every 2 --unit "$unit" > "$out" 2> "$BATS_TEST_TMPDIR/err" 3>&- &
+    pid=$!
+    # while it runs: what systemd has is what the last allocation asked for
+    sleep 7
+    hi_sd=$(systemctl show -P MemoryHigh "$unit"); mx_sd=$(systemctl show -P MemoryMax "$unit")
+    hi_k=$(cat "/sys/fs/cgroup/system.slice/$unit/memory.high"); mx_k=$(cat "/sys/fs/cgroup/system.slice/$unit/memory.max")
+    wait $pid; st=$?
+    set -e
+    cat "$BATS_TEST_TMPDIR/err"
+    echo "exit $st; during the run: MemoryHigh=$hi_sd MemoryMax=$mx_sd kernel high=$hi_k max=$mx_k"
+    jq -c 'select(.type=="allocation") | {t, reason, ok, object, mem_high: .limits.mem_high_bytes, mem_max: .limits.mem_max_bytes}' "$out"
+    systemctl stop "$unit" || true
+    [ "$st" -eq 3 ]
+    [ "$(jq -r 'select(.type=="actual") | .exit_code' "$out")" = 3 ]
+    [ "$(jq -s '[.[] | select(.type=="allocation" and .ok)] | length' "$out")" -ge 1 ]
+    # every allocation is for the unit itself, through systemd
+    [ -z "$(jq -r --arg u "$unit" 'select(.type=="allocation") | select(.object != $u or .backend != "systemd") | .object' "$out")" ]
+    # systemd and the kernel agree, and both have a limit fp-run set
+    [ "$hi_sd" = "$hi_k" ] && [ "$mx_sd" = "$mx_k" ]
+    [ "$mx_sd" != infinity ]
+    page=$(getconf PAGESIZE)
+    # (one of the allocations' mem_max, as systemd rounds it to pages)
+    found=0
+    for m in $(jq -r 'select(.type=="allocation" and .ok) | .limits.mem_max_bytes | numbers' "$out"); do
+        [ "$mx_sd" = "$(( ${m%.*} / page * page ))" ] && found=1
+    done
+    [ "$found" = 1 ]
+    # the real memory of the service was seen
+    between "$(jq -r 'select(.type=="actual") | .mem_bytes_peak' "$out")" 150000000 400000000 "peak of stress-ng --vm-bytes 200M"
+}
+
+@test "fp-run --unit refuses a unit that is not running (exit 2, a clear message)" {
+    run --separate-stderr "$FP_BIN/fp-run" -m "$MODEL" --no-history --unit fp-no-such-$$.service
+    echo "$status $stderr"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *fp-no-such-$$.service* ]]
+    [ -z "$output" ]
+}
+
 # under NAME CMD...: run CMD under fp-run (systemd driver) with the default
 # model; no harm, the guard opened on v2; report what the guard did
 under() {
