@@ -1040,6 +1040,8 @@ static unsigned long long wait_signals(int sfd, double deadline, unsigned long l
         }
     }
     if (ppoll(pfd, (nfds_t)n, &ts, NULL) <= 0) return 0;
+    for (int i = 1; i < n; i++)
+        if (pfd[i].revents) fp_memguard_polled(owner[i]->guard, pfd[i].fd, pfd[i].revents);
     wl *last = NULL;
     for (int i = 1; i < n; i++)
         if (pfd[i].revents && owner[i] != last) {

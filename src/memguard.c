@@ -24,6 +24,7 @@ struct fp_memguard {
     /* v2 */
     int events_fd;                 /* memory.events (POLLPRI) */
     int psi_fd;                    /* memory.pressure trigger (POLLPRI) */
+    bool psi_seen;                 /* the caller's poll reported the trigger */
     unsigned long long high, max, oom;   /* memory.events counters last read */
 };
 
@@ -199,6 +200,11 @@ static bool pending(int fd, short ev)
     return fd >= 0 && poll(&p, 1, 0) > 0 && (p.revents & (ev | POLLERR));
 }
 
+void fp_memguard_polled(fp_memguard *g, int fd, short revents)
+{
+    if (g && fd >= 0 && fd == g->psi_fd && (revents & (POLLPRI | POLLERR))) g->psi_seen = true;
+}
+
 int fp_memguard_read(fp_memguard *g, fp_memguard_event *ev)
 {
     memset(ev, 0, sizeof *ev);
@@ -224,7 +230,8 @@ int fp_memguard_read(fp_memguard *g, fp_memguard_event *ev)
             g->max = m;
             g->oom = o;
         }
-        if (pending(g->psi_fd, POLLPRI)) ev->pressure = true;
+        if (g->psi_seen || pending(g->psi_fd, POLLPRI)) ev->pressure = true;
+        g->psi_seen = false;
     }
     ev->any = ev->oom || ev->threshold || ev->high || ev->pressure;
     return ev->any ? 1 : 0;

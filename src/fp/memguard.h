@@ -85,8 +85,15 @@ int fp_memguard_arm(fp_memguard *g, double warn_bytes, fp_err *err);
  * (at most max). */
 int fp_memguard_fds(const fp_memguard *g, int *fds, short *events, int max);
 
-/* Drain what is pending (never blocks) into ev; returns 1 when something
- * happened, 0 when nothing did. */
+/* Tell the guard what the caller's poll reported for one of its
+ * descriptors (revents), before fp_memguard_read. Needed for the PSI
+ * trigger: the kernel consumes a trigger's event in the poll that reports
+ * it, so a second poll inside fp_memguard_read would not see it again. */
+void fp_memguard_polled(fp_memguard *g, int fd, short revents);
+
+/* Drain what is pending (never blocks) into ev, with what
+ * fp_memguard_polled was told since the last read; returns 1 when
+ * something happened, 0 when nothing did. */
 int fp_memguard_read(fp_memguard *g, fp_memguard_event *ev);
 
 /* Does the guard pause (v1 oom_kill_disable in effect)? */
