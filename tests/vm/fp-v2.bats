@@ -170,6 +170,26 @@ EOF
     [ -z "$(systemctl list-units --all --plain --no-legend 'fp-capture-*.scope')" ]
 }
 
+@test "fp-profile set apply on, from the login session: limits in a delegated scope of its own, the session unchanged" {
+    need_cmd stress-ng
+    caller=$(self_cgroup)
+    before=$(snap "/sys/fs/cgroup$caller")
+    run --separate-stderr timeout -k 5 240 "$FP_BIN/fp-profile" -m "$MODEL" -w 1 --history "$BATS_TEST_TMPDIR/none" \
+        <<<$'set apply on\nrun stress-ng --vm 1 --vm-bytes 100M -t 3 --quiet' 3>&-
+    echo "$output"; echo "stderr: $stderr"
+    [ "$status" -eq 0 ]
+    line=$(grep '^limits applied (cgroup-v2 on /fp.slice/fp-[0-9]*\.scope/fp-profile-[0-9]*-1): ' <<<"$output")
+    echo "$line"
+    lim=$(grep -Eo 'memory\.max=[0-9]+' <<<"$line" | cut -d= -f2)
+    between "$lim" 1048576 1e15 "memory limit"
+    [ "$(snap "/sys/fs/cgroup$caller")" = "$before" ]
+    for i in $(seq 1 50); do
+        [ -z "$(find /sys/fs/cgroup/fp.slice -maxdepth 1 -type d -name 'fp-[0-9]*.scope' 2>/dev/null)" ] && break
+        sleep 0.2
+    done
+    [ -z "$(find /sys/fs/cgroup/fp.slice -maxdepth 1 -type d -name 'fp-[0-9]*.scope' 2>/dev/null)" ]
+}
+
 @test "fp-apply -b systemd --unit: systemctl show agrees; --revert restores exactly" {
     unit=fp-target-$$.service
     systemd-run --quiet --collect --unit "$unit" sleep 300
