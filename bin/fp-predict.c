@@ -36,6 +36,7 @@ typedef struct settings {
     const char *model;
     double every, first_at, horizon;   /* NAN: not given */
     bool explain, no_pass, skip_bad;
+    bool no_cap, uncalibrated;
     long max_live;
     char **inputs;
     int n_inputs;
@@ -89,6 +90,9 @@ static void usage(FILE *f)
           "                          model's training horizon, 0 for lifetime models)\n"
           "  -e, --explain           add the nearest workloads or the weightiest features\n"
           "      --no-pass           do not pass fingerprints and samples through\n"
+          "      --no-cap            do not lower predictions to the request in the metadata\n"
+          "                          (req_mem_bytes, req_cpus; see capped_by in fp-records(5))\n"
+          "      --uncalibrated      ignore the model's calibration (its raw quantiles)\n"
           "      --max-live N        follow at most N sample streams at once (default 256);\n"
           "                          the least recently seen is forgotten\n"
           "      --skip-bad          skip malformed lines and records instead of stopping\n"
@@ -104,12 +108,13 @@ static int num_arg(const char *opt, const char *s, double lo, double hi, double 
 
 static int parse_args(int argc, char **argv, settings *S)
 {
-    enum { O_EVERY = 256, O_FIRST, O_HORIZON, O_NOPASS, O_MAXLIVE, O_SKIP };
+    enum { O_EVERY = 256, O_FIRST, O_HORIZON, O_NOPASS, O_MAXLIVE, O_SKIP, O_NOCAP, O_UNCAL };
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'}, {"every", required_argument, 0, O_EVERY},
         {"first-at", required_argument, 0, O_FIRST}, {"horizon", required_argument, 0, O_HORIZON},
         {"explain", no_argument, 0, 'e'}, {"no-pass", no_argument, 0, O_NOPASS},
         {"max-live", required_argument, 0, O_MAXLIVE}, {"skip-bad", no_argument, 0, O_SKIP},
+        {"no-cap", no_argument, 0, O_NOCAP}, {"uncalibrated", no_argument, 0, O_UNCAL},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
     memset(S, 0, sizeof *S);
     S->every = S->first_at = S->horizon = NAN;
@@ -133,6 +138,8 @@ static int parse_args(int argc, char **argv, settings *S)
             S->max_live = (long)v;
             break;
         case O_SKIP: S->skip_bad = true; break;
+        case O_NOCAP: S->no_cap = true; break;
+        case O_UNCAL: S->uncalibrated = true; break;
         case 'h': usage(stdout); return 1;
         case 'V': printf("fp-predict (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION); return 1;
         default: usage(stderr); return -1;
@@ -268,9 +275,10 @@ static json_t *explain_json(const fp_explain *ex)
     return o;
 }
 
-/* Write the prediction for the workload of rec from quantiles q. */
-static void write_prediction(run *R, const json_t *rec, const fp_quantiles *q, double horizon,
-                             const fp_explain *ex, double novelty)
+/* Write the prediction for the workload of rec from quantiles q, capped
+ * at the request in meta (nullable) unless --no-cap. */
+static void write_prediction(run *R, const json_t *rec, const json_t *meta, const fp_quantiles *q,
+                             double horizon, const fp_explain *ex, double novelty)
 {
     fp_prediction p;
     fp_err err = {0};
@@ -288,6 +296,7 @@ static void write_prediction(run *R, const json_t *rec, const fp_quantiles *q, d
     memcpy(p.q, q, sizeof p.q);
     p.has_novelty = !isnan(novelty);
     p.novelty = novelty;
+    if (!R->S->no_cap) fp_prediction_cap(&p, meta);
     json_t *j = fp_prediction_to_json(&p);
     if (ex && ex->kind != FP_EXPLAIN_NONE) {
         json_t *missing = json_incref(json_object_get(j, "missing"));
@@ -316,7 +325,7 @@ static void recommend(run *R, const json_t *rec, const char *id, const json_t *m
         set_status(R, err.cls == FP_EINPUT ? 3 : 2);
         return;
     }
-    write_prediction(R, rec, q, horizon, NULL, NAN);
+    write_prediction(R, rec, meta, q, horizon, NULL, NAN);
 }
 
 static void on_fingerprint(run *R, const json_t *rec, const char *id)
@@ -360,7 +369,7 @@ static void on_fingerprint(run *R, const json_t *rec, const char *id)
         set_status(R, 2);
         return;
     }
-    write_prediction(R, rec, q, R->fp_horizon, R->S->explain ? &ex : NULL, fp_model_novelty(R->m));
+    write_prediction(R, rec, meta, q, R->fp_horizon, R->S->explain ? &ex : NULL, fp_model_novelty(R->m));
 }
 
 static void on_sample(run *R, const json_t *rec, const char *id)
@@ -409,7 +418,7 @@ static void on_sample(run *R, const json_t *rec, const char *id)
         }
         if (!(smp.t >= l->next_due)) return;
         while (l->next_due <= smp.t) l->next_due += R->S->every;
-        write_prediction(R, rec, q, R->stream_horizon, NULL, NAN);
+        write_prediction(R, rec, l->meta, q, R->stream_horizon, NULL, NAN);
         return;
     }
     fp_window_add(l->w, &smp);
@@ -431,7 +440,7 @@ static void on_sample(run *R, const json_t *rec, const char *id)
         set_status(R, 2);
         return;
     }
-    write_prediction(R, rec, q, R->stream_horizon, R->S->explain ? &ex : NULL, fp_model_novelty(R->m));
+    write_prediction(R, rec, l->meta, q, R->stream_horizon, R->S->explain ? &ex : NULL, fp_model_novelty(R->m));
 }
 
 static int read_input(run *R, FILE *f, const char *name)
@@ -519,6 +528,7 @@ int main(int argc, char **argv)
     }
     R.history = fp_model_is_history(R.m);
     R.seq = fp_model_is_seq(R.m);
+    if (S.uncalibrated) fp_model_calibration_enable(R.m, false);
     double mh;                     /* the model's horizon, 0: the workload's life */
     fp_model_describe(R.m, S.model, R.model_id, sizeof R.model_id, &mh, NULL);
     const json_t *prov = fp_model_provenance(R.m);

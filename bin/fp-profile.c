@@ -637,6 +637,10 @@ static json_t *predict(shell *sh, prof *P, double t)
         return NULL;
     }
     P->have_q = true;
+    fp_prediction cap;                 /* never above a request in the metadata */
+    memset(&cap, 0, sizeof cap);
+    memcpy(cap.q, P->q, sizeof cap.q);
+    if (fp_prediction_cap(&cap, P->meta)) memcpy(P->q, cap.q, sizeof cap.q);
     if (sh->horizon > 0)
         printf("prediction (%s, peak over the next %.0f s):\n", sh->model_id, sh->horizon);
     else
@@ -672,6 +676,7 @@ static json_t *predict(shell *sh, prof *P, double t)
     p.horizon_s = sh->horizon;
     snprintf(p.model, sizeof p.model, "%s", sh->model_id);
     memcpy(p.q, P->q, sizeof p.q);
+    memcpy(p.capped_by, cap.capped_by, sizeof p.capped_by);
     return fp_prediction_to_json(&p);
 }
 

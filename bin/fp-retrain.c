@@ -590,6 +590,14 @@ int main(int argc, char **argv)
             status = err.cls == FP_EINPUT ? EXIT_INPUT : EXIT_USAGE;
             goto out;
         }
+        /* calibrated as fp-train does (fp/model.h, "Calibration"), on the
+         * rows it trained on; none (and said nowhere) with too few groups */
+        fp_calib_report crep;
+        if (fp_model_calibrate(cand, ex, n_train, &to, NULL, &crep, &err) < 0) {
+            fprintf(stderr, "fp-retrain: calibration: %s\n", err.msg);
+            status = EXIT_USAGE;
+            goto out;
+        }
         c_new = cost(cand, ex + n_train, n_hold, &p_new);
         if (cur) {
             /* the installed model reads the held-back fingerprints its way */

@@ -651,6 +651,7 @@ static void predict(wl *w, double t, bool act)
     memcpy(p.q, q, sizeof p.q);
     p.novelty = fp_model_novelty(C->m);
     p.has_novelty = !isnan(p.novelty);
+    fp_prediction_cap(&p, w->meta);    /* never above a request it declared (--meta) */
     emit(C, fp_prediction_to_json(&p));
     if (!w->have_pred) {
         w->have_pred = true;

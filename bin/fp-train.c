@@ -36,6 +36,8 @@ typedef struct settings {
     double window;                     /* NAN: the first fingerprint */
     double every, horizon;             /* NAN: defaults (10, 60) */
     bool from_samples, skip_bad, quiet;
+    bool calibrate;                    /* --no-calibrate clears it */
+    fp_calib_opts co;
     int max_steps;                     /* sequence models: steps per example */
     char **inputs;
     int n_inputs;
@@ -142,6 +144,10 @@ static void usage(FILE *f)
           "      --threads N         threads across the batch (default 1)\n"
           "      --max-steps N       sequence models: at most the N most recent samples per\n"
           "                          example (default 512)\n"
+          "      --no-calibrate      no calibration (by default the quantiles are corrected\n"
+          "                          so that pNN covers NN% of held-out workload groups)\n"
+          "      --calibrate-folds N folds of groups for the calibration (default 5)\n"
+          "      --calibrate-method M  log1p (multiplicative, default), add or auto\n"
           "      --group-by G        validation groups: id (default), meta.KEY or\n"
           "                          meta.KEY~REGEX (e.g. meta.task~DA[0-9]+)\n"
           "      --skip-bad          skip malformed lines and records instead of stopping\n"
@@ -198,7 +204,8 @@ static int parse_args(int argc, char **argv, settings *S)
 {
     enum { O_TARGET = 256, O_WINDOW, O_SAMPLES, O_EVERY, O_HORIZON, O_LEVELS, O_EPOCHS, O_BATCH,
            O_LR, O_L2, O_K, O_VAL, O_PAT, O_SEED, O_GROUP, O_SKIP, O_HIDDEN, O_LAYERS, O_HEADS,
-           O_CTX, O_BPTT, O_DROPOUT, O_WD, O_CLIP, O_THREADS, O_MAXSTEPS };
+           O_CTX, O_BPTT, O_DROPOUT, O_WD, O_CLIP, O_THREADS, O_MAXSTEPS, O_NOCAL, O_CALFOLDS,
+           O_CALMETHOD };
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'}, {"model", required_argument, 0, 'M'},
         {"update", required_argument, 0, 'u'}, {"target", required_argument, 0, O_TARGET},
@@ -215,6 +222,8 @@ static int parse_args(int argc, char **argv, settings *S)
         {"bptt", required_argument, 0, O_BPTT}, {"dropout", required_argument, 0, O_DROPOUT},
         {"weight-decay", required_argument, 0, O_WD}, {"clip", required_argument, 0, O_CLIP},
         {"threads", required_argument, 0, O_THREADS}, {"max-steps", required_argument, 0, O_MAXSTEPS},
+        {"no-calibrate", no_argument, 0, O_NOCAL}, {"calibrate-folds", required_argument, 0, O_CALFOLDS},
+        {"calibrate-method", required_argument, 0, O_CALMETHOD},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
     memset(S, 0, sizeof *S);
     fp_model_opts_default(&S->mo);
@@ -222,6 +231,8 @@ static int parse_args(int argc, char **argv, settings *S)
     S->window = S->every = S->horizon = NAN;
     S->group_by = "id";
     S->max_steps = 512;
+    S->calibrate = true;
+    fp_calib_opts_default(&S->co);
     int c;
     double v;
     while ((c = getopt_long(argc, argv, "o:M:u:qhV", opts, NULL)) != -1) {
@@ -284,6 +295,20 @@ static int parse_args(int argc, char **argv, settings *S)
         case O_CLIP: if (num_arg("--clip", optarg, 0, 1e9, &S->mo.clip) < 0) return -1; S->hyper_set = true; break;
         case O_THREADS: if (int_arg("--threads", optarg, 1, 256, &v) < 0) return -1; S->to.threads = (int)v; break;
         case O_MAXSTEPS: if (int_arg("--max-steps", optarg, 1, 1e7, &v) < 0) return -1; S->max_steps = (int)v; break;
+        case O_NOCAL: S->calibrate = false; break;
+        case O_CALFOLDS:
+            if (int_arg("--calibrate-folds", optarg, 2, 1000, &v) < 0) return -1;
+            S->co.folds = (int)v;
+            break;
+        case O_CALMETHOD: {
+            int k = fp_cal_method_by_name(optarg);
+            if (k != FP_CAL_LOG1P && k != FP_CAL_ADD && k != FP_CAL_AUTO) {
+                fprintf(stderr, "fp-train: --calibrate-method wants log1p, add or auto, not \"%s\"\n", optarg);
+                return -1;
+            }
+            S->co.method = (fp_cal_method)k;
+            break;
+        }
         case O_SKIP: S->skip_bad = true; break;
         case 'q': S->quiet = true; break;
         case 'h': usage(stdout); return 1;
@@ -995,6 +1020,52 @@ static void print_report(const fp_model *m, const fp_train_report *rep)
     }
 }
 
+/* Calibrate R->m on the n training rows ex (fp_model_calibrate) unless
+ * --no-calibrate, or --update (the model keeps the calibration it has);
+ * print what it did. 0, or -1 with err set. */
+static int calibrate(run *R, const fp_example *ex, size_t n, fp_err *err)
+{
+    const settings *S = R->S;
+    if (!S->calibrate) {
+        fp_model_calibration_clear(R->m);
+        if (!S->quiet) fputs("fp-train: calibration: off (--no-calibrate)\n", stderr);
+        return 0;
+    }
+    if (S->update) {
+        if (!S->quiet)
+            fprintf(stderr, "fp-train: calibration: --update keeps the model's (%s)\n",
+                    fp_cal_method_name(fp_model_calibration(R->m, 0, NULL)));
+        return 0;
+    }
+    fp_calib_report cr;
+    if (!S->quiet)
+        fprintf(stderr, "fp-train: calibration: %d folds of workload groups, each predicted by a "
+                "%s model trained on the others\n", S->co.folds, fp_model_kind(R->m));
+    if (fp_model_calibrate(R->m, ex, n, &S->to, &S->co, &cr, err) < 0) return -1;
+    if (!cr.done) {
+        if (!S->quiet) fprintf(stderr, "fp-train: calibration: none: %s\n", cr.why);
+        return 0;
+    }
+    if (S->quiet) return 0;
+    fprintf(stderr, "fp-train: calibration: %s shift, %d folds over %zu groups, %zu held-out rows",
+            fp_cal_method_name(cr.method), cr.folds, cr.groups, cr.rows);
+    if (S->co.method == FP_CAL_AUTO)
+        fprintf(stderr, " (auto: relative pinball loss raw %.4f, log1p %.4f, add %.4f)", cr.loss[0],
+                cr.loss[1], cr.loss[2]);
+    fputc('\n', stderr);
+    for (int r = 0; r < FP_RES_COUNT; r++) {
+        if (!cr.n[r]) continue;
+        fprintf(stderr, "fp-train: held-out coverage %-13s", fp_resource_name((fp_resource)r));
+        for (int j = 0; j < cr.nlevels; j++) {
+            char key[16];
+            fp_quantile_key(cr.level[j], key, sizeof key);
+            fprintf(stderr, "  %s %.3f -> %.3f", key, cr.before[r][j], cr.after[r][j]);
+        }
+        fputs("  (before -> after)\n", stderr);
+    }
+    return 0;
+}
+
 static void iso_time(char *buf, size_t n)
 {
     time_t now = time(NULL);
@@ -1294,6 +1365,8 @@ int main(int argc, char **argv)
         } else {
             trc = fp_model_train(R.m, ex, n, &S.to, &rep, &err);
         }
+        if (trc == 0 && !S.quiet) print_report(R.m, &rep);
+        if (trc == 0) trc = calibrate(&R, ex, n, &err);
         free(ex);
         if (trc < 0) {
             if (R.status != 2) fprintf(stderr, "fp-train: %s\n", err.msg);
@@ -1301,7 +1374,6 @@ int main(int argc, char **argv)
             goto out;
         }
         have_rep = true;
-        if (!S.quiet) print_report(R.m, &rep);
     }
     {
         const char *outpath = S.out ? S.out : S.update;

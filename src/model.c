@@ -107,6 +107,7 @@ static fp_model *alloc_model(const fp_model_ops *ops, const fp_model_opts *o, fp
     if (!m) { fp_err_sys(err, "model"); return NULL; }
     m->ops = ops;
     m->o = *o;
+    m->cal_on = true;
     m->o.names = NULL;
     m->o.seq_names = NULL;      /* a sequence model's metrics are its names */
     if (ops->seq) m->o.seq_dim = o->dim;
@@ -178,6 +179,7 @@ void fp_model_free(fp_model *m)
     free(m->scale);
     free(m->z);
     json_decref(m->prov);
+    json_decref(m->cal_info);
     free(m);
 }
 
@@ -432,7 +434,8 @@ static int split_groups(const fp_example *ex, size_t n, const fp_train_opts *o,
  * each side: a linear model extrapolating far outside its data (a feature
  * ten IQRs out, a log-space target) would otherwise ask for absurd
  * amounts; with log1p targets the clamp allows at most about e^(0.25 x
- * span) beyond the largest target seen. */
+ * span) beyond the largest target seen. The model's calibration, if
+ * any, is applied last (calibrate.c). */
 void fp_model_to_quantiles(const fp_model *m, int r, const double *u, fp_quantiles *q)
 {
     memset(q, 0, sizeof *q);
@@ -446,6 +449,7 @@ void fp_model_to_quantiles(const fp_model *m, int r, const double *u, fp_quantil
         q->value[j] = ttx_inv(m, t);
     }
     qsort(q->value, (size_t)q->n, sizeof q->value[0], cmp_double);
+    fp_model_calib_apply(m, r, q, NAN);
 }
 
 void fp_model_not_predicted(fp_quantiles *q, const char *why)
@@ -747,6 +751,8 @@ static json_t *to_json(const fp_model *m)
     json_object_set_new(root, "levels", fp_jarr(m->o.levels, (size_t)m->o.nlevels));
     json_object_set_new(root, "hyper", hyper);
     json_object_set_new(root, "params", params);
+    json_t *cal = fp_model_calib_save(m);
+    if (cal) json_object_set_new(root, "calibration", cal);
     json_object_set_new(root, "provenance", m->prov ? json_deep_copy(m->prov) : json_object());
     return root;
 fail:
@@ -913,6 +919,7 @@ static fp_model *from_json(const json_t *root, const char *path, fp_err *err)
     for (int r = 0; r < FP_RES_COUNT; r++) m->seen[r] = (long)seen[r];
     m->normalised = json_is_true(json_object_get(feat, "normalised"));
     if (ops->load(m, params, path, err) < 0) goto fail;
+    if (fp_model_calib_load(m, json_object_get(root, "calibration"), path, err) < 0) goto fail;
     if (json_is_object(prov) && fp_model_set_provenance(m, prov, err) < 0) goto fail;
     free(nm);
     return m;

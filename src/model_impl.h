@@ -61,6 +61,13 @@ struct fp_model {
     bool normalised;            /* set by the first train */
     bool raw_updates;           /* updated before any training */
     json_t *prov;
+    /* calibration (fp_model_calibrate; calibrate.c): shift per resource
+     * and level, applied by fp_model_to_quantiles when cal_on */
+    fp_cal_method cal_method;   /* FP_CAL_NONE: none */
+    bool cal_on;                /* false: predict raw (set by alloc_model) */
+    bool cal_has[FP_RES_COUNT];
+    double cal_shift[FP_RES_COUNT][FP_QMAX];
+    json_t *cal_info;           /* its provenance, saved as is (owned) */
     void *impl;
 };
 
@@ -102,6 +109,13 @@ void fp_model_normalise_seq(const fp_model *m, const double *seq, int len, doubl
  * (sorted: no crossing). */
 void fp_model_to_quantiles(const fp_model *m, int r, const double *u, fp_quantiles *q);
 void fp_model_not_predicted(fp_quantiles *q, const char *why);
+/* Calibration (calibrate.c): apply m's shifts to resource r's sorted
+ * quantiles q in place (novelty of the prediction, NAN unknown: reserved
+ * for a widening by novelty); the "calibration" object of a model file,
+ * NULL without one (a new reference); read it back (absent: none). */
+void fp_model_calib_apply(const fp_model *m, int r, fp_quantiles *q, double novelty);
+json_t *fp_model_calib_save(const fp_model *m);
+int fp_model_calib_load(fp_model *m, const json_t *cal, const char *path, fp_err *err);
 
 /* Sequence models, for the gradient checks of the unit tests: the
  * training loss of one normalised sequence Z (T >= 1 steps of dim values)

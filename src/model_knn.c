@@ -7,11 +7,19 @@
  * where c is the number of features compared (the sum is rescaled to the
  * full dimension); an example sharing no feature with the query is never
  * a neighbour. For each resource the k nearest examples whose target is
- * known give the quantiles: neighbours weigh w = 1 / (d + 1e-3) and the
- * tau-quantile is the smallest neighbour value v whose cumulative weight
- * (values ascending) reaches tau * sum(w) (no interpolation: a prediction
- * is always a value some known workload had). Ties in distance go to the
- * example stored first. The explanation is the k nearest examples overall
+ * known give the quantiles, from the distribution of their targets
+ * (standardised transformed values v_i, weights w_i = 1 / (d_i + 1e-3)):
+ * a weighted mixture of normal kernels centred on the v_i,
+ *     F(u) = sum_i w_i Phi((u - v_i) / h) / sum_i w_i,
+ *     h = max(1.06 sigma n_eff^(-1/5), KNN_HMIN)
+ * (Silverman's bandwidth: sigma the weighted standard deviation of the
+ * v_i, n_eff = (sum w)^2 / sum w^2), and the tau-quantile solves F(u) =
+ * tau (bisection). So p50 sits among the nearest values, and p90 and p99
+ * spread as far as the neighbours disagree (and at least KNN_HMIN): p99
+ * exceeds p90 wherever the neighbours differ, instead of both being the
+ * largest of k values. The calibration (fp/model.h) then corrects each
+ * level on held-out groups. Ties in distance go to the example stored
+ * first. The explanation is the k nearest examples overall
  * (group key and distance), nearest first.
  *
  * Novelty (of the last query predicted): the distance from it to its
@@ -33,6 +41,8 @@
 #include "model_impl.h"
 
 #define KNN_EPS 1e-3
+#define KNN_HMIN 0.05           /* least kernel width, standardised target units
+                                   (IQRs of the transformed target) */
 #define NOVELTY_SAMPLE 256
 #define NOVELTY_OTHERS 8192
 
@@ -154,6 +164,32 @@ static double dist2(const double *a, const double *b, int dim)
     return c ? sqrt(sum * (double)dim / (double)c) : INFINITY;
 }
 
+/* The tau-quantile of the weighted normal-kernel mixture over the n
+ * values v with weights w (see above). */
+static double kernel_quantile(const double *v, const double *w, int n, double tau)
+{
+    double W = 0, W2 = 0, mu = 0, var = 0, lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < n; i++) {
+        W += w[i];
+        W2 += w[i] * w[i];
+        mu += w[i] * v[i];
+        if (v[i] < lo) lo = v[i];
+        if (v[i] > hi) hi = v[i];
+    }
+    mu /= W;
+    for (int i = 0; i < n; i++) var += w[i] * (v[i] - mu) * (v[i] - mu);
+    var /= W;
+    double neff = W * W / W2, h = 1.06 * sqrt(var) * pow(neff, -0.2);
+    if (!(h >= KNN_HMIN)) h = KNN_HMIN;
+    double a = lo - 8 * h, b = hi + 8 * h;
+    for (int it = 0; it < 100 && b - a > 1e-12 * (1 + fabs(a) + fabs(b)); it++) {
+        double c = (a + b) / 2, F = 0;
+        for (int i = 0; i < n; i++) F += w[i] * 0.5 * erfc(-(c - v[i]) / (h * M_SQRT2));
+        if (F / W < tau) a = c; else b = c;
+    }
+    return (a + b) / 2;
+}
+
 static int knn_predict(fp_model *m, const double *z, double u[FP_RES_COUNT][FP_QMAX],
                        bool ok[FP_RES_COUNT], const char *why[FP_RES_COUNT], fp_explain *ex, fp_err *err)
 {
@@ -195,25 +231,12 @@ static int knn_predict(fp_model *m, const double *z, double u[FP_RES_COUNT][FP_Q
                           : "the model holds no workloads";
             continue;
         }
-        /* neighbours by value ascending, with weights */
-        double v[FP_EXPLAIN_MAX], w[FP_EXPLAIN_MAX], W = 0;
+        double v[FP_EXPLAIN_MAX], w[FP_EXPLAIN_MAX];
         for (int i = 0; i < nt; i++) {
-            double val = K->u[ts[i] * FP_RES_COUNT + r], wt = 1.0 / (td[i] + KNN_EPS);
-            int at = i;
-            while (at > 0 && v[at - 1] > val) { v[at] = v[at - 1]; w[at] = w[at - 1]; at--; }
-            v[at] = val;
-            w[at] = wt;
+            v[i] = K->u[ts[i] * FP_RES_COUNT + r];
+            w[i] = 1.0 / (td[i] + KNN_EPS);
         }
-        for (int i = 0; i < nt; i++) W += w[i];
-        for (int q = 0; q < m->o.nlevels; q++) {
-            double need = m->o.levels[q] * W, c = 0;
-            int i = 0;
-            for (; i < nt - 1; i++) {
-                c += w[i];
-                if (c >= need) break;
-            }
-            u[r][q] = v[i];
-        }
+        for (int q = 0; q < m->o.nlevels; q++) u[r][q] = kernel_quantile(v, w, nt, m->o.levels[q]);
         ok[r] = true;
     }
     return 0;

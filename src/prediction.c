@@ -178,7 +178,41 @@ int fp_prediction_from_json(const json_t *rec, fp_prediction *p, fp_err *err)
         if (fp_resource_by_name(key) == FP_RES_COUNT)
             return fp_err_set(err, FP_EINPUT, "quantiles.%s: unknown resource", key);
     }
+    json_t *cb = json_object_get(rec, "capped_by");
+    if (cb && !json_is_null(cb)) {
+        if (!json_is_object(cb)) return fp_err_set(err, FP_EINPUT, "\"capped_by\" is not an object");
+        json_object_foreach(cb, key, v) {
+            fp_resource r = fp_resource_by_name(key);
+            const char *s = json_string_value(v);
+            if (r == FP_RES_COUNT) return fp_err_set(err, FP_EINPUT, "capped_by.%s: unknown resource", key);
+            if (!s) return fp_err_set(err, FP_EINPUT, "capped_by.%s is not a string", key);
+            if (strncmp(s, "meta.", 5) == 0) s += 5;
+            snprintf(p->capped_by[r], sizeof p->capped_by[r], "%s", s);
+        }
+    }
     return 0;
+}
+
+int fp_prediction_cap(fp_prediction *p, const json_t *meta)
+{
+    static const struct { fp_resource r; const char *key; } caps[] = {
+        { FP_RES_MEM, "req_mem_bytes" }, { FP_RES_CPU, "req_cpus" } };
+    if (!json_is_object(meta)) return 0;
+    int n = 0;
+    for (size_t i = 0; i < sizeof caps / sizeof *caps; i++) {
+        const json_t *v = json_object_get(meta, caps[i].key);
+        double lim = json_is_number(v) ? json_number_value(v) : NAN;
+        fp_quantiles *q = &p->q[caps[i].r];
+        if (!(lim > 0 && isfinite(lim)) || q->n <= 0) continue;
+        bool capped = false;
+        for (int k = 0; k < q->n; k++)
+            if (q->value[k] > lim) { q->value[k] = lim; capped = true; }
+        if (capped) {
+            snprintf(p->capped_by[caps[i].r], sizeof p->capped_by[caps[i].r], "%s", caps[i].key);
+            n++;
+        }
+    }
+    return n;
 }
 
 json_t *fp_prediction_to_json(const fp_prediction *p)
@@ -207,6 +241,15 @@ json_t *fp_prediction_to_json(const fp_prediction *p)
         json_object_set_new(qs, res_names[i], o);
     }
     json_object_set_new(r, "quantiles", qs);
+    json_t *cb = NULL;
+    for (int i = 0; i < FP_RES_COUNT; i++) {
+        if (!p->capped_by[i][0] || p->q[i].n <= 0) continue;
+        if (!cb) cb = json_object();
+        char v[48];
+        snprintf(v, sizeof v, "meta.%s", p->capped_by[i]);
+        json_object_set_new(cb, res_names[i], json_string(v));
+    }
+    if (cb) json_object_set_new(r, "capped_by", cb);
     if (p->has_novelty && isfinite(p->novelty)) {
         json_object_set_new(r, "novelty", json_real(p->novelty));
     } else {

@@ -5,8 +5,10 @@
  *   "linear"     quantile linear regression on a fingerprint: one linear
  *                model per (resource, quantile level), pinball loss, Adam
  *                or SGD, L2; all parameters in one flat array.
- *   "knn"        nearest fingerprints: quantiles of the k nearest stored
- *                workloads' targets; the explanation names them.
+ *   "knn"        nearest fingerprints: quantiles of the distribution of
+ *                the k nearest stored workloads' targets (a distance-
+ *                weighted kernel mixture, model_knn.c); the explanation
+ *                names them.
  *   "vpa"        the Kubernetes VPA recommender (history baseline).
  *   "autopilot"  Google Autopilot's moving-window recommender (history).
  *   "lstm", "gru", "transformer"
@@ -352,6 +354,109 @@ fp_model *fp_model_load(const char *path, fp_err *err);
  * the model's feature i. History models need no features. */
 int fp_model_check_features(const fp_model *m, const char *const *names, size_t n,
                             int *map, fp_err *err);
+
+/* ------------------------------------------------------------ calibration */
+
+/* Calibration: group-aware conformalised quantiles (split-conformal
+ * quantile regression, CQR, one-sided per level, with cross-fitting over
+ * workload groups).
+ *
+ * fp_model_calibrate() splits the distinct groups of the n rows into
+ * `folds` folds (the sorted groups shuffled with the seed, dealt round
+ * robin), trains for each fold a fresh model of m's kind and options on
+ * the other folds (fp_model_train with the training options given, its
+ * own validation split and normalisation) and predicts the fold's rows:
+ * every row is predicted once by a model that never saw its group. Per
+ * resource r and level tau the conformity score of a row is
+ *     s = g(y) - g(q_tau)        g = log1p(max(., 0))   (method "log1p":
+ *                                    a multiplicative correction)
+ *                                g = identity            (method "add":
+ *                                    an additive one, in the unit)
+ * and the level's shift is the ceil((N + 1) tau)-th smallest of the N
+ * scores (the largest when that exceeds N): with groups exchangeable, a
+ * new group's y lies at or below g^-1(g(q_tau) + shift) with probability
+ * at least tau. A negative shift lowers a quantile that covers more than
+ * its level. The shifts are stored in m and applied by every prediction
+ * (fp_model_predict, fp_model_predict_seq, streams) after the model's
+ * own back-transform and clamp, quantiles re-sorted so that they never
+ * cross. A resource with fewer than FP_CAL_MIN_ROWS scores is left
+ * uncorrected. The model m itself is neither trained nor changed
+ * otherwise (train it on all rows, before or after).
+ *
+ * Report: coverage of the held-out rows before (the fold models'
+ * quantiles) and after, where "after" is cross-validated too: each fold's
+ * rows corrected with shifts computed from the other folds' scores alone
+ * (so it is what a new group can expect, not the in-sample coverage,
+ * which is tau by construction). FP_CAL_AUTO computes both methods and
+ * keeps the one of lower cross-validated pinball loss (summed over
+ * levels, relative to sum |y|, averaged over the resources).
+ *
+ * The correction is a function of (resource, level) only; it is applied
+ * in one place (model.c, calib_apply) which also receives the
+ * prediction's novelty, so that a later widening by novelty can add its
+ * term there without changing callers.
+ *
+ * Model files: a "calibration" object (method, shift per resource and
+ * level, and provenance: folds, groups and rows held out, coverage
+ * before/after); a file without one predicts uncorrected. History models
+ * (vpa, autopilot: their levels are the recommender's bounds, not
+ * quantiles) are not calibrated. */
+
+typedef enum {
+    FP_CAL_NONE = 0,
+    FP_CAL_LOG1P = 1,           /* shift in log1p space: multiplicative */
+    FP_CAL_ADD = 2,             /* shift in the unit: additive */
+    FP_CAL_AUTO = 3             /* fp_model_calibrate: the better of both */
+} fp_cal_method;
+
+#define FP_CAL_MIN_ROWS 10
+
+typedef struct fp_calib_opts {
+    int folds;                  /* >= 2, default 5 (at most the groups) */
+    fp_cal_method method;       /* default FP_CAL_LOG1P */
+} fp_calib_opts;
+
+typedef struct fp_calib_report {
+    bool done;                  /* shifts stored */
+    char why[160];              /* when not done: the reason */
+    fp_cal_method method;       /* the method stored */
+    int folds;
+    size_t rows, groups;        /* rows predicted out of fold, groups */
+    int nlevels;
+    double level[FP_QMAX];
+    long n[FP_RES_COUNT];       /* scores per resource (0: not calibrated) */
+    double shift[FP_RES_COUNT][FP_QMAX];
+    double before[FP_RES_COUNT][FP_QMAX];   /* held-out coverage, raw */
+    double after[FP_RES_COUNT][FP_QMAX];    /* held-out coverage, corrected
+                                               (cross-validated) */
+    double loss[3];             /* cross-validated relative pinball loss by
+                                   method index (0: raw, 1: log1p, 2: add) */
+} fp_calib_report;
+
+void fp_calib_opts_default(fp_calib_opts *o);
+
+/* Calibrate m on rows ex[0..n) (see above); to: the training options of
+ * the fold models (NULL: defaults; its progress callback is not called).
+ * Returns 0 with rep->done false and rep->why set when there is nothing
+ * to calibrate (a history model, fewer than two groups, too few rows);
+ * FP_EUSAGE on bad options, FP_ESYS out of memory; a fold model that
+ * fails to train with FP_EINPUT or FP_EUSAGE leaves its rows out. rep
+ * may be NULL. A previous calibration of m is replaced (or, when not
+ * done, kept). */
+int fp_model_calibrate(fp_model *m, const fp_example *ex, size_t n, const fp_train_opts *to,
+                       const fp_calib_opts *co, fp_calib_report *rep, fp_err *err);
+
+/* The method of m's calibration (FP_CAL_NONE: none); shift (nullable,
+ * FP_QMAX values) receives resource r's shifts (0 where none). */
+fp_cal_method fp_model_calibration(const fp_model *m, int r, double *shift);
+/* Turn the stored calibration off (predict raw) or on again; a file
+ * saved keeps it either way. */
+void fp_model_calibration_enable(fp_model *m, bool on);
+/* Drop m's calibration. */
+void fp_model_calibration_clear(fp_model *m);
+/* "log1p", "add", "auto", "none"; fp_cal_method_by_name: -1 unknown. */
+const char *fp_cal_method_name(fp_cal_method k);
+int fp_cal_method_by_name(const char *s);
 
 /* ------------------------------------------------------------ sequence models */
 

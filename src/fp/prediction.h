@@ -62,7 +62,20 @@ typedef struct fp_prediction {
     double novelty;            /* fp_model_novelty: ~1 familiar, > 3 unlike
                                   anything the model holds */
     fp_quantiles q[FP_RES_COUNT];
+    /* the metadata key ("req_mem_bytes") whose value capped resource r's
+     * quantiles (fp_prediction_cap), "" when not capped; written as
+     * "capped_by": {"mem_bytes": "meta.req_mem_bytes"} */
+    char capped_by[FP_RES_COUNT][32];
 } fp_prediction;
+
+/* A prediction never exceeds what the workload is known to be allowed:
+ * every quantile of mem_bytes is lowered to the metadata's req_mem_bytes
+ * and of cpu_cores to req_cpus (the request or limit a workflow or trace
+ * declared: Nextflow's memory/cpus, a VM's provisioned capacity, fp-capture
+ * --meta), when that is a finite number > 0. capped_by[r] is set for each
+ * resource lowered (its quantiles stay non-decreasing). meta may be NULL
+ * or not an object (nothing capped). Returns the resources capped. */
+int fp_prediction_cap(fp_prediction *p, const json_t *meta);
 
 /* The value at level (e.g. 0.9) of one resource: exact when the level is
  * present, else linear interpolation between the neighbouring levels, else

@@ -362,3 +362,107 @@ ramps() {
     # while from sample checkpoints the change term counts
     [ "$(jq '[.provenance.auto.candidates[] | select(.change > 0)] | length' "$D/a.json")" -ge 1 ]
 }
+
+# grouped G R [PREFIX [FIRST]]: groups FIRST.. FIRST+G-1 of R workloads
+# each: feature f = the group's signature, memory peak exp(20 + f + e_g +
+# 0.2 n) with a group effect e_g the features do not show (deterministic
+# pseudo-random draws from the group's number), meta.grp and a request
+# req_mem_bytes of 3e10.
+grouped() {
+    jq -cn --argjson G "$1" --argjson R "$2" --arg p "${3:-g}" --argjson o "${4:-0}" '
+      def r($s): (($s | sin) * 43758.5453) | . - floor;
+      def nrm($s): (r($s) + r($s + 0.25) + r($s + 0.5) + r($s + 0.75) - 2) * 1.7;
+      range($o; $o + $G) as $g | (r($g * 17 + 5) * 2) as $f | (0.8 * nrm($g * 31 + 7)) as $e |
+      range(0; $R) as $i | "\($p)\($g)-\($i)" as $id |
+      {schema:1,type:"fingerprint",id:$id,t:10,window_s:10,features:{f:($f + 0.01 * r($i))},
+       meta:{grp:"\($p)\($g)",req_mem_bytes:30000000000}},
+      {schema:1,type:"actual",id:$id,t:50,duration_s:50,
+       mem_bytes_peak:((20 + $f + $e + 0.2 * nrm($g * 101 + $i * 13 + 3)) | exp | floor)}'
+}
+
+@test "calibration: stored with its provenance, printed, applied by fp-predict; --no-calibrate" {
+    grouped 60 4 > "$D/g.jsonl"
+    run --separate-stderr fpt -M knn --k 1 --group-by meta.grp -o "$D/k.json" "$D/g.jsonl"
+    [ "$status" -eq 0 ]
+    [[ "$stderr" == *"calibration: log1p shift, 5 folds over 60 groups, 240 held-out rows"* ]]
+    [[ "$stderr" =~ held-out\ coverage\ mem_bytes\ +p50\ [0-9.]+\ -\>\ [0-9.]+\ +p90 ]]
+    [ "$(jq -r .calibration.method "$D/k.json")" = log1p ]
+    [ "$(jq -r '.calibration.shift.mem_bytes | length' "$D/k.json")" = 3 ]
+    [ "$(jq -r .calibration.provenance.groups "$D/k.json")" = 60 ]
+    [ "$(jq -r .calibration.provenance.rows "$D/k.json")" = 240 ]
+    # one neighbour is far too sure of itself for a new group: p90 widens
+    before=$(jq -r .calibration.provenance.coverage_before.mem_bytes.p90 "$D/k.json")
+    after=$(jq -r .calibration.provenance.coverage_after.mem_bytes.p90 "$D/k.json")
+    between "$before" 0 0.8 "held-out p90 coverage before"
+    between "$after" 0.85 0.95 "held-out p90 coverage after"
+    between "$(jq -r '.calibration.shift.mem_bytes[1]' "$D/k.json")" 0.1 5 "p90 shift"
+    # fp-predict applies it; --uncalibrated gives the raw quantiles
+    grouped 1 1 new 500 > "$D/new.jsonl"
+    c=$(fpp -m "$D/k.json" --no-pass --no-cap "$D/new.jsonl" | jq -r 'select(.type=="prediction") | .quantiles.mem_bytes.p90')
+    r=$(fpp -m "$D/k.json" --no-pass --no-cap --uncalibrated "$D/new.jsonl" | jq -r 'select(.type=="prediction") | .quantiles.mem_bytes.p90')
+    s=$(jq -r '.calibration.shift.mem_bytes[1]' "$D/k.json")
+    # c = expm1(log1p(r) + shift): compare in log space
+    between "$(jq -n --argjson c "$c" --argjson r "$r" --argjson s "$s" '(($c + 1 | log) - ($r + 1 | log)) - $s')" -1e-6 1e-6 "p90 moved by its shift"
+    # no calibration section with --no-calibrate
+    run --separate-stderr fpt -M knn --k 1 --group-by meta.grp --no-calibrate -o "$D/n.json" "$D/g.jsonl"
+    [ "$status" -eq 0 ]
+    [[ "$stderr" == *"calibration: off (--no-calibrate)"* ]]
+    [ "$(jq -r 'has("calibration")' "$D/n.json")" = false ]
+    n=$(fpp -m "$D/n.json" --no-pass --no-cap "$D/new.jsonl" | jq -r 'select(.type=="prediction") | .quantiles.mem_bytes.p90')
+    [ "$n" = "$r" ]
+    # too few groups: said, not stored
+    run --separate-stderr fpt -M knn -o "$D/one.json" "$D/new.jsonl"
+    [ "$status" -eq 0 ]
+    [[ "$stderr" == *"calibration: none: 1 group(s)"* ]]
+    [ "$(jq -r 'has("calibration")' "$D/one.json")" = false ]
+    run --separate-stderr fpt --calibrate-method mul -o "$D/x.json" "$D/g.jsonl"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"--calibrate-method wants log1p, add or auto"* ]]
+}
+
+@test "calibrated quantiles cover new groups near their levels" {
+    grouped 80 4 > "$D/g.jsonl"
+    grouped 150 2 new 1000 > "$D/new.jsonl"
+    fpt -q -M knn --k 1 --group-by meta.grp -o "$D/k.json" "$D/g.jsonl"
+    fpp -m "$D/k.json" --no-pass --no-cap "$D/new.jsonl" > "$D/p.jsonl"
+    fpp -m "$D/k.json" --no-pass --no-cap --uncalibrated "$D/new.jsonl" > "$D/r.jsonl"
+    cov() {
+        jq -s --slurpfile a "$D/new.jsonl" --arg l "$2" '
+            ($a | map(select(.type=="actual")) | map({(.id): .mem_bytes_peak}) | add) as $y |
+            map(select(.type == "prediction")) |
+            (map(select($y[.id] <= .quantiles.mem_bytes[$l])) | length) / length' "$1"
+    }
+    between "$(cov "$D/r.jsonl" p90)" 0 0.8 "raw p90 coverage of new groups"
+    between "$(cov "$D/p.jsonl" p90)" 0.84 0.96 "calibrated p90 coverage of new groups"
+    between "$(cov "$D/p.jsonl" p50)" 0.4 0.6 "calibrated p50 coverage of new groups"
+    between "$(cov "$D/p.jsonl" p99)" 0.96 1 "calibrated p99 coverage of new groups"
+}
+
+@test "knn: p99 above p90 where the neighbours differ, equal targets stay close" {
+    jq -cn 'range(0; 10) as $k |
+      {schema:1,type:"fingerprint",id:"w\($k)",t:10,window_s:10,features:{f:1}},
+      {schema:1,type:"actual",id:"w\($k)",t:50,mem_bytes_peak:(1e9 * (1 + $k))}' > "$D/spread.jsonl"
+    fpt -q -M knn --k 5 --no-calibrate -o "$D/s.json" "$D/spread.jsonl"
+    p=$(jq -cn '{schema:1,type:"fingerprint",id:"q",t:10,window_s:10,features:{f:1}}' | fpp -m "$D/s.json" --no-pass | jq -c 'select(.type == "prediction")')
+    p90=$(jq -r .quantiles.mem_bytes.p90 <<<"$p"); p99=$(jq -r .quantiles.mem_bytes.p99 <<<"$p")
+    p50=$(jq -r .quantiles.mem_bytes.p50 <<<"$p")
+    [ "$(jq -n "$p99 > 1.05 * $p90 and $p90 > 1.05 * $p50")" = true ]
+}
+
+@test "a prediction never exceeds the request in the metadata: capped_by" {
+    grouped 20 3 > "$D/g.jsonl"
+    fpt -q -M knn --group-by meta.grp -o "$D/k.json" "$D/g.jsonl"
+    # a new workload whose request is below what the model predicts
+    jq -c 'if .type == "fingerprint" then .meta.req_mem_bytes = 1000 | .meta.req_cpus = 64 else . end' \
+        "$D/g.jsonl" | head -2 > "$D/low.jsonl"
+    p=$(fpp -m "$D/k.json" --no-pass "$D/low.jsonl" | jq -c 'select(.type == "prediction")')
+    [ "$(jq -r '.quantiles.mem_bytes | [.p50, .p90, .p99] | map(. == 1000) | all' <<<"$p")" = true ]
+    [ "$(jq -r .capped_by.mem_bytes <<<"$p")" = meta.req_mem_bytes ]
+    [ "$(jq -r '.capped_by | has("cpu_cores")' <<<"$p")" = false ]
+    # fp-diff reads it back
+    echo "$p" > "$D/p.jsonl"
+    "$FP_BIN/fp-diff" --no-pass --join "$D/p.jsonl" "$D/low.jsonl" | jq -e 'select(.type == "score")' > /dev/null
+    p=$(fpp -m "$D/k.json" --no-pass --no-cap "$D/low.jsonl" | jq -c 'select(.type == "prediction")')
+    [ "$(jq -r '.quantiles.mem_bytes.p50 > 1000' <<<"$p")" = true ]
+    [ "$(jq -r 'has("capped_by")' <<<"$p")" = false ]
+}

@@ -7,7 +7,7 @@
 #   tests/bench/eval-traces.sh [--eager DIR] [--bitbrains DIR] [--window S]
 #       [--jobs N] [--quick] [--out DIR] [--only eager|bitbrains]
 #       [--vm-step K] [--seq LIST] [--no-auto] [--auto-dynamic]
-#       [--scores FILE]
+#       [--scores FILE] [--bb-knn]
 #       [PART...]
 #
 #   PART             eager-static, eager-dynamic, bitbrains or all (default:
@@ -19,6 +19,8 @@
 #   --auto-dynamic   an auto row in eager dynamic too (slow: its knn
 #                    candidate scores ~20k held-out checkpoints against
 #                    ~80k stored ones, 692 features each)
+#   --bb-knn         Bitbrains: a knn row too (slow on all VMs: every
+#                    prediction scans the other fold's checkpoints)
 #   --scores FILE    also write every row's fp-diff score record to FILE
 #                    (JSON lines, man/fp-records.5 `score`, plus "part",
 #                    "model" (the row's label), "row" and, for the memory
@@ -125,6 +127,7 @@ auto=1
 auto_dy=0
 scores=
 parts=
+bbknn=0
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 die() { echo "eval-traces: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -141,6 +144,7 @@ while [ $# -gt 0 ]; do
     --no-auto) auto=0; shift ;;
     --auto-dynamic) auto_dy=1; shift ;;
     --scores) scores=${2:?--scores needs a file}; shift 2 ;;
+    --bb-knn) bbknn=1; shift ;;
     -h|--help) usage; exit 0 ;;
     eager-static|eager-dynamic|bitbrains|all) parts="$parts $1"; shift ;;
     *) usage >&2; exit 2 ;;
@@ -295,7 +299,7 @@ eager_run() {
     static_predict() {
         local kind; kind=$(jq -r .kind "$1")
         case $kind in
-        linear|knn) "$PRED" -m "$1" --no-pass "$ED/st$2.jsonl" ;;
+        linear|knn) "$PRED" -m "$1" --no-pass ${4:-} "$ED/st$2.jsonl" ;;
         *) awk -F'\t' 'FNR == NR { end[$1] = $2; next }
                index($0, "\"type\":\"sample\"") { match($0, /"id":"[^"]*"/); id = substr($0, RSTART + 6, RLENGTH - 7)
                  match($0, /"t":[^,}]*/); if ((id in end) && substr($0, RSTART + 4, RLENGTH - 4) + 0 <= end[id] + 1e-9) print }
@@ -320,7 +324,9 @@ eager_run() {
         for j in $(seq 0 $((K - 1))); do [ $j != $k ] && { others="$others $d/st$j.jsonl"; otherd="$otherd $d/dy$j.jsonl"; }; done
         for m in $stm; do
             case $m in linear|knn) o=""; ;; *) o="$(seqopt $m st) $otherd" ;; esac
-            echo "\"$TRAIN\" -q -M $m --group-by 'meta.task~DA[0-9]+' --seed 1 --window $window -o $d/$m$k.json $others $o 2> $d/$m$k.err && static_predict $d/$m$k.json $k $d/p-$m$k.jsonl" >> "$d/train.cmds"
+            raw=""
+            case $m in linear|knn) raw=" && static_predict $d/$m$k.json $k $d/p-$m-raw$k.jsonl '--uncalibrated --no-cap'" ;; esac
+            echo "\"$TRAIN\" -q -M $m --group-by 'meta.task~DA[0-9]+' --seed 1 --window $window -o $d/$m$k.json $others $o 2> $d/$m$k.err && static_predict $d/$m$k.json $k $d/p-$m$k.jsonl$raw" >> "$d/train.cmds"
         done
     done
     # dynamic models: from the other folds' sample streams (fp-train's defaults: every 10 s, horizon 60 s)
@@ -340,6 +346,10 @@ eager_run() {
     export TRAIN PRED
     par "$d/train.sorted" || { tail -n 5 "$d"/*.err >&2; die "eager: fp-train or fp-predict failed"; }
     for m in $stm; do cat "$d"/p-$m[0-9].jsonl > "$d/p-$m.jsonl"; done
+    # the fingerprint models' raw quantiles (fp-predict --uncalibrated --no-cap)
+    local rawm=""
+    for m in $stm; do case $m in linear|knn) rawm="$rawm $m-raw"; cat "$d"/p-$m-raw[0-9].jsonl > "$d/p-$m-raw.jsonl" ;; esac; done
+    cat "$d"/st[0-9].jsonl | grep '"type":"actual"' > "$d/actuals.jsonl"
 
     log "eager: scoring with fp-diff"
     # static rows: NAME PREDFILE QUANTILE
@@ -348,10 +358,15 @@ eager_run() {
         echo "history p-history p90 per-process history p95 x1.15"
         echo "oracle p-oracle p90 oracle (the task's own peak)"
         for m in $stm; do for q in p50 p90 p99; do echo "$m-$q p-$m $q fp $m $q"; done; done
+        for m in $rawm; do for q in p50 p90 p99; do echo "$m-$q p-$m $q fp ${m%-raw} $q uncalibrated"; done; done
     } > "$d/rows"
     while read -r name file q label; do
         echo "\"$DIFF\" --no-pass --tolerance 1000 --join -q $q $d/$file.jsonl $d/samples.jsonl | grep '\"type\":\"score\"' > $d/score-$name.json"
     done < "$d/rows" > "$d/score.cmds"
+    # held-out coverage of each task's peak, per level (fp-diff's actuals section)
+    for m in $stm $rawm; do
+        echo "\"$DIFF\" --no-pass --tolerance 1000 --join $d/p-$m.jsonl $d/actuals.jsonl | grep '\"type\":\"score\"' > $d/cov-$m.json" >> "$d/score.cmds"
+    done
     # dynamic: allocations from the prediction stream, scored on the samples
     cut -f1,3 "$d/actuals.tsv" > "$d/req.tsv"
     local dyn=""
@@ -390,6 +405,15 @@ eager_run() {
         score_out eager-static "$name" "$label" "$d/score-$name.json"
     done < "$d/rows"
     echo "   (samples: scored; unmatched: samples of tasks without a prediction; failed: tasks with any sample above the allocation)"
+    echo "   Calibration (fp-train's default: group-aware conformal shifts, 5 folds of DA groups inside the training folds; \"uncalibrated\": fp-predict --uncalibrated --no-cap on the same models). Held-out coverage of each task's peak memory (fp-diff, actuals), goal |coverage - level| <= 0.03 at p90, <= 0.01 at p99:"
+    printf '   %-28s %8s %8s %8s\n' model p50 p90 p99
+    local cm
+    for cm in $stm $rawm; do
+        [ -s "$d/cov-$cm.json" ] || continue
+        printf '   %-28s' "fp ${cm%-raw}$([[ $cm == *-raw ]] && echo ' uncalibrated')"
+        for q in p50 p90 p99; do printf ' %8s' "$(jq -r ".actuals.resources.mem_bytes.levels.$q.coverage // \"-\" | if type == \"number\" then (. * 1000 | round / 1000) else . end" "$d/cov-$cm.json")"; done
+        echo
+    done
     echo "   Goal: at no more failed tasks than the history baseline ($hf), at most 0.85x its waste ($(awk -v w="$hw" 'BEGIN{printf "%.1f", w * 0.85}') GB.h):"
     for m in $stm; do for q in p50 p90 p99; do
         local f w ok
@@ -460,7 +484,8 @@ bb_run() {
     done
     for k in $(seq 0 $((K - 1))); do
         local others=""; for j in $(seq 0 $((K - 1))); do [ $j != $k ] && others="$others $d/f$j.jsonl"; done
-        echo "\"$TRAIN\" -q --from-samples --every 3600 --horizon 3600 --seed 1 -o $d/fp$k.json $others && \"$PRED\" -m $d/fp$k.json --every 3600 $d/f$k.jsonl > $d/s-fp$k.jsonl" >> "$d/train.cmds"
+        echo "\"$TRAIN\" -q --from-samples --every 3600 --horizon 3600 --seed 1 -o $d/fp$k.json $others && \"$PRED\" -m $d/fp$k.json --every 3600 $d/f$k.jsonl > $d/s-fp$k.jsonl && \"$PRED\" -m $d/fp$k.json --every 3600 --uncalibrated --no-cap $d/f$k.jsonl > $d/s-fpraw$k.jsonl" >> "$d/train.cmds"
+        if [ $bbknn = 1 ]; then echo "\"$TRAIN\" -q -M knn --from-samples --every 3600 --horizon 3600 --seed 1 -o $d/knn$k.json $others && \"$PRED\" -m $d/knn$k.json --every 3600 $d/f$k.jsonl > $d/s-knn$k.jsonl && \"$PRED\" -m $d/knn$k.json --every 3600 --uncalibrated --no-cap $d/f$k.jsonl > $d/s-knnraw$k.jsonl" >> "$d/train.cmds"; fi
         for m in $seqm; do
             echo "\"$TRAIN\" -q -M $m --from-samples --every 3600 --horizon 3600 $(seqopt $m bb) -o $d/$m$k.json $others 2> $d/$m$k.err && grep -v '\"type\":\"fingerprint\"' $d/f$k.jsonl | \"$PRED\" -m $d/$m$k.json --every 3600 > $d/s-$m$k.jsonl" >> "$d/train.cmds"
         done
@@ -489,6 +514,14 @@ bb_run() {
         echo "autopilot Autopilot (p90)|p90|cat $d/s-autopilot[0-9].jsonl"
         echo "fp-p90 fp linear p90|p90|cat $d/s-fp[0-9].jsonl"
         echo "fp-p99 fp linear p99|p99|cat $d/s-fp[0-9].jsonl"
+        echo "fpraw-p90 fp linear p90 uncalibrated|p90|cat $d/s-fpraw[0-9].jsonl"
+        echo "fpraw-p99 fp linear p99 uncalibrated|p99|cat $d/s-fpraw[0-9].jsonl"
+        if [ $bbknn = 1 ]; then
+            echo "knn-p90 fp knn p90|p90|cat $d/s-knn[0-9].jsonl"
+            echo "knn-p99 fp knn p99|p99|cat $d/s-knn[0-9].jsonl"
+            echo "knnraw-p90 fp knn p90 uncalibrated|p90|cat $d/s-knnraw[0-9].jsonl"
+            echo "knnraw-p99 fp knn p99 uncalibrated|p99|cat $d/s-knnraw[0-9].jsonl"
+        fi
         for m in $seqm; do
             echo "$m-p90 fp $m p90|p90|cat $d/s-$m[0-9].jsonl"
             echo "$m-p99 fp $m p99|p99|cat $d/s-$m[0-9].jsonl"
@@ -527,9 +560,19 @@ bb_run() {
             score_out bitbrains "$n" "$l" "$d/score-$n.json" "$key"
         done < "$d/rows"
     done
+    echo "   Calibration: held-out coverage per level of the hourly predictions, over the scored samples (fp-diff, samples; a sample is covered when at or below the quantile; the models are calibrated on each checkpoint's next-hour peak, which samples cover more often):"
+    printf '   %-32s %-9s %8s %8s %8s\n' model resource p50 p90 p99
+    local cr
+    for cr in fp-p90 fpraw-p90 $([ $bbknn = 1 ] && echo knn-p90 knnraw-p90); do
+        for key in cpu_cores mem_bytes; do
+            printf '   %-32s %-9s' "$(awk -F'|' -v n="$cr" '{ split($1, a, " "); if (a[1] == n) { sub(/^[^ ]* /, "", $1); sub(/ p90/, "", $1); print $1 } }' "$d/rows")" "$key"
+            for q in p50 p90 p99; do printf ' %8s' "$(jq -r ".samples.resources.$key.levels.$q.coverage // \"-\" | if type == \"number\" then (. * 10000 | round / 10000) else . end" "$d/score-$cr.json")"; done
+            echo
+        done
+    done
     echo "   Goal: at no more violations than the VPA, at most 0.75x its slack, for CPU and for memory:"
     local p key vs vv fs fv ok
-    for p in fp-p90 fp-p99 $(for m in $seqm; do echo $m-p90 $m-p99; done); do
+    for p in fp-p90 fp-p99 $([ $bbknn = 1 ] && echo knn-p90 knn-p99) $(for m in $seqm; do echo $m-p90 $m-p99; done); do
         for key in cpu_cores mem_bytes; do
             vs=$(jq -r ".samples.resources.$key.slack" "$d/score-vpa.json"); vv=$(jq -r ".samples.resources.$key.under_rate" "$d/score-vpa.json")
             fs=$(jq -r ".samples.resources.$key.slack" "$d/score-$p.json"); fv=$(jq -r ".samples.resources.$key.under_rate" "$d/score-$p.json")
