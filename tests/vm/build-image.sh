@@ -46,7 +46,7 @@ libjansson-dev libpfm4-dev libcurl4-openssl-dev zlib1g-dev libreadline-dev
 libsystemd-dev
 bats jq libxml2-utils stress-ng busybox-static util-linux iproute2 procps
 python3 less
-docker.io gdb strace
+docker.io apparmor gdb strace
 "
 PACKAGES="$PACKAGES ${FP_VM_EXTRA_PACKAGES:-}"
 
@@ -114,7 +114,9 @@ ExecStart=
 ExecStart=-/sbin/agetty --autologin root --noclear --keep-baud 115200,57600,38400,9600 %I $TERM
 EOT
 # no timers or jobs that would compete with the tests for the (emulated) CPU;
-# no Docker engine at boot either (tests/vm/docker-v2.bats starts its own)
+# no Docker engine at boot either (tests/vm/docker-v2.bats starts its own;
+# apparmor is installed: the Debian kernel has AppArmor on, and dockerd
+# refuses to run containers without apparmor_parser to load its profile)
 for u in apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer \
          man-db.timer dpkg-db-backup.timer e2scrub_reap.service getty@tty1.service \
          docker.service docker.socket containerd.service; do

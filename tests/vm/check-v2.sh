@@ -15,7 +15,7 @@
 # build.log, timings, console.log (serial console), output (all the VM
 # command's output).
 #
-# Environment: VM_ACCEL (tcg|kvm), FP_VM_CACHE, FP_VM_IMAGE_TIMEOUT (1800 s), FP_VM_TIMEOUT (default 1500 s
+# Environment: VM_ACCEL (tcg|kvm), FP_VM_CACHE, FP_VM_IMAGE_TIMEOUT (1800 s), FP_VM_TIMEOUT (default 3000 s
 # for the VM run), FP_VM_BOOT_TIMEOUT, FP_VM_OUT, FP_VM_SKIP_STATUS (77), and
 # what build-image.sh and run.sh read.
 set -uo pipefail

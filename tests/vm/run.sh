@@ -35,7 +35,8 @@
 #   FP_VM_MEM           MiB of RAM (default 3072)
 #   FP_VM_BOOT_TIMEOUT  seconds from start to the login session (default 600
 #                       with tcg, 180 with kvm)
-#   FP_VM_TIMEOUT       seconds for the whole run (default 1500)
+#   FP_VM_TIMEOUT       seconds for the whole run (default 3000: a build under
+#                       software emulation on a loaded 2-core host took 19 min)
 #   FP_VM_SRC           the tree to share (default: this repository)
 #   FP_VM_CACHE         image cache (see build-image.sh)
 #   FP_VM_QEMU          qemu binary (default qemu-system-x86_64)
@@ -46,7 +47,7 @@ src=${FP_VM_SRC:-$(cd "$here/../.." && pwd)}
 accel=${VM_ACCEL:-tcg}
 cpus=${FP_VM_CPUS:-2}
 mem=${FP_VM_MEM:-3072}
-total_timeout=${FP_VM_TIMEOUT:-1500}
+total_timeout=${FP_VM_TIMEOUT:-3000}
 qemu=${FP_VM_QEMU:-qemu-system-x86_64}
 cache=${FP_VM_CACHE:-/var/cache/fp-vm}
 case $accel in
