@@ -122,9 +122,15 @@ int fp_sample_from_json(const json_t *rec, fp_sample *s, fp_err *err)
     json_t *t = json_object_get(rec, "t");
     if (!json_is_number(t))
         return fp_err_set(err, FP_EINPUT, "sample without a numeric \"t\"");
+    if (!(fabs(json_number_value(t)) <= FP_TIME_MAX_S))
+        return fp_err_set(err, FP_EINPUT, "sample time \"t\" %g is out of range (at most %g s)",
+                          json_number_value(t), FP_TIME_MAX_S);
     fp_sample_init(s, json_number_value(t), "absent from record");
     json_t *ts = json_object_get(rec, "ts_ms");
     if (ts && !json_is_number(ts)) return fp_err_set(err, FP_EINPUT, "\"ts_ms\" is not a number");
+    if (ts && !(fabs(json_number_value(ts)) <= FP_TIME_MAX_S * 1000))
+        return fp_err_set(err, FP_EINPUT, "sample time \"ts_ms\" %g is out of range (at most %g ms)",
+                          json_number_value(ts), FP_TIME_MAX_S * 1000);
     if (ts) s->ts = json_number_value(ts) / 1000;
     const json_t *missing = json_object_get(rec, "missing");
     for (int i = 0; i < FP_M_COUNT; i++) {

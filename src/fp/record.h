@@ -23,6 +23,12 @@
 
 #define FP_SCHEMA 1
 
+/* The largest time a record may carry, in seconds: `t` (workload time) at
+ * most FP_TIME_MAX_S in magnitude, `ts_ms` (Unix time) at most
+ * FP_TIME_MAX_S x 1000 (about the year 2286). Readers refuse a sample past
+ * it (FP_EINPUT): a far-future time is a corrupt record, not a workload. */
+#define FP_TIME_MAX_S 1e10
+
 /* Who a record is about. Empty strings and pid 0 mean unknown and are
  * written as null. */
 typedef struct fp_target {
@@ -72,7 +78,7 @@ void fp_record_set_num(json_t *obj, json_t *missing, const char *name,
  * missing) and the per-interface network counters. fp_sample_from_json reads
  * a `sample` record back (unknown metric names are ignored, absent ones are
  * missing with reason "absent from record"); returns -1 (FP_EINPUT) when a
- * field has the wrong JSON type. */
+ * field has the wrong JSON type or `t` / `ts_ms` is past FP_TIME_MAX_S. */
 json_t *fp_sample_to_json(const fp_sample *s, const fp_target *tg);
 int fp_sample_from_json(const json_t *rec, fp_sample *s, fp_err *err);
 
