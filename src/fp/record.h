@@ -92,7 +92,13 @@ fp_sample_writer *fp_sample_writer_new(void);
 const json_t *fp_sample_writer_json(fp_sample_writer *w, const fp_sample *s, const fp_target *tg);
 void fp_sample_writer_free(fp_sample_writer *w);
 
-/* Streaming, strict reader of JSON-lines records. */
+/* The longest line any reader of records or traces accepts, newline not
+ * counted: 16 MiB. A longer one is bad input (FP_EINPUT naming the line),
+ * read no further than the limit, so memory stays bounded. */
+#define FP_LINE_MAX_BYTES (16 << 20)
+
+/* Streaming, strict reader of JSON-lines records. Lines are read in
+ * linear time and at most FP_LINE_MAX_BYTES long. */
 typedef struct fp_reader fp_reader;
 
 /* name is used in messages ("-" for stdin is shown as "<stdin>"). With
@@ -106,8 +112,9 @@ fp_reader *fp_reader_new(FILE *f, const char *name, bool skip_bad);
 fp_reader *fp_reader_new_fd(int fd, const char *name, bool skip_bad);
 int fp_reader_wait(fp_reader *r, int timeout_ms);
 /* Next record: returns 1 and sets *out (a new reference), 0 at end of input,
- * or -1 with err set (FP_EINPUT: "NAME:LINE: message"; FP_ESYS for read
- * errors). Blank lines are ignored. A valid record is a JSON object with an
+ * or -1 with err set (FP_EINPUT: "NAME:LINE: message", a line longer than
+ * FP_LINE_MAX_BYTES included; FP_ESYS for read errors). Blank lines are
+ * ignored; with skip_bad a malformed or too long line is skipped. A valid record is a JSON object with an
  * integer `schema` in 1..FP_SCHEMA and a string `type`. */
 int fp_reader_next(fp_reader *r, json_t **out, fp_err *err);
 long fp_reader_line(const fp_reader *r);

@@ -286,3 +286,20 @@ $f"
     [ "$status" -eq 2 ]
     [[ "$stderr" == *"--whole-cgroup applies to the cgroup back-end, not docker"* ]]
 }
+
+@test "a line longer than 16 MiB is refused at once (exit 3, line named); a 12 MiB one is read from a pipe in linear time" {
+    # issue 14: a long piped line was rescanned after every 64 KiB read
+    # (quadratic) and held whole in memory
+    local d=$BATS_TEST_TMPDIR
+    { echo '{"schema":1,"type":"note"}'; printf '{"schema":1,"type":"big","p":"'; head -c $((17 << 20)) /dev/zero | tr '\0' a; echo '"}'; } > "$d/over.jsonl"
+    run --separate-stderr timeout 30 sh -c "cat '$d/over.jsonl' | '$FP_BIN/fp-apply' -n"
+    [ "$status" -eq 3 ]
+    [[ "$stderr" == *"<stdin>:2: line longer than 16777216 bytes"* ]]
+    [ "$(jq -r .type <<<"$output")" = note ]
+    { printf '{"schema":1,"type":"big","p":"'; head -c $((12 << 20)) /dev/zero | tr '\0' a; echo '"}'; } > "$d/12m.jsonl"
+    local t0=$SECONDS
+    run --separate-stderr timeout 30 sh -c "cat '$d/12m.jsonl' | '$FP_BIN/fp-apply' -n | wc -c"
+    [ "$status" -eq 0 ]
+    [ "$output" -gt $((12 << 20)) ]
+    [ $((SECONDS - t0)) -le 10 ]
+}

@@ -248,3 +248,14 @@ setup() {
         [ "$status" -ne 124 ]
     done
 }
+
+@test "a line longer than 16 MiB is refused (exit 3, line named); with --skip-bad it is skipped" {
+    # issue 14: record readers had no line limit (getline grew without bound)
+    { cat "$D/in.jsonl"; printf '{"schema":1,"type":"big","p":"'; head -c $((17 << 20)) /dev/zero | tr '\0' a; echo '"}'; } > "$D/over.jsonl"
+    run --separate-stderr timeout 30 "$FP_BIN/fp-predict" -m "$D0/m.json" "$D/over.jsonl"
+    [ "$status" -eq 3 ]
+    [[ "$stderr" == *"over.jsonl:4: line longer than 16777216 bytes"* ]]
+    run --separate-stderr timeout 30 "$FP_BIN/fp-predict" --skip-bad -m "$D0/m.json" "$D/over.jsonl"
+    [ "$status" -eq 0 ]
+    [ "$(of_type prediction <<<"$output" | wc -l)" -eq 1 ]
+}
