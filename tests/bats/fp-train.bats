@@ -374,3 +374,26 @@ ramps() {
     [ "$status" -eq 3 ]
     [[ "$stderr" == *"far.jsonl:21:"*"out of range"* ]]
 }
+
+@test "-o to a FIFO, a symlink or a character device: written through or to the target, never replaced (issue 14)" {
+    mkfifo "$D/fifo"
+    cat "$D/fifo" > "$D/from-fifo" &
+    local reader=$!
+    run --separate-stderr timeout 60 "$FP_BIN/fp-train" -q -o "$D/fifo" "$D/train.jsonl"
+    [ "$status" -eq 0 ]
+    wait "$reader"
+    [ -p "$D/fifo" ]
+    [ "$(jq -r .format "$D/from-fifo")" = fp-model ]
+    echo '{}' > "$D/target.json"
+    ln -s target.json "$D/link.json"
+    run --separate-stderr fpt -q -o "$D/link.json" "$D/train.jsonl"
+    [ "$status" -eq 0 ]
+    [ -L "$D/link.json" ]
+    [ "$(jq -r .format "$D/target.json")" = fp-model ]
+    if [ "$(id -u)" = 0 ]; then
+        mknod "$D/null" c 1 3
+        run --separate-stderr fpt -q -o "$D/null" "$D/train.jsonl"
+        [ "$status" -eq 0 ]
+        [ -c "$D/null" ]
+    fi
+}
