@@ -330,3 +330,23 @@ setup() {
     cmp "$D/cur.json.1" "$D/orig.json"
     [ "$(stat -c %s "$D/cur.json")" -gt 10240 ]
 }
+
+@test "a symlinked or group-writable history store is refused, naming the path and why (issue 14)" {
+    mkdir "$D/h"
+    cp "$D/true.jsonl" "$D/elsewhere.jsonl"
+    ln -s "$D/elsewhere.jsonl" "$D/h/history.jsonl"
+    run --separate-stderr fprt --history "$D/h" "$D/cur.json"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"h/history.jsonl: refusing the history file: it is a symbolic link"* ]]
+    cmp "$D/elsewhere.jsonl" "$D/true.jsonl"
+    cmp "$D/cur.json" "$D/orig.json"
+    rm "$D/h/history.jsonl"
+    cp "$D/true.jsonl" "$D/h/history.jsonl"
+    chmod 0775 "$D/h"
+    run --separate-stderr fprt --history "$D/h" "$D/cur.json"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"/h: refusing the history directory: it is writable by its group (mode 0775; chmod go-w it)"* ]]
+    chmod 0755 "$D/h"
+    run --separate-stderr fprt --history "$D/h" "$D/cur.json"
+    [ "$status" -ne 2 ]
+}
