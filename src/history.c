@@ -263,6 +263,42 @@ out:
     return rc;
 }
 
+/* The next line of f into *line (grown as needed, at most
+ * FP_LINE_MAX_BYTES plus its newline): its length, 0 at the end, -2 for a
+ * longer line (skipped to its end), -1 on a read error. */
+static ssize_t store_line(FILE *f, char **line, size_t *cap)
+{
+    size_t n = 0;
+    int c = 0;
+    bool over = false;
+    flockfile(f);
+    while ((c = getc_unlocked(f)) != EOF) {
+        if (over) {
+            if (c == '\n') break;
+            continue;
+        }
+        if (n + 2 > *cap) {
+            size_t nc = *cap ? *cap * 2 : 4096;
+            char *p = realloc(*line, nc);
+            if (!p) {
+                funlockfile(f);
+                return -1;
+            }
+            *line = p;
+            *cap = nc;
+        }
+        (*line)[n++] = (char)c;
+        if (c == '\n') break;
+        if (n > FP_LINE_MAX_BYTES) over = true;
+    }
+    bool failed = c == EOF && ferror_unlocked(f);
+    funlockfile(f);
+    if (failed) return -1;
+    if (over) return -2;
+    if (n) (*line)[n] = 0;
+    return (ssize_t)n;
+}
+
 int fp_history_scan(fp_history *h, fp_history_fn fn, void *arg, long *bad, fp_err *err)
 {
     if (bad) *bad = 0;
@@ -287,8 +323,12 @@ int fp_history_scan(fp_history *h, fp_history_fn fn, void *arg, long *bad, fp_er
         }
         char *line = NULL;
         size_t cap = 0;
-        ssize_t k;
-        while (!stop && (k = getline(&line, &cap, f)) > 0) {
+        ssize_t k = 0;
+        while (!stop && (k = store_line(f, &line, &cap)) != 0 && k != -1) {
+            if (k == -2) {                              /* longer than any record */
+                if (bad) (*bad)++;
+                continue;
+            }
             if (line[k - 1] != '\n') break;            /* a torn tail: not a record */
             json_t *rec = json_loadb(line, (size_t)k, 0, NULL);
             if (!rec || fp_record_problem(rec)) {
@@ -299,7 +339,7 @@ int fp_history_scan(fp_history *h, fp_history_fn fn, void *arg, long *bad, fp_er
             if (fn(arg, rec)) stop = true;
             json_decref(rec);
         }
-        if (ferror(f)) rc = fp_err_sys(err, "%s: read", path);
+        if (k == -1 || ferror(f)) rc = fp_err_sys(err, "%s: read", path);
         free(line);
         fclose(f);
     }

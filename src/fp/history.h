@@ -56,8 +56,9 @@ const char *fp_history_dir(const fp_history *h);
 int fp_history_append(fp_history *h, json_t *const *recs, size_t n, fp_err *err);
 
 /* Call fn for every whole record of the store, oldest file first, in file
- * order. Lines that are not valid records are counted in *bad (nullable)
- * and skipped. fn returns non-zero to stop. */
+ * order. Lines that are not valid records, or longer than
+ * FP_LINE_MAX_BYTES (fp/record.h), are counted in *bad (nullable) and
+ * skipped. fn returns non-zero to stop. */
 typedef int (*fp_history_fn)(void *arg, json_t *rec);
 int fp_history_scan(fp_history *h, fp_history_fn fn, void *arg, long *bad, fp_err *err);
 

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "fp/history.h"
+#include "fp/record.h"
 #include "tap.h"
 
 static int count_fn(void *arg, json_t *rec)
@@ -178,6 +179,26 @@ int main(void)
         ok(1, "# SKIP not root: cannot give a file to another user");
     }
     json_decref(r1);
+    fp_history_free(h);
+
+    /* issue 14: a line longer than FP_LINE_MAX_BYTES is skipped and counted,
+     * read no further than the limit */
+    snprintf(sub, sizeof sub, "%s/long", dir);
+    h = fp_history_new(sub, NULL, &err);
+    snprintf(path, sizeof path, "%s/history.jsonl", sub);
+    f = fopen(path, "w");
+    fputs("{\"schema\":1,\"type\":\"actual\",\"n\":2,\"pad\":\"", f);
+    for (int i = 0; i < (FP_LINE_MAX_BYTES >> 10) + 1; i++) {
+        char kb[1024];
+        memset(kb, 'x', sizeof kb);
+        fwrite(kb, 1, sizeof kb, f);
+    }
+    fputs("\"}\n{\"schema\":1,\"type\":\"actual\",\"n\":3}\n", f);
+    fclose(f);
+    bad = -1;
+    long got = scan(h, &sum, &bad);
+    ok(got == 1 && sum == 3 && bad == 1, "a 16 MiB + 1 KiB line is skipped and counted, the next "
+       "record read (%ld records, sum %ld, %ld bad)", got, sum, bad);
     fp_history_free(h);
 
     char cmd[600];
