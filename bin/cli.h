@@ -50,6 +50,17 @@ static inline int cli_seconds(const char *prog, const char *opt, const char *s,
     return 0;
 }
 
+/* When a stream of workload time is next due (a prediction, a
+ * checkpoint) once time t has reached due: the first due + k x every
+ * (k = 1, 2, ...) past t. Computed, not stepped to, so a jump in t costs
+ * nothing; t before due leaves due as it is. every > 0. */
+static inline double cli_next_due(double due, double t, double every)
+{
+    if (!(t >= due)) return due;
+    double n = due + (floor((t - due) / every) + 1) * every;
+    return n > t ? n : t + every;      /* rounding at large t */
+}
+
 /* Call fn(arg, f, name) for each of the n inputs ("-" is stdin; no inputs:
  * stdin alone), closing what it opened, and stop at the first call that
  * returns < 0. Returns 0, that call's value, or -2 after printing

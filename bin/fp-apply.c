@@ -519,44 +519,79 @@ typedef struct revert_item {
     char input[256];
 } revert_item;
 
+/* The floors a revert passes: the policy's, as for a prediction. */
+static void revert_rules(const fp_policy *pol, fp_revert_rules *r)
+{
+    r->cpu_min_cores = pol->res[FP_RES_CPU].floor;
+    r->mem_min_bytes = pol->res[FP_RES_MEM].floor;
+    r->mem_margin_frac = pol->mem_margin_frac;
+    r->mem_margin_bytes = pol->mem_margin_bytes;
+    r->io_min_Bps = fmin(pol->res[FP_RES_DISK_READ].floor, pol->res[FP_RES_DISK_WRITE].floor);
+    r->net_min_Bps = pol->res[FP_RES_NET_TX].floor;
+    r->pids_min = FP_PIDS_FLOOR;
+}
+
+/* Undo the items, newest first. The record is not trusted: every item's
+ * inverse is checked (fp_act_check_revert: the record's own target, values
+ * fp could have written, the policy's floors) before anything is
+ * committed, and when one is refused nothing is reverted at all. */
 static void revert_all(run *R, revert_item *items, int n)
 {
+    fp_revert_rules rules;
+    revert_rules(&R->S->policy, &rules);
+    fp_plan *inv = malloc((size_t)(n ? n : 1) * sizeof *inv);
+    char (*why)[sizeof ((fp_err *)0)->msg] = calloc((size_t)(n ? n : 1), sizeof *why);
+    fp_actuator **act = calloc((size_t)(n ? n : 1), sizeof *act);
+    if (!inv || !why || !act) {
+        fprintf(stderr, "fp-apply: out of memory\n");
+        R->status = 2;
+        goto out;
+    }
+    int refused = 0;
     for (int i = n - 1; i >= 0; i--) {
         revert_item *it = &items[i];
         fp_err err = {0};
-        fp_plan inv;
-        fp_plan_invert(&it->plan, &inv);
-        int b = backend_by_name(inv.backend);
+        fp_plan_invert(&it->plan, &inv[i]);
+        int b = backend_by_name(inv[i].backend);
         R->input = it->input;
         R->line = it->line;
         target tt = { .tg = it->tg };
-        snprintf(tt.key, sizeof tt.key, "%s", inv.object);
-        fp_actuator *a = b >= 0 ? actuator(R, b, &err) : NULL;
-        if (b < 0) fp_err_set(&err, FP_EINPUT, "unknown backend \"%s\"", inv.backend);
+        snprintf(tt.key, sizeof tt.key, "%s", inv[i].object);
+        act[i] = b >= 0 ? actuator(R, b, &err) : NULL;
+        if (b < 0) fp_err_set(&err, FP_EINPUT, "unknown backend \"%s\"", inv[i].backend);
+        if (act[i] && fp_act_check_revert(act[i], &it->tg, &inv[i], &rules, &err) == 0) continue;
+        complain(R, &tt, &err);
+        snprintf(why[i], sizeof why[i], "%s", err.msg);
+        refused++;
+    }
+    if (refused)
+        fprintf(stderr, "fp-apply: nothing reverted: %d of %d record%s refused\n", refused, n,
+                n == 1 ? "" : "s");
+    for (int i = n - 1; i >= 0; i--) {
+        revert_item *it = &items[i];
+        fp_err err = {0};
         int rc = -1;
-        if (a) {
-            fp_observed o;
-            /* a cgroup plan names the cgroup it changed: the usage check
-             * looks there (a target given by pid may share it, which the
-             * record's --whole-cgroup allowed) */
-            fp_target where = it->tg;
-            if (b == BK_CGROUP && !where.cgroup[0])
-                snprintf(where.cgroup, sizeof where.cgroup, "%s", inv.object);
-            /* a systemd plan names the unit it changed (the record's
-             * target may name none: fp-apply --unit) */
-            if (b == BK_SYSTEMD && !where.cgroup[0])
-                snprintf(where.cgroup, sizeof where.cgroup, "/%s", inv.object);
-            rc = fp_act_observe(a, &where, &o, &err);
-            if (rc == 0) rc = fp_plan_check_memory(&inv, o.mem_bytes, &err);
-            if (rc == 0 && !R->S->dry_run) rc = fp_act_commit(a, &inv, &err);
+        R->input = it->input;
+        R->line = it->line;
+        if (why[i][0]) fp_err_set(&err, FP_EINPUT, "%s", why[i]);
+        else if (refused) fp_err_set(&err, FP_EINPUT, "not reverted: another record of this revert "
+                                     "was refused");
+        else if (R->S->dry_run || (rc = fp_act_commit(act[i], &inv[i], &err)) == 0) rc = 0;
+        else {
+            target tt = { .tg = it->tg };
+            snprintf(tt.key, sizeof tt.key, "%s", inv[i].object);
+            complain(R, &tt, &err);
         }
-        if (rc < 0) complain(R, &tt, &err);
         fp_allocation al = { .target = it->tg, .t = it->t, .ts = wall_now(), .reason = "revert",
                              .horizon_s = -1, .prediction_t = -1, .dry_run = R->S->dry_run,
-                             .ok = rc == 0, .error = rc == 0 ? NULL : err.msg, .plan = &inv };
+                             .ok = rc == 0, .error = rc == 0 ? NULL : err.msg, .plan = &inv[i] };
         fp_limits_unset(&al.limits);
         emit(R, fp_allocation_to_json(&al));
     }
+out:
+    free(inv);
+    free(why);
+    free(act);
 }
 
 /* Read one input to its end. Returns -1 when reading must stop (bad input

@@ -567,8 +567,13 @@ static target *launch(run *R, const sigset_t *oldmask, fp_err *err, int *exec_st
     snprintf(name, sizeof name, "fp-%d", (int)getpid());
     fp_launch_cfg cfg = {.argv = st->cmd, .cgroup_parent = st->cgroup_parent, .cgroup_name = name,
                          .child_mask = oldmask, .driver = st->cgroup_driver,
-                         .scope_prefix = "fp-capture"};
-    if (fp_launch_prepare(&st->roots, R->layout, &cfg, &t->launch, err) < 0) {
+                         .scope_prefix = "fp-capture", .sweep_prefix = "fp-"};
+    int prc = fp_launch_prepare(&st->roots, R->layout, &cfg, &t->launch, err);
+    if (t->launch.swept)
+        fprintf(stderr, "fp-capture: note: removed %d empty cgroup%s left behind by fp processes "
+                "that are gone (%s%s)\n", t->launch.swept, t->launch.swept == 1 ? "" : "s",
+                t->launch.swept_first, t->launch.swept > 1 ? ", ..." : "");
+    if (prc < 0) {
         target_free(t);
         return NULL;
     }

@@ -403,7 +403,7 @@ static void on_sample(run *R, const json_t *rec, const char *id)
             return;
         }
         if (smp.t >= l->next_due) {
-            while (l->next_due <= smp.t) l->next_due += R->S->every;
+            l->next_due = cli_next_due(l->next_due, smp.t, R->S->every);
             recommend(R, rec, id, meta, R->stream_horizon);
         }
         return;
@@ -417,13 +417,13 @@ static void on_sample(run *R, const json_t *rec, const char *id)
             return;
         }
         if (!(smp.t >= l->next_due)) return;
-        while (l->next_due <= smp.t) l->next_due += R->S->every;
+        l->next_due = cli_next_due(l->next_due, smp.t, R->S->every);
         write_prediction(R, rec, l->meta, q, R->stream_horizon, NULL, NAN);
         return;
     }
     fp_window_add(l->w, &smp);
     if (!(smp.t >= l->next_due)) return;
-    while (l->next_due <= smp.t) l->next_due += R->S->every;
+    l->next_due = cli_next_due(l->next_due, smp.t, R->S->every);
     if (fp_featmap_window(R->fm, l->w, l->meta, R->x, &err) < 0) {
         R->n_refused++;
         set_status(R, 3);

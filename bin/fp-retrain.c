@@ -38,6 +38,7 @@
 #include "fp.h"
 #include "fp/dataset.h"
 #include "fp/diff.h"
+#include "fp/atomic.h"
 #include "fp/history.h"
 #include "fp/model.h"
 
@@ -295,69 +296,45 @@ static double cost(fp_model *m, const fp_example *ex, size_t n, double *pinball_
 
 /* ---- installing ---------------------------------------------------------------- */
 
-static int fsync_dir_of(const char *path)
+/* The whole of file path, for keeping it as the previous model once the
+ * new one is in place. 0 with *data (malloc'd) and *len, or -1 with err. */
+static int slurp(const char *path, char **data, size_t *len, fp_err *err)
 {
-    char dir[FP_PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *sl = strrchr(dir, '/');
-    if (!sl) snprintf(dir, sizeof dir, ".");
-    else if (sl == dir) dir[1] = 0;
-    else *sl = 0;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    int rc = fsync(fd);
+    *data = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return fp_err_sys(err, "%s", path);
+    size_t cap = 0;
+    int rc = 0;
+    for (;;) {
+        if (*len == cap) {
+            size_t nc = cap ? cap * 2 : 65536;
+            char *p = realloc(*data, nc);
+            if (!p) { rc = fp_err_sys(err, "%s: out of memory", path); break; }
+            *data = p;
+            cap = nc;
+        }
+        ssize_t k = read(fd, *data + *len, cap - *len);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) { rc = fp_err_sys(err, "%s", path); break; }
+        if (k == 0) break;
+        *len += (size_t)k;
+    }
     close(fd);
+    if (rc) {
+        free(*data);
+        *data = NULL;
+    }
     return rc;
 }
 
-/* Copy file src to dst atomically (a temporary file beside dst, written,
- * fsync()ed, renamed over dst, the directory fsync()ed): dst ends up byte
- * for byte src, or untouched. FP_ESYS on failure. */
-static int copy_atomic(const char *src, const char *dst, fp_err *err)
-{
-    char tmp[FP_PATH_MAX + 16];
-    snprintf(tmp, sizeof tmp, "%s.tmpXXXXXX", dst);
-    int in = open(src, O_RDONLY | O_CLOEXEC);
-    if (in < 0) return fp_err_sys(err, "%s", src);
-    int out = mkstemp(tmp);
-    if (out < 0) {
-        close(in);
-        return fp_err_sys(err, "%s", tmp);
-    }
-    char buf[65536];
-    ssize_t k;
-    int rc = 0;
-    while ((k = read(in, buf, sizeof buf)) != 0) {
-        if (k < 0) {
-            if (errno == EINTR) continue;
-            rc = fp_err_sys(err, "%s", src);
-            break;
-        }
-        for (ssize_t off = 0; off < k;) {
-            ssize_t w = write(out, buf + off, (size_t)(k - off));
-            if (w < 0 && errno == EINTR) continue;
-            if (w < 0) { rc = fp_err_sys(err, "%s", tmp); break; }
-            off += w;
-        }
-        if (rc) break;
-    }
-    close(in);
-    if (!rc && fchmod(out, 0644) < 0) rc = fp_err_sys(err, "%s", tmp);
-    if (!rc && fsync(out) < 0) rc = fp_err_sys(err, "%s", tmp);
-    if (close(out) < 0 && !rc) rc = fp_err_sys(err, "%s", tmp);
-    if (!rc && rename(tmp, dst) < 0) rc = fp_err_sys(err, "%s", dst);
-    if (rc) {
-        unlink(tmp);
-        return -1;
-    }
-    if (fsync_dir_of(dst) < 0) return fp_err_sys(err, "%s: fsync of its directory", dst);
-    return 0;
-}
-
-/* Keep the installed model: MODEL.(k-1) -> MODEL.k for k = keep .. 2, then
- * MODEL copied to MODEL.1. MODEL itself stays in place (so a reader never
- * finds it missing) until fp_model_save renames the new one over it. */
-static int keep_previous(const char *model, int keep, char *prev, size_t np, fp_err *err)
+/* Keep the model that was installed, now that the new one is in place:
+ * MODEL.(k-1) -> MODEL.k for k = keep .. 2, then its bytes (old, read
+ * before the install) to MODEL.1 with fp_atomic_write. Called only after
+ * the install succeeded, so a failed install leaves every backup as it
+ * was. */
+static int keep_previous(const char *model, int keep, const char *old, size_t len, char *prev,
+                         size_t np, fp_err *err)
 {
     char a[FP_PATH_MAX + 8], b[FP_PATH_MAX + 8];
     for (int k = keep; k >= 2; k--) {
@@ -366,7 +343,7 @@ static int keep_previous(const char *model, int keep, char *prev, size_t np, fp_
         if (rename(a, b) < 0 && errno != ENOENT) return fp_err_sys(err, "%s", a);
     }
     snprintf(prev, np, "%s.1", model);
-    return copy_atomic(model, prev, err);
+    return fp_atomic_write(prev, old, len, err);
 }
 
 /* ---- the run --------------------------------------------------------------------- */
@@ -655,15 +632,28 @@ int main(int argc, char **argv)
         json_t *prov = provenance(&S, cur, hdir, tstat, n_train, n_hold, c_new, c_old);
         int rc = fp_model_set_provenance(cand, prov, &err);
         json_decref(prov);
-        if (rc == 0 && cur) rc = keep_previous(S.model, S.keep, prev_path, sizeof prev_path, &err);
+        /* the installed model's bytes, read now (under the lock), kept as
+         * MODEL.1 only once the new model is in place */
+        char *old = NULL;
+        size_t old_len = 0;
+        if (rc == 0 && cur && S.keep > 0) rc = slurp(S.model, &old, &old_len, &err);
         if (rc == 0) rc = fp_model_save(cand, S.model, &err);
         if (rc < 0) {
-            fprintf(stderr, "fp-retrain: %s\n", err.msg);
+            fprintf(stderr, "fp-retrain: %s; nothing installed, %s and its backups left as they "
+                    "were\n", err.msg, S.model);
+            free(old);
             goto out;
         }
+        status = 0;
+        if (old && keep_previous(S.model, S.keep, old, old_len, prev_path, sizeof prev_path, &err) < 0) {
+            fprintf(stderr, "fp-retrain: the new model is installed at %s, but keeping the previous "
+                    "one failed: %s\n", S.model, err.msg);
+            prev_path[0] = 0;
+            status = EXIT_USAGE;
+        }
+        free(old);
     }
     decision = "installed";
-    status = 0;
     if (!S.quiet)
         fprintf(stderr, "fp-retrain: installed a new %s model at %s, trained on %zu run(s): cost "
                 "%.6g on the %zu most recent against %s%.6g%s%s%s\n", kind, S.model, n_train, c_new,

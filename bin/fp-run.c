@@ -926,7 +926,12 @@ static int finish(wl *w, const char *partial)
     flush_out(C);
     int rc = 0;
     if (!partial) {
-        if (!C->S->no_history && record_history(w, actual, error) < 0) rc = -1;
+        /* a history that cannot take the run is said (record_history),
+         * but does not turn a workload's success into a failure: the
+         * records went out, the workload did what it did */
+        if (!C->S->no_history && record_history(w, actual, error) < 0)
+            fputs("fp-run: warning: this run was not added to the history store (the exit "
+                  "status is the workload's)\n", stderr);
         if (C->S->learn && learn(w, actual) < 0) rc = -1;
     }
     json_decref(actual);
@@ -981,8 +986,14 @@ static int launch(wl *w, const sigset_t *oldmask, fp_err *err, int *exec_status)
      * (--dry-run, or no model). */
     fp_launch_cfg cfg = {.argv = S->cmd, .cgroup_parent = S->cgroup_parent, .cgroup_name = name,
                          .child_mask = oldmask, .require_cgroup = !S->dry_run && C->m,
-                         .driver = S->cgroup_driver, .scope_prefix = "fp-run"};
-    if (fp_launch_prepare(&C->roots, C->layout, &cfg, &w->launch, err) < 0) {
+                         .driver = S->cgroup_driver, .scope_prefix = "fp-run",
+                         .sweep_prefix = "fp-"};
+    int prc = fp_launch_prepare(&C->roots, C->layout, &cfg, &w->launch, err);
+    if (w->launch.swept)
+        fprintf(stderr, "fp-run: note: removed %d empty cgroup%s left behind by fp processes that "
+                "are gone (%s%s)\n", w->launch.swept, w->launch.swept == 1 ? "" : "s",
+                w->launch.swept_first, w->launch.swept > 1 ? ", ..." : "");
+    if (prc < 0) {
         if (w->launch.cgroup_err.cls != FP_OK)
             fprintf(stderr, "fp-run: the workload cannot have a cgroup of its own, and fp-run puts "
                     "limits nowhere else: not running %s (-n/--dry-run runs it without limits)\n",

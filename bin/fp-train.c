@@ -665,7 +665,7 @@ static void on_sample(run *R, const json_t *rec, const char *id)
         }
         s->ck[s->nc] = s->n;
         s->ct[s->nc++] = smp.t;
-        while (s->next_due <= smp.t) s->next_due += R->every;
+        s->next_due = cli_next_due(s->next_due, smp.t, R->every);
     }
 }
 

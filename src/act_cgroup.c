@@ -1106,13 +1106,72 @@ out:
     return rc;
 }
 
+/* A revert's plan against the record's target (act_impl.h): the target's
+ * cgroup resolved as a plan resolves it, but with the whole cgroup of a
+ * pid allowed (the record says it was limited; the pid must still be in
+ * it), else the plan's object when the target names neither cgroup nor
+ * pid. The plan's object must be that cgroup, every knob file one of its
+ * own (the path a plan would write: that controller's directory of the
+ * cgroup and the knob's file), a tc change that of the target's pid. */
+static int cg_revert_check(fp_actuator *base, const fp_target *tg, const fp_plan *p,
+                           fp_observed *o, fp_err *err)
+{
+    const cg_act *a0 = (const cg_act *)base;
+    cg_act *a = malloc(sizeof *a);
+    fp_cgroup *cg = malloc(sizeof *cg);
+    int rc = -1;
+    if (!a || !cg) {
+        fp_err_set(err, FP_ESYS, "out of memory");
+        goto out;
+    }
+    *a = *a0;
+    a->whole = true;
+    fp_target t = *tg;
+    if (!t.cgroup[0] && t.pid <= 0) snprintf(t.cgroup, sizeof t.cgroup, "%s", p->object);
+    if (resolve(a, &t, cg, err) < 0) goto out;
+    if (strcmp(p->object, cg->rel) != 0) {
+        fp_err_set(err, FP_EINPUT, "refusing a revert of cgroup %.300s: the record's target is "
+                   "cgroup %.300s", p->object, cg->rel);
+        goto out;
+    }
+    for (int i = 0; i < p->n; i++) {
+        const fp_change *c = &p->ch[i];
+        if (!strncmp(c->knob, "tc:", 3)) {
+            if (p->pid <= 0 || p->pid != tg->pid) {
+                fp_err_set(err, FP_EINPUT, "refusing change of %s: its pid %d is not the record's "
+                           "target pid %d", c->knob, p->pid, tg->pid);
+                goto out;
+            }
+            continue;
+        }
+        const char *file = strrchr(c->path, '/');
+        file = file ? file + 1 : c->path;
+        const knob_def *k = knob_of(a, file);
+        char want[FP_PATH_MAX];
+        if (!k || !cg->dir[k->ctl][0] ||
+            fp_path(want, sizeof want, "%s/%s", cg->dir[k->ctl], file) < 0 ||
+            strcmp(want, c->path) != 0) {
+            fp_err_set(err, FP_EINPUT, "refusing change of %s: %.300s is not a knob file of the "
+                       "record's target cgroup %.300s", c->knob, c->path, cg->rel);
+            goto out;
+        }
+    }
+    rc = fp_act_observe(&a->base, &t, o, err);     /* the usage, as the plan resolved it */
+out:
+    free(a);
+    free(cg);
+    return rc;
+}
+
 static void cg_free(fp_actuator *base)
 {
     free(base);
 }
 
-static const fp_act_ops ops_v1 = {"cgroup-v1", cg_observe, cg_plan, cg_commit, cg_free};
-static const fp_act_ops ops_v2 = {"cgroup-v2", cg_observe, cg_plan, cg_commit, cg_free};
+static const fp_act_ops ops_v1 = {"cgroup-v1", cg_observe, cg_plan, cg_commit, cg_free,
+                                  cg_revert_check};
+static const fp_act_ops ops_v2 = {"cgroup-v2", cg_observe, cg_plan, cg_commit, cg_free,
+                                  cg_revert_check};
 
 int fp_act_cgroup_whole(fp_actuator *base, bool whole, fp_err *err)
 {

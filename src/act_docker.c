@@ -550,9 +550,34 @@ out:
     return r;
 }
 
+/* A revert's plan against the record's target (act_impl.h): the plan's
+ * object must be the full id of the target's container (the object itself
+ * when the target names none); its usage goes in *o. */
+static int dk_revert_check(fp_actuator *a, const fp_target *tg, const fp_plan *p,
+                           fp_observed *o, fp_err *err)
+{
+    fp_target t = *tg;
+    if (!t.container[0]) snprintf(t.container, sizeof t.container, "%.79s", p->object);
+    for (int i = 0; i < p->n; i++)
+        if (p->ch[i].path[0])
+            return fp_err_set(err, FP_EINPUT, "refusing change of %s: a Docker change has no path",
+                              p->ch[i].knob);
+    dk_act *k = (dk_act *)a;
+    json_t *j;
+    if (inspect_container(k->d, t.container, &j, err) < 0) return -1;
+    const char *id = json_string_value(json_object_get(j, "Id"));
+    int rc = 0;
+    if (strcmp(id, p->object) != 0)
+        rc = fp_err_set(err, FP_EINPUT, "refusing a revert of container %.80s: the record's target "
+                        "is container %.80s", p->object, id);
+    json_decref(j);
+    if (rc == 0) rc = dk_observe(a, &t, o, err);
+    return rc;
+}
+
 static const fp_act_ops docker_ops = {
     .name = "docker", .observe = dk_observe, .plan = dk_plan, .commit = dk_commit,
-    .free = dk_free,
+    .free = dk_free, .revert_check = dk_revert_check,
 };
 
 /* A client for the engine at roots->docker_sock (libcurl is loaded now;

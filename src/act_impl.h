@@ -15,6 +15,13 @@ typedef struct fp_act_ops {
                 fp_plan *plan, fp_err *err);
     int (*commit)(fp_actuator *a, const fp_plan *plan, fp_err *err);
     void (*free)(fp_actuator *a);
+    /* A revert's plan (from a record) against the record's target tg: 0
+     * when every change is a knob of tg itself and the plan's object is
+     * tg's, with tg's memory usage in *o (mem_bytes < 0 when it cannot be
+     * read); FP_EINPUT naming the change otherwise. NULL: the back-end
+     * does not check (its commit checks each knob's previous value). */
+    int (*revert_check)(fp_actuator *a, const fp_target *tg, const fp_plan *plan,
+                        fp_observed *o, fp_err *err);
 } fp_act_ops;
 
 struct fp_actuator {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "act_impl.h"
+#include "fp/netlimit.h"
 
 void fp_limits_unset(fp_limits *l)
 {
@@ -181,19 +182,236 @@ static bool memory_knob(const char *k)
     return false;
 }
 
+/* Plain decimal digits (at most 19), the whole string, into *v. */
+static bool digits(const char *s, double *v)
+{
+    size_t n = strspn(s, "0123456789");
+    if (n == 0 || n > 19 || s[n]) return false;
+    *v = strtod(s, NULL);
+    return true;
+}
+
+/* Knobs whose 0 means "no limit" (Docker, Swarm). */
+static bool zero_unlimited(const char *k)
+{
+    return !strcmp(k, "Memory") || !strcmp(k, "MemoryReservation") ||
+           !strcmp(k, "Limits.MemoryBytes") || !strcmp(k, "Reservations.MemoryBytes") ||
+           !strcmp(k, "MemorySwap") || !strcmp(k, "NanoCpus") || !strcmp(k, "CpuShares") ||
+           !strcmp(k, "PidsLimit") || !strcmp(k, "CpuQuota");
+}
+
 int fp_plan_check_memory(const fp_plan *p, double usage, fp_err *err)
 {
-    if (!(usage > 0)) return 0;
     for (int i = 0; i < p->n; i++) {
         const fp_change *c = &p->ch[i];
         if (!memory_knob(c->knob)) continue;
-        char *end;
-        double v = strtod(c->value, &end);
-        if (end == c->value || *end) continue;          /* "max" and the like */
-        if (v > 0 && v < usage)
+        double v;
+        if (!strcmp(c->value, "max") || !strcmp(c->value, "infinity") || !strcmp(c->value, "-1"))
+            continue;
+        if (!digits(c->value, &v))
+            return fp_err_set(err, FP_EINPUT, "refusing %s = \"%.60s\": not a number of bytes",
+                              c->knob, c->value);
+        if (v == 0 && zero_unlimited(c->knob)) continue;
+        if (usage < 0)
+            return fp_err_set(err, FP_EINPUT, "refusing %s = %.0f bytes: the current memory "
+                              "usage cannot be read to check it against", c->knob, v);
+        if (v < usage)
             return fp_err_set(err, FP_EINPUT, "refusing %s = %.0f bytes (%.1f MiB): below the "
                               "current usage of %.0f bytes (%.1f MiB)", c->knob, v,
                               v / 1048576, usage, usage / 1048576);
+    }
+    return 0;
+}
+
+/* ---- reverts ------------------------------------------------------------ */
+
+typedef enum { RV_CPU, RV_MEM, RV_IO, RV_NET, RV_PIDS, RV_NONE } rv_kind;
+
+/* One change's value as a limit: *kind, and *v in the resource's unit
+ * (cores, bytes, bytes/s, tasks) or FP_UNLIMITED. period_us is the CPU
+ * period a v1 quota is in. -1 (FP_EINPUT) for a knob fp does not write
+ * or a value fp could not have written. */
+static int revert_value(const fp_change *c, double period_us, rv_kind *kind, double *v,
+                        fp_err *err)
+{
+    const char *k = c->knob, *s = c->value;
+    double x, y;
+    *v = FP_UNLIMITED;
+    *kind = RV_NONE;
+#define BAD() return fp_err_set(err, FP_EINPUT, "refusing %s = \"%.60s\": not a value fp writes " \
+                                "there", k, s)
+    if (!strcmp(k, "cpu.max")) {
+        *kind = RV_CPU;
+        const char *sp = strchr(s, ' ');
+        char q[24];
+        if (!sp || (size_t)(sp - s) >= sizeof q || !digits(sp + 1, &y) || y < 1000 || y > 1000000)
+            BAD();
+        memcpy(q, s, (size_t)(sp - s));
+        q[sp - s] = 0;
+        if (!strcmp(q, "max")) return 0;
+        if (!digits(q, &x) || x < 1000) BAD();
+        *v = x / y;
+    } else if (!strcmp(k, "cpu.weight")) {
+        *kind = RV_CPU;
+        if (!digits(s, &x) || x < 1 || x > 10000) BAD();
+        *v = x / 100;
+    } else if (!strcmp(k, "cpu.cfs_period_us")) {
+        if (!digits(s, &x) || x < 1000 || x > 1000000) BAD();
+    } else if (!strcmp(k, "cpu.cfs_quota_us")) {
+        *kind = RV_CPU;
+        if (!strcmp(s, "-1")) return 0;
+        if (!digits(s, &x) || x < 1000) BAD();
+        *v = x / period_us;
+    } else if (!strcmp(k, "cpu.shares")) {
+        *kind = RV_CPU;
+        if (!digits(s, &x) || x < 2 || x > 262144) BAD();
+        *v = x / 1024;
+    } else if (!strcmp(k, "memory.high") || !strcmp(k, "memory.max") ||
+               !strcmp(k, "memory.soft_limit_in_bytes") || !strcmp(k, "memory.limit_in_bytes")) {
+        *kind = RV_MEM;
+        if (!strcmp(s, "max") && k[7] != 's' && k[7] != 'l') return 0;
+        if (!strcmp(s, "-1") && (k[7] == 's' || k[7] == 'l')) return 0;
+        if (!digits(s, &x)) BAD();
+        if ((k[7] == 's' || k[7] == 'l') && x >= 4611686018427387904.0) return 0;  /* v1's none */
+        *v = x;
+    } else if (!strcmp(k, "pids.max")) {
+        *kind = RV_PIDS;
+        if (!strcmp(s, "max")) return 0;
+        if (!digits(s, &x)) BAD();
+        *v = x;
+    } else if (!strncmp(k, "io.max:", 7)) {
+        *kind = RV_IO;
+        const char *dev = k + 7;
+        size_t dl = strlen(dev);
+        if (strncmp(s, dev, dl) || s[dl] != ' ') BAD();
+        char buf[FP_VALUE_MAX];
+        snprintf(buf, sizeof buf, "%s", s + dl + 1);
+        bool any = false;
+        for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+            char *eq = strchr(tok, '=');
+            if (!eq) BAD();
+            *eq++ = 0;
+            bool bps = !strcmp(tok, "rbps") || !strcmp(tok, "wbps");
+            if (!bps && strcmp(tok, "riops") && strcmp(tok, "wiops")) BAD();
+            any = true;
+            if (!strcmp(eq, "max")) continue;
+            if (!bps || !digits(eq, &x)) BAD();
+            if (*v == FP_UNLIMITED || x < *v) *v = x;
+        }
+        if (!any) BAD();
+    } else if (!strncmp(k, "blkio.throttle.read_bps_device:", 31) ||
+               !strncmp(k, "blkio.throttle.write_bps_device:", 32)) {
+        *kind = RV_IO;
+        const char *dev = strchr(k, ':') + 1;
+        size_t dl = strlen(dev);
+        if (strncmp(s, dev, dl) || s[dl] != ' ' || !digits(s + dl + 1, &x)) BAD();
+        if (x > 0) *v = x;
+    } else if (!strncmp(k, "tc:", 3)) {
+        *kind = RV_NET;
+        if (fp_netlimit_rate(s, v) < 0) BAD();
+    } else if (!strcmp(k, "MemoryHigh") || !strcmp(k, "MemoryMax") || !strcmp(k, "TasksMax") ||
+               !strcmp(k, "CPUQuotaPerSecUSec") || !strcmp(k, "CPUWeight")) {
+        *kind = k[0] == 'M' ? RV_MEM : k[0] == 'T' ? RV_PIDS : RV_CPU;
+        if (!strcmp(s, "infinity")) return 0;
+        if (!digits(s, &x)) BAD();
+        if (!strcmp(k, "CPUQuotaPerSecUSec")) {
+            if (x < 10000) BAD();
+            x /= 1e6;
+        } else if (!strcmp(k, "CPUWeight")) {
+            if (x < 1 || x > 10000) BAD();
+            x /= 100;
+        }
+        *v = x;
+    } else if (!strcmp(k, "NanoCpus") || !strcmp(k, "CpuQuota") || !strcmp(k, "CpuShares") ||
+               !strcmp(k, "Memory") || !strcmp(k, "MemorySwap") ||
+               !strcmp(k, "MemoryReservation") || !strcmp(k, "PidsLimit")) {
+        *kind = k[0] == 'N' || k[0] == 'C' ? RV_CPU : k[0] == 'P' ? RV_PIDS : RV_MEM;
+        if (!strcmp(s, "-1") && strcmp(k, "NanoCpus") && strcmp(k, "CpuShares") &&
+            strcmp(k, "Memory"))
+            return 0;
+        if (!digits(s, &x)) BAD();
+        if (x == 0) return 0;                       /* Docker's "no limit" */
+        if (!strcmp(k, "NanoCpus")) x /= 1e9;
+        else if (!strcmp(k, "CpuQuota")) {
+            if (x < 1000) BAD();
+            x /= 100000;
+        } else if (!strcmp(k, "CpuShares")) x /= 1024;
+        *v = x;
+    } else {
+        return fp_err_set(err, FP_EINPUT, "refusing a change of %s: not a knob fp writes", k);
+    }
+#undef BAD
+    return 0;
+}
+
+int fp_act_check_revert(fp_actuator *a, const fp_target *tg, const fp_plan *p,
+                        const fp_revert_rules *r, fp_err *err)
+{
+    const char *name = a->ops->name;
+    if (strcmp(p->backend, name) != 0)
+        return fp_err_set(err, FP_EINPUT, "refusing a revert of a %s plan with the %s back-end",
+                          p->backend, name);
+    if (p->n < 0 || p->n > FP_CHANGES_MAX)
+        return fp_err_set(err, FP_EINPUT, "plan has %d changes", p->n);
+    fp_observed o;
+    memset(&o, 0, sizeof o);
+    o.mem_bytes = o.oom_kills = o.throttled_s = o.cpu_s = FP_UNSET;
+    fp_limits_unset(&o.now);
+    if (!a->ops->revert_check) {
+        if (a->ops->observe(a, tg, &o, err) < 0) return -1;
+        return fp_plan_check_memory(p, o.mem_bytes, err);
+    }
+    if (a->ops->revert_check(a, tg, p, &o, err) < 0) return -1;
+    return fp_plan_check_revert_values(p, &o, r, err);
+}
+
+int fp_plan_check_revert_values(const fp_plan *p, const fp_observed *obs, const fp_revert_rules *r,
+                                fp_err *err)
+{
+    fp_observed o = *obs;
+    double period = 100000;                /* a v1 quota's period: the plan's, else fp's */
+    for (int i = 0; i < p->n; i++)
+        if (!strcmp(p->ch[i].knob, "cpu.cfs_period_us")) {
+            double x;
+            if (digits(p->ch[i].value, &x) && x >= 1000) period = x;
+        }
+    for (int i = 0; i < p->n; i++) {
+        const fp_change *c = &p->ch[i];
+        rv_kind kind;
+        double v;
+        if (revert_value(c, period, &kind, &v, err) < 0) return -1;
+        if (v == FP_UNLIMITED || kind == RV_NONE) continue;
+        double floor = 0;
+        const char *what = "";
+        char why[160] = "";
+        switch (kind) {
+        case RV_CPU: floor = r->cpu_min_cores; what = "cores"; break;
+        case RV_IO: floor = r->io_min_Bps; what = "bytes/s"; break;
+        case RV_NET: floor = r->net_min_Bps; what = "bytes/s"; break;
+        case RV_PIDS: floor = r->pids_min; what = "tasks"; break;
+        case RV_MEM:
+            what = "bytes";
+            if (o.mem_bytes < 0)
+                return fp_err_set(err, FP_EINPUT, "refusing %s = %s: the target's memory usage "
+                                  "cannot be read (%s), and a memory limit is checked against it",
+                                  c->knob, c->value, o.why_mem ? o.why_mem : "unknown");
+            floor = o.mem_bytes * (1 + r->mem_margin_frac) + r->mem_margin_bytes;
+            if (v < o.mem_bytes)
+                return fp_err_set(err, FP_EINPUT, "refusing %s = %.0f bytes (%.1f MiB): below the "
+                                  "current usage of %.0f bytes (%.1f MiB)", c->knob, v,
+                                  v / 1048576, o.mem_bytes, o.mem_bytes / 1048576);
+            snprintf(why, sizeof why, " (usage %.0f bytes plus the policy's margin)", o.mem_bytes);
+            if (floor < r->mem_min_bytes) {
+                floor = r->mem_min_bytes;
+                why[0] = 0;
+            }
+            break;
+        default: break;
+        }
+        if (v < floor)
+            return fp_err_set(err, FP_EINPUT, "refusing %s = %s: below the floor of %.10g %s%s "
+                              "that a prediction's limit would pass", c->knob, c->value, floor,
+                              what, why);
     }
     return 0;
 }

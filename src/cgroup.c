@@ -335,6 +335,69 @@ int fp_cgroup_create(const fp_roots *r, const fp_cg_layout *l, const char *paren
     return 0;
 }
 
+/* Is name PREFIX-N with N the decimal pid of a process that is gone? */
+static bool stale_name(const fp_roots *r, const char *name, const char *prefix)
+{
+    size_t pl = strlen(prefix);
+    const char *n = name + pl;
+    if (strncmp(name, prefix, pl) != 0 || !*n || strspn(n, "0123456789") != strlen(n) ||
+        strlen(n) > 9 || n[0] == '0')
+        return false;
+    long pid = strtol(n, NULL, 10);
+    if (pid == (long)getpid()) return false;
+    char path[FP_PATH_MAX];
+    struct stat st;
+    if (fp_path(path, sizeof path, "%s/%ld", r->proc, pid) < 0) return false;
+    return stat(path, &st) < 0 && errno == ENOENT;
+}
+
+int fp_cgroup_sweep(const fp_roots *r, const fp_cg_layout *l, const char *parent_rel,
+                    const char *prefix, char *first, size_t nfirst, fp_err *err)
+{
+    if (first && nfirst) first[0] = 0;
+    fp_cgroup *own = malloc(sizeof *own);
+    if (!own) return fp_err_set(err, FP_ESYS, "out of memory");
+    if ((parent_rel ? fp_cgroup_open(l, parent_rel, own, err)
+                    : fp_cgroup_of_pid(r, l, 0, own, err)) < 0) {
+        free(own);
+        return -1;
+    }
+    enum { MAXN = 64 };
+    char seen[MAXN][64];
+    int nseen = 0;
+    for (int c = 0; c < FP_CTL_COUNT; c++) {
+        if (!own->dir[c][0]) continue;
+        bool dup = false;
+        for (int d = 0; d < c; d++)
+            if (!strcmp(own->dir[d], own->dir[c])) dup = true;
+        if (dup) continue;
+        DIR *dir = opendir(own->dir[c]);
+        if (!dir) continue;
+        struct dirent *de;
+        while ((de = readdir(dir))) {
+            if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) continue;
+            if (strlen(de->d_name) >= sizeof seen[0] || !stale_name(r, de->d_name, prefix)) continue;
+            char cg[FP_PATH_MAX], procs[FP_PATH_MAX + 16], buf[64];
+            if (fp_path(cg, sizeof cg, "%s/%s", own->dir[c], de->d_name) < 0 ||
+                fp_path(procs, sizeof procs, "%s/cgroup.procs", cg) < 0)
+                continue;
+            long k = fp_read_file(procs, buf, sizeof buf);
+            if (k < 0 || buf[strspn(buf, " \n")]) continue;     /* unreadable or not empty */
+            if (rmdir(cg) < 0) continue;                        /* child cgroups, or raced */
+            bool known = false;
+            for (int i = 0; i < nseen; i++)
+                if (!strcmp(seen[i], de->d_name)) known = true;
+            if (known || nseen == MAXN) continue;
+            snprintf(seen[nseen++], sizeof seen[0], "%s", de->d_name);
+            if (nseen == 1 && first && nfirst)
+                snprintf(first, nfirst, "%s/%s", strcmp(own->rel, "/") ? own->rel : "", de->d_name);
+        }
+        closedir(dir);
+    }
+    free(own);
+    return nseen;
+}
+
 int fp_cgroup_attach(const fp_cgroup *cg, int pid, fp_err *err)
 {
     char s[32];

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "atomic_impl.h"
+#include "fp/atomic.h"
 #include "fp/chart.h"
 
 #define W 800

@@ -37,4 +37,5 @@
 #include "fp/chart.h"
 #include "fp/promfile.h"
 #include "fp/systemd.h"
+#include "fp/atomic.h"
 #endif

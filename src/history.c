@@ -1,6 +1,7 @@
 /* history.c - the history store (fp/history.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,49 @@ static int make_dirs(const char *dir, fp_err *err)
     return 0;
 }
 
+/* Is st (of path, what: "directory" or "file") safe to trust, as ssh
+ * trusts ~/.ssh: owned by the caller or root, not writable by group or
+ * others, and of the right kind? 0, or -1 with err naming path and why. */
+static int trusted(const struct stat *st, const char *path, bool dir, fp_err *err)
+{
+    if (dir ? !S_ISDIR(st->st_mode) : !S_ISREG(st->st_mode))
+        return fp_err_set(err, FP_ESYS, "%s: refusing the history %s: not a %s", path,
+                          dir ? "directory" : "file", dir ? "directory" : "regular file");
+    if (st->st_uid != geteuid() && st->st_uid != 0)
+        return fp_err_set(err, FP_ESYS, "%s: refusing the history %s: it is owned by uid %ld, "
+                          "neither you (uid %ld) nor root", path, dir ? "directory" : "file",
+                          (long)st->st_uid, (long)geteuid());
+    if (st->st_mode & (S_IWGRP | S_IWOTH))
+        return fp_err_set(err, FP_ESYS, "%s: refusing the history %s: it is writable by %s (mode "
+                          "%04o; chmod go-w it)", path, dir ? "directory" : "file",
+                          (st->st_mode & S_IWOTH) ? "others" : "its group",
+                          (unsigned)(st->st_mode & 07777));
+    return 0;
+}
+
+/* Open a file of the store: never through a symlink (O_NOFOLLOW), and
+ * only a trusted one (see trusted). The descriptor, or -1 with err (errno
+ * ENOENT kept for an absent file opened without O_CREAT). */
+static int open_store_file(const char *path, int flags, fp_err *err)
+{
+    int fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+    if (fd < 0) {
+        if (errno == ELOOP)
+            return fp_err_set(err, FP_ESYS, "%s: refusing the history file: it is a symbolic link",
+                              path);
+        return fp_err_sys(err, "%s", path);
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0 || trusted(&st, path, false, err) < 0) {
+        if (err && err->cls == FP_OK) fp_err_sys(err, "%s", path);
+        close(fd);
+        return -1;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    return fd;
+}
+
 fp_history *fp_history_new(const char *dir, const fp_history_opts *o, fp_err *err)
 {
     if (!dir || !dir[0]) {
@@ -55,6 +99,12 @@ fp_history *fp_history_new(const char *dir, const fp_history_opts *o, fp_err *er
         return NULL;
     }
     if (make_dirs(dir, err) < 0) return NULL;
+    struct stat st;
+    if (stat(dir, &st) < 0) {
+        fp_err_sys(err, "%s", dir);
+        return NULL;
+    }
+    if (trusted(&st, dir, true, err) < 0) return NULL;
     fp_history *h = calloc(1, sizeof *h);
     if (!h) {
         fp_err_sys(err, "cannot allocate a history");
@@ -66,9 +116,8 @@ fp_history *fp_history_new(const char *dir, const fp_history_opts *o, fp_err *er
     if (h->o.keep < 0) h->o.keep = 0;
     char p[FP_PATH_MAX];
     fp_path(p, sizeof p, "%s/.lock", dir);
-    h->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    h->lock_fd = open_store_file(p, O_RDWR | O_CREAT, err);
     if (h->lock_fd < 0) {
-        fp_err_sys(err, "%s", p);
         free(h);
         return NULL;
     }
@@ -186,14 +235,11 @@ int fp_history_append(fp_history *h, json_t *const *recs, size_t n, fp_err *err)
     file_name(h, 0, path, sizeof path);
     int rc = -1, fd = -1;
     struct stat st;
-    if (stat(path, &st) == 0 && st.st_size > 0 && (size_t)st.st_size + len > h->o.max_bytes &&
+    if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && (size_t)st.st_size + len > h->o.max_bytes &&
         rotate(h, err) < 0)
         goto out;
-    fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        fp_err_sys(err, "%s", path);
-        goto out;
-    }
+    fd = open_store_file(path, O_RDWR | O_APPEND | O_CREAT, err);
+    if (fd < 0) goto out;
     if (repair_tail(fd, path, err) < 0) goto out;
     size_t off = 0;
     while (off < len) {
@@ -217,6 +263,42 @@ out:
     return rc;
 }
 
+/* The next line of f into *line (grown as needed, at most
+ * FP_LINE_MAX_BYTES plus its newline): its length, 0 at the end, -2 for a
+ * longer line (skipped to its end), -1 on a read error. */
+static ssize_t store_line(FILE *f, char **line, size_t *cap)
+{
+    size_t n = 0;
+    int c = 0;
+    bool over = false;
+    flockfile(f);
+    while ((c = getc_unlocked(f)) != EOF) {
+        if (over) {
+            if (c == '\n') break;
+            continue;
+        }
+        if (n + 2 > *cap) {
+            size_t nc = *cap ? *cap * 2 : 4096;
+            char *p = realloc(*line, nc);
+            if (!p) {
+                funlockfile(f);
+                return -1;
+            }
+            *line = p;
+            *cap = nc;
+        }
+        (*line)[n++] = (char)c;
+        if (c == '\n') break;
+        if (n > FP_LINE_MAX_BYTES) over = true;
+    }
+    bool failed = c == EOF && ferror_unlocked(f);
+    funlockfile(f);
+    if (failed) return -1;
+    if (over) return -2;
+    if (n) (*line)[n] = 0;
+    return (ssize_t)n;
+}
+
 int fp_history_scan(fp_history *h, fp_history_fn fn, void *arg, long *bad, fp_err *err)
 {
     if (bad) *bad = 0;
@@ -226,15 +308,27 @@ int fp_history_scan(fp_history *h, fp_history_fn fn, void *arg, long *bad, fp_er
     for (int i = h->o.keep; i >= 0 && !stop && rc == 0; i--) {
         char path[FP_PATH_MAX];
         file_name(h, i, path, sizeof path);
-        FILE *f = fopen(path, "re");
+        fp_err e = {0};
+        int fd = open_store_file(path, O_RDONLY, &e);
+        FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
         if (!f) {
-            if (errno != ENOENT) rc = fp_err_sys(err, "%s", path);
+            if (fd >= 0) {
+                rc = fp_err_sys(err, "%s", path);
+                close(fd);
+            } else if (!(e.cls == FP_ESYS && e.sys_errno == ENOENT)) {
+                if (err) *err = e;
+                rc = -1;
+            }
             continue;
         }
         char *line = NULL;
         size_t cap = 0;
-        ssize_t k;
-        while (!stop && (k = getline(&line, &cap, f)) > 0) {
+        ssize_t k = 0;
+        while (!stop && (k = store_line(f, &line, &cap)) != 0 && k != -1) {
+            if (k == -2) {                              /* longer than any record */
+                if (bad) (*bad)++;
+                continue;
+            }
             if (line[k - 1] != '\n') break;            /* a torn tail: not a record */
             json_t *rec = json_loadb(line, (size_t)k, 0, NULL);
             if (!rec || fp_record_problem(rec)) {
@@ -245,7 +339,7 @@ int fp_history_scan(fp_history *h, fp_history_fn fn, void *arg, long *bad, fp_er
             if (fn(arg, rec)) stop = true;
             json_decref(rec);
         }
-        if (ferror(f)) rc = fp_err_sys(err, "%s: read", path);
+        if (k == -1 || ferror(f)) rc = fp_err_sys(err, "%s: read", path);
         free(line);
         fclose(f);
     }

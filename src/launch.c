@@ -126,6 +126,12 @@ int fp_launch_prepare(const fp_roots *r, const fp_cg_layout *l, const fp_launch_
         const char *parent = cfg->cgroup_parent;
         int pl = choose_place(r, l, cfg, w, cgerr);
         if (pl > 0) parent = w->place;
+        if (pl >= 0 && cfg->sweep_prefix) {
+            fp_err ignored = {0};        /* a parent that cannot be read: nothing swept */
+            int n = fp_cgroup_sweep(r, l, parent, cfg->sweep_prefix, w->swept_first,
+                                    sizeof w->swept_first, &ignored);
+            w->swept = n > 0 ? n : 0;
+        }
         if (pl >= 0) {
             w->cg = malloc(sizeof *w->cg);
             if (!w->cg) fp_err_set(cgerr, FP_ESYS, "out of memory");

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "fp/atomic.h"
 #include "fp/features.h"
 #include "model_impl.h"
 
@@ -761,37 +762,6 @@ fail:
     return NULL;
 }
 
-/* Write len bytes of s to path atomically: temp file in the same
- * directory, write, flush, fsync, rename, fsync the directory. */
-static int atomic_write(const char *path, const char *s, size_t len, fp_err *err)
-{
-    const char *slash = strrchr(path, '/');
-    size_t dlen = slash ? (size_t)(slash - path) : 0;
-    char dir[4096], tmp[4096];
-    if (!slash) snprintf(dir, sizeof dir, ".");
-    else if (dlen == 0) snprintf(dir, sizeof dir, "/");
-    else if (dlen < sizeof dir) { memcpy(dir, path, dlen); dir[dlen] = 0; }
-    else return fp_err_set(err, FP_EUSAGE, "%s: path too long", path);
-    if (snprintf(tmp, sizeof tmp, "%s/.fp-model.XXXXXX", dir) >= (int)sizeof tmp)
-        return fp_err_set(err, FP_EUSAGE, "%s: path too long", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) return fp_err_sys(err, "%s: cannot create a temporary file in %s", path, dir);
-    FILE *f = fdopen(fd, "w");
-    if (!f) { fp_err_sys(err, "%s", tmp); close(fd); unlink(tmp); return -1; }
-    int rc = 0;
-    if (fwrite(s, 1, len, f) != len || fflush(f) != 0) rc = fp_err_sys(err, "%s: cannot write %s", path, tmp);
-    else if (fchmod(fd, 0644) != 0) rc = fp_err_sys(err, "%s: cannot chmod %s", path, tmp);
-    else if (fsync(fd) != 0) rc = fp_err_sys(err, "%s: cannot fsync %s", path, tmp);
-    if (fclose(f) != 0 && rc == 0) rc = fp_err_sys(err, "%s: cannot close %s", path, tmp);
-    if (rc == 0 && rename(tmp, path) != 0) rc = fp_err_sys(err, "%s: cannot rename %s over it", path, tmp);
-    if (rc < 0) { unlink(tmp); return -1; }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (dfd < 0) return fp_err_sys(err, "%s: cannot open directory %s", path, dir);
-    if (fsync(dfd) != 0 && errno != EINVAL) rc = fp_err_sys(err, "%s: cannot fsync directory %s", path, dir);
-    close(dfd);
-    return rc;
-}
-
 int fp_model_save(const fp_model *m, const char *path, fp_err *err)
 {
     json_t *root = to_json(m);
@@ -806,7 +776,7 @@ int fp_model_save(const fp_model *m, const char *path, fp_err *err)
     if (!t) { free(s); return fp_err_sys(err, "%s", path); }
     t[len] = '\n';
     t[len + 1] = 0;
-    int rc = atomic_write(path, t, len + 1, err);
+    int rc = fp_atomic_write(path, t, len + 1, err);
     free(t);
     return rc;
 }

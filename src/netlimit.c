@@ -220,6 +220,15 @@ static int parse_value(const char *v, tbf *t)
     return 1;
 }
 
+int fp_netlimit_rate(const char *value, double *Bps)
+{
+    tbf t;
+    int k = parse_value(value, &t);
+    if (k < 0) return -1;
+    *Bps = k == 0 ? FP_UNLIMITED : (double)t.rate_bit / 8;
+    return 0;
+}
+
 static void format_value(const tbf *t, char *out, size_t n)
 {
     if (t->lat_us % 1000 == 0)

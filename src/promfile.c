@@ -13,7 +13,7 @@
 #include <string.h>
 #include <jansson.h>
 
-#include "atomic_impl.h"
+#include "fp/atomic.h"
 #include "fp/promfile.h"
 
 typedef struct family {

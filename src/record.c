@@ -122,9 +122,15 @@ int fp_sample_from_json(const json_t *rec, fp_sample *s, fp_err *err)
     json_t *t = json_object_get(rec, "t");
     if (!json_is_number(t))
         return fp_err_set(err, FP_EINPUT, "sample without a numeric \"t\"");
+    if (!(fabs(json_number_value(t)) <= FP_TIME_MAX_S))
+        return fp_err_set(err, FP_EINPUT, "sample time \"t\" %g is out of range (at most %g s)",
+                          json_number_value(t), FP_TIME_MAX_S);
     fp_sample_init(s, json_number_value(t), "absent from record");
     json_t *ts = json_object_get(rec, "ts_ms");
     if (ts && !json_is_number(ts)) return fp_err_set(err, FP_EINPUT, "\"ts_ms\" is not a number");
+    if (ts && !(fabs(json_number_value(ts)) <= FP_TIME_MAX_S * 1000))
+        return fp_err_set(err, FP_EINPUT, "sample time \"ts_ms\" %g is out of range (at most %g ms)",
+                          json_number_value(ts), FP_TIME_MAX_S * 1000);
     if (ts) s->ts = json_number_value(ts) / 1000;
     const json_t *missing = json_object_get(rec, "missing");
     for (int i = 0; i < FP_M_COUNT; i++) {
@@ -233,11 +239,12 @@ struct fp_reader {
     char name[256];
     bool skip_bad;
     long line, skipped;
-    char *buf;
+    char *buf;             /* the current line, NUL-terminated */
     size_t cap;
-    /* descriptor mode: bytes read but not yet returned are in in[ipos, ilen) */
+    /* descriptor mode: bytes read but not yet returned are in in[ipos, ilen);
+     * the first `scanned` of them are known to hold no newline */
     char *in;
-    size_t ipos, ilen, icap;
+    size_t ipos, ilen, icap, scanned;
     bool eof;
 };
 
@@ -284,37 +291,138 @@ static ssize_t fill(fp_reader *r)
     }
 }
 
-/* Descriptor mode's getline: the next line (with its newline, if any) into
- * r->buf. Returns its length, or -1 at end of input (errno 0) or on error. */
-static ssize_t fd_getline(fp_reader *r)
+/* Make room for n bytes and a NUL in r->buf. -1 with errno when out of
+ * memory. */
+static int buf_room(fp_reader *r, size_t n)
+{
+    if (n + 1 <= r->cap) return 0;
+    size_t cap = r->cap ? r->cap : 4096;
+    while (cap < n + 1) cap *= 2;
+    char *p = realloc(r->buf, cap);
+    if (!p) return -1;
+    r->buf = p;
+    r->cap = cap;
+    return 0;
+}
+
+/* Descriptor mode: the next line (with its newline, if any) into r->buf,
+ * its length in *len. Each byte is looked at once (the part of a line
+ * already searched for its newline is not searched again after a read).
+ * Returns 1, 0 at end of input, -1 on error (errno), -2 for a line longer
+ * than FP_LINE_MAX_BYTES (nothing of it kept). */
+static int fd_line(fp_reader *r, size_t *len)
 {
     for (;;) {
-        char *nl = r->ilen > r->ipos ? memchr(r->in + r->ipos, '\n', r->ilen - r->ipos) : NULL;
-        if (nl || (r->eof && r->ilen > r->ipos)) {
-            size_t n = nl ? (size_t)(nl - (r->in + r->ipos)) + 1 : r->ilen - r->ipos;
-            if (n + 1 > r->cap) {
-                char *p = realloc(r->buf, n + 1);
-                if (!p) return -1;
-                r->buf = p;
-                r->cap = n + 1;
-            }
+        size_t avail = r->ilen - r->ipos;
+        char *nl = r->scanned < avail
+                       ? memchr(r->in + r->ipos + r->scanned, '\n', avail - r->scanned) : NULL;
+        if (!nl) r->scanned = avail;
+        size_t n = nl ? (size_t)(nl - (r->in + r->ipos)) + 1 : avail;
+        if (n - (nl != NULL) > FP_LINE_MAX_BYTES) return -2;
+        if (nl || (r->eof && avail > 0)) {
+            if (buf_room(r, n) < 0) return -1;
             memcpy(r->buf, r->in + r->ipos, n);
             r->buf[n] = 0;
             r->ipos += n;
-            return (ssize_t)n;
+            r->scanned = 0;
+            *len = n;
+            return 1;
         }
-        if (r->eof) {
-            errno = 0;
-            return -1;
-        }
+        if (r->eof) return 0;
         if (fill(r) < 0) return -1;
+    }
+}
+
+/* Descriptor mode: drop input up to and including the next newline (the
+ * rest of a line too long to keep). 0, or -1 on a read error (errno). */
+static int fd_skip_line(fp_reader *r)
+{
+    for (;;) {
+        size_t avail = r->ilen - r->ipos;
+        char *nl = avail ? memchr(r->in + r->ipos, '\n', avail) : NULL;
+        r->scanned = 0;
+        if (nl) {
+            r->ipos = (size_t)(nl - r->in) + 1;
+            return 0;
+        }
+        r->ipos = r->ilen;
+        if (r->eof) return 0;
+        if (fill(r) < 0) return -1;
+    }
+}
+
+/* FILE mode: the same as fd_line, a byte at a time from the FILE's buffer
+ * (getline has no bound). */
+static int file_line(fp_reader *r, size_t *len)
+{
+    size_t n = 0;
+    int c = 0, rc = 1;
+    flockfile(r->f);
+    while ((c = getc_unlocked(r->f)) != EOF) {
+        if (c != '\n' && n >= FP_LINE_MAX_BYTES) {
+            rc = -2;
+            break;
+        }
+        if (n + 1 >= r->cap && buf_room(r, n + 1) < 0) {
+            rc = -1;
+            break;
+        }
+        r->buf[n++] = (char)c;
+        if (c == '\n') break;
+    }
+    if (rc == 1 && c == EOF) rc = ferror_unlocked(r->f) ? -1 : n > 0 ? 1 : 0;
+    funlockfile(r->f);
+    if (rc == 1) {
+        r->buf[n] = 0;
+        *len = n;
+    }
+    return rc;
+}
+
+/* FILE mode: drop input up to and including the next newline. */
+static int file_skip_line(fp_reader *r)
+{
+    int c;
+    flockfile(r->f);
+    while ((c = getc_unlocked(r->f)) != EOF && c != '\n') {}
+    int rc = c == EOF && ferror_unlocked(r->f) ? -1 : 0;
+    funlockfile(r->f);
+    return rc;
+}
+
+/* The next line into r->buf (counted in r->line), its length in *len: 1,
+ * 0 at end of input, -1 with err (FP_ESYS for a read error, FP_EINPUT for
+ * a line longer than FP_LINE_MAX_BYTES; with skip_bad such a line is
+ * dropped and counted instead). */
+static int next_line(fp_reader *r, size_t *len, fp_err *err)
+{
+    for (;;) {
+        errno = 0;
+        int rc = r->f ? file_line(r, len) : fd_line(r, len);
+        if (rc == -1) {
+            if (!errno) errno = EIO;
+            return fp_err_sys(err, "%s: read", r->name);
+        }
+        if (rc >= 0) {
+            r->line += rc;
+            return rc;
+        }
+        r->line++;
+        if (!r->skip_bad)
+            return fp_err_set(err, FP_EINPUT, "%s:%ld: line longer than %d bytes (the most a "
+                              "record may have)", r->name, r->line, FP_LINE_MAX_BYTES);
+        r->skipped++;
+        if ((r->f ? file_skip_line(r) : fd_skip_line(r)) < 0)
+            return fp_err_sys(err, "%s: read", r->name);
     }
 }
 
 int fp_reader_wait(fp_reader *r, int timeout_ms)
 {
     if (r->fd < 0 || r->eof) return 1;
-    if (r->ilen > r->ipos && memchr(r->in + r->ipos, '\n', r->ilen - r->ipos)) return 1;
+    size_t avail = r->ilen - r->ipos;
+    if (r->scanned < avail && memchr(r->in + r->ipos + r->scanned, '\n', avail - r->scanned))
+        return 1;
     struct pollfd p = { .fd = r->fd, .events = POLLIN };
     int k = poll(&p, 1, timeout_ms);
     if (k < 0) return errno == EINTR ? 0 : -1;
@@ -337,18 +445,13 @@ const char *fp_record_problem(const json_t *j)
 int fp_reader_next(fp_reader *r, json_t **out, fp_err *err)
 {
     for (;;) {
-        errno = 0;
-        ssize_t n = r->f ? getline(&r->buf, &r->cap, r->f) : fd_getline(r);
-        if (n < 0) {
-            if (r->f ? ferror(r->f) != 0 : errno != 0)
-                return fp_err_sys(err, "%s: read", r->name);
-            return 0;
-        }
-        r->line++;
+        size_t n = 0;
+        int got = next_line(r, &n, err);
+        if (got <= 0) return got;
         size_t k = strspn(r->buf, " \t\r\n");
-        if ((ssize_t)k == n) continue;
+        if (k == n) continue;
         json_error_t je;
-        json_t *j = json_loadb(r->buf, (size_t)n, JSON_REJECT_DUPLICATES, &je);
+        json_t *j = json_loadb(r->buf, n, JSON_REJECT_DUPLICATES, &je);
         const char *bad = NULL;
         char what[300];
         if (!j) {

@@ -44,7 +44,6 @@
 #include "fp/replay.h"
 
 #define NOT_IN_TRACE "not in trace"
-#define LINE_MAX_BYTES (16u << 20)
 #define CSV_MAX_FIELDS 256
 
 static const char UNKNOWN_FMT[] =
@@ -99,16 +98,19 @@ static int lr_zerror(const lreader *lr, fp_err *err)
 /* Read the next line into lr->buf (NUL-terminated, without its "\n" or
  * "\r\n"), counting lines. Returns 1, 0 at end of input, or -1 with err:
  * FP_ESYS for a read error, FP_EINPUT for corrupt gzip data or a line longer
- * than LINE_MAX_BYTES. */
+ * than FP_LINE_MAX_BYTES. */
 static int lr_next(lreader *lr, fp_err *err)
 {
     lr->len = 0;
     for (;;) {
         if (lr->cap - lr->len < 2) {
+            /* room for the longest line, its "\r\n" and a NUL */
+            size_t lim = (size_t)FP_LINE_MAX_BYTES + 3;
             size_t ncap = lr->cap ? lr->cap * 2 : 4096;
-            if (ncap > LINE_MAX_BYTES + 2)
-                return fp_err_set(err, FP_EINPUT, "%s:%ld: line longer than %u bytes",
-                                  lr->path, lr->line + 1, LINE_MAX_BYTES);
+            if (ncap > lim) ncap = lim;
+            if (lr->cap >= lim)
+                return fp_err_set(err, FP_EINPUT, "%s:%ld: line longer than %d bytes",
+                                  lr->path, lr->line + 1, FP_LINE_MAX_BYTES);
             char *nb = realloc(lr->buf, ncap);
             if (!nb) return fp_err_sys(err, "%s: out of memory", lr->path);
             lr->buf = nb;

@@ -373,7 +373,36 @@ static void sd_free(fp_actuator *base)
     free(a);
 }
 
-static const fp_act_ops ops_sd = {"systemd", sd_observe, sd_plan, sd_commit, sd_free};
+/* A revert's plan against the record's target (act_impl.h): the plan's
+ * object must be the target's unit: --unit, else the unit of the
+ * target's cgroup (a cgroup that is no unit's needs --unit), else, when
+ * the target names no cgroup, the object itself. Its usage goes in *o. */
+static int sd_revert_check(fp_actuator *base, const fp_target *tg, const fp_plan *p,
+                           fp_observed *o, fp_err *err)
+{
+    sd_act *a = (sd_act *)base;
+    char unit[256];
+    fp_err e = {0};
+    if (a->unit[0]) snprintf(unit, sizeof unit, "%s", a->unit);
+    else if (!tg->cgroup[0]) snprintf(unit, sizeof unit, "%.255s", p->object);
+    else if (fp_systemd_unit_of_cgroup(tg->cgroup, unit, sizeof unit, &e) < 0)
+        return fp_err_set(err, FP_EINPUT, "refusing a revert of unit %.250s: the record's target "
+                          "cgroup %.300s is not a unit's (name the unit with --unit)", p->object,
+                          tg->cgroup);
+    if (strcmp(unit, p->object) != 0)
+        return fp_err_set(err, FP_EINPUT, "refusing a revert of unit %.250s: the record's target "
+                          "is unit %.250s", p->object, unit);
+    for (int i = 0; i < p->n; i++)
+        if (p->ch[i].path[0])
+            return fp_err_set(err, FP_EINPUT, "refusing change of %s: a unit property has no path",
+                              p->ch[i].knob);
+    fp_target t = *tg;
+    snprintf(t.cgroup, sizeof t.cgroup, "/%.250s", unit);
+    return sd_observe(base, &t, o, err);
+}
+
+static const fp_act_ops ops_sd = {"systemd", sd_observe, sd_plan, sd_commit, sd_free,
+                                  sd_revert_check};
 
 fp_actuator *fp_act_systemd_new(const fp_roots *roots, fp_err *err)
 {

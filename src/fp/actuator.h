@@ -152,10 +152,56 @@ int fp_act_commit(fp_actuator *a, const fp_plan *plan, fp_err *err);
 void fp_plan_invert(const fp_plan *p, fp_plan *out);
 
 /* Refuse (FP_EINPUT) a plan that sets a memory knob (soft or hard, any
- * back-end) to a number of bytes above 0 but below usage_bytes: the check
- * a revert or a replayed plan needs, since it does not go through
- * fp_act_plan. "max", -1 and 0 (no limit) pass. */
+ * back-end) to a value that is not a plain decimal number of bytes or a
+ * "no limit" ("max", "infinity", "-1"; 0 for Docker and Swarm, where it
+ * means none), or to a number of bytes below usage_bytes; with a number
+ * and usage_bytes < 0 (unknown), refuse as well: the check a replayed plan
+ * needs, since it does not go through fp_act_plan. */
 int fp_plan_check_memory(const fp_plan *p, double usage_bytes, fp_err *err);
+
+/* What a revert must pass besides the back-end's own rules: the floors a
+ * prediction's limits pass (fp-apply takes them from its policy). */
+#define FP_PIDS_FLOOR 64         /* a task limit fp puts back is at least this */
+typedef struct fp_revert_rules {
+    double cpu_min_cores;        /* a CPU quota or weight: at least this many cores */
+    double mem_min_bytes;        /* a memory limit: at least this, and at least */
+    double mem_margin_frac;      /*   usage x (1 + mem_margin_frac) */
+    double mem_margin_bytes;     /*   + mem_margin_bytes */
+    double io_min_Bps;           /* a disk bandwidth limit: at least this */
+    double net_min_Bps;          /* an egress limit: at least this */
+    double pids_min;             /* a task limit: at least this */
+} fp_revert_rules;
+
+/* Check the plan of a revert (fp_plan_invert of a plan rebuilt from an
+ * allocation record, which nothing vouches for) before any of it is
+ * committed. It passes when
+ *   - it is for this back-end, and every change is a knob of the record's
+ *     own target tg (the cgroup back-end: the knob files of tg's cgroup,
+ *     resolved as a plan resolves it, the whole cgroup of a pid allowed,
+ *     and tc changes of tg's pid; docker: tg's container; systemd: tg's
+ *     unit); a target naming none of these is the plan's object;
+ *   - every value is one fp itself could have written, parsed strictly:
+ *     decimal digits or the knob's "no limit" ("max", "-1", "infinity",
+ *     0 where the back-end means none), cpu.max "N PERIOD" or "max
+ *     PERIOD", io.max "MAJ:MIN rbps=V wbps=V" (riops/wiops only "max"),
+ *     a v1 throttle "MAJ:MIN N", a tc "none" or "tbf rate ..." value;
+ *   - and every limit passes the floors of rules: memory at least
+ *     max(mem_min_bytes, usage x (1 + mem_margin_frac) + mem_margin_bytes)
+ *     with the usage read from the target (refused when it cannot be
+ *     read), CPU quota and weight at least cpu_min_cores, disk and
+ *     network bandwidths at least io_min_Bps / net_min_Bps, tasks at least
+ *     pids_min.
+ * FP_EINPUT naming the change and the rule otherwise; FP_ESYS when the
+ * target cannot be read. Back-ends without a check of their own (swarm,
+ * k8s, whose commits check every knob's previous value) get
+ * fp_plan_check_memory against the observed usage. */
+int fp_act_check_revert(fp_actuator *a, const fp_target *tg, const fp_plan *plan,
+                        const fp_revert_rules *rules, fp_err *err);
+/* The value rules of fp_act_check_revert alone (any back-end's knobs),
+ * with the target's usage in o->mem_bytes (< 0: unknown, why_mem says
+ * why). */
+int fp_plan_check_revert_values(const fp_plan *plan, const fp_observed *o,
+                                const fp_revert_rules *rules, fp_err *err);
 
 /* One `allocation` record: what fp-apply decided and did for a target. */
 typedef struct fp_allocation {

@@ -96,6 +96,20 @@ int fp_cgroup_open(const fp_cg_layout *l, const char *rel, fp_cgroup *cg, fp_err
 int fp_cgroup_create(const fp_roots *r, const fp_cg_layout *l, const char *parent_rel,
                      const char *name, fp_cgroup *cg, fp_err *err);
 
+/* Remove the cgroups that processes now gone left behind in a parent (a
+ * kill -9 gives a tool no chance to remove its workload's cgroup): in
+ * every controller directory of the parent (parent_rel; NULL: the
+ * calling process's own cgroup, as fp_cgroup_create), each child named
+ * PREFIX-N (N decimal digits: the pid of the tool that made it) whose
+ * process N is gone (no <proc>/N), which is not the caller's own name,
+ * and which holds no process (an empty cgroup.procs) and no child cgroup
+ * (rmdir refuses those) is removed. The number of such cgroups removed
+ * (each counted once across controllers), with the path of the first in
+ * first (relative to the hierarchy, "" when none); -1 with err when the
+ * parent cannot be opened. Nothing else is touched. */
+int fp_cgroup_sweep(const fp_roots *r, const fp_cg_layout *l, const char *parent_rel,
+                    const char *prefix, char *first, size_t nfirst, fp_err *err);
+
 /* Move pid into the cgroup (every controller). */
 int fp_cgroup_attach(const fp_cgroup *cg, int pid, fp_err *err);
 

@@ -13,6 +13,13 @@
  *     store's size is bounded by about (keep + 1) x max_bytes.
  * Readers (fp_history_open) take a shared lock while they read a file and
  * ignore a torn last line, so they never see half a record.
+ * The store is trusted only as ssh trusts ~/.ssh: its directory and every
+ * file of it (the live one, the rotated ones, .lock) must be owned by the
+ * caller (effective uid) or root and not be writable by group or others,
+ * and no file is opened through a symbolic link (O_NOFOLLOW): a symlinked
+ * history.jsonl would have its "torn tail" cut off whatever file it
+ * points to. Otherwise fp_history_new, _append and _scan fail with
+ * FP_ESYS naming the path and the reason.
  *
  * Ownership: fp_history is opaque (fp_history_new / fp_history_free); it
  * holds the directory path and the lock descriptor. Records passed in are
@@ -49,8 +56,9 @@ const char *fp_history_dir(const fp_history *h);
 int fp_history_append(fp_history *h, json_t *const *recs, size_t n, fp_err *err);
 
 /* Call fn for every whole record of the store, oldest file first, in file
- * order. Lines that are not valid records are counted in *bad (nullable)
- * and skipped. fn returns non-zero to stop. */
+ * order. Lines that are not valid records, or longer than
+ * FP_LINE_MAX_BYTES (fp/record.h), are counted in *bad (nullable) and
+ * skipped. fn returns non-zero to stop. */
 typedef int (*fp_history_fn)(void *arg, json_t *rec);
 int fp_history_scan(fp_history *h, fp_history_fn fn, void *arg, long *bad, fp_err *err);
 

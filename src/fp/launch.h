@@ -72,6 +72,9 @@ typedef struct fp_launch_cfg {
     bool require_cgroup;        /* no cgroup of its own fails the launch */
     fp_cg_driver driver;        /* see above; 0 is auto */
     const char *scope_prefix;   /* systemd driver: unit name prefix (NULL: "fp") */
+    const char *sweep_prefix;   /* before the cgroup is made, remove the empty
+                                   cgroups named PREFIX-PID of processes gone
+                                   from its parent (fp_cgroup_sweep); NULL: no */
 } fp_launch_cfg;
 
 typedef struct fp_launch {
@@ -87,6 +90,8 @@ typedef struct fp_launch {
     char scope_unit[256];       /* systemd driver: the scope's unit name, else "" */
     char place[FP_PATH_MAX];    /* the parent of the workload's cgroup when fp chose a
                                    delegated place (scope or own cgroup), else "" */
+    int swept;                  /* cgroups of processes gone removed (sweep_prefix) */
+    char swept_first[FP_PATH_MAX];  /* the first of them, for a note */
 } fp_launch;
 
 int fp_launch_prepare(const fp_roots *r, const fp_cg_layout *l, const fp_launch_cfg *cfg,

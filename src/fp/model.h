@@ -338,8 +338,10 @@ int fp_model_observe(fp_model *m, const fp_usage *u, fp_err *err);
 int fp_model_recommend(fp_model *m, const char *group, double ts,
                        fp_quantiles out[FP_RES_COUNT], fp_err *err);
 
-/* Write the model to path atomically (see above). FP_ESYS on I/O failure,
- * the old file left intact. */
+/* Write the model to path with fp_atomic_write (fp/atomic.h: a regular
+ * file is replaced atomically, a symlink written through to its target, a
+ * FIFO or character device written to, anything else refused). FP_ESYS on
+ * I/O failure, the old file left intact. */
 int fp_model_save(const fp_model *m, const char *path, fp_err *err);
 
 /* Read a model file. FP_ESYS when it cannot be read; FP_EINPUT, with a

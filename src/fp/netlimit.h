@@ -35,4 +35,9 @@ int fp_netlimit_plan(const fp_roots *r, int pid, double Bps, fp_plan *plan, fp_e
  * fails. */
 int fp_netlimit_apply(const fp_roots *r, int pid, const fp_change *c, fp_err *err);
 
+/* The egress rate of a tc change's value, strictly parsed: "none" gives
+ * FP_UNLIMITED, "tbf rate Nbit burst B latency L(ms|us)" its rate in
+ * bytes/s. -1 for anything else. */
+int fp_netlimit_rate(const char *value, double *Bps);
+
 #endif

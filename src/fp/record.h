@@ -23,6 +23,12 @@
 
 #define FP_SCHEMA 1
 
+/* The largest time a record may carry, in seconds: `t` (workload time) at
+ * most FP_TIME_MAX_S in magnitude, `ts_ms` (Unix time) at most
+ * FP_TIME_MAX_S x 1000 (about the year 2286). Readers refuse a sample past
+ * it (FP_EINPUT): a far-future time is a corrupt record, not a workload. */
+#define FP_TIME_MAX_S 1e10
+
 /* Who a record is about. Empty strings and pid 0 mean unknown and are
  * written as null. */
 typedef struct fp_target {
@@ -72,7 +78,7 @@ void fp_record_set_num(json_t *obj, json_t *missing, const char *name,
  * missing) and the per-interface network counters. fp_sample_from_json reads
  * a `sample` record back (unknown metric names are ignored, absent ones are
  * missing with reason "absent from record"); returns -1 (FP_EINPUT) when a
- * field has the wrong JSON type. */
+ * field has the wrong JSON type or `t` / `ts_ms` is past FP_TIME_MAX_S. */
 json_t *fp_sample_to_json(const fp_sample *s, const fp_target *tg);
 int fp_sample_from_json(const json_t *rec, fp_sample *s, fp_err *err);
 
@@ -86,7 +92,13 @@ fp_sample_writer *fp_sample_writer_new(void);
 const json_t *fp_sample_writer_json(fp_sample_writer *w, const fp_sample *s, const fp_target *tg);
 void fp_sample_writer_free(fp_sample_writer *w);
 
-/* Streaming, strict reader of JSON-lines records. */
+/* The longest line any reader of records or traces accepts, newline not
+ * counted: 16 MiB. A longer one is bad input (FP_EINPUT naming the line),
+ * read no further than the limit, so memory stays bounded. */
+#define FP_LINE_MAX_BYTES (16 << 20)
+
+/* Streaming, strict reader of JSON-lines records. Lines are read in
+ * linear time and at most FP_LINE_MAX_BYTES long. */
 typedef struct fp_reader fp_reader;
 
 /* name is used in messages ("-" for stdin is shown as "<stdin>"). With
@@ -100,8 +112,9 @@ fp_reader *fp_reader_new(FILE *f, const char *name, bool skip_bad);
 fp_reader *fp_reader_new_fd(int fd, const char *name, bool skip_bad);
 int fp_reader_wait(fp_reader *r, int timeout_ms);
 /* Next record: returns 1 and sets *out (a new reference), 0 at end of input,
- * or -1 with err set (FP_EINPUT: "NAME:LINE: message"; FP_ESYS for read
- * errors). Blank lines are ignored. A valid record is a JSON object with an
+ * or -1 with err set (FP_EINPUT: "NAME:LINE: message", a line longer than
+ * FP_LINE_MAX_BYTES included; FP_ESYS for read errors). Blank lines are
+ * ignored; with skip_bad a malformed or too long line is skipped. A valid record is a JSON object with an
  * integer `schema` in 1..FP_SCHEMA and a string `type`. */
 int fp_reader_next(fp_reader *r, json_t **out, fp_err *err);
 long fp_reader_line(const fp_reader *r);

@@ -286,3 +286,98 @@ $f"
     [ "$status" -eq 2 ]
     [[ "$stderr" == *"--whole-cgroup applies to the cgroup back-end, not docker"* ]]
 }
+
+@test "a line longer than 16 MiB is refused at once (exit 3, line named); a 12 MiB one is read from a pipe in linear time" {
+    # issue 14: a long piped line was rescanned after every 64 KiB read
+    # (quadratic) and held whole in memory
+    local d=$BATS_TEST_TMPDIR
+    { echo '{"schema":1,"type":"note"}'; printf '{"schema":1,"type":"big","p":"'; head -c $((17 << 20)) /dev/zero | tr '\0' a; echo '"}'; } > "$d/over.jsonl"
+    run --separate-stderr timeout 30 sh -c "cat '$d/over.jsonl' | '$FP_BIN/fp-apply' -n"
+    [ "$status" -eq 3 ]
+    [[ "$stderr" == *"<stdin>:2: line longer than 16777216 bytes"* ]]
+    [ "$(jq -r .type <<<"$output")" = note ]
+    { printf '{"schema":1,"type":"big","p":"'; head -c $((12 << 20)) /dev/zero | tr '\0' a; echo '"}'; } > "$d/12m.jsonl"
+    local t0=$SECONDS
+    run --separate-stderr timeout 30 sh -c "cat '$d/12m.jsonl' | '$FP_BIN/fp-apply' -n | wc -c"
+    [ "$status" -eq 0 ]
+    [ "$output" -gt $((12 << 20)) ]
+    [ $((SECONDS - t0)) -le 10 ]
+}
+
+# rec_of CHANGES-JSON [TARGET-CGROUP]: an allocation record of fp-apply for
+# /fp/w1 (or TARGET-CGROUP) whose changes are CHANGES
+rec_of() {
+    jq -cn --argjson c "$1" --arg cg "${2:-/fp/w1}" '{schema:1,type:"allocation",id:"w1",t:1,
+        target:{cgroup:$cg,container:null,pid:null},backend:"cgroup-v2",object:$cg,ok:true,
+        dry_run:false,changes:$c}'
+}
+# chg KNOB VALUE-TO-REVERT-TO [CGROUP-DIR]: a change whose previous value is VALUE
+chg() { jq -cn --arg k "$1" --arg p "$2" --arg d "${3:-$CG}" '{knob:$k,value:"12345678",previous:$p,path:"\($d)/\($k)"}'; }
+
+@test "revert writes only knobs of the record's own target (issue 14)" {
+    local w2=$BATS_TEST_TMPDIR/t/cgroup/fp/w2 b1 b2
+    b1=$(knobs "$CG")
+    b2=$(knobs "$w2")
+    # a record for /fp/w1 whose change is w2's memory.max
+    run --separate-stderr fpa --revert <<<"$(rec_of "[$(chg memory.max max "$w2")]")"
+    [ "$status" -eq 3 ]
+    [[ "$stderr" == *"is not a knob file of the record's target cgroup /fp/w1"* ]]
+    [ "$(jq -r .ok <<<"$output")" = false ]
+    # a record whose object is w2 while its target is w1
+    run --separate-stderr fpa --revert <<<"$(rec_of "[$(chg memory.max max "$w2")]" | jq -c '.object = "/fp/w2"')"
+    [ "$status" -eq 3 ]
+    [[ "$stderr" == *"refusing a revert of cgroup /fp/w2: the record's target is cgroup /fp/w1"* ]]
+    [ "$(knobs "$CG")" = "$b1" ]
+    [ "$(knobs "$w2")" = "$b2" ]
+}
+
+@test "revert refuses values fp does not write, below-floor values and unknown usage; nothing written (issue 14)" {
+    local before v
+    before=$(knobs "$CG")
+    # strtod-style and zero values the kernel would take (4K, "4096 ") or that mean 0 bytes
+    for v in 4K '4096 ' $'4096\t' 0 ' 4096' '+4096' 0x1000 1e9 -5 ''; do
+        run --separate-stderr fpa --revert <<<"$(rec_of "[$(chg memory.max "$v")]")"
+        [ "$status" -eq 3 ] || { echo "value '$v' not refused"; return 1; }
+        [ "$(knobs "$CG")" = "$before" ]
+    done
+    # no floors before: a task limit of 1, a 1 % CPU quota, a weight of 1, a tiny memory limit
+    for c in "$(chg pids.max 1)" "$(chg cpu.max '1000 100000')" "$(chg cpu.weight 1)" \
+             "$(chg memory.high 62914560)" "$(chg cpu.max '5000 1')" "$(chg io.max:8:0 '8:0 rbps=1')"; do
+        run --separate-stderr fpa --revert <<<"$(rec_of "[$(jq -c '.knob |= if . == "io.max:8:0" then . else . end | .path |= sub("io.max:8:0$"; "io.max")' <<<"$c")]")"
+        [ "$status" -eq 3 ] || { echo "change $c not refused"; return 1; }
+        [[ "$stderr" == *"refusing"* ]]
+    done
+    run --separate-stderr fpa --revert <<<"$(rec_of "[$(chg pids.max 1)]")"
+    [[ "$stderr" == *"refusing pids.max = 1: below the floor of 64 tasks"* ]]
+    run --separate-stderr fpa --revert <<<"$(rec_of "[$(chg cpu.max '1000 100000')]")"
+    [[ "$stderr" == *"refusing cpu.max = 1000 100000: below the floor of 0.05 cores"* ]]
+    # memory: usage 50 MiB -> floor 50 x 1.1 + 32 = 87 MiB
+    run --separate-stderr fpa --revert <<<"$(rec_of "[$(chg memory.high 62914560)]")"
+    [[ "$stderr" == *"below the floor of 91226112 bytes (usage 52428800 bytes plus the policy's margin)"* ]]
+    [ "$(knobs "$CG")" = "$before" ]
+    # the memory usage cannot be read: refused (a prediction is refused too)
+    mv "$CG/memory.current" "$CG/memory.current.away"
+    run --separate-stderr fpa --revert <<<"$(rec_of "[$(chg memory.max 1073741824)]")"
+    [ "$status" -eq 3 ]
+    [[ "$stderr" == *"memory usage cannot be read"* ]]
+    mv "$CG/memory.current.away" "$CG/memory.current"
+    # values fp writes pass
+    run --separate-stderr fpa --revert <<<"$(rec_of "[$(chg memory.max 1073741824),$(chg cpu.max '50000 100000'),$(chg pids.max 100)]")"
+    [ "$status" -eq 0 ]
+    [ "$(cat "$CG/memory.max")" = 1073741824 ]
+    [ "$(cat "$CG/cpu.max")" = "50000 100000" ]
+    [ "$(cat "$CG/pids.max")" = 100 ]
+}
+
+@test "revert validates every record before writing any: one bad record, nothing reverted (issue 14)" {
+    local before
+    printf 'max\n' > "$CG/memory.max"
+    before=$(knobs "$CG")
+    { rec_of "[$(chg memory.max 1073741824)]"; rec_of "[$(chg pids.max 1)]"; } > "$BATS_TEST_TMPDIR/two.jsonl"
+    run --separate-stderr fpa --revert "$BATS_TEST_TMPDIR/two.jsonl"
+    [ "$status" -eq 3 ]
+    [[ "$stderr" == *"two.jsonl:2:"*"refusing pids.max = 1"* ]]
+    [[ "$stderr" == *"nothing reverted: 1 of 2 records refused"* ]]
+    [ "$(jq -s 'map(.ok) | all | not' <<<"$output")" = true ]
+    [ "$(knobs "$CG")" = "$before" ]
+}

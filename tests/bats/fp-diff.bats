@@ -583,3 +583,59 @@ svg_points() { grep -o "class=\"$2\" data-points=\"[0-9]*\"" "$1" | grep -o '[0-
     # spread over the whole run: the x axis reaches the last sample
     grep -q '>45000</text>' "$D/long.svg"
 }
+
+@test "--svg writes through a FIFO; --svg and --textfile follow symlinks; links to nothing and directories refused (issue 14)" {
+    chart_input
+    # a FIFO: written to, still a FIFO
+    mkfifo "$D/fifo"
+    cat "$D/fifo" > "$D/from-fifo" &
+    local reader=$!
+    run --separate-stderr timeout 20 "$FP_BIN/fp-diff" --no-pass --svg "$D/fifo" "$D/c.jsonl"
+    [ "$status" -eq 0 ]
+    wait "$reader"
+    [ -p "$D/fifo" ]
+    grep -q '<svg' "$D/from-fifo"
+    # (a textfile is rewritten at every interval: a FIFO would need a reader
+    # each time; it takes the same path, fp_atomic_write)
+    echo old > "$D/real.prom"
+    ln -s real.prom "$D/link.prom"
+    run --separate-stderr fpd --no-pass --textfile "$D/link.prom" "$D/c.jsonl"
+    [ "$status" -eq 0 ]
+    [ -L "$D/link.prom" ]
+    grep -q '^fp_' "$D/real.prom"
+    # a symlink to a regular file: the target is replaced, the link stays
+    echo old > "$D/real.svg"
+    chmod 600 "$D/real.svg"
+    ln -s real.svg "$D/link.svg"
+    run --separate-stderr fpd --no-pass --svg "$D/link.svg" "$D/c.jsonl"
+    [ "$status" -eq 0 ]
+    [ -L "$D/link.svg" ]
+    grep -q '<svg' "$D/real.svg"
+    [ "$(stat -c %a "$D/real.svg")" = 600 ]
+    # a link to nothing, a directory: refused, left as they were
+    ln -s nowhere "$D/dangling.svg"
+    run --separate-stderr fpd --no-pass --svg "$D/dangling.svg" "$D/c.jsonl"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"dangling.svg: a symbolic link to nothing"* ]]
+    [ -L "$D/dangling.svg" ] && [ ! -e "$D/nowhere" ]
+    mkdir "$D/dir.svg"
+    run --separate-stderr fpd --no-pass --svg "$D/dir.svg" "$D/c.jsonl"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"dir.svg"*"directory"* ]]
+    [ -d "$D/dir.svg" ]
+}
+
+@test "--svg to a character device (a null device made here, root) writes through it, never replaces it (issue 14)" {
+    [ "$(id -u)" = 0 ] || fp_require "root (mknod of a character device)"
+    chart_input
+    # (not /dev/null itself: a tool without the fix would replace it)
+    mknod "$D/null" c 1 3
+    mknod "$D/null.prom" c 1 3
+    run --separate-stderr fpd --no-pass --svg "$D/null" "$D/c.jsonl"
+    [ "$status" -eq 0 ]
+    [ -c "$D/null" ]
+    [ "$(stat -c %t:%T "$D/null")" = 1:3 ]
+    run --separate-stderr fpd --no-pass --textfile "$D/null.prom" "$D/c.jsonl"
+    [ "$status" -eq 0 ]
+    [ -c "$D/null.prom" ]
+}

@@ -229,3 +229,33 @@ setup() {
     [ "$(jq -r .model <<<"$p")" = knn:default-model ]
     [ "$(jq '.quantiles.mem_bytes.p50 > 0 and .quantiles.mem_bytes.p99 >= .quantiles.mem_bytes.p50' <<<"$p")" = true ]
 }
+
+@test "a far-future sample time is refused (exit 3, input and line named), not stepped to" {
+    # issue 14: the next-due loop ran once per --every step up to t
+    "$FP_BIN/fp-capture" --replay "$FP_FIXTURES/replay/bitbrains/7.csv" |
+        jq -c 'if .type == "sample" and .t > 0 then .t = 1e300 else . end' > "$D/far.jsonl"
+    run --separate-stderr timeout 20 "$FP_BIN/fp-predict" -m "$FP_TOP_SRCDIR/share/fp/default-model.json" "$D/far.jsonl"
+    [ "$status" -eq 3 ]
+    [[ "$stderr" == *"far.jsonl:2:"*'"t"'*"out of range"* ]]
+    # within the bound, a jump of 1e9 s (1e8 --every steps) is instant
+    "$FP_BIN/fp-capture" --replay "$FP_FIXTURES/replay/bitbrains/7.csv" |
+        jq -c 'if .type == "sample" and .t > 0 then .t = 9e9 else . end' > "$D/jump.jsonl"
+    run --separate-stderr timeout 20 "$FP_BIN/fp-predict" --every 1 -m "$FP_TOP_SRCDIR/share/fp/default-model.json" "$D/jump.jsonl"
+    [ "$status" -eq 0 ]
+    [ "$(of_type prediction <<<"$output" | wc -l)" -ge 1 ]
+    for m in "$D0/vpa.json" "$D0/sm.json"; do
+        run --separate-stderr timeout 20 "$FP_BIN/fp-predict" --every 0.001 -m "$m" "$D/jump.jsonl"
+        [ "$status" -ne 124 ]
+    done
+}
+
+@test "a line longer than 16 MiB is refused (exit 3, line named); with --skip-bad it is skipped" {
+    # issue 14: record readers had no line limit (getline grew without bound)
+    { cat "$D/in.jsonl"; printf '{"schema":1,"type":"big","p":"'; head -c $((17 << 20)) /dev/zero | tr '\0' a; echo '"}'; } > "$D/over.jsonl"
+    run --separate-stderr timeout 30 "$FP_BIN/fp-predict" -m "$D0/m.json" "$D/over.jsonl"
+    [ "$status" -eq 3 ]
+    [[ "$stderr" == *"over.jsonl:4: line longer than 16777216 bytes"* ]]
+    run --separate-stderr timeout 30 "$FP_BIN/fp-predict" --skip-bad -m "$D0/m.json" "$D/over.jsonl"
+    [ "$status" -eq 0 ]
+    [ "$(of_type prediction <<<"$output" | wc -l)" -eq 1 ]
+}

@@ -307,3 +307,46 @@ setup() {
     jq -c 'select(.type=="fingerprint")' "$H/history.jsonl" | tail -1 | "$FP_BIN/fp-predict" -m "$D/run.json" |
         jq -e 'select(.type=="prediction") | .quantiles.mem_bytes.p90 > 0'
 }
+
+@test "a failed install rotates nothing: MODEL and MODEL.1 stay as they were (issue 14)" {
+    # the new model (42 features) is bigger than the installed one (2): a
+    # file size limit between the two lets MODEL.1 be written but not the
+    # new MODEL, as a nearly full disk would
+    mkdir "$D/h"
+    jq -c 'if .type=="fingerprint" then .features += (reduce range(0;40) as $i ({}; . + {"f\($i)": ($i * 0.01)})) else . end' \
+        "$D/true.jsonl" > "$D/h/history.jsonl"
+    echo "the backup of an earlier retrain" > "$D/cur.json.1"
+    cp "$D/cur.json.1" "$D/backup.orig"
+    [ "$(stat -c %s "$D/cur.json")" -lt 10240 ]
+    run --separate-stderr bash -c "trap '' XFSZ; ulimit -f 10; exec '$FP_BIN/fp-retrain' --tolerance 1000 --history '$D/h' '$D/cur.json'"
+    [ "$status" -eq 2 ]
+    cmp "$D/cur.json" "$D/orig.json"
+    cmp "$D/cur.json.1" "$D/backup.orig"
+    [[ "$stderr" == *"File too large; nothing installed"* ]]
+    [ -z "$(find "$D" -maxdepth 1 -name '.cur.json.*')" ]
+    # without the limit the same retrain installs it, and only then rotates
+    run --separate-stderr fprt --tolerance 1000 --history "$D/h" "$D/cur.json"
+    [ "$status" -eq 0 ]
+    cmp "$D/cur.json.1" "$D/orig.json"
+    [ "$(stat -c %s "$D/cur.json")" -gt 10240 ]
+}
+
+@test "a symlinked or group-writable history store is refused, naming the path and why (issue 14)" {
+    mkdir "$D/h"
+    cp "$D/true.jsonl" "$D/elsewhere.jsonl"
+    ln -s "$D/elsewhere.jsonl" "$D/h/history.jsonl"
+    run --separate-stderr fprt --history "$D/h" "$D/cur.json"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"h/history.jsonl: refusing the history file: it is a symbolic link"* ]]
+    cmp "$D/elsewhere.jsonl" "$D/true.jsonl"
+    cmp "$D/cur.json" "$D/orig.json"
+    rm "$D/h/history.jsonl"
+    cp "$D/true.jsonl" "$D/h/history.jsonl"
+    chmod 0775 "$D/h"
+    run --separate-stderr fprt --history "$D/h" "$D/cur.json"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"/h: refusing the history directory: it is writable by its group (mode 0775; chmod go-w it)"* ]]
+    chmod 0755 "$D/h"
+    run --separate-stderr fprt --history "$D/h" "$D/cur.json"
+    [ "$status" -ne 2 ]
+}

@@ -466,3 +466,38 @@ grouped() {
     [ "$(jq -r '.quantiles.mem_bytes.p50 > 1000' <<<"$p")" = true ]
     [ "$(jq -r 'has("capped_by")' <<<"$p")" = false ]
 }
+
+@test "--from-samples: a far-future sample time is refused (exit 3), a large jump is not stepped through" {
+    # issue 14: the checkpoint loop ran once per --every step up to t
+    jq -cn '(range(0; 30) as $s | {schema:1,type:"sample",id:"s0",t:(if $s < 20 then $s else 9e9 + $s end),
+              cpu_cores:1, mem_bytes:1000000}), {schema:1,type:"actual",id:"s0",t:9e9,cpu_cores_peak:1}' > "$D/jump.jsonl"
+    run --separate-stderr timeout 20 "$FP_BIN/fp-train" -q --from-samples --every 0.001 --horizon 10 --epochs 1 -o "$D/m.json" "$D/jump.jsonl"
+    [ "$status" -ne 124 ]
+    jq -c 'if .type == "sample" and .t >= 20 then .t = 1e300 else . end' "$D/jump.jsonl" > "$D/far.jsonl"
+    run --separate-stderr timeout 20 "$FP_BIN/fp-train" -q --from-samples --every 5 --horizon 10 --epochs 1 -o "$D/m2.json" "$D/far.jsonl"
+    [ "$status" -eq 3 ]
+    [[ "$stderr" == *"far.jsonl:21:"*"out of range"* ]]
+}
+
+@test "-o to a FIFO, a symlink or a character device: written through or to the target, never replaced (issue 14)" {
+    mkfifo "$D/fifo"
+    cat "$D/fifo" > "$D/from-fifo" &
+    local reader=$!
+    run --separate-stderr timeout 60 "$FP_BIN/fp-train" -q -o "$D/fifo" "$D/train.jsonl"
+    [ "$status" -eq 0 ]
+    wait "$reader"
+    [ -p "$D/fifo" ]
+    [ "$(jq -r .format "$D/from-fifo")" = fp-model ]
+    echo '{}' > "$D/target.json"
+    ln -s target.json "$D/link.json"
+    run --separate-stderr fpt -q -o "$D/link.json" "$D/train.jsonl"
+    [ "$status" -eq 0 ]
+    [ -L "$D/link.json" ]
+    [ "$(jq -r .format "$D/target.json")" = fp-model ]
+    if [ "$(id -u)" = 0 ]; then
+        mknod "$D/null" c 1 3
+        run --separate-stderr fpt -q -o "$D/null" "$D/train.jsonl"
+        [ "$status" -eq 0 ]
+        [ -c "$D/null" ]
+    fi
+}

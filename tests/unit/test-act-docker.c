@@ -41,8 +41,41 @@ static fp_actuator *new_backend(const char *name, const fp_roots *r, fp_err *e)
     return NULL;
 }
 
+/* issue 14: the values a Docker revert may put back (strict integers, 0
+ * or -1 where Docker means none, the policy's floors). */
+static void revert_values(void)
+{
+    fp_revert_rules rr = {0.05, 64.0 * 1048576, 0.10, 32.0 * 1048576, 10485760, 1048576, FP_PIDS_FLOOR};
+    fp_observed ob;
+    memset(&ob, 0, sizeof ob);
+    ob.mem_bytes = 50.0 * 1048576;
+    static const struct { const char *knob, *value; bool pass; } rv[] = {
+        {"Memory", "0", true}, {"Memory", "1073741824", true}, {"Memory", "4K", false},
+        {"Memory", "4096 ", false}, {"Memory", "1048576", false}, {"MemorySwap", "-1", true},
+        {"MemoryReservation", "-1", true}, {"MemoryReservation", "10", false},
+        {"NanoCpus", "0", true}, {"NanoCpus", "1000000", false}, {"NanoCpus", "500000000", true},
+        {"CpuQuota", "-1", true}, {"CpuQuota", "1000", false}, {"CpuShares", "2", false},
+        {"CpuShares", "1024", true}, {"PidsLimit", "1", false}, {"PidsLimit", "0", true},
+        {"PidsLimit", "100", true}, {"Privileged", "1", false},
+    };
+    for (size_t i = 0; i < sizeof rv / sizeof *rv; i++) {
+        fp_plan one;
+        memset(&one, 0, sizeof one);
+        snprintf(one.backend, sizeof one.backend, "docker");
+        one.n = 1;
+        snprintf(one.ch[0].knob, sizeof one.ch[0].knob, "%s", rv[i].knob);
+        snprintf(one.ch[0].value, sizeof one.ch[0].value, "%s", rv[i].value);
+        snprintf(one.ch[0].previous, sizeof one.ch[0].previous, "0");
+        fp_err e = {0};
+        int rc = fp_plan_check_revert_values(&one, &ob, &rr, &e);
+        ok(rv[i].pass ? rc == 0 : rc < 0 && e.cls == FP_EINPUT, "revert %s = \"%s\" %s (%s)",
+           rv[i].knob, rv[i].value, rv[i].pass ? "passes" : "is refused", e.msg);
+    }
+}
+
 static void test_offline(void)
 {
+    revert_values();
     fp_roots r;
     fp_roots_default(&r);
     snprintf(r.docker_sock, sizeof r.docker_sock, "/nonexistent/fp-test/docker.sock");

@@ -1,10 +1,12 @@
 /* test-history.c - the history store: concurrent appends, torn tails,
  * rotation. */
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "fp/history.h"
+#include "fp/record.h"
 #include "tap.h"
 
 static int count_fn(void *arg, json_t *rec)
@@ -112,6 +114,91 @@ int main(void)
     ok(n >= 20 && n < 100, "the newest records remain (%ld)", n);
     /* the newest are 99, 98, ...: their sum is that of the last n */
     is_int(sum, (99 + (99 - n + 1)) * n / 2, "and they are the last %ld, in order", n);
+    fp_history_free(h);
+
+    /* issue 14: a symlinked history.jsonl is refused, its target untouched
+     * (the torn-tail repair would cut the target's last line) */
+    snprintf(sub, sizeof sub, "%s/sym", dir);
+    h = fp_history_new(sub, NULL, &err);
+    char victim[512];
+    snprintf(victim, sizeof victim, "%s/victim", dir);
+    f = fopen(victim, "w");
+    fputs("line one\nlast line, no newline", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/history.jsonl", sub);
+    ok(symlink(victim, path) == 0, "history.jsonl made a symlink");
+    fp_err e = {0};
+    r1 = rec(1, 0);
+    int rc = fp_history_append(h, &r1, 1, &e);
+    ok(rc < 0 && e.cls == FP_ESYS, "append through it refused");
+    ok(strstr(e.msg, "history.jsonl: refusing the history file: it is a symbolic link") != NULL,
+       "the message names the path and why: %s", e.msg);
+    rc = stat(victim, &st);
+    ok(rc == 0 && st.st_size == 30, "the link's target is untouched (%ld bytes)", (long)st.st_size);
+    json_decref(r1);
+    e = (fp_err){0};
+    rc = fp_history_scan(h, count_fn, (long[2]){0, 0}, NULL, &e);
+    ok(rc < 0 && strstr(e.msg, "symbolic link"), "a scan refuses it too: %s", e.msg);
+    fp_history_free(h);
+    unlink(path);
+
+    /* a directory or file writable by group or others is refused */
+    ok(chmod(sub, 0770) == 0, "store directory made group-writable");
+    e = (fp_err){0};
+    h = fp_history_new(sub, NULL, &e);
+    ok(!h && strstr(e.msg, "sym: refusing the history directory: it is writable by its group (mode 0770"),
+       "refused, naming the directory and why: %s", e.msg);
+    fp_history_free(h);
+    chmod(sub, 0700);
+    h = fp_history_new(sub, NULL, &e);
+    ok(h != NULL, "with go-w again it opens");
+    f = fopen(path, "w");
+    fclose(f);
+    chmod(path, 0622);
+    e = (fp_err){0};
+    r1 = rec(1, 0);
+    rc = fp_history_append(h, &r1, 1, &e);
+    ok(rc < 0 && strstr(e.msg, "history.jsonl: refusing the history file: it is writable by others "
+       "(mode 0622"), "a world-writable file refused: %s", e.msg);
+    chmod(path, 0600);
+    ok(fp_history_append(h, &r1, 1, &e) == 0, "with mode 0600 it is appended to");
+    /* owned by another user (root can give it away) */
+    if (geteuid() == 0) {
+        ok(chown(path, 65534, 65534) == 0, "history.jsonl given to uid 65534");
+        e = (fp_err){0};
+        rc = fp_history_append(h, &r1, 1, &e);
+        ok(rc < 0 && strstr(e.msg, "refusing the history file: it is owned by uid 65534, neither you "
+           "(uid 0) nor root"), "a file of another user refused: %s", e.msg);
+        chown(path, 0, 0);
+        ok(chown(sub, 65534, 65534) == 0, "store directory given to uid 65534");
+        fp_history *h2 = fp_history_new(sub, NULL, &e);
+        ok(!h2 && strstr(e.msg, "refusing the history directory: it is owned by uid 65534"),
+           "a directory of another user refused: %s", e.msg);
+        fp_history_free(h2);
+    } else {
+        ok(1, "# SKIP not root: cannot give a file to another user");
+    }
+    json_decref(r1);
+    fp_history_free(h);
+
+    /* issue 14: a line longer than FP_LINE_MAX_BYTES is skipped and counted,
+     * read no further than the limit */
+    snprintf(sub, sizeof sub, "%s/long", dir);
+    h = fp_history_new(sub, NULL, &err);
+    snprintf(path, sizeof path, "%s/history.jsonl", sub);
+    f = fopen(path, "w");
+    fputs("{\"schema\":1,\"type\":\"actual\",\"n\":2,\"pad\":\"", f);
+    for (int i = 0; i < (FP_LINE_MAX_BYTES >> 10) + 1; i++) {
+        char kb[1024];
+        memset(kb, 'x', sizeof kb);
+        fwrite(kb, 1, sizeof kb, f);
+    }
+    fputs("\"}\n{\"schema\":1,\"type\":\"actual\",\"n\":3}\n", f);
+    fclose(f);
+    bad = -1;
+    long got = scan(h, &sum, &bad);
+    ok(got == 1 && sum == 3 && bad == 1, "a 16 MiB + 1 KiB line is skipped and counted, the next "
+       "record read (%ld records, sum %ld, %ld bad)", got, sum, bad);
     fp_history_free(h);
 
     char cmd[600];

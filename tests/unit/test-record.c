@@ -1,10 +1,79 @@
 /* test-record.c - envelope, writer, strict reader, sample round trip. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "fp/record.h"
 #include "tap.h"
 
 static FILE *mem(const char *s) { return fmemopen((void *)s, strlen(s), "r"); }
+
+/* A line of a record with a string of pad bytes: n bytes without the
+ * newline. The caller frees it. */
+static char *padded(size_t n, const char *type)
+{
+    char head[64];
+    int h = snprintf(head, sizeof head, "{\"schema\":1,\"type\":\"%s\",\"p\":\"", type);
+    char *s = malloc(n + 2);
+    memcpy(s, head, (size_t)h);
+    memset(s + h, 'a', n - (size_t)h - 2);
+    memcpy(s + n - 2, "\"}\n", 4);
+    return s;
+}
+
+/* Issue 14: every reader has one line limit, FP_LINE_MAX_BYTES, in both
+ * modes; a line at the limit is read, a longer one is refused naming its
+ * line (or skipped with skip_bad) and the next one still comes. */
+static void long_lines(void)
+{
+    size_t max = FP_LINE_MAX_BYTES;
+    char *at = padded(max, "at"), *over = padded(max + 1, "over");
+    const char *ok_line = "{\"schema\":1,\"type\":\"next\"}\n";
+    for (int mode = 0; mode < 2; mode++) {
+        for (int skip = 0; skip < 2; skip++) {
+            char *all = NULL;
+            size_t len = 0;
+            FILE *w = open_memstream(&all, &len);
+            fputs(at, w);
+            fputs(over, w);
+            fputs(ok_line, w);
+            fclose(w);
+            FILE *f = fmemopen(all, len, "r");
+            int fd = -1;
+            char tmpl[] = "/tmp/test-record-XXXXXX";
+            if (mode) {
+                fd = mkstemp(tmpl);
+                unlink(tmpl);
+                if (write(fd, all, len) != (ssize_t)len) fd = -1;
+                lseek(fd, 0, SEEK_SET);
+            }
+            fp_reader *rd = mode ? fp_reader_new_fd(fd, "big", skip) : fp_reader_new(f, "big", skip);
+            json_t *rec = NULL;
+            fp_err err = {0};
+            int rc = fp_reader_next(rd, &rec, &err);
+            ok(rc == 1 && !strcmp(fp_record_type(rec), "at"), "%s mode: a line of exactly %zu bytes is read",
+               mode ? "fd" : "FILE", max);
+            json_decref(rec);
+            rec = NULL;
+            rc = fp_reader_next(rd, &rec, &err);
+            if (!skip) {
+                ok(rc == -1 && err.cls == FP_EINPUT && strstr(err.msg, "big:2: line longer than 16777216 bytes"),
+                   "%s mode: one byte more is refused, naming the line: %s", mode ? "fd" : "FILE", err.msg);
+            } else {
+                ok(rc == 1 && !strcmp(fp_record_type(rec), "next") && fp_reader_skipped(rd) == 1 &&
+                   fp_reader_line(rd) == 3, "%s mode, skip_bad: the long line is skipped, the next read",
+                   mode ? "fd" : "FILE");
+                json_decref(rec);
+            }
+            fp_reader_free(rd);
+            if (fd >= 0) close(fd);
+            fclose(f);
+            free(all);
+        }
+    }
+    free(at);
+    free(over);
+}
 
 int main(void)
 {
@@ -144,5 +213,6 @@ int main(void)
     is_int(fp_reader_skipped(rd), 2, "skip_bad: two skipped");
     fp_reader_free(rd);
     fclose(f);
+    long_lines();
     return done_testing();
 }

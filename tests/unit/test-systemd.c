@@ -104,6 +104,45 @@ int main(void)
     is_str(q >= 0 ? inv->ch[q].value : "", "infinity", "inverse quota: infinity");
     is_str(q >= 0 ? inv->ch[q].previous : "", "1200000", "inverse previous: the quota");
     ok(fp_plan_check_memory(inv, 50.0 * 1048576, &err) == 0, "reverting to infinity passes the memory check");
+    /* issue 14: a revert's values are strict and pass the policy's floors */
+    {
+        fp_revert_rules rr = {0.05, 64.0 * 1048576, 0.10, 32.0 * 1048576, 10485760, 1048576, FP_PIDS_FLOOR};
+        fp_observed ob;
+        memset(&ob, 0, sizeof ob);
+        ob.mem_bytes = 50.0 * 1048576;
+        ok(fp_plan_check_revert_values(inv, &ob, &rr, &err) == 0, "revert values: the inverse passes");
+        static const struct { const char *knob, *value; bool pass; } rv[] = {
+            {"MemoryMax", "infinity", true}, {"MemoryMax", "1073741824", true},
+            {"MemoryMax", "4K", false}, {"MemoryMax", "4096 ", false}, {"MemoryMax", "0", false},
+            {"MemoryHigh", "62914560", false},            /* below usage x 1.1 + 32 MiB */
+            {"CPUQuotaPerSecUSec", "10000", false},       /* 1 %: below 0.05 cores */
+            {"CPUQuotaPerSecUSec", "50000", true}, {"CPUWeight", "1", false},
+            {"CPUWeight", "100", true}, {"TasksMax", "1", false}, {"TasksMax", "64", true},
+            {"TasksMax", "infinity", true}, {"Nonsense", "1", false},
+        };
+        for (size_t i = 0; i < sizeof rv / sizeof *rv; i++) {
+            fp_plan one;
+            memset(&one, 0, sizeof one);
+            snprintf(one.backend, sizeof one.backend, "systemd");
+            one.n = 1;
+            snprintf(one.ch[0].knob, sizeof one.ch[0].knob, "%s", rv[i].knob);
+            snprintf(one.ch[0].value, sizeof one.ch[0].value, "%s", rv[i].value);
+            snprintf(one.ch[0].previous, sizeof one.ch[0].previous, "infinity");
+            fp_err e = {0};
+            int rc = fp_plan_check_revert_values(&one, &ob, &rr, &e);
+            ok(rv[i].pass ? rc == 0 : rc < 0 && e.cls == FP_EINPUT, "revert %s = \"%s\" %s (%s)",
+               rv[i].knob, rv[i].value, rv[i].pass ? "passes" : "is refused", e.msg);
+        }
+        ob.mem_bytes = FP_UNSET;
+        ob.why_mem = "no MemoryCurrent";
+        fp_err e = {0};
+        ok(fp_plan_check_revert_values(inv, &ob, &rr, &e) == 0, "usage unknown: no memory number, passes");
+        fp_plan one = *inv;
+        snprintf(one.ch[0].knob, sizeof one.ch[0].knob, "MemoryMax");
+        snprintf(one.ch[0].value, sizeof one.ch[0].value, "1073741824");
+        ok(fp_plan_check_revert_values(&one, &ob, &rr, &e) < 0 && strstr(e.msg, "cannot be read"),
+           "usage unknown: a memory number is refused (%s)", e.msg);
+    }
     is_str(inv->backend, "systemd", "inverse keeps the back-end");
     is_str(inv->object, "nginx.service", "and the unit");
 
