@@ -72,6 +72,10 @@ typedef struct fp_launch_cfg {
     bool require_cgroup;        /* no cgroup of its own fails the launch */
     fp_cg_driver driver;        /* see above; 0 is auto */
     const char *scope_prefix;   /* systemd driver: unit name prefix (NULL: "fp") */
+    int stdout_fd;              /* the command's standard output: 0 (the default)
+                                   inherits the caller's; a descriptor > 0 (such as
+                                   2, the caller's standard error, or an open file)
+                                   becomes the command's fd 1. The caller keeps it. */
 } fp_launch_cfg;
 
 typedef struct fp_launch {

@@ -286,3 +286,14 @@ $f"
     [ "$status" -eq 2 ]
     [[ "$stderr" == *"--whole-cgroup applies to the cgroup back-end, not docker"* ]]
 }
+
+@test "--watch: fp-apply ends when the reader of its output goes away, with no record to answer" {
+    local t0 t
+    t0=$(date +%s.%N)
+    run --separate-stderr timeout 30 bash -c "'$FP_BIN/fp-apply' -n --watch 0.2 < <(sleep 60) | (sleep 0.5; exit 0); echo \"\${PIPESTATUS[0]}\""
+    t=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
+    [ "$status" -eq 0 ]
+    [ "$output" = 2 ]
+    [[ "$stderr" == *"fp-apply: standard output: Broken pipe"* ]]
+    between "$t" 0 10 "seconds to end"
+}
