@@ -176,7 +176,8 @@ static void usage(FILE *f)
           "  -c, --compare             compare two files (the default with exactly two)\n"
           "      --top N               compare: features listed (default 10)\n"
           "      --threshold D         compare: exit 1 when the distance exceeds D\n"
-          "      --svg FILE            join: draw a chart into FILE at the end (atomically)\n"
+          "      --svg FILE            join: draw a chart into FILE at the end (atomically;\n"
+          "                            -: on standard output, in place of the records)\n"
           "      --chart band|tradeoff the chart: predicted band, limit and usage over time of\n"
           "                            one workload (default), or slack against violation rate\n"
           "                            per model and quantile level\n"
@@ -1383,7 +1384,13 @@ static void write_svg(run *R)
     fp_err err = {0};
     size_t len = 0;
     char *svg = R->S->chart == CH_TRADEOFF ? tradeoff_svg(R, &len, &err) : band_svg(R, &len, &err);
-    if (!svg || fp_chart_save(R->S->svg, svg, len, &err) < 0) {
+    if (svg && strcmp(R->S->svg, "-") == 0) {
+        /* the chart is the output (the records went nowhere) */
+        if (fwrite(svg, 1, len, stdout) != len || fflush(stdout) != 0) {
+            fprintf(stderr, "fp-diff: --svg -: standard output: %s\n", strerror(errno));
+            set_status(R, 2);
+        }
+    } else if (!svg || fp_chart_save(R->S->svg, svg, len, &err) < 0) {
         fprintf(stderr, "fp-diff: --svg %s\n", err.msg);
         set_status(R, 2);
     }
@@ -1428,7 +1435,17 @@ static int join_mode(const settings *S)
     R.ch.t_end = NAN;
     fp_score_init(&R.actuals);
     fp_score_init(&R.samples);
-    if ((S->svg && check_writable("--svg", S->svg) < 0) ||
+    /* --svg -: the chart on standard output, in place of the records */
+    FILE *devnull = NULL;
+    if (S->svg && strcmp(S->svg, "-") == 0) {
+        if (!(devnull = fopen("/dev/null", "we"))) {
+            fprintf(stderr, "fp-diff: /dev/null: %s\n", strerror(errno));
+            json_decref(R.index);
+            return 2;
+        }
+        R.out = devnull;
+    }
+    if ((S->svg && strcmp(S->svg, "-") != 0 && check_writable("--svg", S->svg) < 0) ||
         (S->textfile && check_writable("--textfile", S->textfile) < 0)) {
         json_decref(R.index);
         return 2;
@@ -1493,6 +1510,7 @@ static int join_mode(const settings *S)
     free(R.ch.use.p);
     free(R.ch.tp);
     fp_promfile_free(R.prom);
+    if (devnull) fclose(devnull);
     return R.status;
 }
 
