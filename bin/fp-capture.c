@@ -105,7 +105,7 @@ static void usage(FILE *f)
           "      --watch-docker      fingerprint every container that starts\n"
           "      --replay FILE       turn a recorded trace into records (repeatable)\n"
           "      --skip-bad          skip malformed lines of a trace (counted on stderr)\n"
-          "  -m, --meta KEY=VALUE    metadata for the fingerprint: a number or a string\n"
+          "      --meta KEY=VALUE    metadata for the fingerprint: a number or a string\n"
           "                          (e.g. input_bytes=123, req_mem_bytes=4e9; repeatable)\n"
           "      --proc-root DIR, --cgroup-root DIR, --docker-socket PATH\n"
           "                          read the system from elsewhere (tests, containers)\n"
@@ -121,7 +121,7 @@ static int parse_seconds(const char *opt, const char *s, double min, double *out
 static int parse_args(int argc, char **argv, settings *st)
 {
     enum { O_REFINE = 256, O_NOSAMPLES, O_ID, O_CGPARENT, O_NOPERF, O_CGROUP, O_DOCKER,
-           O_WATCH, O_REPLAY, O_SKIPBAD, O_PROCROOT, O_CGROOT, O_DOCKSOCK, O_CGDRIVER, O_CMDSTDOUT};
+           O_WATCH, O_REPLAY, O_SKIPBAD, O_PROCROOT, O_CGROOT, O_DOCKSOCK, O_CGDRIVER, O_CMDSTDOUT, O_META};
     static const struct option opts[] = {
         {"interval", required_argument, 0, 'i'}, {"window", required_argument, 0, 'w'},
         {"refine", required_argument, 0, O_REFINE}, {"duration", required_argument, 0, 'd'},
@@ -132,7 +132,7 @@ static int parse_args(int argc, char **argv, settings *st)
         {"no-perf", no_argument, 0, O_NOPERF}, {"pid", required_argument, 0, 'p'},
         {"cgroup", required_argument, 0, O_CGROUP}, {"docker", required_argument, 0, O_DOCKER},
         {"watch-docker", no_argument, 0, O_WATCH}, {"replay", required_argument, 0, O_REPLAY},
-        {"meta", required_argument, 0, 'm'}, {"skip-bad", no_argument, 0, O_SKIPBAD}, {"proc-root", required_argument, 0, O_PROCROOT},
+        {"meta", required_argument, 0, O_META}, {"skip-bad", no_argument, 0, O_SKIPBAD}, {"proc-root", required_argument, 0, O_PROCROOT},
         {"cgroup-root", required_argument, 0, O_CGROOT}, {"docker-socket", required_argument, 0, O_DOCKSOCK},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
     st->interval = 0.1;
@@ -203,7 +203,12 @@ static int parse_args(int argc, char **argv, settings *st)
             st->replays[st->nreplay++] = optarg;
             break;
         case O_SKIPBAD: st->skip_bad = true; break;
-        case 'm': {
+        case 'm':
+            /* -m is --model in fp-predict, fp-run and fp-profile (fp(7), OPTION LETTERS) */
+            fputs("fp-capture: warning: -m is deprecated: use --meta (-m means --model in the "
+                  "other fp tools)\n", stderr);
+            /* fall through */
+        case O_META: {
             char *eq = strchr(optarg, '=');
             if (!eq || eq == optarg) {
                 fprintf(stderr, "fp-capture: --meta: '%s' is not KEY=VALUE\n", optarg);

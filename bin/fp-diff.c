@@ -161,7 +161,7 @@ static void usage(FILE *f)
           "write error, anomaly and score records (other records pass through); or compare\n"
           "the last fingerprint (or actual) of two files.\n"
           "  -a, --actual STAT         score an actual's peak (default), p95 or mean\n"
-          "  -q, --quantile pNN        allocation from predictions: this quantile\n"
+          "      --quantile pNN        allocation from predictions: this quantile\n"
           "                            (default: each resource's highest)\n"
           "      --first               keep the first prediction/allocation of an id, not the latest\n"
           "      --tolerance F         anomaly when above the highest quantile x (1+F) or below\n"
@@ -232,10 +232,10 @@ static int parse_fail(const char *s, fail_rule *r)
 /* Options into S; returns 0, 1 for --help/--version (exit 0), -1 usage. */
 static int parse_args(int argc, char **argv, settings *S)
 {
-    enum { O_FIRST = 256, O_TOL, O_FAIL, O_NOPASS, O_TABLE, O_SKIP, O_JOIN, O_ID, O_TOP, O_THR,
+    enum { O_FIRST = 256, O_QUANTILE, O_TOL, O_FAIL, O_NOPASS, O_TABLE, O_SKIP, O_JOIN, O_ID, O_TOP, O_THR,
            O_SVG, O_CHART, O_RES, O_TEXTFILE, O_TEXTFILE_EVERY };
     static const struct option opts[] = {
-        {"actual", required_argument, 0, 'a'}, {"quantile", required_argument, 0, 'q'},
+        {"actual", required_argument, 0, 'a'}, {"quantile", required_argument, 0, O_QUANTILE},
         {"first", no_argument, 0, O_FIRST}, {"tolerance", required_argument, 0, O_TOL},
         {"fail-above", required_argument, 0, O_FAIL}, {"no-pass", no_argument, 0, O_NOPASS},
         {"table", no_argument, 0, O_TABLE}, {"skip-bad", no_argument, 0, O_SKIP},
@@ -267,6 +267,11 @@ static int parse_args(int argc, char **argv, settings *S)
             }
             break;
         case 'q':
+            /* -q is --quiet in fp-train and fp-retrain (fp(7), OPTION LETTERS) */
+            fputs("fp-diff: warning: -q is deprecated: use --quantile (-q means --quiet in the "
+                  "other fp tools)\n", stderr);
+            /* fall through */
+        case O_QUANTILE:
             S->level = fp_quantile_level(optarg);
             if (S->level <= 0) {
                 fprintf(stderr, "fp-diff: --quantile wants a level such as p90 or p99.9, not \"%s\"\n",

@@ -110,7 +110,7 @@ static void usage(FILE *f)
           "Learn a model from fingerprint and actual records joined by id, or from sample\n"
           "streams; write it (JSON, atomically) with its provenance.\n"
           "  -o, --output FILE       the model file to write (-: standard output)\n"
-          "  -M, --model KIND        linear (default), knn, vpa, autopilot, lstm, gru,\n"
+          "  -M, --model-kind KIND   linear (default), knn, vpa, autopilot, lstm, gru,\n"
           "                          transformer, or auto (train the candidates, keep the\n"
           "                          one of lowest validation cost; see fp-train(1))\n"
           "  -u, --update MODEL      continue training MODEL with new records (writes back to\n"
@@ -200,7 +200,8 @@ static int parse_args(int argc, char **argv, settings *S)
            O_LR, O_L2, O_K, O_VAL, O_PAT, O_SEED, O_GROUP, O_SKIP, O_HIDDEN, O_LAYERS, O_HEADS,
            O_CTX, O_BPTT, O_DROPOUT, O_WD, O_CLIP, O_THREADS, O_MAXSTEPS };
     static const struct option opts[] = {
-        {"output", required_argument, 0, 'o'}, {"model", required_argument, 0, 'M'},
+        {"output", required_argument, 0, 'o'}, {"model-kind", required_argument, 0, 'M'},
+        {"model", required_argument, 0, 'M'},  /* the older spelling of --model-kind */
         {"update", required_argument, 0, 'u'}, {"target", required_argument, 0, O_TARGET},
         {"window", required_argument, 0, O_WINDOW}, {"from-samples", no_argument, 0, O_SAMPLES},
         {"every", required_argument, 0, O_EVERY}, {"horizon", required_argument, 0, O_HORIZON},

@@ -116,8 +116,8 @@ setup() {
 }
 
 @test "--label and --meta on a replay merge into the trace's metadata" {
-    fpc -l team=x -m input_bytes=5 -w 0.2 -o "$BATS_TEST_TMPDIR/l.jsonl" -- sleep 0.1
-    fpr=$(fpc --replay "$BATS_TEST_TMPDIR/l.jsonl" -l env=prod -m input_bytes=7 --no-samples | of_type fingerprint)
+    fpc -l team=x --meta input_bytes=5 -w 0.2 -o "$BATS_TEST_TMPDIR/l.jsonl" -- sleep 0.1
+    fpr=$(fpc --replay "$BATS_TEST_TMPDIR/l.jsonl" -l env=prod --meta input_bytes=7 --no-samples | of_type fingerprint)
     [ "$(jq -c .meta.labels <<<"$fpr")" = '{"team":"x","env":"prod"}' ]
     [ "$(jq .features.meta_input_bytes <<<"$fpr")" = 7 ]
 }
