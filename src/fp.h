@@ -37,4 +37,12 @@
 #include "fp/chart.h"
 #include "fp/promfile.h"
 #include "fp/systemd.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+#ifdef __cplusplus
+}
+#endif
+
 #endif

@@ -186,7 +186,7 @@ int fp_launch_prepare(const fp_roots *r, const fp_cg_layout *l, const fp_launch_
             (void)wr;
             _exit(127);
         }
-        if (cfg->child_mask) sigprocmask(SIG_SETMASK, cfg->child_mask, NULL);
+        if (cfg->child_mask) sigprocmask(SIG_SETMASK, (const sigset_t *)cfg->child_mask, NULL);
         execvp(cfg->argv[0], cfg->argv);
         int e = errno;
         ssize_t wr = write(fail[1], &e, sizeof e);

@@ -24,6 +24,10 @@
 #include "fp/error.h"
 #include "fp/roots.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Append to plan the tc changes that limit pid's namespace to Bps bytes
  * per second (FP_UNLIMITED: remove our limit). When the namespace is the
  * host's, or has no interface but lo, or tc/nsenter are missing, appends
@@ -34,5 +38,9 @@ int fp_netlimit_plan(const fp_roots *r, int pid, double Bps, fp_plan *plan, fp_e
 /* Perform one "tc:IF" change for pid. FP_ESYS with tc's message when it
  * fails. */
 int fp_netlimit_apply(const fp_roots *r, int pid, const fp_change *c, fp_err *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

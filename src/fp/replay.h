@@ -34,6 +34,10 @@
 #include "fp/error.h"
 #include "fp/metric.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum { FP_TRACE_FP, FP_TRACE_BITBRAINS, FP_TRACE_EAGER } fp_trace_format;
 
 typedef struct fp_replay fp_replay;
@@ -69,5 +73,9 @@ json_t *fp_replay_take(fp_replay *r);
 void fp_replay_skip_bad(fp_replay *r, bool skip);
 long fp_replay_skipped(const fp_replay *r);
 void fp_replay_free(fp_replay *r);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
