@@ -9,6 +9,10 @@
 #define FP_CLI_H
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +88,22 @@ static inline int cli_each_input(const char *prog, char *const *inputs, int n,
     return 0;
 }
 
+/* Where a launched command's standard output goes (fp_launch_cfg.stdout_fd),
+ * from --cmd-stdout SPEC: NULL (not given) is the tool's standard error
+ * when the tool's own output is on its standard output (records_on_stdout),
+ * else standard output; "-" is the tool's standard output (shared with
+ * whatever the tool writes there); anything else is a file, created or
+ * truncated. Returns the descriptor (0 for "inherit"), or -1 after
+ * "PROG: --cmd-stdout FILE: why" on stderr. */
+static inline int cli_cmd_stdout(const char *prog, const char *spec, bool records_on_stdout)
+{
+    if (!spec) return records_on_stdout ? STDERR_FILENO : 0;
+    if (strcmp(spec, "-") == 0) return 0;
+    int fd = open(spec, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) fprintf(stderr, "%s: --cmd-stdout %s: %s\n", prog, spec, strerror(errno));
+    return fd;
+}
+
 /* The record output of a tool that follows workloads to their end (fp-run,
  * fp-capture): after the first failed write (a closed pipe, a full disk)
  * nothing more is written and err says why, but the tool carries on with
@@ -91,13 +111,56 @@ static inline int cli_each_input(const char *prog, char *const *inputs, int n,
 typedef struct cli_out {
     FILE *f;
     bool failed;
+    bool gone;                  /* the reader went away (EPIPE, or POLLERR/POLLHUP) */
     fp_err err;
 } cli_out;
+
+/* ---- the reader going away
+ * A tool's output that is a pipe or a socket tells it that its reader has
+ * gone at the next write (EPIPE: the tools ignore SIGPIPE to say why) and,
+ * between writes, to poll(): the write end reports POLLERR (a pipe) or
+ * POLLHUP (a socket) with no events asked for. A tool that waits between
+ * samples polls that descriptor too, so that `fp-capture -p PID | head -1`
+ * ends when head does, however long the interval. */
+
+/* fd when it is a pipe or a socket (worth polling for its reader), else -1. */
+static inline int cli_watch_fd(int fd)
+{
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) return -1;
+    return S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) ? fd : -1;
+}
+
+/* Has the reader of fd (a cli_watch_fd) gone? Does not wait. */
+static inline bool cli_fd_gone(int fd)
+{
+    if (fd < 0) return false;
+    struct pollfd p = {.fd = fd, .events = 0};
+    return poll(&p, 1, 0) > 0 && (p.revents & (POLLERR | POLLHUP));
+}
+
+/* The poll() answer for the output's cli_watch_fd: POLLERR or POLLHUP mark
+ * it failed and gone (as a write would have, with EPIPE). Returns o->gone. */
+static inline bool cli_out_polled(cli_out *o, short revents)
+{
+    if ((revents & (POLLERR | POLLHUP)) && !o->gone) {
+        o->gone = true;
+        if (!o->failed) {
+            errno = EPIPE;
+            fp_err_sys(&o->err, "write");
+            o->failed = true;
+        }
+    }
+    return o->gone;
+}
 
 /* Write rec (borrowed; NULL is skipped) as one line. */
 static inline void cli_emit_borrowed(cli_out *o, const json_t *rec)
 {
-    if (rec && !o->failed && fp_record_write(o->f, rec, &o->err) < 0) o->failed = true;
+    if (rec && !o->failed && fp_record_write(o->f, rec, &o->err) < 0) {
+        o->failed = true;
+        if (o->err.sys_errno == EPIPE) o->gone = true;
+    }
 }
 
 /* Write rec and drop the caller's reference. */
@@ -110,6 +173,7 @@ static inline void cli_emit(cli_out *o, json_t *rec)
 static inline void cli_flush(cli_out *o)
 {
     if (!o->failed && fflush(o->f) != 0) {
+        if (errno == EPIPE) o->gone = true;
         fp_err_sys(&o->err, "write");
         o->failed = true;
     }

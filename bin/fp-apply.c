@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "fp.h"
 #include "fp/actuator.h"
 #include "fp/policy.h"
@@ -611,6 +612,13 @@ static int read_input(run *R, const char *name, int fd, revert_item **items, int
         if (S->watch_s > 0 && !S->revert) {
             int w = fp_reader_wait(rd, (int)(S->watch_s * 1000));
             if (w == 0) {
+                /* no record to answer: has the reader of ours gone? */
+                if (cli_fd_gone(cli_watch_fd(fileno(R->out)))) {
+                    fprintf(stderr, "fp-apply: standard output: %s\n", strerror(EPIPE));
+                    R->status = 2;
+                    rc = -1;
+                    break;
+                }
                 look(R);
                 continue;
             }

@@ -33,7 +33,8 @@
 
 typedef struct settings {
     double interval, window, refine, duration;
-    const char *output, *id, *cgroup_parent;
+    const char *output, *id, *cgroup_parent, *cmd_stdout;
+    int cmd_stdout_fd;          /* fp_launch_cfg.stdout_fd */
     fp_cg_driver cgroup_driver;
     bool no_samples, summary, no_perf, watch_docker, skip_bad;
     fp_roots roots;
@@ -87,7 +88,10 @@ static void usage(FILE *f)
           "  -w, --window SEC        fingerprint after SEC seconds (default 10)\n"
           "      --refine SEC        emit the fingerprint again every SEC seconds after that\n"
           "  -d, --duration SEC      stop after SEC seconds (attach and watch modes)\n"
-          "  -o, --output FILE       write records to FILE instead of standard output\n"
+          "  -o, --output FILE       write records to FILE instead of standard output (-: stdout)\n"
+          "      --cmd-stdout FILE   the command's standard output goes to FILE (-: standard\n"
+          "                          output, shared with the records); default: standard\n"
+          "                          error while the records are on standard output\n"
           "      --no-samples        write only fingerprint and actual records\n"
           "  -s, --summary           print a human summary on standard error at the end\n"
           "      --id ID             workload id (default: command name, time and pid)\n"
@@ -101,7 +105,7 @@ static void usage(FILE *f)
           "      --watch-docker      fingerprint every container that starts\n"
           "      --replay FILE       turn a recorded trace into records (repeatable)\n"
           "      --skip-bad          skip malformed lines of a trace (counted on stderr)\n"
-          "  -m, --meta KEY=VALUE    metadata for the fingerprint: a number or a string\n"
+          "      --meta KEY=VALUE    metadata for the fingerprint: a number or a string\n"
           "                          (e.g. input_bytes=123, req_mem_bytes=4e9; repeatable)\n"
           "      --proc-root DIR, --cgroup-root DIR, --docker-socket PATH\n"
           "                          read the system from elsewhere (tests, containers)\n"
@@ -117,18 +121,18 @@ static int parse_seconds(const char *opt, const char *s, double min, double *out
 static int parse_args(int argc, char **argv, settings *st)
 {
     enum { O_REFINE = 256, O_NOSAMPLES, O_ID, O_CGPARENT, O_NOPERF, O_CGROUP, O_DOCKER,
-           O_WATCH, O_REPLAY, O_SKIPBAD, O_PROCROOT, O_CGROOT, O_DOCKSOCK, O_CGDRIVER};
+           O_WATCH, O_REPLAY, O_SKIPBAD, O_PROCROOT, O_CGROOT, O_DOCKSOCK, O_CGDRIVER, O_CMDSTDOUT, O_META};
     static const struct option opts[] = {
         {"interval", required_argument, 0, 'i'}, {"window", required_argument, 0, 'w'},
         {"refine", required_argument, 0, O_REFINE}, {"duration", required_argument, 0, 'd'},
         {"output", required_argument, 0, 'o'}, {"no-samples", no_argument, 0, O_NOSAMPLES},
         {"summary", no_argument, 0, 's'}, {"id", required_argument, 0, O_ID},
         {"label", required_argument, 0, 'l'}, {"cgroup-parent", required_argument, 0, O_CGPARENT},
-        {"cgroup-driver", required_argument, 0, O_CGDRIVER},
+        {"cgroup-driver", required_argument, 0, O_CGDRIVER}, {"cmd-stdout", required_argument, 0, O_CMDSTDOUT},
         {"no-perf", no_argument, 0, O_NOPERF}, {"pid", required_argument, 0, 'p'},
         {"cgroup", required_argument, 0, O_CGROUP}, {"docker", required_argument, 0, O_DOCKER},
         {"watch-docker", no_argument, 0, O_WATCH}, {"replay", required_argument, 0, O_REPLAY},
-        {"meta", required_argument, 0, 'm'}, {"skip-bad", no_argument, 0, O_SKIPBAD}, {"proc-root", required_argument, 0, O_PROCROOT},
+        {"meta", required_argument, 0, O_META}, {"skip-bad", no_argument, 0, O_SKIPBAD}, {"proc-root", required_argument, 0, O_PROCROOT},
         {"cgroup-root", required_argument, 0, O_CGROOT}, {"docker-socket", required_argument, 0, O_DOCKSOCK},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
     st->interval = 0.1;
@@ -166,6 +170,7 @@ static int parse_args(int argc, char **argv, settings *st)
             break;
         }
         case O_CGPARENT: st->cgroup_parent = optarg; break;
+        case O_CMDSTDOUT: st->cmd_stdout = optarg; break;
         case O_CGDRIVER:
             if (fp_cg_driver_parse(optarg, &st->cgroup_driver) < 0) {
                 fprintf(stderr, "fp-capture: --cgroup-driver: '%s' is not systemd, cgroupfs or auto\n", optarg);
@@ -198,7 +203,12 @@ static int parse_args(int argc, char **argv, settings *st)
             st->replays[st->nreplay++] = optarg;
             break;
         case O_SKIPBAD: st->skip_bad = true; break;
-        case 'm': {
+        case 'm':
+            /* -m is --model in fp-predict, fp-run and fp-profile (fp(7), OPTION LETTERS) */
+            fputs("fp-capture: warning: -m is deprecated: use --meta (-m means --model in the "
+                  "other fp tools)\n", stderr);
+            /* fall through */
+        case O_META: {
             char *eq = strchr(optarg, '=');
             if (!eq || eq == optarg) {
                 fprintf(stderr, "fp-capture: --meta: '%s' is not KEY=VALUE\n", optarg);
@@ -251,6 +261,10 @@ static int parse_args(int argc, char **argv, settings *st)
     }
     if (st->cgroup_driver != FP_CGD_AUTO && !st->cmd) {
         fprintf(stderr, "fp-capture: --cgroup-driver applies to a command fp-capture starts\n");
+        return -1;
+    }
+    if (st->cmd_stdout && !st->cmd) {
+        fprintf(stderr, "fp-capture: --cmd-stdout applies to a command fp-capture starts\n");
         return -1;
     }
     if (st->cgroup_parent && !st->cmd) {
@@ -567,7 +581,8 @@ static target *launch(run *R, const sigset_t *oldmask, fp_err *err, int *exec_st
     snprintf(name, sizeof name, "fp-%d", (int)getpid());
     fp_launch_cfg cfg = {.argv = st->cmd, .cgroup_parent = st->cgroup_parent, .cgroup_name = name,
                          .child_mask = oldmask, .driver = st->cgroup_driver,
-                         .scope_prefix = "fp-capture", .sweep_prefix = "fp-"};
+                         .scope_prefix = "fp-capture", .sweep_prefix = "fp-",
+                         .stdout_fd = st->cmd_stdout_fd};
     int prc = fp_launch_prepare(&st->roots, R->layout, &cfg, &t->launch, err);
     if (t->launch.swept)
         fprintf(stderr, "fp-capture: note: removed %d empty cgroup%s left behind by fp processes "
@@ -626,24 +641,55 @@ static int live_targets(const run *R)
     return n;
 }
 
+/* Send sig to every process of the launched workload. */
+static void signal_workload(target *ct, int sig)
+{
+    int pids[1024], n = 0;
+    fp_err e = {0};
+    if (ct->launch.cg) n = fp_cgroup_pids(ct->launch.cg, pids, 1024, &e);
+    for (int i = 0; i < n; i++) kill(pids[i], sig);
+    kill(ct->launch.pid, sig);
+}
+
+/* Seconds a launched workload has between SIGTERM and SIGKILL once the
+ * reader of the records has gone. */
+#define GONE_GRACE_S 5.0
+
 /* Main loop for live targets: sleep until the next tick on a signalfd, so
  * signals are handled between samples. child > 0 is the launched workload.
- * Returns the exit status for main. */
+ * When the reader of the records goes away (a write fails with EPIPE, or
+ * the pipe reports it between samples), attach and watch modes stop at
+ * once, and a launched workload is sent SIGTERM (SIGKILL GONE_GRACE_S
+ * later), as a pipeline's writer is ended by SIGPIPE. Returns the exit
+ * status for main. */
 static int loop(run *R, int sfd, pid_t child, target *ct)
 {
     settings *st = R->st;
-    double t0 = mono(), next = t0 + st->interval;
-    bool stop = false;
+    double t0 = mono(), next = t0 + st->interval, gone_at = 0;
+    bool stop = false, killed = false;
     int status_out = 0;
+    int out_fd = cli_watch_fd(fileno(R->out.f));
     while (!stop) {
         double now = mono();
         double wait = next - now;
         if (wait < 0) wait = 0;  /* late (a slow machine): still look at signals and the exit */
+        if (gone_at > 0 && wait > 0.1) wait = 0.1; /* the workload's exit, or the grace's end */
         {
             struct timespec ts = {(time_t)wait, (long)((wait - floor(wait)) * 1e9)};
-            struct pollfd pfd = {.fd = sfd, .events = POLLIN};
-            int pr = ppoll(&pfd, 1, &ts, NULL);
-            if (pr > 0) {
+            struct pollfd pfd[2] = {{.fd = sfd, .events = POLLIN}, {.fd = out_fd, .events = 0}};
+            int pr = ppoll(pfd, R->out.gone || out_fd < 0 ? 1 : 2, &ts, NULL);
+            if (pr > 0 && out_fd >= 0) cli_out_polled(&R->out, pfd[1].revents);
+            if (R->out.gone) {
+                if (child <= 0) break;
+                if (gone_at == 0) {
+                    gone_at = mono();
+                    signal_workload(ct, SIGTERM);
+                } else if (!killed && mono() - gone_at >= GONE_GRACE_S) {
+                    killed = true;
+                    signal_workload(ct, SIGKILL);
+                }
+            }
+            if (pr > 0 && (pfd[0].revents & POLLIN)) {
                 struct signalfd_siginfo si;
                 while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
                     int sig = (int)si.ssi_signo;
@@ -826,8 +872,13 @@ int main(int argc, char **argv)
     }
     run R = {.st = &st, .out = {.f = stdout}};
     gethostname(R.host, sizeof R.host - 1);
+    if (st.output && strcmp(st.output, "-") == 0) st.output = NULL;
     if (st.output && !(R.out.f = fopen(st.output, "we"))) {
         fprintf(stderr, "fp-capture: cannot open %s: %s\n", st.output, strerror(errno));
+        settings_free(&st);
+        return EXIT_USAGE;
+    }
+    if (st.cmd && (st.cmd_stdout_fd = cli_cmd_stdout("fp-capture", st.cmd_stdout, !st.output)) < 0) {
         settings_free(&st);
         return EXIT_USAGE;
     }

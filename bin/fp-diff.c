@@ -161,7 +161,7 @@ static void usage(FILE *f)
           "write error, anomaly and score records (other records pass through); or compare\n"
           "the last fingerprint (or actual) of two files.\n"
           "  -a, --actual STAT         score an actual's peak (default), p95 or mean\n"
-          "  -q, --quantile pNN        allocation from predictions: this quantile\n"
+          "      --quantile pNN        allocation from predictions: this quantile\n"
           "                            (default: each resource's highest)\n"
           "      --first               keep the first prediction/allocation of an id, not the latest\n"
           "      --tolerance F         anomaly when above the highest quantile x (1+F) or below\n"
@@ -176,7 +176,8 @@ static void usage(FILE *f)
           "  -c, --compare             compare two files (the default with exactly two)\n"
           "      --top N               compare: features listed (default 10)\n"
           "      --threshold D         compare: exit 1 when the distance exceeds D\n"
-          "      --svg FILE            join: draw a chart into FILE at the end (atomically)\n"
+          "      --svg FILE            join: draw a chart into FILE at the end (atomically;\n"
+          "                            -: on standard output, in place of the records)\n"
           "      --chart band|tradeoff the chart: predicted band, limit and usage over time of\n"
           "                            one workload (default), or slack against violation rate\n"
           "                            per model and quantile level\n"
@@ -231,10 +232,10 @@ static int parse_fail(const char *s, fail_rule *r)
 /* Options into S; returns 0, 1 for --help/--version (exit 0), -1 usage. */
 static int parse_args(int argc, char **argv, settings *S)
 {
-    enum { O_FIRST = 256, O_TOL, O_FAIL, O_NOPASS, O_TABLE, O_SKIP, O_JOIN, O_ID, O_TOP, O_THR,
+    enum { O_FIRST = 256, O_QUANTILE, O_TOL, O_FAIL, O_NOPASS, O_TABLE, O_SKIP, O_JOIN, O_ID, O_TOP, O_THR,
            O_SVG, O_CHART, O_RES, O_TEXTFILE, O_TEXTFILE_EVERY };
     static const struct option opts[] = {
-        {"actual", required_argument, 0, 'a'}, {"quantile", required_argument, 0, 'q'},
+        {"actual", required_argument, 0, 'a'}, {"quantile", required_argument, 0, O_QUANTILE},
         {"first", no_argument, 0, O_FIRST}, {"tolerance", required_argument, 0, O_TOL},
         {"fail-above", required_argument, 0, O_FAIL}, {"no-pass", no_argument, 0, O_NOPASS},
         {"table", no_argument, 0, O_TABLE}, {"skip-bad", no_argument, 0, O_SKIP},
@@ -266,6 +267,11 @@ static int parse_args(int argc, char **argv, settings *S)
             }
             break;
         case 'q':
+            /* -q is --quiet in fp-train and fp-retrain (fp(7), OPTION LETTERS) */
+            fputs("fp-diff: warning: -q is deprecated: use --quantile (-q means --quiet in the "
+                  "other fp tools)\n", stderr);
+            /* fall through */
+        case O_QUANTILE:
             S->level = fp_quantile_level(optarg);
             if (S->level <= 0) {
                 fprintf(stderr, "fp-diff: --quantile wants a level such as p90 or p99.9, not \"%s\"\n",
@@ -1383,7 +1389,13 @@ static void write_svg(run *R)
     fp_err err = {0};
     size_t len = 0;
     char *svg = R->S->chart == CH_TRADEOFF ? tradeoff_svg(R, &len, &err) : band_svg(R, &len, &err);
-    if (!svg || fp_chart_save(R->S->svg, svg, len, &err) < 0) {
+    if (svg && strcmp(R->S->svg, "-") == 0) {
+        /* the chart is the output (the records went nowhere) */
+        if (fwrite(svg, 1, len, stdout) != len || fflush(stdout) != 0) {
+            fprintf(stderr, "fp-diff: --svg -: standard output: %s\n", strerror(errno));
+            set_status(R, 2);
+        }
+    } else if (!svg || fp_chart_save(R->S->svg, svg, len, &err) < 0) {
         fprintf(stderr, "fp-diff: --svg %s\n", err.msg);
         set_status(R, 2);
     }
@@ -1428,7 +1440,17 @@ static int join_mode(const settings *S)
     R.ch.t_end = NAN;
     fp_score_init(&R.actuals);
     fp_score_init(&R.samples);
-    if ((S->svg && check_writable("--svg", S->svg) < 0) ||
+    /* --svg -: the chart on standard output, in place of the records */
+    FILE *devnull = NULL;
+    if (S->svg && strcmp(S->svg, "-") == 0) {
+        if (!(devnull = fopen("/dev/null", "we"))) {
+            fprintf(stderr, "fp-diff: /dev/null: %s\n", strerror(errno));
+            json_decref(R.index);
+            return 2;
+        }
+        R.out = devnull;
+    }
+    if ((S->svg && strcmp(S->svg, "-") != 0 && check_writable("--svg", S->svg) < 0) ||
         (S->textfile && check_writable("--textfile", S->textfile) < 0)) {
         json_decref(R.index);
         return 2;
@@ -1493,6 +1515,7 @@ static int join_mode(const settings *S)
     free(R.ch.use.p);
     free(R.ch.tp);
     fp_promfile_free(R.prom);
+    if (devnull) fclose(devnull);
     return R.status;
 }
 

@@ -67,7 +67,8 @@
 
 typedef struct settings {
     double interval, window;
-    const char *model, *history;
+    const char *model, *history, *cmd_stdout;
+    int cmd_stdout_fd;          /* fp_launch_cfg.stdout_fd of run CMD */
     bool no_history_file, json, apply, follow, no_perf;
     int nearest;
 } settings;
@@ -811,7 +812,8 @@ static int cmd_run(shell *sh, int argc, char **argv)
     }
     char name[64];
     snprintf(name, sizeof name, "fp-profile-%d-%d", (int)getpid(), ++sh->runs);
-    fp_launch_cfg cfg = {.argv = argv + 1, .cgroup_name = name, .child_mask = &g.old};
+    fp_launch_cfg cfg = {.argv = argv + 1, .cgroup_name = name, .child_mask = &g.old,
+                         .stdout_fd = sh->S.cmd_stdout_fd};
     fp_err err = {0};
     int rc = -1, exec_status = 0, in = -1;
     fflush(stdout);
@@ -1551,6 +1553,8 @@ static void usage(FILE *f)
           "      --json              also print the records as JSON lines (json on)\n"
           "      --no-history-file   keep no history file of the commands typed\n"
           "      --no-perf           do not open performance counters\n"
+          "      --cmd-stdout FILE   where run CMD's standard output goes (-: standard\n"
+          "                          output, with the report; default: standard error)\n"
           "  -h, --help              this help;  -V, --version  the version\n"
           "Exit: 0; 2 for a bad option or when standard output fails.\n",
           f);
@@ -1559,13 +1563,14 @@ static void usage(FILE *f)
 /* Options into sh: 0, 1 for --help/--version (exit 0), -1 usage. */
 static int parse_args(int argc, char **argv, shell *sh)
 {
-    enum { O_HISTORY = 256, O_APPLY, O_NO_FOLLOW, O_JSON, O_NOHISTFILE, O_NOPERF };
+    enum { O_HISTORY = 256, O_APPLY, O_NO_FOLLOW, O_JSON, O_NOHISTFILE, O_NOPERF, O_CMDSTDOUT };
     static const struct option opts[] = {
         {"window", required_argument, 0, 'w'}, {"interval", required_argument, 0, 'i'},
         {"model", required_argument, 0, 'm'}, {"history", required_argument, 0, O_HISTORY},
         {"nearest", required_argument, 0, 'k'}, {"apply", no_argument, 0, O_APPLY},
         {"no-follow", no_argument, 0, O_NO_FOLLOW}, {"json", no_argument, 0, O_JSON},
         {"no-history-file", no_argument, 0, O_NOHISTFILE}, {"no-perf", no_argument, 0, O_NOPERF},
+        {"cmd-stdout", required_argument, 0, O_CMDSTDOUT},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
     settings *S = &sh->S;
     S->window = 2;
@@ -1589,6 +1594,7 @@ static int parse_args(int argc, char **argv, shell *sh)
         case O_JSON: S->json = true; break;
         case O_NOHISTFILE: S->no_history_file = true; break;
         case O_NOPERF: S->no_perf = true; break;
+        case O_CMDSTDOUT: S->cmd_stdout = optarg; break;
         case 'h': usage(stdout); return 1;
         case 'V': printf("fp-profile (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION); return 1;
         default: usage(stderr); return -1;
@@ -1621,6 +1627,7 @@ int main(int argc, char **argv)
     memset(&sh, 0, sizeof sh);
     int a = parse_args(argc, argv, &sh);
     if (a != 0) return a > 0 ? 0 : EXIT_USAGE;
+    if ((sh.S.cmd_stdout_fd = cli_cmd_stdout("fp-profile", sh.S.cmd_stdout, true)) < 0) return EXIT_USAGE;
     fp_roots_default(&sh.roots);
     fp_policy_default(&sh.pol);
     signal(SIGPIPE, SIG_IGN);

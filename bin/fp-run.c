@@ -80,6 +80,8 @@ typedef struct settings {
     const char *label_key[MAX_FILTERS], *label_val[MAX_FILTERS];  /* val NULL: any */
     regex_t name_re[MAX_FILTERS];
     char **cmd;
+    const char *cmd_stdout;        /* --cmd-stdout FILE|- */
+    int cmd_stdout_fd;             /* fp_launch_cfg.stdout_fd */
 } settings;
 
 /* What every workload of one fp-run shares. */
@@ -182,6 +184,8 @@ static void usage(FILE *f)
           "      --id ID             workload id (default: command name, time and pid;\n"
           "                          a container's name)\n"
           "      --cgroup-parent PATH  create the workload's cgroup under PATH\n"
+          "      --cmd-stdout FILE   the command's standard output goes to FILE (-: standard\n"
+          "                          output, shared with the records; default: standard error)\n"
           "      --cgroup-driver D   systemd (a transient scope of fp-run's own, Delegate=yes),\n"
           "                          cgroupfs, or auto (default: systemd on a cgroup v2 host\n"
           "                          whose PID 1 is systemd, else cgroupfs)\n"
@@ -248,7 +252,7 @@ static void settings_free(settings *S)
 static int parse_args(int argc, char **argv, settings *S)
 {
     enum { O_EVERY = 256, O_SAMPLES, O_HISTORY, O_NOHISTORY, O_LEARN, O_ID, O_CGPARENT, O_NOPERF,
-           O_DOCKER, O_WATCH, O_FILTER, O_PAUSE, O_NOPAUSE, O_CGDRIVER, O_UNIT };
+           O_DOCKER, O_WATCH, O_FILTER, O_PAUSE, O_NOPAUSE, O_CGDRIVER, O_UNIT, O_CMDSTDOUT };
     static const struct option opts[] = {
         {"interval", required_argument, 0, 'i'}, {"window", required_argument, 0, 'w'},
         {"every", required_argument, 0, O_EVERY}, {"model", required_argument, 0, 'm'},
@@ -258,7 +262,7 @@ static int parse_args(int argc, char **argv, settings *S)
         {"id", required_argument, 0, O_ID}, {"cgroup-parent", required_argument, 0, O_CGPARENT},
         {"cgroup-driver", required_argument, 0, O_CGDRIVER}, {"no-perf", no_argument, 0, O_NOPERF}, {"docker", required_argument, 0, O_DOCKER},
         {"watch-docker", no_argument, 0, O_WATCH}, {"filter", required_argument, 0, O_FILTER},
-        {"unit", required_argument, 0, O_UNIT},
+        {"unit", required_argument, 0, O_UNIT}, {"cmd-stdout", required_argument, 0, O_CMDSTDOUT},
         {"oom-pause", no_argument, 0, O_PAUSE}, {"no-oom-pause", no_argument, 0, O_NOPAUSE},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
     memset(S, 0, sizeof *S);
@@ -295,6 +299,7 @@ static int parse_args(int argc, char **argv, settings *S)
             }
             break;
         case O_NOPERF: S->no_perf = true; break;
+        case O_CMDSTDOUT: S->cmd_stdout = optarg; break;
         case O_DOCKER:
             if (S->docker) {
                 fputs("fp-run: --docker follows one container (use --watch-docker for many)\n", stderr);
@@ -355,6 +360,10 @@ static int parse_args(int argc, char **argv, settings *S)
     if (S->id && S->watch_docker) {
         fputs("fp-run: --id names one workload; --watch-docker follows many (each is named "
               "after its container)\n", stderr);
+        return -1;
+    }
+    if (S->cmd_stdout && containers) {
+        fputs("fp-run: --cmd-stdout applies to a command fp-run starts\n", stderr);
         return -1;
     }
     if (S->cgroup_parent && containers) {
@@ -987,7 +996,7 @@ static int launch(wl *w, const sigset_t *oldmask, fp_err *err, int *exec_status)
     fp_launch_cfg cfg = {.argv = S->cmd, .cgroup_parent = S->cgroup_parent, .cgroup_name = name,
                          .child_mask = oldmask, .require_cgroup = !S->dry_run && C->m,
                          .driver = S->cgroup_driver, .scope_prefix = "fp-run",
-                         .sweep_prefix = "fp-"};
+                         .sweep_prefix = "fp-", .stdout_fd = S->cmd_stdout_fd};
     int prc = fp_launch_prepare(&C->roots, C->layout, &cfg, &w->launch, err);
     if (w->launch.swept)
         fprintf(stderr, "fp-run: note: removed %d empty cgroup%s left behind by fp processes that "
@@ -1029,15 +1038,16 @@ static int launch(wl *w, const sigset_t *oldmask, fp_err *err, int *exec_status)
  * to sample (at most until deadline, monotonic seconds). A guard that
  * speaks is answered at once (press). Returns the signals that arrived as
  * a bit set (1 << signo), with their senders in *user (1 << signo when
- * sent by a process, not by the terminal's ^C). */
+ * sent by a process, not by the terminal's ^C). The records' reader going
+ * away meanwhile (out a pipe that reports it) marks out gone. */
 static unsigned long long wait_signals(int sfd, double deadline, unsigned long long *user,
-                                       wl *const *ws, int nws)
+                                       wl *const *ws, int nws, cli_out *out)
 {
     unsigned long long got = 0;
     double wait = deadline - mono();
     if (wait < 0) wait = 0;    /* late: still look, without waiting */
     struct timespec ts = {(time_t)wait, (long)((wait - floor(wait)) * 1e9)};
-    struct pollfd pfd[POLL_MAX];
+    struct pollfd pfd[POLL_MAX + 1];   /* + the records' output */
     wl *owner[POLL_MAX];
     int n = 1;
     pfd[0] = (struct pollfd){.fd = sfd, .events = POLLIN};
@@ -1051,7 +1061,10 @@ static unsigned long long wait_signals(int sfd, double deadline, unsigned long l
             owner[n++] = ws[i];
         }
     }
-    if (ppoll(pfd, (nfds_t)n, &ts, NULL) <= 0) return 0;
+    int out_fd = out->gone ? -1 : cli_watch_fd(fileno(out->f));
+    if (out_fd >= 0) pfd[n] = (struct pollfd){.fd = out_fd, .events = 0};
+    if (ppoll(pfd, (nfds_t)(n + (out_fd >= 0)), &ts, NULL) <= 0) return 0;
+    if (out_fd >= 0) cli_out_polled(out, pfd[n].revents);
     for (int i = 1; i < n; i++)
         if (pfd[i].revents) fp_memguard_polled(owner[i]->guard, pfd[i].fd, pfd[i].revents);
     wl *last = NULL;
@@ -1072,17 +1085,42 @@ static unsigned long long wait_signals(int sfd, double deadline, unsigned long l
     return got;
 }
 
+/* Send sig to every process of the workload fp-run started. */
+static void signal_workload(wl *w, int sig)
+{
+    int pids[1024], n = 0;
+    fp_err e = {0};
+    if (w->launch.cg) n = fp_cgroup_pids(w->launch.cg, pids, 1024, &e);
+    for (int i = 0; i < n; i++) kill(pids[i], sig);
+    kill(w->launch.pid, sig);
+}
+
+/* Seconds the workload has between SIGTERM and SIGKILL once the reader of
+ * the records has gone. */
+#define GONE_GRACE_S 5.0
+
 /* Sample the command until it exits; signals sent to fp-run go to it.
- * Returns the workload's exit status. */
+ * When the reader of the records goes away (fp-run -- CMD | head -1), the
+ * workload is sent SIGTERM, SIGKILL GONE_GRACE_S later, as a pipeline's
+ * writer is ended by SIGPIPE. Returns the workload's exit status. */
 static int loop_command(wl *w, int sfd)
 {
     const settings *S = w->C->S;
-    double next = mono() + S->interval;
+    double next = mono() + S->interval, gone_at = 0;
+    bool killed = false;
     for (;;) {
         /* every round, even when sampling fell behind (a slow machine):
          * signals, the memory guard and the workload's exit */
         {
-            unsigned long long user = 0, got = wait_signals(sfd, next, &user, &w, 1);
+            if (w->C->out.gone && gone_at == 0) {
+                gone_at = mono();
+                signal_workload(w, SIGTERM);
+            } else if (gone_at > 0 && !killed && mono() - gone_at >= GONE_GRACE_S) {
+                killed = true;
+                signal_workload(w, SIGKILL);
+            }
+            double until = gone_at > 0 && next > mono() + 0.1 ? mono() + 0.1 : next;
+            unsigned long long user = 0, got = wait_signals(sfd, until, &user, &w, 1, &w->C->out);
             /* a terminal's ^C already reached the workload's group */
             for (int sig = 1; sig < 64; sig++)
                 if (sig != SIGCHLD && (got & user & (1ULL << sig))) kill(w->launch.pid, sig);
@@ -1411,9 +1449,13 @@ static int loop_containers(ctx *C, fleet *f, int sfd, int *last_exit, bool *stop
         if (next - now > 0) {
             double until = S->watch_docker && next - now > 0.05 ? now + 0.05 : next;
             unsigned long long user = 0;
-            if (wait_signals(sfd, until, &user, f->w, f->n) & stop_sigs) {
+            if (wait_signals(sfd, until, &user, f->w, f->n, &C->out) & stop_sigs) {
                 partial = "fp-run stopped before the container exited";
                 *stopped = true;
+                break;
+            }
+            if (C->out.gone) {
+                partial = "the reader of fp-run's records went away before the container exited";
                 break;
             }
             if (S->watch_docker && watch_events(C, f) < 0) {
@@ -1439,6 +1481,10 @@ static int loop_containers(ctx *C, fleet *f, int sfd, int *last_exit, bool *stop
         }
         flush_out(C);
         if (!S->watch_docker && f->n == 0) break;
+        if (C->out.gone) {
+            partial = "the reader of fp-run's records went away before the container exited";
+            break;
+        }
     }
     for (int i = 0; i < f->n; i++) {
         if (finish(f->w[i], partial) < 0) rc = -1;
@@ -1564,6 +1610,10 @@ int main(int argc, char **argv)
         C.model_path = env && *env ? env : DEFAULT_MODEL;
     }
     int status = EXIT_USAGE;
+    if (S.cmd && (S.cmd_stdout_fd = cli_cmd_stdout("fp-run", S.cmd_stdout, true)) < 0) {
+        settings_free(&S);
+        return EXIT_USAGE;
+    }
     if (ctx_open(&C) == 0) {
         sigset_t mask, old;
         sigemptyset(&mask);

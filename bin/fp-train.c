@@ -111,8 +111,8 @@ static void usage(FILE *f)
           "       fp-train --update MODEL [options] [FILE...] [-o NEW]\n"
           "Learn a model from fingerprint and actual records joined by id, or from sample\n"
           "streams; write it (JSON, atomically) with its provenance.\n"
-          "  -o, --output FILE       the model file to write\n"
-          "  -M, --model KIND        linear (default), knn, vpa, autopilot, lstm, gru,\n"
+          "  -o, --output FILE       the model file to write (-: standard output)\n"
+          "  -M, --model-kind KIND   linear (default), knn, vpa, autopilot, lstm, gru,\n"
           "                          transformer, or auto (train the candidates, keep the\n"
           "                          one of lowest validation cost; see fp-train(1))\n"
           "  -u, --update MODEL      continue training MODEL with new records (writes back to\n"
@@ -207,7 +207,8 @@ static int parse_args(int argc, char **argv, settings *S)
            O_CTX, O_BPTT, O_DROPOUT, O_WD, O_CLIP, O_THREADS, O_MAXSTEPS, O_NOCAL, O_CALFOLDS,
            O_CALMETHOD };
     static const struct option opts[] = {
-        {"output", required_argument, 0, 'o'}, {"model", required_argument, 0, 'M'},
+        {"output", required_argument, 0, 'o'}, {"model-kind", required_argument, 0, 'M'},
+        {"model", required_argument, 0, 'M'},  /* the older spelling of --model-kind */
         {"update", required_argument, 0, 'u'}, {"target", required_argument, 0, O_TARGET},
         {"window", required_argument, 0, O_WINDOW}, {"from-samples", no_argument, 0, O_SAMPLES},
         {"every", required_argument, 0, O_EVERY}, {"horizon", required_argument, 0, O_HORIZON},
@@ -1164,6 +1165,33 @@ static void from_provenance(run *R, settings *S)
     }
 }
 
+/* -o -: the model file's bytes on standard output (fp_model_save writes
+ * files, atomically: it writes one in a private temporary directory, which
+ * is copied out and removed). */
+static int save_stdout(const fp_model *m, fp_err *err)
+{
+    const char *tmp = getenv("TMPDIR");
+    char dir[4096], path[4200];
+    snprintf(dir, sizeof dir, "%s/fp-train-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir)) return fp_err_sys(err, "-o -: a temporary directory");
+    snprintf(path, sizeof path, "%s/model.json", dir);
+    int rc = fp_model_save(m, path, err);
+    FILE *f = rc == 0 ? fopen(path, "re") : NULL;
+    if (rc == 0 && !f) rc = fp_err_sys(err, "%s", path);
+    if (f) {
+        char buf[65536];
+        size_t k;
+        while ((k = fread(buf, 1, sizeof buf, f)) > 0)
+            if (fwrite(buf, 1, k, stdout) != k) break;
+        if (ferror(f)) rc = fp_err_sys(err, "%s", path);
+        else if (ferror(stdout) || fflush(stdout) != 0) rc = fp_err_sys(err, "standard output");
+        fclose(f);
+    }
+    unlink(path);
+    rmdir(dir);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     /* the command line as given (getopt reorders argv) */
@@ -1380,13 +1408,13 @@ int main(int argc, char **argv)
         json_t *prov = provenance(&R, cmd, have_rep ? &rep : NULL, n_rows, n_groups, outpath);
         int rc = fp_model_set_provenance(R.m, prov, &err);
         json_decref(prov);
-        if (rc == 0) rc = fp_model_save(R.m, outpath, &err);
+        if (rc == 0) rc = strcmp(outpath, "-") == 0 ? save_stdout(R.m, &err) : fp_model_save(R.m, outpath, &err);
         if (rc < 0) {
             fprintf(stderr, "fp-train: %s\n", err.msg);
             status = 2;
             goto out;
         }
-        if (!S.quiet) fprintf(stderr, "fp-train: wrote %s\n", outpath);
+        if (!S.quiet) fprintf(stderr, "fp-train: wrote %s\n", strcmp(outpath, "-") ? outpath : "the model to standard output");
     }
 out:
     for (size_t i = 0; i < R.nw; i++) {

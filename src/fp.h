@@ -38,4 +38,12 @@
 #include "fp/promfile.h"
 #include "fp/systemd.h"
 #include "fp/atomic.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+#ifdef __cplusplus
+}
+#endif
+
 #endif

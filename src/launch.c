@@ -185,7 +185,14 @@ int fp_launch_prepare(const fp_roots *r, const fp_cg_layout *l, const fp_launch_
         while ((k = read(go[0], &c, 1)) < 0 && errno == EINTR) {}
         if (k != 0) _exit(127);
         signal(SIGPIPE, SIG_DFL);
-        if (cfg->child_mask) sigprocmask(SIG_SETMASK, cfg->child_mask, NULL);
+        if (cfg->stdout_fd > 0 && cfg->stdout_fd != STDOUT_FILENO &&
+            dup2(cfg->stdout_fd, STDOUT_FILENO) < 0) {
+            int e = errno;
+            ssize_t wr = write(fail[1], &e, sizeof e);
+            (void)wr;
+            _exit(127);
+        }
+        if (cfg->child_mask) sigprocmask(SIG_SETMASK, (const sigset_t *)cfg->child_mask, NULL);
         execvp(cfg->argv[0], cfg->argv);
         int e = errno;
         ssize_t wr = write(fail[1], &e, sizeof e);

@@ -37,8 +37,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <fcntl.h>
 #include <zlib.h>
 #include "fp/record.h"
 #include "fp/replay.h"
@@ -60,18 +62,24 @@ typedef struct lreader {
     long line;
 } lreader;
 
-/* Open path for line reading. Returns 0, or -1 with FP_ESYS. */
-static int lr_open(lreader *lr, const char *path, fp_err *err)
+/* Open src for line reading, naming it path in messages. Returns 0, or -1
+ * with FP_ESYS. */
+static int lr_open_as(lreader *lr, const char *src, const char *path, fp_err *err)
 {
     memset(lr, 0, sizeof *lr);
     lr->path = path;
     errno = 0;
-    lr->gz = gzopen(path, "rb");
+    lr->gz = gzopen(src, "rb");
     if (!lr->gz) {
         if (!errno) errno = ENOMEM;
         return fp_err_sys(err, "%s: cannot open", path);
     }
     return 0;
+}
+
+static int lr_open(lreader *lr, const char *path, fp_err *err)
+{
+    return lr_open_as(lr, path, path, err);
 }
 
 static void lr_close(lreader *lr)
@@ -189,6 +197,7 @@ static json_t *json_num(double v)
  * extension ("123" from "dir/123.csv.gz"). Returns a malloc'd string. */
 static char *file_stem(const char *path)
 {
+    if (strcmp(path, "-") == 0) return strdup("stdin");
     const char *b = strrchr(path, '/');
     b = b ? b + 1 : path;
     char *s = strdup(b);
@@ -239,6 +248,8 @@ struct fp_replay {
     bool skip_bad;
     long skipped;
     char *path;
+    char *src;           /* what is opened: path, or a spool of it (see spool) */
+    FILE *spool;         /* a pipe's or standard input's bytes, copied once */
     char *id;
     json_t *meta, *outcome;
     lreader lr;
@@ -276,6 +287,8 @@ void fp_replay_free(fp_replay *r)
     free(r->mem.path);
     free(r->mem.p);
     free(r->path);
+    free(r->src);
+    if (r->spool) fclose(r->spool);
     free(r->id);
     free(r);
 }
@@ -320,7 +333,7 @@ static int fp_open(fp_replay *r, fp_err *err)
      * first fingerprint, which comes after the samples of its window: look
      * ahead for it once, so the replayed fingerprint embeds the same. */
     lreader la;
-    if (lr_open(&la, r->path, NULL) == 0) {
+    if (lr_open_as(&la, r->src, r->path, NULL) == 0) {
         while (lr_next(&la, NULL) > 0) {
             if (!strstr(la.buf, "\"fingerprint\"")) continue;
             json_t *j = json_loadb(la.buf, la.len, 0, NULL);
@@ -450,7 +463,7 @@ static int bb_meta(fp_replay *r, const char *stem, fp_err *err)
 {
     double cores = 0, cap = 0, memcap = 0;
     lreader lr;
-    if (lr_open(&lr, r->path, err) < 0) return -1;
+    if (lr_open_as(&lr, r->src, r->path, err) < 0) return -1;
     fp_err ignored = {0};
     bool header = true;
     while (!(cores > 0 && cap > 0 && memcap > 0) && lr_next(&lr, &ignored) > 0) {
@@ -930,6 +943,55 @@ static int eg_next(fp_replay *r, fp_sample *s, fp_err *err)
 /* ---------------------------------------------------------------------------
  * Open and dispatch. */
 
+/* An fp or Bitbrains trace is read more than once (a look-ahead for the
+ * metadata, a pre-scan), which a pipe, a FIFO, a process substitution
+ * (/dev/fd/N) or standard input ("-") cannot be: their bytes are copied
+ * once into an unlinked temporary file ($TMPDIR, else /tmp), opened again
+ * through /proc/self/fd as often as needed. Returns 0 (r->src set), or -1
+ * with err. */
+static int spool(fp_replay *r, fp_err *err)
+{
+    int in = strcmp(r->path, "-") == 0 ? STDIN_FILENO : open(r->path, O_RDONLY | O_CLOEXEC);
+    if (in < 0) return fp_err_sys(err, "%s: cannot open", r->path);
+    r->spool = tmpfile();
+    if (!r->spool) {
+        fp_err_sys(err, "%s: a temporary file for its copy", r->path);
+        if (in != STDIN_FILENO) close(in);
+        return -1;
+    }
+    char buf[65536];
+    ssize_t k;
+    int rc = 0;
+    while ((k = read(in, buf, sizeof buf)) != 0) {
+        if (k < 0) {
+            if (errno == EINTR) continue;
+            rc = fp_err_sys(err, "%s: read", r->path);
+            break;
+        }
+        if (fwrite(buf, 1, (size_t)k, r->spool) != (size_t)k) {
+            rc = fp_err_sys(err, "%s: copying it to a temporary file", r->path);
+            break;
+        }
+    }
+    if (in != STDIN_FILENO) close(in);
+    if (rc == 0 && fflush(r->spool) != 0) rc = fp_err_sys(err, "%s: copying it to a temporary file", r->path);
+    if (rc < 0) return -1;
+    char src[64];
+    snprintf(src, sizeof src, "/proc/self/fd/%d", fileno(r->spool));
+    free(r->src);
+    if (!(r->src = strdup(src))) return fp_err_sys(err, "%s: out of memory", r->path);
+    return 0;
+}
+
+/* Needs path a spool: standard input, or anything that is not a regular
+ * file (a pipe, a FIFO, a character device). */
+static bool needs_spool(const char *path)
+{
+    struct stat st;
+    if (strcmp(path, "-") == 0) return true;
+    return stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+}
+
 /* Open path: an existing file is recognised by its first non-blank line
  * ('{' fp, "Timestamp [ms]" Bitbrains) or else by an eager name
  * (PREFIX_{cpu,memory,metadata}.csv[.gz]); a path that is no file names an
@@ -937,9 +999,14 @@ static int eg_next(fp_replay *r, fp_sample *s, fp_err *err)
 fp_replay *fp_replay_open(const char *path, fp_err *err)
 {
     fp_replay *r = calloc(1, sizeof *r);
-    if (!r || !(r->path = strdup(path))) {
+    if (!r || !(r->path = strdup(path)) || !(r->src = strdup(path))) {
+        if (r) free(r->path);
         free(r);
         fp_err_sys(err, "%s: out of memory", path);
+        return NULL;
+    }
+    if (needs_spool(path) && spool(r, err) < 0) {
+        fp_replay_free(r);
         return NULL;
     }
     size_t plen = 0;
@@ -948,7 +1015,7 @@ fp_replay *fp_replay_open(const char *path, fp_err *err)
     char *prefix = NULL;
     int rc = -1;
 
-    if (!file_exists(path) && kind < 0) {
+    if (!r->spool && !file_exists(path) && kind < 0) {
         char *m = eg_find(path, "metadata", true);
         if (m) {
             free(m);
@@ -956,7 +1023,7 @@ fp_replay *fp_replay_open(const char *path, fp_err *err)
             goto done;
         }
     }
-    if (lr_open(&r->lr, r->path, err) < 0) goto done;
+    if (lr_open_as(&r->lr, r->src, r->path, err) < 0) goto done;
     int lrc;
     while ((lrc = lr_next(&r->lr, err)) > 0 && blank(r->lr.buf)) {}
     if (lrc < 0) goto done;
@@ -971,7 +1038,7 @@ fp_replay *fp_replay_open(const char *path, fp_err *err)
     } else if (strstr(first, "Timestamp [ms]")) {
         r->fmt = FP_TRACE_BITBRAINS;
         rc = bb_open(r, err);
-    } else if (kind >= 0) {
+    } else if (kind >= 0 && !r->spool) {
         lr_close(&r->lr);
         prefix = strndup(path, plen);
         rc = prefix ? eg_open(r, prefix, gz, err) : fp_err_sys(err, "%s: out of memory", path);

@@ -8,7 +8,7 @@
 # OUT: the records (default share/fp/local-captures.jsonl beside this
 # script, written atomically). Runs a fixed list of workloads available on
 # Debian, one at a time, each under `fp-capture -w 2 --no-samples --id
-# local/NAME -m source=local -m workload=NAME`: stress-ng stressors (cpu,
+# local/NAME --meta source=local --meta workload=NAME`: stress-ng stressors (cpu,
 # vm, io, hdd, matrix, stream) at a few sizes, some with a ramp after the
 # window (so that the lifetime peak is not the window's), busybox loops,
 # and fio and sysbench when they are installed (the list says which ran).
@@ -47,7 +47,7 @@ cap() {
     name=$1; shift
     echo "capture-local: $name" >&2
     (cd "$tmp/work" && "$bin/fp-capture" -w 2 --no-samples --id "local/$name" \
-        -m source=local -m "workload=$name" -- "$@") > "$tmp/one.jsonl" 2> "$tmp/one.err" ||
+        --meta source=local --meta "workload=$name" -- "$@") > "$tmp/one.jsonl" 2> "$tmp/one.err" ||
         { cat "$tmp/one.err" >&2; echo "capture-local: $name failed" >&2; exit 2; }
     jq -c 'del(.host)' "$tmp/one.jsonl" >> "$tmp/out.jsonl"
     n=$((n + 1))

@@ -54,6 +54,10 @@
 #include "fp/record.h"
 #include "fp/roots.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Limits to put in place. A negative value (FP_UNSET) leaves that limit
  * alone; FP_UNLIMITED removes it. */
 #define FP_UNSET (-1.0)
@@ -225,5 +229,9 @@ json_t *fp_plan_changes_json(const fp_plan *p);
 /* Rebuild a plan from an allocation record (backend, object, token and
  * changes); FP_EINPUT when the record lacks them or they are malformed. */
 int fp_plan_from_allocation(const json_t *rec, fp_plan *p, fp_err *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

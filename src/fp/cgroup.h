@@ -21,6 +21,10 @@
 #include "fp/error.h"
 #include "fp/roots.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum { FP_CG_NONE = 0, FP_CG_V1 = 1, FP_CG_V2 = 2, FP_CG_HYBRID = 3 } fp_cg_version;
 
 typedef enum {
@@ -161,5 +165,9 @@ void fp_cg_reader_read(fp_cg_reader *rd, fp_cg_totals *t);
 /* As fp_cgroup_pids; returns -1 when no cgroup.procs can be read. */
 int fp_cg_reader_pids(fp_cg_reader *rd, int *pids, int max);
 void fp_cg_reader_free(fp_cg_reader *rd);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -38,6 +38,10 @@
 #include <stddef.h>
 #include "fp/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* One prediction of the band chart: from t on, [low, high] and mid. */
 typedef struct fp_chart_band_pt {
     double t, low, mid, high;
@@ -93,5 +97,9 @@ int fp_chart_save(const char *path, const char *svg, size_t len, fp_err *err);
 /* The text s XML-escaped (see above) into a new string the caller frees;
  * NULL when out of memory. */
 char *fp_xml_escape(const char *s);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -31,6 +31,10 @@
 #include "fp/model.h"
 #include "fp/prediction.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct fp_featmap fp_featmap;
 
 /* A map for model m (a fingerprint model; a history model needs no
@@ -108,5 +112,9 @@ size_t fp_dataset_drop_untargeted(fp_dataset *d);
 size_t fp_dataset_groups(const fp_dataset *d);
 /* The rows as examples (x NULL when dim is 0). */
 const fp_example *fp_dataset_examples(fp_dataset *d, size_t *n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

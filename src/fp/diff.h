@@ -50,6 +50,10 @@
 #include "fp/error.h"
 #include "fp/prediction.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Default eps of the normalised change. */
 #define FP_DIFF_EPS 1e-9
 /* Distinct quantile levels an fp_score keeps per resource. */
@@ -200,5 +204,9 @@ typedef struct fp_moved {
  * the feature). On success *dist is NAN when no feature is in common. */
 int fp_distance_json(const json_t *fa, const json_t *fb, double eps, int k, fp_moved *top,
                      int *n_top, double *dist, int *n_common, int *skipped, fp_err *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -20,6 +20,10 @@
 #include "fp/error.h"
 #include "fp/roots.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct fp_docker fp_docker;
 
 typedef struct fp_container {
@@ -72,5 +76,9 @@ int fp_docker_request(fp_docker *d, const char *method, const char *path, const 
  * stream broke. The caller sleeps in this call between its ticks. */
 int fp_docker_watch_start(fp_docker *d, fp_err *err);
 int fp_docker_watch_poll(fp_docker *d, int timeout_ms, char (*ids)[80], int max, fp_err *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -13,6 +13,10 @@
 
 #include <stdarg.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
     FP_OK = 0,
     FP_ESYS = 2,   /* the system refused: I/O, permissions, a missing daemon */
@@ -34,5 +38,9 @@ int fp_err_set(fp_err *err, fp_errclass cls, const char *fmt, ...)
 int fp_err_sys(fp_err *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void fp_err_clear(fp_err *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

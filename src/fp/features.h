@@ -25,6 +25,10 @@
 #include "fp/record.h"
 #include "fp/series.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define FP_FEATURES_VERSION 1
 #define FP_EMBED_DIM 32
 
@@ -99,5 +103,9 @@ json_t *fp_fingerprint(const fp_window *w, const fp_target *tg, const json_t *me
  * totals. outcome (borrowed, may be NULL) is copied in as `outcome`. */
 json_t *fp_actual(const fp_window *w, const fp_target *tg, const fp_exit *ex,
                   const json_t *meta, const json_t *outcome, double t);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

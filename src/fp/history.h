@@ -33,6 +33,10 @@
 #include <jansson.h>
 #include "fp/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct fp_history fp_history;
 
 typedef struct fp_history_opts {
@@ -61,5 +65,9 @@ int fp_history_append(fp_history *h, json_t *const *recs, size_t n, fp_err *err)
  * skipped. fn returns non-zero to stop. */
 typedef int (*fp_history_fn)(void *arg, json_t *rec);
 int fp_history_scan(fp_history *h, fp_history_fn fn, void *arg, long *bad, fp_err *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -58,6 +58,10 @@
 #include "fp/record.h"
 #include "fp/roots.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum { FP_CGD_AUTO = 0, FP_CGD_CGROUPFS, FP_CGD_SYSTEMD } fp_cg_driver;
 
 /* "auto", "cgroupfs", "systemd" and back (0, or -1 for other text). */
@@ -68,13 +72,19 @@ typedef struct fp_launch_cfg {
     char *const *argv;          /* the command; argv[0] is looked up in PATH */
     const char *cgroup_parent;  /* NULL: under the caller's own cgroup */
     const char *cgroup_name;    /* name of the new cgroup (one path component) */
-    const sigset_t *child_mask; /* signal mask the command starts with (NULL: the caller's) */
+    const void *child_mask;     /* a const sigset_t *: the signal mask the command
+                                   starts with (NULL: the caller's); void so that
+                                   this header needs no POSIX feature macro */
     bool require_cgroup;        /* no cgroup of its own fails the launch */
     fp_cg_driver driver;        /* see above; 0 is auto */
     const char *scope_prefix;   /* systemd driver: unit name prefix (NULL: "fp") */
     const char *sweep_prefix;   /* before the cgroup is made, remove the empty
                                    cgroups named PREFIX-PID of processes gone
                                    from its parent (fp_cgroup_sweep); NULL: no */
+    int stdout_fd;              /* the command's standard output: 0 (the default)
+                                   inherits the caller's; a descriptor > 0 (such as
+                                   2, the caller's standard error, or an open file)
+                                   becomes the command's fd 1. The caller keeps it. */
 } fp_launch_cfg;
 
 typedef struct fp_launch {
@@ -109,5 +119,9 @@ void fp_launch_reap(fp_launch *w, fp_exit *ex);
 /* Remove the workload's cgroup; leftover processes move to its parent.
  * Returns -1 with err when a directory could not be removed. */
 int fp_launch_cleanup(fp_launch *w, fp_err *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

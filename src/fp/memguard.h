@@ -48,6 +48,10 @@
 #include "fp/cgroup.h"
 #include "fp/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct fp_memguard_cfg {
     bool pause;            /* v1: set oom_kill_disable while the guard is held */
     double psi_stall_s;    /* v2 PSI trigger: this much "some" stall ... */
@@ -101,5 +105,9 @@ bool fp_memguard_pausing(const fp_memguard *g);
 
 /* Close the descriptors; clear oom_kill_disable if the guard set it. */
 void fp_memguard_free(fp_memguard *g);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

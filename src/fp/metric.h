@@ -15,6 +15,10 @@
 
 #include <stdbool.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* X(enum, name, description) */
 #define FP_METRICS(X) \
     X(CPU_CORES,        "cpu_cores",        "CPU time used per second of wall time (user+system)") \
@@ -97,5 +101,9 @@ void fp_sample_init(fp_sample *s, double t, const char *why);
 static inline bool fp_sample_has(const fp_sample *s, fp_metric m) { return s->why[m] == 0; }
 static inline void fp_sample_set(fp_sample *s, fp_metric m, double v) { s->v[m] = v; s->why[m] = 0; }
 static inline void fp_sample_miss(fp_sample *s, fp_metric m, const char *why) { s->why[m] = why; }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

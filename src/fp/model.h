@@ -133,6 +133,10 @@
 #include "fp/error.h"
 #include "fp/prediction.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define FP_MODEL_FORMAT_VERSION 1
 #define FP_MODEL_ZCLIP 10.0     /* normalised features are clamped to +-this */
 #define FP_MODEL_TMARGIN 0.25   /* predictions stay within the targets seen,
@@ -497,5 +501,9 @@ int fp_model_stream_step(fp_model_stream *s, const double *row, fp_quantiles out
 /* Steps fed so far. */
 long fp_model_stream_steps(const fp_model_stream *s);
 void fp_model_stream_free(fp_model_stream *s);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -15,6 +15,10 @@
 #include "fp/metric.h"
 #include "fp/roots.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Read at most max interfaces of pid's namespace into ifs; sets *own_ns.
  * Returns the number of interfaces, or -1 with err (FP_ESYS unreadable,
  * FP_EINPUT malformed file). */
@@ -27,5 +31,9 @@ int fp_net_ns(const fp_roots *r, int pid, char *id, size_t n);
 
 /* Parse the text of a net/dev file (name is used in messages). */
 int fp_net_parse(const char *text, const char *name, fp_net_if *ifs, int max, fp_err *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -24,6 +24,10 @@
 #include "fp/error.h"
 #include "fp/roots.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Append to plan the tc changes that limit pid's namespace to Bps bytes
  * per second (FP_UNLIMITED: remove our limit). When the namespace is the
  * host's, or has no interface but lo, or tc/nsenter are missing, appends
@@ -39,5 +43,9 @@ int fp_netlimit_apply(const fp_roots *r, int pid, const fp_change *c, fp_err *er
  * FP_UNLIMITED, "tbf rate Nbit burst B latency L(ms|us)" its rate in
  * bytes/s. -1 for anything else. */
 int fp_netlimit_rate(const char *value, double *Bps);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -51,6 +51,10 @@
 #include "fp/error.h"
 #include "fp/metric.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
     FP_EV_INSTRUCTIONS, FP_EV_CYCLES, FP_EV_CACHE_REFS, FP_EV_CACHE_MISSES,
     FP_EV_BRANCH_MISSES, FP_EV_LLC_LOADS, FP_EV_LLC_MISSES,
@@ -123,5 +127,9 @@ int fp_perf_encode(fp_perf_event e, struct perf_event_attr *attr, const char **w
 
 const char *fp_perf_event_name(fp_perf_event e);
 void fp_perf_free(fp_perf *p);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

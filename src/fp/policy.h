@@ -67,6 +67,10 @@
 #include "fp/prediction.h"
 #include "fp/roots.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum { FP_OVER_SCALE, FP_OVER_PRIORITY, FP_OVER_REFUSE, FP_OVER_ALLOW } fp_overcommit;
 
 typedef struct fp_res_policy {
@@ -191,5 +195,9 @@ typedef struct fp_share {
  * "scaled cpu x0.62", "refused: ...") in buf. */
 const char *fp_policy_share(const fp_policy *pol, const fp_capacity *cap, fp_share *s, int n,
                             char *buf, size_t bufn);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -22,6 +22,10 @@
 #include "fp/error.h"
 #include "fp/record.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* X(enum, record name, sample metric it predicts, unit word) */
 #define FP_RESOURCES(X) \
     X(CPU,        "cpu_cores",    "cpu_cores",    "cores") \
@@ -95,5 +99,9 @@ int fp_prediction_from_json(const json_t *rec, fp_prediction *p, fp_err *err);
 /* Write one (a new reference). Resources with n == 0 become null with
  * their reason in `missing`. */
 json_t *fp_prediction_to_json(const fp_prediction *p);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

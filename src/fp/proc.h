@@ -17,6 +17,10 @@
 #include "fp/error.h"
 #include "fp/roots.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct fp_proc_totals {
     double cpu_user_s, cpu_sys_s;
     unsigned long long rss_bytes, minflt, majflt, ctxsw;
@@ -65,5 +69,9 @@ int fp_proc_ppid(const fp_roots *r, int pid);
 /* The command line of pid as a JSON-ready argv (NUL-separated in /proc).
  * Fills argv (pointers into buf) and returns argc, or -1 with errno. */
 int fp_proc_cmdline(const fp_roots *r, int pid, char *buf, size_t n, char **argv, int max);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

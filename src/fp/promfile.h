@@ -32,6 +32,10 @@
 #include <stddef.h>
 #include "fp/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct fp_promfile fp_promfile;
 
 /* A new, empty set; NULL when out of memory. */
@@ -66,5 +70,9 @@ char *fp_promfile_text(const fp_promfile *p, size_t *len, fp_err *err);
 /* Write the text to path atomically (see above). FP_ESYS naming path; the
  * temporary file is removed on failure and path keeps its old content. */
 int fp_promfile_write(const fp_promfile *p, const char *path, fp_err *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

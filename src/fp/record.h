@@ -21,6 +21,10 @@
 #include "fp/error.h"
 #include "fp/metric.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define FP_SCHEMA 1
 
 /* The largest time a record may carry, in seconds: `t` (workload time) at
@@ -120,5 +124,9 @@ int fp_reader_next(fp_reader *r, json_t **out, fp_err *err);
 long fp_reader_line(const fp_reader *r);
 long fp_reader_skipped(const fp_reader *r);
 void fp_reader_free(fp_reader *r);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

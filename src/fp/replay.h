@@ -34,12 +34,20 @@
 #include "fp/error.h"
 #include "fp/metric.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum { FP_TRACE_FP, FP_TRACE_BITBRAINS, FP_TRACE_EAGER } fp_trace_format;
 
 typedef struct fp_replay fp_replay;
 
 /* Open path and detect its format. FP_ESYS if it cannot be read, FP_EINPUT
- * (naming the file) if it is no known format. */
+ * (naming the file) if it is no known format. "-" is standard input; it,
+ * and any path that is not a regular file (a pipe, a FIFO, /dev/fd/N of a
+ * process substitution), is read once into an unlinked temporary file
+ * ($TMPDIR, else /tmp) that the replay reads from (an fp or Bitbrains trace
+ * is read more than once). An eager task (three files) cannot come that way. */
 fp_replay *fp_replay_open(const char *path, fp_err *err);
 fp_trace_format fp_replay_format(const fp_replay *r);
 /* Suggested workload id: the trace's own (fp), "bitbrains/" + the VM file's
@@ -65,5 +73,9 @@ json_t *fp_replay_take(fp_replay *r);
 void fp_replay_skip_bad(fp_replay *r, bool skip);
 long fp_replay_skipped(const fp_replay *r);
 void fp_replay_free(fp_replay *r);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -14,6 +14,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define FP_PATH_MAX 4096
 
 typedef struct fp_roots {
@@ -56,5 +60,9 @@ typedef struct fp_slot {
  * (and reopened next time). Returns the length or -1 with errno. */
 long fp_slot_read(fp_slot *s, const char *path, char *buf, size_t n);
 void fp_slot_close(fp_slot *s);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -34,6 +34,10 @@
 #include "fp/proc.h"
 #include "fp/roots.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct fp_sampler_cfg {
     int pid;                       /* root process (0: none known) */
     const fp_cgroup *cg;           /* NULL: no cgroup */
@@ -58,5 +62,9 @@ void fp_sampler_start(fp_sampler *s, double now);
  * the number of processes the workload has (0 when all are gone). */
 int fp_sampler_sample(fp_sampler *s, double now, fp_sample *out);
 void fp_sampler_free(fp_sampler *s);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -23,6 +23,10 @@
 #ifndef FP_SERIES_H
 #define FP_SERIES_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define FP_SERIES_CAP 512
 
 #define FP_STATS(X) \
@@ -60,5 +64,9 @@ const char *fp_stat_name(fp_stat st);
 int fp_series_spectrum(const fp_series *s, double *peak_hz, double *entropy);
 /* Quantile q in [0,1] of the buffered values (type 7 interpolation). */
 double fp_series_quantile(const fp_series *s, double q);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -50,6 +50,10 @@
 #include "fp/error.h"
 #include "fp/roots.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Is PID 1 systemd (does <r->run>/systemd/system exist)? */
 bool fp_systemd_booted(const fp_roots *r);
 
@@ -166,5 +170,9 @@ typedef struct fp_sd_scope {
 
 int fp_systemd_delegate(const fp_roots *r, const fp_cg_layout *l, const char *prefix,
                         double timeout_s, fp_sd_scope *out, fp_err *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

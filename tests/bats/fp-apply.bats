@@ -381,3 +381,14 @@ chg() { jq -cn --arg k "$1" --arg p "$2" --arg d "${3:-$CG}" '{knob:$k,value:"12
     [ "$(jq -s 'map(.ok) | all | not' <<<"$output")" = true ]
     [ "$(knobs "$CG")" = "$before" ]
 }
+
+@test "--watch: fp-apply ends when the reader of its output goes away, with no record to answer" {
+    local t0 t
+    t0=$(date +%s.%N)
+    run --separate-stderr timeout 30 bash -c "'$FP_BIN/fp-apply' -n --watch 0.2 < <(sleep 60) | (sleep 0.5; exit 0); echo \"\${PIPESTATUS[0]}\""
+    t=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
+    [ "$status" -eq 0 ]
+    [ "$output" = 2 ]
+    [[ "$stderr" == *"fp-apply: standard output: Broken pipe"* ]]
+    between "$t" 0 10 "seconds to end"
+}

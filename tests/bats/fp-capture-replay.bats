@@ -116,8 +116,37 @@ setup() {
 }
 
 @test "--label and --meta on a replay merge into the trace's metadata" {
-    fpc -l team=x -m input_bytes=5 -w 0.2 -o "$BATS_TEST_TMPDIR/l.jsonl" -- sleep 0.1
-    fpr=$(fpc --replay "$BATS_TEST_TMPDIR/l.jsonl" -l env=prod -m input_bytes=7 --no-samples | of_type fingerprint)
+    fpc -l team=x --meta input_bytes=5 -w 0.2 -o "$BATS_TEST_TMPDIR/l.jsonl" -- sleep 0.1
+    fpr=$(fpc --replay "$BATS_TEST_TMPDIR/l.jsonl" -l env=prod --meta input_bytes=7 --no-samples | of_type fingerprint)
     [ "$(jq -c .meta.labels <<<"$fpr")" = '{"team":"x","env":"prod"}' ]
     [ "$(jq .features.meta_input_bytes <<<"$fpr")" = 7 ]
+}
+
+@test "- is standard input, and a pipe, a FIFO or a process substitution replays as the file does" {
+    local P=$BATS_TEST_TMPDIR f
+    f=$R/fp/job.jsonl
+    want=$(fpc --replay "$f" -w 1 --no-samples | jq -c 'del(.target)')
+    [ -n "$want" ]
+    # the reader looks ahead for the metadata: it must not read the pipe twice
+    run --separate-stderr fpc --replay <(cat "$f") -w 1 --no-samples
+    [ "$status" -eq 0 ]
+    [ "$(jq -c 'del(.target)' <<<"$output")" = "$want" ]
+    run --separate-stderr bash -c "cat '$f' | '$FP_BIN/fp-capture' --replay - -w 1 --no-samples"
+    [ "$status" -eq 0 ]
+    [ "$(jq -c 'del(.target)' <<<"$output")" = "$want" ]
+    mkfifo "$P/fifo"
+    cat "$f" > "$P/fifo" &
+    run --separate-stderr fpc --replay "$P/fifo" -w 1 --no-samples
+    [ "$status" -eq 0 ]
+    [ "$(jq -c 'del(.target)' <<<"$output")" = "$want" ]
+    # a Bitbrains trace, gzipped, on standard input: the same as the file
+    a=$(fpc --replay "$R/bitbrains/9.csv.gz" -w 600 | jq -c 'del(.target, .id, .meta.vm)')
+    b=$(fpc --replay - -w 600 < "$R/bitbrains/9.csv.gz" | jq -c 'del(.target, .id, .meta.vm)')
+    [ "$a" = "$b" ]
+    # -o - is standard output, not a file named -
+    cd "$P"
+    run --separate-stderr fpc --replay "$f" -w 1 --no-samples -o -
+    [ "$status" -eq 0 ]
+    [ "$(jq -c 'del(.target)' <<<"$output")" = "$want" ]
+    [ ! -e "$P/-" ]
 }

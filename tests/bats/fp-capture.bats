@@ -102,10 +102,10 @@ load helpers
     [ -e "$BATS_TEST_TMPDIR/ran" ]
 }
 
-@test "a reader that goes away does not kill the capture or leave its cgroup" {
-    fpc -i 0.02 -- sh -c 'sleep 0.5' | head -n 1 > "$BATS_TEST_TMPDIR/first"
+@test "a reader that goes away ends the capture: the command is sent SIGTERM (exit 143)" {
+    fpc -i 0.02 -- sh -c 'sleep 5' | head -n 1 > "$BATS_TEST_TMPDIR/first"
     status=${PIPESTATUS[0]}
-    [ "$status" -eq 2 ]
+    [ "$status" -eq 143 ]
     [ "$(jq -r .type "$BATS_TEST_TMPDIR/first")" = sample ]
 }
 
@@ -128,4 +128,85 @@ load helpers
     [ "$status" -eq 2 ]
     [[ "$stderr" == *"more than the limit of 200"* ]]
     [ -z "$output" ]
+}
+
+@test "the command's standard output never enters the record stream (stderr by default; --cmd-stdout FILE or -)" {
+    need_cmd jq
+    P=$BATS_TEST_TMPDIR
+    # fp-capture -- echo hi | jq: every line of stdout is a record
+    run --separate-stderr fpc --no-perf -- echo hi-from-the-command
+    [ "$status" -eq 0 ]
+    jq -e . <<<"$output" > /dev/null
+    (! grep -qx hi-from-the-command <<<"$output")
+    [[ "$stderr" == *hi-from-the-command* ]]
+    [ "$(jq -sc '[.[].type] | unique' <<<"$output")" = '["actual","fingerprint","sample"]' ]
+    # to a file
+    run --separate-stderr fpc --no-perf --cmd-stdout "$P/cmd.out" -- echo to-the-file
+    [ "$status" -eq 0 ]
+    [ "$(cat "$P/cmd.out")" = to-the-file ]
+    (! grep -qx to-the-file <<<"$output$stderr")
+    # - : on standard output with the records (the old behaviour)
+    run --separate-stderr fpc --no-perf --cmd-stdout - -- echo shared
+    [ "$status" -eq 0 ]
+    grep -qx shared <<<"$output"
+    # records in a file: the command's output stays on standard output
+    run --separate-stderr fpc --no-perf -o "$P/r.jsonl" -- echo mine
+    [ "$status" -eq 0 ]
+    [ "$output" = mine ]
+    jq -e . "$P/r.jsonl" > /dev/null
+    # usage: not with attach modes; an unwritable file is exit 2
+    run --separate-stderr fpc --cmd-stdout x -p 1 -d 1
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"--cmd-stdout applies to a command"* ]]
+    run --separate-stderr fpc --cmd-stdout /nonexistent/dir/x -- true
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"--cmd-stdout /nonexistent/dir/x: No such file or directory"* ]]
+}
+
+# Seconds since the epoch, with fractions.
+now_s() { date +%s.%N; }
+
+@test "attach modes end promptly when the reader of the records goes away (| head -1; idle between samples)" {
+    P=$BATS_TEST_TMPDIR
+    sleep 300 &
+    local sp=$! t0 t
+    # a write after head has gone fails: fp-capture stops, exit 2 with the reason
+    t0=$(now_s)
+    run --separate-stderr timeout 30 bash -c "'$FP_BIN/fp-capture' --no-perf -p $sp -i 0.2 | head -1"
+    t=$(awk -v a="$t0" -v b="$(now_s)" 'BEGIN { print b - a }')
+    [ "$status" -eq 0 ]
+    [ "$(jq -r .type <<<"$output")" = sample ]
+    between "$t" 0 10 "seconds to end after head -1"
+    # no write at all for 60 s: the closed pipe is seen while waiting
+    t0=$(now_s)
+    run timeout 30 bash -c "'$FP_BIN/fp-capture' --no-perf -p $sp -i 60 | (sleep 0.5; exit 0); echo \"\${PIPESTATUS[0]}\""
+    t=$(awk -v a="$t0" -v b="$(now_s)" 'BEGIN { print b - a }')
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"standard output: write: Broken pipe"* ]]
+    [ "${lines[-1]}" = 2 ]
+    between "$t" 0 10 "seconds to end, idle"
+    # a cgroup target: the same
+    t0=$(now_s)
+    run timeout 30 bash -c "'$FP_BIN/fp-capture' --no-perf --cgroup / -i 60 | (sleep 0.5; exit 0)"
+    t=$(awk -v a="$t0" -v b="$(now_s)" 'BEGIN { print b - a }')
+    [ "$status" -eq 0 ]
+    between "$t" 0 10 "seconds to end, --cgroup"
+    kill "$sp"
+}
+
+@test "a command's capture whose reader goes away ends the command (SIGTERM) and removes its cgroup" {
+    P=$BATS_TEST_TMPDIR
+    local t0 t
+    t0=$(now_s)
+    # the records go to head through a pipe: it reads one line and exits
+    timeout 30 bash -c "'$FP_BIN/fp-capture' --no-perf -i 0.2 -- sh -c 'echo \$\$ > \"$P/wl\"; exec sleep 100' &
+        echo \$! > '$P/pid'; wait \$!; echo \"status \$?\" >&2" 2> "$P/err" | head -1 > "$P/first"
+    t=$(awk -v a="$t0" -v b="$(now_s)" 'BEGIN { print b - a }')
+    cat "$P/err"
+    between "$t" 0 15 "seconds to end after head -1"
+    [ "$(jq -r .type "$P/first")" = sample ]
+    grep -q 'status 143' "$P/err"
+    run kill -0 "$(cat "$P/wl")"
+    [ "$status" -ne 0 ]
+    no_fp_cgroups_left "$(cat "$P/pid")"
 }

@@ -365,6 +365,18 @@ EOF2
 # The data-points of the element of class $2 in SVG file $1 ("" when none).
 svg_points() { grep -o "class=\"$2\" data-points=\"[0-9]*\"" "$1" | grep -o '[0-9]*' || true; }
 
+@test "--svg -: the chart on standard output in place of the records, no file named -" {
+    need_cmd xmllint libxml2-utils
+    chart_input
+    fpd --svg "$D/b.svg" "$D/c.jsonl" > /dev/null
+    cd "$D"
+    run --separate-stderr fpd --svg - "$D/c.jsonl"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(cat "$D/b.svg")" ]
+    xmllint --noout - <<<"$output"
+    [ ! -e "$D/-" ]
+}
+
 @test "--svg band: well-formed SVG with the band, p50, limit and usage series; stdout unchanged" {
     need_cmd xmllint libxml2-utils
     chart_input

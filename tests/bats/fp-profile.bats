@@ -257,6 +257,19 @@ EOF
     grep -q '^window    2 s$' <<<"$output"      # the lines after run were read by fp-profile
 }
 
+@test "non-tty: run CMD's standard output goes to standard error, not into the report (--cmd-stdout FILE|-)" {
+    run --separate-stderr fpp -m "$MODEL" -w 0.2 --history "$P/none" <<<'run echo hi-from-the-command'
+    [ "$status" -eq 0 ]
+    (! grep -qx hi-from-the-command <<<"$output")
+    [[ "$stderr" == *hi-from-the-command* ]]
+    run --separate-stderr fpp -m "$MODEL" -w 0.2 --history "$P/none" --cmd-stdout "$P/o" <<<'run echo to-the-file'
+    [ "$status" -eq 0 ]
+    [ "$(cat "$P/o")" = to-the-file ]
+    run --separate-stderr fpp -m "$MODEL" -w 0.2 --history "$P/none" --cmd-stdout - <<<'run echo shared'
+    [ "$status" -eq 0 ]
+    grep -qx shared <<<"$output"
+}
+
 # Records as fp-run appends them (fingerprint, actual, error), by hand.
 hist_records() { # ID CMD-JSON CPU-PEAK MEM-PEAK CPU-P90 TS_MS
     jq -cn --arg id "$1" --argjson cmd "$2" '{schema:1,type:"fingerprint",id:$id,t:0.5,

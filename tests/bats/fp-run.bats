@@ -154,6 +154,43 @@ rm_cgroups_of() { # PID
     [ "$(jq -s '[.[] | .type] | join(",")' "$P/h/history.jsonl")" = '"fingerprint,actual"' ]
 }
 
+@test "the command's standard output goes to standard error, never into the records (--cmd-stdout FILE|-)" {
+    run --separate-stderr fpr -n -i 0.1 -w 0.1 --no-history -m "$P/none.json" -- echo hi-from-the-command
+    [ "$status" -eq 0 ]
+    jq -e . <<<"$output" > /dev/null
+    (! grep -qx hi-from-the-command <<<"$output")
+    [[ "$stderr" == *hi-from-the-command* ]]
+    run --separate-stderr fpr -n -i 0.1 -w 0.1 --no-history -m "$P/none.json" --cmd-stdout "$P/o" -- echo to-the-file
+    [ "$status" -eq 0 ]
+    [ "$(cat "$P/o")" = to-the-file ]
+    run --separate-stderr fpr -n -i 0.1 -w 0.1 --no-history -m "$P/none.json" --cmd-stdout - -- echo shared
+    [ "$status" -eq 0 ]
+    grep -qx shared <<<"$output"
+    run --separate-stderr fpr --cmd-stdout x --docker web
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"--cmd-stdout applies to a command"* ]]
+}
+
+@test "the records' reader going away (| head -1) ends the workload (SIGTERM) and fp-run, its cgroup removed" {
+    local t0 t
+    t0=$(date +%s.%N)
+    timeout 30 bash -c "'$FP_BIN/fp-run' -n --no-history -m '$P/none.json' -i 0.2 -w 0 -- sh -c 'echo \$\$ > \"$P/wl\"; exec sleep 100' &
+        echo \$! > '$P/pid'; wait \$!; echo \"status \$?\" >&2" 2> "$P/err" | head -1 > "$P/first"
+    t=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
+    cat "$P/err"
+    between "$t" 0 15 "seconds to end after head -1"
+    [ "$(jq -r .type "$P/first")" = fingerprint ]
+    grep -q 'status 143' "$P/err"
+    run kill -0 "$(cat "$P/wl")"
+    [ "$status" -ne 0 ]
+    no_fp_cgroups_left "$(cat "$P/pid")"
+    # idle: no record due for a minute, the closed pipe is seen all the same
+    t0=$(date +%s.%N)
+    timeout 30 bash -c "'$FP_BIN/fp-run' -n --no-history -m '$P/none.json' -i 60 -- sleep 100" | (sleep 0.5; exit 0)
+    t=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
+    between "$t" 0 15 "seconds to end, idle"
+}
+
 @test "usage errors exit 2" {
     run fpr
     [ "$status" -eq 2 ]

@@ -76,6 +76,24 @@ setup() {
     [ ! -e "$D/m.json" ]
 }
 
+@test "-o -: the model on standard output (as the file would be), no file named -" {
+    local P=$BATS_TEST_TMPDIR
+    fps 20 > "$P/in.jsonl"
+    fpt --seed 1 -q -M knn -o "$P/file.json" "$P/in.jsonl"
+    cd "$P"
+    run --separate-stderr fpt --seed 1 -q -M knn -o - "$P/in.jsonl"
+    [ "$status" -eq 0 ]
+    [ ! -e "$P/-" ]
+    # the same model but for the path provenance records
+    diff <(jq -S 'del(.provenance)' "$P/file.json") <(jq -S 'del(.provenance)' <<<"$output")
+    printf '%s\n' "$output" > "$P/out.json"
+    fps 1 50 | fpp -m "$P/out.json" | jq -se 'any(.type == "prediction")'
+    # and from standard input to standard output
+    run --separate-stderr bash -c "'$FP_BIN/fp-train' --seed 1 -q -M knn -o - < '$P/in.jsonl'"
+    [ "$status" -eq 0 ]
+    jq -e '.kind == "knn"' <<<"$output"
+}
+
 @test "training is deterministic with --seed: identical model files" {
     export SOURCE_DATE_EPOCH=1700000000
     fpt -q --seed 7 -o "$D/m.json" "$D/train.jsonl"
