@@ -10,7 +10,8 @@
 # go to campaign/artifacts/NAME-crash-*, -timeout-*, -oom-*, logs to
 # campaign/NAME.log, and campaign/summary.txt gets one line per harness:
 #   NAME RESULT EXECUTIONS SECONDS EXEC/S CORPUS-FILES
-# FP_FUZZ_PARALLEL harnesses run at once (default 1). Run after make
+# FP_FUZZ_PARALLEL harnesses run at once (default 1). FP_FUZZ_BIN: where
+# the harnesses are (default tests/fuzz/bin of the build). Run after make
 # fuzz-build (make fuzz-campaign does both). Exit 0 when every harness
 # ended clean, 1 otherwise.
 set -u
@@ -20,7 +21,7 @@ runs=${FP_FUZZ_RUNS:-10000000}
 maxs=${FP_FUZZ_MAX_SECONDS:-0}
 tmo=${FP_FUZZ_TIMEOUT:-2}
 par=${FP_FUZZ_PARALLEL:-1}
-bin="$bld/tests/fuzz/bin"
+bin=${FP_FUZZ_BIN:-$bld/tests/fuzz/bin}
 out="$bld/tests/fuzz/campaign"
 fz="$src/tests/fuzz"
 mkdir -p "$out/corpus" "$out/artifacts" "$out/tmp"
