@@ -1,9 +1,11 @@
 /* fuzz-revert: what fp-apply --revert does with allocation records, in
  * libfp, against a fixture cgroup v2 tree in the harness's temporary
  * directory (fp_roots point there; nothing under /sys/fs/cgroup or /proc is
- * read or written). The input is JSON lines: up to 8 `allocation` records
- * ("@CG@" in the input stands for the fixture tree's cgroup root, so seeds
- * can name knob files there)
+ * read or written): a cgroup v2 tree and a v1 tree (cpu,cpuacct, memory,
+ * blkio, pids), the plan's backend choosing. The input is JSON lines: up
+ * to 8 `allocation` records ("@CG@" in the input stands for the v2 tree's
+ * cgroup root and "@CG1@" for the v1 tree's, so seeds can name knob files
+ * there)
  * (other types skipped; records with ok false or dry_run true skipped as
  * fp-apply does), read with fp_reader; each plan is rebuilt
  * (fp_plan_from_allocation, fp_target_from_json), inverted, the target
@@ -20,11 +22,11 @@
 #include <fp/actuator.h>
 #include <fp/roots.h>
 
-#define FZ_MAXF 64
+#define FZ_MAXF 96
 static struct { char path[600]; char text[256]; size_t len; } snap[FZ_MAXF];
 static int nsnap;
-static fp_roots roots;
-static fp_actuator *act;
+static fp_roots roots, roots1;
+static fp_actuator *act, *act1;
 
 static void put(const char *dir, const char *name, const char *text)
 {
@@ -129,6 +131,64 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         perror(link);
         abort();
     }
+    /* a cgroup v1 tree: /fp/w1 in the cpu,cpuacct, memory, blkio and pids
+     * hierarchies */
+    char proc1[650], cg1[650];
+    snprintf(proc1, sizeof proc1, "%s/proc1", top);
+    snprintf(cg1, sizeof cg1, "%s/cgroup1", top);
+    mk(proc1);
+    mk(cg1);
+    snprintf(d, sizeof d, "%s/self", proc1);
+    mk(d);
+    put(d, "mountinfo", "22 1 0:21 / /proc rw,nosuid - proc proc rw\n"
+        "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+        "32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct\n"
+        "35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
+        "38 31 0:35 / /sys/fs/cgroup/blkio rw,relatime - cgroup cgroup rw,blkio\n"
+        "39 31 0:36 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids\n");
+    put(d, "cgroup", "5:pids:/\n4:memory:/\n3:blkio:/\n2:cpu,cpuacct:/\n");
+    put(proc1, "stat", "cpu  1 2 3 4\ncpu0 1 1 1 1\ncpu1 1 1 1 1\nintr 0\n");
+    put(proc1, "meminfo", "MemTotal:        4194304 kB\nMemFree:         2097152 kB\n");
+    static const char *const h1[] = {"cpu,cpuacct", "memory", "blkio", "pids"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(d, sizeof d, "%s/%s", cg1, h1[i]);
+        mk(d);
+        snprintf(d, sizeof d, "%s/%s/fp", cg1, h1[i]);
+        mk(d);
+        snprintf(d, sizeof d, "%s/%s/fp/w1", cg1, h1[i]);
+        mk(d);
+        put(d, "cgroup.procs", "");
+        if (i == 0) {
+            put(d, "cpu.cfs_period_us", "100000\n");
+            put(d, "cpu.cfs_quota_us", "-1\n");
+            put(d, "cpu.shares", "1024\n");
+            put(d, "cpu.stat", "nr_periods 10\nnr_throttled 1\nthrottled_time 5000000\n");
+            put(d, "cpuacct.usage", "1000000000\n");
+        } else if (i == 1) {
+            put(d, "memory.usage_in_bytes", "52428800\n");
+            put(d, "memory.limit_in_bytes", "9223372036854771712\n");
+            put(d, "memory.soft_limit_in_bytes", "9223372036854771712\n");
+            put(d, "memory.max_usage_in_bytes", "62914560\n");
+            put(d, "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n");
+        } else if (i == 2) {
+            put(d, "blkio.throttle.read_bps_device", "");
+            put(d, "blkio.throttle.write_bps_device", "");
+        } else {
+            put(d, "pids.max", "max\n");
+            put(d, "pids.current", "3\n");
+        }
+    }
+    memset(&roots1, 0, sizeof roots1);
+    snprintf(roots1.proc, sizeof roots1.proc, "%s", proc1);
+    snprintf(roots1.cgroup, sizeof roots1.cgroup, "%s", cg1);
+    snprintf(roots1.run, sizeof roots1.run, "%s/run", top);
+    snprintf(roots1.docker_sock, sizeof roots1.docker_sock, "%s/docker.sock", top);
+    fp_err err1 = {0};
+    act1 = fp_act_cgroup_new(&roots1, &err1);
+    if (!act1) {
+        fprintf(stderr, "fuzz-revert: v1: %s\n", err1.msg);
+        abort();
+    }
     memset(&roots, 0, sizeof roots);
     snprintf(roots.proc, sizeof roots.proc, "%s", proc);
     snprintf(roots.cgroup, sizeof roots.cgroup, "%s", cg);
@@ -164,14 +224,12 @@ static void restore(void)
 #define FZ_ITEMS 8
 static struct { fp_plan plan; fp_target tg; } items[FZ_ITEMS];
 
-/* data with every "@CG@" replaced by the fixture cgroup root: a new
- * buffer (free it), its length in *len. */
+/* data with every "@CG@" replaced by the v2 tree's cgroup root and every
+ * "@CG1@" by the v1 tree's: a new buffer (free it), its length in *len. */
 static char *expand(const uint8_t *data, size_t size, size_t *len)
 {
-    size_t rl = strlen(roots.cgroup), k = 0;
-    for (size_t i = 0; i + 4 <= size; i++)
-        if (!memcmp(data + i, "@CG@", 4)) k++;
-    char *out = malloc(size + k * rl + 1);
+    size_t rl = strlen(roots.cgroup), rl1 = strlen(roots1.cgroup);
+    char *out = malloc(size * (rl > rl1 ? rl : rl1) / 4 + size + 1);
     fz_assert(out, "out of memory");
     size_t o = 0;
     for (size_t i = 0; i < size;) {
@@ -179,6 +237,10 @@ static char *expand(const uint8_t *data, size_t size, size_t *len)
             memcpy(out + o, roots.cgroup, rl);
             o += rl;
             i += 4;
+        } else if (i + 5 <= size && !memcmp(data + i, "@CG1@", 5)) {
+            memcpy(out + o, roots1.cgroup, rl1);
+            o += rl1;
+            i += 5;
         } else {
             out[o++] = (char)data[i++];
         }
@@ -229,10 +291,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!where.cgroup[0]) snprintf(where.cgroup, sizeof where.cgroup, "%s", inv.object);
         fp_observed o;
         fp_err err = {0};
-        int rc = fp_act_observe(act, &where, &o, &err);
+        fp_actuator *a = strcmp(inv.backend, "cgroup-v1") == 0 ? act1 : act;
+        int rc = fp_act_observe(a, &where, &o, &err);
         if (rc == 0) rc = fp_plan_check_memory(&inv, o.mem_bytes, &err);
         if (rc == 0) {
-            rc = fp_act_commit(act, &inv, &err);
+            rc = fp_act_commit(a, &inv, &err);
             committed = true;
         }
         fz_assert(rc == 0 || err.msg[0], "an error without a message");

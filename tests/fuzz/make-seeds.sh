@@ -97,6 +97,17 @@ jq -c '.changes[0].path = "@CG@/fp/link/cpu.max" | .object = "/fp/link"' "$c/fuz
 jq -c '.target = {cgroup:null,container:null,pid:4242} | .object = "/fp/w2" | .changes |= map(.path |= sub("/w1/";"/w2/"))' \
     "$c/fuzz-revert/one.jsonl" > "$c/fuzz-revert/by-pid.jsonl"
 
+# a cgroup v1 plan for the revert harness's v1 tree (@CG1@)
+jq -cn '{schema:1,type:"allocation",id:"w1",t:1,target:{cgroup:"/fp/w1",container:null,pid:null},reason:"prediction",
+  backend:"cgroup-v1",object:"/fp/w1",dry_run:false,ok:true,error:null,
+  changes:[
+   {knob:"cpu.cfs_quota_us",value:"120000",previous:"-1",path:"@CG1@/cpu,cpuacct/fp/w1/cpu.cfs_quota_us"},
+   {knob:"cpu.shares",value:"1228",previous:"1024",path:"@CG1@/cpu,cpuacct/fp/w1/cpu.shares"},
+   {knob:"memory.soft_limit_in_bytes",value:"120586240",previous:"9223372036854771712",path:"@CG1@/memory/fp/w1/memory.soft_limit_in_bytes"},
+   {knob:"memory.limit_in_bytes",value:"150994944",previous:"9223372036854771712",path:"@CG1@/memory/fp/w1/memory.limit_in_bytes"},
+   {knob:"blkio.throttle.read_bps_device:8:0",value:"8:0 1048576",previous:"8:0 0",path:"@CG1@/blkio/fp/w1/blkio.throttle.read_bps_device"},
+   {knob:"pids.max",value:"512",previous:"max",path:"@CG1@/pids/fp/w1/pids.max"}]}' > "$c/fuzz-revert/v1.jsonl"
+
 # policies
 printf '%s\n' '{"overcommit":"refuse","min_interval_s":10,"resources":{"cpu_cores":{"headroom":1.5}}}' > "$c/fuzz-policy/small.json"
 bin/fp-apply --print-policy > "$t/p.json"
