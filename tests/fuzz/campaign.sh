@@ -54,11 +54,12 @@ one() {
         tee -a "$out/summary.txt"
     [ "$st" = 0 ]
 }
-echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) runs=$runs max_seconds=$maxs timeout=$tmo parallel=$par" >> "$out/summary.txt"
+[ -n "${FZ_CAMPAIGN_CHILD:-}" ] ||
+    echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) runs=$runs max_seconds=$maxs timeout=$tmo parallel=$par" >> "$out/summary.txt"
 bad=0
 if [ "$par" -gt 1 ]; then
     # a shell function does not cross xargs in POSIX sh: run this script per name
-    printf '%s\n' $names | xargs -P "$par" -I{} env FP_FUZZ_PARALLEL=1 sh "$0" {} || bad=1
+    printf '%s\n' $names | xargs -P "$par" -I{} env FP_FUZZ_PARALLEL=1 FZ_CAMPAIGN_CHILD=1 sh "$0" {} || bad=1
 else
     for n in $names; do one "$n" || bad=1; done
 fi
