@@ -14,5 +14,10 @@ apt-get install -y -qq --no-install-recommends \
     bats jq valgrind libxml2-utils \
     stress-ng busybox-static util-linux iproute2 procps python3 \
     docker.io sysstat ca-certificates \
-    qemu-system-x86 mmdebstrap e2fsprogs >/dev/null
+    qemu-system-x86 mmdebstrap e2fsprogs \
+    clang libclang-rt-dev llvm >/dev/null
+# clang libclang-rt-dev: libFuzzer and the sanitizer runtimes for make
+# check's fuzz smoke test (tests/fuzz; libclang-rt-dev is only a
+# recommendation of clang, so --no-install-recommends needs it named);
+# llvm: llvm-symbolizer, for readable sanitizer stack traces.
 echo "setup-debian: dependencies installed"

@@ -1,0 +1,3 @@
+/* fuzz-model-linear: the model loader for kind "linear" (tests/fuzz/fuzz-model.h). */
+#define FZ_KIND "linear"
+#include "fuzz-model.h"
