@@ -64,6 +64,10 @@ readme_run() { # NAME [TIMEOUT]
     skip "rebuilds this tree (make distcheck is run on its own)"
 }
 
+@test "README: fuzz-campaign" {
+    skip "hours per harness (10M executions each); make check runs the same harnesses briefly (tests/fuzz/smoke.sh)"
+}
+
 @test "README: fp-run-forms" {
     skip "forms with placeholders (a model in ~, ./build.sh, ./job.sh, a container named web, a node_exporter directory); --watch-docker and fp-profile run until stopped"
 }
