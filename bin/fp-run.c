@@ -1211,6 +1211,18 @@ static bool filters_pass(const settings *S, const fp_container *c)
     return true;
 }
 
+/* Start sampling a workload fp-run follows (a container or a unit): its
+ * process tree read from its cgroup w->cg, t = 0 at now. 0, or -1 with err. */
+static int follow_start(wl *w, double now, fp_err *err)
+{
+    fp_sampler_cfg cfg = {.pid = w->tg.pid, .cg = w->cg, .tree_from_cgroup = true,
+                          .perf = !w->C->S->no_perf, .perf_cgroup = true};
+    if (!(w->smp = fp_sampler_new(&w->C->roots, &cfg, err))) return -1;
+    w->t0 = now;
+    fp_sampler_start(w->smp, now);
+    return 0;
+}
+
 /* Follow the running container ref from now on: its metadata, its cgroup
  * (found from its init process), its sampler started at now (t = 0 is when
  * fp-run attached), the docker actuator for its limits. NULL with err:
@@ -1255,11 +1267,7 @@ static wl *attach_container(ctx *C, const char *ref, double now, fp_err *err)
     }
     if (fp_cgroup_of_pid(&C->roots, C->layout, w->tg.pid, w->cg, err) < 0) goto fail;
     snprintf(w->tg.cgroup, sizeof w->tg.cgroup, "%s", w->cg->rel);
-    fp_sampler_cfg cfg = {.pid = w->tg.pid, .cg = w->cg, .tree_from_cgroup = true,
-                          .perf = !S->no_perf, .perf_cgroup = true};
-    if (!(w->smp = fp_sampler_new(&C->roots, &cfg, err))) goto fail;
-    w->t0 = now;
-    fp_sampler_start(w->smp, now);
+    if (follow_start(w, now, err) < 0) goto fail;
     return w;
 fail:
     wl_free(w);
@@ -1318,11 +1326,7 @@ static wl *attach_unit(ctx *C, double now, fp_err *err)
         }
         w->tg.pid = pids[0];
     }
-    fp_sampler_cfg cfg = {.pid = w->tg.pid, .cg = w->cg, .tree_from_cgroup = true,
-                          .perf = !S->no_perf, .perf_cgroup = true};
-    if (!(w->smp = fp_sampler_new(&C->roots, &cfg, err))) goto fail;
-    w->t0 = now;
-    fp_sampler_start(w->smp, now);
+    if (follow_start(w, now, err) < 0) goto fail;
     return w;
 fail:
     wl_free(w);

@@ -151,15 +151,6 @@ int fp_model_calib_load(fp_model *m, const json_t *cal, const char *path, fp_err
 
 /* ------------------------------------------------------------ calibrate */
 
-typedef struct { const char *g; size_t row; } grow;
-
-static int cmp_grow(const void *a, const void *b)
-{
-    const grow *x = a, *y = b;
-    int c = strcmp(x->g, y->g);
-    return c ? c : (x->row < y->row ? -1 : x->row > y->row);
-}
-
 /* A fresh, untrained model of m's kind with m's options and names. */
 static fp_model *clone_empty(const fp_model *m, fp_err *err)
 {
@@ -251,20 +242,15 @@ int fp_model_calibrate(fp_model *m, const fp_example *ex, size_t n, const fp_tra
         return 0;
     }
     /* groups, sorted, shuffled with the seed, dealt round robin to folds */
-    grow *rows = malloc((n ? n : 1) * sizeof *rows);
     size_t *perm = malloc((n ? n : 1) * sizeof *perm), *gof = malloc((n ? n : 1) * sizeof *gof);
     oof *P = malloc((n ? n : 1) * sizeof *P);
     fp_example *tr = malloc((n ? n : 1) * sizeof *tr);
     double *buf = malloc((n ? n : 1) * sizeof *buf);
     int rc = 0;
-    if (!rows || !perm || !gof || !P || !tr || !buf) { rc = fp_err_sys(err, "calibration"); goto out; }
-    for (size_t i = 0; i < n; i++) { rows[i].g = ex[i].group ? ex[i].group : ""; rows[i].row = i; }
-    qsort(rows, n, sizeof *rows, cmp_grow);
-    size_t G = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (i == 0 || strcmp(rows[i].g, rows[i - 1].g) != 0) G++;
-        gof[rows[i].row] = G - 1;
-    }
+    if (!perm || !gof || !P || !tr || !buf) { rc = fp_err_sys(err, "calibration"); goto out; }
+    long Gl = fp_groups_shuffled(ex, n, to->seed ^ 0xC0FFEE5EEDULL, gof, perm, err);
+    if (Gl < 0) { rc = -1; goto out; }
+    size_t G = (size_t)Gl;
     rep->groups = G;
     if (G < 2) {
         snprintf(rep->why, sizeof rep->why, "%zu group(s): calibration holds out whole groups and "
@@ -273,12 +259,6 @@ int fp_model_calibrate(fp_model *m, const fp_example *ex, size_t n, const fp_tra
     }
     int K = co->folds < (int)G ? co->folds : (int)G;
     rep->folds = K;
-    fp_rng rng = {to->seed ^ 0xC0FFEE5EEDULL};
-    for (size_t g = 0; g < G; g++) perm[g] = g;
-    for (size_t g = G; g > 1; g--) {
-        size_t j = fp_rng_below(&rng, g);
-        size_t t = perm[g - 1]; perm[g - 1] = perm[j]; perm[j] = t;
-    }
     /* perm[pos] = group: group perm[pos] goes to fold pos % K */
     size_t *fold_of_group = malloc(G * sizeof *fold_of_group);
     if (!fold_of_group) { rc = fp_err_sys(err, "calibration"); goto out; }
@@ -426,6 +406,6 @@ int fp_model_calibrate(fp_model *m, const fp_example *ex, size_t n, const fp_tra
     json_object_set_new(info, "seed", json_integer((json_int_t)to->seed));
     m->cal_info = info;
 out:
-    free(rows); free(perm); free(gof); free(P); free(tr); free(buf);
+    free(perm); free(gof); free(P); free(tr); free(buf);
     return rc;
 }

@@ -380,6 +380,28 @@ static int cmp_grow(const void *a, const void *b)
     return c ? c : (x->row < y->row ? -1 : x->row > y->row);
 }
 
+long fp_groups_shuffled(const fp_example *ex, size_t n, uint64_t seed, size_t *gof, size_t *perm,
+                        fp_err *err)
+{
+    grow *rows = malloc((n ? n : 1) * sizeof *rows);
+    if (!rows) return fp_err_sys(err, "grouping rows");
+    for (size_t i = 0; i < n; i++) { rows[i].g = ex[i].group ? ex[i].group : ""; rows[i].row = i; }
+    qsort(rows, n, sizeof *rows, cmp_grow);
+    size_t G = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 || strcmp(rows[i].g, rows[i - 1].g) != 0) G++;
+        gof[rows[i].row] = G - 1;
+    }
+    free(rows);
+    fp_rng rng = {seed};
+    for (size_t g = 0; g < G; g++) perm[g] = g;
+    for (size_t g = G; g > 1; g--) {
+        size_t j = fp_rng_below(&rng, g);
+        size_t t = perm[g - 1]; perm[g - 1] = perm[j]; perm[j] = t;
+    }
+    return (long)G;
+}
+
 /* Split rows by group: the distinct groups (in sorted order, so the split
  * does not depend on row order) are shuffled with the seed and the first
  * ceil(val_frac * G) go to validation. */
@@ -387,45 +409,30 @@ static int split_groups(const fp_example *ex, size_t n, const fp_train_opts *o,
                         size_t *tr, size_t *ntr, size_t *va, size_t *nva,
                         size_t *gtr, size_t *gva, fp_err *err)
 {
-    grow *rows = malloc(n * sizeof *rows);
-    size_t *gstart = malloc((n + 1) * sizeof *gstart), *perm = malloc(n * sizeof *perm);
+    size_t *gof = malloc((n ? n : 1) * sizeof *gof), *perm = malloc((n ? n : 1) * sizeof *perm);
     unsigned char *isval = calloc(n ? n : 1, 1);
-    if (!rows || !gstart || !perm || !isval) {
-        free(rows); free(gstart); free(perm); free(isval);
-        return fp_err_sys(err, "model split");
+    long Gl = gof && perm && isval ? fp_groups_shuffled(ex, n, o->seed, gof, perm, err)
+                                   : fp_err_sys(err, "model split");
+    if (Gl < 0) {
+        free(gof); free(perm); free(isval);
+        return -1;
     }
-    for (size_t i = 0; i < n; i++) { rows[i].g = ex[i].group ? ex[i].group : ""; rows[i].row = i; }
-    qsort(rows, n, sizeof *rows, cmp_grow);
-    size_t G = 0;
-    for (size_t i = 0; i < n; i++)
-        if (i == 0 || strcmp(rows[i].g, rows[i - 1].g) != 0) gstart[G++] = i;
-    gstart[G] = n;
-    size_t nv = 0;
+    size_t G = (size_t)Gl, nv = 0;
     if (G >= 2 && o->val_frac > 0) {
         nv = (size_t)ceil(o->val_frac * (double)G);
         if (nv < 1) nv = 1;
         if (nv >= G) nv = G - 1;
     }
-    fp_rng rng = {o->seed};
-    for (size_t g = 0; g < G; g++) perm[g] = g;
-    for (size_t g = G; g > 1; g--) {
-        size_t j = fp_rng_below(&rng, g);
-        size_t t = perm[g - 1]; perm[g - 1] = perm[j]; perm[j] = t;
-    }
     for (size_t g = 0; g < nv; g++) isval[perm[g]] = 1;
+    /* in row order on each side, so training order is stable */
     *ntr = *nva = 0;
-    /* back to row order within each side, so training order is stable */
-    unsigned char *rowval = calloc(n ? n : 1, 1);
-    if (!rowval) { free(rows); free(gstart); free(perm); free(isval); return fp_err_sys(err, "model split"); }
-    for (size_t g = 0; g < G; g++)
-        for (size_t i = gstart[g]; i < gstart[g + 1]; i++) rowval[rows[i].row] = isval[g];
     for (size_t i = 0; i < n; i++) {
-        if (rowval[i]) va[(*nva)++] = i;
+        if (isval[gof[i]]) va[(*nva)++] = i;
         else tr[(*ntr)++] = i;
     }
     *gva = nv;
     *gtr = G - nv;
-    free(rows); free(gstart); free(perm); free(isval); free(rowval);
+    free(gof); free(perm); free(isval);
     return 0;
 }
 

@@ -90,6 +90,13 @@ static inline size_t fp_rng_below(fp_rng *r, size_t n)
     return n ? (size_t)(fp_rng_next(r) % n) : 0;
 }
 
+/* Number the examples' groups (ex[i].group, NULL as ""): gof[i] = the
+ * index of ex[i]'s group among the distinct groups in sorted order (so it
+ * does not depend on row order); perm = the group indexes 0..G-1 shuffled
+ * with seed. gof and perm hold n each. Returns G, or -1 with err. */
+long fp_groups_shuffled(const fp_example *ex, size_t n, uint64_t seed, size_t *gof, size_t *perm,
+                        fp_err *err);
+
 /* Pinball (quantile) loss of prediction u for target t at level tau. */
 static inline double fp_pinball(double t, double u, double tau)
 {
