@@ -26,6 +26,7 @@
 #include "fp/launch.h"
 #include "fp/replay.h"
 #include "fp/tasktrace.h"
+#include "fp/nfconfig.h"
 #include "fp/series.h"
 #include "fp/features.h"
 #include "fp/prediction.h"
