@@ -159,7 +159,8 @@ static void usage(FILE *f)
           "                          memory, cpus, retries) from task history: Nextflow or sacct\n"
           "                          traces, or actual records (-: standard output); a summary\n"
           "                          of what it would have saved on standard error\n"
-          "      --config-quantile Q quantile of each process's peaks (default 0.99)\n"
+          "      --config-quantile Q quantile of each process's peaks (default 0.99), or\n"
+          "                          least-waste: the peak of least waste on the history\n"
           "      --config-margin F   headroom over it (default 0.05)\n"
           "      --config-retries N  retries with memory x attempt (default 2)\n"
           "      --config-min-tasks N  fewer completed tasks: process left out (default 3)\n"
@@ -328,7 +329,11 @@ static int parse_args(int argc, char **argv, settings *S)
         }
         case O_SKIP: S->skip_bad = true; break;
         case O_NFCONFIG: S->nf_config = optarg; break;
-        case O_CQ: if (num_arg("--config-quantile", optarg, 1e-6, 1, &S->nfo.quantile) < 0) return -1; S->nfo_set = true; break;
+        case O_CQ:
+            if (!strcmp(optarg, "least-waste")) S->nfo.quantile = 0;
+            else if (num_arg("--config-quantile", optarg, 1e-6, 1, &S->nfo.quantile) < 0) return -1;
+            S->nfo_set = true;
+            break;
         case O_CMARGIN: if (num_arg("--config-margin", optarg, 0, 10, &S->nfo.margin) < 0) return -1; S->nfo_set = true; break;
         case O_CRETRIES: if (int_arg("--config-retries", optarg, 0, 10, &v) < 0) return -1; S->nfo.max_retries = (int)v; S->nfo_set = true; break;
         case O_CMIN: if (int_arg("--config-min-tasks", optarg, 1, 1e9, &v) < 0) return -1; S->nfo.min_tasks = (int)v; S->nfo_set = true; break;
@@ -861,9 +866,11 @@ static void nfc_summary(const nfc_run *N, const char *path)
     double req = 0, plan = 0;
     long retries = 0, unfit = 0;
     size_t planned = 0, compared = 0, tasks = 0;
-    fprintf(stderr, "fp-train: %s: %ld completed task attempts; memory at p%g of each process's peaks "
-            "x %.2f, retried on exit 137-140 with memory x attempt (at most %d)\n",
-            path, N->added, o->quantile * 100, 1 + o->margin, o->max_retries);
+    char how[96];
+    if (o->quantile > 0) snprintf(how, sizeof how, "p%g of each process's peaks x %.2f", o->quantile * 100, 1 + o->margin);
+    else snprintf(how, sizeof how, "the peak of least waste on each process's history");
+    fprintf(stderr, "fp-train: %s: %ld completed task attempts; memory at the %s, retried on exit 137-140 "
+            "with memory x attempt (at most %d)\n", path, N->added, how, o->max_retries);
     fprintf(stderr, "  %-40s %6s %10s %10s %5s %12s %12s %7s\n", "process", "tasks", "request",
             "memory", "cpus", "GB.h request", "GB.h config", "retries");
     char b1[32], b2[32];
@@ -941,13 +948,14 @@ static int nextflow_config(const settings *S)
     size_t len = 0;
     FILE *mf = open_memstream(&buf, &len);
     if (!mf) { fputs("fp-train: out of memory\n", stderr); status = 2; goto out; }
-    char comment[512];
+    char comment[512], how[96];
+    if (S->nfo.quantile > 0) snprintf(how, sizeof how, "the p%g of each process's peak_rss x %.2f", S->nfo.quantile * 100, 1 + S->nfo.margin);
+    else snprintf(how, sizeof how, "the peak_rss of least waste on each process's history");
     snprintf(comment, sizeof comment,
              "Nextflow configuration written by fp-train --nextflow-config (%s %s) from %ld completed\n"
-             "task attempts: memory is the p%g of each process's peak_rss x %.2f; a task killed\n"
+             "task attempts: memory is %s; a task killed\n"
              "for memory (exit 137-140) is retried with memory x attempt, at most %d times.",
-             PACKAGE_NAME, PACKAGE_VERSION, N.added, S->nfo.quantile * 100, 1 + S->nfo.margin,
-             S->nfo.max_retries);
+             PACKAGE_NAME, PACKAGE_VERSION, N.added, how, S->nfo.max_retries);
     int wrc = fp_nfc_write(N.c, mf, comment, &err);
     fclose(mf);
     if (wrc == 0) {

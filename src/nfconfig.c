@@ -148,6 +148,39 @@ static double order_stat(double *v, size_t n, double q)
 
 #define GBH(bytes, s) ((bytes) * 1e-9 * (s) / 3600.0)
 
+/* What attempt a of the history costs under first allocation m (byte x
+ * seconds): the failed attempts' allocations for the whole runtime, then
+ * the last one's slack; a task that no attempt fits also pays its own
+ * peak once more (it has to be run again by hand). */
+static double cost(const attempt *a, double m, int max_retries)
+{
+    double w = 0;
+    for (int k = 1; k <= max_retries + 1; k++) {
+        double alloc = m * k;
+        if (a->peak <= alloc) return w + (alloc - a->peak) * a->runtime;
+        w += alloc * a->runtime;
+    }
+    return w + a->peak * a->runtime;
+}
+
+/* The first allocation, among the peaks seen, of least waste on the
+ * history under the retry model (ties: the larger). sorted: scratch of
+ * p->n values, the peaks. O(n^2). */
+static double least_waste(const proc *p, double *sorted, int max_retries)
+{
+    qsort(sorted, p->n, sizeof *sorted, cmp_double);
+    double best = sorted[p->n - 1], best_w = INFINITY;
+    for (size_t j = 0; j < p->n; j++) {
+        if (j + 1 < p->n && sorted[j + 1] == sorted[j]) continue;
+        double m = sorted[j];
+        if (m <= 0) continue;
+        double w = 0;
+        for (size_t i = 0; i < p->n && w <= best_w; i++) w += cost(&p->a[i], m, max_retries);
+        if (w <= best_w) { best_w = w; best = m; }
+    }
+    return best > 0 ? best : 1;
+}
+
 static int plan_one(proc *p, const fp_nfc_opts *o, fp_err *err)
 {
     fp_nfc_process *v = &p->view;
@@ -166,7 +199,10 @@ static int plan_one(proc *p, const fp_nfc_opts *o, fp_err *err)
     if (!tmp) return fp_err_sys(err, "out of memory");
     for (size_t i = 0; i < p->n; i++) tmp[i] = p->a[i].peak;
     double mib = 1048576.0;
-    v->mem_bytes = ceil(order_stat(tmp, p->n, o->quantile) * (1 + o->margin) / mib) * mib;
+    if (o->quantile > 0)
+        v->mem_bytes = ceil(order_stat(tmp, p->n, o->quantile) * (1 + o->margin) / mib) * mib;
+    else
+        v->mem_bytes = ceil(least_waste(p, tmp, o->max_retries) / mib) * mib;
     if (v->mem_bytes < mib) v->mem_bytes = mib;
     size_t nc = 0;
     for (size_t i = 0; i < p->n; i++)
@@ -202,9 +238,9 @@ int fp_nfc_plan(fp_nfc *c, const fp_nfc_opts *o, fp_err *err)
 {
     fp_nfc_opts d;
     if (!o) { fp_nfc_opts_default(&d); o = &d; }
-    if (!(o->quantile > 0 && o->quantile <= 1) || !(o->margin >= 0 && o->margin <= 10) ||
+    if (!(o->quantile >= 0 && o->quantile <= 1) || !(o->margin >= 0 && o->margin <= 10) ||
         o->max_retries < 0 || o->max_retries > 10 || o->min_tasks < 1)
-        return fp_err_set(err, FP_EUSAGE, "quantile must be in (0, 1], margin in [0, 10], "
+        return fp_err_set(err, FP_EUSAGE, "quantile must be in [0, 1] (0: least waste), margin in [0, 10], "
                           "retries in 0..10, min_tasks at least 1");
     c->o = *o;
     for (size_t i = 0; i < c->n; i++)

@@ -5,7 +5,11 @@
  * process) and plans, per process with at least opts.min_tasks attempts:
  *   memory M   the opts.quantile order statistic of the peaks (the
  *              ceil(q n)-th smallest: at least a share q of the history fit
- *              in M) times 1 + opts.margin, rounded up to whole MiB;
+ *              in M) times 1 + opts.margin, rounded up to whole MiB; with
+ *              quantile 0, the peak seen whose waste on the history under
+ *              the retry model below is least (no margin: the retries are
+ *              the margin; a task no attempt fits costs its failed attempts
+ *              and its own peak once more), rounded up to whole MiB;
  *   cpus       the ceil of the same quantile of the mean cores used, at
  *              least 1 and at most the largest request seen (when known);
  *   retries    attempt k gets k x M (Nextflow's `task.attempt`), on an
@@ -51,7 +55,7 @@ extern "C" {
 #endif
 
 typedef struct fp_nfc_opts {
-    double quantile;   /* of the peaks, (0, 1]; default 0.99 */
+    double quantile;   /* of the peaks, (0, 1]; 0: least waste; default 0.99 */
     double margin;     /* headroom over it, >= 0; default 0.05 */
     int max_retries;   /* 0..10; default 2 */
     int min_tasks;     /* fewer: left to the workflow's own settings; default 3 */
