@@ -163,22 +163,49 @@ static double cost(const attempt *a, double m, int max_retries)
     return w + a->peak * a->runtime;
 }
 
-/* The first allocation, among the peaks seen, of least waste on the
- * history under the retry model (ties: the larger). sorted: scratch of
- * p->n values, the peaks. O(n^2). */
+/* The first allocation of least waste, cross-validated: for each rank k
+ * of the n - 1 other peaks, each attempt of the history is given the k-th
+ * smallest peak of the OTHER attempts (leave one out), and the rank whose
+ * total cost is least (ties: the larger) is then taken of all n peaks, at
+ * the same share, rank ceil(k n / (n - 1)). In-sample, the least-waste
+ * allocation over a few peaks is too tight for the next task (it fits the
+ * history it was chosen on); leaving each task out prices that in, and
+ * with many tasks the two agree. sorted: scratch of p->n values, the
+ * peaks. O(n^2). */
 static double least_waste(const proc *p, double *sorted, int max_retries)
 {
-    qsort(sorted, p->n, sizeof *sorted, cmp_double);
-    double best = sorted[p->n - 1], best_w = INFINITY;
-    for (size_t j = 0; j < p->n; j++) {
-        if (j + 1 < p->n && sorted[j + 1] == sorted[j]) continue;
-        double m = sorted[j];
-        if (m <= 0) continue;
-        double w = 0;
-        for (size_t i = 0; i < p->n && w <= best_w; i++) w += cost(&p->a[i], m, max_retries);
-        if (w <= best_w) { best_w = w; best = m; }
+    size_t n = p->n;
+    qsort(sorted, n, sizeof *sorted, cmp_double);
+    if (n < 2) return sorted[n - 1] > 0 ? sorted[n - 1] : 1;
+    /* rank of each attempt's peak in sorted (any one of equal peaks: the
+     * k-th smallest of the others is the same whichever is left out) */
+    size_t *rank = malloc(n * sizeof *rank);
+    if (!rank) return sorted[n - 1];
+    for (size_t i = 0; i < n; i++) {
+        size_t lo = 0, hi = n;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (sorted[mid] < p->a[i].peak) lo = mid + 1;
+            else hi = mid;
+        }
+        rank[i] = lo;
     }
-    return best > 0 ? best : 1;
+    size_t best_k = n - 1;
+    double best_w = INFINITY;
+    for (size_t k = 1; k <= n - 1; k++) {
+        double w = 0;
+        for (size_t i = 0; i < n && w <= best_w; i++) {
+            /* the k-th smallest (1-based) of the peaks without attempt i */
+            double m = k - 1 < rank[i] ? sorted[k - 1] : sorted[k];
+            w += cost(&p->a[i], m > 0 ? m : 1, max_retries);
+        }
+        if (w <= best_w) { best_w = w; best_k = k; }
+    }
+    free(rank);
+    size_t r = (size_t)ceil((double)best_k * (double)n / (double)(n - 1));
+    if (r < 1) r = 1;
+    if (r > n) r = n;
+    return sorted[r - 1] > 0 ? sorted[r - 1] : 1;
 }
 
 static int plan_one(proc *p, const fp_nfc_opts *o, fp_err *err)

@@ -6,10 +6,14 @@
  *   memory M   the opts.quantile order statistic of the peaks (the
  *              ceil(q n)-th smallest: at least a share q of the history fit
  *              in M) times 1 + opts.margin, rounded up to whole MiB; with
- *              quantile 0, the peak seen whose waste on the history under
- *              the retry model below is least (no margin: the retries are
- *              the margin; a task no attempt fits costs its failed attempts
- *              and its own peak once more), rounded up to whole MiB;
+ *              quantile 0, the peak of least waste under the retry model
+ *              below, cross-validated: for each rank k, every attempt is
+ *              given the k-th smallest peak of the OTHER attempts; the rank
+ *              of least total waste (ties: the larger) is taken of all n
+ *              peaks at the same share, rank ceil(k n / (n - 1)) (no
+ *              margin: the retries are the margin; a task no attempt fits
+ *              costs its failed attempts and its own peak once more),
+ *              rounded up to whole MiB;
  *   cpus       the ceil of the same quantile of the mean cores used, at
  *              least 1 and at most the largest request seen (when known);
  *   retries    attempt k gets k x M (Nextflow's `task.attempt`), on an

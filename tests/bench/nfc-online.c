@@ -12,7 +12,7 @@
  *   fp-prestart  what is known before a task starts (the process only, as
  *                every task of a type in these traces has the same request
  *                and attempt 1): fp_nfc's least-waste first allocation M
- *                over the history so far (fp/nfconfig.h, quantile 0), the
+ *                over the history so far (fp/nfconfig.h, quantile 0: cross-validated), the
  *                retry model of the configuration fp writes (attempt k gets
  *                k x M), re-planned after each task;
  *   fp-rchar     the same retry model, the first allocation a quantile of

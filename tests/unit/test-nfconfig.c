@@ -214,8 +214,27 @@ int main(void)
     ok(strstr(text, "withName: 'it\\'s \\\\odd'") != NULL, "quote and backslash escaped");
     ok(parse_config(text, &P) && P.n == 2 && !strcmp(P.sel[1].name, "it's \\odd"), "and read back");
     free(text);
+    o.quantile = -0.5;
+    ok(fp_nfc_plan(d, &o, &e) < 0 && e.cls == FP_EUSAGE, "quantile -0.5: FP_EUSAGE");
+    /* least waste, left one out: nine tasks of 1 GiB and one of 5 GiB, 1 h
+     * each. Ranks 1..8 of the others cost 11 GiB.h (the 5 GiB task fails at
+     * 1, 2 and 3 GiB and is run again), rank 9 costs 47 (nine tasks get
+     * 5 GiB); the tie goes to rank 8 of 9, rank ceil(8 x 10 / 9) = 9 of all
+     * ten: 1 GiB. */
     o.quantile = 0;
-    ok(fp_nfc_plan(d, &o, &e) < 0 && e.cls == FP_EUSAGE, "quantile 0: FP_EUSAGE");
+    ok(fp_nfc_plan(d, &o, &e) == 0, "plan by least waste");
+    is_near(fp_nfc_process_at(d, 0)->mem_bytes, GiB, 0.5, "least waste: 1 GiB, the 5 GiB task retried");
+    fp_nfc *two = fp_nfc_new();
+    fp_nfc_add(two, "Q", 2 * GiB, 3600, NAN, NAN, NAN, &e);
+    fp_nfc_add(two, "Q", 2 * GiB, 3600, NAN, NAN, NAN, &e);
+    fp_nfc_add(two, "Q", 8 * GiB, 3600, NAN, NAN, NAN, &e);
+    o.min_tasks = 1;
+    ok(fp_nfc_plan(two, &o, &e) == 0, "plan 3");
+    /* rank 1 of the others costs 0 + 0 + 20 GiB.h (the 8 GiB task fails
+     * at 2, 4 and 6 GiB and is run again), rank 2 costs 6 + 6 + 20; rank 1
+     * of 2 is rank ceil(1 x 3 / 2) = 2 of all three: 2 GiB */
+    is_near(fp_nfc_process_at(two, 0)->mem_bytes, 2 * GiB, 0.5, "least waste of 2, 2, 8 GiB: 2 GiB");
+    fp_nfc_free(two);
 
     /* from records: only completed attempts count */
     fp_nfc *r = fp_nfc_new();
