@@ -6,7 +6,8 @@
  *   H PEAK_BYTES RUNTIME_MS RCHAR_BYTES      history (the 30%), any number
  *   T PEAK_BYTES RUNTIME_MS RCHAR_BYTES      online tasks (the 70%), in order
  *   E
- * and writes per group and method one line
+ * (H and T lines may go on with REQ_MEM_BYTES REQ_CPUS PROCESS_NAME, which
+ * the fp-lowo method reads) and writes per group and method one line
  *   R NAME METHOD WASTE_GBH FAILURES
  * Methods:
  *   fp-prestart  what is known before a task starts (the process only, as
@@ -20,16 +21,25 @@
  *                known only after the task ran: like with like with the
  *                published methods) at the level (0.5 ... 0.99) whose
  *                waste on the tasks seen so far is least (0.9 before any),
- *                each task stored after it ran.
+ *                each task stored after it ran;
+ *   fp-lowo      (a group "L NAME" instead of "G NAME": leave one workflow
+ *                out) no history of the workflow: libfp's knn model on
+ *                what is known before a task starts - the embedding of its
+ *                process name (fp_embed: the last part, without the
+ *                workflow's prefix), its requested memory and cpus -
+ *                trained on the other workflows' tasks (H), then the
+ *                workflow's tasks (T) online, each stored after it ran, the
+ *                level chosen online as for fp-rchar.
  * A failed attempt costs its allocation for the task's whole runtime;
  * waste is GB.h (1e9 bytes x hours). */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "fp.h"
 
-typedef struct row { double peak, rt_ms, rchar; } row;
+typedef struct row { double peak, rt_ms, rchar, req_mem, req_cpus; char name[128]; } row;
 
 #define GBH(b, ms) ((b) * 1e-9 * (ms) / 3600000.0)
 #define NLEV 6
@@ -121,19 +131,92 @@ static void run_rchar(const char *name, const row *h, size_t nh, const row *t, s
     fp_model_free(m);
 }
 
+#define LDIM (FP_EMBED_DIM + 2)
+
+/* The pre-start features of a row: the embedding of its process name,
+ * log of its memory request, its cpus (NaN when unknown). */
+static void lowo_x(const row *r, double *x)
+{
+    json_t *meta = json_pack("{s:s,s:s}", "source", "nextflow", "process", r->name);
+    fp_embed(meta, x);
+    json_decref(meta);
+    x[FP_EMBED_DIM] = r->req_mem > 0 ? r->req_mem : NAN;
+    x[FP_EMBED_DIM + 1] = r->req_cpus > 0 ? r->req_cpus : NAN;
+}
+
+static void run_lowo(const char *name, const row *h, size_t nh, const row *t, size_t nt)
+{
+    fp_err e = {0};
+    fp_model_opts mo;
+    fp_model_opts_default(&mo);
+    static char nbuf[LDIM][16];
+    static const char *names[LDIM];
+    for (int i = 0; i < LDIM; i++) {
+        snprintf(nbuf[i], sizeof nbuf[i], i < FP_EMBED_DIM ? "emb_%02d" : i == FP_EMBED_DIM ? "meta_req_mem_bytes" : "meta_req_cpus", i);
+        names[i] = nbuf[i];
+    }
+    mo.dim = LDIM;
+    mo.names = names;
+    mo.nlevels = NLEV;
+    for (int l = 0; l < NLEV; l++) mo.levels[l] = levels[l];
+    fp_model *m = fp_model_new("knn", &mo, &e);
+    if (!m) { fprintf(stderr, "nfc-online: %s\n", e.msg); exit(2); }
+    fp_train_opts to;
+    fp_train_opts_default(&to);
+    to.val_frac = 0;
+    fp_example *ex = calloc(nh ? nh : 1, sizeof *ex);
+    double *xs = calloc((nh ? nh : 1) * LDIM, sizeof *xs);
+    for (size_t i = 0; i < nh; i++) {
+        lowo_x(&h[i], &xs[i * LDIM]);
+        ex[i].x = &xs[i * LDIM];
+        for (int r = 0; r < FP_RES_COUNT; r++) ex[i].y[r] = NAN;
+        ex[i].y[FP_RES_MEM] = h[i].peak;
+        ex[i].group = h[i].name;
+    }
+    if (fp_model_train(m, ex, nh, &to, NULL, &e) < 0) { fprintf(stderr, "nfc-online: %s\n", e.msg); exit(2); }
+    double seen[NLEV] = {0}, waste = 0, x[LDIM];
+    long fail = 0;
+    for (size_t i = 0; i < nt; i++) {
+        lowo_x(&t[i], x);
+        fp_quantiles q[FP_RES_COUNT];
+        if (fp_model_predict(m, x, q, NULL, &e) < 0 || q[FP_RES_MEM].n != NLEV) {
+            fprintf(stderr, "nfc-online: %s\n", e.msg[0] ? e.msg : "no memory quantiles");
+            exit(2);
+        }
+        int best = 3;
+        if (i > 0)
+            for (int l = 0; l < NLEV; l++)
+                if (seen[l] < seen[best]) best = l;
+        waste += attempt_cost(&t[i], q[FP_RES_MEM].value[best], &fail);
+        for (int l = 0; l < NLEV; l++) seen[l] += attempt_cost(&t[i], q[FP_RES_MEM].value[l], NULL);
+        fp_example u = {.x = x, .group = t[i].name};
+        for (int r = 0; r < FP_RES_COUNT; r++) u.y[r] = NAN;
+        u.y[FP_RES_MEM] = t[i].peak;
+        if (fp_model_update(m, &u, &e) < 0) { fprintf(stderr, "nfc-online: %s\n", e.msg); exit(2); }
+    }
+    printf("R %s fp-lowo %.6f %ld\n", name, waste, fail);
+    free(ex);
+    free(xs);
+    fp_model_free(m);
+}
+
 int main(void)
 {
     char line[4096], name[4096] = "";
+    bool lowo = false;
     row *h = NULL, *t = NULL;
     size_t nh = 0, nt = 0, ch = 0, ct = 0;
     while (fgets(line, sizeof line, stdin)) {
         line[strcspn(line, "\n")] = 0;
-        if (line[0] == 'G' && line[1] == ' ') {
+        if ((line[0] == 'G' || line[0] == 'L') && line[1] == ' ') {
             snprintf(name, sizeof name, "%s", line + 2);
+            lowo = line[0] == 'L';
             nh = nt = 0;
         } else if ((line[0] == 'H' || line[0] == 'T') && line[1] == ' ') {
-            row r;
-            if (sscanf(line + 2, "%lf %lf %lf", &r.peak, &r.rt_ms, &r.rchar) != 3) {
+            row r = {.req_mem = NAN, .req_cpus = NAN};
+            int got = sscanf(line + 2, "%lf %lf %lf %lf %lf %127s", &r.peak, &r.rt_ms, &r.rchar, &r.req_mem,
+                             &r.req_cpus, r.name);
+            if (got < 3) {
                 fprintf(stderr, "nfc-online: bad line: %s\n", line);
                 return 3;
             }
@@ -145,6 +228,9 @@ int main(void)
                 if (!*a) return 2;
             }
             (*a)[(*n)++] = r;
+        } else if (line[0] == 'E' && lowo) {
+            run_lowo(name, h, nh, t, nt);
+            fflush(stdout);
         } else if (line[0] == 'E') {
             run_prestart(name, h, nh, t, nt);
             run_rchar(name, h, nh, t, nt);

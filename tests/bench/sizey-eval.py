@@ -97,7 +97,8 @@ def types_of(rows, min_tasks):
             if peak is None or rt is None:
                 continue
             tasks.append({"peak": peak, "rt": rt, "rchar": num(r.get("rchar")) or 0.0,
-                          "req": num(r.get("memory"))})
+                          "req": num(r.get("memory")), "cpus": num(r.get("cpus")),
+                          "pname": p.split(":")[-1].split()[0] if p.strip() else "-"})
         out[p] = tasks
     return out
 
@@ -243,9 +244,12 @@ def main():
     ap.add_argument("--seed", type=int, default=1996)
     ap.add_argument("--min-tasks", type=int, default=34)
     ap.add_argument("--online", required=True, help="tests/bench/nfc-online")
-    ap.add_argument("--per-type", action="store_true")
+    ap.add_argument("--lowo", action="store_true",
+                    help="also leave one workflow out: fp-lowo, trained on the other traces")
     a = ap.parse_args()
     summary = []
+    online = {}   # workflow -> its online tasks, in order
+    pool = {}     # workflow -> all its tasks
     for path in a.traces:
         wf = os.path.basename(path).split(".")[0]
         if wf.startswith("trace_"):
@@ -255,6 +259,8 @@ def main():
         feed = []
         for p, tasks in types.items():
             hist, test = split(tasks, a.seed)
+            online.setdefault(wf, []).extend(test)
+            pool.setdefault(wf, []).extend(hist + test)
             for m, (w, f) in baselines(hist, test).items():
                 tot[m][0] += w
                 tot[m][1] += f
@@ -279,6 +285,31 @@ def main():
                                                   if tot[best][0] > 0 else float("nan"),
                                                   "  (best baseline)" if m == best else ""))
         summary.append((wf, best, tot))
+    if a.lowo and len(pool) > 1:
+        def row(t):
+            return "%r %r %r %r %r %s" % (t["peak"], t["rt"], t["rchar"], t["req"] or float("nan"),
+                                          t["cpus"] or float("nan"), t["pname"])
+        feed = []
+        for wf in pool:
+            feed.append("L " + wf)
+            feed += ["H " + row(t) for o in pool if o != wf for t in pool[o]]
+            feed += ["T " + row(t) for t in online[wf]]
+            feed.append("E")
+        out = subprocess.run([a.online], input="\n".join(feed) + "\n", capture_output=True, text=True)
+        if out.returncode != 0:
+            sys.exit("sizey-eval: nfc-online failed: " + out.stderr)
+        lowo = {}
+        for line in out.stdout.splitlines():
+            name, m, w, f = line[2:].rsplit(" ", 3)
+            lowo[name] = (float(w), int(f))
+        print("\nleave one workflow out: fp-lowo sees no task of the workflow before its online tasks "
+              "(trained on the other %d traces: process name, requested memory and cpus)" % (len(pool) - 1))
+        print("  %-8s %12s %9s %14s %14s" % ("workflow", "waste GB.h", "failures", "vs fp-prestart",
+                                              "vs best base"))
+        for wf, best, tot in summary:
+            w, f = lowo[wf]
+            print("  %-8s %12.2f %9d %13.2fx %13.2fx" % (wf, w, f, w / tot["fp-prestart"][0],
+                                                        w / tot[best][0]))
     print("\nreduction of waste against the best baseline other than the request (1 - fp / best):")
     for m in FP:
         reds = []

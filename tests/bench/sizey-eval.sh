@@ -2,9 +2,10 @@
 # sizey-eval.sh - fp against the published workflow-sizing methods on the
 # Sizey protocol (issue 19), per workflow, in one run. Not part of make check.
 #
-#   tests/bench/sizey-eval.sh [--seed N] [--min-tasks N] TRACE...
+#   tests/bench/sizey-eval.sh [--seed N] [--min-tasks N] [--lowo] TRACE...
 #
-# TRACE: Nextflow trace files (CSV or TSV, gzip or plain), e.g.
+# --lowo adds the leave-one-workflow-out run (fp only, trained on the other
+# traces). TRACE: Nextflow trace files (CSV or TSV, gzip or plain), e.g.
 #   tests/bench/sizey-eval.sh ../shared/data/nextflow-sizey/trace_*.csv.gz
 # The protocol, the baselines and what differs from the authors' code are
 # described at the top of tests/bench/sizey-eval.py; fp's side runs through
