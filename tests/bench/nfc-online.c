@@ -29,7 +29,8 @@
  *                workflow's prefix), its requested memory and cpus -
  *                trained on the other workflows' tasks (H), then the
  *                workflow's tasks (T) online, each stored after it ran, the
- *                level chosen online as for fp-rchar.
+ *                level chosen online as for fp-rchar; the first task of a
+ *                process in the workflow gets its request.
  * A failed attempt costs its allocation for the task's whole runtime;
  * waste is GB.h (1e9 bytes x hours). */
 #include <math.h>
@@ -187,7 +188,13 @@ static void run_lowo(const char *name, const row *h, size_t nh, const row *t, si
         if (i > 0)
             for (int l = 0; l < NLEV; l++)
                 if (seen[l] < seen[best]) best = l;
-        waste += attempt_cost(&t[i], q[FP_RES_MEM].value[best], &fail);
+        /* a process of this workflow not seen yet gets its request: the
+         * neighbours from other workflows are a guess, the request is what
+         * the workflow's author meant */
+        bool known = false;
+        for (size_t j = 0; j < i && !known; j++) known = !strcmp(t[j].name, t[i].name);
+        double first = known || !(t[i].req_mem > 0) ? q[FP_RES_MEM].value[best] : t[i].req_mem;
+        waste += attempt_cost(&t[i], first, &fail);
         for (int l = 0; l < NLEV; l++) seen[l] += attempt_cost(&t[i], q[FP_RES_MEM].value[l], NULL);
         fp_example u = {.x = x, .group = t[i].name};
         for (int r = 0; r < FP_RES_COUNT; r++) u.y[r] = NAN;
