@@ -50,7 +50,7 @@
 #define CSV_MAX_FIELDS 256
 
 static const char UNKNOWN_FMT[] =
-    "not a known trace format (fp samples, Bitbrains CSV, nf-core/eager CSV)";
+    "not a known trace format (fp samples, Bitbrains CSV, nf-core/eager CSV, Nextflow trace, sacct --parsable2)";
 
 static bool file_exists(const char *p)
 {
