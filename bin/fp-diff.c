@@ -155,6 +155,7 @@ typedef struct run {
     double t_max;
     chart_data ch;                 /* --svg */
     fp_promfile *prom;             /* --textfile */
+    long forgotten;                /* workloads expired and forgotten (prom_forget) */
     bool prom_dirty;
     double prom_last;              /* monotonic seconds of the last write */
 } run;
@@ -1238,6 +1239,41 @@ static int prom_listed(const run *R, double now, bool *listed)
     return n;
 }
 
+/* Forget the workloads that have expired from the textfile (finished
+ * --textfile-expire seconds or more before now), so that fp-diff's memory
+ * stays bounded on an endless stream too: their scores are in the
+ * aggregates already, and a later record of the id starts afresh. Not
+ * while a band chart may need them (--svg). -1 out of memory (nothing
+ * forgotten then). */
+static int prom_forget(run *R, double now)
+{
+    if (R->S->svg) return 0;
+    int *to = malloc(((size_t)R->n + 1) * sizeof *to);   /* old position -> new, -1 forgotten */
+    if (!to) return -1;
+    int k = 0;
+    for (int i = 0; i < R->n; i++) {
+        const wl *w = &R->w[i];
+        to[i] = !isnan(w->finished_at) && now - w->finished_at >= R->S->textfile_expire ? -1 : k++;
+    }
+    if (k < R->n) {
+        /* the index keeps the ids as read (w->id may be cut short) */
+        const char *key;
+        json_t *v;
+        void *tmp;
+        json_object_foreach_safe(R->index, tmp, key, v) {
+            int i = (int)json_integer_value(v);
+            if (to[i] < 0) json_object_del(R->index, key);
+            else json_integer_set(v, to[i]);
+        }
+        for (int i = 0; i < R->n; i++)
+            if (to[i] >= 0 && to[i] != i) R->w[to[i]] = R->w[i];
+        R->forgotten += R->n - k;
+        R->n = k;
+    }
+    free(to);
+    return 0;
+}
+
 /* R's state into R->prom (cleared first). */
 static int prom_fill(run *R, fp_err *err)
 {
@@ -1245,8 +1281,10 @@ static int prom_fill(run *R, fp_err *err)
     char name[96], ql[32];
     int rc = 0;
     fp_promfile_clear(P);
+    double now = mono_s();
+    if (prom_forget(R, now) < 0) return fp_err_set(err, FP_ESYS, "out of memory");
     bool *listed = malloc(((size_t)R->n + 1) * sizeof *listed);
-    int n_listed = listed ? prom_listed(R, mono_s(), listed) : -1;
+    int n_listed = listed ? prom_listed(R, now, listed) : -1;
     if (n_listed < 0) {
         free(listed);
         return fp_err_set(err, FP_ESYS, "out of memory");
@@ -1319,7 +1357,8 @@ static int prom_fill(run *R, fp_err *err)
     if (rc == 0) rc = fp_promfile_set(P, "fp_errors_total", NULL, (double)R->errors, err);
     if (rc == 0) rc = fp_promfile_set(P, "fp_anomalies_total", NULL, (double)R->anomalies, err);
     if (rc == 0) rc = fp_promfile_set(P, "fp_workloads_listed", NULL, n_listed, err);
-    if (rc == 0) rc = fp_promfile_set(P, "fp_workloads_unlisted", NULL, R->n - n_listed, err);
+    if (rc == 0)
+        rc = fp_promfile_set(P, "fp_workloads_unlisted", NULL, (double)(R->n - n_listed + R->forgotten), err);
     free(listed);
     return rc;
 }

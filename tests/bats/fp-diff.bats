@@ -649,11 +649,16 @@ listed_ids() { grep -o 'id="[^"]*"' "$1" | sort -u | sed 's/id="\(.*\)"/\1/' | s
     done
     [ "$(listed_ids "$D/e.prom")" = r1 ]
     grep -qx 'fp_workloads_unlisted 1' "$D/e.prom"
-    # a workload with records again is listed again
+    # a workload with records again is listed again, afresh: fp-diff forgot
+    # it (its memory stays bounded too), so the sample has no prediction
     echo '{"schema":1,"type":"sample","id":"f1","t":9,"cpu_cores":0.25}' >&5
     exec 5>&-
     wait "$pid"
     [ "$(listed_ids "$D/e.prom")" = f1,r1 ]
+    grep -qx 'fp_unmatched_total{section="samples"} 1' "$D/e.prom"
+    ! grep -q '^fp_prediction_cores{id="f1"' "$D/e.prom"
+    grep -qx 'fp_workloads_listed 2' "$D/e.prom"
+    grep -qx 'fp_workloads_unlisted 1' "$D/e.prom"
 }
 
 @test "--textfile is rewritten while records arrive (--textfile-interval 0)" {
