@@ -48,6 +48,20 @@ comp() {
     done
 }
 
+@test "each tool's --help is read once per shell" {
+    mkdir -p "$T/fake"
+    printf '#!/bin/sh\necho x >> "%s/calls"\nexec "%s/fp-run" "$@"\n' "$T" "$FP_BIN" > "$T/fake/fp-run"
+    chmod +x "$T/fake/fp-run"
+    PATH="$T/fake:$PATH" run bash --norc --noprofile -c '
+        source "$1"
+        for i in 1 2 3; do
+            COMP_WORDS=(fp-run --mo); COMP_CWORD=1; _fp fp-run --mo fp-run
+        done
+        printf "%s\n" "${COMPREPLY[@]}"' _ "$SCRIPT"
+    [ "$output" = --model ]
+    [ "$(wc -l < "$T/calls")" -eq 1 ]
+}
+
 @test "fp-run --mo completes to --model" {
     run comp "fp-run --mo"
     [ "$status" -eq 0 ]
