@@ -57,7 +57,7 @@ int main(void)
     ok(fp_promfile_declare(p, "ns:fp_y", "untyped", NULL, &err) == 0, "colon allowed in names");
     /* what promtool check metrics refuses */
     ok(fp_promfile_declare(p, "fp_c", "counter", NULL, &err) < 0 && strstr(err.msg, "_total"),
-       "counter without _total refused: %s", err.msg);
+       "counter without _total refused");
     ok(fp_promfile_declare(p, "fp_y_sum", "gauge", NULL, &err) < 0, "_sum suffix refused");
     ok(fp_promfile_declare(p, "fp_y_count", "untyped", NULL, &err) < 0, "_count suffix refused");
     ok(fp_promfile_declare(p, "fp_y_bucket", "gauge", NULL, &err) < 0, "_bucket suffix refused");
@@ -79,7 +79,7 @@ int main(void)
     const char *bad4[] = { "id", "x", "quantile", "0.9", NULL };
     const char *bad5[] = { "le", "1", NULL };
     ok(fp_promfile_set(p, "fp_x", bad4, 1, &err) < 0 && strstr(err.msg, "summaries"),
-       "label quantile refused on a gauge: %s", err.msg);
+       "label quantile refused on a gauge");
     ok(fp_promfile_set(p, "fp_x", bad5, 1, &err) < 0 && strstr(err.msg, "histograms"),
        "label le refused on a gauge");
     ok(fp_promfile_set(p, "fp_nope", NULL, 1, &err) < 0 && strstr(err.msg, "not declared"),
