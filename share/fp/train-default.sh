@@ -69,6 +69,14 @@ echo "train-default: replaying $n eager tasks" >&2
 while IFS= read -r f; do
     "$bin/fp-capture" --replay "$f" -w 2 --no-samples | jq -c 'del(.host)'
 done < "$tmp/tasks" > "$tmp/all-eager.jsonl"
+# every task replayed, or the representatives (and so the model) would
+# silently depend on which replays failed
+nf=$(grep -c '"type":"fingerprint"' "$tmp/all-eager.jsonl" || true)
+na=$(grep -c '"type":"actual"' "$tmp/all-eager.jsonl" || true)
+if [ "$nf" != "$n" ] || [ "$na" != "$n" ]; then
+    echo "train-default: $n tasks replayed into $nf fingerprints and $na actuals: a replay failed (see above)" >&2
+    exit 2
+fi
 # five representatives per eager process: its tasks at the 10th, 30th,
 # 50th, 70th and 90th percentile of peak memory (ties by id)
 jq -s -c '
