@@ -100,9 +100,16 @@ int fp_series_spectrum(const fp_series *s, double *peak_hz, double *entropy)
         }
         pw[k] = re * re + im * im;
         total += pw[k];
-        if (pw[k] > best) { best = pw[k]; kbest = k; }
+        if (pw[k] > best) best = pw[k];
     }
     if (total <= 0) return -1;
+    /* the peak: the lowest frequency whose power is within a relative 1e-6
+     * of the largest. Equal peaks are common (a series of a few distinct
+     * values); a strict argmax would pick among them by rounding noise, so
+     * the same samples written with 10 digits and read back (a replay)
+     * could give another frequency. */
+    for (int k = 1; k <= half; k++)
+        if (pw[k] >= best * (1 - 1e-6)) { kbest = k; break; }
     double h = 0;
     for (int k = 1; k <= half; k++)
         if (pw[k] > 0) { double p = pw[k] / total; h -= p * log(p); }

@@ -64,6 +64,17 @@ int main(void)
     is_near(st(&s, FP_ST_SPEC_HZ), 5.0, 1e-9, "alternation: Nyquist 5 Hz at dt 0.1");
     is_near(st(&s, FP_ST_ACF1), -31.0 / 32.0, 1e-12, "alternation: acf1 -31/32");
 
+    /* Two tones of equal power (periods 8 and 4 samples, dt 0.5 s: 0.25
+     * and 0.5 Hz): the lower one, and still the lower one when rounding
+     * noise (1e-9 relative, as 10-digit records give) favours the other. */
+    for (int tilt = 0; tilt < 2; tilt++) {
+        fp_series_init(&s);
+        for (int i = 0; i < 64; i++)
+            fp_series_add(&s, i * 0.5, 3 + sin(2 * M_PI * i / 8.0) + (1 + tilt * 1e-9) * sin(2 * M_PI * i / 4.0));
+        is_near(st(&s, FP_ST_SPEC_HZ), 0.25, 1e-9, "equal peaks%s: the lower frequency, 0.25 Hz",
+                tilt ? " (the higher one 1e-9 stronger)" : "");
+    }
+
     /* Pseudo-random noise spreads its power: entropy high. */
     fp_series_init(&s);
     unsigned long long z = 88172645463325252ULL;
