@@ -324,9 +324,12 @@ eager_run() {
         for j in $(seq 0 $((K - 1))); do [ $j != $k ] && { others="$others $d/st$j.jsonl"; otherd="$otherd $d/dy$j.jsonl"; }; done
         for m in $stm; do
             case $m in linear|knn) o=""; ;; *) o="$(seqopt $m st) $otherd" ;; esac
-            raw=""
-            case $m in linear|knn) raw=" && static_predict $d/$m$k.json $k $d/p-$m-raw$k.jsonl '--uncalibrated --no-cap'" ;; esac
-            echo "\"$TRAIN\" -q -M $m --group-by 'meta.task~DA[0-9]+' --seed 1 --window $window -o $d/$m$k.json $others $o 2> $d/$m$k.err && static_predict $d/$m$k.json $k $d/p-$m$k.jsonl$raw" >> "$d/train.cmds"
+            raw="" np=""
+            # linear and knn: the fingerprint alone (--no-prior), its raw
+            # quantiles, and with the per-process prior (fp-train's
+            # default --prior train, key auto: meta.process for eager)
+            case $m in linear|knn) np=" '--no-prior'"; raw=" && static_predict $d/$m$k.json $k $d/p-$m-raw$k.jsonl '--uncalibrated --no-cap --no-prior' && static_predict $d/$m$k.json $k $d/p-$m-prior$k.jsonl" ;; esac
+            echo "\"$TRAIN\" -q -M $m --group-by 'meta.task~DA[0-9]+' --seed 1 --window $window -o $d/$m$k.json $others $o 2> $d/$m$k.err && static_predict $d/$m$k.json $k $d/p-$m$k.jsonl$np$raw" >> "$d/train.cmds"
         done
     done
     # dynamic models: from the other folds' sample streams (fp-train's defaults: every 10 s, horizon 60 s)
@@ -347,8 +350,9 @@ eager_run() {
     par "$d/train.sorted" || { tail -n 5 "$d"/*.err >&2; die "eager: fp-train or fp-predict failed"; }
     for m in $stm; do cat "$d"/p-$m[0-9].jsonl > "$d/p-$m.jsonl"; done
     # the fingerprint models' raw quantiles (fp-predict --uncalibrated --no-cap)
-    local rawm=""
+    local rawm="" priorm=""
     for m in $stm; do case $m in linear|knn) rawm="$rawm $m-raw"; cat "$d"/p-$m-raw[0-9].jsonl > "$d/p-$m-raw.jsonl" ;; esac; done
+    for m in $stm; do case $m in linear|knn) priorm="$priorm $m-prior"; cat "$d"/p-$m-prior[0-9].jsonl > "$d/p-$m-prior.jsonl" ;; esac; done
     cat "$d"/st[0-9].jsonl | grep '"type":"actual"' > "$d/actuals.jsonl"
 
     log "eager: scoring with fp-diff"
@@ -359,12 +363,13 @@ eager_run() {
         echo "oracle p-oracle p90 oracle (the task's own peak)"
         for m in $stm; do for q in p50 p90 p99; do echo "$m-$q p-$m $q fp $m $q"; done; done
         for m in $rawm; do for q in p50 p90 p99; do echo "$m-$q p-$m $q fp ${m%-raw} $q uncalibrated"; done; done
+        for m in $priorm; do for q in p50 p90 p99; do echo "$m-$q p-$m $q fp ${m%-prior}+prior $q"; done; done
     } > "$d/rows"
     while read -r name file q label; do
         echo "\"$DIFF\" --no-pass --tolerance 1000 --join -q $q $d/$file.jsonl $d/samples.jsonl | grep '\"type\":\"score\"' > $d/score-$name.json"
     done < "$d/rows" > "$d/score.cmds"
     # held-out coverage of each task's peak, per level (fp-diff's actuals section)
-    for m in $stm $rawm; do
+    for m in $stm $rawm $priorm; do
         echo "\"$DIFF\" --no-pass --tolerance 1000 --join $d/p-$m.jsonl $d/actuals.jsonl | grep '\"type\":\"score\"' > $d/cov-$m.json" >> "$d/score.cmds"
     done
     # dynamic: allocations from the prediction stream, scored on the samples
@@ -408,7 +413,7 @@ eager_run() {
     echo "   Calibration (fp-train's default: group-aware conformal shifts, 5 folds of DA groups inside the training folds; \"uncalibrated\": fp-predict --uncalibrated --no-cap on the same models). Held-out coverage of each task's peak memory (fp-diff, actuals), goal |coverage - level| <= 0.03 at p90, <= 0.01 at p99:"
     printf '   %-28s %8s %8s %8s\n' model p50 p90 p99
     local cm
-    for cm in $stm $rawm; do
+    for cm in $stm $rawm $priorm; do
         [ -s "$d/cov-$cm.json" ] || continue
         printf '   %-28s' "fp ${cm%-raw}$([[ $cm == *-raw ]] && echo ' uncalibrated')"
         for q in p50 p90 p99; do printf ' %8s' "$(jq -r ".actuals.resources.mem_bytes.levels.$q.coverage // \"-\" | if type == \"number\" then (. * 1000 | round / 1000) else . end" "$d/cov-$cm.json")"; done
@@ -421,6 +426,19 @@ eager_run() {
         ok=$(awk -v f="$f" -v w="$w" -v hf="$hf" -v hw="$hw" 'BEGIN { print (f <= hf && w <= 0.85 * hw) ? 1 : 0 }')
         printf '     fp %-11s %s: failed %s vs %s, waste %.3fx history -> %s\n' $m $q "$f" "$hf" "$(awk -v w="$w" -v hw="$hw" 'BEGIN{print w / hw}')" "$(verdict "$ok")"
     done; done
+    if [ -n "$priorm" ]; then
+        # history as a prior (fp-train --prior, fp/model.h): the model's
+        # quantile clamped into the process's own range, from the
+        # training folds only; never worse than per-process history alone
+        echo "   History as a prior (fp-train's default --prior train, key meta.process; the same models, fp-predict with the prior against --no-prior): goal no more failed tasks and no more waste than the per-process history baseline (history as is, not x0.85):"
+        for m in $priorm; do for q in p90 p99; do
+            local f w f0 w0 ok
+            f=$(field $m-$q .failed); w=$(field $m-$q .wasted_gb_h)
+            f0=$(field ${m%-prior}-$q .failed); w0=$(field ${m%-prior}-$q .wasted_gb_h)
+            ok=$(awk -v f="$f" -v w="$w" -v hf="$hf" -v hw="$hw" 'BEGIN { print (f <= hf && w <= hw) ? 1 : 0 }')
+            printf '     fp %-11s %s: failed %s (without the prior %s) vs %s, waste %.3fx history (without %.3fx) -> %s\n' "${m%-prior}+prior" $q "$f" "$f0" "$hf" "$(awk -v w="$w" -v hw="$hw" 'BEGIN{print w / hw}')" "$(awk -v w="$w0" -v hw="$hw" 'BEGIN{print w / hw}')" "$(verdict "$ok")"
+        done; done
+    fi
     fi
     [ $do_dy = 1 ] || return 0
 
