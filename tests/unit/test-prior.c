@@ -293,6 +293,39 @@ int main(void)
         for (int i = 0; i < 6; i++) free((char *)ex[i].group);
         fp_model_free(t);
     }
+    /* ---- re-enabling: the same spec keeps the keys (the newest peaks
+     * past a smaller keep, the most recently updated keys past a smaller
+     * max_keys); another spec drops them */
+    {
+        fp_model *t = new_knn();
+        ok(prior_on(t, 3, 10, NULL) == 0, "prior on (keep 3)");
+        run(t, "x", 100, NAN); run(t, "x", 200, NAN); run(t, "x", 300, NAN); run(t, "x", 400, NAN);
+        run(t, "y", 5, NAN);
+        ok(prior_on(t, 2, 10, NULL) == 0, "keep 2");
+        model_q(out, 1, 1, 1);
+        fp_model_prior_apply(t, "x", out, &use);
+        ok(use.k[FP_RES_MEM] == 2 && use.n[FP_RES_MEM] == 4, "x: 2 peaks kept of 4 runs");
+        is_near(out[FP_RES_MEM].value[0], 350, 1e-12, "x: the newest two (300, 400): median 350");
+        run(t, "x", 1000, NAN);
+        model_q(out, 1, 1, 1);
+        fp_model_prior_apply(t, "x", out, NULL);
+        is_near(out[FP_RES_MEM].value[0], 700, 1e-12, "then 1000 pushes out 300: median of 400, 1000");
+        ok(prior_on(t, 2, 1, NULL) == 0 && fp_model_prior_keys(t) == 1, "max_keys 1: one key left");
+        fp_model_prior_apply(t, "x", out, &use);
+        ok(use.used, "the most recently updated (x) kept");
+        ok(prior_on(t, 2, 1, "meta.process") == 0 && fp_model_prior_keys(t) == 0,
+           "another key spec: keys dropped");
+        fp_model *c = new_knn();
+        run(t, "z", 9, NAN);
+        ok(fp_model_prior_copy(c, t, &err) == 0 && fp_model_prior_keys(c) == 1, "copy");
+        fp_prior_opts po2;
+        ok(fp_model_prior_on(c, &po2) && strcmp(po2.key, "meta.process") == 0 && po2.keep == 2,
+           "the copy has the options");
+        fp_model_prior_disable(c);
+        ok(!fp_model_prior_on(c, NULL) && fp_model_prior_keys(c) == 0, "disable");
+        fp_model_free(c);
+        fp_model_free(t);
+    }
     json_decref(meta);
     unlink(p1); unlink(p2); unlink(p3);
     rmdir(dir);
