@@ -326,6 +326,38 @@ int main(void)
         fp_model_free(c);
         fp_model_free(t);
     }
+    /* ---- the prediction record says so, and reads back */
+    {
+        fp_prior_use u;
+        memset(&u, 0, sizeof u);
+        u.used = true;
+        snprintf(u.key, sizeof u.key, "process=bwa");
+        u.n[FP_RES_CPU] = 3;
+        u.n[FP_RES_MEM] = 5;
+        fp_prediction pr, back;
+        memset(&pr, 0, sizeof pr);
+        snprintf(pr.target.id, sizeof pr.target.id, "w");
+        model_q(pr.q, 1, 2, 3);
+        fp_prior_note(&u, &pr);
+        json_t *j = fp_prediction_to_json(&pr);
+        char *txt = json_dumps(json_object_get(j, "prior"), JSON_COMPACT);
+        is_str(txt, "{\"key\":\"process=bwa\",\"n\":5}", "\"prior\": key and the most runs");
+        free(txt);
+        ok(fp_prediction_from_json(j, &back, &err) == 0 && back.has_prior && back.prior_n == 5 &&
+           strcmp(back.prior_key, "process=bwa") == 0, "read back");
+        json_object_set_new(j, "prior", json_pack("{s:i}", "n", 2));
+        fp_err e3 = {0};
+        ok(fp_prediction_from_json(j, &back, &e3) < 0 && e3.cls == FP_EINPUT, "a prior without a key refused");
+        json_decref(j);
+        memset(&pr, 0, sizeof pr);
+        snprintf(pr.target.id, sizeof pr.target.id, "w");
+        model_q(pr.q, 1, 2, 3);
+        u.used = false;
+        fp_prior_note(&u, &pr);
+        j = fp_prediction_to_json(&pr);
+        ok(!json_object_get(j, "prior"), "not used: no \"prior\"");
+        json_decref(j);
+    }
     json_decref(meta);
     unlink(p1); unlink(p2); unlink(p3);
     rmdir(dir);
