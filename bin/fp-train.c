@@ -477,8 +477,6 @@ static void free_stream_data(stream *s)
     s->n = s->cap = s->nc = s->ccap = 0;
 }
 
-/* Remember that dataset row i (just added) is the sequence of stream si
- * before sample `end`. */
 /* The prior key (nullable, copied) and censored memory peak of the next
  * dataset row. */
 static int add_key(run *R, const char *key, double cens)
@@ -547,6 +545,8 @@ static int prior_after(run *R, const fp_example *ex, size_t n, fp_err *err)
     return 0;
 }
 
+/* Remember that dataset row i (just added) is the sequence of stream si
+ * before sample `end`. */
 static int add_sref(run *R, size_t si, size_t end)
 {
     if (!R->seq) return 0;
