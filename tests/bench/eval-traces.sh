@@ -7,7 +7,7 @@
 #   tests/bench/eval-traces.sh [--eager DIR] [--bitbrains DIR] [--window S]
 #       [--jobs N] [--quick] [--out DIR] [--only eager|bitbrains]
 #       [--vm-step K] [--seq LIST] [--no-auto] [--auto-dynamic]
-#       [--scores FILE] [--bb-knn]
+#       [--scores FILE] [--bb-knn] [--reuse]
 #       [PART...]
 #
 #   PART             eager-static, eager-dynamic, bitbrains or all (default:
@@ -37,6 +37,9 @@
 #                    DA groups by hash, every 8th VM); labelled QUICK
 #   --out DIR        keep the intermediate records (models, predictions,
 #                    allocations, scores) in DIR
+#   --reuse          with --out: eager tasks an interrupted run already
+#                    replayed into DIR (a fingerprint file with its actual
+#                    and a sample file) are not replayed again
 #   --only WHAT      score one trace only (eager: both eager parts)
 #   --vm-step K      Bitbrains: every K-th VM by sorted file name (default 1:
 #                    all)
@@ -128,6 +131,7 @@ auto_dy=0
 scores=
 parts=
 bbknn=0
+reuse=0
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 die() { echo "eval-traces: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -145,6 +149,7 @@ while [ $# -gt 0 ]; do
     --auto-dynamic) auto_dy=1; shift ;;
     --scores) scores=${2:?--scores needs a file}; shift 2 ;;
     --bb-knn) bbknn=1; shift ;;
+    --reuse) reuse=1; shift ;;
     -h|--help) usage; exit 0 ;;
     eager-static|eager-dynamic|bitbrains|all) parts="$parts $1"; shift ;;
     *) usage >&2; exit 2 ;;
@@ -248,11 +253,15 @@ eager_run() {
     [ "$ntask" -gt 0 ] || die "no *_cpu.csv.gz task under $eager"
     log "eager: replaying $ntask tasks ($jobs jobs)"
     eager_replay() {   # INDEX: the task on that line of tasks.tsv
+        if [ "$REUSE" = 1 ] && [ -s "$ED/dy/$1.jsonl" ] && grep -q '"type":"actual"' "$ED/st/$1.jsonl" 2>/dev/null; then
+            return 0
+        fi
         local f; f=$(awk -F'\t' -v i="$1" '$1 == i { print $4; exit }' "$ED/tasks.tsv")
         "$CAP" --replay "$f" -w "$window" --no-samples > "$ED/st/$1.jsonl" &&
             "$CAP" --replay "$f" -w 0 | awk -f "$here/eval-compact.awk" > "$ED/dy/$1.jsonl"
     }
     export -f eager_replay; export ED=$d window here
+    REUSE=0; [ $reuse = 1 ] && [ -n "$out" ] && REUSE=1; export REUSE
     cut -f1 "$d/tasks.tsv" | sed 's/^/eager_replay /' > "$d/replay.cmds"
     par "$d/replay.cmds" || die "eager: a replay failed"
     # per task: id, process, request, peak, fold (from the actual records)
