@@ -164,7 +164,7 @@ static void usage(FILE *f)
           "      --prior-key SPEC    the identity key: auto (default: meta.key, meta.cmd,\n"
           "                          meta.process, meta.image), or a comma-separated list of\n"
           "                          id, meta.KEY, meta.KEY~REGEX\n"
-          "      --prior-keep N      peaks kept per key (default 16, at most 256)\n"
+          "      --prior-keep N      peaks kept per key (default 64, at most 256)\n"
           "      --prior-keys N      keys kept, the least recently updated evicted (default 1000)\n"
           "      --skip-bad          skip malformed lines and records instead of stopping\n"
           "  -q, --quiet             no progress on standard error\n"

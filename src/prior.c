@@ -19,7 +19,7 @@ void fp_prior_opts_default(fp_prior_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->key = "auto";
-    o->keep = 16;
+    o->keep = 64;
     o->max_keys = 1000;
 }
 
@@ -367,7 +367,7 @@ void fp_model_prior_apply(const fp_model *m, const char *key, fp_quantiles out[F
         qsort(p, (size_t)K, sizeof *p, cmp_double);
         double s = g(p[K - 1]) - g(p[0]);
         /* never below the largest peak (rounding), exactly it when s = 0 */
-        double hi = s > 0 ? fmax(p[K - 1], ginv(g(p[K - 1]) + s / K)) : p[K - 1];
+        double hi = s > 0 ? fmax(p[K - 1], ginv(g(p[K - 1]) + s / sqrt((double)K))) : p[K - 1];
         fp_quantiles *q = &out[r];
         bool had = q->n > 0;
         if (!had) {             /* the model gave nothing: the key's own levels */
@@ -409,7 +409,7 @@ json_t *fp_model_prior_save(const fp_model *m)
     json_object_set_new(o, "keep", json_integer(m->prior_keep));
     json_object_set_new(o, "max_keys", json_integer(m->prior_max_keys));
     json_object_set_new(o, "blend", json_string("q = min(max(model q, key's empirical q), "
-                                                "key's max x exp(spread / peaks)), log1p space"));
+                                                "key's max x exp(spread / sqrt(peaks))), log1p space"));
     /* oldest updated first: loading in this order restores the eviction order */
     size_t *ord = malloc((m->prior_n ? m->prior_n : 1) * sizeof *ord);
     if (!ord) { json_decref(o); json_decref(keys); return NULL; }

@@ -113,7 +113,7 @@ int main(void)
 
     /* ---- the blend, by hand: peaks 100, 200, 400 of key "k"
      *   lo_0.5 = 200, lo_0.9 = 200 + 0.8 x 200 = 360, lo_0.99 = 396
-     *   s = log1p(400) - log1p(100), hi = expm1(log1p(400) + s / 3) = 633.968292216303 */
+     *   s = log1p(400) - log1p(100), hi = expm1(log1p(400) + s / sqrt(3)) = 887.9452060574123 */
     fp_model *m = new_knn();
     ok(prior_on(m, 3, 2, NULL) == 0, "prior on (keep 3, 2 keys)");
     ok(run(m, "k", 100, NAN) == 0 && run(m, "k", 200, NAN) == 0 && run(m, "k", 400, NAN) == 0,
@@ -124,10 +124,10 @@ int main(void)
     fp_model_prior_apply(m, "k", out, &use);
     ok(use.used && use.n[FP_RES_MEM] == 3 && use.k[FP_RES_MEM] == 3, "used: 3 runs");
     is_str(use.key, "k", "the key said");
-    is_near(use.hi[FP_RES_MEM], 633.968292216303, 1e-9, "hi = max x exp(spread / 3), log1p space");
+    is_near(use.hi[FP_RES_MEM], 887.9452060574123, 1e-9, "hi = max x exp(spread / sqrt 3), log1p space");
     is_near(out[FP_RES_MEM].value[0], 200, 1e-12, "p50: model 50 raised to the key's median 200");
-    is_near(out[FP_RES_MEM].value[1], 500, 1e-12, "p90: model 500 within [360, 634] kept");
-    is_near(out[FP_RES_MEM].value[2], 633.968292216303, 1e-9, "p99: model 1000 lowered to hi");
+    is_near(out[FP_RES_MEM].value[1], 500, 1e-12, "p90: model 500 within [360, 888] kept");
+    is_near(out[FP_RES_MEM].value[2], 887.9452060574123, 1e-9, "p99: model 1000 lowered to hi");
     ok(out[FP_RES_CPU].n == 0, "cpu: no history, still not predicted");
     model_q(out, 250, 300, 350);
     fp_model_prior_apply(m, "k", out, NULL);
@@ -159,13 +159,13 @@ int main(void)
        "a censored 300 below the max is ignored (n 3, p99 396)");
     ok(run(m, "k", NAN, 500) == 0, "k killed at 500 (above its max)");
     /* peaks now 200, 400, 500 (100 fell out of the ring): lo_0.99 = 400 + 0.98 x 100 = 498,
-     * hi = expm1(log1p(500) + (log1p(500) - log1p(200)) / 3) = 678.284359906342 */
+     * hi = expm1(log1p(500) + (log1p(500) - log1p(200)) / sqrt(3)) = 847.8655328008067 */
     model_q(out, 250, 300, 350);
     fp_model_prior_apply(m, "k", out, &use);
     ok(use.n[FP_RES_MEM] == 4 && use.k[FP_RES_MEM] == 3, "a censored 500 above the max is stored (n 4, 3 kept)");
     is_near(out[FP_RES_MEM].value[0], 400, 1e-12, "p50 now the median of 200, 400, 500");
     is_near(out[FP_RES_MEM].value[2], 498, 1e-9, "p99 398 -> 498: raised, never lowered");
-    is_near(use.hi[FP_RES_MEM], 678.284359906342, 1e-9, "hi of 200, 400, 500");
+    is_near(use.hi[FP_RES_MEM], 847.8655328008067, 1e-9, "hi of 200, 400, 500");
     ok(run(m, "k", 100, NAN) == 0, "an uncensored 100: the newest run counts, the oldest (200) goes");
     model_q(out, 1, 1, 1);
     fp_model_prior_apply(m, "k", out, &use);
