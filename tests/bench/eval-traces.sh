@@ -62,7 +62,13 @@
 #   folds, x 1.15; a process with no training task falls back to the
 #   request), the oracle (the task's own peak), fp linear and knn at p50,
 #   p90, p99. A task shorter than S is fingerprinted over its whole life
-#   (fp-capture's rule), so it is sized from all of it.
+#   (fp-capture's rule), so it is sized from all of it. History as a
+#   prior: linear and knn are predicted twice from the same models, with
+#   their per-key prior (fp-train's default --prior train; key
+#   meta.process, filled from the training folds only) and without it
+#   (fp-predict --no-prior: the rows "fp linear", "fp knn"); the +prior
+#   rows' goal is the per-process history baseline's failed tasks and
+#   waste (not x0.85): at least as good as history alone.
 # eager dynamic  the same tasks and folds; fp-train --from-samples (fp's
 #   defaults: a checkpoint every 10 s, target the peak over the next 60 s)
 #   on the other folds' sample streams (replayed with -w 0, so the metadata
