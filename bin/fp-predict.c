@@ -36,7 +36,7 @@ typedef struct settings {
     const char *model;
     double every, first_at, horizon;   /* NAN: not given */
     bool explain, no_pass, skip_bad;
-    bool no_cap, uncalibrated;
+    bool no_cap, uncalibrated, no_prior;
     long max_live;
     char **inputs;
     int n_inputs;
@@ -93,6 +93,7 @@ static void usage(FILE *f)
           "      --no-cap            do not lower predictions to the request in the metadata\n"
           "                          (req_mem_bytes, req_cpus; see capped_by in fp-records(5))\n"
           "      --uncalibrated      ignore the model's calibration (its raw quantiles)\n"
+          "      --no-prior          ignore the model's per-key history (fp-train --prior)\n"
           "      --max-live N        follow at most N sample streams at once (default 256);\n"
           "                          the least recently seen is forgotten\n"
           "      --skip-bad          skip malformed lines and records instead of stopping\n"
@@ -108,13 +109,15 @@ static int num_arg(const char *opt, const char *s, double lo, double hi, double 
 
 static int parse_args(int argc, char **argv, settings *S)
 {
-    enum { O_EVERY = 256, O_FIRST, O_HORIZON, O_NOPASS, O_MAXLIVE, O_SKIP, O_NOCAP, O_UNCAL };
+    enum { O_EVERY = 256, O_FIRST, O_HORIZON, O_NOPASS, O_MAXLIVE, O_SKIP, O_NOCAP, O_UNCAL,
+           O_NOPRIOR };
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'}, {"every", required_argument, 0, O_EVERY},
         {"first-at", required_argument, 0, O_FIRST}, {"horizon", required_argument, 0, O_HORIZON},
         {"explain", no_argument, 0, 'e'}, {"no-pass", no_argument, 0, O_NOPASS},
         {"max-live", required_argument, 0, O_MAXLIVE}, {"skip-bad", no_argument, 0, O_SKIP},
         {"no-cap", no_argument, 0, O_NOCAP}, {"uncalibrated", no_argument, 0, O_UNCAL},
+        {"no-prior", no_argument, 0, O_NOPRIOR},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
     memset(S, 0, sizeof *S);
     S->every = S->first_at = S->horizon = NAN;
@@ -140,6 +143,7 @@ static int parse_args(int argc, char **argv, settings *S)
         case O_SKIP: S->skip_bad = true; break;
         case O_NOCAP: S->no_cap = true; break;
         case O_UNCAL: S->uncalibrated = true; break;
+        case O_NOPRIOR: S->no_prior = true; break;
         case 'h': usage(stdout); return 1;
         case 'V': printf("fp-predict (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION); return 1;
         default: usage(stderr); return -1;
@@ -275,11 +279,26 @@ static json_t *explain_json(const fp_explain *ex)
     return o;
 }
 
-/* Write the prediction for the workload of rec from quantiles q, capped
- * at the request in meta (nullable) unless --no-cap. */
-static void write_prediction(run *R, const json_t *rec, const json_t *meta, const fp_quantiles *q,
-                             double horizon, const fp_explain *ex, double novelty)
+/* The model's per-key prior (unless --no-prior) moves q toward the
+ * history of the workload's identity key (id, meta); *use says what it
+ * did. */
+static void apply_prior(run *R, const char *id, const json_t *meta, fp_quantiles *q,
+                        fp_prior_use *use)
 {
+    char kb[FP_PRIOR_KEY_MAX];
+    const char *key = R->S->no_prior ? NULL : fp_model_prior_key(R->m, id, meta, kb, sizeof kb);
+    fp_model_prior_apply(R->m, key, q, use);
+}
+
+/* Write the prediction for the workload of rec from quantiles q (moved by
+ * the prior first, when id is not NULL), capped at the request in meta
+ * (nullable) unless --no-cap. */
+static void write_prediction(run *R, const json_t *rec, const json_t *meta, fp_quantiles *q,
+                             double horizon, const fp_explain *ex, double novelty, const char *id)
+{
+    fp_prior_use use;
+    memset(&use, 0, sizeof use);
+    if (id) apply_prior(R, id, meta, q, &use);
     fp_prediction p;
     fp_err err = {0};
     memset(&p, 0, sizeof p);
@@ -296,6 +315,7 @@ static void write_prediction(run *R, const json_t *rec, const json_t *meta, cons
     memcpy(p.q, q, sizeof p.q);
     p.has_novelty = !isnan(novelty);
     p.novelty = novelty;
+    fp_prior_note(&use, &p);
     if (!R->S->no_cap) fp_prediction_cap(&p, meta);
     json_t *j = fp_prediction_to_json(&p);
     if (ex && ex->kind != FP_EXPLAIN_NONE) {
@@ -325,7 +345,7 @@ static void recommend(run *R, const json_t *rec, const char *id, const json_t *m
         set_status(R, err.cls == FP_EINPUT ? 3 : 2);
         return;
     }
-    write_prediction(R, rec, meta, q, horizon, NULL, NAN);
+    write_prediction(R, rec, meta, q, horizon, NULL, NAN, NULL);
 }
 
 static void on_fingerprint(run *R, const json_t *rec, const char *id)
@@ -369,7 +389,7 @@ static void on_fingerprint(run *R, const json_t *rec, const char *id)
         set_status(R, 2);
         return;
     }
-    write_prediction(R, rec, meta, q, R->fp_horizon, R->S->explain ? &ex : NULL, fp_model_novelty(R->m));
+    write_prediction(R, rec, meta, q, R->fp_horizon, R->S->explain ? &ex : NULL, fp_model_novelty(R->m), id);
 }
 
 static void on_sample(run *R, const json_t *rec, const char *id)
@@ -418,7 +438,7 @@ static void on_sample(run *R, const json_t *rec, const char *id)
         }
         if (!(smp.t >= l->next_due)) return;
         l->next_due = cli_next_due(l->next_due, smp.t, R->S->every);
-        write_prediction(R, rec, l->meta, q, R->stream_horizon, NULL, NAN);
+        write_prediction(R, rec, l->meta, q, R->stream_horizon, NULL, NAN, id);
         return;
     }
     fp_window_add(l->w, &smp);
@@ -440,7 +460,7 @@ static void on_sample(run *R, const json_t *rec, const char *id)
         set_status(R, 2);
         return;
     }
-    write_prediction(R, rec, l->meta, q, R->stream_horizon, R->S->explain ? &ex : NULL, fp_model_novelty(R->m));
+    write_prediction(R, rec, l->meta, q, R->stream_horizon, R->S->explain ? &ex : NULL, fp_model_novelty(R->m), id);
 }
 
 static int read_input(run *R, FILE *f, const char *name)

@@ -638,6 +638,10 @@ static json_t *predict(shell *sh, prof *P, double t)
         return NULL;
     }
     P->have_q = true;
+    /* the model's history of this workload's identity key, if any */
+    char kb[FP_PRIOR_KEY_MAX];
+    fp_prior_use use;
+    fp_model_prior_apply(sh->m, fp_model_prior_key(sh->m, NULL, P->meta, kb, sizeof kb), P->q, &use);
     fp_prediction cap;                 /* never above a request in the metadata */
     memset(&cap, 0, sizeof cap);
     memcpy(cap.q, P->q, sizeof cap.q);
@@ -646,6 +650,11 @@ static json_t *predict(shell *sh, prof *P, double t)
         printf("prediction (%s, peak over the next %.0f s):\n", sh->model_id, sh->horizon);
     else
         printf("prediction (%s, %s over the workload's life):\n", sh->model_id, sh->stat);
+    if (use.used) {
+        int n = 0;
+        for (int r = 0; r < FP_RES_COUNT; r++) if (use.n[r] > n) n = use.n[r];
+        printf("  %-14s%s (%d run%s)\n", "prior", use.key, n, n == 1 ? "" : "s");
+    }
     for (int r = 0; r < FP_RES_COUNT; r++) {
         const fp_quantiles *q = &P->q[r];
         printf("  %-14s", fp_resource_name((fp_resource)r));

@@ -630,6 +630,12 @@ int main(int argc, char **argv)
         goto record;
     }
     {
+        /* the installed model's per-key history goes on with the new one
+         * (fp/model.h, "History as a prior") */
+        if (cur && fp_model_prior_copy(cand, cur, &err) < 0) {
+            fprintf(stderr, "fp-retrain: %s\n", err.msg);
+            goto out;
+        }
         json_t *prov = provenance(&S, cur, hdir, tstat, n_train, n_hold, c_new, c_old);
         int rc = fp_model_set_provenance(cand, prov, &err);
         json_decref(prov);

@@ -657,7 +657,13 @@ static void predict(wl *w, double t, bool act)
     p.ts = wall();
     p.horizon_s = C->horizon;
     snprintf(p.model, sizeof p.model, "%s", C->model_id);
+    /* the model's history of this workload's identity key, if any
+     * (fp/model.h, "History as a prior"), then the request cap */
+    char kb[FP_PRIOR_KEY_MAX];
+    fp_prior_use use;
+    fp_model_prior_apply(C->m, fp_model_prior_key(C->m, w->tg.id, w->meta, kb, sizeof kb), q, &use);
     memcpy(p.q, q, sizeof p.q);
+    fp_prior_note(&use, &p);
     p.novelty = fp_model_novelty(C->m);
     p.has_novelty = !isnan(p.novelty);
     fp_prediction_cap(&p, w->meta);    /* never above a request it declared (--meta) */
@@ -893,8 +899,13 @@ static int learn(wl *w, const json_t *actual)
          * it needed; learning it would teach the model to kill it again */
         fprintf(stderr, "fp-run: %s: --learn: memory not learned: %s (its peak is only a lower "
                 "bound)\n", w->tg.id, harm);
+        /* the prior takes it as what it is, a lower bound: only when it
+         * raises the key's largest peak */
+        e.censored[FP_RES_MEM] = e.y[FP_RES_MEM];
         e.y[FP_RES_MEM] = NAN;
     }
+    char kb[FP_PRIOR_KEY_MAX];
+    e.key = fp_model_prior_key(C->m, w->tg.id, w->meta, kb, sizeof kb);
     e.x = x;
     e.group = w->tg.id;
     e.ts = wall();

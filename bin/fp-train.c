@@ -22,6 +22,7 @@
 #include "cli.h"
 #include "fp.h"
 #include "fp/dataset.h"
+#include "fp/diff.h"
 #include "fp/features.h"
 #include "fp/model.h"
 
@@ -42,6 +43,9 @@ typedef struct settings {
     const char *nf_config;             /* --nextflow-config FILE */
     fp_nfc_opts nfo;
     bool nfo_set;
+    const char *prior;                 /* --prior: train, empty, off; NULL: the default */
+    fp_prior_opts po;
+    bool prior_opts_set;               /* --prior-key, --prior-keep or --prior-keys */
     char **inputs;
     int n_inputs;
 } settings;
@@ -55,6 +59,7 @@ typedef struct wl {
     json_t *meta;
     bool has_fp, has_actual;
     double y[FP_RES_COUNT];
+    double censored[FP_RES_COUNT];     /* memory of a run killed under a limit */
 } wl;
 
 /* A sample stream of --from-samples training, or a history workload. */
@@ -102,6 +107,9 @@ typedef struct run {
     sref *sr;                          /* per dataset row (sequence models) */
     size_t nsr, capsr;
     json_t *auto_info;                 /* --model auto: the candidates' costs */
+    char **keys;                       /* per dataset row: its prior key (NULL: none) */
+    double *kcens;                     /* per dataset row: censored memory peak (NaN: none) */
+    size_t nkeys, capkeys;
     long n_fp, n_actual, n_sample, n_other, n_bad, n_observed, n_fallback;
     int status;
     const char *input;
@@ -156,6 +164,14 @@ static void usage(FILE *f)
           "      --calibrate-method M  log1p (multiplicative, default), add or auto\n"
           "      --group-by G        validation groups: id (default), meta.KEY or\n"
           "                          meta.KEY~REGEX (e.g. meta.task~DA[0-9]+)\n"
+          "      --prior MODE        per-key history inside the model: train (default: from\n"
+          "                          the training examples), empty (on, no keys: filled by\n"
+          "                          fp-run --learn), off (none); see fp-train(1)\n"
+          "      --prior-key SPEC    the identity key: auto (default: meta.key, meta.cmd,\n"
+          "                          meta.process, meta.image), or a comma-separated list of\n"
+          "                          id, meta.KEY, meta.KEY~REGEX\n"
+          "      --prior-keep N      peaks kept per key (default 64, at most 256)\n"
+          "      --prior-keys N      keys kept, the least recently updated evicted (default 1000)\n"
           "      --skip-bad          skip malformed lines and records instead of stopping\n"
           "      --nextflow-config FILE  no model: write a Nextflow configuration (per process\n"
           "                          memory, cpus, retries) from task history: Nextflow or sacct\n"
@@ -220,7 +236,8 @@ static int parse_args(int argc, char **argv, settings *S)
     enum { O_TARGET = 256, O_WINDOW, O_SAMPLES, O_EVERY, O_HORIZON, O_LEVELS, O_EPOCHS, O_BATCH,
            O_LR, O_L2, O_K, O_VAL, O_PAT, O_SEED, O_GROUP, O_SKIP, O_HIDDEN, O_LAYERS, O_HEADS,
            O_CTX, O_BPTT, O_DROPOUT, O_WD, O_CLIP, O_THREADS, O_MAXSTEPS, O_NOCAL, O_CALFOLDS,
-           O_CALMETHOD, O_NFCONFIG, O_CQ, O_CMARGIN, O_CRETRIES, O_CMIN, O_RELATIVE };
+           O_CALMETHOD, O_NFCONFIG, O_CQ, O_CMARGIN, O_CRETRIES, O_CMIN, O_RELATIVE,
+           O_PRIOR, O_PRIORKEY, O_PRIORKEEP, O_PRIORKEYS };
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'}, {"model-kind", required_argument, 0, 'M'},
         {"model", required_argument, 0, 'M'},  /* the older spelling of --model-kind */
@@ -244,6 +261,8 @@ static int parse_args(int argc, char **argv, settings *S)
         {"nextflow-config", required_argument, 0, O_NFCONFIG}, {"config-quantile", required_argument, 0, O_CQ},
         {"config-margin", required_argument, 0, O_CMARGIN}, {"config-retries", required_argument, 0, O_CRETRIES},
         {"config-min-tasks", required_argument, 0, O_CMIN},
+        {"prior", required_argument, 0, O_PRIOR}, {"prior-key", required_argument, 0, O_PRIORKEY},
+        {"prior-keep", required_argument, 0, O_PRIORKEEP}, {"prior-keys", required_argument, 0, O_PRIORKEYS},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
     memset(S, 0, sizeof *S);
     fp_model_opts_default(&S->mo);
@@ -254,6 +273,7 @@ static int parse_args(int argc, char **argv, settings *S)
     S->calibrate = true;
     fp_calib_opts_default(&S->co);
     fp_nfc_opts_default(&S->nfo);
+    fp_prior_opts_default(&S->po);
     int c;
     double v;
     while ((c = getopt_long(argc, argv, "o:M:u:qhV", opts, NULL)) != -1) {
@@ -347,6 +367,34 @@ static int parse_args(int argc, char **argv, settings *S)
             S->co.method = (fp_cal_method)k;
             break;
         }
+        case O_PRIOR:
+            if (strcmp(optarg, "train") && strcmp(optarg, "empty") && strcmp(optarg, "off")) {
+                fprintf(stderr, "fp-train: --prior wants train, empty or off, not \"%s\"\n", optarg);
+                return -1;
+            }
+            S->prior = optarg;
+            break;
+        case O_PRIORKEY: {
+            S->po.key = optarg;
+            S->prior_opts_set = true;
+            /* checked here: a malformed spec is a usage error */
+            fp_err e = {0};
+            fp_model *t = fp_model_new("vpa", NULL, &e);
+            int bad = t ? fp_model_prior_enable(t, &S->po, &e) : -1;
+            fp_model_free(t);
+            if (bad < 0) { fprintf(stderr, "fp-train: --prior-key: %s\n", e.msg); return -1; }
+            break;
+        }
+        case O_PRIORKEEP:
+            if (int_arg("--prior-keep", optarg, 1, FP_PRIOR_KEEP_MAX, &v) < 0) return -1;
+            S->po.keep = (int)v;
+            S->prior_opts_set = true;
+            break;
+        case O_PRIORKEYS:
+            if (int_arg("--prior-keys", optarg, 1, 1e6, &v) < 0) return -1;
+            S->po.max_keys = (int)v;
+            S->prior_opts_set = true;
+            break;
         case O_SKIP: S->skip_bad = true; break;
         case O_NFCONFIG: S->nf_config = optarg; break;
         case O_CQ:
@@ -485,6 +533,74 @@ static void free_stream_data(stream *s)
     s->ct = s->cx = s->rows = NULL;
     s->ck = NULL;
     s->n = s->cap = s->nc = s->ccap = 0;
+}
+
+/* The prior key (nullable, copied) and censored memory peak of the next
+ * dataset row. */
+static int add_key(run *R, const char *key, double cens)
+{
+    if (R->nkeys == R->capkeys) {
+        size_t nc = R->capkeys ? R->capkeys * 2 : 256;
+        char **nk = realloc(R->keys, nc * sizeof *nk);
+        if (!nk) return -1;
+        R->keys = nk;
+        double *ncs = realloc(R->kcens, nc * sizeof *ncs);
+        if (!ncs) return -1;
+        R->kcens = ncs;
+        R->capkeys = nc;
+    }
+    char *k = key ? strdup(key) : NULL;
+    if (key && !k) return -1;
+    R->keys[R->nkeys] = k;
+    R->kcens[R->nkeys++] = cens;
+    return 0;
+}
+
+/* The model's prior after training (--prior; fp/model.h, "History as a
+ * prior"): "train" (the default for a new model) turns it on and feeds it
+ * the n rows' keys and targets in input order, "empty" turns it on with no
+ * keys, "off" drops it. An --update model keeps its prior (its key spec
+ * unless --prior-key) and adds the rows to it, unless --prior says
+ * otherwise. Models of sample streams (--from-samples: the peak over a
+ * horizon, not a run's) and history models (already per workload) get
+ * none. */
+static int prior_after(run *R, const fp_example *ex, size_t n, fp_err *err)
+{
+    const settings *S = R->S;
+    bool had = fp_model_prior_on(R->m, NULL);
+    const char *mode = S->prior ? S->prior : S->update && !had ? "off" : "train";
+    if (S->from_samples || R->history) {
+        if (S->prior && strcmp(S->prior, "off") && !S->quiet)
+            fprintf(stderr, "fp-train: --prior %s: a %s model gets no prior (%s)\n", S->prior,
+                    R->history ? fp_model_kind(R->m) : "--from-samples",
+                    R->history ? "it is per workload already" : "it predicts the peak over a "
+                    "horizon, not a run's peak");
+        mode = "off";
+    }
+    if (strcmp(mode, "off") == 0) {
+        fp_model_prior_disable(R->m);
+        return 0;
+    }
+    if (strcmp(mode, "empty") == 0) fp_model_prior_disable(R->m);
+    fp_prior_opts po = S->po;
+    if (had && !S->prior_opts_set && strcmp(mode, "train") == 0) fp_model_prior_on(R->m, &po);
+    if (fp_model_prior_enable(R->m, &po, err) < 0) return -1;
+    if (strcmp(mode, "empty") == 0) return 0;
+    size_t used = 0;
+    for (size_t i = 0; i < n && i < R->nkeys; i++) {
+        double c[FP_RES_COUNT];
+        for (int r = 0; r < FP_RES_COUNT; r++) c[r] = NAN;
+        c[FP_RES_MEM] = R->kcens[i];
+        double y[FP_RES_COUNT];
+        memcpy(y, ex[i].y, sizeof y);
+        if (isfinite(c[FP_RES_MEM])) y[FP_RES_MEM] = NAN;
+        if (R->keys[i]) used++;
+        if (fp_model_prior_observe(R->m, R->keys[i], y, c, err) < 0) return -1;
+    }
+    if (!S->quiet)
+        fprintf(stderr, "fp-train: prior (key %s): %zu of %zu examples had a key; %zu keys held\n",
+                po.key, used, n, fp_model_prior_keys(R->m));
+    return 0;
 }
 
 /* Remember that dataset row i (just added) is the sequence of stream si
@@ -741,6 +857,11 @@ static void on_actual(run *R, const json_t *rec, const char *id)
     if (!w) { oom(R); return; }
     if (w->has_actual) return;
     memcpy(w->y, y, sizeof y);
+    /* a run killed under fp's limit: its memory peak is where it was
+     * killed, a lower bound (the model still learns it as given, as it
+     * always has; the prior takes it as censored) */
+    if (fp_actual_harm(rec, FP_RES_MEM) && isfinite(w->y[FP_RES_MEM]))
+        w->censored[FP_RES_MEM] = w->y[FP_RES_MEM];
     w->has_actual = true;
 }
 
@@ -1469,6 +1590,7 @@ int main(int argc, char **argv)
         return nextflow_config(&S);
     }
     run R = { .S = &S, .input = "<stdin>", .index = json_object(), .sindex = json_object() };
+    char *prior_spec = NULL;           /* an --update model's prior key spec, copied */
     fp_err err = {0};
     int status = 0;
     if (S.update) {
@@ -1482,6 +1604,12 @@ int main(int argc, char **argv)
         }
         S.kind = fp_model_kind(R.m);
         from_provenance(&R, &S);
+        /* its prior's identity key, unless --prior-key */
+        if (!S.prior_opts_set && fp_model_prior_on(R.m, NULL)) {
+            fp_model_prior_on(R.m, &S.po);
+            S.po.key = prior_spec = strdup(S.po.key);
+            if (!prior_spec) S.po.key = "auto";
+        }
     }
     R.gb = fp_groupby_new(S.group_by, &err);
     if (!R.gb) {
@@ -1581,8 +1709,11 @@ int main(int argc, char **argv)
                 bool fb;
                 const char *g = fp_groupby_key(R.gb, w->id, w->meta, gbuf, sizeof gbuf, &fb);
                 if (fb) R.n_fallback++;
+                char kbuf[FP_PRIOR_KEY_MAX];
+                const char *key = fp_prior_key(S.po.key, w->id, w->meta, kbuf, sizeof kbuf);
                 if (fp_dataset_add(R.ds, R.feat ? w->x : NULL, w->y, g, w->ts, false, &err) < 0 ||
-                    add_sref(&R, si, end) < 0) {
+                    add_sref(&R, si, end) < 0 ||
+                    add_key(&R, key, w->censored[FP_RES_MEM] > 0 ? w->censored[FP_RES_MEM] : NAN) < 0) {
                     oom(&R);
                     status = 2;
                     goto out;
@@ -1661,6 +1792,7 @@ int main(int argc, char **argv)
         }
         if (trc == 0 && !S.quiet) print_report(R.m, &rep);
         if (trc == 0) trc = calibrate(&R, ex, n, &err);
+        if (trc == 0) trc = prior_after(&R, ex, n, &err);
         free(ex);
         if (trc < 0) {
             if (R.status != 2) fprintf(stderr, "fp-train: %s\n", err.msg);
@@ -1696,6 +1828,10 @@ out:
     }
     free(R.s);
     free(R.sr);
+    for (size_t i = 0; i < R.nkeys; i++) free(R.keys[i]);
+    free(R.keys);
+    free(R.kcens);
+    free(prior_spec);
     if (R.own_seqm) fp_model_free(R.seqm);
     json_decref(R.auto_info);
     json_decref(R.sindex);

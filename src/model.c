@@ -196,6 +196,7 @@ void fp_model_free(fp_model *m)
     free(m->z);
     json_decref(m->prov);
     json_decref(m->cal_info);
+    fp_model_prior_disable(m);
     free(m);
 }
 
@@ -584,7 +585,9 @@ int fp_model_train(fp_model *m, const fp_example *ex, size_t n, const fp_train_o
         return fp_err_set(err, FP_EUSAGE, "training options: epochs, batch, patience >= 1, val_frac in [0,1)");
     if (m->ops->history) {
         for (size_t i = 0; i < n; i++)
-            if (history_feed(m, &ex[i], err) < 0) return -1;
+            if (history_feed(m, &ex[i], err) < 0 ||
+                fp_model_prior_observe(m, ex[i].key, ex[i].y, ex[i].censored, err) < 0)
+                return -1;
         rep->n_train = n;
         return 0;
     }
@@ -613,9 +616,17 @@ int fp_model_train(fp_model *m, const fp_example *ex, size_t n, const fp_train_o
         rc = m->ops->train(m, ex, tr, ntr, va, nva, o, rep, err);
     }
     if (rc == 0 && nva) rc = evaluate(m, ex, va, nva, rep, err);
-    /* knn keeps the validation rows too, once scored */
+    /* knn keeps the validation rows too, once scored (fp_model_update
+     * would also feed them to the prior: they go there below) */
     if (rc == 0 && nva && m->ops == &fp_model_knn_ops)
-        for (size_t i = 0; rc == 0 && i < nva; i++) rc = fp_model_update(m, &ex[va[i]], err);
+        for (size_t i = 0; rc == 0 && i < nva; i++) {
+            fp_example e = ex[va[i]];
+            e.key = NULL;
+            rc = fp_model_update(m, &e, err);
+        }
+    /* the prior: every row with a key, in row order */
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = fp_model_prior_observe(m, ex[i].key, ex[i].y, ex[i].censored, err);
     free(tr);
     free(va);
     return rc;
@@ -623,7 +634,8 @@ int fp_model_train(fp_model *m, const fp_example *ex, size_t n, const fp_train_o
 
 int fp_model_update(fp_model *m, const fp_example *e, fp_err *err)
 {
-    if (m->ops->history) return history_feed(m, e, err);
+    if (m->ops->history)
+        return history_feed(m, e, err) < 0 ? -1 : fp_model_prior_observe(m, e->key, e->y, e->censored, err);
     if (m->ops->seq ? e->seq_len < 0 || (e->seq_len > 0 && !e->seq) : !e->x)
         return fp_err_set(err, FP_EUSAGE, "%s model: update example has no %s", m->ops->kind,
                           m->ops->seq ? "sequence" : "features");
@@ -631,7 +643,8 @@ int fp_model_update(fp_model *m, const fp_example *e, fp_err *err)
         if (!isnan(e->y[r])) m->seen[r]++;
     widen_range(m, e);
     if (!m->normalised) m->raw_updates = true;
-    return m->ops->update(m, e, err);
+    if (m->ops->update(m, e, err) < 0) return -1;
+    return fp_model_prior_observe(m, e->key, e->y, e->censored, err);
 }
 
 int fp_model_predict(fp_model *m, const double *x, fp_quantiles out[FP_RES_COUNT],
@@ -826,6 +839,8 @@ static json_t *to_json(const fp_model *m)
     json_object_set_new(root, "params", params);
     json_t *cal = fp_model_calib_save(m);
     if (cal) json_object_set_new(root, "calibration", cal);
+    json_t *pr = fp_model_prior_save(m);
+    if (pr) json_object_set_new(root, "prior", pr);
     json_object_set_new(root, "provenance", m->prov ? json_deep_copy(m->prov) : json_object());
     return root;
 fail:
@@ -975,6 +990,7 @@ static fp_model *from_json(const json_t *root, const char *path, fp_err *err)
     m->normalised = json_is_true(json_object_get(feat, "normalised"));
     if (ops->load(m, params, path, err) < 0) goto fail;
     if (fp_model_calib_load(m, json_object_get(root, "calibration"), path, err) < 0) goto fail;
+    if (fp_model_prior_load(m, json_object_get(root, "prior"), path, err) < 0) goto fail;
     if (json_is_object(prov) && fp_model_set_provenance(m, prov, err) < 0) goto fail;
     free(nm);
     return m;

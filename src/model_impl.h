@@ -73,8 +73,28 @@ struct fp_model {
     bool cal_has[FP_RES_COUNT];
     double cal_shift[FP_RES_COUNT][FP_QMAX];
     json_t *cal_info;           /* its provenance, saved as is (owned) */
+    /* history as a prior (prior.c): on when prior_spec is set */
+    char *prior_spec;           /* key spec (owned), NULL: no prior */
+    int prior_keep, prior_max_keys;
+    struct fp_prior_entry *prior_keys;   /* prior_n keys, in no order */
+    size_t prior_n, prior_cap;
+    uint64_t prior_clock;       /* update counter: the least recent is evicted */
     void *impl;
 };
+
+/* One key of the prior: per resource the runs seen and a ring of the last
+ * keep peaks (peaks[r * keep + i]; head[r]: where the next one goes). */
+typedef struct fp_prior_entry {
+    char *key;
+    uint64_t used;
+    int n[FP_RES_COUNT], k[FP_RES_COUNT], head[FP_RES_COUNT];
+    double *peaks;
+} fp_prior_entry;
+
+/* The prior in model files (prior.c): the "prior" object, NULL without a
+ * prior (a new reference); read it back (absent: no prior). */
+json_t *fp_model_prior_save(const fp_model *m);
+int fp_model_prior_load(fp_model *m, const json_t *pr, const char *path, fp_err *err);
 
 extern const fp_model_ops fp_model_linear_ops, fp_model_knn_ops,
     fp_model_vpa_ops, fp_model_autopilot_ops,

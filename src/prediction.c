@@ -156,6 +156,17 @@ int fp_prediction_from_json(const json_t *rec, fp_prediction *p, fp_err *err)
         p->has_novelty = true;
         p->novelty = json_number_value(nv);
     }
+    json_t *pj = json_object_get(rec, "prior");
+    if (pj && !json_is_null(pj)) {
+        const char *k = json_string_value(json_object_get(pj, "key"));
+        json_t *n = json_object_get(pj, "n");
+        if (!json_is_object(pj) || !k || !json_is_integer(n) || json_integer_value(n) < 0 ||
+            json_integer_value(n) > 1000000000)
+            return fp_err_set(err, FP_EINPUT, "\"prior\" is not an object with a string key and an integer n >= 0");
+        p->has_prior = true;
+        snprintf(p->prior_key, sizeof p->prior_key, "%s", k);
+        p->prior_n = (int)json_integer_value(n);
+    }
     json_t *qs = json_object_get(rec, "quantiles");
     if (!json_is_object(qs))
         return fp_err_set(err, FP_EINPUT, "prediction has no \"quantiles\" object");
@@ -250,6 +261,8 @@ json_t *fp_prediction_to_json(const fp_prediction *p)
         json_object_set_new(cb, res_names[i], json_string(v));
     }
     if (cb) json_object_set_new(r, "capped_by", cb);
+    if (p->has_prior)
+        json_object_set_new(r, "prior", json_pack("{s:s,s:i}", "key", p->prior_key, "n", p->prior_n));
     if (p->has_novelty && isfinite(p->novelty)) {
         json_object_set_new(r, "novelty", json_real(p->novelty));
     } else {

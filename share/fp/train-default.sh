@@ -35,6 +35,10 @@
 #      extrapolated to its 256 GiB clamp for live workloads and to 0 cores
 #      for CPU; fp-apply's safety floors (memory above usage, CPU quota
 #      above demand, OOM and throttling raises) cover its under-predictions.
+#      `--prior empty`: the model carries a per-key prior (fp-train(1),
+#      "History as a prior") with no keys: the identity keys of our traces
+#      and captures mean nothing on a user's machine and must not move
+#      their predictions; the user's own `fp-run --learn` runs fill it.
 #      Trained with SOURCE_DATE_EPOCH fixed, so the same traces,
 #      the same LOCAL file and the same fp give the same file byte for
 #      byte. Rerunning capture-local.sh makes a new LOCAL file, hence a
@@ -94,7 +98,7 @@ fi
 # relative names inside the temporary directory, so the provenance (which
 # records the command) is the same wherever this runs
 (cd "$tmp" && SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1795824000} "$bin/fp-train" -q \
-    --model knn --seed 1 --window 2 --group-by 'meta.task~DA[0-9]+' -o default-model.json $inputs)
+    --model knn --seed 1 --window 2 --group-by 'meta.task~DA[0-9]+' --prior empty -o default-model.json $inputs)
 mv "$tmp/default-model.json" "$out.tmp"
 mv "$out.tmp" "$out"
 prov=${out%.json}.provenance.json

@@ -161,6 +161,15 @@ typedef struct fp_example {
      * missing; seq may be NULL when seq_len is 0. */
     const double *seq;
     int seq_len;
+    /* the per-key prior (see "History as a prior"; every kind): key is
+     * the workload's identity key (fp_model_prior_key; NULL: none, the
+     * prior learns nothing from the row). censored[r] > 0 says that the
+     * run was killed under a limit with r at that value: its true peak is
+     * at least censored[r] (y[r] is then normally NaN, so that the model
+     * does not learn the cut-off value); the prior takes it only when it
+     * raises the key's largest stored peak. 0 or NaN: not censored. */
+    const char *key;
+    double censored[FP_RES_COUNT];
 } fp_example;
 
 /* One usage sample of one workload, for history models. NaN = not
@@ -479,6 +488,135 @@ void fp_model_calibration_clear(fp_model *m);
 /* "log1p", "add", "auto", "none"; fp_cal_method_by_name: -1 unknown. */
 const char *fp_cal_method_name(fp_cal_method k);
 int fp_cal_method_by_name(const char *s);
+
+/* ------------------------------------------------------------ history as a prior */
+
+/* History as a prior: a per-key summary of observed peaks, inside the
+ * model, that moves the predictions of a workload fp has seen before
+ * toward that workload's own history.
+ *
+ * Identity key. What makes two runs "the same workload" is a key spec,
+ * stored in the model (so that every tool computes the same key); one
+ * spec is a comma-separated list of sources tried in order, the first
+ * present giving the key:
+ *   meta.NAME        the value of NAME in the record's meta object: a
+ *                    string, a number (%.17g), or an array of strings
+ *                    joined with single spaces (meta.cmd, an argv);
+ *   meta.NAME~ERE    the part of it matched by the POSIX extended regular
+ *                    expression ERE (its first parenthesised subexpression
+ *                    when it has one, else the whole match);
+ *   id               the record's id (unique per run for fp-run and live
+ *                    captures: such a key never repeats);
+ *   auto             meta.key,meta.cmd,meta.process,meta.image: an
+ *                    explicit key (fp-capture/fp-run --meta key=...), else
+ *                    the command line of a live capture or fp-run, else
+ *                    the process of a trace task (nf-core/eager's
+ *                    "process"), else a container's image. The default.
+ * The key is the source's name and value, "cmd=stress-ng --vm 1", so
+ * that different sources never collide. No source present: no key, the
+ * prior does nothing for that record. Keys are cut at FP_PRIOR_KEY_MAX - 1
+ * bytes.
+ *
+ * Summary. Per key and resource: n, the runs observed, and the last
+ * `keep` peaks (the target the model learns: the actual's peak or p95) in
+ * a ring; at most `max_keys` keys, the least recently updated evicted
+ * when a new key comes. A run killed under a limit (fp_example.censored)
+ * says only that its peak is at least the value it was killed at: it is
+ * stored (as a peak) only when it exceeds the largest stored peak, and
+ * ignored otherwise, so it never lowers any order statistic of the key's
+ * stored peaks.
+ *
+ * Prediction (fp_model_prior_apply, after the model's own quantiles and
+ * calibration; the request cap of the tools comes after it). With the k
+ * stored peaks of the key for resource r (k >= 1), sorted p(1) <= ... <=
+ * p(k), in g = log1p space:
+ *     lo_tau = Q_tau(p)          the key's own empirical quantile (type 7,
+ *                                linear interpolation; k = 1: p(1))
+ *     s      = g(p(k)) - g(p(1)) the key's spread
+ *     hi     = g^-1(g(p(k)) + s / sqrt(k))
+ * and the model's quantile M_tau is clamped into [lo_tau, hi]:
+ *     q_tau = min(max(M_tau, lo_tau), hi)
+ * (q_tau = lo_tau when the model gives nothing for r). The history sets
+ * the range, the fingerprint picks within it: a key that always peaks at
+ * the same value gets that value at every level (s = 0), one whose runs
+ * vary gets the model's quantile within its own range, widened above its
+ * largest peak by its spread over the square root of the number of peaks
+ * (a next run above all k before it is the more likely the fewer they
+ * are and the more they spread; 1/sqrt(k) rather than the 1/k of
+ * uniform order statistics: chosen on nf-core/eager's held-out tasks,
+ * where 1/k failed 2-3x the tasks the per-process history baseline
+ * failed; README.md, "History as a prior"). The levels stay
+ * non-decreasing.
+ *
+ * Model files: a "prior" object {"key": SPEC, "keep", "max_keys", "keys":
+ * [{"key", "n": {RES: n}, "peaks": {RES: [oldest..newest]}}, oldest
+ * updated first]}; a file without one has no prior (as before it
+ * existed): fp_model_prior_apply does nothing and updates store no
+ * peaks. A prior with no keys (fp-train --prior empty) is on and learns
+ * from updates (fp-run --learn). Saving and loading gives the same
+ * predictions bit for bit. */
+
+#define FP_PRIOR_KEY_MAX 192
+#define FP_PRIOR_KEEP_MAX 256
+
+typedef struct fp_prior_opts {
+    const char *key;            /* key spec, default "auto" */
+    int keep;                   /* peaks kept per key and resource, default 64 */
+    int max_keys;               /* default 1000 */
+} fp_prior_opts;
+
+void fp_prior_opts_default(fp_prior_opts *o);
+
+/* Turn m's prior on with options o (NULL: defaults), keeping the keys it
+ * has when the key spec is the same and dropping them otherwise (and the
+ * oldest peaks or keys past a smaller keep or max_keys). FP_EUSAGE for a
+ * malformed spec or keep/max_keys out of range (1..FP_PRIOR_KEEP_MAX,
+ * 1..1000000). */
+int fp_model_prior_enable(fp_model *m, const fp_prior_opts *o, fp_err *err);
+/* Turn the prior off and drop its keys. */
+void fp_model_prior_disable(fp_model *m);
+/* Whether m has a prior (on); *o (nullable) receives its options (the
+ * key spec borrowed from m). */
+bool fp_model_prior_on(const fp_model *m, fp_prior_opts *o);
+/* Number of keys held. */
+size_t fp_model_prior_keys(const fp_model *m);
+/* Copy src's prior (options and keys) into dst, replacing dst's. */
+int fp_model_prior_copy(fp_model *dst, const fp_model *src, fp_err *err);
+
+/* The identity key of a workload (id, meta nullable) under spec into
+ * buf[n]; NULL when no source of the spec is present (or the spec is
+ * malformed). fp_model_prior_key uses m's spec (NULL when m has no
+ * prior). */
+const char *fp_prior_key(const char *spec, const char *id, const json_t *meta, char *buf, size_t n);
+const char *fp_model_prior_key(const fp_model *m, const char *id, const json_t *meta, char *buf,
+                               size_t n);
+
+/* Observe one run of key: y[r] its peaks (NaN: unknown), censored
+ * (nullable) lower bounds of a run killed under a limit (see above).
+ * Does nothing when m has no prior or key is NULL. fp_model_update calls
+ * it with e->key, fp_model_train for every row with a key (in row
+ * order). FP_ESYS out of memory. */
+int fp_model_prior_observe(fp_model *m, const char *key, const double *y, const double *censored,
+                           fp_err *err);
+
+/* What the prior did to a prediction. */
+typedef struct fp_prior_use {
+    bool used;                  /* the key had history for some resource */
+    char key[FP_PRIOR_KEY_MAX];
+    int n[FP_RES_COUNT];        /* runs of the key per resource (0: none) */
+    int k[FP_RES_COUNT];        /* peaks stored (what the blend used) */
+    double lo[FP_RES_COUNT][FP_QMAX], hi[FP_RES_COUNT];
+} fp_prior_use;
+
+/* Blend the key's history into out (the model's quantiles of a workload
+ * with identity key, NULL: none): see "Prediction" above. use (nullable)
+ * says what was done. Nothing changes when m has no prior, key is NULL
+ * or the key has no history. */
+void fp_model_prior_apply(const fp_model *m, const char *key, fp_quantiles out[FP_RES_COUNT],
+                          fp_prior_use *use);
+/* Say in prediction p that the prior was used (its key, and the most runs
+ * over the resources); nothing when use is NULL or not used. */
+void fp_prior_note(const fp_prior_use *use, fp_prediction *p);
 
 /* ------------------------------------------------------------ sequence models */
 

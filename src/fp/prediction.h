@@ -70,6 +70,13 @@ typedef struct fp_prediction {
      * quantiles (fp_prediction_cap), "" when not capped; written as
      * "capped_by": {"mem_bytes": "meta.req_mem_bytes"} */
     char capped_by[FP_RES_COUNT][32];
+    /* the model's per-key prior moved the quantiles (fp/model.h, "History
+     * as a prior"): the workload's identity key and the runs of it the
+     * model has seen (the largest over the resources); written as
+     * "prior": {"key": ..., "n": ...}, absent when not used */
+    bool has_prior;
+    char prior_key[192];
+    int prior_n;
 } fp_prediction;
 
 /* A prediction never exceeds what the workload is known to be allowed:

@@ -259,3 +259,80 @@ setup() {
     [ "$status" -eq 0 ]
     [ "$(of_type prediction <<<"$output" | wc -l)" -eq 1 ]
 }
+
+# History as a prior (fp-train --prior, fp/model.h): workloads of two
+# processes with the same fingerprints, p0 always at 1 GB, p1 at 100 MB.
+prior_data() {
+    jq -cn 'range(0; 20) as $k | (0.1 * $k + 0.05) as $x | "p\($k % 2)" as $p |
+      {schema:1,type:"fingerprint",id:"w\($k)",t:10,window_s:10,meta:{process:$p},
+       features:{cpu_cores_mean:$x, mem_bytes_mean:1000000}},
+      {schema:1,type:"actual",id:"w\($k)",t:100,cpu_cores_peak:1,
+       mem_bytes_peak:(if $p == "p0" then 1000000000 else 100000000 end)}' > "$D/pr.jsonl"
+    # a fingerprint like w1's (p1), of process PROC, with extra meta
+    q() { jq -cn --arg p "$1" --argjson more "${2:-{\}}" '{schema:1,type:"fingerprint",id:"q",t:10,window_s:10,
+        meta:({process:$p} + $more), features:{cpu_cores_mean:0.15, mem_bytes_mean:1000000}}'; }
+}
+
+@test "history as a prior: a known process is sized from its own runs, the record says so; --no-prior, unknown keys, the request cap" {
+    prior_data
+    fpt -q -M knn --k 1 --val-frac 0 --no-calibrate -o "$D/m.json" "$D/pr.jsonl"
+    [ "$(jq -r '.prior.key' "$D/m.json")" = auto ]
+    [ "$(jq -r '[.prior.keys[].key] | sort | join(",")' "$D/m.json")" = "process=p0,process=p1" ]
+    [ "$(jq -r '.prior.keys[] | select(.key == "process=p0") | .n.mem_bytes' "$D/m.json")" = 10 ]
+    # p0 with p1's fingerprint: the model's nearest says 100 MB; p0 always
+    # peaked at 1 GB (spread 0): every level is 1 GB
+    q p0 | fpp -m "$D/m.json" --no-pass > "$D/o.jsonl"
+    cat "$D/o.jsonl"
+    [ "$(jq -c '.quantiles.mem_bytes' "$D/o.jsonl")" = '{"p50":1000000000,"p90":1000000000,"p99":1000000000}' ]
+    [ "$(jq -c '.prior' "$D/o.jsonl")" = '{"key":"process=p0","n":10}' ]
+    # without the prior: the fingerprint's neighbour (p1, 100 MB; knn's
+    # upper levels widen a little)
+    q p0 | fpp -m "$D/m.json" --no-pass --no-prior > "$D/o2.jsonl"
+    [ "$(jq -r '.quantiles.mem_bytes.p50' "$D/o2.jsonl")" = 100000000 ]
+    jq -e '.quantiles.mem_bytes.p99 < 200000000' "$D/o2.jsonl"
+    [ "$(jq -r '.prior' "$D/o2.jsonl")" = null ]
+    # a process the model never saw: the model alone, no prior in the record
+    q p9 | fpp -m "$D/m.json" --no-pass > "$D/o3.jsonl"
+    [ "$(jq -r '.quantiles.mem_bytes.p50' "$D/o3.jsonl")" = 100000000 ]
+    [ "$(jq -r 'has("prior")' "$D/o3.jsonl")" = false ]
+    # a request in the metadata still caps, after the prior
+    q p0 '{"req_mem_bytes": 500000000}' | fpp -m "$D/m.json" --no-pass > "$D/o4.jsonl"
+    [ "$(jq -r '.quantiles.mem_bytes.p99' "$D/o4.jsonl")" = 500000000 ]
+    [ "$(jq -r '.capped_by.mem_bytes' "$D/o4.jsonl")" = meta.req_mem_bytes ]
+    [ "$(jq -r '.prior.key' "$D/o4.jsonl")" = process=p0 ]
+    # a model file without a prior section (written before it existed)
+    # loads and predicts what --no-prior does
+    jq 'del(.prior)' "$D/m.json" > "$D/old.json"
+    q p0 | fpp -m "$D/old.json" --no-pass > "$D/o5.jsonl"
+    [ "$(jq -c '.quantiles' "$D/o5.jsonl")" = "$(jq -c '.quantiles' "$D/o2.jsonl")" ]
+}
+
+@test "fp-train --prior off|empty, --prior-key, --update adds runs, a killed run's memory never lowers it" {
+    prior_data
+    fpt -q -M knn --k 1 --val-frac 0 --no-calibrate --prior off -o "$D/off.json" "$D/pr.jsonl"
+    [ "$(jq 'has("prior")' "$D/off.json")" = false ]
+    fpt -q -M knn --k 1 --val-frac 0 --no-calibrate --prior empty -o "$D/empty.json" "$D/pr.jsonl"
+    [ "$(jq -c '[.prior.key, .prior.keys]' "$D/empty.json")" = '["auto",[]]' ]
+    q p0 | fpp -m "$D/empty.json" --no-pass | jq -e '.quantiles.mem_bytes.p50 == 100000000 and (has("prior") | not)'
+    fpt -q -M knn --k 1 --val-frac 0 --no-calibrate --prior-key 'meta.process~p(1)' --prior-keep 4 --prior-keys 5 -o "$D/k.json" "$D/pr.jsonl"
+    [ "$(jq -c '[.prior.key, .prior.keep, .prior.max_keys, [.prior.keys[].key]]' "$D/k.json")" = '["meta.process~p(1)",4,5,["process=1"]]' ]
+    [ "$(jq -c '.prior.keys[0].peaks.mem_bytes | length' "$D/k.json")" = 4 ]
+    run fpt -q --prior-key nonsense -o "$D/x.json" "$D/pr.jsonl"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"--prior-key"* ]]
+    run fpt -q --prior sometimes -o "$D/x.json" "$D/pr.jsonl"
+    [ "$status" -eq 2 ]
+    # --update: the model's prior goes on; two more runs of p0, one of
+    # them killed under a limit at 600 MB (a lower bound below p0's 1 GB)
+    fpt -q -M knn --k 1 --val-frac 0 --no-calibrate -o "$D/m.json" "$D/pr.jsonl"
+    jq -cn '{schema:1,type:"fingerprint",id:"u1",t:10,window_s:10,meta:{process:"p0"},features:{cpu_cores_mean:0.15, mem_bytes_mean:1000000}},
+            {schema:1,type:"actual",id:"u1",t:100,mem_bytes_peak:1100000000},
+            {schema:1,type:"fingerprint",id:"u2",t:10,window_s:10,meta:{process:"p0"},features:{cpu_cores_mean:0.15, mem_bytes_mean:1000000}},
+            {schema:1,type:"actual",id:"u2",t:100,mem_bytes_peak:600000000,oom_kills:1,exit_signal:9}' > "$D/more.jsonl"
+    fpt -q --update "$D/m.json" -o "$D/m2.json" "$D/more.jsonl"
+    [ "$(jq -r '.prior.keys[] | select(.key == "process=p0") | .n.mem_bytes' "$D/m2.json")" = 11 ]
+    [ "$(jq -c '.prior.keys[] | select(.key == "process=p0") | .peaks.mem_bytes | [min, max]' "$D/m2.json")" = '[1000000000,1100000000]' ]
+    # --update --prior off drops it
+    fpt -q --update "$D/m.json" --prior off -o "$D/m3.json" "$D/more.jsonl"
+    [ "$(jq 'has("prior")' "$D/m3.json")" = false ]
+}

@@ -350,3 +350,21 @@ setup() {
     run --separate-stderr fprt --history "$D/h" "$D/cur.json"
     [ "$status" -ne 2 ]
 }
+
+@test "the installed model's per-key prior goes on with the new model (fp-train --prior)" {
+    # the poor model holds the history of one command (fp-run --learn's key)
+    runs 40 100 2 4 | jq -c 'if .type == "fingerprint" or .type == "actual" then .meta = {cmd: ["./job.sh", "1"]} else . end' > "$D/shifted.jsonl"
+    "$FP_BIN/fp-train" -q -o "$D/poor.json" "$D/shifted.jsonl"
+    [ "$(jq -c '[.prior.keys[] | {key, n: .n.mem_bytes}]' "$D/poor.json")" = '[{"key":"cmd=./job.sh 1","n":40}]' ]
+    mkdir "$D/h"
+    cp "$D/true.jsonl" "$D/h/history.jsonl"
+    run --separate-stderr fprt --history "$D/h" "$D/poor.json"
+    [ "$status" -eq 0 ]
+    ! cmp -s "$D/poor.json" "$D/poor.json.1"
+    [ "$(jq -c '.prior' "$D/poor.json")" = "$(jq -c '.prior' "$D/poor.json.1")" ]
+    # an installed model without a prior gives a new model without one
+    "$FP_BIN/fp-train" -q --prior off -o "$D/noprior.json" "$D/shifted.jsonl"
+    run --separate-stderr fprt --history "$D/h" "$D/noprior.json"
+    [ "$status" -eq 0 ]
+    [ "$(jq 'has("prior")' "$D/noprior.json")" = false ]
+}

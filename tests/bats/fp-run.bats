@@ -81,6 +81,79 @@ rm_cgroups_of() { # PID
     [ "$(jq -s '[.[] | select(.type=="error")] | length' "$P/h/history.jsonl")" = 2 ]
 }
 
+# A python program: 30 MiB at once, then after 2 s N MiB more (N read from
+# the file $P/size, so that the command line, and with it the identity key
+# of the model's prior, stays the same when N changes); 2 s more.
+PYGROW='import sys, time
+a = b"x" * (30 << 20); time.sleep(2)
+b = b"y" * (int(open(sys.argv[1]).read()) << 20); time.sleep(2)'
+
+# mem_high_bytes of the first allocation with limits, the first prediction's
+# prior, and the actual's memory peak of run records FILE
+first_high() { jq -r 'select(.type=="allocation" and .ok and (.limits.mem_high_bytes | type) == "number") | .limits.mem_high_bytes' "$1" | head -1; }
+peak_of() { jq -r 'select(.type=="actual") | .mem_bytes_peak' "$1"; }
+
+@test "--learn twice on the same command: the second run's first memory limit is within 30% of its peak (the prior)" {
+    need_root
+    need_cmd python3
+    # a model that knows only a small workload: from its fingerprint alone
+    # the python program's growth after the window is unforeseeable
+    TRAIN_W=1 train_model "$P/m.json" "$SMALL" --k 1
+    [ "$(jq -r '.prior.key' "$P/m.json")" = auto ]
+    echo 200 > "$P/size"
+    run fpr -i 0.25 -w 1 --every 0 -n --learn --no-history -m "$P/m.json" -- python3 -c "$PYGROW" "$P/size"
+    [ "$status" -eq 0 ]
+    printf '%s\n' "$output" | grep '^{' > "$P/r1.jsonl"
+    # the first run: no history of this command, the model alone, far below
+    [ "$(jq -r 'select(.type=="prediction") | .prior' "$P/r1.jsonl" | head -1)" = null ]
+    h1=$(first_high "$P/r1.jsonl") p1=$(peak_of "$P/r1.jsonl")
+    echo "first run: first memory.high $h1, peak $p1"
+    awk -v h="$h1" -v p="$p1" 'BEGIN { exit !(h < 0.7 * p) }'
+    # learned: the command's key holds its peak
+    jq -e --arg k "cmd=python3 -c $PYGROW $P/size" '.prior.keys[] | select(.key == $k) | .n.mem_bytes == 1' "$P/m.json"
+    run fpr -i 0.25 -w 1 --every 0 --learn --no-history -m "$P/m.json" -- python3 -c "$PYGROW" "$P/size"
+    [ "$status" -eq 0 ]
+    printf '%s\n' "$output" | grep '^{' > "$P/r2.jsonl"
+    jq -c 'select(.type=="prediction") | {prior, mem: .quantiles.mem_bytes}' "$P/r2.jsonl"
+    [ "$(jq -r 'select(.type=="prediction") | .prior.n' "$P/r2.jsonl" | head -1)" = 1 ]
+    h2=$(first_high "$P/r2.jsonl") p2=$(peak_of "$P/r2.jsonl")
+    echo "second run: first memory.high $h2, peak $p2"
+    between "$p2" 200000000 400000000 "the second run's peak"
+    # within 30% of the peak, and not below it: the run was not harmed
+    awk -v h="$h2" -v p="$p2" 'BEGIN { exit !(h >= p && h <= 1.3 * p) }'
+    [ "$(jq -r 'select(.type=="actual") | .oom_kills' "$P/r2.jsonl")" = 0 ]
+    [ "$(jq -r 'select(.type=="error") | .resources.mem_bytes.failed' "$P/r2.jsonl")" = false ]
+    jq -e --arg k "cmd=python3 -c $PYGROW $P/size" '.prior.keys[] | select(.key == $k) | .n.mem_bytes == 2' "$P/m.json"
+}
+
+@test "--learn: a run killed under fp's memory limit does not lower the prior of its command" {
+    need_root
+    need_cmd python3
+    TRAIN_W=1 train_model "$P/m.json" "$SMALL" --k 1
+    key="cmd=python3 -c $PYGROW $P/size"
+    echo 300 > "$P/size"
+    run fpr -i 0.25 -w 1 --every 0 -n --learn --no-history -m "$P/m.json" -- python3 -c "$PYGROW" "$P/size"
+    [ "$status" -eq 0 ]
+    before=$(jq -c --arg k "$key" '.prior.keys[] | select(.key == $k) | {n: .n.mem_bytes, peaks: .peaks.mem_bytes}' "$P/m.json")
+    echo "prior before: $before"
+    [ "$(jq .n <<<"$before")" = 1 ]
+    # the same command grows to 630 MiB under a 200 MiB ceiling, the OOM
+    # killer free to act: killed near 200 MiB, well below the known ~330
+    echo 600 > "$P/size"
+    echo '{"resources": {"mem_bytes": {"ceiling": 209715200}}}' > "$P/pol.json"
+    run fpr -i 0.25 -w 1 --every 0 --no-oom-pause -P "$P/pol.json" --learn --no-history -m "$P/m.json" -- python3 -c "$PYGROW" "$P/size"
+    printf '%s\n' "$output" | grep '^{' > "$P/r2.jsonl" || true
+    printf '%s\n' "$output" | grep -v '^{' || true
+    kills=$(jq -r 'select(.type=="actual") | .oom_kills' "$P/r2.jsonl")
+    [ "$kills" != null ] && [ "$kills" -ge 1 ] || skip "the kernel did not OOM-kill the run (oom_kills $kills, status $status)"
+    [[ "$output" == *"memory not learned"* ]]
+    after=$(jq -c --arg k "$key" '.prior.keys[] | select(.key == $k) | {n: .n.mem_bytes, peaks: .peaks.mem_bytes}' "$P/m.json")
+    echo "prior after: $after (killed at $(peak_of "$P/r2.jsonl"))"
+    [ "$after" = "$before" ]
+    # CPU was learned from the same run: the key did see it
+    jq -e --arg k "$key" '.prior.keys[] | select(.key == $k) | .n.cpu_cores == 2' "$P/m.json"
+}
+
 @test "--learn on a model replaced during the run (fp-retrain) updates the new model, not the old" {
     need_root
     train_model "$P/m.json" "$SMALL" --k 1

@@ -128,6 +128,16 @@ readme_run() { # NAME [TIMEOUT]
     jq -se 'map(select(.type == "error")) | length == 1' "$P/out"
 }
 
+@test "README: prior" {
+    readme_run prior 120
+    [ "$status" -eq 0 ]
+    [ "$(sed -n 1p "$P/out")" = '{"key":"auto","keep":64,"max_keys":1000,"keys":18}' ]
+    # with the prior: the command's own peak, and the record says so
+    sed -n 2p "$P/out" | jq -e '.mem_p99 == 306958336 and .prior.n == 1 and (.prior.key | startswith("cmd=stress-ng"))'
+    # without: the model alone
+    sed -n 3p "$P/out" | jq -e '.mem_p99 != 306958336 and .prior == null'
+}
+
 @test "README: fp-apply" {
     need_root
     readme_run fp-apply 120

@@ -7,7 +7,7 @@
 #   tests/bench/eval-traces.sh [--eager DIR] [--bitbrains DIR] [--window S]
 #       [--jobs N] [--quick] [--out DIR] [--only eager|bitbrains]
 #       [--vm-step K] [--seq LIST] [--no-auto] [--auto-dynamic]
-#       [--scores FILE] [--bb-knn]
+#       [--scores FILE] [--bb-knn] [--reuse]
 #       [PART...]
 #
 #   PART             eager-static, eager-dynamic, bitbrains or all (default:
@@ -37,6 +37,9 @@
 #                    DA groups by hash, every 8th VM); labelled QUICK
 #   --out DIR        keep the intermediate records (models, predictions,
 #                    allocations, scores) in DIR
+#   --reuse          with --out: eager tasks an interrupted run already
+#                    replayed into DIR (a fingerprint file with its actual
+#                    and a sample file) are not replayed again
 #   --only WHAT      score one trace only (eager: both eager parts)
 #   --vm-step K      Bitbrains: every K-th VM by sorted file name (default 1:
 #                    all)
@@ -59,7 +62,13 @@
 #   folds, x 1.15; a process with no training task falls back to the
 #   request), the oracle (the task's own peak), fp linear and knn at p50,
 #   p90, p99. A task shorter than S is fingerprinted over its whole life
-#   (fp-capture's rule), so it is sized from all of it.
+#   (fp-capture's rule), so it is sized from all of it. History as a
+#   prior: linear and knn are predicted twice from the same models, with
+#   their per-key prior (fp-train's default --prior train; key
+#   meta.process, filled from the training folds only) and without it
+#   (fp-predict --no-prior: the rows "fp linear", "fp knn"); the +prior
+#   rows' goal is the per-process history baseline's failed tasks and
+#   waste (not x0.85): at least as good as history alone.
 # eager dynamic  the same tasks and folds; fp-train --from-samples (fp's
 #   defaults: a checkpoint every 10 s, target the peak over the next 60 s)
 #   on the other folds' sample streams (replayed with -w 0, so the metadata
@@ -128,6 +137,7 @@ auto_dy=0
 scores=
 parts=
 bbknn=0
+reuse=0
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 die() { echo "eval-traces: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -145,6 +155,7 @@ while [ $# -gt 0 ]; do
     --auto-dynamic) auto_dy=1; shift ;;
     --scores) scores=${2:?--scores needs a file}; shift 2 ;;
     --bb-knn) bbknn=1; shift ;;
+    --reuse) reuse=1; shift ;;
     -h|--help) usage; exit 0 ;;
     eager-static|eager-dynamic|bitbrains|all) parts="$parts $1"; shift ;;
     *) usage >&2; exit 2 ;;
@@ -248,11 +259,15 @@ eager_run() {
     [ "$ntask" -gt 0 ] || die "no *_cpu.csv.gz task under $eager"
     log "eager: replaying $ntask tasks ($jobs jobs)"
     eager_replay() {   # INDEX: the task on that line of tasks.tsv
+        if [ "$REUSE" = 1 ] && [ -s "$ED/dy/$1.jsonl" ] && grep -q '"type":"actual"' "$ED/st/$1.jsonl" 2>/dev/null; then
+            return 0
+        fi
         local f; f=$(awk -F'\t' -v i="$1" '$1 == i { print $4; exit }' "$ED/tasks.tsv")
         "$CAP" --replay "$f" -w "$window" --no-samples > "$ED/st/$1.jsonl" &&
             "$CAP" --replay "$f" -w 0 | awk -f "$here/eval-compact.awk" > "$ED/dy/$1.jsonl"
     }
     export -f eager_replay; export ED=$d window here
+    REUSE=0; [ $reuse = 1 ] && [ -n "$out" ] && REUSE=1; export REUSE
     cut -f1 "$d/tasks.tsv" | sed 's/^/eager_replay /' > "$d/replay.cmds"
     par "$d/replay.cmds" || die "eager: a replay failed"
     # per task: id, process, request, peak, fold (from the actual records)
@@ -324,9 +339,12 @@ eager_run() {
         for j in $(seq 0 $((K - 1))); do [ $j != $k ] && { others="$others $d/st$j.jsonl"; otherd="$otherd $d/dy$j.jsonl"; }; done
         for m in $stm; do
             case $m in linear|knn) o=""; ;; *) o="$(seqopt $m st) $otherd" ;; esac
-            raw=""
-            case $m in linear|knn) raw=" && static_predict $d/$m$k.json $k $d/p-$m-raw$k.jsonl '--uncalibrated --no-cap'" ;; esac
-            echo "\"$TRAIN\" -q -M $m --group-by 'meta.task~DA[0-9]+' --seed 1 --window $window -o $d/$m$k.json $others $o 2> $d/$m$k.err && static_predict $d/$m$k.json $k $d/p-$m$k.jsonl$raw" >> "$d/train.cmds"
+            raw="" np=""
+            # linear and knn: the fingerprint alone (--no-prior), its raw
+            # quantiles, and with the per-process prior (fp-train's
+            # default --prior train, key auto: meta.process for eager)
+            case $m in linear|knn) np=" '--no-prior'"; raw=" && static_predict $d/$m$k.json $k $d/p-$m-raw$k.jsonl '--uncalibrated --no-cap --no-prior' && static_predict $d/$m$k.json $k $d/p-$m-prior$k.jsonl" ;; esac
+            echo "\"$TRAIN\" -q -M $m --group-by 'meta.task~DA[0-9]+' --seed 1 --window $window -o $d/$m$k.json $others $o 2> $d/$m$k.err && static_predict $d/$m$k.json $k $d/p-$m$k.jsonl$np$raw" >> "$d/train.cmds"
         done
     done
     # dynamic models: from the other folds' sample streams (fp-train's defaults: every 10 s, horizon 60 s)
@@ -347,8 +365,9 @@ eager_run() {
     par "$d/train.sorted" || { tail -n 5 "$d"/*.err >&2; die "eager: fp-train or fp-predict failed"; }
     for m in $stm; do cat "$d"/p-$m[0-9].jsonl > "$d/p-$m.jsonl"; done
     # the fingerprint models' raw quantiles (fp-predict --uncalibrated --no-cap)
-    local rawm=""
+    local rawm="" priorm=""
     for m in $stm; do case $m in linear|knn) rawm="$rawm $m-raw"; cat "$d"/p-$m-raw[0-9].jsonl > "$d/p-$m-raw.jsonl" ;; esac; done
+    for m in $stm; do case $m in linear|knn) priorm="$priorm $m-prior"; cat "$d"/p-$m-prior[0-9].jsonl > "$d/p-$m-prior.jsonl" ;; esac; done
     cat "$d"/st[0-9].jsonl | grep '"type":"actual"' > "$d/actuals.jsonl"
 
     log "eager: scoring with fp-diff"
@@ -359,12 +378,13 @@ eager_run() {
         echo "oracle p-oracle p90 oracle (the task's own peak)"
         for m in $stm; do for q in p50 p90 p99; do echo "$m-$q p-$m $q fp $m $q"; done; done
         for m in $rawm; do for q in p50 p90 p99; do echo "$m-$q p-$m $q fp ${m%-raw} $q uncalibrated"; done; done
+        for m in $priorm; do for q in p50 p90 p99; do echo "$m-$q p-$m $q fp ${m%-prior}+prior $q"; done; done
     } > "$d/rows"
     while read -r name file q label; do
         echo "\"$DIFF\" --no-pass --tolerance 1000 --join -q $q $d/$file.jsonl $d/samples.jsonl | grep '\"type\":\"score\"' > $d/score-$name.json"
     done < "$d/rows" > "$d/score.cmds"
     # held-out coverage of each task's peak, per level (fp-diff's actuals section)
-    for m in $stm $rawm; do
+    for m in $stm $rawm $priorm; do
         echo "\"$DIFF\" --no-pass --tolerance 1000 --join $d/p-$m.jsonl $d/actuals.jsonl | grep '\"type\":\"score\"' > $d/cov-$m.json" >> "$d/score.cmds"
     done
     # dynamic: allocations from the prediction stream, scored on the samples
@@ -408,7 +428,7 @@ eager_run() {
     echo "   Calibration (fp-train's default: group-aware conformal shifts, 5 folds of DA groups inside the training folds; \"uncalibrated\": fp-predict --uncalibrated --no-cap on the same models). Held-out coverage of each task's peak memory (fp-diff, actuals), goal |coverage - level| <= 0.03 at p90, <= 0.01 at p99:"
     printf '   %-28s %8s %8s %8s\n' model p50 p90 p99
     local cm
-    for cm in $stm $rawm; do
+    for cm in $stm $rawm $priorm; do
         [ -s "$d/cov-$cm.json" ] || continue
         printf '   %-28s' "fp ${cm%-raw}$([[ $cm == *-raw ]] && echo ' uncalibrated')"
         for q in p50 p90 p99; do printf ' %8s' "$(jq -r ".actuals.resources.mem_bytes.levels.$q.coverage // \"-\" | if type == \"number\" then (. * 1000 | round / 1000) else . end" "$d/cov-$cm.json")"; done
@@ -421,6 +441,19 @@ eager_run() {
         ok=$(awk -v f="$f" -v w="$w" -v hf="$hf" -v hw="$hw" 'BEGIN { print (f <= hf && w <= 0.85 * hw) ? 1 : 0 }')
         printf '     fp %-11s %s: failed %s vs %s, waste %.3fx history -> %s\n' $m $q "$f" "$hf" "$(awk -v w="$w" -v hw="$hw" 'BEGIN{print w / hw}')" "$(verdict "$ok")"
     done; done
+    if [ -n "$priorm" ]; then
+        # history as a prior (fp-train --prior, fp/model.h): the model's
+        # quantile clamped into the process's own range, from the
+        # training folds only; never worse than per-process history alone
+        echo "   History as a prior (fp-train's default --prior train, key meta.process; the same models, fp-predict with the prior against --no-prior): goal no more failed tasks and no more waste than the per-process history baseline (history as is, not x0.85):"
+        for m in $priorm; do for q in p90 p99; do
+            local f w f0 w0 ok
+            f=$(field $m-$q .failed); w=$(field $m-$q .wasted_gb_h)
+            f0=$(field ${m%-prior}-$q .failed); w0=$(field ${m%-prior}-$q .wasted_gb_h)
+            ok=$(awk -v f="$f" -v w="$w" -v hf="$hf" -v hw="$hw" 'BEGIN { print (f <= hf && w <= hw) ? 1 : 0 }')
+            printf '     fp %-11s %s: failed %s (without the prior %s) vs %s, waste %.3fx history (without %.3fx) -> %s\n' "${m%-prior}+prior" $q "$f" "$f0" "$hf" "$(awk -v w="$w" -v hw="$hw" 'BEGIN{print w / hw}')" "$(awk -v w="$w0" -v hw="$hw" 'BEGIN{print w / hw}')" "$(verdict "$ok")"
+        done; done
+    fi
     fi
     [ $do_dy = 1 ] || return 0
 
