@@ -38,6 +38,7 @@
 #include "fp/promfile.h"
 #include "fp/systemd.h"
 #include "fp/atomic.h"
+#include "fp/summary.h"
 
 #ifdef __cplusplus
 extern "C" {
