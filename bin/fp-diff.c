@@ -1052,8 +1052,8 @@ static void print_section(const char *title, const fp_score *s, long unmatched, 
     fprintf(stderr, "%s: %ld scored (%s), %ld unmatched, %ld failed\n", title, s->n, unit,
             unmatched, s->failed);
     if (s->n == 0) return;
-    fprintf(stderr, "  %-13s %6s %10s %8s %12s %11s  %s\n", "resource", "n", "under_rate", "slack",
-            "wasted_h", "pinball_rel", "coverage by level");
+    fprintf(stderr, "  %-13s %6s %10s %8s %14s %11s  %s\n", "resource", "n", "under_rate", "slack",
+            "wasted", "pinball_rel", "coverage by level");
     for (int r = 0; r < FP_RES_COUNT; r++) {
         const fp_score_res *X = &s->r[r];
         if (X->n == 0) continue;
@@ -1062,16 +1062,19 @@ static void print_section(const char *title, const fp_score *s, long unmatched, 
         for (int i = 0; i < X->nl && k < sizeof cov - 40; i++) {
             char key[32];
             fp_quantile_key(X->lv[i].level, key, sizeof key);
-            k += (size_t)snprintf(cov + k, sizeof cov - k, "%s%s %.3f", i ? "  " : "", key,
-                                  X->lv[i].n ? (double)X->lv[i].covered / (double)X->lv[i].n : 0.0);
+            char pc[32];
+            fp_fmt(X->lv[i].n ? (double)X->lv[i].covered / (double)X->lv[i].n : NAN, FP_UNIT_SHARE, pc,
+                   sizeof pc);
+            k += (size_t)snprintf(cov + k, sizeof cov - k, "%s%s %s", i ? "  " : "", key, pc);
         }
+        /* shares in percent, the waste in core-h or byte-h with a binary
+         * prefix (fp_fmt), the relative pinball loss as a plain number */
         const char *m[4] = { "under_rate", "slack", "wasted_h", "pinball_rel" };
-        for (int i = 0; i < 4; i++) {
-            double v = fp_score_metric(s, m[i], (fp_resource)r, NULL);
-            if (isfinite(v)) snprintf(num[i], sizeof num[i], "%.4g", v);
-            else snprintf(num[i], sizeof num[i], "-");
-        }
-        fprintf(stderr, "  %-13s %6ld %10s %8s %12s %11s  %s\n", fp_resource_name((fp_resource)r),
+        const fp_unit u[4] = { FP_UNIT_SHARE, FP_UNIT_SHARE, fp_resource_waste_unit((fp_resource)r),
+                               FP_UNIT_NONE };
+        for (int i = 0; i < 4; i++)
+            fp_fmt(fp_score_metric(s, m[i], (fp_resource)r, NULL), u[i], num[i], sizeof num[i]);
+        fprintf(stderr, "  %-13s %6ld %10s %8s %14s %11s  %s\n", fp_resource_name((fp_resource)r),
                 X->n, num[0], num[1], num[2], num[3], cov[0] ? cov : "-");
     }
 }
@@ -1679,9 +1682,14 @@ static int compare_mode(const settings *S)
             fprintf(stderr, "%s distance %.4g over %d values (%d skipped)\n", kind, dist, n_common,
                     skipped);
             fprintf(stderr, "  %-40s %14s %14s %9s\n", "name", "a", "b", "change");
-            for (int i = 0; i < n_top; i++)
-                fprintf(stderr, "  %-40s %14.6g %14.6g %+9.4f\n", top[i].name, top[i].a, top[i].b,
+            for (int i = 0; i < n_top; i++) {
+                /* in the unit the name says (mem_bytes_peak: MiB, GiB) */
+                char va[48], vb[48];
+                fp_unit u = fp_fmt_unit_of(top[i].name);
+                fprintf(stderr, "  %-40s %14s %14s %+9.4f\n", top[i].name,
+                        fp_fmt(top[i].a, u, va, sizeof va), fp_fmt(top[i].b, u, vb, sizeof vb),
                         top[i].change);
+            }
         }
         if (exceeded && !status) {
             fprintf(stderr, "fp-diff: distance %.6g is above the threshold %.6g (moved most: %s)\n",

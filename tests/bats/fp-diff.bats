@@ -122,7 +122,24 @@ EOF
     run --separate-stderr fpd --table "$D/run.jsonl"
     [ "$status" -eq 0 ]
     [[ "$stderr" == *"actuals: 1 scored (workloads), 1 unmatched, 0 failed"* ]]
-    [[ "$stderr" =~ cpu_cores\ +1\ +1\ +0\ +1 ]]
+    [[ "$stderr" =~ cpu_cores\ +1\ +100\ %\ +0\ %\ +1\ core-h ]]
+}
+
+@test "--table writes numbers with units and readable magnitudes, no exponents" {
+    run --separate-stderr fpd --table "$D/run.jsonl"
+    [ "$status" -eq 0 ]
+    # under_rate and slack in percent, the waste in core-h and MiB-h (0.1 GB-h)
+    [[ "$stderr" =~ mem_bytes\ +1\ +0\ %\ +25\ %\ +95\.4\ MiB-h ]]
+    [[ "$stderr" == *"p50 0 %  p90 100 %"* ]]
+    ! [[ "$stderr" =~ [0-9]e[+-][0-9] ]]
+    # the comparison of two actuals: bytes in MiB, cores
+    printf '%s\n' '{"schema":1,"type":"actual","id":"x","t":10,"mem_bytes_peak":270841000,"cpu_cores_peak":1.5}' > "$D/a.jsonl"
+    printf '%s\n' '{"schema":1,"type":"actual","id":"x","t":10,"mem_bytes_peak":170841000,"cpu_cores_peak":2.5}' > "$D/b.jsonl"
+    run --separate-stderr fpd --table "$D/a.jsonl" "$D/b.jsonl"
+    [ "$status" -eq 0 ]
+    [[ "$stderr" =~ mem_bytes_peak\ +258\.3\ MiB\ +162\.9\ MiB ]]
+    [[ "$stderr" =~ cpu_cores_peak\ +1\.50\ cores\ +2\.50\ cores ]]
+    ! [[ "$stderr" =~ [0-9]e[+-][0-9] ]]
 }
 
 @test "--actual and --quantile choose what is scored" {
