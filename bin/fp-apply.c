@@ -677,6 +677,7 @@ static int read_input(run *R, const char *name, int fd, revert_item **items, int
             json_decref(rec);
         } else if (!S->revert && strcmp(type, "prediction") == 0) {
             if (!S->no_pass) emit(R, json_incref(rec));
+            else fp_summary_add(R->sum, rec);     /* not written, still summarised */
             on_prediction(R, rec);
             json_decref(rec);
         } else {

@@ -175,6 +175,7 @@ typedef struct entry {
     int changes;                   /* allocations that changed limits after the first */
     int holds;                     /* allocations that kept them */
     json_t *fail;                  /* the latest allocation that failed */
+    json_t *hold;                  /* the first that kept the limits as they were */
     json_t *actual, *error;        /* the latest of each */
 } entry;
 
@@ -192,6 +193,7 @@ static void entry_clear(entry *e)
     json_decref(e->alloc);
     json_decref(e->last);
     json_decref(e->fail);
+    json_decref(e->hold);
     json_decref(e->actual);
     json_decref(e->error);
 }
@@ -253,8 +255,14 @@ int fp_summary_add(fp_summary *s, const json_t *rec)
     if (p && !e->pred) keep(&e->pred, rec);
     else if (a) {
         if (json_is_false(json_object_get(rec, "ok"))) keep(&e->fail, rec);
-        else if (!sets_limits(rec)) e->holds++;
+        else if (!sets_limits(rec)) {
+            e->holds++;
+            if (!e->hold) keep(&e->hold, rec);
+        }
         else if (!e->alloc) keep(&e->alloc, rec);
+        else if (json_equal(json_object_get(rec, "limits"),
+                            json_object_get(e->last ? e->last : e->alloc, "limits")))
+            e->holds++;                /* the same limits again (a dry run plans anew) */
         else {
             keep(&e->last, rec);
             e->changes++;
@@ -409,6 +417,23 @@ static void put_allocation(FILE *f, const json_t *a, int changes, int holds, con
     }
 }
 
+/* Limits that were left as they were (an allocation with reason "hold"
+ * and no limits of its own): the policy's reason per resource. */
+static void put_hold(FILE *f, const json_t *h, int holds)
+{
+    char b[48];
+    fprintf(f, "  limits: left as they were (reason: %s) at %s", str(h, "reason") ? str(h, "reason") : "?",
+            fp_fmt_duration(num(h, "t"), b, sizeof b));
+    if (holds > 1) fprintf(f, " and %d time%s after", holds - 1, holds == 2 ? "" : "s");
+    fputs("\n", f);
+    json_t *why = json_object_get(h, "why");
+    for (int r = 0; r < FP_RES_COUNT; r++) {
+        const char *w = str(why, fp_resource_name((fp_resource)r));
+        if (w && strcmp(w, "disabled by policy") != 0)
+            fprintf(f, LABEL "%s\n", fp_resource_label((fp_resource)r), w);
+    }
+}
+
 static void put_actual(FILE *f, const json_t *ac)
 {
     char b1[48], b2[48], b3[48];
@@ -535,6 +560,7 @@ char *fp_summary_text(const fp_summary *s, const char *id, const char *tool)
     if (e->alloc) put_allocation(f, e->alloc, e->changes, e->holds, e->last);
     else if (e->fail)
         fprintf(f, "  limits: none set: %s\n", str(e->fail, "error") ? str(e->fail, "error") : "failed");
+    else if (e->hold) put_hold(f, e->hold, e->holds);
     else if (e->pred) fputs("  limits: none set\n", f);
     if (e->alloc && e->fail)
         fprintf(f, "  a later change failed: %s\n", str(e->fail, "error") ? str(e->fail, "error") : "?");
