@@ -188,7 +188,8 @@ static void usage(FILE *f)
           "      --textfile-interval S rewrite it at most every S seconds (default 10; 0: after\n"
           "                            every record), and at the end\n"
           "  -h, --help                this help;  -V, --version  the version\n"
-          "Exit: 0 ok, 1 a threshold exceeded, 2 usage or system error, 3 bad input.\n", f);
+          "Exit: 0 ok, 1 a threshold exceeded, 2 usage or system error, 3 bad input,\n"
+          "4 --svg had nothing to draw (no samples, no scored points; the chart is written).\n", f);
 }
 
 static int parse_double(const char *opt, const char *s, double lo, double hi, double *out)
@@ -392,10 +393,14 @@ static int parse_args(int argc, char **argv, settings *S)
 }
 
 /* Worse statuses win: 2 (system) over 3 (input) over 1 (threshold). */
+/* The exit status, the gravest kept: 2, then 3, then 4 (a chart with
+ * nothing to draw), then 1. */
 static void set_status(run *R, int s)
 {
     if (R->status == 2) return;
-    if (s == 2 || (s == 3 && R->status != 2) || (s == 1 && R->status == 0)) R->status = s;
+    if (s == 2 || (s == 3 && R->status != 2) || (s == 4 && (R->status == 0 || R->status == 1)) ||
+        (s == 1 && R->status == 0))
+        R->status = s;
 }
 
 static int emit(run *R, json_t *rec)
@@ -1387,9 +1392,34 @@ done:
 }
 
 /* Draw the chart into --svg. */
+/* Whether the chart has what it is for: the band chart the samples of
+ * its resource (the use it sets the prediction against), the trade-off
+ * chart at least one point. Says what is missing when not. */
+static bool chart_has_data(run *R)
+{
+    const chart_data *C = &R->ch;
+    const char *rn = fp_resource_name(R->S->chart_res);
+    if (R->S->chart == CH_TRADEOFF) {
+        int pts = C->n_sp;
+        for (int i = 0; i < C->n_tp; i++) pts += C->tp[i].n[0] + C->tp[i].n[1] > 0;
+        if (pts > 0) return true;
+        fprintf(stderr, "fp-diff: --svg %s: nothing to draw: no %s observation was scored against a "
+                "prediction or an allocation, and no score record has %s (the chart says \"no data\")\n",
+                R->S->svg, rn, rn);
+        return false;
+    }
+    for (int i = 0; i < C->use.n; i++)
+        if (isfinite(C->use.p[i].mid)) return true;
+    fprintf(stderr, "fp-diff: --svg %s: no sample of %s%s%s in the input: no usage to draw (capture with "
+            "samples: fp-capture without --no-samples, fp-run --samples)\n", R->S->svg, rn,
+            R->S->id ? " for id " : "", R->S->id ? R->S->id : "");
+    return false;
+}
+
 static void write_svg(run *R)
 {
     fp_err err = {0};
+    if (!chart_has_data(R)) set_status(R, 4);
     size_t len = 0;
     char *svg = R->S->chart == CH_TRADEOFF ? tradeoff_svg(R, &len, &err) : band_svg(R, &len, &err);
     if (svg && strcmp(R->S->svg, "-") == 0) {

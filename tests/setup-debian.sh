@@ -11,7 +11,7 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
     build-essential autoconf automake libtool pkg-config make \
     libjansson-dev libpfm4-dev libcurl4-openssl-dev zlib1g-dev libreadline-dev libsystemd-dev \
-    bats jq valgrind libxml2-utils \
+    bats jq valgrind libxml2-utils librsvg2-bin \
     stress-ng busybox-static util-linux iproute2 procps python3 \
     docker.io sysstat ca-certificates \
     qemu-system-x86 mmdebstrap e2fsprogs \
