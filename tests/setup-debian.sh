@@ -20,4 +20,7 @@ apt-get install -y -qq --no-install-recommends \
 # check's fuzz smoke test (tests/fuzz; libclang-rt-dev is only a
 # recommendation of clang, so --no-install-recommends needs it named);
 # llvm: llvm-symbolizer, for readable sanitizer stack traces.
+# librsvg2-bin: rsvg-convert, which renders fp-diff's charts to PNG in
+# tests/bats/fp-diff.bats (not blank, labels apart); libxml2-utils:
+# xmllint, which checks they are well formed.
 echo "setup-debian: dependencies installed"
