@@ -704,7 +704,6 @@ static bool summary_wanted(const settings *S)
 /* Each workload's summary on standard error, in the order first seen. */
 static void summary_show(run *R)
 {
-    fflush(R->out);
     for (int i = 0; i < fp_summary_count(R->sum); i++) {
         char *text = fp_summary_text(R->sum, fp_summary_id(R->sum, i), "fp-apply");
         if (text) fprintf(stderr, "%s%s", i ? "\n" : "", text);

@@ -429,11 +429,8 @@ static void summary_show(ctx *C, const char *id)
 {
     if (!C->sum) return;
     char *text = fp_summary_text(C->sum, id, "fp-run");
-    if (text) {
-        fflush(stdout);
-        fprintf(stderr, "\n%s", text);
-        free(text);
-    }
+    if (text) fprintf(stderr, "\n%s", text);    /* the records were flushed (finish) */
+    free(text);
     fp_summary_forget(C->sum, id);
 }
 
