@@ -446,9 +446,9 @@ static void put_actual(FILE *f, const json_t *ac)
         if (!isfinite(peak)) continue;
         snprintf(key, sizeof key, "%s_mean", rn);
         double mean = num(ac, key);
-        fprintf(f, LABEL "peak %s, mean %s", fp_resource_label((fp_resource)r),
-                fp_fmt_resource((fp_resource)r, peak, b1, sizeof b1),
-                fp_fmt_resource((fp_resource)r, mean, b2, sizeof b2));
+        fprintf(f, LABEL "peak %s", fp_resource_label((fp_resource)r),
+                fp_fmt_resource((fp_resource)r, peak, b1, sizeof b1));
+        if (isfinite(mean)) fprintf(f, ", mean %s", fp_fmt_resource((fp_resource)r, mean, b2, sizeof b2));
         if (r == FP_RES_CPU) {
             double cs = num(ac, "cpu_s"), thr = num(ac, "cpu_throttled_s");
             if (isfinite(cs)) fprintf(f, ", %s of CPU time", fp_fmt_duration(cs, b3, sizeof b3));
