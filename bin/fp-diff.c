@@ -15,7 +15,11 @@
  * or the slack / violation trade-off of the models' quantile levels;
  * --textfile keeps a Prometheus textfile (fp/promfile.h) of the latest
  * predictions, allocations, usage and scores, rewritten at most every
- * --textfile-interval seconds while records arrive, and at the end.
+ * --textfile-interval seconds while records arrive, and at the end. Its
+ * series stay bounded on an endless stream: a finished workload (its
+ * actual read) leaves the file --textfile-expire seconds later, and at
+ * most --textfile-max workloads are listed (the most recently seen; those
+ * still running before finished ones).
  */
 #include "config.h"
 
@@ -72,6 +76,8 @@ typedef struct settings {
     fp_resource chart_res;         /* --resource (cpu_cores) */
     const char *textfile;          /* --textfile: a .prom file; NULL none */
     double textfile_every;         /* --textfile-interval, seconds */
+    double textfile_expire;        /* --textfile-expire, seconds */
+    int textfile_max;              /* --textfile-max, workloads */
     char **inputs;
     int n_inputs;
 } settings;
@@ -94,6 +100,8 @@ typedef struct wl {
     double last_use[FP_RES_COUNT];    /* the last sample's value; NAN none */
     double last_err[FP_RES_COUNT];    /* (use - allocation) / allocation; NAN */
     signed char pos[FP_RES_COUNT];    /* band position -1, 0, 1; 2 unknown */
+    double seen_at;                   /* monotonic s of its last joined record */
+    double finished_at;               /* ... of its actual; NAN while running */
 } wl;
 
 /* A bounded series of chart points (see CHART_MAX_POINTS). */
@@ -147,6 +155,7 @@ typedef struct run {
     double t_max;
     chart_data ch;                 /* --svg */
     fp_promfile *prom;             /* --textfile */
+    long forgotten;                /* workloads expired and forgotten (prom_forget) */
     bool prom_dirty;
     double prom_last;              /* monotonic seconds of the last write */
 } run;
@@ -187,6 +196,10 @@ static void usage(FILE *f)
           "                            usage and scores (node_exporter's textfile collector)\n"
           "      --textfile-interval S rewrite it at most every S seconds (default 10; 0: after\n"
           "                            every record), and at the end\n"
+          "      --textfile-expire S   a finished workload (its actual read) leaves the\n"
+          "                            textfile S seconds later (default 300)\n"
+          "      --textfile-max N      list at most N workloads in it, the most recently seen\n"
+          "                            (default 500; running ones before finished ones)\n"
           "  -h, --help                this help;  -V, --version  the version\n"
           "Exit: 0 ok, 1 a threshold exceeded, 2 usage or system error, 3 bad input,\n"
           "4 --svg had nothing to draw (no samples, no scored points; the chart is written).\n", f);
@@ -234,7 +247,7 @@ static int parse_fail(const char *s, fail_rule *r)
 static int parse_args(int argc, char **argv, settings *S)
 {
     enum { O_FIRST = 256, O_QUANTILE, O_TOL, O_FAIL, O_NOPASS, O_TABLE, O_SKIP, O_JOIN, O_ID, O_TOP, O_THR,
-           O_SVG, O_CHART, O_RES, O_TEXTFILE, O_TEXTFILE_EVERY };
+           O_SVG, O_CHART, O_RES, O_TEXTFILE, O_TEXTFILE_EVERY, O_TEXTFILE_EXPIRE, O_TEXTFILE_MAX };
     static const struct option opts[] = {
         {"actual", required_argument, 0, 'a'}, {"quantile", required_argument, 0, O_QUANTILE},
         {"first", no_argument, 0, O_FIRST}, {"tolerance", required_argument, 0, O_TOL},
@@ -246,6 +259,8 @@ static int parse_args(int argc, char **argv, settings *S)
         {"svg", required_argument, 0, O_SVG}, {"chart", required_argument, 0, O_CHART},
         {"resource", required_argument, 0, O_RES}, {"textfile", required_argument, 0, O_TEXTFILE},
         {"textfile-interval", required_argument, 0, O_TEXTFILE_EVERY},
+        {"textfile-expire", required_argument, 0, O_TEXTFILE_EXPIRE},
+        {"textfile-max", required_argument, 0, O_TEXTFILE_MAX},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
     memset(S, 0, sizeof *S);
     S->level = -1;
@@ -254,6 +269,8 @@ static int parse_args(int argc, char **argv, settings *S)
     S->threshold = NAN;
     S->chart_res = FP_RES_CPU;
     S->textfile_every = 10;
+    S->textfile_expire = 300;
+    S->textfile_max = 500;
     bool compare_opt = false, id_opt = false, res_opt = false, every_opt = false;
     int c;
     while ((c = getopt_long(argc, argv, "a:q:chV", opts, NULL)) != -1) {
@@ -331,6 +348,22 @@ static int parse_args(int argc, char **argv, settings *S)
                 return -1;
             every_opt = true;
             break;
+        case O_TEXTFILE_EXPIRE:
+            if (cli_seconds("fp-diff", "--textfile-expire", optarg, 0, 30 * 86400, &S->textfile_expire) < 0)
+                return -1;
+            every_opt = true;
+            break;
+        case O_TEXTFILE_MAX: {
+            double v;
+            if (parse_double("--textfile-max", optarg, 1, 1000000, &v) < 0) return -1;
+            if (v != floor(v)) {
+                fprintf(stderr, "fp-diff: --textfile-max wants a whole number, not \"%s\"\n", optarg);
+                return -1;
+            }
+            S->textfile_max = (int)v;
+            every_opt = true;
+            break;
+        }
         case O_TOP: {
             double v;
             if (parse_double("--top", optarg, 1, 10000, &v) < 0) return -1;
@@ -372,7 +405,8 @@ static int parse_args(int argc, char **argv, settings *S)
         return -1;
     }
     if (every_opt && !S->textfile) {
-        fputs("fp-diff: --textfile-interval wants --textfile\n", stderr);
+        fputs("fp-diff: --textfile-interval, --textfile-expire and --textfile-max want --textfile\n",
+              stderr);
         return -1;
     }
     if (S->compare && (S->svg || S->textfile)) {
@@ -422,6 +456,13 @@ static void bad(run *R, const char *msg)
     set_status(R, 3);
 }
 
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 /* The workload of id, made on first use (NULL: out of memory). */
 static wl *find_wl(run *R, const char *id)
 {
@@ -443,6 +484,7 @@ static wl *find_wl(run *R, const char *id)
         w->last_use[r] = w->last_err[r] = NAN;
         w->pos[r] = 2;
     }
+    w->finished_at = NAN;
     if (json_object_set_new(R->index, id, json_integer(R->n)) < 0) return NULL;
     R->n++;
     return w;
@@ -468,7 +510,12 @@ static wl *record_wl(run *R, const json_t *rec, const char *type)
     if (!w) {
         fputs("fp-diff: out of memory\n", stderr);
         set_status(R, 2);
+        return NULL;
     }
+    /* for the textfile's expiry: an actual finishes the workload, any
+     * other record of its id says it runs (again) */
+    w->seen_at = mono_s();
+    w->finished_at = strcmp(type, "actual") == 0 ? w->seen_at : NAN;
     return w;
 }
 
@@ -1142,6 +1189,9 @@ static const struct { const char *name, *type, *help; } prom_families[] = {
     { "fp_wasted_byte_seconds_total", "counter", "Memory allocated but not used, in byte-seconds" },
     { "fp_errors_total", "counter", "error records written" },
     { "fp_anomalies_total", "counter", "anomaly records written" },
+    { "fp_workloads_listed", "gauge", "Workloads whose series are in this file" },
+    { "fp_workloads_unlisted", "gauge",
+      "Workloads seen but left out of this file: finished longer than --textfile-expire ago, or past --textfile-max" },
 };
 
 /* The unit part of a per-resource metric name. */
@@ -1150,9 +1200,87 @@ static const char *prom_unit(fp_resource r)
     return r == FP_RES_CPU ? "cores" : r == FP_RES_MEM ? "bytes" : "bytes_per_second";
 }
 
-/* The quantile label: the level as a number ("0.9"), as Prometheus
- * summaries write it. */
+/* The level label: the quantile's level as a number ("0.9"). (Not
+ * "quantile": Prometheus keeps that label for summaries, and promtool
+ * check metrics refuses it on a gauge.) */
 static void prom_level(double level, char *b, size_t n) { snprintf(b, n, "%.6g", level); }
+
+/* A workload in the running for the textfile. */
+typedef struct prom_pick {
+    int i;
+    bool running;
+    double seen;
+} prom_pick;
+
+/* Running before finished, then the most recently seen first (of two
+ * seen at the same instant, the later one). */
+static int prom_pick_cmp(const void *a, const void *b)
+{
+    const prom_pick *x = a, *y = b;
+    if (x->running != y->running) return x->running ? -1 : 1;
+    if (x->seen != y->seen) return x->seen > y->seen ? -1 : 1;
+    return (y->i > x->i) - (y->i < x->i);
+}
+
+/* Which workloads the textfile lists (listed[i], R->n of them): not those
+ * finished --textfile-expire seconds or more before now, and of the others
+ * at most --textfile-max (prom_pick_cmp's first). The number listed, or -1
+ * out of memory. */
+static int prom_listed(const run *R, double now, bool *listed)
+{
+    prom_pick *pk = malloc(((size_t)R->n + 1) * sizeof *pk);
+    if (!pk) return -1;
+    int n = 0;
+    for (int i = 0; i < R->n; i++) {
+        const wl *w = &R->w[i];
+        listed[i] = false;
+        bool running = isnan(w->finished_at);
+        if (!running && now - w->finished_at >= R->S->textfile_expire) continue;
+        pk[n++] = (prom_pick){ i, running, w->seen_at };
+    }
+    if (n > R->S->textfile_max) {
+        qsort(pk, (size_t)n, sizeof *pk, prom_pick_cmp);
+        n = R->S->textfile_max;
+    }
+    for (int k = 0; k < n; k++) listed[pk[k].i] = true;
+    free(pk);
+    return n;
+}
+
+/* Forget the workloads that have expired from the textfile (finished
+ * --textfile-expire seconds or more before now), so that fp-diff's memory
+ * stays bounded on an endless stream too: their scores are in the
+ * aggregates already, and a later record of the id starts afresh. Not
+ * while a band chart may need them (--svg). -1 out of memory (nothing
+ * forgotten then). */
+static int prom_forget(run *R, double now)
+{
+    if (R->S->svg) return 0;
+    int *to = malloc(((size_t)R->n + 1) * sizeof *to);   /* old position -> new, -1 forgotten */
+    if (!to) return -1;
+    int k = 0;
+    for (int i = 0; i < R->n; i++) {
+        const wl *w = &R->w[i];
+        to[i] = !isnan(w->finished_at) && now - w->finished_at >= R->S->textfile_expire ? -1 : k++;
+    }
+    if (k < R->n) {
+        /* the index keeps the ids as read (w->id may be cut short) */
+        const char *key;
+        json_t *v;
+        void *tmp;
+        json_object_foreach_safe(R->index, tmp, key, v) {
+            int i = (int)json_integer_value(v);
+            if (to[i] < 0) json_object_del(R->index, key);
+            else json_integer_set(v, to[i]);
+        }
+        for (int i = 0; i < R->n; i++)
+            if (to[i] >= 0 && to[i] != i) R->w[to[i]] = R->w[i];
+        R->forgotten += R->n - k;
+        R->n = k;
+    }
+    free(to);
+    return 0;
+}
 
 /* R's state into R->prom (cleared first). */
 static int prom_fill(run *R, fp_err *err)
@@ -1161,13 +1289,22 @@ static int prom_fill(run *R, fp_err *err)
     char name[96], ql[32];
     int rc = 0;
     fp_promfile_clear(P);
+    double now = mono_s();
+    if (prom_forget(R, now) < 0) return fp_err_set(err, FP_ESYS, "out of memory");
+    bool *listed = malloc(((size_t)R->n + 1) * sizeof *listed);
+    int n_listed = listed ? prom_listed(R, now, listed) : -1;
+    if (n_listed < 0) {
+        free(listed);
+        return fp_err_set(err, FP_ESYS, "out of memory");
+    }
     for (int i = 0; i < R->n && rc == 0; i++) {
+        if (!listed[i]) continue;
         const wl *w = &R->w[i];
         for (int r = 0; r < FP_RES_COUNT && rc == 0; r++) {
             const char *rn = fp_resource_name((fp_resource)r), *u = prom_unit((fp_resource)r);
             for (int k = 0; w->has_pred && k < w->q[r].n && rc == 0; k++) {
                 prom_level(w->q[r].level[k], ql, sizeof ql);
-                const char *l[] = { "id", w->id, "resource", rn, "quantile", ql, NULL };
+                const char *l[] = { "id", w->id, "resource", rn, "level", ql, NULL };
                 snprintf(name, sizeof name, "fp_prediction_%s", u);
                 rc = fp_promfile_set(P, name, l, w->q[r].value[k], err);
             }
@@ -1219,7 +1356,7 @@ static int prom_fill(run *R, fp_err *err)
                 if (!X->lv[j].n) continue;
                 prom_level(X->lv[j].level, ql, sizeof ql);
                 const char *cl[] = { "section", sec[k].name, "resource", fp_resource_name((fp_resource)r),
-                                     "quantile", ql, NULL };
+                                     "level", ql, NULL };
                 rc = fp_promfile_set(P, "fp_coverage_ratio", cl, (double)X->lv[j].covered / (double)X->lv[j].n,
                                      err);
             }
@@ -1227,14 +1364,11 @@ static int prom_fill(run *R, fp_err *err)
     }
     if (rc == 0) rc = fp_promfile_set(P, "fp_errors_total", NULL, (double)R->errors, err);
     if (rc == 0) rc = fp_promfile_set(P, "fp_anomalies_total", NULL, (double)R->anomalies, err);
+    if (rc == 0) rc = fp_promfile_set(P, "fp_workloads_listed", NULL, n_listed, err);
+    if (rc == 0)
+        rc = fp_promfile_set(P, "fp_workloads_unlisted", NULL, (double)(R->n - n_listed + R->forgotten), err);
+    free(listed);
     return rc;
-}
-
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* Rewrite the textfile: when force, or when records changed it and

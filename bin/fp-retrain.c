@@ -496,6 +496,7 @@ int main(int argc, char **argv)
         fp_model_opts mo;
         fp_model_opts_default(&mo);
         if (cur) mo.nlevels = fp_model_levels(cur, mo.levels);
+        for (int r = 0; cur && r < FP_RES_COUNT; r++) mo.relative[r] = fp_model_relative(cur, r);
         for (size_t i = 0; i < nu && !cand; i++) {       /* features: the first fingerprint's */
             const char **names;
             size_t n;

@@ -119,6 +119,8 @@ static void usage(FILE *f)
           "  -u, --update MODEL      continue training MODEL with new records (writes back to\n"
           "                          MODEL unless -o)\n"
           "      --target STAT       lifetime target from actuals: peak (default) or p95\n"
+          "      --relative RES=FEATURE  learn resource RES as a multiple of the fingerprint's\n"
+          "                          FEATURE (e.g. mem_bytes=mem_bytes_max); repeatable\n"
           "      --window S          use the fingerprint whose window_s is closest to S\n"
           "                          (default: the first fingerprint of each id)\n"
           "      --from-samples      learn from sample streams: features of the samples so far\n"
@@ -210,11 +212,12 @@ static int parse_args(int argc, char **argv, settings *S)
     enum { O_TARGET = 256, O_WINDOW, O_SAMPLES, O_EVERY, O_HORIZON, O_LEVELS, O_EPOCHS, O_BATCH,
            O_LR, O_L2, O_K, O_VAL, O_PAT, O_SEED, O_GROUP, O_SKIP, O_HIDDEN, O_LAYERS, O_HEADS,
            O_CTX, O_BPTT, O_DROPOUT, O_WD, O_CLIP, O_THREADS, O_MAXSTEPS, O_NOCAL, O_CALFOLDS,
-           O_CALMETHOD, O_PROGRESS, O_NOPROGRESS };
+           O_CALMETHOD, O_RELATIVE, O_PROGRESS, O_NOPROGRESS };
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'}, {"model-kind", required_argument, 0, 'M'},
         {"model", required_argument, 0, 'M'},  /* the older spelling of --model-kind */
         {"update", required_argument, 0, 'u'}, {"target", required_argument, 0, O_TARGET},
+        {"relative", required_argument, 0, O_RELATIVE},
         {"window", required_argument, 0, O_WINDOW}, {"from-samples", no_argument, 0, O_SAMPLES},
         {"every", required_argument, 0, O_EVERY}, {"horizon", required_argument, 0, O_HORIZON},
         {"levels", required_argument, 0, O_LEVELS}, {"epochs", required_argument, 0, O_EPOCHS},
@@ -264,6 +267,23 @@ static int parse_args(int argc, char **argv, settings *S)
             if (num_arg("--horizon", optarg, 0.001, 1e9, &S->horizon) < 0) return -1;
             break;
         case O_LEVELS: if (parse_levels(optarg, &S->mo) < 0) return -1; S->levels_set = true; break;
+        case O_RELATIVE: {
+            /* RES=FEATURE: the feature name is argv's own storage */
+            char *eq = strchr(optarg, '=');
+            fp_resource r = FP_RES_COUNT;
+            if (eq) {
+                *eq = '\0';
+                r = fp_resource_by_name(optarg);
+                *eq = '=';
+            }
+            if (!eq || r == FP_RES_COUNT || !eq[1]) {
+                fprintf(stderr, "fp-train: --relative wants RESOURCE=FEATURE (e.g. mem_bytes=mem_bytes_max), "
+                        "not \"%s\"\n", optarg);
+                return -1;
+            }
+            S->mo.relative[r] = eq + 1;
+            break;
+        }
         case O_EPOCHS: if (int_arg("--epochs", optarg, 1, 1e6, &v) < 0) return -1; S->to.epochs = (int)v; break;
         case O_BATCH: if (int_arg("--batch", optarg, 1, 1e7, &v) < 0) return -1; S->to.batch = (int)v; break;
         case O_LR:
@@ -972,6 +992,7 @@ static fp_model *run_auto(run *R, const fp_example *ex, size_t n, fp_train_repor
         if (k > 0) {
             fp_model_opts o = S->mo;
             if (!isseq) { o.names = names; o.dim = dim; }
+            else for (int r = 0; r < FP_RES_COUNT; r++) o.relative[r] = NULL;   /* fingerprint models only */
             if (!(m = fp_model_new(kinds[k], &o, &err))) {
                 fprintf(stderr, "fp-train: auto: %s: %s\n", kinds[k], err.msg);
                 continue;
@@ -1316,10 +1337,12 @@ int main(int argc, char **argv)
     /* models whose features are known before the first record */
     if (!R.m && (R.history || S.from_samples || seqkind) && make_model(&R, NULL, 0) < 0) status = 2;
     if (!status && R.m && model_ready(&R) < 0) status = 2;
+    fp_model_opts seqo = S.mo;      /* a sequence model's targets are absolute */
+    for (int r = 0; r < FP_RES_COUNT; r++) seqo.relative[r] = NULL;
     if (!status && R.seq) {
         if (seqkind) {
             R.seqm = R.m;
-        } else if ((R.seqm = fp_model_new("gru", &S.mo, &err)) != NULL) {
+        } else if ((R.seqm = fp_model_new("gru", &seqo, &err)) != NULL) {
             R.own_seqm = true;
         } else {
             fprintf(stderr, "fp-train: %s\n", err.msg);

@@ -165,6 +165,7 @@ static fp_model *clone_empty(const fp_model *m, fp_err *err)
         o.dim = m->dim;
         o.names = names;
     }
+    for (int r = 0; r < FP_RES_COUNT; r++) o.relative[r] = fp_model_relative(m, r);
     fp_model *c = fp_model_new(m->ops->kind, &o, err);
     free(names);
     return c;

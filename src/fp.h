@@ -41,6 +41,7 @@
 #include "fp/systemd.h"
 #include "fp/atomic.h"
 #include "fp/summary.h"
+#include "fp/quantity.h"
 
 #ifdef __cplusplus
 extern "C" {

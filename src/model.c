@@ -78,6 +78,10 @@ static int check_opts(const fp_model_ops *ops, const fp_model_opts *o, const cha
             return fp_err_set(err, cls, "%s: quantile levels must ascend strictly in (0,1) (level %d is %g)",
                               p, i, o->levels[i]);
     }
+    for (int r = 0; r < FP_RES_COUNT; r++)
+        if (o->relative[r] && (ops->history || ops->seq || o->target_tx != FP_TX_LOG1P))
+            return fp_err_set(err, cls, "%s: relative targets are for fingerprint models (linear, knn) "
+                              "with log1p targets", p);
     if (ops->history) {
         if (o->nlevels != 3 || memcmp(o->levels, default_levels, sizeof default_levels) != 0)
             return fp_err_set(err, cls, "%s: a %s model gives levels 0.5, 0.9, 0.99 only", p, ops->kind);
@@ -111,6 +115,7 @@ static fp_model *alloc_model(const fp_model_ops *ops, const fp_model_opts *o, fp
     m->cal_on = true;
     m->o.names = NULL;
     m->o.seq_names = NULL;      /* a sequence model's metrics are its names */
+    for (int r = 0; r < FP_RES_COUNT; r++) { m->rel[r] = -1; m->o.relative[r] = NULL; }
     if (ops->seq) m->o.seq_dim = o->dim;
     m->dim = ops->history ? 0 : o->dim;
     for (int r = 0; r < FP_RES_COUNT; r++) {
@@ -129,6 +134,16 @@ static fp_model *alloc_model(const fp_model_ops *ops, const fp_model_opts *o, fp
             if (!nm) { fp_err_set(err, FP_EUSAGE, "model: feature %d has no name", i); goto fail; }
             if (!(m->names[i] = strdup(nm))) goto oom;
             m->scale[i] = 1;
+        }
+    }
+    for (int r = 0; r < FP_RES_COUNT; r++) {
+        if (!o->relative[r]) continue;
+        for (int i = 0; i < m->dim && m->rel[r] < 0; i++)
+            if (strcmp(m->names[i], o->relative[r]) == 0) m->rel[r] = i;
+        if (m->rel[r] < 0) {
+            fp_err_set(err, FP_EUSAGE, "model: %s relative to \"%s\", which is not one of its features",
+                       res_names[r], o->relative[r]);
+            goto fail;
         }
     }
     return m;
@@ -250,12 +265,31 @@ static double ttx_inv(const fp_model *m, double u)
     return u;
 }
 
-/* Extend the transformed target range with the targets in y. */
-static void widen_range(fp_model *m, const double *y)
+/* log1p of a relative target's anchor in the row x (its raw feature
+ * value, clamped at 0); 0 for an absolute target; NaN when the anchor is
+ * missing (the row cannot train or be predicted for r). */
+static double anchor_of(const fp_model *m, const double *x, int r)
+{
+    if (m->rel[r] < 0) return 0;
+    double a = x ? x[m->rel[r]] : NAN;
+    return isfinite(a) ? log1p(a > 0 ? a : 0) : NAN;
+}
+
+/* The transformed, unstandardised target of row e for resource r
+ * (relative to its anchor when the target is relative); NaN when unknown. */
+static double row_t(const fp_model *m, const fp_example *e, int r)
+{
+    double y = e->y[r];
+    if (isnan(y)) return NAN;
+    return ttx(m, y) - anchor_of(m, e->x, r);
+}
+
+/* Extend the transformed target range with the targets of row e. */
+static void widen_range(fp_model *m, const fp_example *e)
 {
     for (int r = 0; r < FP_RES_COUNT; r++) {
-        if (!isfinite(y[r])) continue;
-        double t = ttx(m, y[r]);
+        double t = row_t(m, e, r);
+        if (!isfinite(t)) continue;
         if (isnan(m->tlo[r]) || t < m->tlo[r]) m->tlo[r] = t;
         if (isnan(m->thi[r]) || t > m->thi[r]) m->thi[r] = t;
     }
@@ -263,9 +297,26 @@ static void widen_range(fp_model *m, const double *y)
 
 double fp_model_target(const fp_model *m, const fp_example *e, int r)
 {
-    double y = e->y[r];
-    if (isnan(y)) return NAN;
-    return (ttx(m, y) - m->tcenter[r]) / m->tscale[r];
+    double t = row_t(m, e, r);
+    if (isnan(t)) return NAN;
+    return (t - m->tcenter[r]) / m->tscale[r];
+}
+
+/* Set the anchors of the row x being predicted (fp_model_to_quantiles
+ * reads them); for each relative target whose anchor is missing, okr[r]
+ * is cleared and why[r] says so. */
+static void set_anchors(fp_model *m, const double *x, bool *okr, const char **why)
+{
+    for (int r = 0; r < FP_RES_COUNT; r++) {
+        m->qanchor[r] = anchor_of(m, x, r);
+        if (isnan(m->qanchor[r])) {
+            m->qanchor[r] = 0;
+            if (okr && okr[r]) {
+                okr[r] = false;
+                why[r] = "its target is relative to a feature this fingerprint does not have";
+            }
+        }
+    }
 }
 
 void fp_model_normalise_seq(const fp_model *m, const double *seq, int len, double *Z)
@@ -357,13 +408,13 @@ static int fit_normalisation(fp_model *m, const fp_example *ex, const size_t *id
     for (int r = 0; r < FP_RES_COUNT; r++) {
         size_t k = 0;
         for (size_t j = 0; j < n; j++) {
-            double y = ex[idx[j]].y[r];
-            if (isfinite(y)) buf[k++] = ttx(m, y);
+            double t = row_t(m, &ex[idx[j]], r);
+            if (isfinite(t)) buf[k++] = t;
         }
         robust(buf, k, &m->tcenter[r], &m->tscale[r]);
         if (isnan(m->tcenter[r])) m->tcenter[r] = 0;
     }
-    for (size_t j = 0; j < n; j++) widen_range(m, ex[idx[j]].y);
+    for (size_t j = 0; j < n; j++) widen_range(m, &ex[idx[j]]);
     free(buf);
     m->normalised = true;
     return 0;
@@ -454,7 +505,7 @@ void fp_model_to_quantiles(const fp_model *m, int r, const double *u, fp_quantil
         double t = u[j] * m->tscale[r] + m->tcenter[r];
         if (!isnan(lo) && t < lo - pad) t = lo - pad;
         if (!isnan(hi) && t > hi + pad) t = hi + pad;
-        q->value[j] = ttx_inv(m, t);
+        q->value[j] = ttx_inv(m, t + (m->rel[r] >= 0 ? m->qanchor[r] : 0));
     }
     qsort(q->value, (size_t)q->n, sizeof q->value[0], cmp_double);
     fp_model_calib_apply(m, r, q, NAN);
@@ -490,6 +541,7 @@ static int evaluate(fp_model *m, const fp_example *ex, const size_t *va, size_t 
         } else if (m->ops->predict(m, fp_model_normalise(m, e->x), u, okr, why, NULL, err) < 0) {
             return -1;
         }
+        if (!m->ops->seq) set_anchors(m, e->x, okr, why);
         for (int r = 0; r < FP_RES_COUNT; r++) {
             double t = fp_model_target(m, e, r);
             if (!okr[r] || isnan(t)) continue;
@@ -577,7 +629,7 @@ int fp_model_update(fp_model *m, const fp_example *e, fp_err *err)
                           m->ops->seq ? "sequence" : "features");
     for (int r = 0; r < FP_RES_COUNT; r++)
         if (!isnan(e->y[r])) m->seen[r]++;
-    widen_range(m, e->y);
+    widen_range(m, e);
     if (!m->normalised) m->raw_updates = true;
     return m->ops->update(m, e, err);
 }
@@ -598,11 +650,17 @@ int fp_model_predict(fp_model *m, const double *x, fp_quantiles out[FP_RES_COUNT
     bool okr[FP_RES_COUNT] = {false};
     const char *why[FP_RES_COUNT] = {NULL};
     if (m->ops->predict(m, fp_model_normalise(m, x), u, okr, why, ex, err) < 0) return -1;
+    set_anchors(m, x, okr, why);
     for (int r = 0; r < FP_RES_COUNT; r++) {
         if (okr[r]) fp_model_to_quantiles(m, r, u[r], &out[r]);
         else fp_model_not_predicted(&out[r], why[r]);
     }
     return 0;
+}
+
+const char *fp_model_relative(const fp_model *m, int r)
+{
+    return r >= 0 && r < FP_RES_COUNT && m->rel[r] >= 0 ? m->names[m->rel[r]] : NULL;
 }
 
 double fp_model_novelty(fp_model *m)
@@ -741,6 +799,13 @@ static json_t *to_json(const fp_model *m)
     json_object_set_new(tg, "resources", res);
     res = NULL;
     json_object_set_new(tg, "transform", json_string(tx_name(m->o.target_tx)));
+    json_t *rel = NULL;
+    for (int r = 0; r < FP_RES_COUNT; r++) {
+        if (m->rel[r] < 0) continue;
+        if (!rel) rel = json_object();
+        if (rel) json_object_set_new(rel, res_names[r], json_string(m->names[m->rel[r]]));
+    }
+    if (rel) json_object_set_new(tg, "relative", rel);
     json_object_set_new(tg, "center", fp_jarr(m->tcenter, FP_RES_COUNT));
     json_object_set_new(tg, "lo", fp_jarr(m->tlo, FP_RES_COUNT));
     json_object_set_new(tg, "hi", fp_jarr(m->thi, FP_RES_COUNT));
@@ -857,6 +922,19 @@ static fp_model *from_json(const json_t *root, const char *path, fp_err *err)
     if (fp_jget_arr(root, "levels", o.levels, (size_t)o.nlevels, true, path, err) < 0) goto fail;
     if (get_tx(feat, path, "features", &o.feature_tx, err) < 0 || get_tx(tg, path, "targets", &o.target_tx, err) < 0)
         goto fail;
+    const json_t *relj = json_object_get(tg, "relative");
+    if (relj && !json_is_object(relj)) {
+        fp_err_set(err, FP_EINPUT, "%s: targets.relative must be an object {resource: feature}", path);
+        goto fail;
+    }
+    for (int r = 0; relj && r < FP_RES_COUNT; r++) {
+        const json_t *v = json_object_get(relj, res_names[r]);
+        if (!v) continue;
+        if (!(o.relative[r] = json_string_value(v))) {
+            fp_err_set(err, FP_EINPUT, "%s: targets.relative.%s must be a feature name", path, res_names[r]);
+            goto fail;
+        }
+    }
     const char *opt = json_string_value(json_object_get(hyper, "optimizer"));
     if (!opt || (strcmp(opt, "adam") && strcmp(opt, "sgd"))) {
         fp_err_set(err, FP_EINPUT, "%s: hyper.optimizer must be \"adam\" or \"sgd\"", path);

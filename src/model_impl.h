@@ -58,6 +58,11 @@ struct fp_model {
                                    seen (NaN: none yet); predictions are
                                    clamped to it, widened by FP_MODEL_TMARGIN */
     long seen[FP_RES_COUNT];    /* training/update targets seen */
+    int rel[FP_RES_COUNT];      /* relative targets: anchor feature index,
+                                   -1 for an absolute target (opts.relative) */
+    double qanchor[FP_RES_COUNT]; /* the anchor of the row being predicted,
+                                   log1p(a) (0 when absolute), set before
+                                   fp_model_to_quantiles */
     bool normalised;            /* set by the first train */
     bool raw_updates;           /* updated before any training */
     json_t *prov;

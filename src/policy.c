@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fp/policy.h"
+#include "fp/quantity.h"
 #include "fp/summary.h"
 
 #define MiB (1024.0 * 1024.0)
@@ -76,6 +77,28 @@ static int num(const json_t *o, const char *key, double lo, double hi, double *o
     return 1;
 }
 
+/* Like num, for a quantity of kind: a JSON number, or a string as people
+ * write it for Kubernetes and Docker ("512Mi", "2G", "500m" cores; see
+ * fp/quantity.h). Messages name the file and the key. */
+static int qty(const json_t *o, const char *key, fp_qty_kind kind, double lo, double hi, double *out,
+               const char *name, const char *where, fp_err *err)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v || json_is_number(v)) return num(o, key, lo, hi, out, name, where, err);
+    if (!json_is_string(v))
+        return fp_err_set(err, FP_EINPUT, "%s: %s%s must be a number or a quantity such as \"%s\"",
+                          name, where, key, kind == FP_QTY_CORES ? "500m" : "512Mi");
+    fp_err qe = {0};
+    double x;
+    if (fp_quantity_parse(json_string_value(v), kind, &x, &qe) < 0)
+        return fp_err_set(err, FP_EINPUT, "%s: %s%s: %s", name, where, key, qe.msg);
+    if (x < lo || x > hi)
+        return fp_err_set(err, FP_EINPUT, "%s: %s%s: \"%.64s\" is %g %s, not in [%g, %g]", name, where,
+                          key, json_string_value(v), x, fp_qty_kind_name(kind), lo, hi);
+    *out = x;
+    return 1;
+}
+
 static int check_keys(const json_t *o, const char *const *keys, const char *name,
                       const char *where, fp_err *err)
 {
@@ -105,7 +128,7 @@ int fp_policy_from_json(fp_policy *p, const json_t *o, const char *name, fp_err 
     fp_policy q = *p;
     double streak = q.throttle_streak, agree = q.agree;
     if (num(o, "min_interval_s", 0, 1e9, &q.min_interval_s, name, "", err) < 0 ||
-        num(o, "mem_margin_bytes", 0, 1e15, &q.mem_margin_bytes, name, "", err) < 0 ||
+        qty(o, "mem_margin_bytes", FP_QTY_BYTES, 0, 1e15, &q.mem_margin_bytes, name, "", err) < 0 ||
         num(o, "mem_margin_frac", 0, 10, &q.mem_margin_frac, name, "", err) < 0 ||
         num(o, "mem_max_over_high", 1, 100, &q.mem_max_over_high, name, "", err) < 0 ||
         num(o, "mem_react_s", 0, 3600, &q.mem_react_s, name, "", err) < 0 ||
@@ -114,13 +137,13 @@ int fp_policy_from_json(fp_policy *p, const json_t *o, const char *name, fp_err 
         num(o, "novel_above", 0, 1e6, &q.novel_above, name, "", err) < 0 ||
         num(o, "novel_mem_frac", 0, 1, &q.novel_mem_frac, name, "", err) < 0 ||
         num(o, "cpu_margin_frac", 0, 10, &q.cpu_margin_frac, name, "", err) < 0 ||
-        num(o, "oom_bump_bytes", 0, 1e15, &q.oom_bump_bytes, name, "", err) < 0 ||
+        qty(o, "oom_bump_bytes", FP_QTY_BYTES, 0, 1e15, &q.oom_bump_bytes, name, "", err) < 0 ||
         num(o, "oom_bump_factor", 1, 100, &q.oom_bump_factor, name, "", err) < 0 ||
         num(o, "throttle_frac", 0, 1, &q.throttle_frac, name, "", err) < 0 ||
         num(o, "throttle_streak", 1, 1000, &streak, name, "", err) < 0 ||
         num(o, "throttle_bump", 1, 100, &q.throttle_bump, name, "", err) < 0 ||
-        num(o, "reserve_cpu_cores", 0, 1e6, &q.reserve_cpu_cores, name, "", err) < 0 ||
-        num(o, "reserve_mem_bytes", 0, 1e18, &q.reserve_mem_bytes, name, "", err) < 0 ||
+        qty(o, "reserve_cpu_cores", FP_QTY_CORES, 0, 1e6, &q.reserve_cpu_cores, name, "", err) < 0 ||
+        qty(o, "reserve_mem_bytes", FP_QTY_BYTES, 0, 1e18, &q.reserve_mem_bytes, name, "", err) < 0 ||
         num(o, "pids_max", 0, 4194304, &q.pids_max, name, "", err) < 0)
         return -1;
     q.throttle_streak = (int)streak;
@@ -150,11 +173,13 @@ int fp_policy_from_json(fp_policy *p, const json_t *o, const char *name, fp_err 
                 return fp_err_set(err, FP_EINPUT, "%s: resources.%s must be an object", name, k);
             if (check_keys(r, per, name, where, err) < 0) return -1;
             fp_res_policy *rp = &q.res[i];
+            fp_qty_kind kind = i == FP_RES_CPU ? FP_QTY_CORES : i == FP_RES_MEM ? FP_QTY_BYTES
+                                                                                : FP_QTY_BYTES_PER_S;
             if (num(r, "quantile", 0.01, 0.999, &rp->quantile, name, where, err) < 0 ||
                 num(r, "headroom", 1, 100, &rp->headroom, name, where, err) < 0 ||
-                num(r, "floor", 0, 1e18, &rp->floor, name, where, err) < 0 ||
-                num(r, "ceiling", 0, 1e18, &rp->ceiling, name, where, err) < 0 ||
-                num(r, "step", 0, 1e12, &rp->step, name, where, err) < 0 ||
+                qty(r, "floor", kind, 0, 1e18, &rp->floor, name, where, err) < 0 ||
+                qty(r, "ceiling", kind, 0, 1e18, &rp->ceiling, name, where, err) < 0 ||
+                qty(r, "step", kind, 0, 1e12, &rp->step, name, where, err) < 0 ||
                 num(r, "hysteresis", 0, 10, &rp->hysteresis, name, where, err) < 0 ||
                 num(r, "max_down", 0.01, 1, &rp->max_down, name, where, err) < 0)
                 return -1;

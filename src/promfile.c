@@ -98,6 +98,17 @@ int fp_promfile_declare(fp_promfile *p, const char *name, const char *type, cons
     if (!type || (strcmp(type, "gauge") && strcmp(type, "counter") && strcmp(type, "untyped")))
         return fp_err_set(err, FP_EUSAGE, "%s: type \"%s\" is not gauge, counter or untyped", name,
                           type ? type : "");
+    /* what promtool check metrics refuses of these types */
+    static const char *const reserved[] = { "_sum", "_count", "_bucket", NULL };
+    size_t nl = strlen(name);
+    for (int k = 0; reserved[k]; k++) {
+        size_t sl = strlen(reserved[k]);
+        if (nl >= sl && strcmp(name + nl - sl, reserved[k]) == 0)
+            return fp_err_set(err, FP_EUSAGE, "%s: the suffix %s belongs to summaries and histograms",
+                              name, reserved[k]);
+    }
+    if (strcmp(type, "counter") == 0 && (nl < 6 || strcmp(name + nl - 6, "_total") != 0))
+        return fp_err_set(err, FP_EUSAGE, "%s: a counter's name ends in _total", name);
     int i = find_family(p, name);
     if (i >= 0) {
         if (strcmp(p->fam[i].type, type) != 0)
@@ -150,6 +161,10 @@ int fp_promfile_set(fp_promfile *p, const char *name, const char *const *labels,
         const char *ln = labels[2 * i];
         if (!valid_name(ln, false) || strncmp(ln, "__", 2) == 0)
             return fp_err_set(err, FP_EUSAGE, "%s: \"%s\" is not a label name", name, ln);
+        /* reserved for summaries and histograms (promtool check metrics) */
+        if (strcmp(ln, "quantile") == 0 || strcmp(ln, "le") == 0)
+            return fp_err_set(err, FP_EUSAGE, "%s: the label %s belongs to %s, not a %s", name, ln,
+                              ln[0] == 'q' ? "summaries" : "histograms", p->fam[fi].type);
         for (int j = 0; j < i; j++)
             if (strcmp(labels[2 * j], ln) == 0)
                 return fp_err_set(err, FP_EUSAGE, "%s: label %s given twice", name, ln);

@@ -192,6 +192,18 @@ typedef struct fp_model_opts {
     double levels[FP_QMAX];
     fp_transform feature_tx;    /* default FP_TX_LOG1P */
     fp_transform target_tx;     /* default FP_TX_LOG1P */
+    /* Relative targets (fingerprint models, target_tx log1p only): when
+     * relative[r] names a feature, resource r is learned and predicted as
+     * log1p(y) - log1p(a), a = that feature's raw value (e.g. mem_bytes
+     * relative to "mem_bytes_max", the most the window used), and mapped
+     * back as expm1(t + log1p(a)) for the workload being predicted: a
+     * workload's peak is learned as a multiple of what it already uses,
+     * which carries across workloads of very different sizes where an
+     * absolute amount does not. A row whose anchor feature is missing
+     * does not train r; a prediction without it leaves r unpredicted (why
+     * says so). NULL: absolute (the default). Borrowed; the model keeps
+     * the feature's index, saved as targets.relative {resource: feature}. */
+    const char *relative[FP_RES_COUNT];
     /* linear */
     fp_optimizer optimizer;     /* default Adam (beta1 0.9, beta2 0.999) */
     double lr;                  /* default 0.01 */
@@ -330,6 +342,10 @@ int fp_model_predict(fp_model *m, const double *x, fp_quantiles out[FP_RES_COUNT
  * when the kind cannot tell (linear, history and sequence models) or
  * nothing was predicted since the last change. */
 double fp_model_novelty(fp_model *m);
+
+/* The feature resource r's target is relative to (fp_model_opts.relative;
+ * owned by the model), or NULL for an absolute target. */
+const char *fp_model_relative(const fp_model *m, int r);
 
 /* History models: feed one usage sample. Out-of-order samples are ignored
  * as the VPA does. FP_EUSAGE on a fingerprint model or without a group. */

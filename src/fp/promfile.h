@@ -6,7 +6,7 @@
  * exposition format 0.0.4:
  *     # HELP fp_prediction_cores Predicted CPU need ...
  *     # TYPE fp_prediction_cores gauge
- *     fp_prediction_cores{id="w1",resource="cpu_cores",quantile="0.9"} 1.5
+ *     fp_prediction_cores{id="w1",resource="cpu_cores",level="0.9"} 1.5
  * Families come out in the order they were declared (a family without a
  * sample is left out), samples in the order their label set was first
  * set. Setting a label set again replaces its value (a gauge's "latest").
@@ -47,7 +47,10 @@ void fp_promfile_clear(fp_promfile *p);
 /* Declare family name ([a-zA-Z_:][a-zA-Z0-9_:]*) of type "gauge",
  * "counter" or "untyped", with a help text (NULL: none). Declaring a name
  * again with the same type does nothing. FP_EUSAGE for a bad name or type,
- * or the same name with another type. */
+ * or the same name with another type; and, as `promtool check metrics`
+ * would refuse them, for a name ending in _sum, _count or _bucket (the
+ * series of summaries and histograms) and a counter whose name does not
+ * end in _total. */
 int fp_promfile_declare(fp_promfile *p, const char *name, const char *type, const char *help,
                         fp_err *err);
 
@@ -55,8 +58,10 @@ int fp_promfile_declare(fp_promfile *p, const char *name, const char *type, cons
  * is NULL or a NULL-terminated array of name, value pairs: {"id", "w1",
  * "resource", "cpu_cores", NULL}; label names are [a-zA-Z_][a-zA-Z0-9_]*
  * and do not start with "__", at most once each; a NULL value is "".
- * FP_EUSAGE for an undeclared family or a bad label name; FP_ESYS out of
- * memory. */
+ * "quantile" and "le" are refused: Prometheus reserves them for summaries
+ * and histograms (promtool: non-summary metrics should not have "quantile"
+ * label). FP_EUSAGE for an undeclared family or a bad label name; FP_ESYS
+ * out of memory. */
 int fp_promfile_set(fp_promfile *p, const char *name, const char *const *labels, double v,
                     fp_err *err);
 

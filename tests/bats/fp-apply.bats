@@ -57,6 +57,38 @@ knobs() { (cd "$1" && for f in cpu.max cpu.weight memory.high memory.max pids.ma
     [[ "$stderr" == *"bad.json: resources.cpu_cores.headroom must be a number in [1, 100]"* ]]
 }
 
+@test "a policy file takes quantities as written for Kubernetes and Docker: 512Mi, 2G, 1.5Gi, 500m, 100M (issue 15)" {
+    # the shipped example
+    run --separate-stderr fpa -P "$FP_TOP_SRCDIR/share/fp/examples/policy.json" --print-policy
+    [ "$status" -eq 0 ]
+    [ "$(jq -c '[.reserve_cpu_cores, .reserve_mem_bytes, .mem_margin_bytes, .oom_bump_bytes]' <<<"$output")" = \
+        '[0.5,1073741824,67108864,268435456]' ]
+    [ "$(jq -c '.resources.cpu_cores | [.floor, .ceiling, .step]' <<<"$output")" = '[0.1,4,0.01]' ]
+    [ "$(jq -c '.resources.mem_bytes | [.floor, .ceiling, .step]' <<<"$output")" = '[134217728,8589934592,1048576]' ]
+    [ "$(jq -c '.resources.io_write_Bps | [.enabled, .floor, .step]' <<<"$output")" = '[true,20000000,1048576]' ]
+    [ "$(jq -c '.resources.net_tx_Bps | [.floor, .ceiling]' <<<"$output")" = '[1572864,1000000000]' ]
+    P=$BATS_TEST_TMPDIR
+    echo '{"reserve_mem_bytes":"2G","resources":{"mem_bytes":{"floor":"512Mi","ceiling":"1.5Gi"},
+           "io_read_Bps":{"floor":"100M"},"cpu_cores":{"floor":"500m"}}}' > "$P/q.json"
+    run --separate-stderr fpa -P "$P/q.json" --print-policy
+    [ "$status" -eq 0 ]
+    [ "$(jq -c '[.reserve_mem_bytes, .resources.mem_bytes.floor, .resources.mem_bytes.ceiling,
+                 .resources.io_read_Bps.floor, .resources.cpu_cores.floor]' <<<"$output")" = \
+        '[2000000000,536870912,1610612736,100000000,0.5]' ]
+    # bad quantities: exit 2, the file, the field and the text named
+    for bad in '"12Q"' '"-1G"' '"1e400"' '""' '"512m"' '"2g"'; do
+        echo "{\"resources\":{\"mem_bytes\":{\"floor\":$bad}}}" > "$P/bad.json"
+        run --separate-stderr fpa -P "$P/bad.json" --print-policy
+        echo "$bad: $stderr"
+        [ "$status" -eq 2 ]
+        [[ "$stderr" == *"bad.json: resources.mem_bytes.floor: $bad is not a quantity of bytes"* ]]
+    done
+    echo '{"reserve_cpu_cores":"1Gi"}' > "$P/bad.json"
+    run --separate-stderr fpa -P "$P/bad.json" --print-policy
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *'bad.json: reserve_cpu_cores: "1Gi" is not a quantity of cores'* ]]
+}
+
 @test "a prediction sets cpu.max, cpu.weight, memory.high and memory.max" {
     before=$(knobs "$CG")
     run --separate-stderr fpa --no-pass < <(pred w1 /fp/w1 1.0 104857600)

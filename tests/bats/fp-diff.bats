@@ -550,8 +550,8 @@ svg_points() { grep -o "class=\"$2\" data-points=\"[0-9]*\"" "$1" | grep -o '[0-
             seen[series] = 1
         }
         END { exit bad }' "$P"
-    grep -qx 'fp_prediction_cores{id="w1",resource="cpu_cores",quantile="0.9"} 2' "$P"
-    grep -qx 'fp_prediction_bytes{id="w1",resource="mem_bytes",quantile="0.5"} 100000000' "$P"
+    grep -qx 'fp_prediction_cores{id="w1",resource="cpu_cores",level="0.9"} 2' "$P"
+    grep -qx 'fp_prediction_bytes{id="w1",resource="mem_bytes",level="0.5"} 100000000' "$P"
     grep -qx 'fp_allocation_limit_cores{id="w1",resource="cpu_cores",knob="cpu_max"} 2.4' "$P"
     grep -qx 'fp_allocation_limit_bytes{id="w1",resource="mem_bytes",knob="mem_max"} 300000000' "$P"
     grep -qx 'fp_usage_cores{id="w2",resource="cpu_cores"} 0.5' "$P"
@@ -564,7 +564,7 @@ svg_points() { grep -o "class=\"$2\" data-points=\"[0-9]*\"" "$1" | grep -o '[0-
     grep -qx 'fp_scored_total{section="samples"} 4' "$P"
     grep -qx 'fp_unmatched_total{section="samples"} 1' "$P"
     grep -qx 'fp_slack_ratio{section="samples",resource="mem_bytes"} 0.375' "$P"
-    grep -qx 'fp_coverage_ratio{section="samples",resource="mem_bytes",quantile="0.9"} 0.5' "$P"
+    grep -qx 'fp_coverage_ratio{section="samples",resource="mem_bytes",level="0.9"} 0.5' "$P"
     # CPU waste: (2.4 - 1) x 10 s + (2.4 - 0.5) x 10 s
     grep -qx 'fp_wasted_core_seconds_total{section="samples"} 33' "$P"
     grep -qx 'fp_anomalies_total 2' "$P"
@@ -575,8 +575,107 @@ svg_points() { grep -o "class=\"$2\" data-points=\"[0-9]*\"" "$1" | grep -o '[0-
     jq -c '.id = "a\"b\\c\nd"' "$D/run.jsonl" > "$D/evil.jsonl"
     run --separate-stderr fpd --textfile "$D/evil.prom" "$D/evil.jsonl"
     [ "$status" -eq 0 ]
-    grep -qxF 'fp_prediction_cores{id="a\"b\\c\nd",resource="cpu_cores",quantile="0.5"} 1' "$D/evil.prom"
+    grep -qxF 'fp_prediction_cores{id="a\"b\\c\nd",resource="cpu_cores",level="0.5"} 1' "$D/evil.prom"
     [ "$(grep -c '^fp_prediction_' "$D/evil.prom")" -eq 4 ]
+}
+
+@test "--textfile passes promtool check metrics (issue 15): no quantile label on a gauge" {
+    command -v promtool >/dev/null 2>&1 || fp_require "promtool (Debian: prometheus)"
+    chart_input
+    # every family fp-diff writes: predictions, limits, usage, scores with
+    # actuals and samples, anomalies, hostile ids
+    cat "$D/c.jsonl" "$D/run.jsonl" > "$D/all.jsonl"
+    jq -c '.id = "a\"b\\c\nd"' "$D/run.jsonl" >> "$D/all.jsonl"
+    run --separate-stderr fpd --no-pass --textfile "$D/fp.prom" "$D/all.jsonl"
+    [ "$status" -eq 0 ]
+    grep -q '^fp_prediction_cores{.*level="0.9"' "$D/fp.prom"
+    grep -q '^fp_coverage_ratio{.*level="0.9"' "$D/fp.prom"
+    grep -q '^fp_allocation_limit_bytes' "$D/fp.prom"
+    grep -q '^fp_wasted_core_seconds_total' "$D/fp.prom"
+    ! grep -q 'quantile=' "$D/fp.prom"
+    run promtool check metrics < "$D/fp.prom"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+}
+
+# N finished workloads f1..fN (prediction, sample, actual) into $D/many.jsonl
+many_finished() {
+    awk -v n="$1" 'BEGIN { for (i = 1; i <= n; i++) {
+        printf "{\"schema\":1,\"type\":\"prediction\",\"id\":\"f%d\",\"t\":0,\"quantiles\":{\"cpu_cores\":{\"p50\":1,\"p90\":2}}}\n", i
+        printf "{\"schema\":1,\"type\":\"sample\",\"id\":\"f%d\",\"t\":1,\"cpu_cores\":1}\n", i
+        printf "{\"schema\":1,\"type\":\"actual\",\"id\":\"f%d\",\"t\":2,\"duration_s\":2,\"cpu_cores_peak\":1}\n", i } }' > "$D/many.jsonl"
+}
+listed_ids() { grep -o 'id="[^"]*"' "$1" | sort -u | sed 's/id="\(.*\)"/\1/' | sort -V | paste -sd, -; }
+
+@test "--textfile stays bounded: at most --textfile-max workloads (default 500), running ones first" {
+    many_finished 600
+    run --separate-stderr fpd --no-pass --textfile "$D/d.prom" "$D/many.jsonl"
+    [ "$status" -eq 0 ]
+    [ "$(grep -o 'id="[^"]*"' "$D/d.prom" | sort -u | wc -l)" -eq 500 ]
+    grep -qx 'fp_workloads_listed 500' "$D/d.prom"
+    grep -qx 'fp_workloads_unlisted 100' "$D/d.prom"
+    # the most recently seen: f101..f600
+    grep -q 'id="f600"' "$D/d.prom" && grep -q 'id="f101"' "$D/d.prom" && ! grep -q 'id="f100"' "$D/d.prom"
+    # the aggregates still count every workload
+    grep -qx 'fp_scored_total{section="actuals"} 600' "$D/d.prom"
+    # two still running (no actual) are kept before finished ones
+    many_finished 20
+    { echo '{"schema":1,"type":"prediction","id":"r1","t":0,"quantiles":{"cpu_cores":{"p90":1}}}'
+      echo '{"schema":1,"type":"sample","id":"r2","t":0,"cpu_cores":1}'
+      cat "$D/many.jsonl"; } > "$D/mix.jsonl"
+    run --separate-stderr fpd --no-pass --textfile "$D/m.prom" --textfile-max 5 "$D/mix.jsonl"
+    [ "$status" -eq 0 ]
+    [ "$(listed_ids "$D/m.prom")" = f18,f19,f20,r1,r2 ]
+    grep -qx 'fp_workloads_unlisted 17' "$D/m.prom"
+    command -v promtool >/dev/null 2>&1 && promtool check metrics < "$D/m.prom"
+    # usage errors
+    run --separate-stderr fpd --textfile-max 5 "$D/mix.jsonl"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"want --textfile"* ]]
+    run --separate-stderr fpd --textfile "$D/x.prom" --textfile-max 0 "$D/mix.jsonl"
+    [ "$status" -eq 2 ]
+    run --separate-stderr fpd --textfile "$D/x.prom" --textfile-max 2.5 "$D/mix.jsonl"
+    [ "$status" -eq 2 ]
+    run --separate-stderr fpd --textfile "$D/x.prom" --textfile-expire -1 "$D/mix.jsonl"
+    [ "$status" -eq 2 ]
+    run --separate-stderr fpd --textfile-expire 5 "$D/mix.jsonl"
+    [ "$status" -eq 2 ]
+}
+
+@test "--textfile-expire: a finished workload leaves the textfile S seconds after its actual" {
+    mkfifo "$D/in"
+    "$FP_BIN/fp-diff" --no-pass --textfile "$D/e.prom" --textfile-interval 0 --textfile-expire 1 \
+        < "$D/in" > /dev/null 3>&- &
+    pid=$!
+    exec 5> "$D/in"
+    many_finished 1
+    cat "$D/many.jsonl" >&5
+    echo '{"schema":1,"type":"prediction","id":"r1","t":0,"quantiles":{"cpu_cores":{"p90":1}}}' >&5
+    for _ in $(seq 100); do
+        grep -q 'id="r1"' "$D/e.prom" 2>/dev/null && break
+        sleep 0.05
+    done
+    # just finished: still listed
+    [ "$(listed_ids "$D/e.prom")" = f1,r1 ]
+    sleep 1.2
+    echo '{"schema":1,"type":"sample","id":"r1","t":5,"cpu_cores":0.5}' >&5
+    for _ in $(seq 100); do
+        grep -q 'fp_usage_cores{id="r1"' "$D/e.prom" 2>/dev/null && break
+        sleep 0.05
+    done
+    [ "$(listed_ids "$D/e.prom")" = r1 ]
+    grep -qx 'fp_workloads_unlisted 1' "$D/e.prom"
+    # a workload with records again is listed again, afresh: fp-diff forgot
+    # it (its memory stays bounded too), so the sample has no prediction
+    echo '{"schema":1,"type":"sample","id":"f1","t":9,"cpu_cores":0.25}' >&5
+    exec 5>&-
+    wait "$pid"
+    [ "$(listed_ids "$D/e.prom")" = f1,r1 ]
+    grep -qx 'fp_unmatched_total{section="samples"} 1' "$D/e.prom"
+    ! grep -q '^fp_prediction_cores{id="f1"' "$D/e.prom"
+    grep -qx 'fp_workloads_listed 2' "$D/e.prom"
+    grep -qx 'fp_workloads_unlisted 1' "$D/e.prom"
 }
 
 @test "--textfile is rewritten while records arrive (--textfile-interval 0)" {

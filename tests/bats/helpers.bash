@@ -29,6 +29,30 @@ between() { # X A B WHAT
         { echo "$4: $1 is not in [$2, $3]" >&2; return 1; }
 }
 
+# CPU seconds (user + system) a live process has used so far, from
+# /proc/PID/stat: the kernel's own count, independent of fp.
+proc_cpu_s() { # PID
+    awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' "/proc/$1/stat"
+}
+
+# Wall-clock seconds, fractional.
+now_s() { date +%s.%N; }
+
+# Cores a process used between two readings: (CPU1 - CPU0) / (T1 - T0).
+# CPU assertions compare fp's numbers with this reference, measured in the
+# same run, rather than with "one core": on a loaded 2-core machine a
+# burner gets what the scheduler leaves it, and fp must report exactly that.
+cores_between() { # CPU0 T0 CPU1 T1
+    awk -v c0="$1" -v t0="$2" -v c1="$3" -v t1="$4" 'BEGIN { printf "%.3f\n", (c1 - c0) / (t1 - t0) }'
+}
+
+# The mean of a numeric field over the sample records of a file, nulls
+# skipped; SKIP first samples are left out (the first has no rate yet).
+mean_of_samples() { # FILE FIELD [SKIP]
+    jq -s --arg f "$2" --argjson k "${3:-1}" \
+        '[.[] | select(.type == "sample")][$k:] | map(.[$f] | select(. != null)) | if length == 0 then null else add / length end' "$1"
+}
+
 # The workload's cgroup directories must be gone after fp-capture exits.
 no_fp_cgroups_left() { # PID-OF-FP-CAPTURE
     local left

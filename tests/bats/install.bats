@@ -82,3 +82,22 @@ EOF
     grep -q "$PD/default\\\\-model.json" "$man"
     ! grep -q /usr/local/share/fp "$man" || [ "$PD" = /usr/local/share/fp ]
 }
+
+@test "the bash completion is installed where bash-completion looks, under each tool's name" {
+    [ -n "${FP_BASHCOMPDIR:-}" ] || skip "FP_BASHCOMPDIR comes from make check"
+    local dir=$D$FP_BASHCOMPDIR t
+    [ -f "$dir/fp-capture" ] && [ ! -L "$dir/fp-capture" ]
+    cmp "$dir/fp-capture" "$FP_TOP_SRCDIR/share/bash-completion/fp"
+    for t in fp-apply fp-train fp-predict fp-diff fp-run fp-retrain fp-profile; do
+        [ "$(readlink "$dir/$t")" = fp-capture ] || { echo "$t: not a link to fp-capture" >&2; return 1; }
+    done
+    # bash-completion's own directory when it shares the prefix, else the
+    # prefix's share/bash-completion/completions (found through XDG_DATA_DIRS)
+    case $FP_BASHCOMPDIR in
+        */share/bash-completion/completions) ;;
+        *) echo "unexpected completion dir $FP_BASHCOMPDIR" >&2; return 1 ;;
+    esac
+    # and make uninstall takes it away again
+    make -s -C "${FP_TOP_BUILDDIR:-$FP_TOP_SRCDIR}" uninstall DESTDIR="$D" pkgdatadir="$PD" > /dev/null 2>&1
+    [ -z "$(ls -A "$dir" 2>/dev/null)" ]
+}

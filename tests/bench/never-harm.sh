@@ -199,13 +199,14 @@ run_oracle() {
     rmdir "$d" 2>/dev/null || true
     awk -v rc="$rc" -v a="$s" -v b="$e" -v k="${k:-0}" 'BEGIN { printf "%d %.3f %d\n", rc, b - a, k }'
 }
-# fp_fields FILE: "first_mem_max raises pressure_raises oom_kills harmed throttled_s harmed_why"
+# fp_fields FILE: "first_mem_max raises pressure_raises oom_kills harmed throttled_s harmed_why first_mem_high"
 fp_fields() {
     jq -s -r '
       (map(select(.type == "actual"))[0] // {}) as $a
       | (map(select(.type == "error"))[0] // {}) as $e
       | [.[] | select(.type == "allocation" and .ok == true and .dry_run != true)] as $al
       | ([$al[] | .limits.mem_max_bytes | select(type == "number")][0] // "none") as $first
+      | ([$al[] | select((.limits.mem_max_bytes | type) == "number") | .limits.mem_high_bytes | select(type == "number")][0] // "none") as $firsth
       | (reduce ($al[] | .limits) as $l ({m: null, c: null, n: 0};
             (if $l.mem_max_bytes == "unlimited" then (if .m != null and .m < 1e30 then .n += 1 else . end) | .m = 1e30
              elif ($l.mem_max_bytes | type) == "number" then (if .m != null and $l.mem_max_bytes > .m then .n += 1 else . end) | .m = $l.mem_max_bytes
@@ -214,17 +215,17 @@ fp_fields() {
                elif ($l.cpu_max_cores | type) == "number" then (if .c != null and $l.cpu_max_cores > .c then .n += 1 else . end) | .c = $l.cpu_max_cores
                else . end)) | .n) as $raises
       | [$first, $raises, ($e.memguard.pressure_raises // 0), (if $a | has("oom_kills") then $a.oom_kills else null end),
-         (if $e | has("harmed") then $e.harmed else null end), (if $a | has("cpu_throttled_s") then $a.cpu_throttled_s else null end), (($e.harmed_why // "-") | gsub("[ \t]"; "_"))]
+         (if $e | has("harmed") then $e.harmed else null end), (if $a | has("cpu_throttled_s") then $a.cpu_throttled_s else null end), (($e.harmed_why // "-") | gsub("[ \t]"; "_")), $firsth]
       | map(tostring) | join(" ")' "$1"
 }
 peak_of() { jq -r 'select(.type == "actual") | .mem_bytes_peak // "null"' "$1" | head -n 1; }
 
-declare -A unl_s fp_s or_s peak first raises praises ooms harmed thr or_fail learn_first fail_why unl_rc
+declare -A unl_s fp_s or_s peak first firsth learn_firsth raises praises ooms harmed thr or_fail learn_first fail_why unl_rc
 fails=0
 bench_err=0
 check_fp() { # NAME TAG RC: count a failure of an fp-run run; sets the fields
     local n=$1 tag=$2 rc=$3 f=$tmp/rec/$1.$2.jsonl
-    read -r fm ra pr oo ha th hw < <(fp_fields "$f")
+    read -r fm ra pr oo ha th hw fh < <(fp_fields "$f")
     local why=
     [ "$rc" = "${unl_rc[$n]}" ] || why+="exit $rc (unlimited ${unl_rc[$n]}) "
     [ "$oo" = 0 ] || why+="oom_kills $oo "
@@ -239,7 +240,7 @@ check_fp() { # NAME TAG RC: count a failure of an fp-run run; sets the fields
 # ---- 1-3: unlimited, fp-run, oracle ------------------------------------------
 printf '\nruns (rc wall_s; fp-run: first mem_max, raises(pressure), oom_kills, harmed, throttled_s; oracle: limit, rc wall_s oom_kill)\n'
 for n in "${names[@]}"; do
-    us=() fs=() ps=() ths=() fms=() ras=() prs=() oks=() has=()
+    us=() fs=() ps=() ths=() fms=() fhs=() ras=() prs=() oks=() has=()
     for ((i = 0; i < reps; i++)); do
         read -r rc t < <(run_unl "$n" "$i")
         loads+=("$(load1)")
@@ -254,8 +255,8 @@ for n in "${names[@]}"; do
         loads+=("$(load1)")
         fs+=("$t")
         check_fp "$n" "fp.$i" "$rc"
-        read -r fm ra pr oo ha th hw < <(fp_fields "$tmp/rec/$n.fp.$i.jsonl")
-        fms+=("$fm") ras+=("$ra") prs+=("$pr") oks+=("$oo") has+=("$ha") ths+=("$th")
+        read -r fm ra pr oo ha th hw fh < <(fp_fields "$tmp/rec/$n.fp.$i.jsonl")
+        fms+=("$fm") fhs+=("$fh") ras+=("$ra") prs+=("$pr") oks+=("$oo") has+=("$ha") ths+=("$th")
         printf '  %-14s rep %d  unlimited: %s %6.2f s peak %s MiB   fp-run: %s %6.2f s  mem_max %s  raises %s(%s) oom %s harmed %s throttled %s s\n' \
             "$n" "$i" "${unl_rc[$n]}" "${us[-1]}" "$(awk -v p="${ps[-1]}" 'BEGIN { printf "%.0f", p / 1048576 }')" \
             "$rc" "$t" "$(awk -v v="$fm" 'BEGIN { if (v == "none") print "none"; else printf "%.0fMiB", v / 1048576 }')" "$ra" "$pr" "$oo" "$ha" "$th"
@@ -264,6 +265,7 @@ for n in "${names[@]}"; do
     unl_s[$n]=$(printf '%s\n' "${us[@]}" | med)
     fp_s[$n]=$(printf '%s\n' "${fs[@]}" | med)
     first[$n]=${fms[0]}
+    firsth[$n]=${fhs[0]}
     raises[$n]=$(printf '%s\n' "${ras[@]}" | sort -g | tail -n 1)
     praises[$n]=$(printf '%s\n' "${prs[@]}" | sort -g | tail -n 1)
     ooms[$n]=$(printf '%s\n' "${oks[@]}" | sort -g | tail -n 1)
@@ -292,7 +294,7 @@ for n in "${names[@]}"; do
     read -r rc t < <(run_fp "$n" learn1 "$lmodel" --learn)
     loads+=("$(load1)")
     check_fp "$n" learn1 "$rc"
-    read -r fm ra pr oo ha th hw < <(fp_fields "$tmp/rec/$n.learn1.jsonl")
+    read -r fm ra pr oo ha th hw fh < <(fp_fields "$tmp/rec/$n.learn1.jsonl")
     printf '  %-14s learn run:  %s %6.2f s  mem_max %s  raises %s(%s) oom %s harmed %s\n' "$n" "$rc" "$t" \
         "$(awk -v v="$fm" 'BEGIN { if (v == "none") print "none"; else printf "%.0fMiB", v / 1048576 }')" "$ra" "$pr" "$oo" "$ha"
 done
@@ -300,30 +302,37 @@ for n in "${names[@]}"; do
     read -r rc t < <(run_fp "$n" learn2 "$lmodel")
     loads+=("$(load1)")
     check_fp "$n" learn2 "$rc"
-    read -r fm ra pr oo ha th hw < <(fp_fields "$tmp/rec/$n.learn2.jsonl")
+    read -r fm ra pr oo ha th hw fh < <(fp_fields "$tmp/rec/$n.learn2.jsonl")
     learn_first[$n]=$fm
+    learn_firsth[$n]=$fh
     printf '  %-14s after learn: %s %6.2f s  mem_max %s  raises %s(%s) oom %s harmed %s\n' "$n" "$rc" "$t" \
         "$(awk -v v="$fm" 'BEGIN { if (v == "none") print "none"; else printf "%.0fMiB", v / 1048576 }')" "$ra" "$pr" "$oo" "$ha"
 done
 
 # ---- table and goals ----------------------------------------------------------
 slack() { awk -v l="$1" -v p="$2" 'BEGIN { if (l == "none" || l == "" || l + 0 <= 0) print "nan"; else printf "%.1f\n", 100 * (l - p) / l }'; }
-printf '\n%-14s %8s %8s %8s %8s %8s %8s %9s %6s %5s %7s %9s %s\n' program peak_MiB unl_s fp_s slowdn "slack%" "learn%" "raises(p)" oom harmed thr_s or_fail or_slowdn
-sd_all=() sl_all=() ll_all=() or_all=() or_failed=0
+printf '\n%-14s %8s %8s %8s %8s %8s %8s %8s %8s %9s %6s %5s %7s %9s %s\n' program peak_MiB unl_s fp_s slowdn "slack%" "learn%" "soft%" "lsoft%" "raises(p)" oom harmed thr_s or_fail or_slowdn
+sd_all=() sl_all=() ll_all=() sh_all=() lh_all=() or_all=() or_failed=0
 for n in "${names[@]}"; do
     sd=$(awk -v a="${fp_s[$n]}" -v b="${unl_s[$n]}" 'BEGIN { printf "%.3f", a / b }')
     osd=$(awk -v a="${or_s[$n]}" -v b="${unl_s[$n]}" 'BEGIN { printf "%.3f", a / b }')
     sl=$(slack "${first[$n]}" "${peak[$n]}")
     ll=$(slack "${learn_first[$n]}" "${peak[$n]}")
+    sh=$(slack "${firsth[$n]:-none}" "${peak[$n]}")
+    lh=$(slack "${learn_firsth[$n]:-none}" "${peak[$n]}")
+    [ "$sh" = nan ] || sh_all+=("$sh")
+    [ "$lh" = nan ] || lh_all+=("$lh")
     if [[ $n != *-8s ]]; then sd_all+=("$sd") or_all+=("$osd"); fi
     [ "$sl" = nan ] || sl_all+=("$sl")
     [ "$ll" = nan ] || ll_all+=("$ll")
     or_failed=$((or_failed + or_fail[$n]))
-    printf '%-14s %8.0f %8.2f %8.2f %7.3fx %8s %8s %9s %6s %5s %7.2f %5s/%-3s %.3fx\n' "$n" \
-        "$(awk -v p="${peak[$n]}" 'BEGIN { print p / 1048576 }')" "${unl_s[$n]}" "${fp_s[$n]}" "$sd" "$sl" "$ll" \
+    printf '%-14s %8.0f %8.2f %8.2f %7.3fx %8s %8s %8s %8s %9s %6s %5s %7.2f %5s/%-3s %.3fx\n' "$n" \
+        "$(awk -v p="${peak[$n]}" 'BEGIN { print p / 1048576 }')" "${unl_s[$n]}" "${fp_s[$n]}" "$sd" "$sl" "$ll" "$sh" "$lh" \
         "${raises[$n]}(${praises[$n]})" "${ooms[$n]}" "${harmed[$n]}" "${thr[$n]}" "${or_fail[$n]}" "$reps" "$osd"
 done
-printf '(peak: largest unlimited peak; unl_s, fp_s: medians of %s runs; slack%%: first memory hard limit vs peak, (limit - peak) / limit,\n first fp-run run; learn%%: the same after one --learn run; raises: most in one run, memguard pressure raises in ( );\n oom, harmed: worst run; thr_s: median cpu_throttled_s; or_fail: oracle runs failed / runs; or_slowdn: median oracle / unlimited;
+printf '(peak: largest unlimited peak; unl_s, fp_s: medians of %s runs; slack%%: first memory hard limit vs peak, (limit - peak) / limit,\n first fp-run run; learn%%: the same after one --learn run;
+ soft%%, lsoft%%: the same for the soft limit that came with it (memory.high on v2, the soft limit on v1: the limit to set beside
+ the oracle, which is one static limit at peak x 1.15; the hard one sits x1.25 above it by policy); raises: most in one run, memguard pressure raises in ( );\n oom, harmed: worst run; thr_s: median cpu_throttled_s; or_fail: oracle runs failed / runs; or_slowdn: median oracle / unlimited;
  -8s: runs a fixed time, its slowdowns are not in the goals)\n' "$reps"
 for n in "${names[@]}"; do [ -z "${fail_why[$n]:-}" ] || echo "failure: $n: ${fail_why[$n]}"; done
 
@@ -345,6 +354,10 @@ m=$(printf '%s\n' "${sl_all[@]}" | med)
 goal "memory slack of the first limit, median over ${#sl_all[@]} programs: $m% (goal <= 50%)" "$(awk -v v="$m" 'BEGIN { print (v != "nan" && v <= 50) ? 1 : 0 }')"
 m=$(printf '%s\n' "${ll_all[@]}" | med)
 goal "memory slack of the first limit after one --learn run, median: $m% (goal <= 30%)" "$(awk -v v="$m" 'BEGIN { print (v != "nan" && v <= 30) ? 1 : 0 }')"
+m=$(printf '%s\n' "${sh_all[@]}" | med)
+goal "  the same for the soft limit: median $m% (goal <= 50%)" "$(awk -v v="$m" 'BEGIN { print (v != "nan" && v <= 50) ? 1 : 0 }')"
+m=$(printf '%s\n' "${lh_all[@]}" | med)
+goal "  the same for the soft limit after one --learn run: median $m% (goal <= 30%)" "$(awk -v v="$m" 'BEGIN { print (v != "nan" && v <= 30) ? 1 : 0 }')"
 echo "oracle (peak x 1.15, static): $or_failed of $(( ${#names[@]} * reps )) runs failed; slowdown median $(printf '%s\n' "${or_all[@]}" | med)x, worst $(printf '%s\n' "${or_all[@]}" | sort -g | tail -n 1)x"
 if [ "$bench_err" != 0 ]; then
     echo "never-harm: a program failed without limits: the run is not valid" >&2

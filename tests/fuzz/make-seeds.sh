@@ -114,6 +114,8 @@ bin/fp-apply --print-policy > "$t/p.json"
 jq -c . "$t/p.json" > "$c/fuzz-policy/defaults.json"
 jq -c '.overcommit = "priority" | .pids_max = 64 | .novel_mem_frac = 0.5 | .resources.io_read_Bps.enabled = true' \
     "$t/p.json" > "$c/fuzz-policy/priority.json"
+# quantities as people write them ("512Mi", "500m"; fp/quantity.h)
+jq -c . share/fp/examples/policy.json > "$c/fuzz-policy/quantities.json"
 
 # traces
 for f in "$fx"/replay/bitbrains/*; do cp "$f" "$c/fuzz-replay-bitbrains/"; done

@@ -445,6 +445,53 @@ int main(void)
     fclose(f);
     ok(fp_policy_load(&pol, path, &err) < 0 && strstr(err.msg, path) && strstr(err.msg, ":1:"),
        "malformed JSON: file and line: %s", err.msg);
+    /* quantities as people write them for Kubernetes and Docker (issue 15) */
+    f = fopen(path, "w");
+    fputs("{\"mem_margin_bytes\":\"64Mi\",\"oom_bump_bytes\":\"0.5Gi\",\"reserve_mem_bytes\":\"1G\","
+          "\"reserve_cpu_cores\":\"500m\",\"resources\":{"
+          "\"cpu_cores\":{\"floor\":\"100m\",\"ceiling\":\"2\",\"step\":\"10m\"},"
+          "\"mem_bytes\":{\"floor\":\"512Mi\",\"ceiling\":\"1.5Gi\",\"step\":\"1Mi\"},"
+          "\"io_write_Bps\":{\"enabled\":true,\"floor\":\"100M\",\"step\":1048576}}}", f);
+    fclose(f);
+    fp_policy_default(&pol);
+    ok(fp_policy_load(&pol, path, &err) == 0, "a policy file with quantities loads (%s)", err.msg);
+    ok(pol.mem_margin_bytes == 64 * MiB && pol.oom_bump_bytes == 512 * MiB && pol.reserve_mem_bytes == 1e9 &&
+       pol.reserve_cpu_cores == 0.5, "top-level quantities: 64Mi, 0.5Gi, 1G, 500m");
+    ok(pol.res[FP_RES_CPU].floor == 0.1 && pol.res[FP_RES_CPU].ceiling == 2 && pol.res[FP_RES_CPU].step == 0.01,
+       "cpu_cores floor 100m, ceiling \"2\", step 10m");
+    ok(pol.res[FP_RES_MEM].floor == 512 * MiB && pol.res[FP_RES_MEM].ceiling == 1536 * MiB &&
+       pol.res[FP_RES_MEM].step == MiB, "mem_bytes floor 512Mi, ceiling 1.5Gi, step 1Mi");
+    ok(pol.res[FP_RES_DISK_WRITE].floor == 1e8 && pol.res[FP_RES_DISK_WRITE].step == 1048576,
+       "io_write_Bps floor 100M (bytes/s), a plain number beside it");
+    static const struct { const char *json, *want[3]; } badq[] = {
+        { "{\"resources\":{\"mem_bytes\":{\"floor\":\"12Q\"}}}",
+          { "resources.mem_bytes.floor", "\"12Q\"", "unknown unit" } },
+        { "{\"reserve_mem_bytes\":\"-1G\"}", { "reserve_mem_bytes", "\"-1G\"", "negative" } },
+        { "{\"mem_margin_bytes\":\"1e400\"}", { "mem_margin_bytes", "\"1e400\"", "out of range" } },
+        { "{\"resources\":{\"cpu_cores\":{\"step\":\"\"}}}", { "resources.cpu_cores.step", "empty", "cores" } },
+        { "{\"resources\":{\"mem_bytes\":{\"ceiling\":\"512m\"}}}",
+          { "resources.mem_bytes.ceiling", "512Mi", "Docker" } },
+        { "{\"resources\":{\"cpu_cores\":{\"floor\":\"1Gi\"}}}",
+          { "resources.cpu_cores.floor", "not a unit of cores", "\"1Gi\"" } },
+        { "{\"resources\":{\"net_tx_Bps\":{\"floor\":\"2g\"}}}",
+          { "resources.net_tx_Bps.floor", "bytes/s", "write 2Gi" } },
+        { "{\"oom_bump_bytes\":\"2E\"}", { "oom_bump_bytes", "\"2E\"", "not in [0, 1e+15]" } },
+        { "{\"reserve_cpu_cores\":true}", { "reserve_cpu_cores", "a number or a quantity", "500m" } },
+        { "{\"agree\":\"3\"}", { "agree", "must be a number", "[1, 8]" } },
+    };
+    for (size_t i = 0; i < sizeof badq / sizeof badq[0]; i++) {
+        f = fopen(path, "w");
+        fputs(badq[i].json, f);
+        fclose(f);
+        fp_policy_default(&pol);
+        fp_policy q0 = pol;
+        err = (fp_err){0};
+        int rc = fp_policy_load(&pol, path, &err);
+        ok(rc < 0 && err.cls == FP_EINPUT && strstr(err.msg, path) &&
+           strstr(err.msg, badq[i].want[0]) && strstr(err.msg, badq[i].want[1]) &&
+           strstr(err.msg, badq[i].want[2]) && memcmp(&q0, &pol, sizeof pol) == 0,
+           "%s refused, naming file and field, policy untouched: %s", badq[i].json, err.msg);
+    }
     unlink(path);
     rmdir(dir);
 

@@ -47,7 +47,7 @@ int main(void)
 
     ok(fp_promfile_declare(p, "fp_x", "gauge", "Help with \\ and\nnewline", &err) == 0, "declare gauge");
     ok(fp_promfile_declare(p, "fp_empty", "gauge", "never set", &err) == 0, "declare another");
-    ok(fp_promfile_declare(p, "fp_c", "counter", NULL, &err) == 0, "declare counter without help");
+    ok(fp_promfile_declare(p, "fp_c_total", "counter", NULL, &err) == 0, "declare counter without help");
     ok(fp_promfile_declare(p, "fp_x", "gauge", "other help", &err) == 0, "declaring again: no-op");
     ok(fp_promfile_declare(p, "fp_x", "counter", NULL, &err) < 0 && err.cls == FP_EUSAGE,
        "same name, other type: refused");
@@ -55,13 +55,19 @@ int main(void)
     ok(fp_promfile_declare(p, "fp-x", "gauge", NULL, &err) < 0, "name with '-' refused");
     ok(fp_promfile_declare(p, "fp_y", "histogram", NULL, &err) < 0, "unknown type refused");
     ok(fp_promfile_declare(p, "ns:fp_y", "untyped", NULL, &err) == 0, "colon allowed in names");
+    /* what promtool check metrics refuses */
+    ok(fp_promfile_declare(p, "fp_c", "counter", NULL, &err) < 0 && strstr(err.msg, "_total"),
+       "counter without _total refused");
+    ok(fp_promfile_declare(p, "fp_y_sum", "gauge", NULL, &err) < 0, "_sum suffix refused");
+    ok(fp_promfile_declare(p, "fp_y_count", "untyped", NULL, &err) < 0, "_count suffix refused");
+    ok(fp_promfile_declare(p, "fp_y_bucket", "gauge", NULL, &err) < 0, "_bucket suffix refused");
 
     const char *l1[] = { "id", "w1", "resource", "cpu_cores", NULL };
     const char *l2[] = { "id", "a\"b\\c\nd</svg>", NULL };
     ok(fp_promfile_set(p, "fp_x", l1, 1.5, &err) == 0, "set");
     ok(fp_promfile_set(p, "fp_x", l2, 2, &err) == 0, "set hostile label value");
     ok(fp_promfile_set(p, "fp_x", l1, 3, &err) == 0, "set again: replaces");
-    ok(fp_promfile_set(p, "fp_c", NULL, 42, &err) == 0, "no labels");
+    ok(fp_promfile_set(p, "fp_c_total", NULL, 42, &err) == 0, "no labels");
     is_int(fp_promfile_count(p), 3, "three samples");
 
     const char *bad1[] = { "__name", "x", NULL };
@@ -70,6 +76,12 @@ int main(void)
     ok(fp_promfile_set(p, "fp_x", bad1, 1, &err) < 0 && err.cls == FP_EUSAGE, "label __name refused");
     ok(fp_promfile_set(p, "fp_x", bad2, 1, &err) < 0, "label a-b refused");
     ok(fp_promfile_set(p, "fp_x", bad3, 1, &err) < 0 && strstr(err.msg, "twice"), "label twice refused");
+    const char *bad4[] = { "id", "x", "quantile", "0.9", NULL };
+    const char *bad5[] = { "le", "1", NULL };
+    ok(fp_promfile_set(p, "fp_x", bad4, 1, &err) < 0 && strstr(err.msg, "summaries"),
+       "label quantile refused on a gauge");
+    ok(fp_promfile_set(p, "fp_x", bad5, 1, &err) < 0 && strstr(err.msg, "histograms"),
+       "label le refused on a gauge");
     ok(fp_promfile_set(p, "fp_nope", NULL, 1, &err) < 0 && strstr(err.msg, "not declared"),
        "undeclared family refused");
     is_int(fp_promfile_count(p), 3, "refusals added nothing");
@@ -80,8 +92,8 @@ int main(void)
            "# TYPE fp_x gauge\n"
            "fp_x{id=\"w1\",resource=\"cpu_cores\"} 3\n"
            "fp_x{id=\"a\\\"b\\\\c\\nd</svg>\"} 2\n"
-           "# TYPE fp_c counter\n"
-           "fp_c 42\n",
+           "# TYPE fp_c_total counter\n"
+           "fp_c_total 42\n",
            "exact text: order, escaping, replaced value, empty family left out");
     is_int((long long)len, (long long)strlen(t), "length");
     free(t);
