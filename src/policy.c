@@ -500,6 +500,7 @@ void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_pre
             /* weight and quota settle each against its own value in place */
             char tmp[FP_WHY_MAX];
             snprintf(tmp, sizeof tmp, "%s", why);
+            size_t base = strlen(tmp);     /* what the quota's own why adds to */
             d->want.cpu_weight_cores = settle(rp, (fp_resource)r, CUR(st, o, cpu_weight_cores), v, may_shrink,
                                               why, FP_WHY_MAX);
             if (pol->cpu_hard) {
@@ -517,7 +518,10 @@ void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_pre
                 if (st->cpu_demand > 0 && m >= 0 && m < qv) m = qv;
                 if (st->cpu_demand > 0 && m < 0 && !isnan(cm) && cm < qv) m = qv;
                 d->want.cpu_max_cores = m;
-                if (strlen(tmp) > strlen(why)) snprintf(why, FP_WHY_MAX, "%s", tmp);
+                /* the quota binds: its why, when it says more than the
+                 * base (not whichever text is longer: the units make
+                 * the weight's longer) */
+                if (strlen(tmp) > base) snprintf(why, FP_WHY_MAX, "%s", tmp);
             }
             break;
         }
