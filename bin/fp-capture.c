@@ -33,7 +33,7 @@
 
 typedef struct settings {
     double interval, window, refine, duration;
-    const char *output, *id, *cgroup_parent, *cmd_stdout;
+    const char *output, *id, *cgroup_parent, *cmd_stdout, *input_from;
     int cmd_stdout_fd;          /* fp_launch_cfg.stdout_fd */
     fp_cg_driver cgroup_driver;
     bool no_samples, summary, no_perf, watch_docker, skip_bad;
@@ -105,6 +105,9 @@ static void usage(FILE *f)
           "      --watch-docker      fingerprint every container that starts\n"
           "      --replay FILE       turn a recorded trace into records (repeatable)\n"
           "      --skip-bad          skip malformed lines of a trace (counted on stderr)\n"
+          "      --input-from COL    task traces: meta.input_bytes from column COL (e.g. rchar,\n"
+          "                          known only after the task ran: for comparisons, not for\n"
+          "                          deployment)\n"
           "      --meta KEY=VALUE    metadata for the fingerprint: a number or a string\n"
           "                          (e.g. input_bytes=123, req_mem_bytes=4e9; repeatable)\n"
           "      --proc-root DIR, --cgroup-root DIR, --docker-socket PATH\n"
@@ -121,7 +124,7 @@ static int parse_seconds(const char *opt, const char *s, double min, double *out
 static int parse_args(int argc, char **argv, settings *st)
 {
     enum { O_REFINE = 256, O_NOSAMPLES, O_ID, O_CGPARENT, O_NOPERF, O_CGROUP, O_DOCKER,
-           O_WATCH, O_REPLAY, O_SKIPBAD, O_PROCROOT, O_CGROOT, O_DOCKSOCK, O_CGDRIVER, O_CMDSTDOUT, O_META};
+           O_WATCH, O_REPLAY, O_SKIPBAD, O_PROCROOT, O_CGROOT, O_DOCKSOCK, O_CGDRIVER, O_CMDSTDOUT, O_META, O_INPUTFROM};
     static const struct option opts[] = {
         {"interval", required_argument, 0, 'i'}, {"window", required_argument, 0, 'w'},
         {"refine", required_argument, 0, O_REFINE}, {"duration", required_argument, 0, 'd'},
@@ -132,7 +135,7 @@ static int parse_args(int argc, char **argv, settings *st)
         {"no-perf", no_argument, 0, O_NOPERF}, {"pid", required_argument, 0, 'p'},
         {"cgroup", required_argument, 0, O_CGROUP}, {"docker", required_argument, 0, O_DOCKER},
         {"watch-docker", no_argument, 0, O_WATCH}, {"replay", required_argument, 0, O_REPLAY},
-        {"meta", required_argument, 0, O_META}, {"skip-bad", no_argument, 0, O_SKIPBAD}, {"proc-root", required_argument, 0, O_PROCROOT},
+        {"meta", required_argument, 0, O_META}, {"skip-bad", no_argument, 0, O_SKIPBAD}, {"input-from", required_argument, 0, O_INPUTFROM}, {"proc-root", required_argument, 0, O_PROCROOT},
         {"cgroup-root", required_argument, 0, O_CGROOT}, {"docker-socket", required_argument, 0, O_DOCKSOCK},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
     st->interval = 0.1;
@@ -203,6 +206,7 @@ static int parse_args(int argc, char **argv, settings *st)
             st->replays[st->nreplay++] = optarg;
             break;
         case O_SKIPBAD: st->skip_bad = true; break;
+        case O_INPUTFROM: st->input_from = optarg; break;
         case 'm':
             /* -m is --model in fp-predict, fp-run and fp-profile (fp(7), OPTION LETTERS) */
             fputs("fp-capture: warning: -m is deprecated: use --meta (-m means --model in the "
@@ -249,6 +253,10 @@ static int parse_args(int argc, char **argv, settings *st)
     }
     if (st->nreplay && st->duration > 0) {
         fprintf(stderr, "fp-capture: --duration does not apply to --replay (a trace ends where it ends)\n");
+        return -1;
+    }
+    if (st->input_from && !st->nreplay) {
+        fprintf(stderr, "fp-capture: --input-from applies to --replay of a task trace\n");
         return -1;
     }
     if (st->skip_bad && !st->nreplay) {
@@ -780,6 +788,47 @@ static int replay_one(run *R, const char *path, fp_err *err)
     return rc;
 }
 
+/* A task-summary trace (Nextflow, Slurm sacct; fp/tasktrace.h): per task
+ * a fingerprint of what was known before it started and its actual. The
+ * workflow is --meta workflow=NAME, else the file's stem. --meta keys and
+ * --label labels win over the trace's, as for the other traces. */
+static int replay_tasks(run *R, const char *path, fp_err *err)
+{
+    settings *st = R->st;
+    if (st->id) return fp_err_set(err, FP_EUSAGE, "%s: --id names one workload; a task trace holds many", path);
+    const char *wf = json_string_value(json_object_get(st->meta, "workflow"));
+    fp_tasktrace *tt = fp_tasktrace_open(path, wf, err);
+    if (!tt) return -1;
+    if (st->input_from && fp_tasktrace_input_from(tt, st->input_from, err) < 0) {
+        fp_tasktrace_free(tt);
+        return -1;
+    }
+    fp_target tg;
+    memset(&tg, 0, sizeof tg);
+    fp_tasktrace_skip_bad(tt, st->skip_bad);
+    fp_task task;
+    long n = 0;
+    int rc;
+    while ((rc = fp_tasktrace_next(tt, &task, err)) > 0) {
+        json_object_update(task.meta, st->meta);
+        if (json_object_size(st->labels)) json_object_set(task.meta, "labels", st->labels);
+        snprintf(tg.id, sizeof tg.id, "%s", task.id);
+        emit(R, fp_task_fingerprint(&task, &tg));
+        emit(R, fp_task_actual(&task, &tg));
+        fp_task_clear(&task);
+        n++;
+    }
+    flush_out(R);
+    long skipped = fp_tasktrace_skipped(tt);
+    if (skipped)
+        fprintf(stderr, "fp-capture: %s: skipped %ld malformed line%s\n", path, skipped, skipped == 1 ? "" : "s");
+    if (st->summary && rc == 0)
+        fprintf(stderr, "\n fp-capture summary: %s\n   %-22s %s\n   %-22s %ld\n", path, "trace",
+                fp_tasktrace_format(tt) == FP_TASKS_NEXTFLOW ? "Nextflow trace" : "Slurm sacct", "tasks", n);
+    fp_tasktrace_free(tt);
+    return rc;
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 static int exit_for(const fp_err *e) { return e->cls == FP_EINPUT ? EXIT_INPUT : EXIT_USAGE; }
@@ -896,11 +945,18 @@ int main(int argc, char **argv)
     fp_err err = {0};
 
     if (st.nreplay) {
-        for (int i = 0; i < st.nreplay && status == 0; i++)
-            if (replay_one(&R, st.replays[i], &err) < 0) {
+        for (int i = 0; i < st.nreplay && status == 0; i++) {
+            int tasks = fp_tasktrace_probe(st.replays[i], NULL, &err);
+            if (st.input_from && tasks == 0) {
+                fprintf(stderr, "fp-capture: %s: --input-from applies to a task trace (Nextflow, Slurm sacct)\n", st.replays[i]);
+                status = EXIT_USAGE;
+                break;
+            }
+            if (tasks < 0 || (tasks > 0 ? replay_tasks(&R, st.replays[i], &err) : replay_one(&R, st.replays[i], &err)) < 0) {
                 fprintf(stderr, "fp-capture: %s\n", err.msg);
                 status = exit_for(&err);
             }
+        }
     } else {
         status = capture_live(&R);
     }

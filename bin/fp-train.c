@@ -40,6 +40,9 @@ typedef struct settings {
     bool calibrate;                    /* --no-calibrate clears it */
     fp_calib_opts co;
     int max_steps;                     /* sequence models: steps per example */
+    const char *nf_config;             /* --nextflow-config FILE */
+    fp_nfc_opts nfo;
+    bool nfo_set;
     char **inputs;
     int n_inputs;
 } settings;
@@ -110,6 +113,7 @@ static void usage(FILE *f)
 {
     fputs("usage: fp-train [options] [FILE...] -o MODEL\n"
           "       fp-train --update MODEL [options] [FILE...] [-o NEW]\n"
+          "       fp-train --nextflow-config FILE [--config-*] [TRACE|FILE...]\n"
           "Learn a model from fingerprint and actual records joined by id, or from sample\n"
           "streams; write it (JSON, atomically) with its provenance.\n"
           "  -o, --output FILE       the model file to write (-: standard output)\n"
@@ -154,6 +158,15 @@ static void usage(FILE *f)
           "      --group-by G        validation groups: id (default), meta.KEY or\n"
           "                          meta.KEY~REGEX (e.g. meta.task~DA[0-9]+)\n"
           "      --skip-bad          skip malformed lines and records instead of stopping\n"
+          "      --nextflow-config FILE  no model: write a Nextflow configuration (per process\n"
+          "                          memory, cpus, retries) from task history: Nextflow or sacct\n"
+          "                          traces, or actual records (-: standard output); a summary\n"
+          "                          of what it would have saved on standard error\n"
+          "      --config-quantile Q quantile of each process's peaks (default 0.99), or\n"
+          "                          least-waste: the peak of least waste on the history\n"
+          "      --config-margin F   headroom over it (default 0.05)\n"
+          "      --config-retries N  retries with memory x attempt (default 2)\n"
+          "      --config-min-tasks N  fewer completed tasks: process left out (default 3)\n"
           "      --progress          show the training's progress (epoch, loss, elapsed time,\n"
           "                          what remains) on standard error: redrawn in place on a\n"
           "                          terminal, a line per epoch elsewhere (default: only when\n"
@@ -212,7 +225,8 @@ static int parse_args(int argc, char **argv, settings *S)
     enum { O_TARGET = 256, O_WINDOW, O_SAMPLES, O_EVERY, O_HORIZON, O_LEVELS, O_EPOCHS, O_BATCH,
            O_LR, O_L2, O_K, O_VAL, O_PAT, O_SEED, O_GROUP, O_SKIP, O_HIDDEN, O_LAYERS, O_HEADS,
            O_CTX, O_BPTT, O_DROPOUT, O_WD, O_CLIP, O_THREADS, O_MAXSTEPS, O_NOCAL, O_CALFOLDS,
-           O_CALMETHOD, O_RELATIVE, O_PROGRESS, O_NOPROGRESS };
+           O_CALMETHOD, O_NFCONFIG, O_CQ, O_CMARGIN, O_CRETRIES, O_CMIN, O_RELATIVE, O_PROGRESS,
+           O_NOPROGRESS };
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'}, {"model-kind", required_argument, 0, 'M'},
         {"model", required_argument, 0, 'M'},  /* the older spelling of --model-kind */
@@ -233,6 +247,9 @@ static int parse_args(int argc, char **argv, settings *S)
         {"threads", required_argument, 0, O_THREADS}, {"max-steps", required_argument, 0, O_MAXSTEPS},
         {"no-calibrate", no_argument, 0, O_NOCAL}, {"calibrate-folds", required_argument, 0, O_CALFOLDS},
         {"calibrate-method", required_argument, 0, O_CALMETHOD},
+        {"nextflow-config", required_argument, 0, O_NFCONFIG}, {"config-quantile", required_argument, 0, O_CQ},
+        {"config-margin", required_argument, 0, O_CMARGIN}, {"config-retries", required_argument, 0, O_CRETRIES},
+        {"config-min-tasks", required_argument, 0, O_CMIN},
         {"progress", no_argument, 0, O_PROGRESS}, {"no-progress", no_argument, 0, O_NOPROGRESS},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
     memset(S, 0, sizeof *S);
@@ -244,6 +261,7 @@ static int parse_args(int argc, char **argv, settings *S)
     S->progress = -1;
     S->calibrate = true;
     fp_calib_opts_default(&S->co);
+    fp_nfc_opts_default(&S->nfo);
     int c;
     double v;
     while ((c = getopt_long(argc, argv, "o:M:u:qhV", opts, NULL)) != -1) {
@@ -338,6 +356,15 @@ static int parse_args(int argc, char **argv, settings *S)
             break;
         }
         case O_SKIP: S->skip_bad = true; break;
+        case O_NFCONFIG: S->nf_config = optarg; break;
+        case O_CQ:
+            if (!strcmp(optarg, "least-waste")) S->nfo.quantile = 0;
+            else if (num_arg("--config-quantile", optarg, 1e-6, 1, &S->nfo.quantile) < 0) return -1;
+            S->nfo_set = true;
+            break;
+        case O_CMARGIN: if (num_arg("--config-margin", optarg, 0, 10, &S->nfo.margin) < 0) return -1; S->nfo_set = true; break;
+        case O_CRETRIES: if (int_arg("--config-retries", optarg, 0, 10, &v) < 0) return -1; S->nfo.max_retries = (int)v; S->nfo_set = true; break;
+        case O_CMIN: if (int_arg("--config-min-tasks", optarg, 1, 1e9, &v) < 0) return -1; S->nfo.min_tasks = (int)v; S->nfo_set = true; break;
         case 'q': S->quiet = true; break;
         case O_PROGRESS: S->progress = 1; break;
         case O_NOPROGRESS: S->progress = 0; break;
@@ -348,8 +375,19 @@ static int parse_args(int argc, char **argv, settings *S)
     }
     S->inputs = argv + optind;
     S->n_inputs = argc - optind;
+    if (S->nf_config && (S->out || S->update || S->kind_set)) {
+        fputs("fp-train: --nextflow-config writes a Nextflow configuration from task history, "
+              "not a model (-o, --update and --model do not apply)\n", stderr);
+        return -1;
+    }
+    if (S->nfo_set && !S->nf_config) {
+        fputs("fp-train: --config-* options apply to --nextflow-config\n", stderr);
+        return -1;
+    }
+    if (S->nf_config) return 0;
     if (!S->out && !S->update) {
-        fputs("fp-train: say where the model goes: -o MODEL (or --update MODEL)\n", stderr);
+        fputs("fp-train: say where the model goes: -o MODEL (or --update MODEL), or "
+              "--nextflow-config FILE\n", stderr);
         return -1;
     }
     if (S->update && (S->kind_set || S->levels_set || S->hyper_set)) {
@@ -768,6 +806,208 @@ static int read_input(run *R, FILE *f, const char *name)
 
 static int read_cb(void *r, FILE *f, const char *name) { return read_input(r, f, name); }
 
+
+/* ------------------------------------------------------------ --nextflow-config */
+
+typedef struct nfc_run {
+    const settings *S;
+    fp_nfc *c;
+    long added, skipped, n_bad;
+    int status;
+} nfc_run;
+
+/* A JSON-lines input: its actual records are the history. */
+static int nfc_read_records(void *arg, FILE *f, const char *name)
+{
+    nfc_run *N = arg;
+    fp_reader *rd = fp_reader_new(f, name, N->S->skip_bad);
+    if (!rd) { fputs("fp-train: out of memory\n", stderr); N->status = 2; return -1; }
+    int rc = 0;
+    for (;;) {
+        json_t *rec = NULL;
+        fp_err err = {0};
+        int k = fp_reader_next(rd, &rec, &err);
+        if (k == 0) break;
+        if (k < 0) {
+            fprintf(stderr, "fp-train: %s\n", err.msg);
+            N->status = err.cls == FP_ESYS ? 2 : 3;
+            rc = -1;
+            break;
+        }
+        if (!strcmp(fp_record_type(rec), "actual")) {
+            int a = fp_nfc_add_actual(N->c, rec, &err);
+            if (a < 0) {
+                fprintf(stderr, "fp-train: %s:%ld: %s\n", strcmp(name, "-") ? name : "<stdin>",
+                        fp_reader_line(rd), err.msg);
+                N->status = err.cls == FP_ESYS ? 2 : 3;
+                rc = -1;
+            }
+            if (a > 0) N->added++;
+            else N->skipped++;
+        }
+        json_decref(rec);
+        if (rc < 0) break;
+    }
+    N->n_bad += fp_reader_skipped(rd);
+    fp_reader_free(rd);
+    return rc;
+}
+
+/* A task trace read directly (no fingerprints: fast). */
+static int nfc_read_trace(nfc_run *N, const char *path)
+{
+    fp_err err = {0};
+    fp_tasktrace *t = fp_tasktrace_open(path, NULL, &err);
+    if (!t) {
+        fprintf(stderr, "fp-train: %s\n", err.msg);
+        N->status = err.cls == FP_EINPUT ? 3 : 2;
+        return -1;
+    }
+    fp_tasktrace_skip_bad(t, N->S->skip_bad);
+    fp_task task;
+    int rc;
+    while ((rc = fp_tasktrace_next(t, &task, &err)) > 0) {
+        int a = fp_nfc_add_task(N->c, &task, &err);
+        fp_task_clear(&task);
+        if (a < 0) { rc = -1; break; }
+        if (a > 0) N->added++;
+        else N->skipped++;
+    }
+    N->n_bad += fp_tasktrace_skipped(t);
+    fp_tasktrace_free(t);
+    if (rc < 0) {
+        fprintf(stderr, "fp-train: %s\n", err.msg);
+        N->status = err.cls == FP_EINPUT ? 3 : 2;
+        return -1;
+    }
+    return 0;
+}
+
+static const char *gbh(double v, char *buf, size_t n)
+{
+    snprintf(buf, n, v >= 100 ? "%.0f" : v >= 1 ? "%.1f" : "%.3f", v);
+    return buf;
+}
+
+/* What the configuration would have done on its history, for people. */
+static void nfc_summary(const nfc_run *N, const char *path)
+{
+    const fp_nfc_opts *o = &N->S->nfo;
+    double req = 0, plan = 0;
+    long retries = 0, unfit = 0;
+    size_t planned = 0, compared = 0, tasks = 0;
+    char how[96];
+    if (o->quantile > 0) snprintf(how, sizeof how, "p%g of each process's peaks x %.2f", o->quantile * 100, 1 + o->margin);
+    else snprintf(how, sizeof how, "the peak of least waste on each process's history");
+    fprintf(stderr, "fp-train: %s: %ld completed task attempts; memory at the %s, retried on exit 137-140 "
+            "with memory x attempt (at most %d)\n", path, N->added, how, o->max_retries);
+    fprintf(stderr, "  %-40s %6s %10s %10s %5s %12s %12s %7s\n", "process", "tasks", "request",
+            "memory", "cpus", "GB.h request", "GB.h config", "retries");
+    char b1[32], b2[32];
+    for (size_t i = 0; i < fp_nfc_processes(N->c); i++) {
+        const fp_nfc_process *p = fp_nfc_process_at(N->c, i);
+        const char *name = p->name;
+        size_t nl = strlen(name);
+        if (nl > 40) name += nl - 40;
+        if (!p->planned) {
+            fprintf(stderr, "  %-40s %6zu  (fewer than %d: left to the workflow's settings)\n", name,
+                    p->tasks, o->min_tasks);
+            continue;
+        }
+        planned++;
+        tasks += p->tasks;
+        char rq[32] = "-";
+        if (isfinite(p->req_mem_bytes)) snprintf(rq, sizeof rq, "%.0f MiB", p->req_mem_bytes / 1048576);
+        char mm[32];
+        snprintf(mm, sizeof mm, "%.0f MiB", p->mem_bytes / 1048576);
+        fprintf(stderr, "  %-40s %6zu %10s %10s %5d %12s %12s %7ld%s\n", name, p->tasks, rq, mm, p->cpus,
+                p->compared ? gbh(p->waste_request_gbh, b1, sizeof b1) : "-",
+                gbh(p->waste_plan_gbh, b2, sizeof b2), p->retries, p->unfit ? " (some never fit)" : "");
+        if (p->compared == p->tasks) {
+            req += p->waste_request_gbh;
+            plan += p->waste_plan_gbh;
+            compared += p->compared;
+        }
+        retries += p->retries;
+        unfit += p->unfit;
+    }
+    if (compared)
+        fprintf(stderr, "fp-train: on the %zu tasks whose request is known, the requests wasted %.1f GB.h "
+                "and this configuration would have wasted %.1f GB.h (%.0f%% less), with %ld retries%s\n",
+                compared, req, plan, req > 0 ? 100 * (1 - plan / req) : 0.0, retries,
+                unfit ? " and tasks no retry would fit" : "");
+    else
+        fprintf(stderr, "fp-train: %zu processes, %zu tasks; no requests in the history to compare with\n",
+                planned, tasks);
+}
+
+static int nextflow_config(const settings *S)
+{
+    nfc_run N = {.S = S, .c = fp_nfc_new()};
+    if (!N.c) { fputs("fp-train: out of memory\n", stderr); return 2; }
+    int status = 0;
+    for (int i = 0; i < (S->n_inputs ? S->n_inputs : 1) && !N.status; i++) {
+        const char *in = S->n_inputs ? S->inputs[i] : "-";
+        fp_err err = {0};
+        int tt = fp_tasktrace_probe(in, NULL, &err);
+        if (tt < 0) {
+            fprintf(stderr, "fp-train: %s\n", err.msg);
+            N.status = 2;
+        } else if (tt > 0) {
+            nfc_read_trace(&N, in);
+        } else {
+            char *one[1] = {(char *)in};
+            if (cli_each_input("fp-train", one, 1, nfc_read_records, &N) == -2) N.status = 2;
+        }
+    }
+    if (N.status && !(N.status == 3 && S->skip_bad)) { status = N.status; goto out; }
+    if (N.added == 0) {
+        fputs("fp-train: --nextflow-config: no completed task attempt with a process, a peak and a "
+              "runtime in the input\n", stderr);
+        status = 3;
+        goto out;
+    }
+    fp_err err = {0};
+    if (fp_nfc_plan(N.c, &S->nfo, &err) < 0) {
+        fprintf(stderr, "fp-train: %s\n", err.msg);
+        status = 2;
+        goto out;
+    }
+    bool to_stdout = !strcmp(S->nf_config, "-");
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mf = open_memstream(&buf, &len);
+    if (!mf) { fputs("fp-train: out of memory\n", stderr); status = 2; goto out; }
+    char comment[512], how[96];
+    if (S->nfo.quantile > 0) snprintf(how, sizeof how, "the p%g of each process's peak_rss x %.2f", S->nfo.quantile * 100, 1 + S->nfo.margin);
+    else snprintf(how, sizeof how, "the peak_rss of least waste on each process's history");
+    snprintf(comment, sizeof comment,
+             "Nextflow configuration written by fp-train --nextflow-config (%s %s) from %ld completed\n"
+             "task attempts: memory is %s; a task killed\n"
+             "for memory (exit 137-140) is retried with memory x attempt, at most %d times.",
+             PACKAGE_NAME, PACKAGE_VERSION, N.added, how, S->nfo.max_retries);
+    int wrc = fp_nfc_write(N.c, mf, comment, &err);
+    fclose(mf);
+    if (wrc == 0) {
+        if (to_stdout) {
+            if (fwrite(buf, 1, len, stdout) != len || fflush(stdout) != 0) {
+                fprintf(stderr, "fp-train: standard output: %s\n", strerror(errno));
+                status = 2;
+            }
+        } else if (fp_atomic_write(S->nf_config, buf, len, &err) < 0) {
+            fprintf(stderr, "fp-train: %s\n", err.msg);
+            status = 2;
+        }
+    } else {
+        fprintf(stderr, "fp-train: %s\n", err.msg);
+        status = 2;
+    }
+    free(buf);
+    if (!status && !S->quiet) nfc_summary(&N, to_stdout ? "standard output" : S->nf_config);
+out:
+    fp_nfc_free(N.c);
+    return status;
+}
 
 /* ------------------------------------------------------------ --model auto */
 
@@ -1294,6 +1534,10 @@ int main(int argc, char **argv)
     if (a != 0) {
         json_decref(cmd);
         return a > 0 ? 0 : 2;
+    }
+    if (S.nf_config) {
+        json_decref(cmd);
+        return nextflow_config(&S);
     }
     run R = { .S = &S, .input = "<stdin>", .index = json_object(), .sindex = json_object() };
     fp_err err = {0};

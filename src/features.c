@@ -159,10 +159,18 @@ int fp_embed(const json_t *meta, double *out)
         add_token(out, "labelkey", key, strlen(key), 0.5);
         tokens++;
     }
-    const char *keys[] = {"process", "source"};
-    for (int k = 0; k < 2; k++) {
+    const char *keys[] = {"process", "source", "workflow"};
+    for (int k = 0; k < 3; k++) {
         const char *s = json_string_value(json_object_get(meta, keys[k]));
         if (s && *s) { add_token(out, keys[k], s, strlen(s), k == 0 ? 2.0 : 0.5); tokens++; }
+    }
+    /* A task-trace tag (the input sample, a chunk), normalised as an
+     * argument is: "DA188_L1" and "DA42_L2" agree. */
+    const char *tag = json_string_value(json_object_get(meta, "tag"));
+    if (tag && *tag) {
+        norm_arg(tag, a, sizeof a);
+        add_token(out, "tag", a, strlen(a), 1.0);
+        tokens++;
     }
     double norm = 0;
     for (int k = 0; k < FP_EMBED_DIM; k++) norm += out[k] * out[k];

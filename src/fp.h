@@ -4,7 +4,8 @@
  *   foundation  fp/error.h (errors), fp/roots.h (file system roots),
  *               fp/metric.h (metrics and samples), fp/record.h (JSON lines)
  *   samplers    fp/proc.h, fp/cgroup.h, fp/net.h, fp/perf.h, fp/docker.h,
- *               combined by fp/sampler.h; fp/replay.h reads recorded traces;
+ *               combined by fp/sampler.h; fp/replay.h reads recorded traces, fp/tasktrace.h
+ *               task-summary traces (Nextflow, Slurm sacct);
  *               fp/launch.h starts a command as a measured workload
  *   features    fp/series.h (streaming statistics), fp/features.h
  *               (fingerprints, embeddings, actuals)
@@ -26,6 +27,8 @@
 #include "fp/sampler.h"
 #include "fp/launch.h"
 #include "fp/replay.h"
+#include "fp/tasktrace.h"
+#include "fp/nfconfig.h"
 #include "fp/series.h"
 #include "fp/features.h"
 #include "fp/prediction.h"

@@ -44,170 +44,13 @@
 #include <zlib.h>
 #include "fp/record.h"
 #include "fp/replay.h"
+#include "textio.h"
 
 #define NOT_IN_TRACE "not in trace"
 #define CSV_MAX_FIELDS 256
 
 static const char UNKNOWN_FMT[] =
-    "not a known trace format (fp samples, Bitbrains CSV, nf-core/eager CSV)";
-
-/* ---------------------------------------------------------------------------
- * Line reader over a gzFile. */
-
-typedef struct lreader {
-    gzFile gz;
-    const char *path; /* borrowed, for messages */
-    char *buf;
-    size_t cap, len;
-    long line;
-} lreader;
-
-/* Open src for line reading, naming it path in messages. Returns 0, or -1
- * with FP_ESYS. */
-static int lr_open_as(lreader *lr, const char *src, const char *path, fp_err *err)
-{
-    memset(lr, 0, sizeof *lr);
-    lr->path = path;
-    errno = 0;
-    lr->gz = gzopen(src, "rb");
-    if (!lr->gz) {
-        if (!errno) errno = ENOMEM;
-        return fp_err_sys(err, "%s: cannot open", path);
-    }
-    return 0;
-}
-
-static int lr_open(lreader *lr, const char *path, fp_err *err)
-{
-    return lr_open_as(lr, path, path, err);
-}
-
-static void lr_close(lreader *lr)
-{
-    if (lr->gz) gzclose(lr->gz);
-    free(lr->buf);
-    memset(lr, 0, sizeof *lr);
-}
-
-/* The stream's error state: 0 when fine, else -1 with FP_ESYS for a read
- * error or FP_EINPUT for corrupt or truncated gzip data. */
-static int lr_zerror(const lreader *lr, fp_err *err)
-{
-    int zerr;
-    const char *zmsg = gzerror(lr->gz, &zerr);
-    if (zerr == Z_OK) return 0;
-    if (zerr == Z_ERRNO) return fp_err_sys(err, "%s: read", lr->path);
-    size_t n = strlen(lr->path);
-    if (strncmp(zmsg, lr->path, n) == 0 && strncmp(zmsg + n, ": ", 2) == 0) zmsg += n + 2;
-    return fp_err_set(err, FP_EINPUT, "%s:%ld: corrupt gzip data: %s", lr->path, lr->line + 1,
-                      zmsg);
-}
-
-/* Read the next line into lr->buf (NUL-terminated, without its "\n" or
- * "\r\n"), counting lines. Returns 1, 0 at end of input, or -1 with err:
- * FP_ESYS for a read error, FP_EINPUT for corrupt gzip data or a line longer
- * than FP_LINE_MAX_BYTES. */
-static int lr_next(lreader *lr, fp_err *err)
-{
-    lr->len = 0;
-    for (;;) {
-        if (lr->cap - lr->len < 2) {
-            /* room for the longest line, its "\r\n" and a NUL */
-            size_t lim = (size_t)FP_LINE_MAX_BYTES + 3;
-            size_t ncap = lr->cap ? lr->cap * 2 : 4096;
-            if (ncap > lim) ncap = lim;
-            if (lr->cap >= lim)
-                return fp_err_set(err, FP_EINPUT, "%s:%ld: line longer than %d bytes",
-                                  lr->path, lr->line + 1, FP_LINE_MAX_BYTES);
-            char *nb = realloc(lr->buf, ncap);
-            if (!nb) return fp_err_sys(err, "%s: out of memory", lr->path);
-            lr->buf = nb;
-            lr->cap = ncap;
-        }
-        int room = (int)(lr->cap - lr->len > INT_MAX ? INT_MAX : lr->cap - lr->len);
-        if (!gzgets(lr->gz, lr->buf + lr->len, room)) {
-            if (lr_zerror(lr, err) < 0) return -1;
-            if (lr->len == 0) return 0;
-            break; /* last line without a newline */
-        }
-        lr->len += strlen(lr->buf + lr->len);
-        /* A truncated gzip stream hands out what it decoded with the error
-         * already set: check before trusting the (partial) line. */
-        if (lr_zerror(lr, err) < 0) return -1;
-        if (lr->len > 0 && lr->buf[lr->len - 1] == '\n') break;
-        if (gzeof(lr->gz)) break;
-    }
-    lr->line++;
-    while (lr->len > 0 && (lr->buf[lr->len - 1] == '\n' || lr->buf[lr->len - 1] == '\r'))
-        lr->buf[--lr->len] = 0;
-    return 1;
-}
-
-/* ---------------------------------------------------------------------------
- * Small helpers. */
-
-static bool blank(const char *s)
-{
-    return s[strspn(s, " \t\r\n")] == 0;
-}
-
-/* Trim spaces and tabs around s in place; returns the trimmed start. */
-static char *trim(char *s)
-{
-    while (*s == ' ' || *s == '\t') s++;
-    size_t n = strlen(s);
-    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r')) s[--n] = 0;
-    return s;
-}
-
-/* Parse s (already trimmed) as a finite decimal number, strictly: the whole
- * string must be consumed; hex floats, nan and inf are refused. Returns 0, or
- * -1 when s is empty, -2 when it is not a number. */
-static int parse_num(const char *s, double *out)
-{
-    if (!*s) return -1;
-    if (strpbrk(s, "xXpP")) return -2;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end || !isfinite(v) || errno == ERANGE) return -2;
-    *out = v;
-    return 0;
-}
-
-/* FP_EINPUT for a field that failed parse_num (rc -1 or -2). */
-static int num_error(fp_err *err, const char *path, long line, const char *col,
-                     const char *val, int rc)
-{
-    if (rc == -1)
-        return fp_err_set(err, FP_EINPUT, "%s:%ld: empty value in column '%s'", path, line, col);
-    return fp_err_set(err, FP_EINPUT, "%s:%ld: column '%s': '%.60s' is not a number",
-                      path, line, col, val);
-}
-
-/* A JSON number: an integer when v is integral and exactly representable,
- * else a real. */
-static json_t *json_num(double v)
-{
-    if (v == floor(v) && fabs(v) < 9007199254740992.0) return json_integer((json_int_t)v);
-    return json_real(v);
-}
-
-/* The file's stem: the basename without ".gz" and then without its last
- * extension ("123" from "dir/123.csv.gz"). Returns a malloc'd string. */
-static char *file_stem(const char *path)
-{
-    if (strcmp(path, "-") == 0) return strdup("stdin");
-    const char *b = strrchr(path, '/');
-    b = b ? b + 1 : path;
-    char *s = strdup(b);
-    if (!s) return NULL;
-    size_t n = strlen(s);
-    if (n > 3 && strcmp(s + n - 3, ".gz") == 0) s[n -= 3] = 0;
-    char *dot = strrchr(s, '.');
-    if (dot && dot != s) *dot = 0;
-    return s;
-}
+    "not a known trace format (fp samples, Bitbrains CSV, nf-core/eager CSV, Nextflow trace, sacct --parsable2)";
 
 static bool file_exists(const char *p)
 {
@@ -252,7 +95,7 @@ struct fp_replay {
     FILE *spool;         /* a pipe's or standard input's bytes, copied once */
     char *id;
     json_t *meta, *outcome;
-    lreader lr;
+    fptx_lreader lr;
     /* fp */
     json_t *pending;     /* first record, read at open */
     json_t *passthrough; /* a record of a type replay does not make, for the caller */
@@ -277,7 +120,7 @@ json_t *fp_replay_outcome(const fp_replay *r) { return r->outcome; }
 void fp_replay_free(fp_replay *r)
 {
     if (!r) return;
-    lr_close(&r->lr);
+    fptx_lr_close(&r->lr);
     json_decref(r->pending);
     json_decref(r->passthrough);
     json_decref(r->meta);
@@ -326,15 +169,15 @@ static int fp_open(fp_replay *r, fp_err *err)
     r->pending_line = r->lr.line;
     const char *id = json_string_value(json_object_get(r->pending, "id"));
     r->id_from_record = id && *id;
-    r->id = r->id_from_record ? strdup(id) : file_stem(r->path);
+    r->id = r->id_from_record ? strdup(id) : fptx_file_stem(r->path);
     r->meta = json_object();
     if (!r->id) return fp_err_sys(err, "%s: out of memory", r->path);
     /* The workload's metadata (command line, labels, image...) is in its
      * first fingerprint, which comes after the samples of its window: look
      * ahead for it once, so the replayed fingerprint embeds the same. */
-    lreader la;
-    if (lr_open_as(&la, r->src, r->path, NULL) == 0) {
-        while (lr_next(&la, NULL) > 0) {
+    fptx_lreader la;
+    if (fptx_lr_open_as(&la, r->src, r->path, NULL) == 0) {
+        while (fptx_lr_next(&la, NULL) > 0) {
             if (!strstr(la.buf, "\"fingerprint\"")) continue;
             json_t *j = json_loadb(la.buf, la.len, 0, NULL);
             const char *jid = json_string_value(json_object_get(j, "id"));
@@ -347,7 +190,7 @@ static int fp_open(fp_replay *r, fp_err *err)
             }
             json_decref(j);
         }
-        lr_close(&la);
+        fptx_lr_close(&la);
     }
     /* Without the original metadata, say where the samples came from; with
      * it, keep it exactly, so the replayed fingerprint equals the live one. */
@@ -367,9 +210,9 @@ static int fp_next(fp_replay *r, fp_sample *s, fp_err *err)
             line = r->pending_line;
             r->pending = NULL;
         } else {
-            int rc = lr_next(&r->lr, err);
+            int rc = fptx_lr_next(&r->lr, err);
             if (rc <= 0) return rc;
-            if (blank(r->lr.buf)) continue;
+            if (fptx_blank(r->lr.buf)) continue;
             j = fp_parse_line(r, err);
             if (!j) return -1;
             line = r->lr.line;
@@ -409,7 +252,7 @@ static int split_semicolon(char *line, char **f, int max)
     for (;;) {
         char *e = strchr(p, ';');
         if (e) *e = 0;
-        if (n < max) f[n] = trim(p);
+        if (n < max) f[n] = fptx_trim(p);
         n++;
         if (!e) break;
         p = e + 1;
@@ -449,8 +292,8 @@ static int bb_row(const fp_replay *r, const char *path, char *line, long lineno,
                           path, lineno, r->nfields, n);
     for (int c = 0; c < BB_NCOL; c++) {
         const char *s = f[r->col[c]];
-        int rc = parse_num(s, &v[c]);
-        if (rc < 0) return num_error(err, path, lineno, bb_names[c], s, rc);
+        int rc = fptx_parse_num(s, &v[c]);
+        if (rc < 0) return fptx_num_error(err, path, lineno, bb_names[c], s, rc);
     }
     return 0;
 }
@@ -462,12 +305,12 @@ static int bb_row(const fp_replay *r, const char *path, char *line, long lineno,
 static int bb_meta(fp_replay *r, const char *stem, fp_err *err)
 {
     double cores = 0, cap = 0, memcap = 0;
-    lreader lr;
-    if (lr_open_as(&lr, r->src, r->path, err) < 0) return -1;
+    fptx_lreader lr;
+    if (fptx_lr_open_as(&lr, r->src, r->path, err) < 0) return -1;
     fp_err ignored = {0};
     bool header = true;
-    while (!(cores > 0 && cap > 0 && memcap > 0) && lr_next(&lr, &ignored) > 0) {
-        if (blank(lr.buf)) continue;
+    while (!(cores > 0 && cap > 0 && memcap > 0) && fptx_lr_next(&lr, &ignored) > 0) {
+        if (fptx_blank(lr.buf)) continue;
         if (header) { header = false; continue; }
         double v[BB_NCOL];
         if (bb_row(r, r->path, lr.buf, lr.line, v, &ignored) < 0) break;
@@ -475,11 +318,11 @@ static int bb_meta(fp_replay *r, const char *stem, fp_err *err)
         if (!(cap > 0) && v[BB_CAP] > 0) cap = v[BB_CAP];
         if (!(memcap > 0) && v[BB_MEMCAP] > 0) memcap = v[BB_MEMCAP];
     }
-    lr_close(&lr);
+    fptx_lr_close(&lr);
     r->meta = json_pack("{s:s,s:s,s:o,s:o,s:o}", "source", "bitbrains", "vm", stem,
-                        "req_cpus", cores > 0 ? json_num(cores) : json_null(),
-                        "req_mem_bytes", memcap > 0 ? json_num(memcap * 1024) : json_null(),
-                        "cpu_capacity_mhz", cap > 0 ? json_num(cap) : json_null());
+                        "req_cpus", cores > 0 ? fptx_json_num(cores) : json_null(),
+                        "req_mem_bytes", memcap > 0 ? fptx_json_num(memcap * 1024) : json_null(),
+                        "cpu_capacity_mhz", cap > 0 ? fptx_json_num(cap) : json_null());
     return r->meta ? 0 : fp_err_set(err, FP_ESYS, "%s: out of memory", r->path);
 }
 
@@ -487,7 +330,7 @@ static int bb_meta(fp_replay *r, const char *stem, fp_err *err)
 static int bb_open(fp_replay *r, fp_err *err)
 {
     if (bb_header(r, r->lr.buf, r->lr.line, err) < 0) return -1;
-    char *stem = file_stem(r->path);
+    char *stem = fptx_file_stem(r->path);
     if (!stem) return fp_err_sys(err, "%s: out of memory", r->path);
     size_t n = strlen(stem) + sizeof "bitbrains/";
     r->id = malloc(n);
@@ -504,9 +347,9 @@ static int bb_open(fp_replay *r, fp_err *err)
 static int bb_next(fp_replay *r, fp_sample *s, fp_err *err)
 {
     for (;;) {
-        int rc = lr_next(&r->lr, err);
+        int rc = fptx_lr_next(&r->lr, err);
         if (rc <= 0) return rc;
-        if (blank(r->lr.buf)) continue;
+        if (fptx_blank(r->lr.buf)) continue;
         double v[BB_NCOL];
         if (bb_row(r, r->path, r->lr.buf, r->lr.line, v, err) < 0) return -1;
         double ts = v[BB_TS];
@@ -541,43 +384,6 @@ static int bb_next(fp_replay *r, fp_sample *s, fp_err *err)
 
 /* ---------------------------------------------------------------------------
  * nf-core/eager InfluxDB annotated CSV. */
-
-/* Split a CSV line in place (RFC 4180 quoting: "a,b" and "" inside quotes).
- * Returns the number of fields, or -1 for a malformed quoted field or more
- * than max fields. */
-static int split_csv(char *line, char **f, int max)
-{
-    int n = 0;
-    char *p = line;
-    for (;;) {
-        if (n >= max) return -1;
-        if (*p == '"') {
-            char *w = ++p;
-            f[n++] = w;
-            for (;;) {
-                if (!*p) return -1;
-                if (*p == '"') {
-                    if (p[1] == '"') { *w++ = '"'; p += 2; continue; }
-                    p++;
-                    break;
-                }
-                *w++ = *p++;
-            }
-            char *end = p;
-            if (*p && *p != ',') return -1;
-            *w = 0;
-            if (!*end) break;
-            p = end + 1;
-        } else {
-            f[n++] = p;
-            char *e = strchr(p, ',');
-            if (!e) break;
-            *e = 0;
-            p = e + 1;
-        }
-    }
-    return n;
-}
 
 /* Parse an RFC 3339 timestamp "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)"
  * into Unix seconds and nanoseconds (fraction digits past 9 are dropped).
@@ -650,16 +456,16 @@ static int col_of(char **f, int n, const char *name)
  * skipped. Fills f/n with the header fields (pointing into lr->buf) and the
  * column indexes of the names in want (count k); FP_EINPUT for a missing
  * header or column. */
-static int csv_header(lreader *lr, char **f, int *n, const char *const *want, int *idx,
+static int csv_header(fptx_lreader *lr, char **f, int *n, const char *const *want, int *idx,
                       int k, fp_err *err)
 {
     for (;;) {
-        int rc = lr_next(lr, err);
+        int rc = fptx_lr_next(lr, err);
         if (rc < 0) return -1;
         if (rc == 0)
             return fp_err_set(err, FP_EINPUT, "%s:%ld: no CSV header", lr->path, lr->line);
-        if (lr->buf[0] == '#' || blank(lr->buf)) continue;
-        *n = split_csv(lr->buf, f, CSV_MAX_FIELDS);
+        if (lr->buf[0] == '#' || fptx_blank(lr->buf)) continue;
+        *n = fptx_split_csv(lr->buf, f, CSV_MAX_FIELDS);
         if (*n < 0)
             return fp_err_set(err, FP_EINPUT, "%s:%ld: malformed CSV header", lr->path,
                               lr->line);
@@ -675,13 +481,13 @@ static int csv_header(lreader *lr, char **f, int *n, const char *const *want, in
 
 /* Read the next data row of an annotated CSV into f (n fields, which must be
  * nfields). Returns 1, 0 at end, -1 with err. */
-static int csv_row(lreader *lr, char **f, int nfields, fp_err *err)
+static int csv_row(fptx_lreader *lr, char **f, int nfields, fp_err *err)
 {
     for (;;) {
-        int rc = lr_next(lr, err);
+        int rc = fptx_lr_next(lr, err);
         if (rc <= 0) return rc;
-        if (lr->buf[0] == '#' || blank(lr->buf)) continue;
-        int n = split_csv(lr->buf, f, CSV_MAX_FIELDS);
+        if (lr->buf[0] == '#' || fptx_blank(lr->buf)) continue;
+        int n = fptx_split_csv(lr->buf, f, CSV_MAX_FIELDS);
         if (n < 0)
             return fp_err_set(err, FP_EINPUT, "%s:%ld: malformed CSV row", lr->path, lr->line);
         if (n != nfields)
@@ -705,8 +511,8 @@ static int eg_metadata(fp_replay *r, const char *path, fp_err *err)
         {"files_output_num", "output_files", true},
         {"files_output_total_size", "output_bytes", true},
     };
-    lreader lr;
-    if (lr_open(&lr, path, err) < 0) return -1;
+    fptx_lreader lr;
+    if (fptx_lr_open(&lr, path, err) < 0) return -1;
     char *f[CSV_MAX_FIELDS];
     int n, idx[2], rc;
     rc = csv_header(&lr, f, &n, want, idx, 2, err);
@@ -715,20 +521,20 @@ static int eg_metadata(fp_replay *r, const char *path, fp_err *err)
         for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
             if (strcmp(f[idx[0]], map[i].field) != 0) continue;
             double v;
-            const char *s = trim(f[idx[1]]);
-            int prc = parse_num(s, &v);
+            const char *s = fptx_trim(f[idx[1]]);
+            int prc = fptx_parse_num(s, &v);
             if (prc < 0) {
                 char col[64];
                 snprintf(col, sizeof col, "_value' of '%s", map[i].field);
-                rc = num_error(err, path, lr.line, col, s, prc);
+                rc = fptx_num_error(err, path, lr.line, col, s, prc);
                 break;
             }
             json_t *dst = map[i].outcome ? r->outcome : r->meta;
             json_t *old = json_object_get(dst, map[i].key);
-            if (!old || json_is_null(old)) json_object_set_new(dst, map[i].key, json_num(v));
+            if (!old || json_is_null(old)) json_object_set_new(dst, map[i].key, fptx_json_num(v));
         }
     }
-    lr_close(&lr);
+    fptx_lr_close(&lr);
     return rc < 0 ? -1 : 0;
 }
 
@@ -747,8 +553,8 @@ static int eg_cmp(const void *a, const void *b)
 static int eg_load(eg_series *s, const char *field, fp_err *err)
 {
     static const char *const want[] = {"_time", "_value", "_field"};
-    lreader lr;
-    if (lr_open(&lr, s->path, err) < 0) return -1;
+    fptx_lreader lr;
+    if (fptx_lr_open(&lr, s->path, err) < 0) return -1;
     char *f[CSV_MAX_FIELDS];
     int n, idx[3], rc;
     size_t cap = 0;
@@ -756,24 +562,24 @@ static int eg_load(eg_series *s, const char *field, fp_err *err)
     rc = csv_header(&lr, f, &n, want, idx, 3, err);
     while (rc == 0 && (rc = csv_row(&lr, f, n, err)) > 0) {
         rc = 0;
-        const char *fl = trim(f[idx[2]]);
+        const char *fl = fptx_trim(f[idx[2]]);
         if (strcmp(fl, field) != 0) {
             rc = fp_err_set(err, FP_EINPUT, "%s:%ld: _field is '%.60s', expected '%s'",
                             s->path, lr.line, fl, field);
             break;
         }
         eg_point pt = {.line = lr.line};
-        const char *ts = trim(f[idx[0]]);
+        const char *ts = fptx_trim(f[idx[0]]);
         if (parse_rfc3339(ts, &pt.sec, &pt.ns) < 0) {
             rc = fp_err_set(err, FP_EINPUT,
                             "%s:%ld: column '_time': '%.60s' is not an RFC 3339 timestamp",
                             s->path, lr.line, ts);
             break;
         }
-        const char *vs = trim(f[idx[1]]);
-        int prc = parse_num(vs, &pt.v);
+        const char *vs = fptx_trim(f[idx[1]]);
+        int prc = fptx_parse_num(vs, &pt.v);
         if (prc < 0) {
-            rc = num_error(err, s->path, lr.line, "_value", vs, prc);
+            rc = fptx_num_error(err, s->path, lr.line, "_value", vs, prc);
             break;
         }
         if (s->n == cap) {
@@ -789,7 +595,7 @@ static int eg_load(eg_series *s, const char *field, fp_err *err)
         }
         s->p[s->n++] = pt;
     }
-    lr_close(&lr);
+    fptx_lr_close(&lr);
     if (rc < 0) return -1;
     if (!sorted) qsort(s->p, s->n, sizeof *s->p, eg_cmp);
     size_t w = 0;
@@ -1023,9 +829,9 @@ fp_replay *fp_replay_open(const char *path, fp_err *err)
             goto done;
         }
     }
-    if (lr_open_as(&r->lr, r->src, r->path, err) < 0) goto done;
+    if (fptx_lr_open_as(&r->lr, r->src, r->path, err) < 0) goto done;
     int lrc;
-    while ((lrc = lr_next(&r->lr, err)) > 0 && blank(r->lr.buf)) {}
+    while ((lrc = fptx_lr_next(&r->lr, err)) > 0 && fptx_blank(r->lr.buf)) {}
     if (lrc < 0) goto done;
     if (lrc > 0 && strncmp(r->lr.buf, "\xEF\xBB\xBF", 3) == 0) {
         memmove(r->lr.buf, r->lr.buf + 3, r->lr.len - 2);
@@ -1039,7 +845,7 @@ fp_replay *fp_replay_open(const char *path, fp_err *err)
         r->fmt = FP_TRACE_BITBRAINS;
         rc = bb_open(r, err);
     } else if (kind >= 0 && !r->spool) {
-        lr_close(&r->lr);
+        fptx_lr_close(&r->lr);
         prefix = strndup(path, plen);
         rc = prefix ? eg_open(r, prefix, gz, err) : fp_err_sys(err, "%s: out of memory", path);
     } else {

@@ -7,7 +7,7 @@
  *                   METRIC_STAT for every metric and statistic, cross-metric
  *                   ratios x_*, metadata meta_*, and a signed feature-hashing
  *                   embedding emb_00..emb_NN of the command line, image,
- *                   labels and process name;
+ *                   labels, process name, workflow and task tag;
  *   fp_actual       what the workload used over its life.
  * Feature names are stable: fp_feature_name() lists them in order, and a
  * fingerprint always carries every one of them (null plus a reason in
@@ -92,7 +92,8 @@ double fp_window_integral(const fp_window *w, fp_metric m);
 void fp_features(const fp_window *w, const json_t *meta, double *values, const char **why);
 
 /* Signed feature hashing of the command line (meta.cmd), image, labels,
- * process and source into out[FP_EMBED_DIM], L2-normalised. Returns the
+ * process, source, workflow and tag (digits as 0) into out[FP_EMBED_DIM],
+ * L2-normalised. Returns the
  * number of tokens hashed (0: nothing to embed, out is all zero). */
 int fp_embed(const json_t *meta, double *out);
 

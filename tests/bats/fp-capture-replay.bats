@@ -150,3 +150,73 @@ setup() {
     [ "$(jq -c 'del(.target)' <<<"$output")" = "$want" ]
     [ ! -e "$P/-" ]
 }
+
+# ---- task-summary traces (Nextflow, Slurm sacct) ----------------------------
+
+@test "Nextflow trace.txt (human units): per task a fingerprint of what was known before it started, and its actual" {
+    T="$FP_FIXTURES/tasks"
+    run --separate-stderr fpc --replay "$T/nextflow-full.txt" --meta workflow=demo
+    [ "$status" -eq 0 ]
+    [ -z "$stderr" ]
+    [ "$(echo "$output" | jq -r .type | tr '\n' ' ')" = "fingerprint actual fingerprint actual fingerprint actual fingerprint actual " ]
+    fp1=$(echo "$output" | of_type fingerprint | head -1)
+    [ "$(jq -r .id <<<"$fp1")" = demo/7 ]
+    [ "$(jq -c '.meta | {process, tag, attempt, req_cpus, req_mem_bytes, req_time_s, input_bytes}' <<<"$fp1")" = \
+      '{"process":"NFCORE_X:ALIGN","tag":"S1","attempt":1,"req_cpus":4,"req_mem_bytes":2147483648,"req_time_s":3600,"input_bytes":1073741824}' ]
+    [ "$(jq '.features.meta_req_mem_bytes' <<<"$fp1")" = 2147483648 ]
+    [ "$(jq '.features.mem_bytes_max' <<<"$fp1")" = null ]
+    [ "$(jq -r '.missing.mem_bytes' <<<"$fp1")" = "task-summary trace: no samples before the task starts" ]
+    # nothing measured during the run reaches the fingerprint
+    [ "$(jq '[.meta | keys[] | select(test("rchar|wchar|peak|realtime|exit|status"))] | length' <<<"$fp1")" = 0 ]
+    [ "$(jq '.outcome' <<<"$fp1")" = null ]
+    a2=$(echo "$output" | of_type actual | sed -n 2p)
+    [ "$(jq -c '{duration_s, exit_code, status, mem_bytes_peak, cpu_cores_mean}' <<<"$a2")" = \
+      '{"duration_s":2430,"exit_code":0,"status":"COMPLETED","mem_bytes_peak":2684354560,"cpu_cores_mean":3.905}' ]
+    [ "$(jq '.outcome.rchar_bytes' <<<"$a2")" = 6442450944 ]
+    a4=$(echo "$output" | of_type actual | sed -n 4p)
+    [ "$(jq -r '.missing.mem_bytes_peak' <<<"$a4")" = "not reported for this task" ]
+}
+
+@test "Nextflow raw CSV: --input-from rchar puts bytes read into meta.input_bytes, and says so" {
+    T="$FP_FIXTURES/tasks"
+    fp=$(fpc --replay "$T/nextflow-raw.csv" | of_type fingerprint | head -1)
+    [ "$(jq '.meta.input_bytes' <<<"$fp")" = null ]
+    fp=$(fpc --replay "$T/nextflow-raw.csv" --input-from rchar | of_type fingerprint | head -1)
+    [ "$(jq -c '.meta | {input_bytes, input_from}' <<<"$fp")" = '{"input_bytes":145215827,"input_from":"rchar"}' ]
+    [ "$(jq '.features.meta_input_bytes' <<<"$fp")" = 145215827 ]
+    run fpc --replay "$T/nextflow-raw.csv" --input-from nope
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"no column 'nope'"* ]]
+    run fpc --replay "$R/bitbrains/7.csv" --input-from rchar
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"applies to a task trace"* ]]
+}
+
+@test "Slurm sacct --parsable2: steps folded into their job" {
+    run --separate-stderr fpc --replay "$FP_FIXTURES/tasks/sacct.txt"
+    [ "$status" -eq 0 ]
+    a=$(echo "$output" | of_type actual | head -1)
+    [ "$(jq -c '{id, duration_s, mem_bytes_peak, cpu_cores_mean, exit_code, status, req: .meta.req_mem_bytes}' <<<"$a")" = \
+      '{"id":"sacct/1001","duration_s":600,"mem_bytes_peak":6442450944,"cpu_cores_mean":3,"exit_code":0,"status":"COMPLETED","req":8589934592}' ]
+    a=$(echo "$output" | of_type actual | sed -n 2p)
+    [ "$(jq -c '{exit_signal, status, req: .meta.req_mem_bytes}' <<<"$a")" = '{"exit_signal":125,"status":"OUT_OF_MEMORY","req":4194304000}' ]
+}
+
+@test "task traces: a bad row names file, line and column, exit 3; --skip-bad skips it" {
+    T="$FP_FIXTURES/tasks"
+    run --separate-stderr fpc --replay "$T/bad-unit.txt"
+    [ "$status" -eq 3 ]
+    [[ "$stderr" == *"bad-unit.txt:3: column 'peak_rss': '4 XB' is not a size"* ]]
+    run --separate-stderr fpc --replay "$T/bad-fields.txt"
+    [ "$status" -eq 3 ]
+    [[ "$stderr" == *"bad-fields.txt:3: expected 5 fields, found 4"* ]]
+    run --separate-stderr fpc --replay "$T/bad-sacct.txt"
+    [ "$status" -eq 3 ]
+    [[ "$stderr" == *"bad-sacct.txt:2: column 'ExitCode'"* ]]
+    run --separate-stderr fpc --replay "$T/bad-unit.txt" --skip-bad
+    [ "$status" -eq 0 ]
+    [ "$(echo "$output" | of_type actual | wc -l)" -eq 1 ]
+    [[ "$stderr" == *"skipped 1 malformed line"* ]]
+    run fpc --replay "$T/nextflow-full.txt" --id x
+    [ "$status" -eq 2 ]
+}

@@ -549,3 +549,44 @@ grouped() {
         [ -c "$D/null" ]
     fi
 }
+
+@test "--nextflow-config: a Nextflow configuration from a trace, or from actual records, with a summary" {
+    T="$FP_FIXTURES/tasks"
+    run --separate-stderr "$FP_BIN/fp-train" --nextflow-config "$BATS_TEST_TMPDIR/nf.config" \
+        --config-min-tasks 1 --config-quantile 0.9 "$T/nextflow-full.txt"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    c="$BATS_TEST_TMPDIR/nf.config"
+    # ALIGN learned from its completed attempt only (2.5 GB x 1.05 = 2688 MiB)
+    grep -q "^    withName: 'NFCORE_X:ALIGN' {$" "$c"
+    [ "$(grep -A3 "NFCORE_X:ALIGN" "$c" | grep -c '        memory = { 2688.MB \* task.attempt }')" -eq 1 ]
+    grep -q "errorStrategy = { task.exitStatus in 137..140 ? 'retry' : 'terminate' }" "$c"
+    grep -q "maxRetries = 2" "$c"
+    [ "$(grep -c withName "$c")" -eq 2 ]
+    [ "$(head -1 "$c" | cut -c1-3)" = "// " ]
+    [[ "$stderr" == *"p90 of each process's peaks x 1.05"* ]]
+    [[ "$stderr" == *"less), with 0 retries"* ]]
+    # the same history as records through fp-capture
+    "$FP_BIN/fp-capture" --replay "$T/nextflow-full.txt" > "$BATS_TEST_TMPDIR/h.jsonl"
+    run --separate-stderr "$FP_BIN/fp-train" --nextflow-config - --config-min-tasks 1 --config-quantile 0.9 \
+        "$BATS_TEST_TMPDIR/h.jsonl"
+    [ "$status" -eq 0 ]
+    [ "$(echo "$output" | grep -v '^//')" = "$(grep -v '^//' "$c")" ]
+}
+
+@test "--nextflow-config: refusals" {
+    T="$FP_FIXTURES/tasks"
+    run "$FP_BIN/fp-train" --nextflow-config x -o m.json "$T/nextflow-full.txt"
+    [ "$status" -eq 2 ]
+    run "$FP_BIN/fp-train" -o m.json --config-quantile 0.9 "$T/nextflow-full.txt"
+    [ "$status" -eq 2 ]
+    run "$FP_BIN/fp-train" --nextflow-config - --config-quantile 1.5 "$T/nextflow-full.txt"
+    [ "$status" -eq 2 ]
+    run --separate-stderr "$FP_BIN/fp-train" --nextflow-config - "$T/bad-unit.txt"
+    [ "$status" -eq 3 ]
+    [[ "$stderr" == *"bad-unit.txt:3: column 'peak_rss'"* ]]
+    run --separate-stderr "$FP_BIN/fp-train" --nextflow-config - "$T/nextflow-full.txt"
+    [ "$status" -eq 0 ]
+    [ "$(printf '%s\n' "$output" | grep -v '^//')" = "$(printf 'process {\n}')" ]   # fewer than 3 tasks each
+    [[ "$stderr" == *"left to the workflow's settings"* ]]
+}

@@ -76,6 +76,21 @@ readme_run() { # NAME [TIMEOUT]
     skip "need a cgroup or container that outlives the capture before them (fp-apply.bats tests --revert and -b docker)"
 }
 
+@test "README: sizey-eval" {
+    skip "needs ../shared/data/nextflow-sizey and about a minute: run by hand (tests/bench/sizey-eval.sh)"
+}
+
+@test "README: nextflow" {
+    readme_run nextflow
+    [ "$status" -eq 0 ]
+    [ "$(grep -c '^{' "$P/out")" -eq 4 ]
+    grep -q '"process":"NFCORE_X:ALIGN","attempt":2,"mem_bytes_peak":2684354560,"status":"COMPLETED"' "$P/out"
+    grep -q "^    withName: 'NFCORE_X:ALIGN' {" "$P/out"
+    grep -q 'memory = { 2688.MB \* task.attempt }' "$P/out"
+    grep -q "would have wasted 0.1 GB.h (92% less)" "$P/err"
+    [ -s "$P/sb/jobs.jsonl" ]
+}
+
 @test "README: tour-elsewhere" {
     skip "placeholders (a service's cgroup, a container named web; --watch-docker runs until stopped) and traces outside this repository"
 }

@@ -15,7 +15,7 @@ t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
 for d in record sample prediction allocation fingerprint actual window policy revert \
          replay-bitbrains replay-eager replay-fp model-linear model-knn model-vpa model-autopilot \
-         model-lstm model-gru model-transformer; do
+         model-lstm model-gru model-transformer tasktrace; do
     mkdir -p "$c/fuzz-$d"
 done
 one() { jq -c "$2" "$1"; }          # FILE FILTER: compact records
@@ -120,6 +120,7 @@ jq -c . share/fp/examples/policy.json > "$c/fuzz-policy/quantities.json"
 # traces
 for f in "$fx"/replay/bitbrains/*; do cp "$f" "$c/fuzz-replay-bitbrains/"; done
 for f in "$fx"/replay/fp/*; do cp "$f" "$c/fuzz-replay-fp/"; done
+for f in "$fx"/tasks/*.txt "$fx"/tasks/*.csv; do cp "$f" "$c/fuzz-tasktrace/"; done
 sep='--8<--'
 for task in "align (S2) (8)" "align (S3) (9)"; do
     out="$c/fuzz-replay-eager/$(echo "$task" | tr -cd 'A-Za-z0-9').csv"

@@ -12,7 +12,7 @@
 #                FP_FUZZ_TIMEOUT (default 10) seconds, no sanitizer report.
 # Without clang's libFuzzer the fuzz tests are skipped (SKIP, with the
 # reason) - and fail when CI is set or fp was configured with
-# --enable-fuzzing. FP_FUZZ_SECONDS=0 skips them. Why 10 s: 19 harnesses
+# --enable-fuzzing. FP_FUZZ_SECONDS=0 skips them. Why 10 s: 20 harnesses
 # are ~3 minutes of make check on one core; the seeds plus 10 s reach the
 # parsers' error paths, and the long campaign (tests/fuzz/campaign.sh)
 # does the depth. Findings of a run are kept under

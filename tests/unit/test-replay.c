@@ -307,7 +307,7 @@ static void test_fp(void)
 static void test_detection(void)
 {
     expect_fail(fx("unknown.txt"), true, FP_EINPUT,
-                ": not a known trace format (fp samples, Bitbrains CSV, nf-core/eager CSV)", NULL);
+                ": not a known trace format (fp samples, Bitbrains CSV, nf-core/eager CSV, Nextflow trace, sacct --parsable2)", NULL);
     expect_fail(fx("empty.txt"), true, FP_EINPUT, "not a known trace format", NULL);
     expect_fail(fx("no-such-file.csv"), true, FP_ESYS, NULL, NULL);
     expect_fail(fx("bitbrains/"), true, FP_ESYS, NULL, NULL);
