@@ -409,14 +409,14 @@ own_cg_dirs() {
     grep -q 'fp-run summary: sleep-' "$P/tty"
     grep -q 'ended: exit status 0 after' "$P/tty"
     grep -Eq 'predicted at [0-9.]+ (s|ms) by knn:default-model' "$P/tty"
-    grep -Eq '^ +memory +p50 [0-9.]+ [KMG]iB, p90 [0-9.]+ [KMG]iB, p99 [0-9.]+ [KMG]iB' "$P/tty"
+    grep -Eq '^ +memory +p50 [0-9.]+ ([KMG]i)?B, p90 [0-9.]+ ([KMG]i)?B, p99 [0-9.]+ ([KMG]i)?B' "$P/tty"
     grep -Eq 'limits at .*reason: prediction \(dry run: planned, not set\)' "$P/tty"
-    grep -Eq '^ +memory +high [0-9.]+ [KMG]iB, max [0-9.]+ [KMG]iB \(p99 x 1.15\)' "$P/tty"
+    grep -Eq '^ +memory +high [0-9.]+ ([KMG]i)?B, max [0-9.]+ ([KMG]i)?B \(p99 x 1.15' "$P/tty"
     grep -Eq '^  used' "$P/tty"
     grep -Eq '^ +memory +peak [0-9.]+ ([KMG]i)?B, mean .*, no OOM kill' "$P/tty"
     # sleep uses nothing of what the model gives it: over-provisioned, not harmed
     grep -Eq '^  verdict: over-provisioned, not harmed' "$P/tty"
-    grep -Eq '^ +memory +over: .* of [0-9.]+ [KMG]iB allocated, slack [0-9]+ %' "$P/tty"
+    grep -Eq '^ +memory +over: .* of [0-9.]+ ([KMG]i)?B allocated, slack [0-9]+ %' "$P/tty"
     # the records are the records: JSON only
     jq -e . "$P/out.jsonl" > /dev/null
     (! grep -q summary "$P/out.jsonl")
