@@ -24,6 +24,7 @@
 #include "fp/actuator.h"
 #include "fp/policy.h"
 #include "fp/prediction.h"
+#include "fp/summary.h"
 
 enum { BK_AUTO, BK_CGROUP, BK_DOCKER, BK_SWARM, BK_K8S, BK_SYSTEMD, BK_COUNT };
 static const char *const bk_names[BK_COUNT] = { "auto", "cgroup", "docker", "swarm", "k8s", "systemd" };
@@ -31,6 +32,7 @@ static const char *const bk_names[BK_COUNT] = { "auto", "cgroup", "docker", "swa
 typedef struct settings {
     int backend;
     bool dry_run, revert, skip_bad, dump_policy, no_pass, whole_cgroup;
+    int summary;                   /* -1 auto (standard error a terminal), 0 off, 1 on */
     double watch_s;
     const char *kubectl, *nspace, *unit;
     fp_policy policy;
@@ -63,6 +65,7 @@ typedef struct run {
     FILE *out;
     const char *input;             /* name of the input being read */
     long line;
+    fp_summary *sum;               /* the records for the human summary; NULL: none */
 } run;
 
 static void usage(FILE *f)
@@ -90,6 +93,9 @@ static void usage(FILE *f)
           "      --no-pass           do not pass prediction records through (by default\n"
           "                          each is written before its allocation, for fp-diff)\n"
           "      --print-policy      write the effective policy as JSON and exit\n"
+          "  -s, --summary           a human summary per workload on standard error at the\n"
+          "                          end (default when standard error is a terminal)\n"
+          "      --no-summary        no summary, even on a terminal\n"
           "  -h, --help              this help;  -V, --version  the version\n"
           "Exit: 0 all applied, 2 usage or system error, 3 bad input or a refused change.\n", f);
 }
@@ -114,7 +120,7 @@ static int set_enabled(fp_policy *p, const char *list, bool on)
 static int parse_args(int argc, char **argv, settings *S)
 {
     enum { O_OVER = 256, O_ENABLE, O_DISABLE, O_WATCH, O_KUBECTL, O_NS, O_SKIP, O_PRINT, O_NOPASS,
-           O_WHOLE, O_UNIT };
+           O_WHOLE, O_UNIT, O_NOSUMMARY };
     static const struct option opts[] = {
         {"backend", required_argument, 0, 'b'}, {"dry-run", no_argument, 0, 'n'},
         {"revert", no_argument, 0, 'r'}, {"policy", required_argument, 0, 'P'},
@@ -124,10 +130,12 @@ static int parse_args(int argc, char **argv, settings *S)
         {"skip-bad", no_argument, 0, O_SKIP}, {"print-policy", no_argument, 0, O_PRINT},
         {"no-pass", no_argument, 0, O_NOPASS}, {"whole-cgroup", no_argument, 0, O_WHOLE},
         {"unit", required_argument, 0, O_UNIT},
+        {"summary", no_argument, 0, 's'}, {"no-summary", no_argument, 0, O_NOSUMMARY},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
     memset(S, 0, sizeof *S);
     fp_policy_default(&S->policy);
     S->nspace = "default";
+    S->summary = -1;
     /* the policy file is read after the loop, so flags override it
      * whatever their order */
     int c;
@@ -135,7 +143,7 @@ static int parse_args(int argc, char **argv, settings *S)
     char *enable[16], *disable[16];
     int ne = 0, nd = 0;
     const char *over = NULL;
-    while ((c = getopt_long(argc, argv, "b:nrP:hV", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "b:nrP:shV", opts, NULL)) != -1) {
         switch (c) {
         case 'b':
             S->backend = -1;
@@ -147,6 +155,8 @@ static int parse_args(int argc, char **argv, settings *S)
             }
             break;
         case 'n': S->dry_run = true; break;
+        case 's': S->summary = 1; break;
+        case O_NOSUMMARY: S->summary = 0; break;
         case 'r': S->revert = true; break;
         case 'P': policy_file = optarg; break;
         case O_OVER: over = optarg; break;
@@ -238,6 +248,7 @@ static void complain(run *R, const target *t, const fp_err *err)
 
 static int emit(run *R, json_t *rec)
 {
+    fp_summary_add(R->sum, rec);       /* a summary short of memory only shows less */
     fp_err err = {0};
     int rc = fp_record_write(R->out, rec, &err);
     json_decref(rec);
@@ -666,6 +677,7 @@ static int read_input(run *R, const char *name, int fd, revert_item **items, int
             json_decref(rec);
         } else if (!S->revert && strcmp(type, "prediction") == 0) {
             if (!S->no_pass) emit(R, json_incref(rec));
+            else fp_summary_add(R->sum, rec);     /* not written, still summarised */
             on_prediction(R, rec);
             json_decref(rec);
         } else {
@@ -678,6 +690,25 @@ static int read_input(run *R, const char *name, int fd, revert_item **items, int
                 fp_reader_skipped(rd));
     fp_reader_free(rd);
     return rc;
+}
+
+/* Whether to show summaries: --summary, --no-summary, else when standard
+ * error is a terminal and fp-apply puts limits in place (a --revert has
+ * its allocation records and messages). */
+static bool summary_wanted(const settings *S)
+{
+    if (S->revert) return S->summary > 0;
+    return S->summary >= 0 ? S->summary > 0 : isatty(STDERR_FILENO) == 1;
+}
+
+/* Each workload's summary on standard error, in the order first seen. */
+static void summary_show(run *R)
+{
+    for (int i = 0; i < fp_summary_count(R->sum); i++) {
+        char *text = fp_summary_text(R->sum, fp_summary_id(R->sum, i), "fp-apply");
+        if (text) fprintf(stderr, "%s%s", i ? "\n" : "", text);
+        free(text);
+    }
 }
 
 int main(int argc, char **argv)
@@ -699,6 +730,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "fp-apply: %s\n", err.msg);
         return 2;
     }
+    if (summary_wanted(&S) && !(R.sum = fp_summary_new())) fputs("fp-apply: out of memory: no summary\n", stderr);
     revert_item *items = NULL;
     int n_items = 0, cap_items = 0;
     if (S.n_inputs == 0) {
@@ -723,6 +755,8 @@ int main(int argc, char **argv)
         if (R.status == 0 || S.skip_bad) revert_all(&R, items, n_items);
         else fprintf(stderr, "fp-apply: nothing reverted because of the errors above\n");
     }
+    summary_show(&R);
+    fp_summary_free(R.sum);
     free(items);
     free(R.t);
     for (int i = 0; i < BK_COUNT; i++) fp_act_free(R.act[i]);

@@ -310,14 +310,6 @@ static void flush_out(run *R) { cli_flush(&R->out); }
 
 /* ---- summary --------------------------------------------------------------- */
 
-static const char *human(double v, const char *unit, char *buf, size_t n)
-{
-    const char *p[] = {"", "Ki", "Mi", "Gi", "Ti"};
-    int k = 0;
-    while (fabs(v) >= 1024 && k < 4) { v /= 1024; k++; }
-    snprintf(buf, n, k ? "%.1f %s%s" : "%.0f %s%s", v, p[k], unit);
-    return buf;
-}
 
 static void summary(const run *R, const target *t)
 {
@@ -346,29 +338,29 @@ static void summary(const run *R, const target *t)
     }
     if (HAS(FP_M_MEM_BYTES)) {
         s = fp_window_series(w, FP_M_MEM_BYTES);
-        fprintf(stderr, "   %-22s %s peak, %s mean", "memory", human(s->max, "B", b1, sizeof b1),
-                human(s->mean, "B", b2, sizeof b2));
+        fprintf(stderr, "   %-22s %s peak, %s mean", "memory", fp_fmt_bytes(s->max, b1, sizeof b1),
+                fp_fmt_bytes(s->mean, b2, sizeof b2));
         if (HAS(FP_M_MEM_PEAK_BYTES))
-            fprintf(stderr, ", cgroup high-water %s", human(fp_window_series(w, FP_M_MEM_PEAK_BYTES)->max, "B", b3, sizeof b3));
+            fprintf(stderr, ", cgroup high-water %s", fp_fmt_bytes(fp_window_series(w, FP_M_MEM_PEAK_BYTES)->max, b3, sizeof b3));
         fputc('\n', stderr);
     }
     if (HAS(FP_M_MEM_RSS_BYTES))
-        fprintf(stderr, "   %-22s %s peak\n", "resident set (tree)", human(fp_window_series(w, FP_M_MEM_RSS_BYTES)->max, "B", b1, sizeof b1));
+        fprintf(stderr, "   %-22s %s peak\n", "resident set (tree)", fp_fmt_bytes(fp_window_series(w, FP_M_MEM_RSS_BYTES)->max, b1, sizeof b1));
     if (HAS(FP_M_MINFLT_PS))
         fprintf(stderr, "   %-22s %.0f minor, %.0f major\n", "page faults", fp_window_integral(w, FP_M_MINFLT_PS),
                 fp_window_integral(w, FP_M_MAJFLT_PS));
     if (HAS(FP_M_CTXSW_PS))
         fprintf(stderr, "   %-22s %.0f\n", "context switches", fp_window_integral(w, FP_M_CTXSW_PS));
     if (HAS(FP_M_IO_READ_BPS))
-        fprintf(stderr, "   %-22s read %s, written %s\n", "block I/O", human(fp_window_integral(w, FP_M_IO_READ_BPS), "B", b1, sizeof b1),
-                human(fp_window_integral(w, FP_M_IO_WRITE_BPS), "B", b2, sizeof b2));
+        fprintf(stderr, "   %-22s read %s, written %s\n", "block I/O", fp_fmt_bytes(fp_window_integral(w, FP_M_IO_READ_BPS), b1, sizeof b1),
+                fp_fmt_bytes(fp_window_integral(w, FP_M_IO_WRITE_BPS), b2, sizeof b2));
     if (HAS(FP_M_RCHAR_BPS))
         fprintf(stderr, "   %-22s read %s in %.0f calls, written %s in %.0f calls\n", "syscall I/O",
-                human(fp_window_integral(w, FP_M_RCHAR_BPS), "B", b1, sizeof b1), fp_window_integral(w, FP_M_SYSCR_PS),
-                human(fp_window_integral(w, FP_M_WCHAR_BPS), "B", b2, sizeof b2), fp_window_integral(w, FP_M_SYSCW_PS));
+                fp_fmt_bytes(fp_window_integral(w, FP_M_RCHAR_BPS), b1, sizeof b1), fp_window_integral(w, FP_M_SYSCR_PS),
+                fp_fmt_bytes(fp_window_integral(w, FP_M_WCHAR_BPS), b2, sizeof b2), fp_window_integral(w, FP_M_SYSCW_PS));
     if (HAS(FP_M_NET_RX_BPS))
-        fprintf(stderr, "   %-22s received %s, sent %s\n", "network", human(fp_window_integral(w, FP_M_NET_RX_BPS), "B", b1, sizeof b1),
-                human(fp_window_integral(w, FP_M_NET_TX_BPS), "B", b2, sizeof b2));
+        fprintf(stderr, "   %-22s received %s, sent %s\n", "network", fp_fmt_bytes(fp_window_integral(w, FP_M_NET_RX_BPS), b1, sizeof b1),
+                fp_fmt_bytes(fp_window_integral(w, FP_M_NET_TX_BPS), b2, sizeof b2));
     if (HAS(FP_M_PSI_CPU_SOME_PCT))
         fprintf(stderr, "   %-22s cpu %.1f%%, memory %.1f%%, io %.1f%% of the time (some, mean)\n", "pressure stalls",
                 fp_window_series(w, FP_M_PSI_CPU_SOME_PCT)->mean, fp_window_series(w, FP_M_PSI_MEM_SOME_PCT)->mean,

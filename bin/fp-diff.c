@@ -201,7 +201,8 @@ static void usage(FILE *f)
           "      --textfile-max N      list at most N workloads in it, the most recently seen\n"
           "                            (default 500; running ones before finished ones)\n"
           "  -h, --help                this help;  -V, --version  the version\n"
-          "Exit: 0 ok, 1 a threshold exceeded, 2 usage or system error, 3 bad input.\n", f);
+          "Exit: 0 ok, 1 a threshold exceeded, 2 usage or system error, 3 bad input,\n"
+          "4 --svg had nothing to draw (no samples, no scored points; the chart is written).\n", f);
 }
 
 static int parse_double(const char *opt, const char *s, double lo, double hi, double *out)
@@ -426,10 +427,14 @@ static int parse_args(int argc, char **argv, settings *S)
 }
 
 /* Worse statuses win: 2 (system) over 3 (input) over 1 (threshold). */
+/* The exit status, the gravest kept: 2, then 3, then 4 (a chart with
+ * nothing to draw), then 1. */
 static void set_status(run *R, int s)
 {
     if (R->status == 2) return;
-    if (s == 2 || (s == 3 && R->status != 2) || (s == 1 && R->status == 0)) R->status = s;
+    if (s == 2 || (s == 3 && R->status != 2) || (s == 4 && (R->status == 0 || R->status == 1)) ||
+        (s == 1 && R->status == 0))
+        R->status = s;
 }
 
 static int emit(run *R, json_t *rec)
@@ -1099,8 +1104,8 @@ static void print_section(const char *title, const fp_score *s, long unmatched, 
     fprintf(stderr, "%s: %ld scored (%s), %ld unmatched, %ld failed\n", title, s->n, unit,
             unmatched, s->failed);
     if (s->n == 0) return;
-    fprintf(stderr, "  %-13s %6s %10s %8s %12s %11s  %s\n", "resource", "n", "under_rate", "slack",
-            "wasted_h", "pinball_rel", "coverage by level");
+    fprintf(stderr, "  %-13s %6s %10s %8s %14s %11s  %s\n", "resource", "n", "under_rate", "slack",
+            "wasted", "pinball_rel", "coverage by level");
     for (int r = 0; r < FP_RES_COUNT; r++) {
         const fp_score_res *X = &s->r[r];
         if (X->n == 0) continue;
@@ -1109,16 +1114,19 @@ static void print_section(const char *title, const fp_score *s, long unmatched, 
         for (int i = 0; i < X->nl && k < sizeof cov - 40; i++) {
             char key[32];
             fp_quantile_key(X->lv[i].level, key, sizeof key);
-            k += (size_t)snprintf(cov + k, sizeof cov - k, "%s%s %.3f", i ? "  " : "", key,
-                                  X->lv[i].n ? (double)X->lv[i].covered / (double)X->lv[i].n : 0.0);
+            char pc[32];
+            fp_fmt(X->lv[i].n ? (double)X->lv[i].covered / (double)X->lv[i].n : NAN, FP_UNIT_SHARE, pc,
+                   sizeof pc);
+            k += (size_t)snprintf(cov + k, sizeof cov - k, "%s%s %s", i ? "  " : "", key, pc);
         }
+        /* shares in percent, the waste in core-h or byte-h with a binary
+         * prefix (fp_fmt), the relative pinball loss as a plain number */
         const char *m[4] = { "under_rate", "slack", "wasted_h", "pinball_rel" };
-        for (int i = 0; i < 4; i++) {
-            double v = fp_score_metric(s, m[i], (fp_resource)r, NULL);
-            if (isfinite(v)) snprintf(num[i], sizeof num[i], "%.4g", v);
-            else snprintf(num[i], sizeof num[i], "-");
-        }
-        fprintf(stderr, "  %-13s %6ld %10s %8s %12s %11s  %s\n", fp_resource_name((fp_resource)r),
+        const fp_unit u[4] = { FP_UNIT_SHARE, FP_UNIT_SHARE, fp_resource_waste_unit((fp_resource)r),
+                               FP_UNIT_NONE };
+        for (int i = 0; i < 4; i++)
+            fp_fmt(fp_score_metric(s, m[i], (fp_resource)r, NULL), u[i], num[i], sizeof num[i]);
+        fprintf(stderr, "  %-13s %6ld %10s %8s %14s %11s  %s\n", fp_resource_name((fp_resource)r),
                 X->n, num[0], num[1], num[2], num[3], cov[0] ? cov : "-");
     }
 }
@@ -1518,9 +1526,34 @@ done:
 }
 
 /* Draw the chart into --svg. */
+/* Whether the chart has what it is for: the band chart the samples of
+ * its resource (the use it sets the prediction against), the trade-off
+ * chart at least one point. Says what is missing when not. */
+static bool chart_has_data(run *R)
+{
+    const chart_data *C = &R->ch;
+    const char *rn = fp_resource_name(R->S->chart_res);
+    if (R->S->chart == CH_TRADEOFF) {
+        int pts = C->n_sp;
+        for (int i = 0; i < C->n_tp; i++) pts += C->tp[i].n[0] + C->tp[i].n[1] > 0;
+        if (pts > 0) return true;
+        fprintf(stderr, "fp-diff: --svg %s: nothing to draw: no %s observation was scored against a "
+                "prediction or an allocation, and no score record has %s (the chart says \"no data\")\n",
+                R->S->svg, rn, rn);
+        return false;
+    }
+    for (int i = 0; i < C->use.n; i++)
+        if (isfinite(C->use.p[i].mid)) return true;
+    fprintf(stderr, "fp-diff: --svg %s: no sample of %s%s%s in the input: no usage to draw (capture with "
+            "samples: fp-capture without --no-samples, fp-run --samples)\n", R->S->svg, rn,
+            R->S->id ? " for id " : "", R->S->id ? R->S->id : "");
+    return false;
+}
+
 static void write_svg(run *R)
 {
     fp_err err = {0};
+    if (!chart_has_data(R)) set_status(R, 4);
     size_t len = 0;
     char *svg = R->S->chart == CH_TRADEOFF ? tradeoff_svg(R, &len, &err) : band_svg(R, &len, &err);
     if (svg && strcmp(R->S->svg, "-") == 0) {
@@ -1813,9 +1846,14 @@ static int compare_mode(const settings *S)
             fprintf(stderr, "%s distance %.4g over %d values (%d skipped)\n", kind, dist, n_common,
                     skipped);
             fprintf(stderr, "  %-40s %14s %14s %9s\n", "name", "a", "b", "change");
-            for (int i = 0; i < n_top; i++)
-                fprintf(stderr, "  %-40s %14.6g %14.6g %+9.4f\n", top[i].name, top[i].a, top[i].b,
+            for (int i = 0; i < n_top; i++) {
+                /* in the unit the name says (mem_bytes_peak: MiB, GiB) */
+                char va[48], vb[48];
+                fp_unit u = fp_fmt_unit_of(top[i].name);
+                fprintf(stderr, "  %-40s %14s %14s %+9.4f\n", top[i].name,
+                        fp_fmt(top[i].a, u, va, sizeof va), fp_fmt(top[i].b, u, vb, sizeof vb),
                         top[i].change);
+            }
         }
         if (exceeded && !status) {
             fprintf(stderr, "fp-diff: distance %.6g is above the threshold %.6g (moved most: %s)\n",

@@ -61,6 +61,7 @@
 #include "fp/model.h"
 #include "fp/policy.h"
 #include "fp/prediction.h"
+#include "fp/summary.h"
 #include "fp/systemd.h"
 
 #ifndef FP_PKGDATADIR
@@ -76,6 +77,7 @@ typedef struct settings {
     fp_cg_driver cgroup_driver;    /* --cgroup-driver (auto) */
     bool samples, dry_run, no_history, learn, no_perf, watch_docker;
     int oom_pause;                 /* -1 auto (a launched command), 0 off, 1 on */
+    int summary;                   /* -1 auto (standard error a terminal), 0 off, 1 on */
     int nlabel, nname;
     const char *label_key[MAX_FILTERS], *label_val[MAX_FILTERS];  /* val NULL: any */
     regex_t name_re[MAX_FILTERS];
@@ -107,6 +109,7 @@ typedef struct ctx {
     char host[256];
     /* output */
     cli_out out;
+    fp_summary *sum;               /* the records for the human summary; NULL: none */
 } ctx;
 
 /* One workload: the launched command or a container. */
@@ -200,6 +203,9 @@ static void usage(FILE *f)
           "                          a command fp-run starts)\n"
           "      --no-oom-pause      let the kernel's OOM killer act at the hard limit\n"
           "      --no-perf           do not open performance counters\n"
+          "  -s, --summary           a human summary of each workload on standard error at\n"
+          "                          its end (default when standard error is a terminal)\n"
+          "      --no-summary        no summary, even on a terminal\n"
           "  -h, --help              this help;  -V, --version  the version\n"
           "Exit: the workload's status (128+N: killed by signal N; 126/127: could not run);\n"
           "--docker: the container's exit code; --unit: its main process's exit status;\n"
@@ -252,7 +258,7 @@ static void settings_free(settings *S)
 static int parse_args(int argc, char **argv, settings *S)
 {
     enum { O_EVERY = 256, O_SAMPLES, O_HISTORY, O_NOHISTORY, O_LEARN, O_ID, O_CGPARENT, O_NOPERF,
-           O_DOCKER, O_WATCH, O_FILTER, O_PAUSE, O_NOPAUSE, O_CGDRIVER, O_UNIT, O_CMDSTDOUT };
+           O_DOCKER, O_WATCH, O_FILTER, O_PAUSE, O_NOPAUSE, O_CGDRIVER, O_UNIT, O_CMDSTDOUT, O_NOSUMMARY };
     static const struct option opts[] = {
         {"interval", required_argument, 0, 'i'}, {"window", required_argument, 0, 'w'},
         {"every", required_argument, 0, O_EVERY}, {"model", required_argument, 0, 'm'},
@@ -264,14 +270,16 @@ static int parse_args(int argc, char **argv, settings *S)
         {"watch-docker", no_argument, 0, O_WATCH}, {"filter", required_argument, 0, O_FILTER},
         {"unit", required_argument, 0, O_UNIT}, {"cmd-stdout", required_argument, 0, O_CMDSTDOUT},
         {"oom-pause", no_argument, 0, O_PAUSE}, {"no-oom-pause", no_argument, 0, O_NOPAUSE},
+        {"summary", no_argument, 0, 's'}, {"no-summary", no_argument, 0, O_NOSUMMARY},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
     memset(S, 0, sizeof *S);
     S->interval = 0.5;
     S->window = 2;
     S->every = 10;
     S->oom_pause = -1;
+    S->summary = -1;
     int c;
-    while ((c = getopt_long(argc, argv, "+i:w:m:P:nhV", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+i:w:m:P:nshV", opts, NULL)) != -1) {
         switch (c) {
         case 'i': if (parse_seconds("--interval", optarg, 0.01, &S->interval) < 0) return -1; break;
         case 'w': if (parse_seconds("--window", optarg, 0, &S->window) < 0) return -1; break;
@@ -318,6 +326,8 @@ static int parse_args(int argc, char **argv, settings *S)
         case O_FILTER: if (parse_filter(S, optarg) < 0) return -1; break;
         case O_PAUSE: S->oom_pause = 1; break;
         case O_NOPAUSE: S->oom_pause = 0; break;
+        case 's': S->summary = 1; break;
+        case O_NOSUMMARY: S->summary = 0; break;
         case 'h': usage(stdout); return 1;
         case 'V': printf("fp-run (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION); return 1;
         default: usage(stderr); return -1;
@@ -391,9 +401,38 @@ static int parse_args(int argc, char **argv, settings *S)
 
 /* After the first failure (a closed pipe, a full disk) nothing more is
  * written, but the workloads are still followed to their end. */
-static void emit_borrowed(ctx *C, const json_t *rec) { cli_emit_borrowed(&C->out, rec); }
-static void emit(ctx *C, json_t *rec) { cli_emit(&C->out, rec); }
+static void emit_borrowed(ctx *C, const json_t *rec)
+{
+    fp_summary_add(C->sum, rec);       /* a summary short of memory only shows less */
+    cli_emit_borrowed(&C->out, rec);
+}
+static void emit(ctx *C, json_t *rec)
+{
+    fp_summary_add(C->sum, rec);
+    cli_emit(&C->out, rec);
+}
 static void flush_out(ctx *C) { cli_flush(&C->out); }
+
+/* ---- the human summary --------------------------------------------------------- */
+
+/* Whether to show summaries: --summary, --no-summary, else when standard
+ * error is a terminal (a person is watching; the records on standard
+ * output stay as they are). */
+static bool summary_wanted(const settings *S)
+{
+    return S->summary >= 0 ? S->summary > 0 : isatty(STDERR_FILENO) == 1;
+}
+
+/* The summary of workload id on standard error, then forget it (a
+ * --watch-docker run keeps nothing of workloads that ended). */
+static void summary_show(ctx *C, const char *id)
+{
+    if (!C->sum) return;
+    char *text = fp_summary_text(C->sum, id, "fp-run");
+    if (text) fprintf(stderr, "\n%s", text);    /* the records were flushed (finish) */
+    free(text);
+    fp_summary_forget(C->sum, id);
+}
 
 /* ---- the model --------------------------------------------------------------- */
 
@@ -944,6 +983,7 @@ static int finish(wl *w, const char *partial)
     json_t *error = w->have_pred ? error_record(w, actual, end) : NULL;
     emit_borrowed(C, error);
     flush_out(C);
+    summary_show(C, w->tg.id);
     int rc = 0;
     if (!partial) {
         /* a history that cannot take the run is said (record_history),
@@ -1619,6 +1659,7 @@ int main(int argc, char **argv)
     fp_roots_default(&C.roots);
     gethostname(C.host, sizeof C.host - 1);
     signal(SIGPIPE, SIG_IGN);
+    if (summary_wanted(&S) && !(C.sum = fp_summary_new())) fputs("fp-run: out of memory: no summary\n", stderr);
     C.model_path = S.model;
     if (!C.model_path) {
         const char *env = getenv("FP_MODEL");
@@ -1643,6 +1684,7 @@ int main(int argc, char **argv)
         }
     }
     ctx_close(&C);
+    fp_summary_free(C.sum);
     settings_free(&S);
     if (cli_out_close(&C.out, "fp-run", "standard output") < 0 && status == 0) status = EXIT_USAGE;
     return status;

@@ -37,6 +37,7 @@ typedef struct settings {
     double window;                     /* NAN: the first fingerprint */
     double every, horizon;             /* NAN: defaults (10, 60) */
     bool from_samples, skip_bad, quiet;
+    int progress;                      /* -1 auto (standard error a terminal), 0 off, 1 on */
     bool calibrate;                    /* --no-calibrate clears it */
     fp_calib_opts co;
     int max_steps;                     /* sequence models: steps per example */
@@ -182,7 +183,11 @@ static void usage(FILE *f)
           "      --config-margin F   headroom over it (default 0.05)\n"
           "      --config-retries N  retries with memory x attempt (default 2)\n"
           "      --config-min-tasks N  fewer completed tasks: process left out (default 3)\n"
-          "  -q, --quiet             no progress on standard error\n"
+          "      --progress          show the training's progress (epoch, loss, elapsed time,\n"
+          "                          what remains) on standard error: redrawn in place on a\n"
+          "                          terminal, a line per epoch elsewhere (default: only when\n"
+          "                          standard error is a terminal); --no-progress: never\n"
+          "  -q, --quiet             nothing on standard error but errors and warnings\n"
           "  -h, --help              this help;  -V, --version  the version\n"
           "Exit: 0 written, 2 usage or system error, 3 bad input or nothing to learn.\n", f);
 }
@@ -237,7 +242,7 @@ static int parse_args(int argc, char **argv, settings *S)
            O_LR, O_L2, O_K, O_VAL, O_PAT, O_SEED, O_GROUP, O_SKIP, O_HIDDEN, O_LAYERS, O_HEADS,
            O_CTX, O_BPTT, O_DROPOUT, O_WD, O_CLIP, O_THREADS, O_MAXSTEPS, O_NOCAL, O_CALFOLDS,
            O_CALMETHOD, O_NFCONFIG, O_CQ, O_CMARGIN, O_CRETRIES, O_CMIN, O_RELATIVE,
-           O_PRIOR, O_PRIORKEY, O_PRIORKEEP, O_PRIORKEYS };
+           O_PRIOR, O_PRIORKEY, O_PRIORKEEP, O_PRIORKEYS, O_PROGRESS, O_NOPROGRESS };
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'}, {"model-kind", required_argument, 0, 'M'},
         {"model", required_argument, 0, 'M'},  /* the older spelling of --model-kind */
@@ -263,6 +268,7 @@ static int parse_args(int argc, char **argv, settings *S)
         {"config-min-tasks", required_argument, 0, O_CMIN},
         {"prior", required_argument, 0, O_PRIOR}, {"prior-key", required_argument, 0, O_PRIORKEY},
         {"prior-keep", required_argument, 0, O_PRIORKEEP}, {"prior-keys", required_argument, 0, O_PRIORKEYS},
+        {"progress", no_argument, 0, O_PROGRESS}, {"no-progress", no_argument, 0, O_NOPROGRESS},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
     memset(S, 0, sizeof *S);
     fp_model_opts_default(&S->mo);
@@ -270,6 +276,7 @@ static int parse_args(int argc, char **argv, settings *S)
     S->window = S->every = S->horizon = NAN;
     S->group_by = "id";
     S->max_steps = 512;
+    S->progress = -1;
     S->calibrate = true;
     fp_calib_opts_default(&S->co);
     fp_nfc_opts_default(&S->nfo);
@@ -406,6 +413,8 @@ static int parse_args(int argc, char **argv, settings *S)
         case O_CRETRIES: if (int_arg("--config-retries", optarg, 0, 10, &v) < 0) return -1; S->nfo.max_retries = (int)v; S->nfo_set = true; break;
         case O_CMIN: if (int_arg("--config-min-tasks", optarg, 1, 1e9, &v) < 0) return -1; S->nfo.min_tasks = (int)v; S->nfo_set = true; break;
         case 'q': S->quiet = true; break;
+        case O_PROGRESS: S->progress = 1; break;
+        case O_NOPROGRESS: S->progress = 0; break;
         case 'h': usage(stdout); return 1;
         case 'V': printf("fp-train (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION); return 1;
         default: usage(stderr); return -1;
@@ -1203,6 +1212,73 @@ static double auto_cost(fp_model *m, const fp_example *ex, size_t n, bool with_c
     return cost / nr;
 }
 
+/* ---- progress
+ * libfp reports each epoch through the fp_train_opts callback; the tool
+ * times it and shows it: on a terminal one line redrawn in place (at
+ * most 10 times a second, and the last epoch always), elsewhere (asked
+ * for with --progress) one line per epoch. What remains is estimated
+ * from the mean time per epoch so far, over the epochs that can remain:
+ * the maximum, or fewer when early stopping (a validation set, patience)
+ * would end training sooner, which is why it is "at most". */
+typedef struct prog {
+    bool tty;                          /* redraw in place */
+    int patience;                      /* epochs without improvement before a stop */
+    double t0, last_draw;              /* mono() at the start of the training, last redraw */
+    bool open;                         /* a line drawn in place awaits its newline */
+} prog;
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A training starts (the clock of its elapsed time). */
+static void prog_start(const fp_train_opts *to)
+{
+    prog *g = to->progress ? to->progress_arg : NULL;
+    if (!g) return;
+    g->t0 = mono();
+    g->last_draw = -INFINITY;
+}
+
+/* End the line drawn in place, before anything else is written. */
+static void prog_end(const fp_train_opts *to)
+{
+    prog *g = to->progress ? to->progress_arg : NULL;
+    if (!g || !g->open) return;
+    fputc('\n', stderr);
+    g->open = false;
+}
+
+static int progress(void *arg, const fp_train_progress *p)
+{
+    prog *g = arg;
+    double now = mono(), el = now - g->t0;
+    bool last = p->epoch >= p->epochs;
+    if (g->tty && !last && now - g->last_draw < 0.1) return 0;
+    g->last_draw = now;
+    int left = p->epochs - p->epoch;
+    bool bounded = false;
+    if (!isnan(p->val_loss) && g->patience > 0) {
+        int stop = g->patience - (p->epoch - p->best_epoch);
+        if (stop < left) left = stop > 0 ? stop : 0;
+        bounded = true;
+    }
+    char e[32], r[32], v[96] = "";
+    fp_fmt_duration(el, e, sizeof e);
+    fp_fmt_duration(p->epoch > 0 ? el / p->epoch * left : NAN, r, sizeof r);
+    if (!isnan(p->val_loss))
+        snprintf(v, sizeof v, "  validation loss %.6f  best epoch %d", p->val_loss, p->best_epoch);
+    fprintf(stderr, "%sfp-train: epoch %d/%d  train loss %.6f%s  elapsed %s, %s %s left%s",
+            g->tty ? "\r" : "", p->epoch, p->epochs, p->train_loss, v, e, bounded ? "at most" : "about",
+            r, g->tty ? "\033[K" : "\n");
+    g->open = g->tty;
+    fflush(stderr);
+    return 0;
+}
+
 /* Train the candidates on the training groups of one seeded split and keep
  * the one of lowest cost on the held-out groups; *info receives the costs
  * for the provenance. R->m (the linear candidate) is trained in place;
@@ -1285,7 +1361,10 @@ static fp_model *run_auto(run *R, const fp_example *ex, size_t n, fp_train_repor
         if (!S->quiet) fprintf(stderr, "fp-train: auto: training %s\n", kinds[k]);
         fp_train_report rep;
         double parts[3] = {NAN, NAN, NAN}, cost = NAN;
-        if (fp_model_train(m, tr, ntr, &S->to, &rep, &err) < 0)
+        prog_start(&S->to);
+        int trc = fp_model_train(m, tr, ntr, &S->to, &rep, &err);
+        prog_end(&S->to);
+        if (trc < 0)
             fprintf(stderr, "fp-train: auto: %s: %s\n", kinds[k], err.msg);
         else
             cost = auto_cost(m, va, nva, S->from_samples, parts);
@@ -1335,16 +1414,7 @@ done:
 
 /* ------------------------------------------------------------ training */
 
-static int progress(void *arg, const fp_train_progress *p)
-{
-    (void)arg;
-    if (isnan(p->val_loss))
-        fprintf(stderr, "fp-train: epoch %d/%d  train loss %.6f\n", p->epoch, p->epochs, p->train_loss);
-    else
-        fprintf(stderr, "fp-train: epoch %d/%d  train loss %.6f  validation loss %.6f  best epoch %d\n",
-                p->epoch, p->epochs, p->train_loss, p->val_loss, p->best_epoch);
-    return 0;
-}
+
 
 static json_t *num(double v)
 {
@@ -1774,7 +1844,11 @@ int main(int argc, char **argv)
             if (R.seq)
                 fprintf(stderr, "fp-train: %zu examples of %zu groups, sequences of %d metrics "
                         "(at most %d steps)\n", n, n_groups, R.sdim, S.max_steps);
+        }
+        prog pg = { .tty = isatty(STDERR_FILENO) == 1, .patience = S.to.patience };
+        if (!S.quiet && (S.progress > 0 || (S.progress < 0 && pg.tty))) {
             S.to.progress = progress;
+            S.to.progress_arg = &pg;
         }
         int trc;
         if (R.autom) {
@@ -1788,8 +1862,11 @@ int main(int argc, char **argv)
                 R.m = win;
             }
         } else {
+            prog_start(&S.to);
             trc = fp_model_train(R.m, ex, n, &S.to, &rep, &err);
+            prog_end(&S.to);
         }
+        S.to.progress = NULL;              /* pg ends with this block */
         if (trc == 0 && !S.quiet) print_report(R.m, &rep);
         if (trc == 0) trc = calibrate(&R, ex, n, &err);
         if (trc == 0) trc = prior_after(&R, ex, n, &err);

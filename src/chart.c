@@ -25,9 +25,33 @@
 #define MB 50
 
 static const char *const palette[] = {
-    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"
+    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+    "#bcbd22", "#7f7f7f", "#393b79", "#ad494a"
 };
 #define N_PALETTE (int)(sizeof palette / sizeof palette[0])
+
+/* The colour of the i-th series: the palette, then hues a golden angle
+ * apart at two lightnesses, so that no two series of a chart share one. */
+static void series_color(int i, char *buf, size_t n)
+{
+    if (i < N_PALETTE) {
+        snprintf(buf, n, "%s", palette[i]);
+        return;
+    }
+    int k = i - N_PALETTE;
+    double h = fmod(k * 137.508 + 15, 360) / 60, l = k % 2 ? 0.35 : 0.5, c = 0.75 * (1 - fabs(2 * l - 1));
+    double x = c * (1 - fabs(fmod(h, 2) - 1)), m = l - c / 2, r = 0, g = 0, b = 0;
+    switch ((int)h) {
+    case 0: r = c; g = x; break;
+    case 1: r = x; g = c; break;
+    case 2: g = c; b = x; break;
+    case 3: g = x; b = c; break;
+    case 4: r = x; b = c; break;
+    default: r = c; b = x; break;
+    }
+    snprintf(buf, n, "#%02x%02x%02x", (int)lround((r + m) * 255), (int)lround((g + m) * 255),
+             (int)lround((b + m) * 255));
+}
 
 /* ------------------------------------------------------------ text */
 
@@ -108,20 +132,40 @@ static void num(FILE *f, double v)
     fputs(strcmp(b, "-0") == 0 ? "0" : b, f);
 }
 
-/* A tick value: with si, up to 4 significant digits and k, M, G, T from
- * 1000 on; else up to 6 digits (seconds: 45000, not 4.5e+04). */
-static void tick_label(double v, bool si, char *b, size_t n)
+/* A tick value in the axis's unit (v / scale): up to 6 digits (45000,
+ * not 4.5e+04). */
+static void tick_label(double v, double scale, char *b, size_t n)
 {
-    static const struct { double f; const char *s; } pre[] = {
-        { 1e12, "T" }, { 1e9, "G" }, { 1e6, "M" }, { 1e3, "k" } };
-    if (fabs(v) < 1e-12) v = 0;
-    if (si)
-        for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++)
-            if (fabs(v) >= pre[i].f) {
-                snprintf(b, n, "%.4g%s", v / pre[i].f, pre[i].s);
-                return;
-            }
+    v /= scale;
+    if (fabs(v) < 1e-9) v = 0;
     snprintf(b, n, "%.6g", v);
+}
+
+/* The unit an axis of values up to vmax in unit shows them in, and the
+ * scale that turns a value into it: bytes in KiB, MiB, GiB or TiB (as the
+ * rest of fp writes them, never SI's k, M, G), bytes/s the same per
+ * second, seconds in minutes or hours when long; anything else as it is. */
+static double axis_unit(const char *unit, double vmax, char *name, size_t n)
+{
+    bool bytes = unit && strcmp(unit, "bytes") == 0, rate = unit && strcmp(unit, "bytes/s") == 0;
+    if (bytes || rate) {
+        static const char *const pre[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+        int k = 0;
+        double scale = 1;
+        while (k < 5 && fabs(vmax) >= scale * 1024) {
+            scale *= 1024;
+            k++;
+        }
+        snprintf(name, n, "%s%s", pre[k], rate ? "/s" : "");
+        return scale;
+    }
+    if (unit && strcmp(unit, "s") == 0) {
+        double scale = vmax >= 3 * 3600 ? 3600 : vmax >= 600 ? 60 : 1;
+        snprintf(name, n, "%s", scale == 3600 ? "h" : scale == 60 ? "min" : "s");
+        return scale;
+    }
+    snprintf(name, n, "%s", unit ? unit : "");
+    return 1;
 }
 
 /* ------------------------------------------------------------ axes */
@@ -129,6 +173,8 @@ static void tick_label(double v, bool si, char *b, size_t n)
 typedef struct axis {
     double lo, hi, step;           /* value range and tick step */
     double p0, p1;                 /* pixel ends (p0 for lo) */
+    double scale;                  /* ticks are whole steps of the unit shown
+                                      (axis_unit): a value / scale */
 } axis;
 
 /* 1, 2 or 5 times a power of ten, the nearest to x (> 0). */
@@ -139,12 +185,14 @@ static double nice(double x)
     return (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * e;
 }
 
-/* An axis over [lo, hi] widened to whole ticks (about ticks of them). */
-static void axis_fit(axis *a, double lo, double hi, int ticks, double p0, double p1)
+/* An axis over [lo, hi] widened to whole ticks (about ticks of them),
+ * ticks nice in the unit shown (value / scale; scale > 0). */
+static void axis_fit(axis *a, double lo, double hi, int ticks, double p0, double p1, double scale)
 {
     if (!isfinite(lo) || !isfinite(hi) || !isfinite(hi - lo) || hi < lo) { lo = 0; hi = 1; }
     if (hi == lo) hi = lo == 0 ? 1 : lo + fabs(lo) * 0.1;
-    a->step = nice((hi - lo) / ticks);
+    a->scale = scale > 0 && isfinite(scale) ? scale : 1;
+    a->step = nice((hi - lo) / ticks / a->scale) * a->scale;
     if (!isfinite(a->step) || a->step <= 0) a->step = (hi - lo) / ticks;
     a->lo = floor(lo / a->step) * a->step;
     a->hi = ceil(hi / a->step) * a->step;
@@ -162,15 +210,15 @@ static double px(const axis *a, double v)
 }
 
 /* The frame, grid, ticks and axis labels. */
-static void draw_axes(FILE *f, const axis *x, const axis *y, bool x_si, bool y_si,
-                      const char *x_label, const char *y_label, const char *y_unit)
+static void draw_axes(FILE *f, const axis *x, const axis *y, const char *x_label, const char *y_label,
+                      const char *y_unit)
 {
     fputs("<g class=\"axes\" font-size=\"11\" fill=\"#333\">\n", f);
     int nt = (int)floor((x->hi - x->lo) / x->step + 0.5);
     for (int i = 0; i <= nt && i <= 50; i++) {
         double v = x->lo + i * x->step, p = px(x, v);
         char b[48];
-        tick_label(v, x_si, b, sizeof b);
+        tick_label(v, x->scale, b, sizeof b);
         fputs("<line x1=\"", f); num(f, p); fputs("\" x2=\"", f); num(f, p);
         fprintf(f, "\" y1=\"%d\" y2=\"%d\" stroke=\"#e5e5e5\"/>", MT, H - MB);
         fputs("<text x=\"", f); num(f, p);
@@ -182,7 +230,7 @@ static void draw_axes(FILE *f, const axis *x, const axis *y, bool x_si, bool y_s
     for (int i = 0; i <= nt && i <= 50; i++) {
         double v = y->lo + i * y->step, p = px(y, v);
         char b[48];
-        tick_label(v, y_si, b, sizeof b);
+        tick_label(v, y->scale, b, sizeof b);
         fprintf(f, "<line x1=\"%d\" x2=\"%d\" y1=\"", ML, W - MR); num(f, p);
         fputs("\" y2=\"", f); num(f, p); fputs("\" stroke=\"#e5e5e5\"/>", f);
         fprintf(f, "<text x=\"%d\" y=\"", ML - 6); num(f, p + 4);
@@ -388,9 +436,13 @@ char *fp_chart_band_svg(const fp_chart_band *c, size_t *outlen, fp_err *err)
     begin(f, c->title);
     bool any = isfinite(vmax) && isfinite(tmin);
     axis X, Y;
-    axis_fit(&X, any ? (tmin < 0 ? tmin : 0) : 0, any ? tmax : 1, 8, ML, W - MR);
-    axis_fit(&Y, vmin, any ? vmax * 1.05 : 1, 5, H - MB, MT);
-    draw_axes(f, &X, &Y, false, true, "time since start (s)", c->unit && c->unit[0] ? c->unit : "value", NULL);
+    char xu[16], yu[32], xl[64];
+    double xs = axis_unit("s", any ? tmax : 1, xu, sizeof xu);
+    double ys = axis_unit(c->unit, any ? fmax(vmax, -vmin) : 1, yu, sizeof yu);
+    axis_fit(&X, any ? (tmin < 0 ? tmin : 0) : 0, any ? tmax : 1, 8, ML, W - MR, xs);
+    axis_fit(&Y, vmin, any ? vmax * 1.05 : 1, 5, H - MB, MT, ys);
+    snprintf(xl, sizeof xl, "time since start (%s)", xu);
+    draw_axes(f, &X, &Y, xl, yu[0] ? yu : "value", NULL);
     if (!any) {
         no_data(f);
         free(mem);
@@ -475,6 +527,62 @@ char *fp_chart_band_svg(const fp_chart_band *c, size_t *outlen, fp_err *err)
 
 /* ------------------------------------------------------------ tradeoff */
 
+/* A rectangle in pixels, x0 <= x1, y0 <= y1. */
+typedef struct box {
+    double x0, y0, x1, y1;
+} box;
+
+/* Point labels: font size, and the box of a text estimated as a person's
+ * eye (and a test) would: LABEL_EM x font size per character wide, the
+ * font size high, LABEL_DESC of it below the baseline. */
+#define LABEL_FS 10
+#define LABEL_EM 0.62
+#define LABEL_DESC 0.25
+
+static bool overlaps(const box *a, const box *b)
+{
+    return a->x0 < b->x1 && b->x0 < a->x1 && a->y0 < b->y1 && b->y0 < a->y1;
+}
+
+/* The UTF-8 characters of s (not its bytes). */
+static size_t text_chars(const char *s)
+{
+    size_t n = 0;
+    for (; s && *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* Where the label of the point at (x, y) goes: the first place, nearest
+ * first, beside the point (right, left, above, below, then the corners)
+ * at growing distances, whose box stays inside the plot and overlaps none
+ * of the n boxes taken (other labels, the points). Returns false when
+ * none is free within 60 px. */
+static bool label_place(double x, double y, const char *text, const box *taken, int n, box *out)
+{
+    double w = LABEL_EM * LABEL_FS * (double)text_chars(text) + 2, h = LABEL_FS + 2;
+    static const double dir[][2] = { { 1, -1 }, { 1, 1 }, { -1, -1 }, { -1, 1 },
+                                      { 0, -1 }, { 0, 1 }, { 1, 0 }, { -1, 0 } };
+    for (double d = 6; d <= 60; d += 5) {
+        for (size_t k = 0; k < sizeof dir / sizeof dir[0]; k++) {
+            /* the box's anchor corner or side at distance d from the point */
+            double cx = x + dir[k][0] * d, cy = y + dir[k][1] * d;
+            box b;
+            b.x0 = dir[k][0] > 0 ? cx : dir[k][0] < 0 ? cx - w : cx - w / 2;
+            b.y0 = dir[k][1] > 0 ? cy : dir[k][1] < 0 ? cy - h : cy - h / 2;
+            b.x1 = b.x0 + w;
+            b.y1 = b.y0 + h;
+            if (b.x0 < ML + 2 || b.x1 > W - MR - 2 || b.y0 < MT + 2 || b.y1 > H - MB - 2) continue;
+            bool free_ = true;
+            for (int i = 0; i < n && free_; i++) free_ = !overlaps(&b, &taken[i]);
+            if (free_) {
+                *out = b;
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 char *fp_chart_tradeoff_svg(const fp_chart_tradeoff *c, size_t *outlen, fp_err *err)
 {
     char *buf = NULL;
@@ -509,10 +617,10 @@ char *fp_chart_tradeoff_svg(const fp_chart_tradeoff *c, size_t *outlen, fp_err *
     double xhi = xmax * 1.1, yhi = ymax * 1.1;
     if (xmax <= 1 && xhi > 1) xhi = 1;
     if (ymax <= 1 && yhi > 1) yhi = 1;
-    axis_fit(&X, 0, xmax > 0 ? xhi : 0.1, 5, ML, W - MR);
-    axis_fit(&Y, 0, ymax > 0 ? yhi : 0.1, 5, H - MB, MT);
-    draw_axes(f, &X, &Y, false, false, "slack (share of the allocation unused)",
-              "violation rate (share above the allocation)", NULL);
+    axis_fit(&X, 0, xmax > 0 ? xhi : 0.1, 5, ML, W - MR, 0.01);
+    axis_fit(&Y, 0, ymax > 0 ? yhi : 0.1, 5, H - MB, MT, 0.01);
+    draw_axes(f, &X, &Y, "slack (% of the allocation unused)",
+              "violations (% above the allocation)", NULL);
     if (!drawn) {
         no_data(f);
         free(ser);
@@ -520,18 +628,29 @@ char *fp_chart_tradeoff_svg(const fp_chart_tradeoff *c, size_t *outlen, fp_err *
     }
     legend lg = { f, ML, 0 };
     int color = 0;
-    /* where labels went, to move a label that would overlap one (points
-     * close together); only the first MAX_PLACED are remembered */
-#define MAX_PLACED 256
-    double placed[MAX_PLACED][2];
-    int n_placed = 0;
+    /* the boxes labels must stay clear of: the labels placed so far and
+     * every point */
+    box *taken = malloc(((size_t)n * 2 + 1) * sizeof *taken);
+    if (!taken) {
+        fclose(f);
+        free(buf);
+        free(ser);
+        fp_err_set(err, FP_ESYS, "out of memory writing the chart");
+        return NULL;
+    }
+    int n_taken = 0;
+    for (int i = 0; i < n; i++) {
+        double x = px(&X, c->pts[i].slack), y = px(&Y, c->pts[i].violation);
+        if (isfinite(x) && isfinite(y)) taken[n_taken++] = (box){ x - 4, y - 4, x + 4, y + 4 };
+    }
     for (int s = 0; s < n; s++) {
         if (ser[s] != s) continue;
         int k = 0;
         for (int i = s; i < n; i++)
             k += ser[i] == s && isfinite(c->pts[i].slack) && isfinite(c->pts[i].violation);
         if (!k) continue;
-        const char *col = palette[color++ % N_PALETTE];
+        char col[16];
+        series_color(color++, col, sizeof col);
         const char *name = c->pts[s].series && c->pts[s].series[0] ? c->pts[s].series : "(unnamed)";
         fputs("<g class=\"series\" data-series=\"", f);
         put_text(f, name);
@@ -562,31 +681,24 @@ char *fp_chart_tradeoff_svg(const fp_chart_tradeoff *c, size_t *outlen, fp_err *
             char v[96];
             snprintf(v, sizeof v, ": slack %.3g, violations %.3g", p->slack, p->violation);
             put_text(f, v);
-            /* beside the point, inside the plot near its right and top
-             * edges, and below the labels it would overlap */
-            bool right = x > W - MR - 50, top = y < MT + 14;
-            double lx = right ? x - 6 : x + 6, ly = top ? y + 14 : y - 6;
-            for (int tries = 0; tries < 8; tries++) {
-                bool hit = false;
-                for (int q = 0; q < n_placed && !hit; q++)
-                    hit = fabs(placed[q][0] - lx) < 40 && fabs(placed[q][1] - ly) < 11;
-                if (!hit) break;
-                ly += 11;
+            fputs("</title></circle>\n", f);
+            /* the label where it overlaps nothing (label_place); when
+             * every place near the point is taken it is left out, and the
+             * point's title still names it */
+            box lb;
+            if (label_place(x, y, p->label, taken, n_taken, &lb)) {
+                taken[n_taken++] = lb;
+                fputs("<text class=\"label\" x=\"", f); num(f, lb.x0);
+                fputs("\" y=\"", f); num(f, lb.y1 - LABEL_FS * LABEL_DESC);
+                fprintf(f, "\" font-size=\"%d\">", LABEL_FS);
+                put_text(f, p->label);
+                fputs("</text>\n", f);
             }
-            if (n_placed < MAX_PLACED) {
-                placed[n_placed][0] = lx;
-                placed[n_placed][1] = ly;
-                n_placed++;
-            }
-            fputs("</title></circle>\n<text class=\"label\" x=\"", f); num(f, lx);
-            fputs("\" y=\"", f); num(f, ly);
-            fprintf(f, "\" font-size=\"10\"%s>", right ? " text-anchor=\"end\"" : "");
-            put_text(f, p->label);
-            fputs("</text>\n", f);
         }
         fputs("</g>\n", f);
         legend_item(&lg, "dot", col, name, NULL);
     }
+    free(taken);
     free(ser);
     return finish(f, &buf, &len, outlen, err);
 }

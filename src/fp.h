@@ -9,6 +9,8 @@
  *               fp/launch.h starts a command as a measured workload
  *   features    fp/series.h (streaming statistics), fp/features.h
  *               (fingerprints, embeddings, actuals)
+ *   for people  fp/summary.h (quantities in MiB, cores, min; the summary
+ *               of a run from its records), fp/chart.h (SVG charts)
  * libfp never prints and never exits; each header states who owns what.
  */
 #ifndef FP_H
@@ -41,6 +43,7 @@
 #include "fp/promfile.h"
 #include "fp/systemd.h"
 #include "fp/atomic.h"
+#include "fp/summary.h"
 #include "fp/quantity.h"
 
 #ifdef __cplusplus

@@ -7,6 +7,7 @@
 
 #include "fp/policy.h"
 #include "fp/quantity.h"
+#include "fp/summary.h"
 
 #define MiB (1024.0 * 1024.0)
 
@@ -288,13 +289,15 @@ static double current(const fp_apply_state *st, const fp_observed *o, size_t off
 /* Gentle change from cur to v: hysteresis, rate limit of decreases, and at
  * most max_down per change. Returns the value to set, or FP_UNSET to leave
  * the limit as it is; explains itself in why. */
-static double settle(const fp_res_policy *rp, double cur, double v, bool may_shrink,
+static double settle(const fp_res_policy *rp, fp_resource r, double cur, double v, bool may_shrink,
                      char *why, size_t n)
 {
+    char hb[48];                       /* cur for a person (fp_fmt: MiB, cores) */
     if (isnan(cur)) return v;
+    fp_fmt_resource(r, cur, hb, sizeof hb);
     if (cur > 0 && fabs(v - cur) / cur < rp->hysteresis) {
         size_t k = strlen(why);
-        snprintf(why + k, n - k, "; within hysteresis of %g, unchanged", cur);
+        snprintf(why + k, n - k, "; within hysteresis of %s, unchanged", hb);
         return FP_UNSET;
     }
     if (v < cur) {
@@ -306,7 +309,7 @@ static double settle(const fp_res_policy *rp, double cur, double v, bool may_shr
         double lo = cur * (1 - rp->max_down);
         if (v < lo) {
             size_t k = strlen(why);
-            snprintf(why + k, n - k, "; shrink limited to -%g%% of %g", rp->max_down * 100, cur);
+            snprintf(why + k, n - k, "; shrink limited to -%g%% of %s", rp->max_down * 100, hb);
             v = lo;
         }
     }
@@ -317,6 +320,13 @@ static void add_why(char *why, size_t n, const char *fmt, double a)
 {
     size_t k = strlen(why);
     snprintf(why + k, n - k, fmt, a);
+}
+
+/* Append what and the text t (a quantity from fp_fmt) to why. */
+static void add_text(char *why, size_t n, const char *what, const char *t)
+{
+    size_t k = strlen(why);
+    snprintf(why + k, n - k, "%s%s", what, t);
 }
 
 /* Follow the usage: its peak and its recent growth rate (the fastest rise
@@ -462,9 +472,18 @@ void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_pre
         double ceil_ = rp->ceiling > 0 ? rp->ceiling
                      : r == FP_RES_CPU ? cap->cpu_cores
                      : r == FP_RES_MEM ? cap->mem_bytes : 0;
-        if (v < rp->floor) { v = rp->floor; add_why(why, FP_WHY_MAX, "; floor %g", rp->floor); }
+        char hb[48];
+        if (v < rp->floor) {
+            v = rp->floor;
+            fp_fmt_resource((fp_resource)r, rp->floor, hb, sizeof hb);
+            add_text(why, FP_WHY_MAX, "; floor ", hb);
+        }
         v = round_up(v, rp->step);
-        if (ceil_ > 0 && v > ceil_) { v = ceil_; add_why(why, FP_WHY_MAX, "; ceiling %g", ceil_); }
+        if (ceil_ > 0 && v > ceil_) {
+            v = ceil_;
+            fp_fmt_resource((fp_resource)r, ceil_, hb, sizeof hb);
+            add_text(why, FP_WHY_MAX, "; ceiling ", hb);
+        }
         d->wanted[r] = v;
         st->recent[r][slot] = v;
         {
@@ -481,7 +500,8 @@ void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_pre
             /* weight and quota settle each against its own value in place */
             char tmp[FP_WHY_MAX];
             snprintf(tmp, sizeof tmp, "%s", why);
-            d->want.cpu_weight_cores = settle(rp, CUR(st, o, cpu_weight_cores), v, may_shrink,
+            size_t base = strlen(tmp);     /* what the quota's own why adds to */
+            d->want.cpu_weight_cores = settle(rp, (fp_resource)r, CUR(st, o, cpu_weight_cores), v, may_shrink,
                                               why, FP_WHY_MAX);
             if (pol->cpu_hard) {
                 /* CPU safety floor on the quota */
@@ -491,14 +511,17 @@ void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_pre
                     if (ceil_ > 0 && qv > ceil_) qv = ceil_;
                     add_why(tmp, sizeof tmp, "; quota raised to demand + margin %g", qv);
                 }
-                double m = settle(rp, CUR(st, o, cpu_max_cores), qv, may_shrink, tmp, sizeof tmp);
+                double m = settle(rp, (fp_resource)r, CUR(st, o, cpu_max_cores), qv, may_shrink, tmp, sizeof tmp);
                 /* a shrink limited by max_down, or a quota kept by
                  * hysteresis, must still respect the floor */
                 double cm = CUR(st, o, cpu_max_cores);
                 if (st->cpu_demand > 0 && m >= 0 && m < qv) m = qv;
                 if (st->cpu_demand > 0 && m < 0 && !isnan(cm) && cm < qv) m = qv;
                 d->want.cpu_max_cores = m;
-                if (strlen(tmp) > strlen(why)) snprintf(why, FP_WHY_MAX, "%s", tmp);
+                /* the quota binds: its why, when it says more than the
+                 * base (not whichever text is longer: the units make
+                 * the weight's longer) */
+                if (strlen(tmp) > base) snprintf(why, FP_WHY_MAX, "%s", tmp);
             }
             break;
         }
@@ -520,8 +543,8 @@ void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_pre
             }
             max = round_up(high * pol->mem_max_over_high, rp->step);
             if (ceil_ > 0 && max > ceil_ && high <= ceil_) max = ceil_ > high ? ceil_ : high;
-            double sh = settle(rp, CUR(st, o, mem_high_bytes), high, may_shrink, why, FP_WHY_MAX);
-            double sm = settle(rp, CUR(st, o, mem_max_bytes), max, may_shrink, why, FP_WHY_MAX);
+            double sh = settle(rp, (fp_resource)r, CUR(st, o, mem_high_bytes), high, may_shrink, why, FP_WHY_MAX);
+            double sm = settle(rp, (fp_resource)r, CUR(st, o, mem_max_bytes), max, may_shrink, why, FP_WHY_MAX);
             /* a shrink limited by max_down must still respect safety */
             if (sh >= 0 && sh < mem_floor) sh = round_up(mem_floor, rp->step);
             if (sm >= 0 && sm < mem_floor) sm = round_up(mem_floor, rp->step);
@@ -538,13 +561,13 @@ void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_pre
             break;
         }
         case FP_RES_DISK_READ:
-            d->want.io_read_Bps = settle(rp, CUR(st, o, io_read_Bps), v, may_shrink, why, FP_WHY_MAX);
+            d->want.io_read_Bps = settle(rp, (fp_resource)r, CUR(st, o, io_read_Bps), v, may_shrink, why, FP_WHY_MAX);
             break;
         case FP_RES_DISK_WRITE:
-            d->want.io_write_Bps = settle(rp, CUR(st, o, io_write_Bps), v, may_shrink, why, FP_WHY_MAX);
+            d->want.io_write_Bps = settle(rp, (fp_resource)r, CUR(st, o, io_write_Bps), v, may_shrink, why, FP_WHY_MAX);
             break;
         case FP_RES_NET_TX:
-            d->want.net_tx_Bps = settle(rp, CUR(st, o, net_tx_Bps), v, may_shrink, why, FP_WHY_MAX);
+            d->want.net_tx_Bps = settle(rp, (fp_resource)r, CUR(st, o, net_tx_Bps), v, may_shrink, why, FP_WHY_MAX);
             break;
         case FP_RES_NET_RX:
             snprintf(why, FP_WHY_MAX, "ingress is not limited (egress only, with tc)");

@@ -11,7 +11,7 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
     build-essential autoconf automake libtool pkg-config make \
     libjansson-dev libpfm4-dev libcurl4-openssl-dev zlib1g-dev libreadline-dev libsystemd-dev \
-    bats jq valgrind libxml2-utils prometheus bash-completion \
+    bats jq valgrind libxml2-utils librsvg2-bin prometheus bash-completion \
     stress-ng busybox-static util-linux iproute2 procps python3 \
     docker.io sysstat ca-certificates \
     qemu-system-x86 mmdebstrap e2fsprogs \
@@ -23,4 +23,7 @@ apt-get install -y -qq --no-install-recommends \
 # prometheus: promtool, which checks fp-diff's textfile (fp-diff.bats);
 # bash-completion: its pkg-config file names where fp's completion
 # installs, and its helpers load it in completion.bats.
+# librsvg2-bin: rsvg-convert, which renders fp-diff's charts to PNG in
+# tests/bats/fp-diff.bats (not blank, labels apart); libxml2-utils:
+# xmllint, which checks they are well formed.
 echo "setup-debian: dependencies installed"

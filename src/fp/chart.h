@@ -16,7 +16,15 @@
  *             allocation), one labelled point per (series, label) - a
  *             series is a model, a label the quantile or policy that set
  *             the allocation - and the points of a series joined in the
- *             order given.
+ *             order given. Each series has a colour of its own (a
+ *             palette, then generated hues); each point's label goes
+ *             where its estimated box (0.62 em per character, the font
+ *             size high) stays inside the plot and overlaps no other
+ *             label and no point, or is left out (the point's <title>
+ *             still names it).
+ * Axes: bytes (unit "bytes", "bytes/s") in the binary unit the largest
+ * value calls for (KiB, MiB, GiB, TiB), never SI's k, M, G; time in s,
+ * then min or h when long; the trade-off's shares in percent.
  *
  * Each drawn series is one <path> (or group of <circle>) whose class names
  * it ("band", "mid", "limit", "use", "point") and whose data-points

@@ -424,3 +424,43 @@ chg() { jq -cn --arg k "$1" --arg p "$2" --arg d "${3:-$CG}" '{knob:$k,value:"12
     [[ "$stderr" == *"fp-apply: standard output: Broken pipe"* ]]
     between "$t" 0 10 "seconds to end"
 }
+
+@test "a human summary: the prediction, the limits and the policy's reasons; on a terminal by default, quiet in a pipe (issue 15)" {
+    need_cmd script util-linux
+    pred w1 /fp/w1 1.0 104857600 > "$BATS_TEST_TMPDIR/p.jsonl"
+    run --separate-stderr fpa --summary --no-pass "$BATS_TEST_TMPDIR/p.jsonl"
+    [ "$status" -eq 0 ]
+    [ "$(jq -r .type <<<"$output")" = allocation ]
+    echo "$stderr"
+    [[ "$stderr" == *"fp-apply summary: w1"* ]]
+    [[ "$stderr" =~ predicted\ at\ 1\.0\ s\ by\ test ]]
+    [[ "$stderr" =~ cpu\ +p50\ 0\.50\ cores,\ p90\ 1\.00\ cores ]]
+    [[ "$stderr" =~ memory\ +p99\ 100\.0\ MiB ]]
+    [[ "$stderr" =~ limits\ at\ 1\.0\ s,\ reason:\ prediction,\ on\ cgroup-v2 ]]
+    # p90 1.0 x 1.2 = 1.2 cores; p99 100 MiB x 1.15 = 115 MiB; x 1.25 -> 144 MiB
+    [[ "$stderr" =~ cpu\ +quota\ 1\.20\ cores,\ weight\ 1\.20\ cores\ \(p90\ x\ 1\.2\) ]]
+    [[ "$stderr" =~ memory\ +high\ 115\.0\ MiB,\ max\ 144\.0\ MiB\ \(p99\ x\ 1\.15\) ]]
+    [[ "$stderr" =~ not\ limited\ +disk\ read,\ disk\ write,\ net\ receive,\ net\ send\ \(disabled\ by\ policy\) ]]
+    # the limits are in place now: the same prediction again holds them
+    run --separate-stderr fpa -s --no-pass "$BATS_TEST_TMPDIR/p.jsonl"
+    [ "$status" -eq 0 ]
+    [[ "$stderr" =~ limits:\ left\ as\ they\ were\ \(reason:\ hold\) ]]
+    [[ "$stderr" =~ memory\ +p99\ x\ 1\.15\;\ within\ hysteresis ]]
+    # a dry run of two predictions of w2 that call for the same limits
+    { pred w2 /fp/w2 1.0 104857600; pred w2 /fp/w2 1.0 104857600 '{"t":20}'; } > "$BATS_TEST_TMPDIR/p2.jsonl"
+    run --separate-stderr fpa -n -s --no-pass "$BATS_TEST_TMPDIR/p2.jsonl"
+    echo "$stderr"
+    [ "$status" -eq 0 ]
+    [[ "$stderr" == *"fp-apply summary: w2"* ]]
+    [[ "$stderr" == *"(dry run: planned, not set)"* ]]
+    [[ "$stderr" == *"then 1 later prediction kept these limits"* ]]
+    # stderr a pipe: nothing unless asked; a terminal: the summary
+    run --separate-stderr fpa -n --no-pass "$BATS_TEST_TMPDIR/p.jsonl"
+    [ "$status" -eq 0 ]
+    [ -z "$stderr" ]
+    script -qec "'$FP_BIN/fp-apply' -n --no-pass '$BATS_TEST_TMPDIR/p.jsonl' > '$BATS_TEST_TMPDIR/out'" /dev/null > "$BATS_TEST_TMPDIR/tty"
+    grep -q 'fp-apply summary: w1' "$BATS_TEST_TMPDIR/tty"
+    [ "$(jq -r .type "$BATS_TEST_TMPDIR/out")" = allocation ]
+    script -qec "'$FP_BIN/fp-apply' --no-summary -n --no-pass '$BATS_TEST_TMPDIR/p.jsonl' > /dev/null" /dev/null > "$BATS_TEST_TMPDIR/tty"
+    (! grep -q summary "$BATS_TEST_TMPDIR/tty")
+}

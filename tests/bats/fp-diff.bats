@@ -122,7 +122,24 @@ EOF
     run --separate-stderr fpd --table "$D/run.jsonl"
     [ "$status" -eq 0 ]
     [[ "$stderr" == *"actuals: 1 scored (workloads), 1 unmatched, 0 failed"* ]]
-    [[ "$stderr" =~ cpu_cores\ +1\ +1\ +0\ +1 ]]
+    [[ "$stderr" =~ cpu_cores\ +1\ +100\ %\ +0\ %\ +1\ core-h ]]
+}
+
+@test "--table writes numbers with units and readable magnitudes, no exponents" {
+    run --separate-stderr fpd --table "$D/run.jsonl"
+    [ "$status" -eq 0 ]
+    # under_rate and slack in percent, the waste in core-h and MiB-h (0.1 GB-h)
+    [[ "$stderr" =~ mem_bytes\ +1\ +0\ %\ +25\ %\ +95\.4\ MiB-h ]]
+    [[ "$stderr" == *"p50 0 %  p90 100 %"* ]]
+    ! [[ "$stderr" =~ [0-9]e[+-][0-9] ]]
+    # the comparison of two actuals: bytes in MiB, cores
+    printf '%s\n' '{"schema":1,"type":"actual","id":"x","t":10,"mem_bytes_peak":270841000,"cpu_cores_peak":1.5}' > "$D/a.jsonl"
+    printf '%s\n' '{"schema":1,"type":"actual","id":"x","t":10,"mem_bytes_peak":170841000,"cpu_cores_peak":2.5}' > "$D/b.jsonl"
+    run --separate-stderr fpd --table "$D/a.jsonl" "$D/b.jsonl"
+    [ "$status" -eq 0 ]
+    [[ "$stderr" =~ mem_bytes_peak\ +258\.3\ MiB\ +162\.9\ MiB ]]
+    [[ "$stderr" =~ cpu_cores_peak\ +1\.50\ cores\ +2\.50\ cores ]]
+    ! [[ "$stderr" =~ [0-9]e[+-][0-9] ]]
 }
 
 @test "--actual and --quantile choose what is scored" {
@@ -408,9 +425,9 @@ svg_points() { grep -o "class=\"$2\" data-points=\"[0-9]*\"" "$1" | grep -o '[0-
     xmllint --noout "$D/w2.svg"
     [ "$(svg_points "$D/w2.svg" use)" = 1 ]
     [ -z "$(svg_points "$D/w2.svg" band)" ]
-    # empty input: a chart that says so
+    # empty input: a chart that says so, and exit 4 (issue 15)
     run --separate-stderr fpd --svg "$D/e.svg" /dev/null
-    [ "$status" -eq 0 ]
+    [ "$status" -eq 4 ]
     xmllint --noout "$D/e.svg"
     grep -q '>no data</text>' "$D/e.svg"
 }
@@ -691,8 +708,9 @@ listed_ids() { grep -o 'id="[^"]*"' "$1" | sort -u | sed 's/id="\(.*\)"/\1/' | s
     xmllint --noout "$D/long.svg"
     n=$(svg_points "$D/long.svg" use)
     [ "$n" -ge 10000 ] && [ "$n" -le 20000 ]
-    # spread over the whole run: the x axis reaches the last sample
-    grep -q '>45000</text>' "$D/long.svg"
+    # spread over the whole run: the x axis reaches the last sample (12.5 h)
+    grep -q '>time since start (h)</text>' "$D/long.svg"
+    grep -q '>14</text>' "$D/long.svg"
 }
 
 @test "--svg writes through a FIFO; --svg and --textfile follow symlinks; links to nothing and directories refused (issue 14)" {
@@ -749,4 +767,74 @@ listed_ids() { grep -o 'id="[^"]*"' "$1" | sort -u | sed 's/id="\(.*\)"/\1/' | s
     run --separate-stderr fpd --no-pass --textfile "$D/null.prom" "$D/c.jsonl"
     [ "$status" -eq 0 ]
     [ -c "$D/null.prom" ]
+}
+
+# Score records of ten models at p50, p90 and p99 close together (as
+# tests/bench/report.sh writes them for a benchmark), for the trade-off chart.
+crowded_scores() {
+    local m q i=0 s v
+    for m in request history oracle linear knn lstm gru transformer auto vpa; do
+        i=$((i + 1))
+        for q in p50 p90 p99; do
+            case $q in
+                p50) s=$(awk -v i=$i 'BEGIN { print 0.50 + i * 0.004 }'); v=$(awk -v i=$i 'BEGIN { print 0.06 + i * 0.002 }') ;;
+                p90) s=$(awk -v i=$i 'BEGIN { print 0.52 + i * 0.006 }'); v=$(awk -v i=$i 'BEGIN { print 0.02 - i * 0.001 }') ;;
+                p99) s=$(awk -v i=$i 'BEGIN { print 0.55 + i * 0.01 }'); v=0 ;;
+            esac
+            jq -cn --arg m "$m" --arg q "$q" --argjson s "$s" --argjson v "$v" \
+                '{schema:1,type:"score",model:$m,quantile:$q,samples:{resources:{mem_bytes:{slack:$s,under_rate:$v}}}}'
+        done
+    done
+}
+
+@test "every chart kind renders to a PNG that is not blank; labels never overlap; one colour per series; MiB, not SI (issue 15)" {
+    need_cmd xmllint libxml2-utils
+    need_cmd rsvg-convert librsvg2-bin
+    need_cmd python3
+    local chk="python3 $FP_TOP_SRCDIR/tests/bats/svg-check.py" k
+    chart_input
+    crowded_scores > "$D/scores.jsonl"
+    fpd --no-pass --svg "$D/band-cpu.svg" "$D/c.jsonl"
+    fpd --no-pass --svg "$D/band-mem.svg" --resource mem_bytes "$D/c.jsonl"
+    fpd --no-pass --svg "$D/tradeoff.svg" --chart tradeoff "$D/c.jsonl"
+    fpd --no-pass --svg "$D/crowded.svg" --chart tradeoff --resource mem_bytes "$D/scores.jsonl"
+    for k in band-cpu band-mem tradeoff crowded; do
+        xmllint --noout "$D/$k.svg"
+        rsvg-convert -o "$D/$k.png" "$D/$k.svg"
+        [ -s "$D/$k.png" ]
+        $chk png "$D/$k.png"
+        $chk boxes "$D/$k.svg"
+    done
+    # thirty labels among ten series, drawn and apart; ten colours
+    [ "$(grep -c '<circle class="point"' "$D/crowded.svg")" -eq 30 ]
+    [ "$(grep -c '<text class="label"' "$D/crowded.svg")" -eq 30 ]
+    $chk colors "$D/crowded.svg"
+    $chk colors "$D/tradeoff.svg"
+    # memory in binary units (250 MB peak: MiB ticks), never SI's k, M, G
+    grep -q '>MiB</text>' "$D/band-mem.svg"
+    ! grep -Eq '>[0-9.]+[kMGT]</text>' "$D/band-mem.svg"
+    grep -q '>cores</text>' "$D/band-cpu.svg"
+    # shares in percent
+    grep -q 'slack (% of the allocation unused)' "$D/tradeoff.svg"
+}
+
+@test "--svg of an input without samples (or nothing to score): says so and exits 4; the chart still says no data (issue 15)" {
+    need_cmd xmllint libxml2-utils
+    chart_input
+    grep -v '"type":"sample"' "$D/c.jsonl" > "$D/nosamples.jsonl"
+    run --separate-stderr fpd --no-pass --svg "$D/n.svg" "$D/nosamples.jsonl"
+    [ "$status" -eq 4 ]
+    [[ "$stderr" == *"--svg $D/n.svg: no sample of cpu_cores in the input: no usage to draw"* ]]
+    xmllint --noout "$D/n.svg"
+    run --separate-stderr fpd --no-pass --svg "$D/t.svg" --chart tradeoff "$D/nosamples.jsonl"
+    [ "$status" -eq 4 ]
+    [[ "$stderr" == *"nothing to draw"* ]]
+    grep -q 'class="nodata"' "$D/t.svg"
+    # an empty input
+    run --separate-stderr fpd --no-pass --svg "$D/e.svg" < /dev/null
+    [ "$status" -eq 4 ]
+    # with samples: 0, as before
+    run --separate-stderr fpd --no-pass --svg "$D/ok.svg" "$D/c.jsonl"
+    [ "$status" -eq 0 ]
+    [ -z "$stderr" ]
 }

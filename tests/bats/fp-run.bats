@@ -471,3 +471,42 @@ own_cg_dirs() {
     [ "$status" -eq 3 ]
     [[ "$stderr" == *"warning: this run was not added"* ]]
 }
+
+@test "a human summary: on a terminal's stderr by default, records on stdout unchanged; quiet in a pipe; --summary, --no-summary (issue 15)" {
+    need_root
+    need_cmd script util-linux
+    local M=$FP_TOP_SRCDIR/share/fp/default-model.json
+    # stderr a terminal (script's pty), stdout a file: the summary on the terminal
+    script -qec "'$FP_BIN/fp-run' -n --no-history -i 0.1 -w 0.3 -m '$M' -- sleep 0.6 > '$P/out.jsonl'" /dev/null > "$P/tty"
+    cat "$P/tty"
+    grep -q 'fp-run summary: sleep-' "$P/tty"
+    grep -q 'ended: exit status 0 after' "$P/tty"
+    grep -Eq 'predicted at [0-9.]+ (s|ms) by knn:default-model' "$P/tty"
+    grep -Eq '^ +memory +p50 [0-9.]+ ([KMG]i)?B, p90 [0-9.]+ ([KMG]i)?B, p99 [0-9.]+ ([KMG]i)?B' "$P/tty"
+    grep -Eq 'limits at .*reason: prediction \(dry run: planned, not set\)' "$P/tty"
+    grep -Eq '^ +memory +high [0-9.]+ ([KMG]i)?B, max [0-9.]+ ([KMG]i)?B \(p99 x 1.15' "$P/tty"
+    grep -Eq '^  used' "$P/tty"
+    grep -Eq '^ +memory +peak [0-9.]+ ([KMG]i)?B, mean .*, no OOM kill' "$P/tty"
+    # sleep uses nothing of what the model gives it: over-provisioned, not harmed
+    grep -Eq '^  verdict: over-provisioned, not harmed' "$P/tty"
+    grep -Eq '^ +memory +over: .* of [0-9.]+ ([KMG]i)?B allocated, slack [0-9]+ %' "$P/tty"
+    # the records are the records: JSON only
+    jq -e . "$P/out.jsonl" > /dev/null
+    (! grep -q summary "$P/out.jsonl")
+    # --no-summary on a terminal: nothing
+    script -qec "'$FP_BIN/fp-run' --no-summary -n --no-history -i 0.1 -w 0.3 -m '$M' -- true > /dev/null" /dev/null > "$P/tty2"
+    (! grep -q 'summary' "$P/tty2")
+    # stderr a pipe (cron, scripts): no summary unless asked
+    run --separate-stderr fpr -n --no-history -i 0.1 -w 0.3 -m "$M" -- sleep 0.4
+    [ "$status" -eq 0 ]
+    [[ "$stderr" != *summary* ]]
+    run --separate-stderr fpr -s -n --no-history -i 0.1 -w 0.3 -m "$M" -- sleep 0.4
+    [ "$status" -eq 0 ]
+    [[ "$stderr" == *"fp-run summary: sleep-"* ]]
+    [[ "$stderr" == *"verdict: "* ]]
+    jq -e . <<<"$output" > /dev/null
+    # without a model: what was not done is said
+    run --separate-stderr fpr --summary -n --no-history -i 0.1 -w 0.1 -m "$P/none.json" -- true
+    [ "$status" -eq 0 ]
+    [[ "$stderr" == *"predicted: nothing (no prediction was made)"* ]]
+}

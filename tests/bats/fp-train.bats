@@ -116,7 +116,7 @@ setup() {
 }
 
 @test "progress and validation metrics on stderr; -q is quiet" {
-    run --separate-stderr fpt --epochs 5 -o "$D/m.json" "$D/train.jsonl"
+    run --separate-stderr fpt --progress --epochs 5 -o "$D/m.json" "$D/train.jsonl"
     [ "$status" -eq 0 ]
     [ -z "$output" ]
     [[ "$stderr" == *"epoch 1/5"* ]]
@@ -125,6 +125,36 @@ setup() {
     run --separate-stderr fpt -q -o "$D/m.json" "$D/train.jsonl"
     [ "$status" -eq 0 ]
     [ -z "$stderr" ]
+}
+
+@test "progress with elapsed time and what remains: redrawn in place on a terminal, quiet in a pipe unless --progress (issue 15)" {
+    need_cmd script util-linux
+    # a pipe (cron, scripts): no progress, the report still there
+    run --separate-stderr fpt --epochs 5 -o "$D/m.json" "$D/train.jsonl"
+    [ "$status" -eq 0 ]
+    [[ "$stderr" != *"epoch "* ]]
+    [[ "$stderr" != *"elapsed"* ]]
+    [[ "$stderr" == *"validation coverage cpu_cores"* ]]
+    # asked for: a line per epoch, with elapsed time and an estimate of what remains
+    run --separate-stderr fpt --progress --epochs 5 -o "$D/m.json" "$D/train.jsonl"
+    [ "$status" -eq 0 ]
+    [ "$(grep -c '^fp-train: epoch [1-5]/5 ' <<<"$stderr")" -eq 5 ]
+    grep -Eq '^fp-train: epoch 1/5 .*  elapsed [0-9.]+ m?s, (at most|about) [0-9.]+ m?s left$' <<<"$stderr"
+    # without validation the remaining epochs are known: "about"
+    run --separate-stderr fpt --progress --val-frac 0 --no-calibrate --epochs 4 -o "$D/m.json" "$D/train.jsonl"
+    [ "$status" -eq 0 ]
+    grep -Eq '^fp-train: epoch 2/4  train loss [0-9.]+  elapsed .*, about .* left$' <<<"$stderr"
+    [[ "$stderr" != *"validation loss"* ]]
+    # a terminal: one line redrawn in place (carriage returns, erase to the end of line)
+    script -qec "'$FP_BIN/fp-train' --epochs 5 -o '$D/t.json' '$D/train.jsonl'" /dev/null > "$D/tty"
+    grep -q $'\r''fp-train: epoch 5/5 ' "$D/tty"
+    grep -q 'elapsed .* left' "$D/tty"
+    [ "$(grep -c $'\033\\[K' "$D/tty")" -ge 1 ]
+    # --no-progress, or -q, on a terminal: none
+    script -qec "'$FP_BIN/fp-train' --no-progress --epochs 5 -o '$D/t.json' '$D/train.jsonl'" /dev/null > "$D/tty2"
+    (! grep -q 'epoch ' "$D/tty2")
+    script -qec "'$FP_BIN/fp-train' -q --epochs 5 -o '$D/t.json' '$D/train.jsonl'" /dev/null > "$D/tty3"
+    [ ! -s "$D/tty3" ]
 }
 
 @test "linear: a held-out workload's cpu_cores p50 is within 5% of 2x+1" {

@@ -105,6 +105,20 @@ readme_run() { # NAME [TIMEOUT]
     [ "$(jq -sc '[.[].type] | unique' "$P/out")" = '["actual","allocation","error","prediction"]' ]
 }
 
+@test "README: summary" {
+    need_root
+    need_cmd stress-ng
+    readme_run summary 120
+    [ "$status" -eq 0 ]
+    # the records in the file, the summary on stderr, as shown
+    jq -e . "$P/sb/run.jsonl" > /dev/null
+    [ ! -s "$P/out" ]
+    grep -q '^fp-run summary: stress-ng-' "$P/err"
+    grep -Eq '^  limits at .*reason: prediction \(dry run: planned, not set\)' "$P/err"
+    grep -Eq '^    memory +peak [0-9.]+ MiB, mean [0-9.]+ MiB, no OOM kill$' "$P/err"
+    grep -Eq '^  verdict: (over-provisioned|fits|under-provisioned)' "$P/err"
+}
+
 @test "README: tour" {
     readme_run tour 120
     [ "$status" -eq 0 ]
