@@ -247,7 +247,7 @@ EOF
     sleep 7
     hi_sd=$(systemctl show -P MemoryHigh "$unit"); mx_sd=$(systemctl show -P MemoryMax "$unit")
     hi_k=$(cat "/sys/fs/cgroup/system.slice/$unit/memory.high"); mx_k=$(cat "/sys/fs/cgroup/system.slice/$unit/memory.max")
-    wait $pid; st=$?
+    st=0; wait $pid || st=$?   # (not `wait; st=$?`: bats' ERR trap fires under set +e)
     set -e
     cat "$BATS_TEST_TMPDIR/err"
     echo "exit $st; during the run: MemoryHigh=$hi_sd MemoryMax=$mx_sd kernel high=$hi_k max=$mx_k"
