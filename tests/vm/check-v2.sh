@@ -40,6 +40,13 @@ bail() {
     exit 1
 }
 
+# make check: the VM suite takes minutes (an image, a boot, tests under
+# software emulation), so it runs in CI and when asked for
+if [ -z "${CI:-}" ] && [ "${FP_VM_TESTS:-}" != 1 ] && [ -n "${FP_VM_MAKE_CHECK:-}" ]; then
+    echo "check-v2: SKIP: the systemd + cgroup v2 VM suite takes minutes: FP_VM_TESTS=1 make check runs it (CI always does; make check-vm runs it alone)" >&2
+    echo "1..0 # SKIP the systemd + cgroup v2 VM suite (minutes): set FP_VM_TESTS=1; CI runs it"
+    exit "$skip_status"
+fi
 command -v "${FP_VM_QEMU:-qemu-system-x86_64}" >/dev/null 2>&1 \
     || skip "qemu-system-x86_64 not found (Debian: apt-get install qemu-system-x86)"
 if [ "${VM_ACCEL:-tcg}" = kvm ] && [ ! -w /dev/kvm ]; then
