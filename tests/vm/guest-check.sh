@@ -1,8 +1,10 @@
 #!/bin/bash
 # tests/vm/guest-check.sh - runs INSIDE the fp test VM (called by check-v2.sh
-# through run.sh), as root, from the login session: unpacks the tree onto the
-# VM's own disk (/root/fp; builds on the 9p share are slow), builds fp
-# (autoreconf -fi && ./configure && make -j2), then runs in-vm-tests.sh, whose
+# through run.sh), as root, from the login session: unpacks the tree built
+# natively in a chroot of this image (/mnt/out/build.tar, native-build.sh)
+# onto the VM's own disk at /root/fp, or else unpacks the sources there and
+# builds fp (autoreconf -fi && ./configure && make -j2; builds on the 9p
+# share are slow), then runs in-vm-tests.sh, whose
 # TAP goes to /mnt/out/v2.tap. Build output: /mnt/out/build.log. Timings:
 # lines "FP-VM-TIME step=seconds" and /mnt/out/timings.
 set -uo pipefail
@@ -23,11 +25,17 @@ step() { # NAME COMMAND... (output to build.log; a failing step ends the run)
     fi
 }
 : > "$out/build.log"
-rm -rf "$dst" && mkdir -p "$dst" && tar -xf "$out/src.tar" -C "$dst" || { echo "FP-VM-FAIL unpack"; exit 3; }
+rm -rf "$dst" && mkdir -p "$dst" || { echo "FP-VM-FAIL mkdir $dst"; exit 3; }
 cd "$dst"
-step autoreconf autoreconf -fi
-step configure ./configure
-step make make -j"$(nproc)"
+if [ -s "$out/build.tar" ]; then
+    # built natively in a chroot of this image, at this path (native-build.sh)
+    step unpack-build tar -xf "$out/build.tar" -C "$dst"
+else
+    tar -xf "$out/src.tar" -C "$dst" || { echo "FP-VM-FAIL unpack"; exit 3; }
+    step autoreconf autoreconf -fi
+    step configure ./configure
+    step make make -j"$(nproc)"
+fi
 t0=$(date +%s.%N)
 bash tests/vm/in-vm-tests.sh > "$out/v2.tap" 2> "$out/v2.err"
 rc=$?
