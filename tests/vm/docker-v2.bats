@@ -57,6 +57,9 @@ hc_mem() { docker inspect -f '{{.HostConfig.Memory}}' "$1"; }
     set -e
     cat "$P/err"
     echo "exit $st; during the run: engine Memory=$eng, kernel memory.max=$kmax"
+    echo "after: scope MemoryMax=$(systemctl show -P MemoryMax "docker-$id.scope" 2>&1) kernel=$(cat "$cg/memory.max" 2>&1)"
+    echo "cgroups named after the container: $(find /sys/fs/cgroup -name "*$id*" 2>/dev/null | tr '\n' ' ')"
+    echo "$(grep -H . "$cg"/memory.max "$cg"/*/memory.max 2>/dev/null | head -5)"
     jq -c 'select(.type=="allocation") | {t, reason, ok, object, backend, mem_max: .limits.mem_max_bytes}' "$out"
     [ "$st" -eq 3 ]
     [ "$(jq -r 'select(.type=="actual") | .exit_code' "$out")" = 3 ]
