@@ -52,7 +52,13 @@ hc_mem() { docker inspect -f '{{.HostConfig.Memory}}' "$1"; }
     timeout -k 5 240 "$FP_BIN/fp-run" -m "$MODEL" --no-history --every 2 --docker fpv-one > "$out" 2> "$P/err" 3>&- &
     pid=$!
     sleep 6
-    eng=$(hc_mem fpv-one); kmax=$(cat "$cg/memory.max" 2>/dev/null)
+    # the engine's value reaches the kernel through runc a moment after the
+    # engine has it (seconds on a loaded, emulated machine): wait for it
+    for _ in $(seq 40); do
+        eng=$(hc_mem fpv-one); kmax=$(cat "$cg/memory.max" 2>/dev/null)
+        [ "$eng" != 0 ] && [ "$eng" = "$kmax" ] && break
+        sleep 0.5
+    done
     st=0; wait $pid || st=$?   # (not `wait; st=$?`: bats' ERR trap fires under set +e)
     set -e
     cat "$P/err"
@@ -65,12 +71,13 @@ hc_mem() { docker inspect -f '{{.HostConfig.Memory}}' "$1"; }
     [ "$(jq -r 'select(.type=="actual") | .exit_code' "$out")" = 3 ]
     [ "$(jq -r 'select(.type=="actual") | .target.cgroup' "$out")" = "/system.slice/docker-$id.scope" ]
     [ "$(jq -s '[.[] | select(.type=="allocation" and .ok)] | length' "$out")" -ge 1 ]
-    [ -z "$(jq -r --arg id "$id" 'select(.type=="allocation") | select(.object != $id or .backend != "docker") | .object' "$out")" ]
+    # (a "hold" touches nothing: it names no object)
+    [ -z "$(jq -r --arg id "$id" 'select(.type=="allocation" and .reason != "hold") | select(.object != $id or .backend != "docker") | .object' "$out")" ]
     # the engine and the kernel agree, on a value an allocation asked for
     [ "$eng" -gt 0 ]
     [ "$eng" = "$kmax" ]
     found=0
-    for v in $(jq -r 'select(.type=="allocation" and .ok) | .changes[] | select(.knob == "Memory") | .value' "$out"); do
+    for v in $(jq -r 'select(.type=="allocation" and .ok) | .changes[]? | select(.knob == "Memory") | .value' "$out"); do
         [ "$v" = "$eng" ] && found=1
     done
     [ "$found" = 1 ]

@@ -257,7 +257,8 @@ EOF
     [ "$(jq -r 'select(.type=="actual") | .exit_code' "$out")" = 3 ]
     [ "$(jq -s '[.[] | select(.type=="allocation" and .ok)] | length' "$out")" -ge 1 ]
     # every allocation is for the unit itself, through systemd
-    [ -z "$(jq -r --arg u "$unit" 'select(.type=="allocation") | select(.object != $u or .backend != "systemd") | .object' "$out")" ]
+    # (a "hold" touches nothing: it names no object)
+    [ -z "$(jq -r --arg u "$unit" 'select(.type=="allocation" and .reason != "hold") | select(.object != $u or .backend != "systemd") | .object' "$out")" ]
     # systemd and the kernel agree, and both have a limit fp-run set
     [ "$hi_sd" = "$hi_k" ] && [ "$mx_sd" = "$mx_k" ]
     [ "$mx_sd" != infinity ]
