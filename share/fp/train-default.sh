@@ -44,6 +44,8 @@
 #      byte. Rerunning capture-local.sh makes a new LOCAL file, hence a
 #      new model: commit both.
 # fp-predict and fp-run use the installed copy when no model is named.
+# FP_TRAIN_REPLAYED=FILE: use FILE as the replays of every eager task (what
+# step 1's loop writes, in the same order) instead of replaying again.
 # Cite the trace (J. Bader, N. Diedrich, L. Thamsen, O. Kao, "Predicting
 # Dynamic Memory Requirements for Scientific Workflow Tasks", IEEE BigData
 # 2023) with any result of this model.
@@ -69,10 +71,17 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/fp-default.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 find "$data/eager" -name '*_cpu.csv.gz' | LC_ALL=C sort > "$tmp/tasks"
 n=$(wc -l < "$tmp/tasks")
-echo "train-default: replaying $n eager tasks" >&2
-while IFS= read -r f; do
-    "$bin/fp-capture" --replay "$f" -w 2 --no-samples | jq -c 'del(.host)'
-done < "$tmp/tasks" > "$tmp/all-eager.jsonl"
+if [ -n "${FP_TRAIN_REPLAYED:-}" ]; then
+    # the replays of an earlier run (the same command's output, in task
+    # order; the replay is the slow part: ~20 min on 2 loaded cores)
+    echo "train-default: the $n eager tasks' replays from $FP_TRAIN_REPLAYED" >&2
+    cp "$FP_TRAIN_REPLAYED" "$tmp/all-eager.jsonl"
+else
+    echo "train-default: replaying $n eager tasks" >&2
+    while IFS= read -r f; do
+        "$bin/fp-capture" --replay "$f" -w 2 --no-samples | jq -c 'del(.host)'
+    done < "$tmp/tasks" > "$tmp/all-eager.jsonl"
+fi
 # every task replayed, or the representatives (and so the model) would
 # silently depend on which replays failed
 nf=$(grep -c '"type":"fingerprint"' "$tmp/all-eager.jsonl" || true)
