@@ -79,8 +79,8 @@ fi
 die() { echo "run.sh: ERROR: $*" >&2; exit 125; }
 command -v "$qemu" >/dev/null 2>&1 || die "$qemu not found (Debian: apt-get install qemu-system-x86)"
 if [ -z "$image" ]; then
-    image=$(timeout -k 10 "${FP_VM_IMAGE_TIMEOUT:-1800}" "$here/build-image.sh" | tail -n 1) \
-        || die "no VM image (build-image.sh failed or took longer than ${FP_VM_IMAGE_TIMEOUT:-1800}s)"
+    image=$(timeout -k 10 "${FP_VM_IMAGE_TIMEOUT:-3000}" "$here/build-image.sh" | tail -n 1) \
+        || die "no VM image (build-image.sh failed or took longer than ${FP_VM_IMAGE_TIMEOUT:-3000}s)"
 fi
 for f in rootfs.ext4 vmlinuz initrd.img; do
     [ -s "$image/$f" ] || die "$image/$f missing"
