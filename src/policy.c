@@ -509,7 +509,9 @@ void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_pre
                 if (st->cpu_demand > 0 && qv < cfloor) {
                     qv = round_up(cfloor, rp->step);
                     if (ceil_ > 0 && qv > ceil_) qv = ceil_;
-                    add_why(tmp, sizeof tmp, "; quota raised to demand + margin %g", qv);
+                    char qb[32];
+                    add_text(tmp, sizeof tmp, "; quota raised to demand + margin ",
+                             fp_fmt(qv, FP_UNIT_CORES, qb, sizeof qb));
                 }
                 double m = settle(rp, (fp_resource)r, CUR(st, o, cpu_max_cores), qv, may_shrink, tmp, sizeof tmp);
                 /* a shrink limited by max_down, or a quota kept by
@@ -534,11 +536,13 @@ void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_pre
                 snprintf(nb, sizeof nb, "; novel (%.3g > %g): generous first limit", p->novelty,
                          pol->novel_above);
                 size_t k = strlen(why);
-                snprintf(why + k, FP_WHY_MAX - k, "%s %.0f", nb, v);
+                char vb[32];
+                snprintf(why + k, FP_WHY_MAX - k, "%s %s", nb, fp_fmt_bytes(v, vb, sizeof vb));
             }
             double high = v, max;
             if (high < mem_floor) {
-                add_why(why, FP_WHY_MAX, "; raised to usage + margin + growth %.0f", mem_floor);
+                char fb[32];
+        add_text(why, FP_WHY_MAX, "; raised to usage + margin + growth ", fp_fmt_bytes(mem_floor, fb, sizeof fb));
                 high = round_up(mem_floor, rp->step);
             }
             max = round_up(high * pol->mem_max_over_high, rp->step);
@@ -605,9 +609,11 @@ void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_pre
             mem_raise(pol, fl, ch, cm, false, ceil_, &high, &max);
             if (!isnan(ch) && high > ch) d->want.mem_high_bytes = high;
             if (!isnan(cm) && max > cm) d->want.mem_max_bytes = max;
-            snprintf(d->why[FP_RES_MEM], FP_WHY_MAX, "usage %.0f growing %.0f B/s passed the "
-                     "growth floor %.0f: soft raised to %.0f", o->mem_bytes,
-                     st->mem_rate > 0 ? st->mem_rate : 0, fl, high);
+            char b1[32], b2[32], b3[32], b4[32];
+            snprintf(d->why[FP_RES_MEM], FP_WHY_MAX, "usage %s growing %s passed the "
+                     "growth floor %s: soft raised to %s", fp_fmt_bytes(o->mem_bytes, b1, sizeof b1),
+                     fp_fmt(st->mem_rate > 0 ? st->mem_rate : 0, FP_UNIT_BYTES_PS, b2, sizeof b2),
+                     fp_fmt_bytes(fl, b3, sizeof b3), fp_fmt_bytes(high, b4, sizeof b4));
             reason = "growth";
         }
     }
@@ -625,10 +631,12 @@ void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_pre
             if (bh > bump) bh = bump;
             if (d->want.mem_high_bytes < bh) d->want.mem_high_bytes = bh;
         }
+        char b1[32], b2[32];
         snprintf(d->why[FP_RES_MEM], FP_WHY_MAX,
-                 "OOM kill (%g -> %g): memory raised to max(+%g, x%g) = %.0f",
+                 "OOM kill (%g -> %g): memory raised to max(+%s, x%g) = %s",
                  st->oom_seen >= 0 ? o->oom_kills - 1 : 0, o->oom_kills,
-                 pol->oom_bump_bytes, pol->oom_bump_factor, bump);
+                 fp_fmt_bytes(pol->oom_bump_bytes, b1, sizeof b1), pol->oom_bump_factor,
+                 fp_fmt_bytes(bump, b2, sizeof b2));
         reason = "oom";
     }
     if (throttled && pol->res[FP_RES_CPU].enabled && pol->cpu_hard) {
@@ -639,9 +647,11 @@ void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_pre
             if (v > cur && d->want.cpu_max_cores < v) {
                 d->want.cpu_max_cores = v;
                 if (d->want.cpu_weight_cores < v) d->want.cpu_weight_cores = v;
+                char b1[32];
                 snprintf(d->why[FP_RES_CPU], FP_WHY_MAX,
-                         "throttled more than %g%% of the time for %d looks: quota x%g = %g",
-                         pol->throttle_frac * 100, pol->throttle_streak, pol->throttle_bump, v);
+                         "throttled more than %g%% of the time for %d looks: quota x%g = %s",
+                         pol->throttle_frac * 100, pol->throttle_streak, pol->throttle_bump,
+                         fp_fmt(v, FP_UNIT_CORES, b1, sizeof b1));
                 if (!reason || strcmp(reason, "prediction") == 0) reason = "throttling";
             }
         }
@@ -785,22 +795,28 @@ void fp_policy_press(const fp_policy *pol, const fp_capacity *cap, const fp_obse
          * without fp */
         if (up_h) d->want.mem_high_bytes = high;
         d->want.mem_max_bytes = FP_UNLIMITED;
-        snprintf(why, FP_WHY_MAX, "at its hard limit at the machine's memory (%.0f): "
-                 "hard limit removed", ceil_);
+        char cb[32];
+        snprintf(why, FP_WHY_MAX, "at its hard limit at the machine's memory (%s): "
+                 "hard limit removed", fp_fmt_bytes(ceil_, cb, sizeof cb));
         snprintf(d->reason, sizeof d->reason, "pressure");
         return;
     }
     if (!up_h && !up_m) {
-        snprintf(why, FP_WHY_MAX, "pressed against its limits at the %s (%.0f)",
-                 rp->ceiling > 0 ? "policy's ceiling" : "machine's memory", ceil_);
+        char cb[32];
+        snprintf(why, FP_WHY_MAX, "pressed against its limits at the %s (%s)",
+                 rp->ceiling > 0 ? "policy's ceiling" : "machine's memory", fp_fmt_bytes(ceil_, cb, sizeof cb));
         return;
     }
     if (up_h) d->want.mem_high_bytes = high;
     if (up_m) d->want.mem_max_bytes = max;
     d->wanted[FP_RES_MEM] = high;
-    snprintf(why, FP_WHY_MAX, "%s at %.0f bytes (growing %.0f B/s): soft %.0f -> %.0f, hard %.0f -> %.0f",
-             at_limit ? "at its hard limit" : "pressing on its soft limit", use,
-             st->mem_rate > 0 ? st->mem_rate : 0, isnan(cur_high) ? -1 : cur_high,
-             up_h ? high : cur_high, isnan(cur_max) ? -1 : cur_max, up_m ? max : cur_max);
+    char bu[32], br[32], bh0[32], bh1[32], bm0[32], bm1[32];
+    snprintf(why, FP_WHY_MAX, "%s at %s (growing %s): soft %s -> %s, hard %s -> %s",
+             at_limit ? "at its hard limit" : "pressing on its soft limit", fp_fmt_bytes(use, bu, sizeof bu),
+             fp_fmt(st->mem_rate > 0 ? st->mem_rate : 0, FP_UNIT_BYTES_PS, br, sizeof br),
+             isnan(cur_high) ? "none" : fp_fmt_bytes(cur_high, bh0, sizeof bh0),
+             fp_fmt_bytes(up_h ? high : cur_high, bh1, sizeof bh1),
+             isnan(cur_max) ? "none" : fp_fmt_bytes(cur_max, bm0, sizeof bm0),
+             fp_fmt_bytes(up_m ? max : cur_max, bm1, sizeof bm1));
     snprintf(d->reason, sizeof d->reason, "pressure");
 }
