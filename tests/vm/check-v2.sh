@@ -71,10 +71,8 @@ if [ -n "${FP_VM_BUILD_IN_VM:-}" ]; then
     echo "check-v2: FP_VM_BUILD_IN_VM set: the VM builds fp" >&2
 else
     srctar=$(mktemp "${TMPDIR:-/tmp}/fp-vm-src.XXXXXX")
-    top=$(cd "$here/../.." && pwd)
-    (cd "$top" && git ls-files -z -c -o --exclude-standard \
-        | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done \
-        | tar --null -T - -cf "$srctar")
+    # the tree run.sh shares with the VM (FP_VM_SRC, else this repository)
+    "$here/src-tar.sh" "${FP_VM_SRC:-$(cd "$here/../.." && pwd)}" "$srctar"
     "$here/native-build.sh" "$image" "$srctar" "$out/build.tar" 2> "$out/native-build.log"
     nrc=$?
     rm -f "$srctar"

@@ -99,14 +99,7 @@ out=$(cd "$out" && pwd)
 rm -f "$out/cmd" "$out/output" "$out/rc" "$out/console.log"
 
 # The tree's files, to unpack onto the VM's disk (builds on 9p are slow).
-if git -C "$src" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-    (cd "$src" && git ls-files -z -c -o --exclude-standard \
-        | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done \
-        | tar --null -T - -cf "$out/src.tar")
-else
-    (cd "$src" && tar --exclude-vcs --exclude='*.o' --exclude='*.lo' --exclude='.libs' \
-        --exclude='.deps' --exclude=autom4te.cache -cf "$out/src.tar" .)
-fi
+"$here/src-tar.sh" "$src" "$out/src.tar"
 
 if [ "$interactive" = 0 ]; then
     if [ "$service" = 1 ]; then
