@@ -113,8 +113,7 @@ capture() { # ARGS... -> $OUT, $status, $fp_pid
     # (one core on an idle machine, less on a loaded one)
     tc=$(jq .task_clock_cores <<<"$smp"); cc=$(jq .cpu_cores <<<"$smp")
     between "$tc" 0.02 1.2 "task clock of a busy shell"
-    between "$tc" "$(awk -v c="$cc" 'BEGIN { print c - 0.15 }')" "$(awk -v c="$cc" 'BEGIN { print c + 0.15 }')" \
-        "task clock against the sample's cpu_cores ($cc)"
+    near "$tc" "$cc" 0.15 "task clock against the sample's cpu_cores ($cc)"
     if [ -n "$(ls /sys/bus/event_source/devices/ | grep -E '^(cpu|cpu_core|cpu_atom|armv8.*)$' || true)" ]; then
         between "$(jq .ipc <<<"$smp")" 0.05 10 "IPC on a machine with a PMU"
     else
@@ -220,8 +219,7 @@ capture() { # ARGS... -> $OUT, $status, $fp_pid
     # (one core on an idle machine, less on a loaded one)
     ref=$(cores_between "$c0" "$t0" "$c1" "$t1")
     between "$ref" 0.02 1.05 "the burner's own CPU (/proc/PID/stat)"
-    between "$(mean_of_samples "$OUT" cpu_cores)" "$(awk -v r="$ref" 'BEGIN { print r - 0.15 }')" \
-        "$(awk -v r="$ref" 'BEGIN { print r + 0.15 }')" "mean cpu of the attached burner against /proc ($ref)"
+    near "$(mean_of_samples "$OUT" cpu_cores)" "$ref" 0.15 "mean cpu of the attached burner against /proc ($ref)"
     smp=$(of_type sample "$OUT" | tail -n 1)
     [ "$(jq .pids <<<"$smp")" = null ]
     [[ "$(jq -r .missing.pids <<<"$smp")" == "attached by pid"* ]]
@@ -263,14 +261,13 @@ capture() { # ARGS... -> $OUT, $status, $fp_pid
     [ "$status" -eq 0 ]
     ref=$(cores_between "$c0" "$t0" "$c1" "$t1")
     between "$ref" 0.02 1.05 "the burner's own CPU (/proc/PID/stat)"
-    lo=$(awk -v r="$ref" 'BEGIN { print r - 0.15 }'); hi=$(awk -v r="$ref" 'BEGIN { print r + 0.15 }')
-    between "$(mean_of_samples "$OUT" cpu_cores)" "$lo" "$hi" "mean cgroup cpu against /proc ($ref)"
+    near "$(mean_of_samples "$OUT" cpu_cores)" "$ref" 0.15 "mean cgroup cpu against /proc ($ref)"
     smp=$(of_type sample "$OUT" | tail -n 1)
     [ "$(jq .pids <<<"$smp")" = 1 ]
     [ "$(jq -r .target.cgroup <<<"$smp")" = "/$name" ]
     # counters cover the whole cgroup (per-CPU cgroup events), though the
     # burner started before fp-capture did
-    between "$(mean_of_samples "$OUT" task_clock_cores)" "$lo" "$hi" "mean task clock of the cgroup against /proc ($ref)"
+    near "$(mean_of_samples "$OUT" task_clock_cores)" "$ref" 0.15 "mean task clock of the cgroup against /proc ($ref)"
 }
 
 @test "the process tree counts every descendant, not just the first process" {

@@ -46,6 +46,13 @@ cores_between() { # CPU0 T0 CPU1 T1
     awk -v c0="$1" -v t0="$2" -v c1="$3" -v t1="$4" 'BEGIN { printf "%.3f\n", (c1 - c0) / (t1 - t0) }'
 }
 
+# Assert |x - ref| <= tol: fp's number against a reference measured in
+# the same run.
+near() { # X REF TOL WHAT
+    between "$1" "$(awk -v r="$2" -v t="$3" 'BEGIN { print r - t }')" \
+        "$(awk -v r="$2" -v t="$3" 'BEGIN { print r + t }')" "$4"
+}
+
 # The mean of a numeric field over the sample records of a file, nulls
 # skipped; SKIP first samples are left out (the first has no rate yet).
 mean_of_samples() { # FILE FIELD [SKIP]
