@@ -76,13 +76,18 @@ capture() { # ARGS... -> $OUT, $status, $fp_pid
     need_cmd unshare util-linux
     need_cmd busybox busybox-static
     # the listener ends when the sender closes (its stdin, a FIFO held open
-    # by fd 3, never ends first); the sender retries until it is listening
+    # by fd 3, never ends first); the sender retries until it is listening.
+    # Traffic before fp's first reading in a namespace is not counted (it
+    # cannot tell a namespace the workload made from one it joined), so the
+    # sender waits ten sampling intervals first: on a fast host the whole
+    # transfer could otherwise come before that reading (seen: 35 of 50 MB).
     mkfifo "$BATS_TEST_TMPDIR/fifo"
     capture -i 0.1 -w 0.5 -- unshare -n sh -c '
         ip link set lo up 2>/dev/null || busybox ip link set lo up
         busybox nc -l -p 5555 < "$1" > /dev/null &
         lp=$!
         exec 3> "$1"
+        sleep 1
         i=0
         until head -c 50000000 /dev/zero | busybox nc 127.0.0.1 5555 2>/dev/null; do
             i=$((i + 1)); [ $i -lt 100 ] || exit 1; sleep 0.1
