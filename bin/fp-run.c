@@ -533,14 +533,14 @@ static const fp_cgroup *wl_cgroup(const wl *w)
     return w->launched ? w->launch.cg : w->cg;
 }
 
-/* Once fp-run has put memory limits in place: ask the kernel to tell it
- * when the workload presses against them (fp/memguard.h), and (v1) arm the
- * usage threshold at the soft limit in place, or 90% of the hard one. */
-static void guard_limits(wl *w)
+/* Before fp-run's first limits: ask the kernel to tell it when the
+ * workload presses against its memory limits (fp/memguard.h). Whether the
+ * guard can hold the workload there (fp_memguard_holds) is what lets the
+ * policy start a novel workload's memory from its own usage. */
+static void guard_open(wl *w)
 {
     const settings *S = w->C->S;
-    const fp_limits *g = &w->ast.granted;
-    if (S->dry_run || (g->mem_high_bytes < 0 && g->mem_max_bytes < 0)) return;
+    if (S->dry_run) return;
     if (!w->guard && !w->guard_tried) {
         w->guard_tried = true;
         const fp_cgroup *cg = wl_cgroup(w);
@@ -558,6 +558,16 @@ static void guard_limits(wl *w)
             fprintf(stderr, "fp-run: %s: warning: %s\n", w->tg.id, why);
         }
     }
+    w->ast.watched = fp_memguard_holds(w->guard);
+}
+
+/* Once fp-run has put memory limits in place: (v1) arm the guard's usage
+ * threshold at the soft limit in place, or 90% of the hard one. */
+static void guard_limits(wl *w)
+{
+    const fp_limits *g = &w->ast.granted;
+    if (w->C->S->dry_run || (g->mem_high_bytes < 0 && g->mem_max_bytes < 0)) return;
+    guard_open(w);
     if (!w->guard) return;
     double warn = g->mem_high_bytes >= 0 ? g->mem_high_bytes
                 : g->mem_max_bytes >= 0 ? 0.9 * g->mem_max_bytes : 0;
@@ -601,6 +611,7 @@ static void press(wl *w)
             fp_memguard_free(w->guard);
             w->guard = NULL;
             w->guard_why = "released at the policy's memory ceiling";
+            w->ast.watched = false;
         }
         return;
     }
@@ -656,6 +667,7 @@ static void decide(wl *w, const fp_prediction *p, double t)
         return;
     }
     fp_decision d;
+    if (p) guard_open(w);
     fp_policy_decide(&C->pol, &C->cap, p, &o, &w->ast, mono(), &d);
     /* a look before the first limits only learns (the CPU time): raises
      * are for limits fp-run put in place */

@@ -33,6 +33,7 @@ void fp_policy_default(fp_policy *p)
     p->agree = 3;
     p->novel_above = 3;
     p->novel_mem_frac = 0;
+    p->novel_anchor = 1;
     p->cpu_margin_frac = 0.25;
     p->oom_bump_bytes = 100 * MiB;
     p->oom_bump_factor = 1.2;
@@ -117,7 +118,7 @@ int fp_policy_from_json(fp_policy *p, const json_t *o, const char *name, fp_err 
     static const char *const top[] = {
         "overcommit", "min_interval_s", "mem_margin_bytes", "mem_margin_frac",
         "mem_max_over_high", "mem_react_s", "mem_rate_tau_s", "agree", "novel_above",
-        "novel_mem_frac", "cpu_margin_frac", "oom_bump_bytes", "oom_bump_factor", "throttle_frac",
+        "novel_mem_frac", "novel_anchor", "cpu_margin_frac", "oom_bump_bytes", "oom_bump_factor", "throttle_frac",
         "throttle_streak", "throttle_bump", "cpu_hard", "reserve_cpu_cores",
         "reserve_mem_bytes", "pids_max", "resources", NULL };
     static const char *const per[] = {
@@ -136,6 +137,7 @@ int fp_policy_from_json(fp_policy *p, const json_t *o, const char *name, fp_err 
         num(o, "agree", 1, FP_AGREE_MAX, &agree, name, "", err) < 0 ||
         num(o, "novel_above", 0, 1e6, &q.novel_above, name, "", err) < 0 ||
         num(o, "novel_mem_frac", 0, 1, &q.novel_mem_frac, name, "", err) < 0 ||
+        num(o, "novel_anchor", 0, 100, &q.novel_anchor, name, "", err) < 0 ||
         num(o, "cpu_margin_frac", 0, 10, &q.cpu_margin_frac, name, "", err) < 0 ||
         qty(o, "oom_bump_bytes", FP_QTY_BYTES, 0, 1e15, &q.oom_bump_bytes, name, "", err) < 0 ||
         num(o, "oom_bump_factor", 1, 100, &q.oom_bump_factor, name, "", err) < 0 ||
@@ -219,7 +221,7 @@ json_t *fp_policy_to_json(const fp_policy *p)
                       "ceiling", r->ceiling, "step", r->step, "hysteresis", r->hysteresis,
                       "max_down", r->max_down));
     }
-    return json_pack("{s:s,s:f,s:f,s:f,s:f,s:f,s:f,s:i,s:f,s:f,s:f,s:f,s:f,s:f,s:i,s:f,s:b,s:f,s:f,s:f,s:o}",
+    return json_pack("{s:s,s:f,s:f,s:f,s:f,s:f,s:f,s:i,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:i,s:f,s:b,s:f,s:f,s:f,s:o}",
                      "overcommit", fp_overcommit_name(p->over),
                      "min_interval_s", p->min_interval_s,
                      "mem_margin_bytes", p->mem_margin_bytes,
@@ -230,6 +232,7 @@ json_t *fp_policy_to_json(const fp_policy *p)
                      "agree", p->agree,
                      "novel_above", p->novel_above,
                      "novel_mem_frac", p->novel_mem_frac,
+                     "novel_anchor", p->novel_anchor,
                      "cpu_margin_frac", p->cpu_margin_frac,
                      "oom_bump_bytes", p->oom_bump_bytes,
                      "oom_bump_factor", p->oom_bump_factor,
@@ -483,6 +486,19 @@ void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_pre
             v = ceil_;
             fp_fmt_resource((fp_resource)r, ceil_, hb, sizeof hb);
             add_text(why, FP_WHY_MAX, "; ceiling ", hb);
+        }
+        if (r == FP_RES_MEM && st->watched && p->has_novelty && p->novelty > pol->novel_above &&
+            !p->has_prior && pol->novel_anchor > 0 && !(pol->novel_mem_frac > 0) && mem_floor > 0) {
+            /* nothing known of this workload: its own usage is the evidence */
+            double a = round_up(fmax(mem_floor * pol->novel_anchor, rp->floor), rp->step);
+            if (a < v) {
+                char nb[120], ab[32];
+                v = a;
+                snprintf(nb, sizeof nb, "; novel (%.3g > %g), no history: from its own usage, "
+                         "growth floor x %g = %s", p->novelty, pol->novel_above, pol->novel_anchor,
+                         fp_fmt_bytes(a, ab, sizeof ab));
+                add_text(why, FP_WHY_MAX, nb, "");
+            }
         }
         d->wanted[r] = v;
         st->recent[r][slot] = v;

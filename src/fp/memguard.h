@@ -101,6 +101,12 @@ void fp_memguard_polled(fp_memguard *g, int fd, short revents);
 int fp_memguard_read(fp_memguard *g, fp_memguard_event *ev);
 
 /* Does the guard pause (v1 oom_kill_disable in effect)? */
+/* Whether the guard can hold the workload at its limits rather than let
+ * the kernel kill it there: v2 (memory.high throttles below memory.max and
+ * memory.events is heard) or v1 with the pause in place and the usage
+ * threshold open. A caller that has such a guard may start a workload's
+ * memory from its own usage (the policy's novel_anchor). */
+bool fp_memguard_holds(const fp_memguard *g);
 bool fp_memguard_pausing(const fp_memguard *g);
 
 /* Close the descriptors; clear oom_kill_disable if the guard set it. */

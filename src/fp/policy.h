@@ -21,11 +21,18 @@
  *   - a shrink is gentle: at most max_down of the current value per change,
  *     and no more often than min_interval_s;
  *   - hysteresis: a change smaller than `hysteresis` (relative) is not made;
- *   - novelty: the first limits of a workload whose prediction says it is
- *     unlike what the model knows (novelty above novel_above) give memory
- *     at least novel_mem_frac of the machine (0, the default: off, the
- *     growth floor and the kernel's notifications cover a low first
- *     limit); later predictions lower it by agreement, gently;
+ *   - novelty: a prediction that says the workload is unlike what the
+ *     model knows (novelty above novel_above) and has no history of it
+ *     (no prior) carries no evidence about its memory: for a target the
+ *     caller watches with a guard that holds it at its limits
+ *     (st->watched, fp/memguard.h), memory is asked from the workload's
+ *     own usage instead, at most the growth-aware floor x novel_anchor
+ *     (1 by default; 0: off, the model's quantile stands). As the
+ *     workload shows more, the floor and the kernel's word raise it.
+ *     Where the caller cannot watch so (fp-apply's one look), the model's
+ *     quantile stands. With novel_mem_frac > 0 the other way instead: the
+ *     first limits give memory at least that share of the machine, lowered
+ *     later by agreement, gently;
  *   - agreement: a prediction that asks for less than is in place lowers a
  *     limit only when `agree` predictions in a row ask for less, and then
  *     to the largest of them (a noisy model does not make limits swing);
@@ -96,6 +103,9 @@ typedef struct fp_policy {
     double novel_above;        /* a prediction this novel (fp_model_novelty) ... */
     double novel_mem_frac;     /* ... gets a first memory limit of at least this
                                   share of the machine (0: off) */
+    double novel_anchor;       /* ... or, watched and without a prior, memory
+                                  of at most the growth floor x this (0: off;
+                                  unused while novel_mem_frac > 0) */
     double cpu_margin_frac;    /* CPU quota at least demand x (1 + this) */
     double oom_bump_bytes, oom_bump_factor;
     double throttle_frac;
@@ -145,6 +155,10 @@ typedef struct fp_apply_state {
     double mem_peak;           /* highest usage seen */
     double recent[FP_RES_COUNT][FP_AGREE_MAX];  /* the last predictions' values */
     int nrecent;               /* predictions seen (the ring holds the last agree) */
+    bool watched;              /* set by the caller: it looks again between
+                                  predictions and a memory guard that holds
+                                  the target at its limits answers the
+                                  kernel (fp_memguard_holds) */
 } fp_apply_state;
 
 #define FP_WHY_MAX 200

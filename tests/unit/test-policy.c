@@ -207,6 +207,57 @@ int main(void)
     ok(d.want.mem_high_bytes == FP_UNSET, "4e: only the first limits are generous (%g)", d.want.mem_high_bytes);
     pol.novel_mem_frac = 0;
 
+    /* 4f. novelty, watched: a novel prediction without a prior, for a
+     * target the caller watches with a guard that holds it, asks memory
+     * from the workload's own usage: 60 MiB x 1.1 + 32 = 98 MiB soft (not
+     * p99 100 x 1.15 = 115), hard 98 x 1.25 = 122.5 -> 123 MiB; never below
+     * the policy's floor (64 MiB, usage 10 MiB); not when unwatched, with a
+     * prior, familiar, anchor 0, an anchor above the prediction, or with
+     * novel_mem_frac (the generous way) */
+    {
+        fp_apply_state s4;
+        p = pred(1.0, 100 * MiB);
+        p.has_novelty = true;
+        p.novelty = 9;
+        o = seen(60 * MiB, 0, 0);
+        memset(&s4, 0, sizeof s4);
+        fp_policy_decide(&pol, &cap, &p, &o, &s4, 60000, &d);
+        is_near(d.want.mem_high_bytes, 115 * MiB, 0, "4f: unwatched: the prediction");
+        memset(&s4, 0, sizeof s4);
+        s4.watched = true;
+        fp_policy_decide(&pol, &cap, &p, &o, &s4, 60000, &d);
+        is_near(d.want.mem_high_bytes, 98 * MiB, 0, "4f: watched and novel: usage 60 MiB x 1.1 + 32 MiB");
+        is_near(d.want.mem_max_bytes, 123 * MiB, 0, "4f: hard 98 x 1.25 rounded up");
+        ok(strstr(d.why[FP_RES_MEM], "own usage") != NULL, "4f: why: %s", d.why[FP_RES_MEM]);
+        is_near(d.wanted[FP_RES_MEM], 98 * MiB, 0, "4f: what the policy wanted is the anchored value");
+        memset(&s4, 0, sizeof s4);
+        s4.watched = true;
+        o = seen(10 * MiB, 0, 0);
+        fp_policy_decide(&pol, &cap, &p, &o, &s4, 60000, &d);
+        is_near(d.want.mem_high_bytes, 64 * MiB, 0, "4f: never below the policy's floor, 64 MiB");
+        o = seen(60 * MiB, 0, 0);
+        struct { const char *what; double novelty; bool prior; double anchor, frac, want; } c[] = {
+            {"with a prior", 9, true, 1, 0, 115},
+            {"familiar (novelty 1)", 1, false, 1, 0, 115},
+            {"novel_anchor 0", 9, false, 0, 0, 115},
+            {"novel_anchor 2: 196 MiB is above the prediction", 9, false, 2, 0, 115},
+            {"novel_mem_frac 0.25: the generous way wins", 9, false, 1, 0.25, 2048},
+        };
+        for (size_t i = 0; i < sizeof c / sizeof *c; i++) {
+            memset(&s4, 0, sizeof s4);
+            s4.watched = true;
+            p.novelty = c[i].novelty;
+            p.has_prior = c[i].prior;
+            pol.novel_anchor = c[i].anchor;
+            pol.novel_mem_frac = c[i].frac;
+            fp_policy_decide(&pol, &cap, &p, &o, &s4, 60000, &d);
+            is_near(d.want.mem_high_bytes, c[i].want * MiB, 0, "4f: %s: %g MiB", c[i].what, c[i].want);
+        }
+        p.has_prior = false;
+        pol.novel_anchor = 1;
+        pol.novel_mem_frac = 0;
+    }
+
     /* 4d. a look between predictions raises to the growth floor: soft 200,
      * hard 250 MiB; usage 100 MiB (floor 142: hold), then 150 MiB 1 s later
      * (50 MiB/s): floor 150 x 1.1 + 32 + 100 = 297 MiB (above 200 x 1.2)
