@@ -3,7 +3,10 @@
 # the shipped default model end as they end without it (same exit status),
 # with no OOM kill, and an error record that says so. Each test prints the
 # memory slack of the first limit and the time to that limit (TAP
-# diagnostics). Needs root (cgroups) and python3; about 2 minutes.
+# diagnostics). The shipped model has seen none of them (novelty 9-13), so
+# their first memory limits come from their own usage (the policy's
+# novel_anchor): tight limits, which the growth floor and the memory guard
+# must raise in time. Needs root (cgroups) and python3; about 2 minutes.
 load helpers
 
 setup() {
@@ -41,6 +44,9 @@ under() {
     [ "$(jq -r 'select(.type=="error") | .harmed' "$P/r.jsonl")" = false ]
     # limits were really put in place, on the workload's own cgroup
     [ "$(jq -s '[.[] | select(.type=="allocation" and .ok and (.limits.mem_max_bytes | type) == "number")] | length' "$P/r.jsonl")" -ge 1 ]
+    # ... and the first came from the workload's own usage, not the model
+    jq -e -s '[.[] | select(.type=="allocation" and .ok and (.limits.mem_max_bytes | type) == "number")][0]
+              | .why.mem_bytes | test("novel .*own usage")' "$P/r.jsonl" > /dev/null
     local peak first t raises
     peak=$(jq -r 'select(.type=="actual") | .mem_bytes_peak' "$P/r.jsonl")
     first=$(jq -s -r '[.[] | select(.type=="allocation" and .ok and (.limits.mem_max_bytes | type) == "number")][0].limits.mem_max_bytes' "$P/r.jsonl")
