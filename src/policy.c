@@ -544,8 +544,11 @@ void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_pre
             break;
         }
         case FP_RES_MEM: {
+            /* the generous way: the request when the workload declared one
+             * (the quantiles were capped at it), else a share of the machine */
             if (!st->applied && p->has_novelty && p->novelty > pol->novel_above &&
-                pol->novel_mem_frac > 0 && cap->mem_bytes * pol->novel_mem_frac > v) {
+                pol->novel_mem_frac > 0 && !p->capped_by[FP_RES_MEM][0] &&
+                cap->mem_bytes * pol->novel_mem_frac > v) {
                 v = round_up(cap->mem_bytes * pol->novel_mem_frac, rp->step);
                 if (ceil_ > 0 && v > ceil_) v = ceil_;
                 char nb[96];

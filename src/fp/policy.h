@@ -31,8 +31,9 @@
  *     workload shows more, the floor and the kernel's word raise it.
  *     Where the caller cannot watch so (fp-apply's one look), the model's
  *     quantile stands. With novel_mem_frac > 0 the other way instead: the
- *     first limits give memory at least that share of the machine, lowered
- *     later by agreement, gently;
+ *     first limits give memory the workload's request when it declared one
+ *     (a prediction capped at it, fp_prediction_cap), else at least that
+ *     share of the machine, lowered later by agreement, gently;
  *   - agreement: a prediction that asks for less than is in place lowers a
  *     limit only when `agree` predictions in a row ask for less, and then
  *     to the largest of them (a noisy model does not make limits swing);

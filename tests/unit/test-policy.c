@@ -205,6 +205,13 @@ int main(void)
     fp_apply_state_commit(&st, &g, 50000);
     fp_policy_decide(&pol, &cap, &p, &o, &st, 50001, &d);
     ok(d.want.mem_high_bytes == FP_UNSET, "4e: only the first limits are generous (%g)", d.want.mem_high_bytes);
+    /* a workload that declared a request (its quantiles capped at it):
+     * the request is the generous value, not a share of the machine */
+    memset(&st, 0, sizeof st);
+    snprintf(p.capped_by[FP_RES_MEM], sizeof p.capped_by[FP_RES_MEM], "req_mem_bytes");
+    fp_policy_decide(&pol, &cap, &p, &o, &st, 50000, &d);
+    is_near(d.want.mem_high_bytes, 115 * MiB, 0, "4e: with a request (capped_by): the request x 1.15, not a quarter of the machine");
+    p.capped_by[FP_RES_MEM][0] = 0;
     pol.novel_mem_frac = 0;
 
     /* 4f. novelty, watched: a novel prediction without a prior, for a
