@@ -213,21 +213,11 @@ static int parse_args(int argc, char **argv, settings *st)
                   "other fp tools)\n", stderr);
             /* fall through */
         case O_META: {
-            char *eq = strchr(optarg, '=');
-            if (!eq || eq == optarg) {
-                fprintf(stderr, "fp-capture: --meta: '%s' is not KEY=VALUE\n", optarg);
+            fp_err merr = {0};
+            if (fp_meta_set(st->meta, optarg, &merr) < 0) {
+                fprintf(stderr, "fp-capture: %s\n", merr.msg);
                 return -1;
             }
-            *eq = 0;
-            if (!strcmp(optarg, "cmd") || !strcmp(optarg, "labels")) {
-                fprintf(stderr, "fp-capture: --meta: '%s' is set by fp-capture itself\n", optarg);
-                return -1;
-            }
-            errno = 0;
-            double v = strtod(eq + 1, &end);
-            json_object_set_new(st->meta, optarg, !errno && end != eq + 1 && !*end && isfinite(v)
-                                                      ? json_real(v) : json_string(eq + 1));
-            *eq = '=';
             break;
         }
         case O_PROCROOT: snprintf(st->roots.proc, FP_PATH_MAX, "%s", optarg); break;

@@ -84,6 +84,7 @@ typedef struct settings {
     char **cmd;
     const char *cmd_stdout;        /* --cmd-stdout FILE|- */
     int cmd_stdout_fd;             /* fp_launch_cfg.stdout_fd */
+    json_t *meta;                  /* --meta KEY=VALUE (owned) */
 } settings;
 
 /* What every workload of one fp-run shares. */
@@ -179,6 +180,8 @@ static void usage(FILE *f)
           "                          0: only once)\n"
           "  -m, --model FILE        the model (default $FP_MODEL, else " DEFAULT_MODEL ")\n"
           "  -P, --policy FILE       policy overrides (JSON; see fp-apply(1))\n"
+          "      --meta KEY=VALUE    the workload's metadata (a number or a string; repeatable),\n"
+          "                          e.g. req_mem_bytes=4e9: its request, which caps predictions\n"
           "  -n, --dry-run           decide and plan, change nothing\n"
           "      --samples           also write the sample records\n"
           "      --history DIR       the history store (default $XDG_DATA_HOME/fp)\n"
@@ -252,13 +255,15 @@ static void settings_free(settings *S)
 {
     for (int i = 0; i < S->nname; i++) regfree(&S->name_re[i]);
     S->nname = 0;
+    json_decref(S->meta);
+    S->meta = NULL;
 }
 
 /* Options into S: 0, 1 for --help/--version (exit 0), -1 usage. */
 static int parse_args(int argc, char **argv, settings *S)
 {
     enum { O_EVERY = 256, O_SAMPLES, O_HISTORY, O_NOHISTORY, O_LEARN, O_ID, O_CGPARENT, O_NOPERF,
-           O_DOCKER, O_WATCH, O_FILTER, O_PAUSE, O_NOPAUSE, O_CGDRIVER, O_UNIT, O_CMDSTDOUT, O_NOSUMMARY };
+           O_DOCKER, O_WATCH, O_FILTER, O_PAUSE, O_NOPAUSE, O_CGDRIVER, O_UNIT, O_CMDSTDOUT, O_NOSUMMARY, O_META };
     static const struct option opts[] = {
         {"interval", required_argument, 0, 'i'}, {"window", required_argument, 0, 'w'},
         {"every", required_argument, 0, O_EVERY}, {"model", required_argument, 0, 'm'},
@@ -271,6 +276,7 @@ static int parse_args(int argc, char **argv, settings *S)
         {"unit", required_argument, 0, O_UNIT}, {"cmd-stdout", required_argument, 0, O_CMDSTDOUT},
         {"oom-pause", no_argument, 0, O_PAUSE}, {"no-oom-pause", no_argument, 0, O_NOPAUSE},
         {"summary", no_argument, 0, 's'}, {"no-summary", no_argument, 0, O_NOSUMMARY},
+        {"meta", required_argument, 0, O_META},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
     memset(S, 0, sizeof *S);
     S->interval = 0.5;
@@ -326,6 +332,14 @@ static int parse_args(int argc, char **argv, settings *S)
         case O_FILTER: if (parse_filter(S, optarg) < 0) return -1; break;
         case O_PAUSE: S->oom_pause = 1; break;
         case O_NOPAUSE: S->oom_pause = 0; break;
+        case O_META: {
+            fp_err merr = {0};
+            if ((!S->meta && !(S->meta = json_object())) || fp_meta_set(S->meta, optarg, &merr) < 0) {
+                fprintf(stderr, "fp-run: %s\n", S->meta ? merr.msg : "out of memory");
+                return -1;
+            }
+            break;
+        }
         case 's': S->summary = 1; break;
         case O_NOSUMMARY: S->summary = 0; break;
         case 'h': usage(stdout); return 1;
@@ -484,6 +498,7 @@ static wl *wl_new(ctx *C)
     w->next_predict = C->S->window;
     snprintf(w->tg.host, sizeof w->tg.host, "%s", C->host);
     w->meta = json_object();
+    if (w->meta && C->S->meta) json_object_update(w->meta, C->S->meta);   /* --meta */
     w->win = fp_window_new();
     w->sw = fp_sample_writer_new();
     int dim = C->m ? fp_model_dim(C->m) : 0;

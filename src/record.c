@@ -483,3 +483,23 @@ void fp_reader_free(fp_reader *r)
     free(r->in);
     free(r);
 }
+
+int fp_meta_set(json_t *meta, const char *kv, fp_err *err)
+{
+    const char *eq = strchr(kv, '=');
+    if (!eq || eq == kv) return fp_err_set(err, FP_EUSAGE, "--meta: '%s' is not KEY=VALUE", kv);
+    size_t kn = (size_t)(eq - kv);
+    if ((kn == 3 && !strncmp(kv, "cmd", 3)) || (kn == 6 && !strncmp(kv, "labels", 6)))
+        return fp_err_set(err, FP_EUSAGE, "--meta: '%.*s' is set by the tool itself", (int)kn, kv);
+    char *key = strndup(kv, kn);
+    if (!key) return fp_err_sys(err, "--meta");
+    char *end;
+    errno = 0;
+    double v = strtod(eq + 1, &end);
+    json_t *val = !errno && end != eq + 1 && !*end && isfinite(v) ? json_real(v) : json_string(eq + 1);
+    int rc = 0;
+    if (!val) rc = fp_err_set(err, FP_EUSAGE, "--meta: the value of '%s' is not UTF-8", key);
+    else if (json_object_set_new(meta, key, val) < 0) rc = fp_err_set(err, FP_ESYS, "--meta: out of memory");
+    free(key);
+    return rc;
+}

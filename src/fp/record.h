@@ -72,6 +72,13 @@ const char *fp_record_problem(const json_t *rec);
 /* Type of a record (NULL if it has none). */
 const char *fp_record_type(const json_t *rec);
 
+/* A user's KEY=VALUE for a workload's metadata (the tools' --meta): set
+ * meta[KEY] to VALUE as a number when all of it parses as a finite one,
+ * else as a string. FP_EUSAGE naming kv when it is not KEY=VALUE, its
+ * value is not UTF-8, or KEY is one the tools set themselves ("cmd",
+ * "labels"). */
+int fp_meta_set(json_t *meta, const char *kv, fp_err *err);
+
 /* Set field name of obj to v, or to null with missing[name] = why when why is
  * not NULL (a non-finite v also counts as missing). Records attach their
  * `missing` object last, so it follows the values it explains. */

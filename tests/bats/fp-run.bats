@@ -510,3 +510,26 @@ own_cg_dirs() {
     [ "$status" -eq 0 ]
     [[ "$stderr" == *"predicted: nothing (no prediction was made)"* ]]
 }
+
+@test "--meta: the workload's metadata; its request caps the prediction and, the generous way, is a novel workload's first limit" {
+    need_root
+    need_cmd stress-ng
+    run fpr --meta foo -- true
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"'foo' is not KEY=VALUE"* ]]
+    run fpr --meta cmd=x -- true
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"'cmd' is set by the tool itself"* ]]
+    echo '{"novel_mem_frac":0.25}' > "$P/gen.json"
+    fpr -P "$P/gen.json" --meta req_mem_bytes=300e6 --meta team=ml -m "$FP_TOP_SRCDIR/share/fp/default-model.json" \
+        --no-history -- stress-ng --vm 1 --vm-bytes 50M --timeout 3s --quiet > "$P/r.jsonl"
+    jq -e -s 'map(select(.type=="fingerprint"))[0] | .meta.team == "ml" and .meta.req_mem_bytes == 300e6' "$P/r.jsonl"
+    pred=$(jq -c 'select(.type=="prediction")' "$P/r.jsonl" | head -n 1)
+    echo "$pred" | jq -c '{novelty, capped_by, mem: .quantiles.mem_bytes}'
+    # the shipped model does not know stress-ng --vm 50M: novel, its p99 far above 300 MB
+    jq -e '.novelty > 3 and .capped_by.mem_bytes == "meta.req_mem_bytes" and .quantiles.mem_bytes.p99 == 300e6' <<<"$pred"
+    al=$(jq -c 'select(.type=="allocation" and .ok)' "$P/r.jsonl" | head -n 1)
+    echo "$al" | jq -c '{mem_high: .limits.mem_high_bytes, why: .why.mem_bytes}'
+    # the request x 1.15 (rounded up to 1 MiB), not a quarter of the machine
+    near "$(jq .limits.mem_high_bytes <<<"$al")" 345e6 2e6 "first memory.high"
+}
