@@ -284,14 +284,25 @@ EOF
 # under NAME CMD...: run CMD under fp-run (systemd driver) with the default
 # model; no harm, the guard opened on v2; report what the guard did
 under() {
-    local name=$1 out=$BATS_TEST_TMPDIR/$1.jsonl st
+    local name=$1 out=$BATS_TEST_TMPDIR/$1.jsonl st base t0 t1 t2
     shift
     set +e
+    # the same workload unlimited first: its exit status and wall time
+    # (memory.high throttles instead of killing: the price of a first limit
+    # below what the workload will use is time, so say how much)
+    t0=$EPOCHREALTIME
+    timeout -k 5 240 "$@" > /dev/null 2>&1 3>&-
+    base=$?
+    t1=$EPOCHREALTIME
     # bounded: a hang shows what fp-run wrote (124 from timeout)
     # (fd 3 closed: a workload left behind must not keep bats waiting)
     timeout -k 5 240 "$FP_BIN/fp-run" -m "$MODEL" --no-history --id "$name" -- "$@" > "$out" 2> "$BATS_TEST_TMPDIR/err" 3>&-
     st=$?
-    echo "fp-run exit status $st"
+    t2=$EPOCHREALTIME
+    echo "fp-run exit status $st, unlimited $base"
+    printf '# %s: wall time unlimited %.1f s, under fp-run %.1f s (%.2fx; fp-run includes its cgroup set-up; TCG)\n' "$name" \
+        "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "$(awk -v a="$t1" -v b="$t2" 'BEGIN { print b - a }')" \
+        "$(awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN { print (c - b) / (b - a) }')" >&3
     set -e
     cat "$BATS_TEST_TMPDIR/err"
     jq -c 'select(.type=="allocation") | {t, reason, ok, object, mem_high: .limits.mem_high_bytes, mem_max: .limits.mem_max_bytes}' "$out"
@@ -301,7 +312,8 @@ under() {
         "$(jq -c 'select(.type=="error") | .memguard' "$out")" \
         "$(jq -r 'select(.type=="actual") | .mem_bytes_peak' "$out")" \
         "$(jq -r 'select(.type=="allocation") | "\(.t|floor) \(.reason) \(.limits.mem_high_bytes) \(.limits.mem_max_bytes)"' "$out" | paste -sd ';')" >&3
-    [ "$st" -eq 0 ]
+    [ "$base" -eq 0 ]
+    [ "$st" -eq "$base" ]
     [ "$(jq -r 'select(.type=="actual") | .oom_kills' "$out")" = 0 ]
     [ "$(jq -r 'select(.type=="error") | .harmed' "$out")" = false ]
     [ "$(jq -r 'select(.type=="error") | .memguard.notifications' "$out")" = all ]
