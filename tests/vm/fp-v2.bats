@@ -238,12 +238,14 @@ EOF
     unit=fp-follow-$$.service
     # RemainAfterExit: the unit (and its exit status) stays loaded after it ends
     systemd-run --quiet --unit "$unit" -p RemainAfterExit=yes -p MemoryAccounting=yes \
-        sh -c 'stress-ng --vm 1 --vm-bytes 200M --vm-keep -t 8 --quiet; exit 3'
+        sh -c 'stress-ng --vm 1 --vm-bytes 200M --vm-keep -t 15 --quiet; exit 3'
     out=$BATS_TEST_TMPDIR/unit.jsonl
     set +e
     timeout -k 5 240 "$FP_BIN/fp-run" -m "$MODEL" --no-history --every 2 --unit "$unit" > "$out" 2> "$BATS_TEST_TMPDIR/err" 3>&- &
     pid=$!
     # while it runs: what systemd has is what the last allocation asked for
+    # (at 7 s of a 15 s service: with -t 8 a loaded TCG host once read its
+    # cgroup after the service had ended)
     sleep 7
     hi_sd=$(systemctl show -P MemoryHigh "$unit"); mx_sd=$(systemctl show -P MemoryMax "$unit")
     hi_k=$(cat "/sys/fs/cgroup/system.slice/$unit/memory.high"); mx_k=$(cat "/sys/fs/cgroup/system.slice/$unit/memory.max")
@@ -252,8 +254,11 @@ EOF
     cat "$BATS_TEST_TMPDIR/err"
     echo "exit $st; during the run: MemoryHigh=$hi_sd MemoryMax=$mx_sd kernel high=$hi_k max=$mx_k"
     jq -c 'select(.type=="allocation") | {t, reason, ok, object, mem_high: .limits.mem_high_bytes, mem_max: .limits.mem_max_bytes}' "$out"
+    jq -c 'select(.type=="actual") | {t, exit_code, oom_kills, mem_bytes_peak}' "$out"
+    jq -c 'select(.type=="error") | {harmed, harmed_why, memguard}' "$out"
     systemctl stop "$unit" || true
     [ "$st" -eq 3 ]
+    [ "$(jq -r 'select(.type=="actual") | .oom_kills' "$out")" = 0 ]
     [ "$(jq -r 'select(.type=="actual") | .exit_code' "$out")" = 3 ]
     [ "$(jq -s '[.[] | select(.type=="allocation" and .ok)] | length' "$out")" -ge 1 ]
     # every allocation is for the unit itself, through systemd
