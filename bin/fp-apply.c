@@ -236,7 +236,7 @@ static double wall_now(void)
 /* Worse statuses win: 2 (system) over 3 (input) over 0. */
 static void note_status(run *R, const fp_err *err)
 {
-    int s = err->cls == FP_ESYS ? 2 : err->cls == FP_EUSAGE ? 2 : 3;
+    int s = fp_exit_code(err);
     if (R->status == 0 || (s == 2 && R->status == 3)) R->status = s;
 }
 

@@ -1061,7 +1061,7 @@ static int read_input(run *R, FILE *f, const char *name)
         if (k == 0) break;
         if (k < 0) {
             fprintf(stderr, "fp-diff: %s\n", err.msg);
-            set_status(R, err.cls == FP_ESYS ? 2 : 3);
+            set_status(R, fp_exit_code(&err));
             rc = -1;
             break;
         }
@@ -1714,7 +1714,7 @@ static int read_side(const settings *S, side *sd)
         if (k == 0) break;
         if (k < 0) {
             fprintf(stderr, "fp-diff: %s\n", err.msg);
-            status = err.cls == FP_ESYS ? 2 : 3;
+            status = fp_exit_code(&err);
             break;
         }
         const char *type = fp_record_type(rec);
@@ -1803,7 +1803,7 @@ static int compare_mode(const settings *S)
         } else if (fp_distance_json(fa, fb, FP_DIFF_EPS, k, top, &n_top, &dist, &n_common, &skipped,
                                     &err) < 0) {
             fprintf(stderr, "fp-diff: %s: %s\n", sd[0].file, err.msg);
-            status = err.cls == FP_ESYS ? 2 : 3;
+            status = fp_exit_code(&err);
         } else if (n_common == 0) {
             fprintf(stderr, "fp-diff: %s and %s have no %s value in common\n", sd[0].file, sd[1].file,
                     kind);

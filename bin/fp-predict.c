@@ -342,7 +342,7 @@ static void recommend(run *R, const json_t *rec, const char *id, const json_t *m
     fp_err err = {0};
     if (fp_model_recommend(R->m, g, usage_ts(rec), q, &err) < 0) {
         fprintf(stderr, "fp-predict: %s:%ld: %s\n", R->input, R->line, err.msg);
-        set_status(R, err.cls == FP_EINPUT ? 3 : 2);
+        set_status(R, fp_exit_code(&err));
         return;
     }
     write_prediction(R, rec, meta, q, horizon, NULL, NAN, NULL);
@@ -483,7 +483,7 @@ static int read_input(run *R, FILE *f, const char *name)
         if (k == 0) break;
         if (k < 0) {
             fprintf(stderr, "fp-predict: %s\n", err.msg);
-            set_status(R, err.cls == FP_ESYS ? 2 : 3);
+            set_status(R, fp_exit_code(&err));
             rc = -1;
             break;
         }
@@ -544,7 +544,7 @@ int main(int argc, char **argv)
                     "or FP_MODEL\n", S.model, S.model);
         else
             fprintf(stderr, "fp-predict: %s\n", err.msg);
-        return err.cls == FP_EINPUT ? 3 : 2;
+        return fp_exit_code(&err);
     }
     R.history = fp_model_is_history(R.m);
     R.seq = fp_model_is_seq(R.m);

@@ -42,9 +42,6 @@
 #include "fp/history.h"
 #include "fp/model.h"
 
-#define EXIT_WORSE 1
-#define EXIT_USAGE 2
-#define EXIT_INPUT 3
 
 #define COST_LEVEL 0.9          /* the quantile the cost reads */
 #define COST_LAMBDA_UNDER 10.0  /* weight of under-provisioning */
@@ -409,8 +406,8 @@ int main(int argc, char **argv)
 {
     settings S;
     int a = parse_args(argc, argv, &S);
-    if (a != 0) return a > 0 ? 0 : EXIT_USAGE;
-    int status = EXIT_USAGE;
+    if (a != 0) return a > 0 ? 0 : FP_EXIT_ERROR;
+    int status = FP_EXIT_ERROR;
     fp_err err = {0};
     char hdir[FP_PATH_MAX], prev_path[FP_PATH_MAX + 8] = "";
     scan sc = { .index = json_object() };
@@ -456,7 +453,7 @@ int main(int argc, char **argv)
     if (!cur) {
         if (!(err.cls == FP_ESYS && err.sys_errno == ENOENT)) {
             fprintf(stderr, "fp-retrain: %s\n", err.msg);
-            status = err.cls == FP_EINPUT ? EXIT_INPUT : EXIT_USAGE;
+            status = fp_exit_code(&err);
             goto out;
         }
         if (!S.quiet) fprintf(stderr, "fp-retrain: no model at %s yet: the new one is installed "
@@ -549,7 +546,7 @@ int main(int argc, char **argv)
                 n_rows < (size_t)S.min_runs ? "--min-runs" : "the held-back ones plus one",
                 S.model);
         decision = "too_few_runs";
-        status = EXIT_INPUT;
+        status = FP_EXIT_INPUT;
         n_hold = 0;
         goto record;
     }
@@ -565,7 +562,7 @@ int main(int argc, char **argv)
         fp_train_report rep;
         if (fp_model_train(cand, ex, n_train, &to, &rep, &err) < 0) {
             fprintf(stderr, "fp-retrain: training: %s\n", err.msg);
-            status = err.cls == FP_EINPUT ? EXIT_INPUT : EXIT_USAGE;
+            status = fp_exit_code(&err);
             goto out;
         }
         /* calibrated as fp-train does (fp/model.h, "Calibration"), on the
@@ -573,7 +570,7 @@ int main(int argc, char **argv)
         fp_calib_report crep;
         if (fp_model_calibrate(cand, ex, n_train, &to, NULL, &crep, &err) < 0) {
             fprintf(stderr, "fp-retrain: calibration: %s\n", err.msg);
-            status = EXIT_USAGE;
+            status = FP_EXIT_ERROR;
             goto out;
         }
         c_new = cost(cand, ex + n_train, n_hold, &p_new);
@@ -609,7 +606,7 @@ int main(int argc, char **argv)
     }
     if (!isfinite(c_new)) {
         fprintf(stderr, "fp-retrain: the new model could not be scored on the %zu held-back runs\n", n_hold);
-        status = EXIT_INPUT;
+        status = FP_EXIT_INPUT;
         goto out;
     }
     bool better = !isfinite(c_old) || c_new <= c_old * (1 + S.tolerance);
@@ -618,7 +615,7 @@ int main(int argc, char **argv)
                 "run(s): cost %.6g against %.6g for %s (tolerance %g); %s left as it is\n", kind,
                 n_hold, c_new, c_old, S.model, S.tolerance, S.model);
         decision = "refused";
-        status = EXIT_WORSE;
+        status = FP_EXIT_THRESHOLD;
         goto record;
     }
     if (S.dry_run) {
@@ -656,7 +653,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "fp-retrain: the new model is installed at %s, but keeping the previous "
                     "one failed: %s\n", S.model, err.msg);
             prev_path[0] = 0;
-            status = EXIT_USAGE;
+            status = FP_EXIT_ERROR;
         }
         free(old);
     }
@@ -690,7 +687,7 @@ record:
     json_object_set_new(rec, "previous", prev_path[0] ? json_string(prev_path) : json_null());
     if (fp_record_write(stdout, rec, &err) < 0) {
         fprintf(stderr, "fp-retrain: standard output: %s\n", err.msg);
-        status = EXIT_USAGE;
+        status = FP_EXIT_ERROR;
     }
 
 out:
@@ -711,9 +708,9 @@ out:
     fp_model_free(cand);
     fp_model_free(cur);
     fp_history_free(h);
-    if (fclose(stdout) != 0 && status != EXIT_USAGE) {
+    if (fclose(stdout) != 0 && status != FP_EXIT_ERROR) {
         fprintf(stderr, "fp-retrain: standard output: %s\n", strerror(errno));
-        status = EXIT_USAGE;
+        status = FP_EXIT_ERROR;
     }
     return status;
 }

@@ -68,7 +68,6 @@
 #define FP_PKGDATADIR "/usr/local/share/fp"
 #endif
 #define DEFAULT_MODEL FP_PKGDATADIR "/default-model.json"
-#define EXIT_USAGE 2
 #define MAX_FILTERS 16
 
 typedef struct settings {
@@ -437,8 +436,8 @@ static void summary_show(ctx *C, const char *id)
 /* ---- the model --------------------------------------------------------------- */
 
 /* Load the model; a missing file is not an error (the run goes on without
- * limits, with one warning). Returns -1 only for a model that exists but
- * cannot be used. */
+ * limits, with one warning). Returns 0, or the exit code (fp_exit_code) for
+ * a model that exists but cannot be used, its message printed. */
 static int model_open(ctx *C, const char *path)
 {
     fp_err err = {0};
@@ -450,12 +449,12 @@ static int model_open(ctx *C, const char *path)
             return 0;
         }
         fprintf(stderr, "fp-run: %s\n", err.msg);
-        return -1;
+        return fp_exit_code(&err);
     }
     if (fp_model_is_seq(C->m)) {
         fprintf(stderr, "fp-run: %s: a %s model reads sample sequences; fp-run needs a "
                 "fingerprint model (linear or knn)\n", path, fp_model_kind(C->m));
-        return -1;
+        return FP_EXIT_ERROR;
     }
     /* KIND:NAME, the horizon and the statistic, as fp-predict names them */
     fp_model_describe(C->m, path, C->model_id, sizeof C->model_id, &C->horizon, C->stat);
@@ -465,7 +464,7 @@ static int model_open(ctx *C, const char *path)
     C->x = calloc((size_t)(dim > 0 ? dim : 1), sizeof *C->x);
     if (!C->fm || !C->x) {
         fputs("fp-run: out of memory\n", stderr);
-        return -1;
+        return FP_EXIT_ERROR;
     }
     return 0;
 }
@@ -1201,20 +1200,22 @@ static int run_command(ctx *C, int sfd, const sigset_t *oldmask)
     fp_err err = {0};
     if (!(C->act_cg = fp_act_cgroup_new(&C->roots, &err))) {
         fprintf(stderr, "fp-run: %s\n", err.msg);
-        return EXIT_USAGE;
+        return fp_exit_code(&err);
     }
     wl *w = wl_new(C);
     if (!w) {
         fputs("fp-run: out of memory\n", stderr);
-        return EXIT_USAGE;
+        return FP_EXIT_ERROR;
     }
     int exec_status = 0, status;
     if (launch(w, oldmask, &err, &exec_status) < 0) {
         fprintf(stderr, "fp-run: %s\n", err.msg);
-        status = exec_status ? exec_status : EXIT_USAGE;
+        /* not started: the host refused (no cgroup of its own included,
+         * fp-run(1)), whatever class libfp gave the refusal */
+        status = exec_status ? exec_status : FP_EXIT_ERROR;
     } else {
         status = loop_command(w, sfd);
-        if (finish(w, NULL) < 0 && status == 0) status = EXIT_USAGE;
+        if (finish(w, NULL) < 0 && status == 0) status = FP_EXIT_ERROR;
     }
     wl_free(w);
     return status;
@@ -1560,7 +1561,7 @@ static int run_containers(ctx *C, int sfd)
     if (!S->unit && (!(C->docker = fp_docker_new(&C->roots, &err)) ||
                      !(C->act_dk = fp_act_docker_new(&C->roots, &err)))) {
         fprintf(stderr, "fp-run: %s\n", err.msg);
-        return EXIT_USAGE;
+        return fp_exit_code(&err);
     }
     fleet f = {0};
     if (S->unit) {
@@ -1571,7 +1572,7 @@ static int run_containers(ctx *C, int sfd)
             fprintf(stderr, "fp-run: %s\n", w ? "out of memory" : err.msg);
             wl_free(w);
             free(f.w);
-            return EXIT_USAGE;
+            return w ? FP_EXIT_ERROR : fp_exit_code(&err);
         }
     } else if (S->docker) {
         wl *w = attach_container(C, S->docker, mono(), &err);
@@ -1579,7 +1580,7 @@ static int run_containers(ctx *C, int sfd)
             fprintf(stderr, "fp-run: %s\n", w ? "out of memory" : err.msg);
             wl_free(w);
             free(f.w);
-            return EXIT_USAGE;
+            return w ? FP_EXIT_ERROR : fp_exit_code(&err);
         }
     } else {
         /* every container keeps its counter files open: allow what the
@@ -1591,7 +1592,7 @@ static int run_containers(ctx *C, int sfd)
         }
         if (fp_docker_watch_start(C->docker, &err) < 0) {
             fprintf(stderr, "fp-run: %s\n", err.msg);
-            return EXIT_USAGE;
+            return fp_exit_code(&err);
         }
     }
     int last_exit = -1;
@@ -1602,14 +1603,15 @@ static int run_containers(ctx *C, int sfd)
     if (one && last_exit < 0 && rc == 0 && !stopped)
         fprintf(stderr, "fp-run: %s: exit code unknown: exiting 0\n", one);
     int status = one && last_exit > 0 ? last_exit : 0;
-    if (rc < 0 && status == 0) status = EXIT_USAGE;
+    if (rc < 0 && status == 0) status = FP_EXIT_ERROR;
     return status;
 }
 
 /* ---- main -------------------------------------------------------------------- */
 
 /* What every workload shares: policy, model, capacity, cgroup layout.
- * Returns -1 (message printed) when one cannot be had. */
+ * Returns 0, or the exit code (fp_exit_code; message printed) when one
+ * cannot be had. */
 static int ctx_open(ctx *C)
 {
     const settings *S = C->S;
@@ -1618,16 +1620,17 @@ static int ctx_open(ctx *C)
     C->layout = malloc(sizeof *C->layout);
     if (!C->layout) {
         fputs("fp-run: out of memory\n", stderr);
-        return -1;
+        return FP_EXIT_ERROR;
     }
     if (S->policy && fp_policy_load(&C->pol, S->policy, &err) < 0) {
         fprintf(stderr, "fp-run: %s\n", err.msg);
-        return -1;
+        return FP_EXIT_ERROR; /* a policy is configuration: a bad one is a usage error, as in fp-apply */
     }
-    if (model_open(C, C->model_path) < 0) return -1;
+    int rc = model_open(C, C->model_path);
+    if (rc != 0) return rc;
     if (fp_capacity_read(&C->roots, &C->cap, &err) < 0 || fp_cg_layout_read(&C->roots, C->layout, &err) < 0) {
         fprintf(stderr, "fp-run: %s\n", err.msg);
-        return -1;
+        return fp_exit_code(&err);
     }
     return 0;
 }
@@ -1650,7 +1653,7 @@ int main(int argc, char **argv)
     int a = parse_args(argc, argv, &S);
     if (a != 0) {
         settings_free(&S);
-        return a > 0 ? 0 : EXIT_USAGE;
+        return a > 0 ? 0 : FP_EXIT_ERROR;
     }
     ctx C;
     memset(&C, 0, sizeof C);
@@ -1665,12 +1668,13 @@ int main(int argc, char **argv)
         const char *env = getenv("FP_MODEL");
         C.model_path = env && *env ? env : DEFAULT_MODEL;
     }
-    int status = EXIT_USAGE;
+    int status = FP_EXIT_ERROR;
     if (S.cmd && (S.cmd_stdout_fd = cli_cmd_stdout("fp-run", S.cmd_stdout, true)) < 0) {
         settings_free(&S);
-        return EXIT_USAGE;
+        return FP_EXIT_ERROR;
     }
-    if (ctx_open(&C) == 0) {
+    if ((status = ctx_open(&C)) == 0) {
+        status = FP_EXIT_ERROR;
         sigset_t mask, old;
         sigemptyset(&mask);
         for (size_t i = 0; i < sizeof fwd_signals / sizeof fwd_signals[0]; i++) sigaddset(&mask, fwd_signals[i]);
@@ -1686,6 +1690,6 @@ int main(int argc, char **argv)
     ctx_close(&C);
     fp_summary_free(C.sum);
     settings_free(&S);
-    if (cli_out_close(&C.out, "fp-run", "standard output") < 0 && status == 0) status = EXIT_USAGE;
+    if (cli_out_close(&C.out, "fp-run", "standard output") < 0 && status == 0) status = FP_EXIT_ERROR;
     return status;
 }

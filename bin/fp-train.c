@@ -888,7 +888,7 @@ static int read_input(run *R, FILE *f, const char *name)
         if (k == 0) break;
         if (k < 0) {
             fprintf(stderr, "fp-train: %s\n", err.msg);
-            R->status = err.cls == FP_ESYS ? 2 : 3;
+            R->status = fp_exit_code(&err);
             rc = -1;
             break;
         }
@@ -950,7 +950,7 @@ static int nfc_read_records(void *arg, FILE *f, const char *name)
         if (k == 0) break;
         if (k < 0) {
             fprintf(stderr, "fp-train: %s\n", err.msg);
-            N->status = err.cls == FP_ESYS ? 2 : 3;
+            N->status = fp_exit_code(&err);
             rc = -1;
             break;
         }
@@ -959,7 +959,7 @@ static int nfc_read_records(void *arg, FILE *f, const char *name)
             if (a < 0) {
                 fprintf(stderr, "fp-train: %s:%ld: %s\n", strcmp(name, "-") ? name : "<stdin>",
                         fp_reader_line(rd), err.msg);
-                N->status = err.cls == FP_ESYS ? 2 : 3;
+                N->status = fp_exit_code(&err);
                 rc = -1;
             }
             if (a > 0) N->added++;
@@ -980,7 +980,7 @@ static int nfc_read_trace(nfc_run *N, const char *path)
     fp_tasktrace *t = fp_tasktrace_open(path, NULL, &err);
     if (!t) {
         fprintf(stderr, "fp-train: %s\n", err.msg);
-        N->status = err.cls == FP_EINPUT ? 3 : 2;
+        N->status = fp_exit_code(&err);
         return -1;
     }
     fp_tasktrace_skip_bad(t, N->S->skip_bad);
@@ -997,7 +997,7 @@ static int nfc_read_trace(nfc_run *N, const char *path)
     fp_tasktrace_free(t);
     if (rc < 0) {
         fprintf(stderr, "fp-train: %s\n", err.msg);
-        N->status = err.cls == FP_EINPUT ? 3 : 2;
+        N->status = fp_exit_code(&err);
         return -1;
     }
     return 0;
@@ -1670,7 +1670,7 @@ int main(int argc, char **argv)
             json_decref(R.index);
             json_decref(R.sindex);
             json_decref(cmd);
-            return err.cls == FP_EINPUT ? 3 : 2;
+            return fp_exit_code(&err);
         }
         S.kind = fp_model_kind(R.m);
         from_provenance(&R, &S);
@@ -1873,7 +1873,7 @@ int main(int argc, char **argv)
         free(ex);
         if (trc < 0) {
             if (R.status != 2) fprintf(stderr, "fp-train: %s\n", err.msg);
-            status = err.cls == FP_EINPUT ? 3 : 2;
+            status = fp_exit_code(&err);
             goto out;
         }
         have_rep = true;

@@ -201,7 +201,10 @@ int fp_policy_from_json(fp_policy *p, const json_t *o, const char *name, fp_err 
 int fp_policy_load(fp_policy *p, const char *path, fp_err *err)
 {
     json_error_t je;
-    json_t *o = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    FILE *f = fopen(path, "re");
+    if (!f) return fp_err_sys(err, "%s: cannot open policy", path);
+    json_t *o = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
+    fclose(f);
     if (!o) return fp_err_set(err, FP_EINPUT, "%s:%d: %s", path, je.line, je.text);
     int rc = fp_policy_from_json(p, o, path, err);
     json_decref(o);

@@ -111,8 +111,8 @@ void fp_policy_default(fp_policy *p);
 /* Override fields of p from a JSON file:
  *   {"overcommit":"scale", "min_interval_s":10, ...,
  *    "resources":{"mem_bytes":{"quantile":0.99,"headroom":1.2}, ...}}
- * Unknown keys and out-of-range values are FP_EINPUT naming the file and
- * the key. */
+ * Unknown keys, out-of-range values and malformed JSON are FP_EINPUT naming
+ * the file (and the key or line); a file that cannot be opened is FP_ESYS. */
 int fp_policy_load(fp_policy *p, const char *path, fp_err *err);
 /* The same from a parsed object (name is used in messages). */
 int fp_policy_from_json(fp_policy *p, const json_t *o, const char *name, fp_err *err);

@@ -1,4 +1,5 @@
 /* test-policy.c - the allocation policy against values worked out by hand. */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -445,6 +446,9 @@ int main(void)
     fclose(f);
     ok(fp_policy_load(&pol, path, &err) < 0 && strstr(err.msg, path) && strstr(err.msg, ":1:"),
        "malformed JSON: file and line: %s", err.msg);
+    ok(fp_policy_load(&pol, "/nonexistent/fp-policy.json", &err) < 0 && err.cls == FP_ESYS &&
+       err.sys_errno == ENOENT && strstr(err.msg, "/nonexistent/fp-policy.json"),
+       "a policy file that cannot be opened is a system error naming it: %s", err.msg);
     /* quantities as people write them for Kubernetes and Docker (issue 15) */
     f = fopen(path, "w");
     fputs("{\"mem_margin_bytes\":\"64Mi\",\"oom_bump_bytes\":\"0.5Gi\",\"reserve_mem_bytes\":\"1G\","
