@@ -327,7 +327,7 @@ static target *find_target(run *R, const fp_target *tg, int backend)
     t->tg = *tg;
     t->backend = backend;
     t->want_cpu = t->want_mem = FP_UNSET;
-    t->st.oom_seen = t->st.throttled_seen = -1;
+    fp_apply_state_init(&t->st);
     return t;
 }
 
@@ -353,14 +353,6 @@ static int apply(run *R, target *t, const fp_limits *l, const char *reason, cons
     else if (!R->S->dry_run) fp_apply_state_commit(&t->st, l, mono_now());
     emit(R, fp_allocation_to_json(&al));
     return rc;
-}
-
-static bool any_set(const fp_limits *l)
-{
-    const double *v = (const double *)l;
-    for (size_t i = 0; i < sizeof *l / sizeof(double); i++)
-        if (v[i] != FP_UNSET) return true;
-    return false;
 }
 
 /* Whether the target's resources are this machine's: Swarm and Kubernetes
@@ -425,7 +417,7 @@ static const char *share(run *R, target *self, fp_limits *l, char *buf, size_t n
             o.mem_max_bytes = fmax(floor(gm / mp->step) * mp->step, t->floor_mem);
             if (t->st.granted.mem_high_bytes > o.mem_max_bytes) o.mem_high_bytes = o.mem_max_bytes;
         }
-        if (any_set(&o)) {
+        if (fp_limits_any_set(&o)) {
             fp_decision d;
             memset(&d, 0, sizeof d);
             if (s[i].note[0]) snprintf(d.why[FP_RES_CPU], FP_WHY_MAX, "%s", s[i].note);
@@ -494,7 +486,7 @@ static void on_prediction(run *R, const json_t *rec)
     char cap[400];
     const char *capacity = local(t) ? share(R, t, &d.want, cap, sizeof cap)
                                     : "not checked: the orchestrator places the workload";
-    if (strcmp(d.reason, "hold") == 0 && !any_set(&d.want)) {
+    if (strcmp(d.reason, "hold") == 0 && !fp_limits_any_set(&d.want)) {
         fp_allocation al = { .target = t->tg, .t = p.t, .ts = wall_now(), .reason = "hold",
                              .model = p.model, .horizon_s = p.horizon_s, .prediction_t = p.t,
                              .dry_run = R->S->dry_run, .ok = true, .limits = d.want,

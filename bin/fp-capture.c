@@ -6,9 +6,7 @@
  * fp-capture started it (128+N when a signal N killed it; 127/126 when it
  * could not be run), else 0; 2 usage or system error; 3 bad input.
  */
-#ifdef HAVE_CONFIG_H
 #include "config.h"
-#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>

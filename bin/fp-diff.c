@@ -811,13 +811,6 @@ static double record_ts(const json_t *rec)
     return json_is_number(j) ? json_number_value(j) / 1000 : 0;
 }
 
-static json_t *num_or_null(double v)
-{
-    if (!isfinite(v)) return json_null();
-    if (v == floor(v) && fabs(v) < 9007199254740992.0) return json_integer((json_int_t)v);
-    return json_real(v);
-}
-
 static void anomaly(run *R, const wl *w, const json_t *rec, const char *source, fp_resource r,
                     double v, double low, double high, double bound, int dir)
 {
@@ -831,12 +824,12 @@ static void anomaly(run *R, const wl *w, const json_t *rec, const char *source, 
     json_object_set_new(a, "model", model[0] ? json_string(model) : json_null());
     json_object_set_new(a, "source", json_string(source));
     json_object_set_new(a, "resource", json_string(fp_resource_name(r)));
-    json_object_set_new(a, "observed", num_or_null(v));
-    json_object_set_new(a, "band", json_pack("[o,o]", num_or_null(low), num_or_null(high)));
+    json_object_set_new(a, "observed", fp_json_num(v));
+    json_object_set_new(a, "band", json_pack("[o,o]", fp_json_num(low), fp_json_num(high)));
     json_object_set_new(a, "direction", json_string(dir > 0 ? "above" : "below"));
-    json_object_set_new(a, "bound", num_or_null(bound));
-    json_object_set_new(a, "ratio", num_or_null(bound > 0 ? v / bound : NAN));
-    json_object_set_new(a, "tolerance", num_or_null(R->S->tolerance));
+    json_object_set_new(a, "bound", fp_json_num(bound));
+    json_object_set_new(a, "ratio", fp_json_num(bound > 0 ? v / bound : NAN));
+    json_object_set_new(a, "tolerance", fp_json_num(R->S->tolerance));
     json_object_set_new(a, "missing", json_object());
     R->anomalies++;
     emit(R, a);
@@ -925,7 +918,7 @@ static json_t *levels_json(const fp_quantiles *q, const double *v)
     for (int i = 0; i < q->n; i++) {
         char key[32];
         fp_quantile_key(q->level[i], key, sizeof key);
-        json_object_set_new(o, key, num_or_null(v ? v[i] : q->value[i]));
+        json_object_set_new(o, key, fp_json_num(v ? v[i] : q->value[i]));
     }
     return o;
 }
@@ -964,10 +957,10 @@ static void on_actual(run *R, const json_t *rec)
     json_t *e = fp_record_new("error", &tg, t, record_ts(rec));
     const char *model = w->has_pred && w->model[0] ? w->model : w->alloc_model;
     json_object_set_new(e, "model", model[0] ? json_string(model) : json_null());
-    json_object_set_new(e, "prediction_t", w->has_pred ? num_or_null(w->pred_t) : json_null());
-    json_object_set_new(e, "allocation_t", w->has_alloc ? num_or_null(w->alloc_t) : json_null());
+    json_object_set_new(e, "prediction_t", w->has_pred ? fp_json_num(w->pred_t) : json_null());
+    json_object_set_new(e, "allocation_t", w->has_alloc ? fp_json_num(w->alloc_t) : json_null());
     json_object_set_new(e, "actual_stat", json_string(stat_names[S->stat]));
-    json_object_set_new(e, "duration_s", num_or_null(dur));
+    json_object_set_new(e, "duration_s", fp_json_num(dur));
     json_t *res = json_object(), *missing = json_object();
     json_t *amiss = json_object_get(rec, "missing");
     bool scored = false, failed = false;
@@ -1003,14 +996,14 @@ static void on_actual(run *R, const json_t *rec)
         if (fp_score_add(&R->actuals, (fp_resource)r, &o, &x)) scored = true;
         json_t *j = json_object();
         if (b.q) json_object_set_new(j, "predicted", levels_json(b.q, NULL));
-        json_object_set_new(j, "allocated", num_or_null(b.alloc));
+        json_object_set_new(j, "allocated", fp_json_num(b.alloc));
         json_object_set_new(j, "allocated_from", b.from[0] ? json_string(b.from) : json_null());
-        json_object_set_new(j, "actual", num_or_null(o.use));
+        json_object_set_new(j, "actual", fp_json_num(o.use));
         if (b.q) json_object_set_new(j, "pinball", levels_json(b.q, x.pinball));
         if (x.has_alloc) {
             json_object_set_new(j, "under", json_boolean(x.under));
-            json_object_set_new(j, "slack", num_or_null(x.slack));
-            json_object_set_new(j, "wasted_h", num_or_null(x.wasted_h));
+            json_object_set_new(j, "slack", fp_json_num(x.slack));
+            json_object_set_new(j, "wasted_h", fp_json_num(x.wasted_h));
         }
         if (isfinite(b.hard) || o.harm) {
             json_object_set_new(j, "failed", json_boolean(x.failed));
@@ -1151,8 +1144,8 @@ static void check_fail(run *R, json_t *arr)
             json_object_set_new(e, "metric", json_string(f->metric));
             json_object_set_new(e, "section", json_string(sec[k].name));
             json_object_set_new(e, "resource", rn ? json_string(rn) : json_null());
-            json_object_set_new(e, "value", num_or_null(v));
-            json_object_set_new(e, "limit", num_or_null(f->limit));
+            json_object_set_new(e, "value", fp_json_num(v));
+            json_object_set_new(e, "limit", fp_json_num(f->limit));
             json_array_append_new(arr, e);
             set_status(R, 1);
         }
@@ -1655,7 +1648,7 @@ static int join_mode(const settings *S)
         } else {
             json_object_set_new(sum, "quantile", json_string("highest"));
         }
-        json_object_set_new(sum, "tolerance", num_or_null(S->tolerance));
+        json_object_set_new(sum, "tolerance", fp_json_num(S->tolerance));
         json_t *a = fp_score_to_json(&R.actuals), *s = fp_score_to_json(&R.samples);
         json_object_set_new(a, "unmatched", json_integer(R.unmatched_actuals));
         json_object_set_new(s, "unmatched", json_integer(R.unmatched_samples));
@@ -1817,22 +1810,22 @@ static int compare_mode(const settings *S)
         json_object_set_new(c, "a", side_json(&sd[0], ra));
         json_object_set_new(c, "b", side_json(&sd[1], rb));
         json_object_set_new(c, "method", json_string("relative"));
-        json_object_set_new(c, "distance", num_or_null(dist));
+        json_object_set_new(c, "distance", fp_json_num(dist));
         json_object_set_new(c, "compared", json_integer(n_common));
         json_object_set_new(c, "skipped", json_integer(skipped));
         bool exceeded = isfinite(S->threshold) && dist > S->threshold;
         if (isfinite(S->threshold)) {
-            json_object_set_new(c, "threshold", num_or_null(S->threshold));
+            json_object_set_new(c, "threshold", fp_json_num(S->threshold));
             json_object_set_new(c, "exceeded", json_boolean(exceeded));
         }
         json_t *arr = json_array();
         for (int i = 0; i < n_top; i++) {
             json_t *m = json_object();
             json_object_set_new(m, "name", json_string(top[i].name));
-            json_object_set_new(m, "a", num_or_null(top[i].a));
-            json_object_set_new(m, "b", num_or_null(top[i].b));
-            json_object_set_new(m, "delta", num_or_null(top[i].b - top[i].a));
-            json_object_set_new(m, "change", num_or_null(top[i].change));
+            json_object_set_new(m, "a", fp_json_num(top[i].a));
+            json_object_set_new(m, "b", fp_json_num(top[i].b));
+            json_object_set_new(m, "delta", fp_json_num(top[i].b - top[i].a));
+            json_object_set_new(m, "change", fp_json_num(top[i].change));
             json_array_append_new(arr, m);
         }
         json_object_set_new(c, "top", arr);

@@ -24,9 +24,7 @@
  * Exit: 0 at the end of input or `quit`; 2 for a bad option at start-up or
  * when standard output could not be written.
  */
-#ifdef HAVE_CONFIG_H
 #include "config.h"
-#endif
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -710,8 +708,7 @@ static void apply_limits(shell *sh, prof *P, const json_t *predrec)
     fp_observed o;
     fp_decision d;
     fp_apply_state ast;
-    memset(&ast, 0, sizeof ast);
-    ast.oom_seen = ast.throttled_seen = -1;
+    fp_apply_state_init(&ast);
     if (fp_prediction_from_json(predrec, &p, &err) < 0 || fp_act_observe(sh->act, &P->tg, &o, &err) < 0) {
         fail("apply: %s", err.msg);
         return;

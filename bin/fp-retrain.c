@@ -359,7 +359,6 @@ static void iso_time(char *buf, size_t n)
     strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static json_t *num_or_null(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
 /* The model's name as fp-run shows it: its provenance's, else MODEL's base
  * name without ".json". */
@@ -391,8 +390,8 @@ static json_t *provenance(const settings *S, const fp_model *cur, const char *hd
     json_object_set_new(p, "held_back", json_integer((json_int_t)n_hold));
     json_object_set_new(p, "seed", json_integer((json_int_t)S->seed));
     json_object_set_new(p, "group_by", json_string("id"));
-    json_object_set_new(p, "cost_new", num_or_null(c_new));
-    json_object_set_new(p, "cost_previous", num_or_null(c_old));
+    json_object_set_new(p, "cost_new", fp_json_num(c_new));
+    json_object_set_new(p, "cost_previous", fp_json_num(c_old));
     const json_t *old = cur ? fp_model_provenance(cur) : NULL;
     if (old) {
         json_t *prev = json_deep_copy(old);
@@ -677,10 +676,10 @@ record:
     json_object_set_new(rec, "skipped_lines", json_integer(bad_lines));
     json_object_set_new(rec, "skipped_records", json_integer(bad_records));
     json_object_set_new(rec, "incomplete_runs", json_integer(unusable));
-    json_object_set_new(rec, "cost_new", num_or_null(c_new));
-    json_object_set_new(rec, "cost_current", num_or_null(c_old));
-    json_object_set_new(rec, "pinball_rel_new", num_or_null(p_new));
-    json_object_set_new(rec, "pinball_rel_current", num_or_null(p_old));
+    json_object_set_new(rec, "cost_new", fp_json_num(c_new));
+    json_object_set_new(rec, "cost_current", fp_json_num(c_old));
+    json_object_set_new(rec, "pinball_rel_new", fp_json_num(p_new));
+    json_object_set_new(rec, "pinball_rel_current", fp_json_num(p_old));
     json_object_set_new(rec, "tolerance", json_real(S.tolerance));
     json_object_set_new(rec, "decision", json_string(decision));
     json_object_set_new(rec, "dry_run", json_boolean(S.dry_run));

@@ -30,9 +30,7 @@
  * usage or system errors (also when the workload succeeded but its records
  * could not be written, the history appended or the learned model saved).
  */
-#ifdef HAVE_CONFIG_H
 #include "config.h"
-#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -479,7 +477,7 @@ static wl *wl_new(ctx *C)
     if (!w) return NULL;
     w->C = C;
     w->act = C->act_cg;
-    w->ast.oom_seen = w->ast.throttled_seen = -1;
+    fp_apply_state_init(&w->ast);
     w->next_predict = C->S->window;
     snprintf(w->tg.host, sizeof w->tg.host, "%s", C->host);
     w->meta = json_object();
@@ -517,14 +515,6 @@ static void wl_free(wl *w)
 }
 
 /* ---- deciding and applying ------------------------------------------------- */
-
-static bool any_set(const fp_limits *l)
-{
-    const double *v = (const double *)l;
-    for (size_t i = 0; i < sizeof *l / sizeof(double); i++)
-        if (v[i] != FP_UNSET) return true;
-    return false;
-}
 
 /* The workload's cgroup, for the guard: NULL when it has none. */
 static const fp_cgroup *wl_cgroup(const wl *w)
@@ -659,7 +649,7 @@ static void decide(wl *w, const fp_prediction *p, double t)
     /* a look before the first limits only learns (the CPU time): raises
      * are for limits fp-run put in place */
     if (!p && !w->ast.applied) return;
-    if (strcmp(d.reason, "hold") == 0 && !any_set(&d.want)) {
+    if (strcmp(d.reason, "hold") == 0 && !fp_limits_any_set(&d.want)) {
         if (!p) return;
         fp_allocation al = { .target = w->tg, .t = t, .ts = wall(), .reason = "hold",
                              .model = C->model_id, .horizon_s = p->horizon_s, .prediction_t = p->t,
@@ -718,7 +708,6 @@ static void predict(wl *w, double t, bool act)
 
 /* ---- the end of the run ------------------------------------------------------ */
 
-static json_t *num_or_null(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
 static json_t *levels_json(const fp_quantiles *q, const double *v)
 {
@@ -726,7 +715,7 @@ static json_t *levels_json(const fp_quantiles *q, const double *v)
     for (int i = 0; i < q->n; i++) {
         char key[32];
         fp_quantile_key(q->level[i], key, sizeof key);
-        json_object_set_new(o, key, num_or_null(v ? v[i] : q->value[i]));
+        json_object_set_new(o, key, fp_json_num(v ? v[i] : q->value[i]));
     }
     return o;
 }
@@ -746,10 +735,10 @@ static json_t *error_record(wl *w, const json_t *actual, double t)
     double dur = json_number_value(json_object_get(actual, "duration_s"));
     json_t *e = fp_record_new("error", &w->tg, t, wall());
     json_object_set_new(e, "model", json_string(w->C->model_id));
-    json_object_set_new(e, "prediction_t", num_or_null(w->pred_first.t));
-    json_object_set_new(e, "allocation_t", w->have_alloc ? num_or_null(w->alloc_first_t) : json_null());
+    json_object_set_new(e, "prediction_t", fp_json_num(w->pred_first.t));
+    json_object_set_new(e, "allocation_t", w->have_alloc ? fp_json_num(w->alloc_first_t) : json_null());
     json_object_set_new(e, "actual_stat", json_string(w->C->stat));
-    json_object_set_new(e, "duration_s", num_or_null(dur));
+    json_object_set_new(e, "duration_s", fp_json_num(dur));
     json_t *res = json_object(), *missing = json_object();
     bool failed = false;
     fp_score score;
@@ -804,14 +793,14 @@ static json_t *error_record(wl *w, const json_t *actual, double t)
         fp_score_add(&score, (fp_resource)r, &o, &x);
         json_t *j = json_object();
         if (q) json_object_set_new(j, "predicted", levels_json(q, NULL));
-        json_object_set_new(j, "allocated", num_or_null(alloc));
+        json_object_set_new(j, "allocated", fp_json_num(alloc));
         json_object_set_new(j, "allocated_from", from[0] ? json_string(from) : json_null());
-        json_object_set_new(j, "actual", num_or_null(use[r]));
+        json_object_set_new(j, "actual", fp_json_num(use[r]));
         if (q) json_object_set_new(j, "pinball", levels_json(q, x.pinball));
         if (x.has_alloc) {
             json_object_set_new(j, "under", json_boolean(x.under));
-            json_object_set_new(j, "slack", num_or_null(x.slack));
-            json_object_set_new(j, "wasted_h", num_or_null(x.wasted_h));
+            json_object_set_new(j, "slack", fp_json_num(x.slack));
+            json_object_set_new(j, "wasted_h", fp_json_num(x.wasted_h));
         }
         if (isfinite(hard) || o.harm) {
             json_object_set_new(j, "failed", json_boolean(x.failed));

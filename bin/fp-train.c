@@ -1135,14 +1135,6 @@ out:
 #define AUTO_LAMBDA_UNDER 10.0  /* weight of under-provisioning */
 #define AUTO_MU_CHANGE 0.1      /* weight of allocation changes */
 
-static uint64_t splitmix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 static int cmp_strp(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -1301,7 +1293,7 @@ static fp_model *run_auto(run *R, const fp_example *ex, size_t n, fp_train_repor
         if (!G || strcmp(gs[i], gs[G - 1]) != 0) gs[G++] = gs[i];
     uint64_t st = S->to.seed;
     for (size_t i = G; i > 1; i--) {
-        size_t j = (size_t)(splitmix(&st) % i);
+        size_t j = (size_t)(fp_splitmix64(&st) % i);
         const char *t = gs[i - 1];
         gs[i - 1] = gs[j];
         gs[j] = t;

@@ -5,12 +5,6 @@
 #include <string.h>
 #include "fp/diff.h"
 
-double fp_pinball(double tau, double q, double y)
-{
-    if (!isfinite(tau) || !isfinite(q) || !isfinite(y)) return NAN;
-    return y >= q ? tau * (y - q) : (1 - tau) * (q - y);
-}
-
 void fp_obs_init(fp_obs *o)
 {
     o->q = NULL;

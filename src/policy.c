@@ -666,13 +666,22 @@ void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_pre
     snprintf(d->reason, sizeof d->reason, "%s", any && reason ? reason : "hold");
 }
 
+void fp_apply_state_init(fp_apply_state *st)
+{
+    memset(st, 0, sizeof *st);   /* granted is read only once applied */
+    st->oom_seen = st->throttled_seen = -1;
+}
+
 void fp_apply_state_commit(fp_apply_state *st, const fp_limits *g, double now)
 {
-    if (!st->applied) fp_limits_unset(&st->granted);
-    const double *src = (const double *)g;
-    double *dst = (double *)&st->granted;
-    for (size_t i = 0; i < sizeof *g / sizeof(double); i++)
-        if (src[i] != FP_UNSET) dst[i] = src[i];
+    fp_limits *dst = &st->granted;
+    if (!st->applied) fp_limits_unset(dst);
+#define FP_TAKE(f) if (g->f != FP_UNSET) dst->f = g->f
+    FP_TAKE(cpu_max_cores); FP_TAKE(cpu_weight_cores);
+    FP_TAKE(mem_high_bytes); FP_TAKE(mem_max_bytes);
+    FP_TAKE(io_read_Bps); FP_TAKE(io_write_Bps);
+    FP_TAKE(pids_max); FP_TAKE(net_tx_Bps);
+#undef FP_TAKE
     st->applied = true;
     st->last_change = now;
 }

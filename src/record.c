@@ -107,6 +107,12 @@ void fp_record_set_num(json_t *obj, json_t *missing, const char *name, double v,
     }
 }
 
+json_t *fp_json_num(double v)
+{
+    if (!isfinite(v)) return json_null();
+    return is_whole(v) ? json_integer((json_int_t)v) : json_real(v);
+}
+
 json_t *fp_sample_to_json(const fp_sample *s, const fp_target *tg)
 {
     json_t *r = fp_record_new("sample", tg, s->t, s->ts), *missing = json_object();

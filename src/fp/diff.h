@@ -59,10 +59,6 @@ extern "C" {
 /* Distinct quantile levels an fp_score keeps per resource. */
 #define FP_SCORE_LEVELS 16
 
-/* Pinball (quantile) loss of predicting q at level tau in (0,1) when y
- * happened (see above). NAN when an argument is not finite. */
-double fp_pinball(double tau, double q, double y);
-
 /* One observation (see above). Fields that do not apply are NAN; set them
  * with fp_obs_init first. */
 typedef struct fp_obs {

@@ -127,8 +127,8 @@ typedef struct fp_capacity {
 int fp_capacity_read(const fp_roots *r, fp_capacity *c, fp_err *err);
 
 #define FP_AGREE_MAX 8
-/* What the policy remembers about one target between decisions. Start
- * zeroed. */
+/* What the policy remembers about one target between decisions. Start it
+ * with fp_apply_state_init. */
 typedef struct fp_apply_state {
     bool applied;              /* `granted` has been put in place */
     fp_limits granted;
@@ -165,6 +165,9 @@ typedef struct fp_decision {
 void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_prediction *p,
                       const fp_observed *o, fp_apply_state *st, double now, fp_decision *d);
 void fp_apply_state_commit(fp_apply_state *st, const fp_limits *granted, double now);
+/* A target not looked at yet: nothing applied, no change yet, the OOM and
+ * throttling counters unknown (< 0). */
+void fp_apply_state_init(fp_apply_state *st);
 
 /* The answer to the kernel's word that a target presses against its memory
  * limits (a fp_memguard event): at_limit when it is at its hard limit (an

@@ -77,6 +77,9 @@ const char *fp_record_type(const json_t *rec);
  * `missing` object last, so it follows the values it explains. */
 void fp_record_set_num(json_t *obj, json_t *missing, const char *name,
                        double v, const char *why);
+/* v as a JSON number (an integer when whole), or null when not finite: a
+ * new reference (NULL only when out of memory). */
+json_t *fp_json_num(double v);
 
 /* sample <-> JSON. fp_sample_to_json writes every metric (null + reason when
  * missing) and the per-interface network counters. fp_sample_from_json reads

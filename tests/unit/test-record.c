@@ -214,5 +214,28 @@ int main(void)
     fp_reader_free(rd);
     fclose(f);
     long_lines();
+
+    /* fp_json_num: a whole number as an integer, others real, non-finite null */
+    json_t *jn = fp_json_num(3);
+    ok(json_is_integer(jn) && json_integer_value(jn) == 3, "fp_json_num(3) is the integer 3");
+    json_decref(jn);
+    jn = fp_json_num(2.5);
+    ok(json_is_real(jn) && json_real_value(jn) == 2.5, "fp_json_num(2.5) is real");
+    json_decref(jn);
+    jn = fp_json_num(1e300);
+    ok(json_is_real(jn) && json_real_value(jn) == 1e300, "fp_json_num(1e300) is real (past 2^53)");
+    json_decref(jn);
+    ok(json_is_null(fp_json_num(NAN)) && json_is_null(fp_json_num(INFINITY)), "fp_json_num: NaN, inf are null");
+
+    /* fp_exit_code: fp(7)'s table */
+    fp_err e = {0};
+    is_int(fp_exit_code(&e), 0, "exit code of no error: 0");
+    is_int(fp_exit_code(NULL), 0, "exit code of NULL: 0");
+    fp_err_set(&e, FP_EUSAGE, "x");
+    is_int(fp_exit_code(&e), 2, "usage error: 2");
+    fp_err_set(&e, FP_ESYS, "x");
+    is_int(fp_exit_code(&e), 2, "system error: 2");
+    fp_err_set(&e, FP_EINPUT, "x");
+    is_int(fp_exit_code(&e), 3, "bad input: 3");
     return done_testing();
 }
