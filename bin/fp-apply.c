@@ -59,8 +59,7 @@ typedef struct run {
     fp_roots roots;
     fp_capacity cap;
     fp_actuator *act[BK_COUNT];
-    target *t;
-    int n, cap_n;
+    fp_idtable tt;                 /* target by key (target_key) */
     int status;                    /* worst exit status so far */
     FILE *out;
     const char *input;             /* name of the input being read */
@@ -308,21 +307,15 @@ static void target_key(const fp_target *tg, char *buf, size_t n)
     else buf[0] = 0;
 }
 
+#define TG(R, i) ((target *)fp_idtable_at(&(R)->tt, (size_t)(i)))
+
 static target *find_target(run *R, const fp_target *tg, int backend)
 {
     char key[200];
     target_key(tg, key, sizeof key);
-    for (int i = 0; i < R->n; i++)
-        if (strcmp(R->t[i].key, key) == 0) return &R->t[i];
-    if (R->n == R->cap_n) {
-        int nc = R->cap_n ? R->cap_n * 2 : 16;
-        target *p = realloc(R->t, (size_t)nc * sizeof *p);
-        if (!p) return NULL;
-        R->t = p;
-        R->cap_n = nc;
-    }
-    target *t = &R->t[R->n++];
-    memset(t, 0, sizeof *t);
+    bool created;
+    target *t = fp_idtable_add(&R->tt, key, &created);
+    if (!t || !created) return t;
     snprintf(t->key, sizeof t->key, "%s", key);
     t->tg = *tg;
     t->backend = backend;
@@ -367,11 +360,12 @@ static bool local(const target *t)
  * whose grant moved, and returns the capacity summary (in buf). */
 static const char *share(run *R, target *self, fp_limits *l, char *buf, size_t n)
 {
-    fp_share *s = calloc((size_t)R->n, sizeof *s);
+    int nt = (int)R->tt.n;
+    fp_share *s = calloc((size_t)nt, sizeof *s);
     if (!s) return "not checked: out of memory";
-    int me = (int)(self - R->t);
-    for (int i = 0; i < R->n; i++) {
-        target *t = &R->t[i];
+    int me = (int)(self - TG(R, 0));
+    for (int i = 0; i < nt; i++) {
+        target *t = TG(R, i);
         if (!local(t)) {                  /* another machine's resources */
             s[i].want[0] = s[i].want[1] = FP_UNSET;
             continue;
@@ -384,7 +378,7 @@ static const char *share(run *R, target *self, fp_limits *l, char *buf, size_t n
         s[i].prev[1] = t->st.applied ? t->st.granted.mem_max_bytes : FP_UNSET;
         s[i].priority = t->priority;
     }
-    const char *sum = fp_policy_share(&R->S->policy, &R->cap, s, R->n, buf, n);
+    const char *sum = fp_policy_share(&R->S->policy, &R->cap, s, nt, buf, n);
     /* this target */
     const fp_res_policy *cp = &R->S->policy.res[FP_RES_CPU], *mp = &R->S->policy.res[FP_RES_MEM];
     if (l->cpu_max_cores >= 0 && s[me].grant[0] != l->cpu_max_cores) {
@@ -400,8 +394,8 @@ static const char *share(run *R, target *self, fp_limits *l, char *buf, size_t n
             l->mem_high_bytes = l->mem_max_bytes;
     }
     /* others whose applied hard limits differ from their new grant */
-    for (int i = 0; i < R->n; i++) {
-        target *t = &R->t[i];
+    for (int i = 0; i < nt; i++) {
+        target *t = TG(R, i);
         if (i == me || !t->st.applied || !local(t)) continue;
         fp_limits o;
         fp_limits_unset(&o);
@@ -501,8 +495,8 @@ static void on_prediction(run *R, const json_t *rec)
 /* --watch: look at every target for OOM kills and throttling. */
 static void look(run *R)
 {
-    for (int i = 0; i < R->n; i++) {
-        target *t = &R->t[i];
+    for (size_t i = 0; i < R->tt.n; i++) {
+        target *t = TG(R, i);
         fp_err err = {0};
         fp_actuator *a = actuator(R, t->backend, &err);
         fp_observed o;
@@ -716,6 +710,7 @@ int main(int argc, char **argv)
         return fclose(stdout) == 0 ? 0 : 2;
     }
     run R = { .S = &S, .out = stdout, .input = "<stdin>" };
+    fp_idtable_init(&R.tt, sizeof(target));   /* out of memory shows at the first record */
     fp_roots_default(&R.roots);
     fp_err err = {0};
     if (fp_capacity_read(&R.roots, &R.cap, &err) < 0) {
@@ -750,7 +745,7 @@ int main(int argc, char **argv)
     summary_show(&R);
     fp_summary_free(R.sum);
     free(items);
-    free(R.t);
+    fp_idtable_clear(&R.tt);
     for (int i = 0; i < BK_COUNT; i++) fp_act_free(R.act[i]);
     if (fclose(stdout) != 0) {
         fprintf(stderr, "fp-apply: write: %s\n", strerror(errno));

@@ -147,9 +147,7 @@ typedef struct run {
     int status;                    /* worst so far: 2, then 3, then 1 */
     const char *input;
     long line;
-    wl *w;
-    int n, cap;
-    json_t *index;                 /* id -> position in w */
+    fp_idtable wt;                 /* wl by id, in the order first seen */
     fp_score actuals, samples;
     long unmatched_actuals, unmatched_samples, anomalies, errors;
     double t_max;
@@ -463,20 +461,14 @@ static double mono_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+#define WL(R, i) ((wl *)fp_idtable_at(&(R)->wt, (i)))
+
 /* The workload of id, made on first use (NULL: out of memory). */
 static wl *find_wl(run *R, const char *id)
 {
-    json_t *ix = json_object_get(R->index, id);
-    if (ix) return &R->w[json_integer_value(ix)];
-    if (R->n == R->cap) {
-        int nc = R->cap ? R->cap * 2 : 64;
-        wl *p = realloc(R->w, (size_t)nc * sizeof *p);
-        if (!p) return NULL;
-        R->w = p;
-        R->cap = nc;
-    }
-    wl *w = &R->w[R->n];
-    memset(w, 0, sizeof *w);
+    bool created;
+    wl *w = fp_idtable_add(&R->wt, id, &created);
+    if (!w || !created) return w;
     snprintf(w->id, sizeof w->id, "%s", id);
     w->cpu_max = w->cpu_weight = w->mem_high = w->mem_max = NAN;
     w->io_read = w->io_write = w->net_tx = NAN;
@@ -485,8 +477,6 @@ static wl *find_wl(run *R, const char *id)
         w->pos[r] = 2;
     }
     w->finished_at = NAN;
-    if (json_object_set_new(R->index, id, json_integer(R->n)) < 0) return NULL;
-    R->n++;
     return w;
 }
 
@@ -525,7 +515,7 @@ static wl *record_wl(run *R, const json_t *rec, const char *type)
 static bool charted(const run *R, const wl *w)
 {
     if (R->S->chart != CH_BAND) return false;
-    return R->S->id ? strcmp(w->id, R->S->id) == 0 : w == &R->w[0];
+    return R->S->id ? strcmp(w->id, R->S->id) == 0 : w == WL(R, 0);
 }
 
 /* Add v to s, keeping at most CHART_MAX_POINTS: when full, every other
@@ -1215,21 +1205,21 @@ static int prom_pick_cmp(const void *a, const void *b)
     return (y->i > x->i) - (y->i < x->i);
 }
 
-/* Which workloads the textfile lists (listed[i], R->n of them): not those
+/* Which workloads the textfile lists (listed[i], R->wt.n of them): not those
  * finished --textfile-expire seconds or more before now, and of the others
  * at most --textfile-max (prom_pick_cmp's first). The number listed, or -1
  * out of memory. */
 static int prom_listed(const run *R, double now, bool *listed)
 {
-    prom_pick *pk = malloc(((size_t)R->n + 1) * sizeof *pk);
+    prom_pick *pk = malloc((R->wt.n + 1) * sizeof *pk);
     if (!pk) return -1;
     int n = 0;
-    for (int i = 0; i < R->n; i++) {
-        const wl *w = &R->w[i];
+    for (size_t i = 0; i < R->wt.n; i++) {
+        const wl *w = WL(R, i);
         listed[i] = false;
         bool running = isnan(w->finished_at);
         if (!running && now - w->finished_at >= R->S->textfile_expire) continue;
-        pk[n++] = (prom_pick){ i, running, w->seen_at };
+        pk[n++] = (prom_pick){ (int)i, running, w->seen_at };
     }
     if (n > R->S->textfile_max) {
         qsort(pk, (size_t)n, sizeof *pk, prom_pick_cmp);
@@ -1249,29 +1239,16 @@ static int prom_listed(const run *R, double now, bool *listed)
 static int prom_forget(run *R, double now)
 {
     if (R->S->svg) return 0;
-    int *to = malloc(((size_t)R->n + 1) * sizeof *to);   /* old position -> new, -1 forgotten */
-    if (!to) return -1;
-    int k = 0;
-    for (int i = 0; i < R->n; i++) {
-        const wl *w = &R->w[i];
-        to[i] = !isnan(w->finished_at) && now - w->finished_at >= R->S->textfile_expire ? -1 : k++;
+    bool *keep = malloc((R->wt.n + 1) * sizeof *keep);
+    if (!keep) return -1;
+    for (size_t i = 0; i < R->wt.n; i++) {
+        const wl *w = WL(R, i);
+        keep[i] = !(!isnan(w->finished_at) && now - w->finished_at >= R->S->textfile_expire);
     }
-    if (k < R->n) {
-        /* the index keeps the ids as read (w->id may be cut short) */
-        const char *key;
-        json_t *v;
-        void *tmp;
-        json_object_foreach_safe(R->index, tmp, key, v) {
-            int i = (int)json_integer_value(v);
-            if (to[i] < 0) json_object_del(R->index, key);
-            else json_integer_set(v, to[i]);
-        }
-        for (int i = 0; i < R->n; i++)
-            if (to[i] >= 0 && to[i] != i) R->w[to[i]] = R->w[i];
-        R->forgotten += R->n - k;
-        R->n = k;
-    }
-    free(to);
+    long dropped = fp_idtable_keep(&R->wt, keep);
+    free(keep);
+    if (dropped < 0) return -1;
+    R->forgotten += dropped;
     return 0;
 }
 
@@ -1284,15 +1261,15 @@ static int prom_fill(run *R, fp_err *err)
     fp_promfile_clear(P);
     double now = mono_s();
     if (prom_forget(R, now) < 0) return fp_err_set(err, FP_ESYS, "out of memory");
-    bool *listed = malloc(((size_t)R->n + 1) * sizeof *listed);
+    bool *listed = malloc((R->wt.n + 1) * sizeof *listed);
     int n_listed = listed ? prom_listed(R, now, listed) : -1;
     if (n_listed < 0) {
         free(listed);
         return fp_err_set(err, FP_ESYS, "out of memory");
     }
-    for (int i = 0; i < R->n && rc == 0; i++) {
+    for (size_t i = 0; i < R->wt.n && rc == 0; i++) {
         if (!listed[i]) continue;
-        const wl *w = &R->w[i];
+        const wl *w = WL(R, i);
         for (int r = 0; r < FP_RES_COUNT && rc == 0; r++) {
             const char *rn = fp_resource_name((fp_resource)r), *u = prom_unit((fp_resource)r);
             for (int k = 0; w->has_pred && k < w->q[r].n && rc == 0; k++) {
@@ -1359,7 +1336,7 @@ static int prom_fill(run *R, fp_err *err)
     if (rc == 0) rc = fp_promfile_set(P, "fp_anomalies_total", NULL, (double)R->anomalies, err);
     if (rc == 0) rc = fp_promfile_set(P, "fp_workloads_listed", NULL, n_listed, err);
     if (rc == 0)
-        rc = fp_promfile_set(P, "fp_workloads_unlisted", NULL, (double)(R->n - n_listed + R->forgotten), err);
+        rc = fp_promfile_set(P, "fp_workloads_unlisted", NULL, ((double)R->wt.n - n_listed + R->forgotten), err);
     free(listed);
     return rc;
 }
@@ -1392,8 +1369,8 @@ static char *band_svg(run *R, size_t *len, fp_err *err)
 {
     const chart_data *C = &R->ch;
     const wl *w = NULL;
-    for (int i = 0; i < R->n && !w; i++)
-        if (charted(R, &R->w[i])) w = &R->w[i];
+    for (size_t i = 0; i < R->wt.n && !w; i++)
+        if (charted(R, WL(R, i))) w = WL(R, i);
     char title[256];
     snprintf(title, sizeof title, "%s: %s", w ? w->id : R->S->id ? R->S->id : "no workload",
              fp_resource_name(R->S->chart_res));
@@ -1595,8 +1572,8 @@ static int check_writable(const char *opt, const char *path)
 
 static int join_mode(const settings *S)
 {
-    run R = { .S = S, .out = stdout, .input = "<stdin>", .index = json_object(),
-              .prom_last = -INFINITY };
+    run R = { .S = S, .out = stdout, .input = "<stdin>", .prom_last = -INFINITY };
+    fp_idtable_init(&R.wt, sizeof(wl));   /* out of memory shows at the first record */
     R.ch.t_end = NAN;
     fp_score_init(&R.actuals);
     fp_score_init(&R.samples);
@@ -1605,14 +1582,14 @@ static int join_mode(const settings *S)
     if (S->svg && strcmp(S->svg, "-") == 0) {
         if (!(devnull = fopen("/dev/null", "we"))) {
             fprintf(stderr, "fp-diff: /dev/null: %s\n", strerror(errno));
-            json_decref(R.index);
+            fp_idtable_clear(&R.wt);
             return 2;
         }
         R.out = devnull;
     }
     if ((S->svg && strcmp(S->svg, "-") != 0 && check_writable("--svg", S->svg) < 0) ||
         (S->textfile && check_writable("--textfile", S->textfile) < 0)) {
-        json_decref(R.index);
+        fp_idtable_clear(&R.wt);
         return 2;
     }
     if (S->textfile) {
@@ -1623,12 +1600,12 @@ static int join_mode(const settings *S)
                                     prom_families[i].help, &err) < 0) {
                 fprintf(stderr, "fp-diff: %s\n", err.msg);   /* a bug: names are fixed */
                 fp_promfile_free(R.prom);
-                json_decref(R.index);
+                fp_idtable_clear(&R.wt);
                 return 2;
             }
         if (!R.prom) {
             fputs("fp-diff: out of memory\n", stderr);
-            json_decref(R.index);
+            fp_idtable_clear(&R.wt);
             return 2;
         }
     }
@@ -1668,8 +1645,7 @@ static int join_mode(const settings *S)
         if (S->svg) write_svg(&R);
         if (R.prom && R.status != 2) prom_write(&R, true);
     }
-    free(R.w);
-    json_decref(R.index);
+    fp_idtable_clear(&R.wt);
     free(R.ch.pred.p);
     free(R.ch.limit.p);
     free(R.ch.use.p);

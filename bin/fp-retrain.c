@@ -64,9 +64,7 @@ typedef struct hrun {
 } hrun;
 
 typedef struct scan {
-    hrun *r;
-    size_t n, cap;
-    json_t *index;              /* id -> position in r */
+    fp_idtable runs;            /* hrun by id */
     long n_actual, n_fp, n_other;
     bool oom;
 } scan;
@@ -182,26 +180,15 @@ static int parse_args(int argc, char **argv, settings *S)
 
 /* ---- reading the history ---------------------------------------------------- */
 
+/* The run of id, made on first sight (NULL: out of memory). */
 static hrun *find_run(scan *sc, const char *id)
 {
-    json_t *ix = json_object_get(sc->index, id);
-    if (ix) return &sc->r[json_integer_value(ix)];
-    if (sc->n == sc->cap) {
-        size_t nc = sc->cap ? sc->cap * 2 : 64;
-        hrun *p = realloc(sc->r, nc * sizeof *p);
-        if (!p) return NULL;
-        sc->r = p;
-        sc->cap = nc;
+    bool created;
+    hrun *r = fp_idtable_add(&sc->runs, id, &created);
+    if (r && created) {
+        r->seq = -1;
+        if (!(r->id = strdup(id))) return NULL;
     }
-    hrun *r = &sc->r[sc->n];
-    memset(r, 0, sizeof *r);
-    r->seq = -1;
-    if (!(r->id = strdup(id))) return NULL;
-    if (json_object_set_new(sc->index, id, json_integer((json_int_t)sc->n)) < 0) {
-        free(r->id);
-        return NULL;
-    }
-    sc->n++;
     return r;
 }
 
@@ -409,7 +396,8 @@ int main(int argc, char **argv)
     int status = FP_EXIT_ERROR;
     fp_err err = {0};
     char hdir[FP_PATH_MAX], prev_path[FP_PATH_MAX + 8] = "";
-    scan sc = { .index = json_object() };
+    scan sc = {0};
+    bool sc_ok = fp_idtable_init(&sc.runs, sizeof(hrun)) == 0;
     fp_history *h = NULL;
     fp_model *cur = NULL, *cand = NULL;
     fp_featmap *fm_new = NULL, *fm_old = NULL;
@@ -423,6 +411,10 @@ int main(int argc, char **argv)
     double c_new = NAN, c_old = NAN, p_new = NAN, p_old = NAN;
     size_t n_train = 0, n_hold = 0, n_rows = 0;
 
+    if (!sc_ok) {
+        fputs("fp-retrain: out of memory\n", stderr);
+        goto out;
+    }
     if (S.history) snprintf(hdir, sizeof hdir, "%s", S.history);
     else if (fp_history_default_dir(hdir, sizeof hdir) < 0) {
         fputs("fp-retrain: history: neither XDG_DATA_HOME nor HOME is set (give --history DIR)\n", stderr);
@@ -481,10 +473,11 @@ int main(int argc, char **argv)
                 bad_lines);
 
     /* usable runs in the order of their actuals; their rows */
-    if (!(use = malloc((sc.n ? sc.n : 1) * sizeof *use))) { fputs("fp-retrain: out of memory\n", stderr); goto out; }
+    if (!(use = malloc((sc.runs.n ? sc.runs.n : 1) * sizeof *use))) { fputs("fp-retrain: out of memory\n", stderr); goto out; }
     size_t nu = 0;
-    for (size_t i = 0; i < sc.n; i++) {
-        if (sc.r[i].fp && sc.r[i].actual) use[nu++] = &sc.r[i];
+    for (size_t i = 0; i < sc.runs.n; i++) {
+        hrun *r = fp_idtable_at(&sc.runs, i);
+        if (r->fp && r->actual) use[nu++] = r;
         else unusable++;
     }
     qsort(use, nu, sizeof *use, cmp_seq);
@@ -692,13 +685,13 @@ record:
 out:
     json_decref(rec);
     if (lockfd >= 0) close(lockfd);
-    for (size_t i = 0; i < sc.n; i++) {
-        free(sc.r[i].id);
-        json_decref(sc.r[i].fp);
-        json_decref(sc.r[i].actual);
+    for (size_t i = 0; i < sc.runs.n; i++) {
+        hrun *r = fp_idtable_at(&sc.runs, i);
+        free(r->id);
+        json_decref(r->fp);
+        json_decref(r->actual);
     }
-    free(sc.r);
-    json_decref(sc.index);
+    fp_idtable_clear(&sc.runs);
     free(use);
     free(xo);
     fp_dataset_free(ds);

@@ -93,18 +93,14 @@ typedef struct run {
     const char *stat;
     double every, horizon;
     int res_metric[FP_RES_COUNT];
-    wl *w;
-    size_t nw, capw;
-    stream *s;
-    size_t ns, caps;
-    json_t *index;                     /* id -> position in w or s */
+    fp_idtable wt;                     /* wl by id */
+    fp_idtable st;                     /* stream by id */
     double *xbuf;
     fp_dataset *ds;
     bool feat, seq, autom;             /* features wanted, sample rows wanted, --model auto */
     fp_model *seqm;                    /* the model that maps samples to rows */
     bool own_seqm;
     int sdim;
-    json_t *sindex;                    /* id -> position in s */
     sref *sr;                          /* per dataset row (sequence models) */
     size_t nsr, capsr;
     json_t *auto_info;                 /* --model auto: the candidates' costs */
@@ -476,57 +472,32 @@ static void oom(run *R)
     R->status = 2;
 }
 
+#define WL(R, i) ((wl *)fp_idtable_at(&(R)->wt, (i)))
+#define STREAM(R, i) ((stream *)fp_idtable_at(&(R)->st, (i)))
+
+/* The workload of id, made on first sight (NULL: out of memory). */
 static wl *find_wl(run *R, const char *id)
 {
-    json_t *ix = json_object_get(R->index, id);
-    if (ix) return &R->w[json_integer_value(ix)];
-    if (R->nw == R->capw) {
-        size_t nc = R->capw ? R->capw * 2 : 64;
-        wl *p = realloc(R->w, nc * sizeof *p);
-        if (!p) return NULL;
-        R->w = p;
-        R->capw = nc;
+    bool created;
+    wl *w = fp_idtable_add(&R->wt, id, &created);
+    if (w && created) {
+        for (int r = 0; r < FP_RES_COUNT; r++) w->y[r] = NAN;
+        if (!(w->id = strdup(id))) return NULL;
     }
-    wl *w = &R->w[R->nw];
-    memset(w, 0, sizeof *w);
-    if (!(w->id = strdup(id))) return NULL;
-    for (int r = 0; r < FP_RES_COUNT; r++) w->y[r] = NAN;
-    if (json_object_set_new(R->index, id, json_integer((json_int_t)R->nw)) < 0) {
-        free(w->id);
-        return NULL;
-    }
-    R->nw++;
     return w;
 }
 
 static stream *find_stream(run *R, const char *id, bool create)
 {
-    json_t *ix = json_object_get(R->sindex, id);
-    if (ix) return &R->s[json_integer_value(ix)];
-    if (!create) return NULL;
-    if (R->ns == R->caps) {
-        size_t nc = R->caps ? R->caps * 2 : 64;
-        stream *p = realloc(R->s, nc * sizeof *p);
-        if (!p) return NULL;
-        R->s = p;
-        R->caps = nc;
-    }
-    stream *s = &R->s[R->ns];
-    memset(s, 0, sizeof *s);
-    if (!(s->id = strdup(id))) return NULL;
-    s->live = true;
+    if (!create) return fp_idtable_find(&R->st, id);
+    bool created;
+    stream *s = fp_idtable_add(&R->st, id, &created);
+    if (!s || !created) return s;
     s->next_due = NAN;                 /* set by the first sample */
     s->last_oom = NAN;
-    if (R->feat && R->S->from_samples && !(s->w = fp_window_new())) {
-        free(s->id);
-        return NULL;
-    }
-    if (json_object_set_new(R->sindex, id, json_integer((json_int_t)R->ns)) < 0) {
-        fp_window_free(s->w);
-        free(s->id);
-        return NULL;
-    }
-    R->ns++;
+    if (!(s->id = strdup(id))) return NULL;
+    s->live = true;
+    if (R->feat && R->S->from_samples && !(s->w = fp_window_new())) return NULL;
     return s;
 }
 
@@ -747,7 +718,7 @@ static void finish_stream(run *R, stream *s)
             fp_err err = {0};
             if (fp_dataset_add(R->ds, R->feat ? s->cx + k * (size_t)dim : NULL, y, g, s->ct[k],
                                false, &err) < 0 ||
-                add_sref(R, (size_t)(s - R->s), s->ck[k]) < 0) {
+                add_sref(R, (size_t)(s - STREAM(R, 0)), s->ck[k]) < 0) {
                 oom(R);
                 break;
             }
@@ -1651,7 +1622,10 @@ int main(int argc, char **argv)
         json_decref(cmd);
         return nextflow_config(&S);
     }
-    run R = { .S = &S, .input = "<stdin>", .index = json_object(), .sindex = json_object() };
+    run R = { .S = &S, .input = "<stdin>" };
+    /* out of memory here shows at the first record (find_wl, find_stream) */
+    fp_idtable_init(&R.wt, sizeof(wl));
+    fp_idtable_init(&R.st, sizeof(stream));
     char *prior_spec = NULL;           /* an --update model's prior key spec, copied */
     fp_err err = {0};
     int status = 0;
@@ -1659,8 +1633,8 @@ int main(int argc, char **argv)
         R.m = fp_model_load(S.update, &err);
         if (!R.m) {
             fprintf(stderr, "fp-train: %s\n", err.msg);
-            json_decref(R.index);
-            json_decref(R.sindex);
+            fp_idtable_clear(&R.wt);
+            fp_idtable_clear(&R.st);
             json_decref(cmd);
             return fp_exit_code(&err);
         }
@@ -1677,8 +1651,8 @@ int main(int argc, char **argv)
     if (!R.gb) {
         fprintf(stderr, "fp-train: --group-by: %s\n", err.msg);
         fp_model_free(R.m);
-        json_decref(R.index);
-        json_decref(R.sindex);
+        fp_idtable_clear(&R.wt);
+        fp_idtable_clear(&R.st);
         json_decref(cmd);
         return 2;
     }
@@ -1725,7 +1699,7 @@ int main(int argc, char **argv)
 
     /* finish the streams still open, in the order they began */
     if (R.history || S.from_samples)
-        for (size_t i = 0; i < R.ns; i++) finish_stream(&R, &R.s[i]);
+        for (size_t i = 0; i < R.st.n; i++) finish_stream(&R, STREAM(&R, i));
     if (R.status == 2) { status = 2; goto out; }
 
     fp_train_report rep;
@@ -1741,17 +1715,17 @@ int main(int argc, char **argv)
             goto out;
         }
         n_rows = (size_t)R.n_observed;
-        n_groups = R.ns;
+        n_groups = R.st.n;
         if (!S.quiet)
             fprintf(stderr, "fp-train: %s model: observed %ld samples of %zu workloads\n", S.kind,
-                    R.n_observed, R.ns);
+                    R.n_observed, R.st.n);
     } else {
         if (!S.from_samples) {
             size_t joined = 0, unsampled = 0;
             int ddim = R.feat ? (R.m ? fp_model_dim(R.m) : -1) : 0;
             if (ddim >= 0 && !(R.ds = fp_dataset_new(ddim))) { oom(&R); status = 2; goto out; }
-            for (size_t i = 0; R.ds && i < R.nw; i++) {
-                wl *w = &R.w[i];
+            for (size_t i = 0; R.ds && i < R.wt.n; i++) {
+                wl *w = WL(&R, i);
                 if (!w->has_fp || !w->has_actual) continue;
                 joined++;
                 bool any = false;
@@ -1762,7 +1736,7 @@ int main(int argc, char **argv)
                 if (R.seq) {           /* its samples up to the fingerprint's window */
                     stream *st = find_stream(&R, w->id, false);
                     if (st) {
-                        si = (size_t)(st - R.s);
+                        si = (size_t)(st - STREAM(&R, 0));
                         while (end < st->n && st->col[0][end] <= w->fp_t) end++;
                     }
                     if (!end) unsampled++;
@@ -1808,7 +1782,7 @@ int main(int argc, char **argv)
             if (fp_dataset_size(R.ds) == 0) {
                 fprintf(stderr, "fp-train: no usable examples: %ld sample records of %zu workloads "
                         "gave no checkpoint with a sample within --horizon %g s after it (checkpoints "
-                        "every %g s)\n", R.n_sample, R.ns, R.horizon, R.every);
+                        "every %g s)\n", R.n_sample, R.st.n, R.horizon, R.every);
                 status = 3;
                 goto out;
             }
@@ -1824,7 +1798,7 @@ int main(int argc, char **argv)
         if (!ex) { oom(&R); status = 2; goto out; }
         memcpy(ex, ex0, n * sizeof *ex);
         for (size_t i = 0; R.seq && i < n && i < R.nsr; i++) {
-            const stream *st = &R.s[R.sr[i].s];
+            const stream *st = STREAM(&R, R.sr[i].s);
             size_t end = R.sr[i].end, start = end > (size_t)S.max_steps ? end - (size_t)S.max_steps : 0;
             ex[i].seq = end ? st->rows + start * (size_t)R.sdim : NULL;
             ex[i].seq_len = (int)(end - start);
@@ -1884,18 +1858,18 @@ int main(int argc, char **argv)
         if (!S.quiet) fprintf(stderr, "fp-train: wrote %s\n", strcmp(outpath, "-") ? outpath : "the model to standard output");
     }
 out:
-    for (size_t i = 0; i < R.nw; i++) {
-        free(R.w[i].id);
-        free(R.w[i].x);
-        json_decref(R.w[i].meta);
+    for (size_t i = 0; i < R.wt.n; i++) {
+        free(WL(&R, i)->id);
+        free(WL(&R, i)->x);
+        json_decref(WL(&R, i)->meta);
     }
-    free(R.w);
-    for (size_t i = 0; i < R.ns; i++) {
-        free_stream_data(&R.s[i]);
-        json_decref(R.s[i].meta);
-        free(R.s[i].id);
+    fp_idtable_clear(&R.wt);
+    for (size_t i = 0; i < R.st.n; i++) {
+        free_stream_data(STREAM(&R, i));
+        json_decref(STREAM(&R, i)->meta);
+        free(STREAM(&R, i)->id);
     }
-    free(R.s);
+    fp_idtable_clear(&R.st);
     free(R.sr);
     for (size_t i = 0; i < R.nkeys; i++) free(R.keys[i]);
     free(R.keys);
@@ -1903,13 +1877,11 @@ out:
     free(prior_spec);
     if (R.own_seqm) fp_model_free(R.seqm);
     json_decref(R.auto_info);
-    json_decref(R.sindex);
     free(R.xbuf);
     fp_dataset_free(R.ds);
     fp_featmap_free(R.fm);
     fp_groupby_free(R.gb);
     fp_model_free(R.m);
-    json_decref(R.index);
     json_decref(cmd);
     return status;
 }

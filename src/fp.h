@@ -3,8 +3,9 @@
  * Modules, in the order data flows through them:
  *   foundation  fp/error.h (errors and the tools' exit codes), fp/roots.h
  *               (file system roots), fp/metric.h (metrics and samples),
- *               fp/record.h (JSON lines), fp/quantity.h (512Mi, 500m),
- *               fp/atomic.h (replacing a file atomically)
+ *               fp/record.h (JSON lines), fp/idtable.h (records kept by
+ *               workload id), fp/quantity.h (512Mi, 500m), fp/atomic.h
+ *               (replacing a file atomically)
  *   samplers    fp/proc.h, fp/cgroup.h, fp/net.h, fp/perf.h, fp/docker.h,
  *               combined by fp/sampler.h; fp/replay.h reads recorded
  *               traces, fp/tasktrace.h task-summary traces (Nextflow,
@@ -34,6 +35,7 @@
 #include "fp/roots.h"
 #include "fp/metric.h"
 #include "fp/record.h"
+#include "fp/idtable.h"
 #include "fp/proc.h"
 #include "fp/cgroup.h"
 #include "fp/net.h"
