@@ -592,6 +592,89 @@ out:
     free(act);
 }
 
+/* What the fp_read_records handlers of one input share: the run, and
+ * with --revert the allocation records read so far. */
+typedef struct reading {
+    run *R;
+    revert_item **items;
+    int *n_items, *cap_items;
+} reading;
+
+/* --revert: keep an allocation record that changed something, to undo. */
+static int rec_allocation(void *arg, json_t *rec, long line)
+{
+    reading *g = arg;
+    run *R = g->R;
+    R->line = line;
+    if (*g->n_items == *g->cap_items) {
+        int nc = *g->cap_items ? *g->cap_items * 2 : 16;
+        revert_item *p = realloc(*g->items, (size_t)nc * sizeof *p);
+        if (!p) { json_decref(rec); R->status = 2; return 1; }
+        *g->items = p;
+        *g->cap_items = nc;
+    }
+    revert_item *it = &(*g->items)[*g->n_items];
+    memset(it, 0, sizeof *it);
+    json_t *okv = json_object_get(rec, "ok"), *dry = json_object_get(rec, "dry_run");
+    if (json_is_false(okv) || json_is_true(dry)) {
+        json_decref(rec);          /* nothing was changed: nothing to undo */
+        return 0;
+    }
+    fp_err err = {0};
+    if (fp_plan_from_allocation(rec, &it->plan, &err) < 0 || fp_target_from_json(rec, &it->tg, &err) < 0) {
+        fprintf(stderr, "fp-apply: %s:%ld: %s\n", R->input, R->line, err.msg);
+        note_status(R, &err);
+        json_decref(rec);
+        return R->S->skip_bad ? 0 : 1;
+    }
+    it->t = json_number_value(json_object_get(rec, "t"));
+    it->line = R->line;
+    snprintf(it->input, sizeof it->input, "%s", R->input);
+    (*g->n_items)++;
+    json_decref(rec);
+    return 0;
+}
+
+static int rec_prediction(void *arg, json_t *rec, long line)
+{
+    run *R = ((reading *)arg)->R;
+    R->line = line;
+    if (!R->S->no_pass) emit(R, json_incref(rec));
+    else fp_summary_add(R->sum, rec);     /* not written, still summarised */
+    on_prediction(R, rec);
+    json_decref(rec);
+    return 0;
+}
+
+static int rec_other(void *arg, json_t *rec, long line)
+{
+    run *R = ((reading *)arg)->R;
+    R->line = line;
+    emit(R, rec);                  /* pass through */
+    return 0;
+}
+
+/* Stop when the records cannot be written. */
+static int rec_after(void *arg)
+{
+    run *R = ((reading *)arg)->R;
+    return R->status == 2 && ferror(R->out);
+}
+
+/* --watch, no record for a while: has the reader of ours gone? If not,
+ * look at every target. */
+static int rec_idle(void *arg)
+{
+    run *R = ((reading *)arg)->R;
+    if (cli_fd_gone(cli_watch_fd(fileno(R->out)))) {
+        fprintf(stderr, "fp-apply: standard output: %s\n", strerror(EPIPE));
+        R->status = 2;
+        return 1;
+    }
+    look(R);
+    return 0;
+}
+
 /* Read one input to its end. Returns -1 when reading must stop (bad input
  * or a read error), else 0. */
 static int read_input(run *R, const char *name, int fd, revert_item **items, int *n_items, int *cap_items)
@@ -604,73 +687,21 @@ static int read_input(run *R, const char *name, int fd, revert_item **items, int
         return -1;
     }
     R->input = strcmp(name, "-") == 0 ? "<stdin>" : name;
-    int rc = 0;
-    for (;;) {
-        if (S->watch_s > 0 && !S->revert) {
-            int w = fp_reader_wait(rd, (int)(S->watch_s * 1000));
-            if (w == 0) {
-                /* no record to answer: has the reader of ours gone? */
-                if (cli_fd_gone(cli_watch_fd(fileno(R->out)))) {
-                    fprintf(stderr, "fp-apply: standard output: %s\n", strerror(EPIPE));
-                    R->status = 2;
-                    rc = -1;
-                    break;
-                }
-                look(R);
-                continue;
-            }
-        }
-        json_t *rec = NULL;
-        fp_err err = {0};
-        int k = fp_reader_next(rd, &rec, &err);
-        if (k == 0) break;
-        if (k < 0) {
-            fprintf(stderr, "fp-apply: %s\n", err.msg);
-            note_status(R, &err);
-            rc = -1;
-            break;
-        }
-        R->line = fp_reader_line(rd);
-        const char *type = fp_record_type(rec);
-        if (S->revert && strcmp(type, "allocation") == 0) {
-            if (*n_items == *cap_items) {
-                int nc = *cap_items ? *cap_items * 2 : 16;
-                revert_item *p = realloc(*items, (size_t)nc * sizeof *p);
-                if (!p) { json_decref(rec); R->status = 2; rc = -1; break; }
-                *items = p;
-                *cap_items = nc;
-            }
-            revert_item *it = &(*items)[*n_items];
-            memset(it, 0, sizeof *it);
-            json_t *okv = json_object_get(rec, "ok"), *dry = json_object_get(rec, "dry_run");
-            if (json_is_false(okv) || json_is_true(dry)) {
-                json_decref(rec);          /* nothing was changed: nothing to undo */
-                continue;
-            }
-            if (fp_plan_from_allocation(rec, &it->plan, &err) < 0 ||
-                fp_target_from_json(rec, &it->tg, &err) < 0) {
-                fprintf(stderr, "fp-apply: %s:%ld: %s\n", R->input, R->line, err.msg);
-                note_status(R, &err);
-                json_decref(rec);
-                if (S->skip_bad) continue;
-                rc = -1;
-                break;
-            }
-            it->t = json_number_value(json_object_get(rec, "t"));
-            it->line = R->line;
-            snprintf(it->input, sizeof it->input, "%s", R->input);
-            (*n_items)++;
-            json_decref(rec);
-        } else if (!S->revert && strcmp(type, "prediction") == 0) {
-            if (!S->no_pass) emit(R, json_incref(rec));
-            else fp_summary_add(R->sum, rec);     /* not written, still summarised */
-            on_prediction(R, rec);
-            json_decref(rec);
-        } else {
-            emit(R, rec);                  /* pass through */
-        }
-        if (R->status == 2 && ferror(R->out)) { rc = -1; break; }
+    static const fp_record_handler on_apply[] = {{"prediction", rec_prediction}, {NULL, rec_other}};
+    static const fp_record_handler on_revert[] = {{"allocation", rec_allocation}, {NULL, rec_other}};
+    fp_read_loop L = {.on = S->revert ? on_revert : on_apply, .after = rec_after};
+    if (S->watch_s > 0 && !S->revert) {
+        L.idle_ms = (int)(S->watch_s * 1000);
+        L.idle = rec_idle;
     }
+    reading rdg = {R, items, n_items, cap_items};
+    fp_err err = {0};
+    int rc = fp_read_records(rd, &L, &rdg, &err);
+    if (rc < 0) {
+        fprintf(stderr, "fp-apply: %s\n", err.msg);
+        note_status(R, &err);
+    }
+    rc = rc ? -1 : 0;
     if (fp_reader_skipped(rd))
         fprintf(stderr, "fp-apply: %s: skipped %ld malformed line(s)\n", R->input,
                 fp_reader_skipped(rd));

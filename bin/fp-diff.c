@@ -155,6 +155,7 @@ typedef struct run {
     fp_promfile *prom;             /* --textfile */
     long forgotten;                /* workloads expired and forgotten (prom_forget) */
     bool prom_dirty;
+    bool rec_joined;               /* the record being read is one fp-diff joins */
     double prom_last;              /* monotonic seconds of the last write */
 } run;
 
@@ -1026,6 +1027,57 @@ static void on_actual(run *R, const json_t *rec)
 }
 
 /* Read one input to its end (join mode). -1 when reading must stop. */
+
+/* The records fp-diff joins (fp_read_records handlers): each is seen (its
+ * line, the latest t), handled, and marks the textfile dirty. */
+static void rec_seen(run *R, const json_t *rec, long line, bool joined)
+{
+    R->line = line;
+    json_t *tj = json_object_get(rec, "t");
+    if (json_is_number(tj) && json_number_value(tj) > R->t_max) R->t_max = json_number_value(tj);
+    R->rec_joined = joined;
+}
+
+#define FP_DIFF_JOINED(name)                                   \
+    static int rec_##name(void *arg, json_t *rec, long line)   \
+    {                                                          \
+        rec_seen(arg, rec, line, true);                        \
+        on_##name(arg, rec);                                   \
+        json_decref(rec);                                      \
+        return 0;                                              \
+    }
+FP_DIFF_JOINED(prediction)
+FP_DIFF_JOINED(allocation)
+FP_DIFF_JOINED(sample)
+FP_DIFF_JOINED(actual)
+#undef FP_DIFF_JOINED
+
+/* Any other record: a score may go on the trade-off chart; passed through
+ * unless --no-pass. */
+static int rec_other(void *arg, json_t *rec, long line)
+{
+    run *R = arg;
+    rec_seen(R, rec, line, false);
+    if (R->S->chart == CH_TRADEOFF && strcmp(fp_record_type(rec), "score") == 0) chart_score(R, rec);
+    if (!R->S->no_pass) emit(R, rec);
+    else json_decref(rec);
+    return 0;
+}
+
+/* After each record: the textfile, and stop at a system error, or at bad
+ * input without --skip-bad. */
+static int rec_after(void *arg)
+{
+    run *R = arg;
+    if (R->prom && R->status != 2) {
+        R->prom_dirty |= R->rec_joined;
+        prom_write(R, false);
+    }
+    if (R->status == 2) return 1;
+    if (R->status == 3 && !R->S->skip_bad) return 1;
+    return 0;
+}
+
 static int read_input(run *R, FILE *f, const char *name)
 {
     const settings *S = R->S;
@@ -1036,44 +1088,17 @@ static int read_input(run *R, FILE *f, const char *name)
         return -1;
     }
     R->input = strcmp(name, "-") == 0 ? "<stdin>" : name;
-    int rc = 0;
-    for (;;) {
-        json_t *rec = NULL;
-        fp_err err = {0};
-        int k = fp_reader_next(rd, &rec, &err);
-        if (k == 0) break;
-        if (k < 0) {
-            fprintf(stderr, "fp-diff: %s\n", err.msg);
-            set_status(R, fp_exit_code(&err));
-            rc = -1;
-            break;
-        }
-        R->line = fp_reader_line(rd);
-        json_t *tj = json_object_get(rec, "t");
-        if (json_is_number(tj) && json_number_value(tj) > R->t_max) R->t_max = json_number_value(tj);
-        const char *type = fp_record_type(rec);
-        /* (type lives in rec, which emit may free: test it now) */
-        bool joined = strcmp(type, "prediction") == 0 || strcmp(type, "allocation") == 0 ||
-                      strcmp(type, "sample") == 0 || strcmp(type, "actual") == 0;
-        if (strcmp(type, "prediction") == 0) on_prediction(R, rec);
-        else if (strcmp(type, "allocation") == 0) on_allocation(R, rec);
-        else if (strcmp(type, "sample") == 0) on_sample(R, rec);
-        else if (strcmp(type, "actual") == 0) on_actual(R, rec);
-        else {
-            if (S->chart == CH_TRADEOFF && strcmp(type, "score") == 0) chart_score(R, rec);
-            if (!S->no_pass) {
-                emit(R, rec);
-                rec = NULL;
-            }
-        }
-        json_decref(rec);
-        if (R->prom && R->status != 2) {
-            R->prom_dirty |= joined;
-            prom_write(R, false);
-        }
-        if (R->status == 2) { rc = -1; break; }
-        if (R->status == 3 && !S->skip_bad) { rc = -1; break; }
+    static const fp_record_handler on[] = {
+        {"prediction", rec_prediction}, {"allocation", rec_allocation},
+        {"sample", rec_sample}, {"actual", rec_actual}, {NULL, rec_other}};
+    const fp_read_loop L = {.on = on, .after = rec_after};
+    fp_err err = {0};
+    int rc = fp_read_records(rd, &L, R, &err);
+    if (rc < 0) {
+        fprintf(stderr, "fp-diff: %s\n", err.msg);
+        set_status(R, fp_exit_code(&err));
     }
+    rc = rc ? -1 : 0;
     if (fp_reader_skipped(rd))
         fprintf(stderr, "fp-diff: %s: skipped %ld malformed line(s)\n", R->input, fp_reader_skipped(rd));
     fp_reader_free(rd);

@@ -43,8 +43,6 @@
 #include "fp/model.h"
 
 
-#define COST_LEVEL 0.9          /* the quantile the cost reads */
-#define COST_LAMBDA_UNDER 10.0  /* weight of under-provisioning */
 
 typedef struct settings {
     const char *model, *history, *kind;
@@ -223,59 +221,6 @@ static int cmp_seq(const void *a, const void *b)
 {
     const hrun *x = *(const hrun *const *)a, *y = *(const hrun *const *)b;
     return (x->seq > y->seq) - (x->seq < y->seq);
-}
-
-/* ---- scoring ------------------------------------------------------------------ */
-
-/* The cost of model m on rows ex[0..n) (fp-train's auto cost without the
- * change term, which lifetime rows do not have): per resource with
- * targets, (sum max(q - y, 0) + 10 sum max(y - q, 0)) / sum |y|, q the
- * prediction at the level nearest 0.9 (0 when the resource is not
- * predicted); the mean over the resources. *pinball_rel receives
- * fp_score_metric's "pinball_rel" (largest over the resources) of the same
- * predictions. NAN when m cannot predict a row or no resource has a
- * target. */
-static double cost(fp_model *m, const fp_example *ex, size_t n, double *pinball_rel)
-{
-    double over[FP_RES_COUNT] = {0}, under[FP_RES_COUNT] = {0}, sy[FP_RES_COUNT] = {0};
-    long ny[FP_RES_COUNT] = {0};
-    fp_score sc;
-    fp_score_init(&sc);
-    *pinball_rel = NAN;
-    for (size_t i = 0; i < n; i++) {
-        fp_quantiles q[FP_RES_COUNT];
-        fp_err err = {0};
-        if (fp_model_predict(m, ex[i].x, q, NULL, &err) < 0) return NAN;
-        for (int r = 0; r < FP_RES_COUNT; r++) {
-            double y = ex[i].y[r];
-            if (!isfinite(y)) continue;
-            double qv = 0;
-            if (q[r].n > 0) {
-                int best = 0;
-                for (int j = 1; j < q[r].n; j++)
-                    if (fabs(q[r].level[j] - COST_LEVEL) < fabs(q[r].level[best] - COST_LEVEL)) best = j;
-                qv = q[r].value[best];
-                fp_obs o;
-                fp_obs_init(&o);
-                o.q = &q[r];
-                o.use = y;
-                fp_score_add(&sc, (fp_resource)r, &o, NULL);
-            }
-            over[r] += fmax(qv - y, 0);
-            under[r] += fmax(y - qv, 0);
-            sy[r] += fabs(y);
-            ny[r]++;
-        }
-    }
-    double c = 0;
-    int nr = 0;
-    for (int r = 0; r < FP_RES_COUNT; r++) {
-        if (!ny[r] || !(sy[r] > 0)) continue;
-        c += (over[r] + COST_LAMBDA_UNDER * under[r]) / sy[r];
-        nr++;
-    }
-    *pinball_rel = fp_score_metric(&sc, "pinball_rel", FP_RES_COUNT, NULL);
-    return nr ? c / nr : NAN;
 }
 
 /* ---- installing ---------------------------------------------------------------- */
@@ -565,7 +510,7 @@ int main(int argc, char **argv)
             status = FP_EXIT_ERROR;
             goto out;
         }
-        c_new = cost(cand, ex + n_train, n_hold, &p_new);
+        c_new = fp_validation_cost(cand, ex + n_train, n_hold, false, NULL, &p_new);
         if (cur) {
             /* the installed model reads the held-back fingerprints its way */
             int dim = fp_model_dim(cur);
@@ -590,7 +535,7 @@ int main(int argc, char **argv)
             if (ok) {
                 size_t no;
                 const fp_example *eo = fp_dataset_examples(dso, &no);
-                c_old = cost(cur, eo, no, &p_old);
+                c_old = fp_validation_cost(cur, eo, no, false, NULL, &p_old);
             }
             fp_dataset_free(dso);
             free(x);

@@ -845,48 +845,89 @@ static void on_actual(run *R, const json_t *rec, const char *id)
     w->has_actual = true;
 }
 
+
+/* fp_read_records handlers: fingerprints, actuals and samples need an id
+ * (a record without one is bad input); other types are counted. */
+static const char *rec_id(run *R, const json_t *rec, long line)
+{
+    R->line = line;
+    const char *id = json_string_value(json_object_get(rec, "id"));
+    if (id && id[0]) return id;
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s record without an \"id\"", fp_record_type(rec));
+    bad(R, msg);
+    return NULL;
+}
+
+static int rec_fingerprint(void *arg, json_t *rec, long line)
+{
+    run *R = arg;
+    const char *id = rec_id(R, rec, line);
+    if (id) {
+        R->n_fp++;
+        on_fingerprint(R, rec, id);
+    }
+    json_decref(rec);
+    return 0;
+}
+
+static int rec_actual(void *arg, json_t *rec, long line)
+{
+    run *R = arg;
+    const char *id = rec_id(R, rec, line);
+    if (id) {
+        R->n_actual++;
+        on_actual(R, rec, id);
+    }
+    json_decref(rec);
+    return 0;
+}
+
+static int rec_sample(void *arg, json_t *rec, long line)
+{
+    run *R = arg;
+    const char *id = rec_id(R, rec, line);
+    if (id) {
+        R->n_sample++;
+        if (R->history || R->S->from_samples || R->seq) on_sample(R, rec, id);
+    }
+    json_decref(rec);
+    return 0;
+}
+
+static int rec_other(void *arg, json_t *rec, long line)
+{
+    run *R = arg;
+    R->line = line;
+    R->n_other++;
+    json_decref(rec);
+    return 0;
+}
+
+/* Stop at a system error, or at bad input without --skip-bad. */
+static int rec_after(void *arg)
+{
+    run *R = arg;
+    return R->status == 2 || (R->status == 3 && !R->S->skip_bad);
+}
+
 static int read_input(run *R, FILE *f, const char *name)
 {
     const settings *S = R->S;
     fp_reader *rd = fp_reader_new(f, name, S->skip_bad);
     if (!rd) { oom(R); return -1; }
     R->input = strcmp(name, "-") == 0 ? "<stdin>" : name;
-    int rc = 0;
-    for (;;) {
-        json_t *rec = NULL;
-        fp_err err = {0};
-        int k = fp_reader_next(rd, &rec, &err);
-        if (k == 0) break;
-        if (k < 0) {
-            fprintf(stderr, "fp-train: %s\n", err.msg);
-            R->status = fp_exit_code(&err);
-            rc = -1;
-            break;
-        }
-        R->line = fp_reader_line(rd);
-        const char *type = fp_record_type(rec);
-        bool known = strcmp(type, "fingerprint") == 0 || strcmp(type, "actual") == 0 ||
-                     strcmp(type, "sample") == 0;
-        const char *id = json_string_value(json_object_get(rec, "id"));
-        if (known && (!id || !id[0])) {
-            char msg[96];
-            snprintf(msg, sizeof msg, "%s record without an \"id\"", type);
-            bad(R, msg);
-        } else if (strcmp(type, "fingerprint") == 0) {
-            R->n_fp++;
-            on_fingerprint(R, rec, id);
-        } else if (strcmp(type, "actual") == 0) {
-            R->n_actual++;
-            on_actual(R, rec, id);
-        } else if (strcmp(type, "sample") == 0) {
-            R->n_sample++;
-            if (R->history || S->from_samples || R->seq) on_sample(R, rec, id);
-        } else {
-            R->n_other++;
-        }
-        json_decref(rec);
-        if (R->status == 2 || (R->status == 3 && !S->skip_bad)) { rc = -1; break; }
+    static const fp_record_handler on[] = {
+        {"fingerprint", rec_fingerprint}, {"actual", rec_actual}, {"sample", rec_sample},
+        {NULL, rec_other}};
+    const fp_read_loop L = {.on = on, .after = rec_after};
+    fp_err err = {0};
+    int rc = fp_read_records(rd, &L, R, &err);
+    if (rc < 0) {
+        fprintf(stderr, "fp-train: %s\n", err.msg);
+        R->status = fp_exit_code(&err);
     }
+    rc = rc ? -1 : 0;
     if (fp_reader_skipped(rd)) {
         fprintf(stderr, "fp-train: %s: skipped %ld malformed line(s)\n", R->input, fp_reader_skipped(rd));
         R->n_bad += fp_reader_skipped(rd);
@@ -1102,77 +1143,9 @@ out:
 
 /* ------------------------------------------------------------ --model auto */
 
-#define AUTO_LEVEL 0.9          /* the quantile the cost reads */
-#define AUTO_LAMBDA_UNDER 10.0  /* weight of under-provisioning */
-#define AUTO_MU_CHANGE 0.1      /* weight of allocation changes */
-
 static int cmp_strp(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* The validation cost of m on the n rows ex (in stream order): per
- * resource with targets, (sum over + lambda sum under) / sum y + mu mean
- * |change| / mean y, over = max(q - y, 0), under = max(y - q, 0), q the
- * prediction at the level nearest AUTO_LEVEL (0 when not predicted),
- * change = q's step between consecutive rows of a group (with_change:
- * rows are checkpoints of workloads, --from-samples; in lifetime mode a
- * group's consecutive rows are different workloads, and there is no
- * change); the mean over the resources. parts: over, under, change terms
- * (means). */
-static double auto_cost(fp_model *m, const fp_example *ex, size_t n, bool with_change, double parts[3])
-{
-    double over[FP_RES_COUNT] = {0}, under[FP_RES_COUNT] = {0}, sy[FP_RES_COUNT] = {0};
-    double dq[FP_RES_COUNT] = {0}, prevq[FP_RES_COUNT];
-    long ny[FP_RES_COUNT] = {0}, nd[FP_RES_COUNT] = {0};
-    const char *prevg = NULL;
-    bool seq = fp_model_is_seq(m);
-    for (size_t i = 0; i < n; i++) {
-        fp_quantiles q[FP_RES_COUNT];
-        fp_err err = {0};
-        int rc = seq ? fp_model_predict_seq(m, ex[i].seq, ex[i].seq_len, q, &err)
-                     : fp_model_predict(m, ex[i].x, q, NULL, &err);
-        if (rc < 0) return NAN;
-        bool same = with_change && prevg && ex[i].group && strcmp(prevg, ex[i].group) == 0;
-        for (int r = 0; r < FP_RES_COUNT; r++) {
-            double qv = 0;
-            if (q[r].n > 0) {
-                int best = 0;
-                for (int j = 1; j < q[r].n; j++)
-                    if (fabs(q[r].level[j] - AUTO_LEVEL) < fabs(q[r].level[best] - AUTO_LEVEL)) best = j;
-                qv = q[r].value[best];
-            }
-            double y = ex[i].y[r];
-            if (isfinite(y)) {
-                over[r] += fmax(qv - y, 0);
-                under[r] += fmax(y - qv, 0);
-                sy[r] += fabs(y);
-                ny[r]++;
-            }
-            if (same) {
-                dq[r] += fabs(qv - prevq[r]);
-                nd[r]++;
-            }
-            prevq[r] = qv;
-        }
-        prevg = ex[i].group;
-    }
-    double cost = 0;
-    int nr = 0;
-    parts[0] = parts[1] = parts[2] = 0;
-    for (int r = 0; r < FP_RES_COUNT; r++) {
-        if (!ny[r] || !(sy[r] > 0)) continue;
-        double o = over[r] / sy[r], u = AUTO_LAMBDA_UNDER * under[r] / sy[r];
-        double c = nd[r] ? AUTO_MU_CHANGE * (dq[r] / nd[r]) / (sy[r] / ny[r]) : 0;
-        parts[0] += o;
-        parts[1] += u;
-        parts[2] += c;
-        cost += o + u + c;
-        nr++;
-    }
-    if (!nr) return NAN;
-    for (int k = 0; k < 3; k++) parts[k] /= nr;
-    return cost / nr;
 }
 
 /* ---- progress
@@ -1330,7 +1303,7 @@ static fp_model *run_auto(run *R, const fp_example *ex, size_t n, fp_train_repor
         if (trc < 0)
             fprintf(stderr, "fp-train: auto: %s: %s\n", kinds[k], err.msg);
         else
-            cost = auto_cost(m, va, nva, S->from_samples, parts);
+            cost = fp_validation_cost(m, va, nva, S->from_samples, parts, NULL);
         json_t *c = json_object();
         json_object_set_new(c, "cost", isfinite(cost) ? json_real(cost) : json_null());
         json_object_set_new(c, "over", isfinite(parts[0]) ? json_real(parts[0]) : json_null());
@@ -1357,9 +1330,9 @@ static fp_model *run_auto(run *R, const fp_example *ex, size_t n, fp_train_repor
         json_object_set_new(a, "winner", json_string(best_kind));
         json_object_set_new(a, "candidates", cands);
         json_t *def = json_object();
-        json_object_set_new(def, "level", json_real(AUTO_LEVEL));
-        json_object_set_new(def, "lambda_under", json_real(AUTO_LAMBDA_UNDER));
-        json_object_set_new(def, "mu_change", json_real(AUTO_MU_CHANGE));
+        json_object_set_new(def, "level", json_real(FP_COST_LEVEL));
+        json_object_set_new(def, "lambda_under", json_real(FP_COST_LAMBDA_UNDER));
+        json_object_set_new(def, "mu_change", json_real(FP_COST_MU_CHANGE));
         json_object_set_new(def, "validation_groups", json_integer((json_int_t)nval));
         json_object_set_new(def, "validation_rows", json_integer((json_int_t)nva));
         json_object_set_new(a, "cost", def);

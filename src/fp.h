@@ -3,9 +3,10 @@
  * Modules, in the order data flows through them:
  *   foundation  fp/error.h (errors and the tools' exit codes), fp/roots.h
  *               (file system roots), fp/metric.h (metrics and samples),
- *               fp/record.h (JSON lines), fp/idtable.h (records kept by
- *               workload id), fp/quantity.h (512Mi, 500m), fp/atomic.h
- *               (replacing a file atomically)
+ *               fp/record.h (JSON lines, the read-dispatch loop),
+ *               fp/idtable.h (records kept by workload id),
+ *               fp/quantity.h (512Mi, 500m), fp/atomic.h (replacing a
+ *               file atomically)
  *   samplers    fp/proc.h, fp/cgroup.h, fp/net.h, fp/perf.h, fp/docker.h,
  *               combined by fp/sampler.h; fp/replay.h reads recorded
  *               traces, fp/tasktrace.h task-summary traces (Nextflow,
@@ -22,8 +23,8 @@
  *               allocation records), fp/systemd.h (units), fp/netlimit.h
  *               (egress rate), fp/memguard.h (memory pressure events)
  *   scoring     fp/diff.h (predictions and allocations against actuals,
- *               fingerprints compared), fp/history.h (the store of past
- *               runs)
+ *               fingerprints compared, the validation cost of a model),
+ *               fp/history.h (the store of past runs)
  *   for people  fp/summary.h (quantities in MiB, cores, min; the summary
  *               of a run from its records), fp/chart.h (SVG charts),
  *               fp/promfile.h (Prometheus text files)

@@ -489,3 +489,29 @@ void fp_reader_free(fp_reader *r)
     free(r->in);
     free(r);
 }
+
+int fp_read_records(fp_reader *rd, const fp_read_loop *L, void *arg, fp_err *err)
+{
+    for (;;) {
+        if (L->idle_ms > 0 && L->idle) {
+            int w = fp_reader_wait(rd, L->idle_ms);
+            if (w == 0) {
+                int s = L->idle(arg);
+                if (s) return s;
+                continue;
+            }
+        }
+        json_t *rec = NULL;
+        int k = fp_reader_next(rd, &rec, err);
+        if (k == 0) return 0;
+        if (k < 0) return -1;
+        const char *type = fp_record_type(rec);
+        const fp_record_handler *h = L->on;
+        while (h->type && strcmp(h->type, type) != 0) h++;
+        int s = 0;
+        if (h->fn) s = h->fn(arg, rec, fp_reader_line(rd));
+        else json_decref(rec);
+        if (!s && L->after) s = L->after(arg);
+        if (s) return s;
+    }
+}

@@ -128,6 +128,32 @@ long fp_reader_line(const fp_reader *r);
 long fp_reader_skipped(const fp_reader *r);
 void fp_reader_free(fp_reader *r);
 
+/* The read-dispatch loop every tool that reads records runs. A handler
+ * gets each record of its type with the line it was read from, and owns
+ * the reference (json_decref it or keep it); it returns 0 to go on and a
+ * positive value to stop the reading. */
+typedef int (*fp_record_fn)(void *arg, json_t *rec, long line);
+typedef struct fp_record_handler {
+    const char *type;          /* a record type; NULL ends the table */
+    fp_record_fn fn;           /* with type NULL: every other type (a
+                                  tool passes such records through); NULL
+                                  there: they are dropped */
+} fp_record_handler;
+typedef struct fp_read_loop {
+    const fp_record_handler *on;   /* by type, ended by the NULL type */
+    int (*after)(void *arg);       /* NULL, or called after each record;
+                                      positive stops the reading */
+    int idle_ms;                   /* > 0 (a reader of fp_reader_new_fd):
+                                      call idle when no record came for
+                                      that long; positive stops */
+    int (*idle)(void *arg);
+} fp_read_loop;
+/* Read rd to its end, handing each record to L's handler of its type, in
+ * order. Returns 0 at the end of input; -1 with err when a line cannot be
+ * read (fp_reader_next: FP_EINPUT naming NAME:LINE unless rd skips bad
+ * lines, FP_ESYS); else the positive value that stopped it. */
+int fp_read_records(fp_reader *rd, const fp_read_loop *L, void *arg, fp_err *err);
+
 #ifdef __cplusplus
 }
 #endif
