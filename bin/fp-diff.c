@@ -1687,6 +1687,37 @@ typedef struct side {
     json_t *fp, *actual;           /* the last of each (matching --id) */
 } side;
 
+/* fp_read_records handlers of read_side: keep the last fingerprint and
+ * the last actual (of --id when given); drop the rest. */
+typedef struct side_reading {
+    const settings *S;
+    side *sd;
+} side_reading;
+
+static int keep_last(const side_reading *g, json_t **slot, json_t *rec)
+{
+    const char *id = record_id(rec);
+    if (!g->S->id || (id && strcmp(id, g->S->id) == 0)) {
+        json_decref(*slot);
+        *slot = rec;
+    } else {
+        json_decref(rec);
+    }
+    return 0;
+}
+
+static int side_fp(void *arg, json_t *rec, long line)
+{
+    side_reading *g = arg;
+    return keep_last(g, &g->sd->fp, rec);
+}
+
+static int side_actual(void *arg, json_t *rec, long line)
+{
+    side_reading *g = arg;
+    return keep_last(g, &g->sd->actual, rec);
+}
+
 /* Read file into sd. 0, or the exit status. */
 static int read_side(const settings *S, side *sd)
 {
@@ -1701,27 +1732,14 @@ static int read_side(const settings *S, side *sd)
         fputs("fp-diff: out of memory\n", stderr);
         status = 2;
     }
-    for (; rd;) {
-        json_t *rec = NULL;
-        fp_err err = {0};
-        int k = fp_reader_next(rd, &rec, &err);
-        if (k == 0) break;
-        if (k < 0) {
-            fprintf(stderr, "fp-diff: %s\n", err.msg);
-            status = fp_exit_code(&err);
-            break;
-        }
-        const char *type = fp_record_type(rec);
-        const char *id = record_id(rec);
-        bool pick = !S->id || (id && strcmp(id, S->id) == 0);
-        json_t **slot = strcmp(type, "fingerprint") == 0 ? &sd->fp
-                      : strcmp(type, "actual") == 0 ? &sd->actual : NULL;
-        if (slot && pick) {
-            json_decref(*slot);
-            *slot = rec;
-        } else {
-            json_decref(rec);
-        }
+    static const fp_record_handler on[] = {
+        {"fingerprint", side_fp}, {"actual", side_actual}, {NULL, NULL}};
+    const fp_read_loop L = {.on = on};
+    side_reading g = {S, sd};
+    fp_err err = {0};
+    if (rd && fp_read_records(rd, &L, &g, &err) < 0) {
+        fprintf(stderr, "fp-diff: %s\n", err.msg);
+        status = fp_exit_code(&err);
     }
     fp_reader_free(rd);
     if (f != stdin) fclose(f);

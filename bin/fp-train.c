@@ -946,7 +946,25 @@ typedef struct nfc_run {
     fp_nfc *c;
     long added, skipped, n_bad;
     int status;
+    const char *input;             /* the input being read, for messages */
 } nfc_run;
+
+/* fp_read_records handler of nfc_read_records: an actual record joins the
+ * history (other records are dropped). */
+static int nfc_actual(void *arg, json_t *rec, long line)
+{
+    nfc_run *N = arg;
+    fp_err err = {0};
+    int a = fp_nfc_add_actual(N->c, rec, &err);
+    json_decref(rec);
+    if (a < 0) {
+        fprintf(stderr, "fp-train: %s:%ld: %s\n", N->input, line, err.msg);
+        N->status = fp_exit_code(&err);
+    }
+    if (a > 0) N->added++;
+    else N->skipped++;
+    return a < 0;
+}
 
 /* A JSON-lines input: its actual records are the history. */
 static int nfc_read_records(void *arg, FILE *f, const char *name)
@@ -954,32 +972,16 @@ static int nfc_read_records(void *arg, FILE *f, const char *name)
     nfc_run *N = arg;
     fp_reader *rd = fp_reader_new(f, name, N->S->skip_bad);
     if (!rd) { fputs("fp-train: out of memory\n", stderr); N->status = 2; return -1; }
-    int rc = 0;
-    for (;;) {
-        json_t *rec = NULL;
-        fp_err err = {0};
-        int k = fp_reader_next(rd, &rec, &err);
-        if (k == 0) break;
-        if (k < 0) {
-            fprintf(stderr, "fp-train: %s\n", err.msg);
-            N->status = fp_exit_code(&err);
-            rc = -1;
-            break;
-        }
-        if (!strcmp(fp_record_type(rec), "actual")) {
-            int a = fp_nfc_add_actual(N->c, rec, &err);
-            if (a < 0) {
-                fprintf(stderr, "fp-train: %s:%ld: %s\n", strcmp(name, "-") ? name : "<stdin>",
-                        fp_reader_line(rd), err.msg);
-                N->status = fp_exit_code(&err);
-                rc = -1;
-            }
-            if (a > 0) N->added++;
-            else N->skipped++;
-        }
-        json_decref(rec);
-        if (rc < 0) break;
+    N->input = strcmp(name, "-") ? name : "<stdin>";
+    static const fp_record_handler on[] = {{"actual", nfc_actual}, {NULL, NULL}};
+    const fp_read_loop L = {.on = on};
+    fp_err err = {0};
+    int rc = fp_read_records(rd, &L, N, &err);
+    if (rc < 0) {
+        fprintf(stderr, "fp-train: %s\n", err.msg);
+        N->status = fp_exit_code(&err);
     }
+    rc = rc ? -1 : 0;
     N->n_bad += fp_reader_skipped(rd);
     fp_reader_free(rd);
     return rc;
