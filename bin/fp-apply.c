@@ -59,8 +59,7 @@ typedef struct run {
     fp_roots roots;
     fp_capacity cap;
     fp_actuator *act[BK_COUNT];
-    target *t;
-    int n, cap_n;
+    fp_idtable tt;                 /* target by key (target_key) */
     int status;                    /* worst exit status so far */
     FILE *out;
     const char *input;             /* name of the input being read */
@@ -236,7 +235,7 @@ static double wall_now(void)
 /* Worse statuses win: 2 (system) over 3 (input) over 0. */
 static void note_status(run *R, const fp_err *err)
 {
-    int s = err->cls == FP_ESYS ? 2 : err->cls == FP_EUSAGE ? 2 : 3;
+    int s = fp_exit_code(err);
     if (R->status == 0 || (s == 2 && R->status == 3)) R->status = s;
 }
 
@@ -308,26 +307,20 @@ static void target_key(const fp_target *tg, char *buf, size_t n)
     else buf[0] = 0;
 }
 
+#define TG(R, i) ((target *)fp_idtable_at(&(R)->tt, (size_t)(i)))
+
 static target *find_target(run *R, const fp_target *tg, int backend)
 {
     char key[200];
     target_key(tg, key, sizeof key);
-    for (int i = 0; i < R->n; i++)
-        if (strcmp(R->t[i].key, key) == 0) return &R->t[i];
-    if (R->n == R->cap_n) {
-        int nc = R->cap_n ? R->cap_n * 2 : 16;
-        target *p = realloc(R->t, (size_t)nc * sizeof *p);
-        if (!p) return NULL;
-        R->t = p;
-        R->cap_n = nc;
-    }
-    target *t = &R->t[R->n++];
-    memset(t, 0, sizeof *t);
+    bool created;
+    target *t = fp_idtable_add(&R->tt, key, &created);
+    if (!t || !created) return t;
     snprintf(t->key, sizeof t->key, "%s", key);
     t->tg = *tg;
     t->backend = backend;
     t->want_cpu = t->want_mem = FP_UNSET;
-    t->st.oom_seen = t->st.throttled_seen = -1;
+    fp_apply_state_init(&t->st);
     return t;
 }
 
@@ -355,14 +348,6 @@ static int apply(run *R, target *t, const fp_limits *l, const char *reason, cons
     return rc;
 }
 
-static bool any_set(const fp_limits *l)
-{
-    const double *v = (const double *)l;
-    for (size_t i = 0; i < sizeof *l / sizeof(double); i++)
-        if (v[i] != FP_UNSET) return true;
-    return false;
-}
-
 /* Whether the target's resources are this machine's: Swarm and Kubernetes
  * place their tasks themselves. */
 static bool local(const target *t)
@@ -375,11 +360,12 @@ static bool local(const target *t)
  * whose grant moved, and returns the capacity summary (in buf). */
 static const char *share(run *R, target *self, fp_limits *l, char *buf, size_t n)
 {
-    fp_share *s = calloc((size_t)R->n, sizeof *s);
+    int nt = (int)R->tt.n;
+    fp_share *s = calloc((size_t)nt, sizeof *s);
     if (!s) return "not checked: out of memory";
-    int me = (int)(self - R->t);
-    for (int i = 0; i < R->n; i++) {
-        target *t = &R->t[i];
+    int me = (int)(self - TG(R, 0));
+    for (int i = 0; i < nt; i++) {
+        target *t = TG(R, i);
         if (!local(t)) {                  /* another machine's resources */
             s[i].want[0] = s[i].want[1] = FP_UNSET;
             continue;
@@ -392,7 +378,7 @@ static const char *share(run *R, target *self, fp_limits *l, char *buf, size_t n
         s[i].prev[1] = t->st.applied ? t->st.granted.mem_max_bytes : FP_UNSET;
         s[i].priority = t->priority;
     }
-    const char *sum = fp_policy_share(&R->S->policy, &R->cap, s, R->n, buf, n);
+    const char *sum = fp_policy_share(&R->S->policy, &R->cap, s, nt, buf, n);
     /* this target */
     const fp_res_policy *cp = &R->S->policy.res[FP_RES_CPU], *mp = &R->S->policy.res[FP_RES_MEM];
     if (l->cpu_max_cores >= 0 && s[me].grant[0] != l->cpu_max_cores) {
@@ -408,8 +394,8 @@ static const char *share(run *R, target *self, fp_limits *l, char *buf, size_t n
             l->mem_high_bytes = l->mem_max_bytes;
     }
     /* others whose applied hard limits differ from their new grant */
-    for (int i = 0; i < R->n; i++) {
-        target *t = &R->t[i];
+    for (int i = 0; i < nt; i++) {
+        target *t = TG(R, i);
         if (i == me || !t->st.applied || !local(t)) continue;
         fp_limits o;
         fp_limits_unset(&o);
@@ -425,7 +411,7 @@ static const char *share(run *R, target *self, fp_limits *l, char *buf, size_t n
             o.mem_max_bytes = fmax(floor(gm / mp->step) * mp->step, t->floor_mem);
             if (t->st.granted.mem_high_bytes > o.mem_max_bytes) o.mem_high_bytes = o.mem_max_bytes;
         }
-        if (any_set(&o)) {
+        if (fp_limits_any_set(&o)) {
             fp_decision d;
             memset(&d, 0, sizeof d);
             if (s[i].note[0]) snprintf(d.why[FP_RES_CPU], FP_WHY_MAX, "%s", s[i].note);
@@ -494,7 +480,7 @@ static void on_prediction(run *R, const json_t *rec)
     char cap[400];
     const char *capacity = local(t) ? share(R, t, &d.want, cap, sizeof cap)
                                     : "not checked: the orchestrator places the workload";
-    if (strcmp(d.reason, "hold") == 0 && !any_set(&d.want)) {
+    if (strcmp(d.reason, "hold") == 0 && !fp_limits_any_set(&d.want)) {
         fp_allocation al = { .target = t->tg, .t = p.t, .ts = wall_now(), .reason = "hold",
                              .model = p.model, .horizon_s = p.horizon_s, .prediction_t = p.t,
                              .dry_run = R->S->dry_run, .ok = true, .limits = d.want,
@@ -509,8 +495,8 @@ static void on_prediction(run *R, const json_t *rec)
 /* --watch: look at every target for OOM kills and throttling. */
 static void look(run *R)
 {
-    for (int i = 0; i < R->n; i++) {
-        target *t = &R->t[i];
+    for (size_t i = 0; i < R->tt.n; i++) {
+        target *t = TG(R, i);
         fp_err err = {0};
         fp_actuator *a = actuator(R, t->backend, &err);
         fp_observed o;
@@ -606,6 +592,89 @@ out:
     free(act);
 }
 
+/* What the fp_read_records handlers of one input share: the run, and
+ * with --revert the allocation records read so far. */
+typedef struct reading {
+    run *R;
+    revert_item **items;
+    int *n_items, *cap_items;
+} reading;
+
+/* --revert: keep an allocation record that changed something, to undo. */
+static int rec_allocation(void *arg, json_t *rec, long line)
+{
+    reading *g = arg;
+    run *R = g->R;
+    R->line = line;
+    if (*g->n_items == *g->cap_items) {
+        int nc = *g->cap_items ? *g->cap_items * 2 : 16;
+        revert_item *p = realloc(*g->items, (size_t)nc * sizeof *p);
+        if (!p) { json_decref(rec); R->status = 2; return 1; }
+        *g->items = p;
+        *g->cap_items = nc;
+    }
+    revert_item *it = &(*g->items)[*g->n_items];
+    memset(it, 0, sizeof *it);
+    json_t *okv = json_object_get(rec, "ok"), *dry = json_object_get(rec, "dry_run");
+    if (json_is_false(okv) || json_is_true(dry)) {
+        json_decref(rec);          /* nothing was changed: nothing to undo */
+        return 0;
+    }
+    fp_err err = {0};
+    if (fp_plan_from_allocation(rec, &it->plan, &err) < 0 || fp_target_from_json(rec, &it->tg, &err) < 0) {
+        fprintf(stderr, "fp-apply: %s:%ld: %s\n", R->input, R->line, err.msg);
+        note_status(R, &err);
+        json_decref(rec);
+        return R->S->skip_bad ? 0 : 1;
+    }
+    it->t = json_number_value(json_object_get(rec, "t"));
+    it->line = R->line;
+    snprintf(it->input, sizeof it->input, "%s", R->input);
+    (*g->n_items)++;
+    json_decref(rec);
+    return 0;
+}
+
+static int rec_prediction(void *arg, json_t *rec, long line)
+{
+    run *R = ((reading *)arg)->R;
+    R->line = line;
+    if (!R->S->no_pass) emit(R, json_incref(rec));
+    else fp_summary_add(R->sum, rec);     /* not written, still summarised */
+    on_prediction(R, rec);
+    json_decref(rec);
+    return 0;
+}
+
+static int rec_other(void *arg, json_t *rec, long line)
+{
+    run *R = ((reading *)arg)->R;
+    R->line = line;
+    emit(R, rec);                  /* pass through */
+    return 0;
+}
+
+/* Stop when the records cannot be written. */
+static int rec_after(void *arg)
+{
+    run *R = ((reading *)arg)->R;
+    return R->status == 2 && ferror(R->out);
+}
+
+/* --watch, no record for a while: has the reader of ours gone? If not,
+ * look at every target. */
+static int rec_idle(void *arg)
+{
+    run *R = ((reading *)arg)->R;
+    if (cli_fd_gone(cli_watch_fd(fileno(R->out)))) {
+        fprintf(stderr, "fp-apply: standard output: %s\n", strerror(EPIPE));
+        R->status = 2;
+        return 1;
+    }
+    look(R);
+    return 0;
+}
+
 /* Read one input to its end. Returns -1 when reading must stop (bad input
  * or a read error), else 0. */
 static int read_input(run *R, const char *name, int fd, revert_item **items, int *n_items, int *cap_items)
@@ -618,73 +687,21 @@ static int read_input(run *R, const char *name, int fd, revert_item **items, int
         return -1;
     }
     R->input = strcmp(name, "-") == 0 ? "<stdin>" : name;
-    int rc = 0;
-    for (;;) {
-        if (S->watch_s > 0 && !S->revert) {
-            int w = fp_reader_wait(rd, (int)(S->watch_s * 1000));
-            if (w == 0) {
-                /* no record to answer: has the reader of ours gone? */
-                if (cli_fd_gone(cli_watch_fd(fileno(R->out)))) {
-                    fprintf(stderr, "fp-apply: standard output: %s\n", strerror(EPIPE));
-                    R->status = 2;
-                    rc = -1;
-                    break;
-                }
-                look(R);
-                continue;
-            }
-        }
-        json_t *rec = NULL;
-        fp_err err = {0};
-        int k = fp_reader_next(rd, &rec, &err);
-        if (k == 0) break;
-        if (k < 0) {
-            fprintf(stderr, "fp-apply: %s\n", err.msg);
-            note_status(R, &err);
-            rc = -1;
-            break;
-        }
-        R->line = fp_reader_line(rd);
-        const char *type = fp_record_type(rec);
-        if (S->revert && strcmp(type, "allocation") == 0) {
-            if (*n_items == *cap_items) {
-                int nc = *cap_items ? *cap_items * 2 : 16;
-                revert_item *p = realloc(*items, (size_t)nc * sizeof *p);
-                if (!p) { json_decref(rec); R->status = 2; rc = -1; break; }
-                *items = p;
-                *cap_items = nc;
-            }
-            revert_item *it = &(*items)[*n_items];
-            memset(it, 0, sizeof *it);
-            json_t *okv = json_object_get(rec, "ok"), *dry = json_object_get(rec, "dry_run");
-            if (json_is_false(okv) || json_is_true(dry)) {
-                json_decref(rec);          /* nothing was changed: nothing to undo */
-                continue;
-            }
-            if (fp_plan_from_allocation(rec, &it->plan, &err) < 0 ||
-                fp_target_from_json(rec, &it->tg, &err) < 0) {
-                fprintf(stderr, "fp-apply: %s:%ld: %s\n", R->input, R->line, err.msg);
-                note_status(R, &err);
-                json_decref(rec);
-                if (S->skip_bad) continue;
-                rc = -1;
-                break;
-            }
-            it->t = json_number_value(json_object_get(rec, "t"));
-            it->line = R->line;
-            snprintf(it->input, sizeof it->input, "%s", R->input);
-            (*n_items)++;
-            json_decref(rec);
-        } else if (!S->revert && strcmp(type, "prediction") == 0) {
-            if (!S->no_pass) emit(R, json_incref(rec));
-            else fp_summary_add(R->sum, rec);     /* not written, still summarised */
-            on_prediction(R, rec);
-            json_decref(rec);
-        } else {
-            emit(R, rec);                  /* pass through */
-        }
-        if (R->status == 2 && ferror(R->out)) { rc = -1; break; }
+    static const fp_record_handler on_apply[] = {{"prediction", rec_prediction}, {NULL, rec_other}};
+    static const fp_record_handler on_revert[] = {{"allocation", rec_allocation}, {NULL, rec_other}};
+    fp_read_loop L = {.on = S->revert ? on_revert : on_apply, .after = rec_after};
+    if (S->watch_s > 0 && !S->revert) {
+        L.idle_ms = (int)(S->watch_s * 1000);
+        L.idle = rec_idle;
     }
+    reading rdg = {R, items, n_items, cap_items};
+    fp_err err = {0};
+    int rc = fp_read_records(rd, &L, &rdg, &err);
+    if (rc < 0) {
+        fprintf(stderr, "fp-apply: %s\n", err.msg);
+        note_status(R, &err);
+    }
+    rc = rc ? -1 : 0;
     if (fp_reader_skipped(rd))
         fprintf(stderr, "fp-apply: %s: skipped %ld malformed line(s)\n", R->input,
                 fp_reader_skipped(rd));
@@ -724,6 +741,7 @@ int main(int argc, char **argv)
         return fclose(stdout) == 0 ? 0 : 2;
     }
     run R = { .S = &S, .out = stdout, .input = "<stdin>" };
+    fp_idtable_init(&R.tt, sizeof(target));   /* out of memory shows at the first record */
     fp_roots_default(&R.roots);
     fp_err err = {0};
     if (fp_capacity_read(&R.roots, &R.cap, &err) < 0) {
@@ -758,7 +776,7 @@ int main(int argc, char **argv)
     summary_show(&R);
     fp_summary_free(R.sum);
     free(items);
-    free(R.t);
+    fp_idtable_clear(&R.tt);
     for (int i = 0; i < BK_COUNT; i++) fp_act_free(R.act[i]);
     if (fclose(stdout) != 0) {
         fprintf(stderr, "fp-apply: write: %s\n", strerror(errno));

@@ -6,9 +6,7 @@
  * fp-capture started it (128+N when a signal N killed it; 127/126 when it
  * could not be run), else 0; 2 usage or system error; 3 bad input.
  */
-#ifdef HAVE_CONFIG_H
 #include "config.h"
-#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -27,8 +25,6 @@
 #include "cli.h"
 #include "fp.h"
 
-#define EXIT_USAGE 2
-#define EXIT_INPUT 3
 #define MAX_TARGETS 1024
 
 typedef struct settings {
@@ -720,7 +716,7 @@ static int loop(run *R, int sfd, pid_t child, target *ct)
             char ids[64][80];
             fp_err e = {0};
             int n = fp_docker_watch_poll(R->docker, 0, ids, 64, &e);
-            if (n < 0) { fprintf(stderr, "fp-capture: %s\n", e.msg); status_out = EXIT_USAGE; break; }
+            if (n < 0) { fprintf(stderr, "fp-capture: %s\n", e.msg); status_out = FP_EXIT_ERROR; break; }
             for (int i = 0; i < n; i++) {
                 fp_err ae = {0};
                 struct rlimit lim;
@@ -821,7 +817,6 @@ static int replay_tasks(run *R, const char *path, fp_err *err)
 
 /* ---- main ------------------------------------------------------------------ */
 
-static int exit_for(const fp_err *e) { return e->cls == FP_EINPUT ? EXIT_INPUT : EXIT_USAGE; }
 
 /* Live targets (a command, or attach modes): set them up, run the loop,
  * tear them down. Returns the exit status for main. */
@@ -834,7 +829,7 @@ static int capture_live(run *R)
     if (!R->layout || fp_cg_layout_read(&st->roots, R->layout, &err) < 0) {
         fprintf(stderr, "fp-capture: %s\n", R->layout ? err.msg : "out of memory");
         free(R->layout);
-        return EXIT_USAGE;
+        return FP_EXIT_ERROR;
     }
     sigset_t mask, old;
     sigemptyset(&mask);
@@ -845,7 +840,7 @@ static int capture_live(run *R)
     if (sfd < 0) {
         fprintf(stderr, "fp-capture: signalfd: %s\n", strerror(errno));
         free(R->layout);
-        return EXIT_USAGE;
+        return FP_EXIT_ERROR;
     }
     pid_t child = 0;
     target *ct = NULL;
@@ -855,22 +850,22 @@ static int capture_live(run *R)
         ct = launch(R, &old, &err, &exec_status);
         if (!ct) {
             fprintf(stderr, "fp-capture: %s\n", err.msg);
-            setup_failed = exec_status ? exec_status : exit_for(&err);
+            setup_failed = exec_status ? exec_status : fp_exit_code(&err);
         } else {
             child = ct->tg.pid;
             add_target(R, ct);
         }
     } else {
         for (int i = 0; i < st->npid && !setup_failed; i++)
-            if (attach_pid(R, st->pids[i], &err) < 0) setup_failed = exit_for(&err);
+            if (attach_pid(R, st->pids[i], &err) < 0) setup_failed = fp_exit_code(&err);
         for (int i = 0; i < st->ncgroup && !setup_failed; i++)
-            if (attach_cgroup_path(R, st->cgroups[i], &err) < 0) setup_failed = exit_for(&err);
+            if (attach_cgroup_path(R, st->cgroups[i], &err) < 0) setup_failed = fp_exit_code(&err);
         for (int i = 0; i < st->ndocker && !setup_failed; i++)
-            if (attach_docker(R, st->dockers[i], &err) < 0) setup_failed = exit_for(&err);
+            if (attach_docker(R, st->dockers[i], &err) < 0) setup_failed = fp_exit_code(&err);
         if (!setup_failed && st->watch_docker) {
             if ((!R->docker && !(R->docker = fp_docker_new(&st->roots, &err))) ||
                 fp_docker_watch_start(R->docker, &err) < 0)
-                setup_failed = exit_for(&err);
+                setup_failed = fp_exit_code(&err);
         }
         if (setup_failed) fprintf(stderr, "fp-capture: %s\n", err.msg);
         double now = mono();
@@ -899,7 +894,7 @@ int main(int argc, char **argv)
     settings st = {0};
     if (parse_args(argc, argv, &st) < 0) {
         settings_free(&st);
-        return EXIT_USAGE;
+        return FP_EXIT_ERROR;
     }
     run R = {.st = &st, .out = {.f = stdout}};
     gethostname(R.host, sizeof R.host - 1);
@@ -907,11 +902,11 @@ int main(int argc, char **argv)
     if (st.output && !(R.out.f = fopen(st.output, "we"))) {
         fprintf(stderr, "fp-capture: cannot open %s: %s\n", st.output, strerror(errno));
         settings_free(&st);
-        return EXIT_USAGE;
+        return FP_EXIT_ERROR;
     }
     if (st.cmd && (st.cmd_stdout_fd = cli_cmd_stdout("fp-capture", st.cmd_stdout, !st.output)) < 0) {
         settings_free(&st);
-        return EXIT_USAGE;
+        return FP_EXIT_ERROR;
     }
     signal(SIGPIPE, SIG_IGN);
     /* Every target keeps about twenty counter files open, and cgroup
@@ -929,7 +924,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "fp-capture: these targets need about %ld open files, more than the limit of %ld"
                 " (raise ulimit -n, follow fewer targets, or use --no-perf)\n", need, (long)nofile.rlim_cur);
         settings_free(&st);
-        return EXIT_USAGE;
+        return FP_EXIT_ERROR;
     }
     int status = 0;
     fp_err err = {0};
@@ -939,12 +934,12 @@ int main(int argc, char **argv)
             int tasks = fp_tasktrace_probe(st.replays[i], NULL, &err);
             if (st.input_from && tasks == 0) {
                 fprintf(stderr, "fp-capture: %s: --input-from applies to a task trace (Nextflow, Slurm sacct)\n", st.replays[i]);
-                status = EXIT_USAGE;
+                status = FP_EXIT_ERROR;
                 break;
             }
             if (tasks < 0 || (tasks > 0 ? replay_tasks(&R, st.replays[i], &err) : replay_one(&R, st.replays[i], &err)) < 0) {
                 fprintf(stderr, "fp-capture: %s\n", err.msg);
-                status = exit_for(&err);
+                status = fp_exit_code(&err);
             }
         }
     } else {
@@ -952,6 +947,6 @@ int main(int argc, char **argv)
     }
     settings_free(&st);
     if (cli_out_close(&R.out, "fp-capture", st.output ? st.output : "standard output") < 0 && status == 0)
-        status = EXIT_USAGE;
+        status = FP_EXIT_ERROR;
     return status;
 }

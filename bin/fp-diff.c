@@ -147,9 +147,7 @@ typedef struct run {
     int status;                    /* worst so far: 2, then 3, then 1 */
     const char *input;
     long line;
-    wl *w;
-    int n, cap;
-    json_t *index;                 /* id -> position in w */
+    fp_idtable wt;                 /* wl by id, in the order first seen */
     fp_score actuals, samples;
     long unmatched_actuals, unmatched_samples, anomalies, errors;
     double t_max;
@@ -157,6 +155,7 @@ typedef struct run {
     fp_promfile *prom;             /* --textfile */
     long forgotten;                /* workloads expired and forgotten (prom_forget) */
     bool prom_dirty;
+    bool rec_joined;               /* the record being read is one fp-diff joins */
     double prom_last;              /* monotonic seconds of the last write */
 } run;
 
@@ -463,20 +462,14 @@ static double mono_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+#define WL(R, i) ((wl *)fp_idtable_at(&(R)->wt, (i)))
+
 /* The workload of id, made on first use (NULL: out of memory). */
 static wl *find_wl(run *R, const char *id)
 {
-    json_t *ix = json_object_get(R->index, id);
-    if (ix) return &R->w[json_integer_value(ix)];
-    if (R->n == R->cap) {
-        int nc = R->cap ? R->cap * 2 : 64;
-        wl *p = realloc(R->w, (size_t)nc * sizeof *p);
-        if (!p) return NULL;
-        R->w = p;
-        R->cap = nc;
-    }
-    wl *w = &R->w[R->n];
-    memset(w, 0, sizeof *w);
+    bool created;
+    wl *w = fp_idtable_add(&R->wt, id, &created);
+    if (!w || !created) return w;
     snprintf(w->id, sizeof w->id, "%s", id);
     w->cpu_max = w->cpu_weight = w->mem_high = w->mem_max = NAN;
     w->io_read = w->io_write = w->net_tx = NAN;
@@ -485,8 +478,6 @@ static wl *find_wl(run *R, const char *id)
         w->pos[r] = 2;
     }
     w->finished_at = NAN;
-    if (json_object_set_new(R->index, id, json_integer(R->n)) < 0) return NULL;
-    R->n++;
     return w;
 }
 
@@ -525,7 +516,7 @@ static wl *record_wl(run *R, const json_t *rec, const char *type)
 static bool charted(const run *R, const wl *w)
 {
     if (R->S->chart != CH_BAND) return false;
-    return R->S->id ? strcmp(w->id, R->S->id) == 0 : w == &R->w[0];
+    return R->S->id ? strcmp(w->id, R->S->id) == 0 : w == WL(R, 0);
 }
 
 /* Add v to s, keeping at most CHART_MAX_POINTS: when full, every other
@@ -811,13 +802,6 @@ static double record_ts(const json_t *rec)
     return json_is_number(j) ? json_number_value(j) / 1000 : 0;
 }
 
-static json_t *num_or_null(double v)
-{
-    if (!isfinite(v)) return json_null();
-    if (v == floor(v) && fabs(v) < 9007199254740992.0) return json_integer((json_int_t)v);
-    return json_real(v);
-}
-
 static void anomaly(run *R, const wl *w, const json_t *rec, const char *source, fp_resource r,
                     double v, double low, double high, double bound, int dir)
 {
@@ -831,12 +815,12 @@ static void anomaly(run *R, const wl *w, const json_t *rec, const char *source, 
     json_object_set_new(a, "model", model[0] ? json_string(model) : json_null());
     json_object_set_new(a, "source", json_string(source));
     json_object_set_new(a, "resource", json_string(fp_resource_name(r)));
-    json_object_set_new(a, "observed", num_or_null(v));
-    json_object_set_new(a, "band", json_pack("[o,o]", num_or_null(low), num_or_null(high)));
+    json_object_set_new(a, "observed", fp_json_num(v));
+    json_object_set_new(a, "band", json_pack("[o,o]", fp_json_num(low), fp_json_num(high)));
     json_object_set_new(a, "direction", json_string(dir > 0 ? "above" : "below"));
-    json_object_set_new(a, "bound", num_or_null(bound));
-    json_object_set_new(a, "ratio", num_or_null(bound > 0 ? v / bound : NAN));
-    json_object_set_new(a, "tolerance", num_or_null(R->S->tolerance));
+    json_object_set_new(a, "bound", fp_json_num(bound));
+    json_object_set_new(a, "ratio", fp_json_num(bound > 0 ? v / bound : NAN));
+    json_object_set_new(a, "tolerance", fp_json_num(R->S->tolerance));
     json_object_set_new(a, "missing", json_object());
     R->anomalies++;
     emit(R, a);
@@ -925,7 +909,7 @@ static json_t *levels_json(const fp_quantiles *q, const double *v)
     for (int i = 0; i < q->n; i++) {
         char key[32];
         fp_quantile_key(q->level[i], key, sizeof key);
-        json_object_set_new(o, key, num_or_null(v ? v[i] : q->value[i]));
+        json_object_set_new(o, key, fp_json_num(v ? v[i] : q->value[i]));
     }
     return o;
 }
@@ -964,10 +948,10 @@ static void on_actual(run *R, const json_t *rec)
     json_t *e = fp_record_new("error", &tg, t, record_ts(rec));
     const char *model = w->has_pred && w->model[0] ? w->model : w->alloc_model;
     json_object_set_new(e, "model", model[0] ? json_string(model) : json_null());
-    json_object_set_new(e, "prediction_t", w->has_pred ? num_or_null(w->pred_t) : json_null());
-    json_object_set_new(e, "allocation_t", w->has_alloc ? num_or_null(w->alloc_t) : json_null());
+    json_object_set_new(e, "prediction_t", w->has_pred ? fp_json_num(w->pred_t) : json_null());
+    json_object_set_new(e, "allocation_t", w->has_alloc ? fp_json_num(w->alloc_t) : json_null());
     json_object_set_new(e, "actual_stat", json_string(stat_names[S->stat]));
-    json_object_set_new(e, "duration_s", num_or_null(dur));
+    json_object_set_new(e, "duration_s", fp_json_num(dur));
     json_t *res = json_object(), *missing = json_object();
     json_t *amiss = json_object_get(rec, "missing");
     bool scored = false, failed = false;
@@ -1003,14 +987,14 @@ static void on_actual(run *R, const json_t *rec)
         if (fp_score_add(&R->actuals, (fp_resource)r, &o, &x)) scored = true;
         json_t *j = json_object();
         if (b.q) json_object_set_new(j, "predicted", levels_json(b.q, NULL));
-        json_object_set_new(j, "allocated", num_or_null(b.alloc));
+        json_object_set_new(j, "allocated", fp_json_num(b.alloc));
         json_object_set_new(j, "allocated_from", b.from[0] ? json_string(b.from) : json_null());
-        json_object_set_new(j, "actual", num_or_null(o.use));
+        json_object_set_new(j, "actual", fp_json_num(o.use));
         if (b.q) json_object_set_new(j, "pinball", levels_json(b.q, x.pinball));
         if (x.has_alloc) {
             json_object_set_new(j, "under", json_boolean(x.under));
-            json_object_set_new(j, "slack", num_or_null(x.slack));
-            json_object_set_new(j, "wasted_h", num_or_null(x.wasted_h));
+            json_object_set_new(j, "slack", fp_json_num(x.slack));
+            json_object_set_new(j, "wasted_h", fp_json_num(x.wasted_h));
         }
         if (isfinite(b.hard) || o.harm) {
             json_object_set_new(j, "failed", json_boolean(x.failed));
@@ -1043,6 +1027,57 @@ static void on_actual(run *R, const json_t *rec)
 }
 
 /* Read one input to its end (join mode). -1 when reading must stop. */
+
+/* The records fp-diff joins (fp_read_records handlers): each is seen (its
+ * line, the latest t), handled, and marks the textfile dirty. */
+static void rec_seen(run *R, const json_t *rec, long line, bool joined)
+{
+    R->line = line;
+    json_t *tj = json_object_get(rec, "t");
+    if (json_is_number(tj) && json_number_value(tj) > R->t_max) R->t_max = json_number_value(tj);
+    R->rec_joined = joined;
+}
+
+#define FP_DIFF_JOINED(name)                                   \
+    static int rec_##name(void *arg, json_t *rec, long line)   \
+    {                                                          \
+        rec_seen(arg, rec, line, true);                        \
+        on_##name(arg, rec);                                   \
+        json_decref(rec);                                      \
+        return 0;                                              \
+    }
+FP_DIFF_JOINED(prediction)
+FP_DIFF_JOINED(allocation)
+FP_DIFF_JOINED(sample)
+FP_DIFF_JOINED(actual)
+#undef FP_DIFF_JOINED
+
+/* Any other record: a score may go on the trade-off chart; passed through
+ * unless --no-pass. */
+static int rec_other(void *arg, json_t *rec, long line)
+{
+    run *R = arg;
+    rec_seen(R, rec, line, false);
+    if (R->S->chart == CH_TRADEOFF && strcmp(fp_record_type(rec), "score") == 0) chart_score(R, rec);
+    if (!R->S->no_pass) emit(R, rec);
+    else json_decref(rec);
+    return 0;
+}
+
+/* After each record: the textfile, and stop at a system error, or at bad
+ * input without --skip-bad. */
+static int rec_after(void *arg)
+{
+    run *R = arg;
+    if (R->prom && R->status != 2) {
+        R->prom_dirty |= R->rec_joined;
+        prom_write(R, false);
+    }
+    if (R->status == 2) return 1;
+    if (R->status == 3 && !R->S->skip_bad) return 1;
+    return 0;
+}
+
 static int read_input(run *R, FILE *f, const char *name)
 {
     const settings *S = R->S;
@@ -1053,44 +1088,17 @@ static int read_input(run *R, FILE *f, const char *name)
         return -1;
     }
     R->input = strcmp(name, "-") == 0 ? "<stdin>" : name;
-    int rc = 0;
-    for (;;) {
-        json_t *rec = NULL;
-        fp_err err = {0};
-        int k = fp_reader_next(rd, &rec, &err);
-        if (k == 0) break;
-        if (k < 0) {
-            fprintf(stderr, "fp-diff: %s\n", err.msg);
-            set_status(R, err.cls == FP_ESYS ? 2 : 3);
-            rc = -1;
-            break;
-        }
-        R->line = fp_reader_line(rd);
-        json_t *tj = json_object_get(rec, "t");
-        if (json_is_number(tj) && json_number_value(tj) > R->t_max) R->t_max = json_number_value(tj);
-        const char *type = fp_record_type(rec);
-        /* (type lives in rec, which emit may free: test it now) */
-        bool joined = strcmp(type, "prediction") == 0 || strcmp(type, "allocation") == 0 ||
-                      strcmp(type, "sample") == 0 || strcmp(type, "actual") == 0;
-        if (strcmp(type, "prediction") == 0) on_prediction(R, rec);
-        else if (strcmp(type, "allocation") == 0) on_allocation(R, rec);
-        else if (strcmp(type, "sample") == 0) on_sample(R, rec);
-        else if (strcmp(type, "actual") == 0) on_actual(R, rec);
-        else {
-            if (S->chart == CH_TRADEOFF && strcmp(type, "score") == 0) chart_score(R, rec);
-            if (!S->no_pass) {
-                emit(R, rec);
-                rec = NULL;
-            }
-        }
-        json_decref(rec);
-        if (R->prom && R->status != 2) {
-            R->prom_dirty |= joined;
-            prom_write(R, false);
-        }
-        if (R->status == 2) { rc = -1; break; }
-        if (R->status == 3 && !S->skip_bad) { rc = -1; break; }
+    static const fp_record_handler on[] = {
+        {"prediction", rec_prediction}, {"allocation", rec_allocation},
+        {"sample", rec_sample}, {"actual", rec_actual}, {NULL, rec_other}};
+    const fp_read_loop L = {.on = on, .after = rec_after};
+    fp_err err = {0};
+    int rc = fp_read_records(rd, &L, R, &err);
+    if (rc < 0) {
+        fprintf(stderr, "fp-diff: %s\n", err.msg);
+        set_status(R, fp_exit_code(&err));
     }
+    rc = rc ? -1 : 0;
     if (fp_reader_skipped(rd))
         fprintf(stderr, "fp-diff: %s: skipped %ld malformed line(s)\n", R->input, fp_reader_skipped(rd));
     fp_reader_free(rd);
@@ -1151,8 +1159,8 @@ static void check_fail(run *R, json_t *arr)
             json_object_set_new(e, "metric", json_string(f->metric));
             json_object_set_new(e, "section", json_string(sec[k].name));
             json_object_set_new(e, "resource", rn ? json_string(rn) : json_null());
-            json_object_set_new(e, "value", num_or_null(v));
-            json_object_set_new(e, "limit", num_or_null(f->limit));
+            json_object_set_new(e, "value", fp_json_num(v));
+            json_object_set_new(e, "limit", fp_json_num(f->limit));
             json_array_append_new(arr, e);
             set_status(R, 1);
         }
@@ -1222,21 +1230,21 @@ static int prom_pick_cmp(const void *a, const void *b)
     return (y->i > x->i) - (y->i < x->i);
 }
 
-/* Which workloads the textfile lists (listed[i], R->n of them): not those
+/* Which workloads the textfile lists (listed[i], R->wt.n of them): not those
  * finished --textfile-expire seconds or more before now, and of the others
  * at most --textfile-max (prom_pick_cmp's first). The number listed, or -1
  * out of memory. */
 static int prom_listed(const run *R, double now, bool *listed)
 {
-    prom_pick *pk = malloc(((size_t)R->n + 1) * sizeof *pk);
+    prom_pick *pk = malloc((R->wt.n + 1) * sizeof *pk);
     if (!pk) return -1;
     int n = 0;
-    for (int i = 0; i < R->n; i++) {
-        const wl *w = &R->w[i];
+    for (size_t i = 0; i < R->wt.n; i++) {
+        const wl *w = WL(R, i);
         listed[i] = false;
         bool running = isnan(w->finished_at);
         if (!running && now - w->finished_at >= R->S->textfile_expire) continue;
-        pk[n++] = (prom_pick){ i, running, w->seen_at };
+        pk[n++] = (prom_pick){ (int)i, running, w->seen_at };
     }
     if (n > R->S->textfile_max) {
         qsort(pk, (size_t)n, sizeof *pk, prom_pick_cmp);
@@ -1256,29 +1264,16 @@ static int prom_listed(const run *R, double now, bool *listed)
 static int prom_forget(run *R, double now)
 {
     if (R->S->svg) return 0;
-    int *to = malloc(((size_t)R->n + 1) * sizeof *to);   /* old position -> new, -1 forgotten */
-    if (!to) return -1;
-    int k = 0;
-    for (int i = 0; i < R->n; i++) {
-        const wl *w = &R->w[i];
-        to[i] = !isnan(w->finished_at) && now - w->finished_at >= R->S->textfile_expire ? -1 : k++;
+    bool *keep = malloc((R->wt.n + 1) * sizeof *keep);
+    if (!keep) return -1;
+    for (size_t i = 0; i < R->wt.n; i++) {
+        const wl *w = WL(R, i);
+        keep[i] = !(!isnan(w->finished_at) && now - w->finished_at >= R->S->textfile_expire);
     }
-    if (k < R->n) {
-        /* the index keeps the ids as read (w->id may be cut short) */
-        const char *key;
-        json_t *v;
-        void *tmp;
-        json_object_foreach_safe(R->index, tmp, key, v) {
-            int i = (int)json_integer_value(v);
-            if (to[i] < 0) json_object_del(R->index, key);
-            else json_integer_set(v, to[i]);
-        }
-        for (int i = 0; i < R->n; i++)
-            if (to[i] >= 0 && to[i] != i) R->w[to[i]] = R->w[i];
-        R->forgotten += R->n - k;
-        R->n = k;
-    }
-    free(to);
+    long dropped = fp_idtable_keep(&R->wt, keep);
+    free(keep);
+    if (dropped < 0) return -1;
+    R->forgotten += dropped;
     return 0;
 }
 
@@ -1291,15 +1286,15 @@ static int prom_fill(run *R, fp_err *err)
     fp_promfile_clear(P);
     double now = mono_s();
     if (prom_forget(R, now) < 0) return fp_err_set(err, FP_ESYS, "out of memory");
-    bool *listed = malloc(((size_t)R->n + 1) * sizeof *listed);
+    bool *listed = malloc((R->wt.n + 1) * sizeof *listed);
     int n_listed = listed ? prom_listed(R, now, listed) : -1;
     if (n_listed < 0) {
         free(listed);
         return fp_err_set(err, FP_ESYS, "out of memory");
     }
-    for (int i = 0; i < R->n && rc == 0; i++) {
+    for (size_t i = 0; i < R->wt.n && rc == 0; i++) {
         if (!listed[i]) continue;
-        const wl *w = &R->w[i];
+        const wl *w = WL(R, i);
         for (int r = 0; r < FP_RES_COUNT && rc == 0; r++) {
             const char *rn = fp_resource_name((fp_resource)r), *u = prom_unit((fp_resource)r);
             for (int k = 0; w->has_pred && k < w->q[r].n && rc == 0; k++) {
@@ -1366,7 +1361,7 @@ static int prom_fill(run *R, fp_err *err)
     if (rc == 0) rc = fp_promfile_set(P, "fp_anomalies_total", NULL, (double)R->anomalies, err);
     if (rc == 0) rc = fp_promfile_set(P, "fp_workloads_listed", NULL, n_listed, err);
     if (rc == 0)
-        rc = fp_promfile_set(P, "fp_workloads_unlisted", NULL, (double)(R->n - n_listed + R->forgotten), err);
+        rc = fp_promfile_set(P, "fp_workloads_unlisted", NULL, ((double)R->wt.n - n_listed + R->forgotten), err);
     free(listed);
     return rc;
 }
@@ -1399,8 +1394,8 @@ static char *band_svg(run *R, size_t *len, fp_err *err)
 {
     const chart_data *C = &R->ch;
     const wl *w = NULL;
-    for (int i = 0; i < R->n && !w; i++)
-        if (charted(R, &R->w[i])) w = &R->w[i];
+    for (size_t i = 0; i < R->wt.n && !w; i++)
+        if (charted(R, WL(R, i))) w = WL(R, i);
     char title[256];
     snprintf(title, sizeof title, "%s: %s", w ? w->id : R->S->id ? R->S->id : "no workload",
              fp_resource_name(R->S->chart_res));
@@ -1602,8 +1597,8 @@ static int check_writable(const char *opt, const char *path)
 
 static int join_mode(const settings *S)
 {
-    run R = { .S = S, .out = stdout, .input = "<stdin>", .index = json_object(),
-              .prom_last = -INFINITY };
+    run R = { .S = S, .out = stdout, .input = "<stdin>", .prom_last = -INFINITY };
+    fp_idtable_init(&R.wt, sizeof(wl));   /* out of memory shows at the first record */
     R.ch.t_end = NAN;
     fp_score_init(&R.actuals);
     fp_score_init(&R.samples);
@@ -1612,14 +1607,14 @@ static int join_mode(const settings *S)
     if (S->svg && strcmp(S->svg, "-") == 0) {
         if (!(devnull = fopen("/dev/null", "we"))) {
             fprintf(stderr, "fp-diff: /dev/null: %s\n", strerror(errno));
-            json_decref(R.index);
+            fp_idtable_clear(&R.wt);
             return 2;
         }
         R.out = devnull;
     }
     if ((S->svg && strcmp(S->svg, "-") != 0 && check_writable("--svg", S->svg) < 0) ||
         (S->textfile && check_writable("--textfile", S->textfile) < 0)) {
-        json_decref(R.index);
+        fp_idtable_clear(&R.wt);
         return 2;
     }
     if (S->textfile) {
@@ -1630,12 +1625,12 @@ static int join_mode(const settings *S)
                                     prom_families[i].help, &err) < 0) {
                 fprintf(stderr, "fp-diff: %s\n", err.msg);   /* a bug: names are fixed */
                 fp_promfile_free(R.prom);
-                json_decref(R.index);
+                fp_idtable_clear(&R.wt);
                 return 2;
             }
         if (!R.prom) {
             fputs("fp-diff: out of memory\n", stderr);
-            json_decref(R.index);
+            fp_idtable_clear(&R.wt);
             return 2;
         }
     }
@@ -1655,7 +1650,7 @@ static int join_mode(const settings *S)
         } else {
             json_object_set_new(sum, "quantile", json_string("highest"));
         }
-        json_object_set_new(sum, "tolerance", num_or_null(S->tolerance));
+        json_object_set_new(sum, "tolerance", fp_json_num(S->tolerance));
         json_t *a = fp_score_to_json(&R.actuals), *s = fp_score_to_json(&R.samples);
         json_object_set_new(a, "unmatched", json_integer(R.unmatched_actuals));
         json_object_set_new(s, "unmatched", json_integer(R.unmatched_samples));
@@ -1675,8 +1670,7 @@ static int join_mode(const settings *S)
         if (S->svg) write_svg(&R);
         if (R.prom && R.status != 2) prom_write(&R, true);
     }
-    free(R.w);
-    json_decref(R.index);
+    fp_idtable_clear(&R.wt);
     free(R.ch.pred.p);
     free(R.ch.limit.p);
     free(R.ch.use.p);
@@ -1693,6 +1687,37 @@ typedef struct side {
     json_t *fp, *actual;           /* the last of each (matching --id) */
 } side;
 
+/* fp_read_records handlers of read_side: keep the last fingerprint and
+ * the last actual (of --id when given); drop the rest. */
+typedef struct side_reading {
+    const settings *S;
+    side *sd;
+} side_reading;
+
+static int keep_last(const side_reading *g, json_t **slot, json_t *rec)
+{
+    const char *id = record_id(rec);
+    if (!g->S->id || (id && strcmp(id, g->S->id) == 0)) {
+        json_decref(*slot);
+        *slot = rec;
+    } else {
+        json_decref(rec);
+    }
+    return 0;
+}
+
+static int side_fp(void *arg, json_t *rec, long line)
+{
+    side_reading *g = arg;
+    return keep_last(g, &g->sd->fp, rec);
+}
+
+static int side_actual(void *arg, json_t *rec, long line)
+{
+    side_reading *g = arg;
+    return keep_last(g, &g->sd->actual, rec);
+}
+
 /* Read file into sd. 0, or the exit status. */
 static int read_side(const settings *S, side *sd)
 {
@@ -1707,27 +1732,14 @@ static int read_side(const settings *S, side *sd)
         fputs("fp-diff: out of memory\n", stderr);
         status = 2;
     }
-    for (; rd;) {
-        json_t *rec = NULL;
-        fp_err err = {0};
-        int k = fp_reader_next(rd, &rec, &err);
-        if (k == 0) break;
-        if (k < 0) {
-            fprintf(stderr, "fp-diff: %s\n", err.msg);
-            status = err.cls == FP_ESYS ? 2 : 3;
-            break;
-        }
-        const char *type = fp_record_type(rec);
-        const char *id = record_id(rec);
-        bool pick = !S->id || (id && strcmp(id, S->id) == 0);
-        json_t **slot = strcmp(type, "fingerprint") == 0 ? &sd->fp
-                      : strcmp(type, "actual") == 0 ? &sd->actual : NULL;
-        if (slot && pick) {
-            json_decref(*slot);
-            *slot = rec;
-        } else {
-            json_decref(rec);
-        }
+    static const fp_record_handler on[] = {
+        {"fingerprint", side_fp}, {"actual", side_actual}, {NULL, NULL}};
+    const fp_read_loop L = {.on = on};
+    side_reading g = {S, sd};
+    fp_err err = {0};
+    if (rd && fp_read_records(rd, &L, &g, &err) < 0) {
+        fprintf(stderr, "fp-diff: %s\n", err.msg);
+        status = fp_exit_code(&err);
     }
     fp_reader_free(rd);
     if (f != stdin) fclose(f);
@@ -1803,7 +1815,7 @@ static int compare_mode(const settings *S)
         } else if (fp_distance_json(fa, fb, FP_DIFF_EPS, k, top, &n_top, &dist, &n_common, &skipped,
                                     &err) < 0) {
             fprintf(stderr, "fp-diff: %s: %s\n", sd[0].file, err.msg);
-            status = err.cls == FP_ESYS ? 2 : 3;
+            status = fp_exit_code(&err);
         } else if (n_common == 0) {
             fprintf(stderr, "fp-diff: %s and %s have no %s value in common\n", sd[0].file, sd[1].file,
                     kind);
@@ -1817,22 +1829,22 @@ static int compare_mode(const settings *S)
         json_object_set_new(c, "a", side_json(&sd[0], ra));
         json_object_set_new(c, "b", side_json(&sd[1], rb));
         json_object_set_new(c, "method", json_string("relative"));
-        json_object_set_new(c, "distance", num_or_null(dist));
+        json_object_set_new(c, "distance", fp_json_num(dist));
         json_object_set_new(c, "compared", json_integer(n_common));
         json_object_set_new(c, "skipped", json_integer(skipped));
         bool exceeded = isfinite(S->threshold) && dist > S->threshold;
         if (isfinite(S->threshold)) {
-            json_object_set_new(c, "threshold", num_or_null(S->threshold));
+            json_object_set_new(c, "threshold", fp_json_num(S->threshold));
             json_object_set_new(c, "exceeded", json_boolean(exceeded));
         }
         json_t *arr = json_array();
         for (int i = 0; i < n_top; i++) {
             json_t *m = json_object();
             json_object_set_new(m, "name", json_string(top[i].name));
-            json_object_set_new(m, "a", num_or_null(top[i].a));
-            json_object_set_new(m, "b", num_or_null(top[i].b));
-            json_object_set_new(m, "delta", num_or_null(top[i].b - top[i].a));
-            json_object_set_new(m, "change", num_or_null(top[i].change));
+            json_object_set_new(m, "a", fp_json_num(top[i].a));
+            json_object_set_new(m, "b", fp_json_num(top[i].b));
+            json_object_set_new(m, "delta", fp_json_num(top[i].b - top[i].a));
+            json_object_set_new(m, "change", fp_json_num(top[i].change));
             json_array_append_new(arr, m);
         }
         json_object_set_new(c, "top", arr);

@@ -342,7 +342,7 @@ static void recommend(run *R, const json_t *rec, const char *id, const json_t *m
     fp_err err = {0};
     if (fp_model_recommend(R->m, g, usage_ts(rec), q, &err) < 0) {
         fprintf(stderr, "fp-predict: %s:%ld: %s\n", R->input, R->line, err.msg);
-        set_status(R, err.cls == FP_EINPUT ? 3 : 2);
+        set_status(R, fp_exit_code(&err));
         return;
     }
     write_prediction(R, rec, meta, q, horizon, NULL, NAN, NULL);
@@ -463,6 +463,72 @@ static void on_sample(run *R, const json_t *rec, const char *id)
     write_prediction(R, rec, l->meta, q, R->stream_horizon, R->S->explain ? &ex : NULL, fp_model_novelty(R->m), id);
 }
 
+
+/* fp_read_records handlers. Every record is passed through (fingerprints
+ * and samples not with --no-pass); fingerprints, samples and actuals need
+ * an id (a record without one is bad input). */
+static const char *rec_seen(run *R, const json_t *rec, long line, bool pass)
+{
+    R->line = line;
+    R->stop = false;
+    if (pass) emit(R, rec);
+    const char *id = json_string_value(json_object_get(rec, "id"));
+    if (id && id[0]) return id;
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s record without an \"id\"", fp_record_type(rec));
+    bad(R, msg);
+    return NULL;
+}
+
+static int rec_fingerprint(void *arg, json_t *rec, long line)
+{
+    run *R = arg;
+    const char *id = rec_seen(R, rec, line, !R->S->no_pass);
+    if (id) on_fingerprint(R, rec, id);
+    json_decref(rec);
+    return 0;
+}
+
+static int rec_sample(void *arg, json_t *rec, long line)
+{
+    run *R = arg;
+    const char *id = rec_seen(R, rec, line, !R->S->no_pass);
+    if (id) on_sample(R, rec, id);
+    json_decref(rec);
+    return 0;
+}
+
+/* The workload ended: forget it. */
+static int rec_actual(void *arg, json_t *rec, long line)
+{
+    run *R = arg;
+    const char *id = rec_seen(R, rec, line, true);
+    if (id) {
+        json_t *ix = json_object_get(R->index, id);
+        if (ix) forget(R, (int)json_integer_value(ix));
+        json_object_del(R->metas, id);
+    }
+    json_decref(rec);
+    return 0;
+}
+
+static int rec_other(void *arg, json_t *rec, long line)
+{
+    run *R = arg;
+    R->line = line;
+    R->stop = false;
+    emit(R, rec);
+    json_decref(rec);
+    return 0;
+}
+
+/* Stop at a system error, or at a bad record without --skip-bad. */
+static int rec_after(void *arg)
+{
+    run *R = arg;
+    return R->status == 2 || (R->stop && !R->S->skip_bad);
+}
+
 static int read_input(run *R, FILE *f, const char *name)
 {
     const settings *S = R->S;
@@ -475,43 +541,17 @@ static int read_input(run *R, FILE *f, const char *name)
     R->input = strcmp(name, "-") == 0 ? "<stdin>" : name;
     R->refused_fp = R->refused_stream = false;
     R->n_refused = 0;
-    int rc = 0;
-    for (;;) {
-        json_t *rec = NULL;
-        fp_err err = {0};
-        int k = fp_reader_next(rd, &rec, &err);
-        if (k == 0) break;
-        if (k < 0) {
-            fprintf(stderr, "fp-predict: %s\n", err.msg);
-            set_status(R, err.cls == FP_ESYS ? 2 : 3);
-            rc = -1;
-            break;
-        }
-        R->line = fp_reader_line(rd);
-        R->stop = false;
-        const char *type = fp_record_type(rec);
-        bool fp = strcmp(type, "fingerprint") == 0, smp = !fp && strcmp(type, "sample") == 0;
-        if (!(S->no_pass && (fp || smp))) emit(R, rec);
-        if (fp || smp || strcmp(type, "actual") == 0) {
-            const char *id = json_string_value(json_object_get(rec, "id"));
-            if (!id || !id[0]) {
-                char msg[96];
-                snprintf(msg, sizeof msg, "%s record without an \"id\"", type);
-                bad(R, msg);
-            } else if (fp) {
-                on_fingerprint(R, rec, id);
-            } else if (smp) {
-                on_sample(R, rec, id);
-            } else {                   /* the workload ended: forget it */
-                json_t *ix = json_object_get(R->index, id);
-                if (ix) forget(R, (int)json_integer_value(ix));
-                json_object_del(R->metas, id);
-            }
-        }
-        json_decref(rec);
-        if (R->status == 2) { rc = -1; break; }
-        if (R->stop && !S->skip_bad) { rc = -1; break; }
+    static const fp_record_handler on[] = {
+        {"fingerprint", rec_fingerprint}, {"sample", rec_sample}, {"actual", rec_actual},
+        {NULL, rec_other}};
+    const fp_read_loop L = {.on = on, .after = rec_after};
+    fp_err err = {0};
+    int rc = fp_read_records(rd, &L, R, &err);
+    if (rc < 0) {
+        fprintf(stderr, "fp-predict: %s\n", err.msg);
+        set_status(R, fp_exit_code(&err));
     }
+    rc = rc ? -1 : 0;
     if (R->n_refused > 1)
         fprintf(stderr, "fp-predict: %s: %ld record(s) the model could not read\n", R->input,
                 R->n_refused);
@@ -544,7 +584,7 @@ int main(int argc, char **argv)
                     "or FP_MODEL\n", S.model, S.model);
         else
             fprintf(stderr, "fp-predict: %s\n", err.msg);
-        return err.cls == FP_EINPUT ? 3 : 2;
+        return fp_exit_code(&err);
     }
     R.history = fp_model_is_history(R.m);
     R.seq = fp_model_is_seq(R.m);

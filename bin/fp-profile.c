@@ -24,9 +24,7 @@
  * Exit: 0 at the end of input or `quit`; 2 for a bad option at start-up or
  * when standard output could not be written.
  */
-#ifdef HAVE_CONFIG_H
 #include "config.h"
-#endif
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -60,7 +58,6 @@
 #define FP_PKGDATADIR "/usr/local/share/fp"
 #endif
 #define DEFAULT_MODEL FP_PKGDATADIR "/default-model.json"
-#define EXIT_USAGE 2
 #define NEAREST_MAX 20
 #define HISTORY_LINES 1000
 #define PS_MAX 15
@@ -178,8 +175,9 @@ static void write_json(shell *sh, const json_t *rec)
 
 /* Load the model at path (a fingerprint model). A missing file is no error:
  * profiles then show no prediction, and model_why says why. Returns -1 for a
- * model that exists but cannot be used (message printed). */
-static int model_open(shell *sh, const char *path, bool quiet_missing)
+ * model that exists but cannot be used (message printed), with *code (if
+ * not NULL) set to the exit code for it (fp_exit_code). */
+static int model_open(shell *sh, const char *path, bool quiet_missing, int *code)
 {
     fp_err err = {0};
     fp_model *m = fp_model_load(path, &err);
@@ -189,12 +187,14 @@ static int model_open(shell *sh, const char *path, bool quiet_missing)
                      "FP_MODEL)", path);
             return 0;
         }
+        if (code) *code = fp_exit_code(&err);
         return fail("%s", err.msg);
     }
     if (fp_model_is_seq(m) || fp_model_is_history(m)) {
         fail("%s: a %s model does not predict from a fingerprint; fp-profile needs a linear or "
              "knn model", path, fp_model_kind(m));
         fp_model_free(m);
+        if (code) *code = FP_EXIT_ERROR;
         return -1;
     }
     int dim = fp_model_dim(m);
@@ -708,8 +708,7 @@ static void apply_limits(shell *sh, prof *P, const json_t *predrec)
     fp_observed o;
     fp_decision d;
     fp_apply_state ast;
-    memset(&ast, 0, sizeof ast);
-    ast.oom_seen = ast.throttled_seen = -1;
+    fp_apply_state_init(&ast);
     if (fp_prediction_from_json(predrec, &p, &err) < 0 || fp_act_observe(sh->act, &P->tg, &o, &err) < 0) {
         fail("apply: %s", err.msg);
         return;
@@ -1185,7 +1184,7 @@ static int cmd_set(shell *sh, int argc, char **argv)
     } else if (strcmp(k, "json") == 0) {
         return on_off("set json", v, &S->json);
     } else if (strcmp(k, "model") == 0) {
-        return model_open(sh, v, false);
+        return model_open(sh, v, false, NULL);
     } else if (strcmp(k, "history") == 0) {
         snprintf(sh->history_dir, sizeof sh->history_dir, "%s", v);
     } else {
@@ -1635,8 +1634,8 @@ int main(int argc, char **argv)
     shell sh;
     memset(&sh, 0, sizeof sh);
     int a = parse_args(argc, argv, &sh);
-    if (a != 0) return a > 0 ? 0 : EXIT_USAGE;
-    if ((sh.S.cmd_stdout_fd = cli_cmd_stdout("fp-profile", sh.S.cmd_stdout, true)) < 0) return EXIT_USAGE;
+    if (a != 0) return a > 0 ? 0 : FP_EXIT_ERROR;
+    if ((sh.S.cmd_stdout_fd = cli_cmd_stdout("fp-profile", sh.S.cmd_stdout, true)) < 0) return FP_EXIT_ERROR;
     fp_roots_default(&sh.roots);
     fp_policy_default(&sh.pol);
     signal(SIGPIPE, SIG_IGN);
@@ -1646,17 +1645,14 @@ int main(int argc, char **argv)
     if (!sh.layout || fp_cg_layout_read(&sh.roots, sh.layout, &err) < 0) {
         fprintf(stderr, "fp-profile: %s\n", sh.layout ? err.msg : "out of memory");
         free(sh.layout);
-        return EXIT_USAGE;
+        return FP_EXIT_ERROR;
     }
     const char *mp = sh.S.model;
     if (!mp) {
         const char *env = getenv("FP_MODEL");
         mp = env && *env ? env : DEFAULT_MODEL;
     }
-    if (model_open(&sh, mp, sh.S.model == NULL) < 0) {
-        status = EXIT_USAGE;
-        goto out;
-    }
+    if (model_open(&sh, mp, sh.S.model == NULL, &status) < 0) goto out;
     if (sh.S.history) snprintf(sh.history_dir, sizeof sh.history_dir, "%s", sh.S.history);
     else fp_history_default_dir(sh.history_dir, sizeof sh.history_dir);
     sh.tty = isatty(STDIN_FILENO);
@@ -1683,7 +1679,7 @@ out:
     free(sh.layout);
     if (fclose(stdout) != 0 || sh.out_failed) {
         fprintf(stderr, "fp-profile: standard output: %s\n", strerror(errno ? errno : EIO));
-        status = EXIT_USAGE;
+        status = FP_EXIT_ERROR;
     }
     return status;
 }

@@ -42,12 +42,7 @@
 #include "fp/history.h"
 #include "fp/model.h"
 
-#define EXIT_WORSE 1
-#define EXIT_USAGE 2
-#define EXIT_INPUT 3
 
-#define COST_LEVEL 0.9          /* the quantile the cost reads */
-#define COST_LAMBDA_UNDER 10.0  /* weight of under-provisioning */
 
 typedef struct settings {
     const char *model, *history, *kind;
@@ -67,9 +62,7 @@ typedef struct hrun {
 } hrun;
 
 typedef struct scan {
-    hrun *r;
-    size_t n, cap;
-    json_t *index;              /* id -> position in r */
+    fp_idtable runs;            /* hrun by id */
     long n_actual, n_fp, n_other;
     bool oom;
 } scan;
@@ -185,26 +178,15 @@ static int parse_args(int argc, char **argv, settings *S)
 
 /* ---- reading the history ---------------------------------------------------- */
 
+/* The run of id, made on first sight (NULL: out of memory). */
 static hrun *find_run(scan *sc, const char *id)
 {
-    json_t *ix = json_object_get(sc->index, id);
-    if (ix) return &sc->r[json_integer_value(ix)];
-    if (sc->n == sc->cap) {
-        size_t nc = sc->cap ? sc->cap * 2 : 64;
-        hrun *p = realloc(sc->r, nc * sizeof *p);
-        if (!p) return NULL;
-        sc->r = p;
-        sc->cap = nc;
+    bool created;
+    hrun *r = fp_idtable_add(&sc->runs, id, &created);
+    if (r && created) {
+        r->seq = -1;
+        if (!(r->id = strdup(id))) return NULL;
     }
-    hrun *r = &sc->r[sc->n];
-    memset(r, 0, sizeof *r);
-    r->seq = -1;
-    if (!(r->id = strdup(id))) return NULL;
-    if (json_object_set_new(sc->index, id, json_integer((json_int_t)sc->n)) < 0) {
-        free(r->id);
-        return NULL;
-    }
-    sc->n++;
     return r;
 }
 
@@ -239,59 +221,6 @@ static int cmp_seq(const void *a, const void *b)
 {
     const hrun *x = *(const hrun *const *)a, *y = *(const hrun *const *)b;
     return (x->seq > y->seq) - (x->seq < y->seq);
-}
-
-/* ---- scoring ------------------------------------------------------------------ */
-
-/* The cost of model m on rows ex[0..n) (fp-train's auto cost without the
- * change term, which lifetime rows do not have): per resource with
- * targets, (sum max(q - y, 0) + 10 sum max(y - q, 0)) / sum |y|, q the
- * prediction at the level nearest 0.9 (0 when the resource is not
- * predicted); the mean over the resources. *pinball_rel receives
- * fp_score_metric's "pinball_rel" (largest over the resources) of the same
- * predictions. NAN when m cannot predict a row or no resource has a
- * target. */
-static double cost(fp_model *m, const fp_example *ex, size_t n, double *pinball_rel)
-{
-    double over[FP_RES_COUNT] = {0}, under[FP_RES_COUNT] = {0}, sy[FP_RES_COUNT] = {0};
-    long ny[FP_RES_COUNT] = {0};
-    fp_score sc;
-    fp_score_init(&sc);
-    *pinball_rel = NAN;
-    for (size_t i = 0; i < n; i++) {
-        fp_quantiles q[FP_RES_COUNT];
-        fp_err err = {0};
-        if (fp_model_predict(m, ex[i].x, q, NULL, &err) < 0) return NAN;
-        for (int r = 0; r < FP_RES_COUNT; r++) {
-            double y = ex[i].y[r];
-            if (!isfinite(y)) continue;
-            double qv = 0;
-            if (q[r].n > 0) {
-                int best = 0;
-                for (int j = 1; j < q[r].n; j++)
-                    if (fabs(q[r].level[j] - COST_LEVEL) < fabs(q[r].level[best] - COST_LEVEL)) best = j;
-                qv = q[r].value[best];
-                fp_obs o;
-                fp_obs_init(&o);
-                o.q = &q[r];
-                o.use = y;
-                fp_score_add(&sc, (fp_resource)r, &o, NULL);
-            }
-            over[r] += fmax(qv - y, 0);
-            under[r] += fmax(y - qv, 0);
-            sy[r] += fabs(y);
-            ny[r]++;
-        }
-    }
-    double c = 0;
-    int nr = 0;
-    for (int r = 0; r < FP_RES_COUNT; r++) {
-        if (!ny[r] || !(sy[r] > 0)) continue;
-        c += (over[r] + COST_LAMBDA_UNDER * under[r]) / sy[r];
-        nr++;
-    }
-    *pinball_rel = fp_score_metric(&sc, "pinball_rel", FP_RES_COUNT, NULL);
-    return nr ? c / nr : NAN;
 }
 
 /* ---- installing ---------------------------------------------------------------- */
@@ -362,7 +291,6 @@ static void iso_time(char *buf, size_t n)
     strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static json_t *num_or_null(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
 /* The model's name as fp-run shows it: its provenance's, else MODEL's base
  * name without ".json". */
@@ -394,8 +322,8 @@ static json_t *provenance(const settings *S, const fp_model *cur, const char *hd
     json_object_set_new(p, "held_back", json_integer((json_int_t)n_hold));
     json_object_set_new(p, "seed", json_integer((json_int_t)S->seed));
     json_object_set_new(p, "group_by", json_string("id"));
-    json_object_set_new(p, "cost_new", num_or_null(c_new));
-    json_object_set_new(p, "cost_previous", num_or_null(c_old));
+    json_object_set_new(p, "cost_new", fp_json_num(c_new));
+    json_object_set_new(p, "cost_previous", fp_json_num(c_old));
     const json_t *old = cur ? fp_model_provenance(cur) : NULL;
     if (old) {
         json_t *prev = json_deep_copy(old);
@@ -409,11 +337,12 @@ int main(int argc, char **argv)
 {
     settings S;
     int a = parse_args(argc, argv, &S);
-    if (a != 0) return a > 0 ? 0 : EXIT_USAGE;
-    int status = EXIT_USAGE;
+    if (a != 0) return a > 0 ? 0 : FP_EXIT_ERROR;
+    int status = FP_EXIT_ERROR;
     fp_err err = {0};
     char hdir[FP_PATH_MAX], prev_path[FP_PATH_MAX + 8] = "";
-    scan sc = { .index = json_object() };
+    scan sc = {0};
+    bool sc_ok = fp_idtable_init(&sc.runs, sizeof(hrun)) == 0;
     fp_history *h = NULL;
     fp_model *cur = NULL, *cand = NULL;
     fp_featmap *fm_new = NULL, *fm_old = NULL;
@@ -427,6 +356,10 @@ int main(int argc, char **argv)
     double c_new = NAN, c_old = NAN, p_new = NAN, p_old = NAN;
     size_t n_train = 0, n_hold = 0, n_rows = 0;
 
+    if (!sc_ok) {
+        fputs("fp-retrain: out of memory\n", stderr);
+        goto out;
+    }
     if (S.history) snprintf(hdir, sizeof hdir, "%s", S.history);
     else if (fp_history_default_dir(hdir, sizeof hdir) < 0) {
         fputs("fp-retrain: history: neither XDG_DATA_HOME nor HOME is set (give --history DIR)\n", stderr);
@@ -456,7 +389,7 @@ int main(int argc, char **argv)
     if (!cur) {
         if (!(err.cls == FP_ESYS && err.sys_errno == ENOENT)) {
             fprintf(stderr, "fp-retrain: %s\n", err.msg);
-            status = err.cls == FP_EINPUT ? EXIT_INPUT : EXIT_USAGE;
+            status = fp_exit_code(&err);
             goto out;
         }
         if (!S.quiet) fprintf(stderr, "fp-retrain: no model at %s yet: the new one is installed "
@@ -485,10 +418,11 @@ int main(int argc, char **argv)
                 bad_lines);
 
     /* usable runs in the order of their actuals; their rows */
-    if (!(use = malloc((sc.n ? sc.n : 1) * sizeof *use))) { fputs("fp-retrain: out of memory\n", stderr); goto out; }
+    if (!(use = malloc((sc.runs.n ? sc.runs.n : 1) * sizeof *use))) { fputs("fp-retrain: out of memory\n", stderr); goto out; }
     size_t nu = 0;
-    for (size_t i = 0; i < sc.n; i++) {
-        if (sc.r[i].fp && sc.r[i].actual) use[nu++] = &sc.r[i];
+    for (size_t i = 0; i < sc.runs.n; i++) {
+        hrun *r = fp_idtable_at(&sc.runs, i);
+        if (r->fp && r->actual) use[nu++] = r;
         else unusable++;
     }
     qsort(use, nu, sizeof *use, cmp_seq);
@@ -549,7 +483,7 @@ int main(int argc, char **argv)
                 n_rows < (size_t)S.min_runs ? "--min-runs" : "the held-back ones plus one",
                 S.model);
         decision = "too_few_runs";
-        status = EXIT_INPUT;
+        status = FP_EXIT_INPUT;
         n_hold = 0;
         goto record;
     }
@@ -565,7 +499,7 @@ int main(int argc, char **argv)
         fp_train_report rep;
         if (fp_model_train(cand, ex, n_train, &to, &rep, &err) < 0) {
             fprintf(stderr, "fp-retrain: training: %s\n", err.msg);
-            status = err.cls == FP_EINPUT ? EXIT_INPUT : EXIT_USAGE;
+            status = fp_exit_code(&err);
             goto out;
         }
         /* calibrated as fp-train does (fp/model.h, "Calibration"), on the
@@ -573,10 +507,10 @@ int main(int argc, char **argv)
         fp_calib_report crep;
         if (fp_model_calibrate(cand, ex, n_train, &to, NULL, &crep, &err) < 0) {
             fprintf(stderr, "fp-retrain: calibration: %s\n", err.msg);
-            status = EXIT_USAGE;
+            status = FP_EXIT_ERROR;
             goto out;
         }
-        c_new = cost(cand, ex + n_train, n_hold, &p_new);
+        c_new = fp_validation_cost(cand, ex + n_train, n_hold, false, NULL, &p_new);
         if (cur) {
             /* the installed model reads the held-back fingerprints its way */
             int dim = fp_model_dim(cur);
@@ -601,7 +535,7 @@ int main(int argc, char **argv)
             if (ok) {
                 size_t no;
                 const fp_example *eo = fp_dataset_examples(dso, &no);
-                c_old = cost(cur, eo, no, &p_old);
+                c_old = fp_validation_cost(cur, eo, no, false, NULL, &p_old);
             }
             fp_dataset_free(dso);
             free(x);
@@ -609,7 +543,7 @@ int main(int argc, char **argv)
     }
     if (!isfinite(c_new)) {
         fprintf(stderr, "fp-retrain: the new model could not be scored on the %zu held-back runs\n", n_hold);
-        status = EXIT_INPUT;
+        status = FP_EXIT_INPUT;
         goto out;
     }
     bool better = !isfinite(c_old) || c_new <= c_old * (1 + S.tolerance);
@@ -618,7 +552,7 @@ int main(int argc, char **argv)
                 "run(s): cost %.6g against %.6g for %s (tolerance %g); %s left as it is\n", kind,
                 n_hold, c_new, c_old, S.model, S.tolerance, S.model);
         decision = "refused";
-        status = EXIT_WORSE;
+        status = FP_EXIT_THRESHOLD;
         goto record;
     }
     if (S.dry_run) {
@@ -656,7 +590,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "fp-retrain: the new model is installed at %s, but keeping the previous "
                     "one failed: %s\n", S.model, err.msg);
             prev_path[0] = 0;
-            status = EXIT_USAGE;
+            status = FP_EXIT_ERROR;
         }
         free(old);
     }
@@ -680,29 +614,29 @@ record:
     json_object_set_new(rec, "skipped_lines", json_integer(bad_lines));
     json_object_set_new(rec, "skipped_records", json_integer(bad_records));
     json_object_set_new(rec, "incomplete_runs", json_integer(unusable));
-    json_object_set_new(rec, "cost_new", num_or_null(c_new));
-    json_object_set_new(rec, "cost_current", num_or_null(c_old));
-    json_object_set_new(rec, "pinball_rel_new", num_or_null(p_new));
-    json_object_set_new(rec, "pinball_rel_current", num_or_null(p_old));
+    json_object_set_new(rec, "cost_new", fp_json_num(c_new));
+    json_object_set_new(rec, "cost_current", fp_json_num(c_old));
+    json_object_set_new(rec, "pinball_rel_new", fp_json_num(p_new));
+    json_object_set_new(rec, "pinball_rel_current", fp_json_num(p_old));
     json_object_set_new(rec, "tolerance", json_real(S.tolerance));
     json_object_set_new(rec, "decision", json_string(decision));
     json_object_set_new(rec, "dry_run", json_boolean(S.dry_run));
     json_object_set_new(rec, "previous", prev_path[0] ? json_string(prev_path) : json_null());
     if (fp_record_write(stdout, rec, &err) < 0) {
         fprintf(stderr, "fp-retrain: standard output: %s\n", err.msg);
-        status = EXIT_USAGE;
+        status = FP_EXIT_ERROR;
     }
 
 out:
     json_decref(rec);
     if (lockfd >= 0) close(lockfd);
-    for (size_t i = 0; i < sc.n; i++) {
-        free(sc.r[i].id);
-        json_decref(sc.r[i].fp);
-        json_decref(sc.r[i].actual);
+    for (size_t i = 0; i < sc.runs.n; i++) {
+        hrun *r = fp_idtable_at(&sc.runs, i);
+        free(r->id);
+        json_decref(r->fp);
+        json_decref(r->actual);
     }
-    free(sc.r);
-    json_decref(sc.index);
+    fp_idtable_clear(&sc.runs);
     free(use);
     free(xo);
     fp_dataset_free(ds);
@@ -711,9 +645,9 @@ out:
     fp_model_free(cand);
     fp_model_free(cur);
     fp_history_free(h);
-    if (fclose(stdout) != 0 && status != EXIT_USAGE) {
+    if (fclose(stdout) != 0 && status != FP_EXIT_ERROR) {
         fprintf(stderr, "fp-retrain: standard output: %s\n", strerror(errno));
-        status = EXIT_USAGE;
+        status = FP_EXIT_ERROR;
     }
     return status;
 }

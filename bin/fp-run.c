@@ -30,9 +30,7 @@
  * usage or system errors (also when the workload succeeded but its records
  * could not be written, the history appended or the learned model saved).
  */
-#ifdef HAVE_CONFIG_H
 #include "config.h"
-#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -68,7 +66,6 @@
 #define FP_PKGDATADIR "/usr/local/share/fp"
 #endif
 #define DEFAULT_MODEL FP_PKGDATADIR "/default-model.json"
-#define EXIT_USAGE 2
 #define MAX_FILTERS 16
 
 typedef struct settings {
@@ -451,8 +448,8 @@ static void summary_show(ctx *C, const char *id)
 /* ---- the model --------------------------------------------------------------- */
 
 /* Load the model; a missing file is not an error (the run goes on without
- * limits, with one warning). Returns -1 only for a model that exists but
- * cannot be used. */
+ * limits, with one warning). Returns 0, or the exit code (fp_exit_code) for
+ * a model that exists but cannot be used, its message printed. */
 static int model_open(ctx *C, const char *path)
 {
     fp_err err = {0};
@@ -464,12 +461,12 @@ static int model_open(ctx *C, const char *path)
             return 0;
         }
         fprintf(stderr, "fp-run: %s\n", err.msg);
-        return -1;
+        return fp_exit_code(&err);
     }
     if (fp_model_is_seq(C->m)) {
         fprintf(stderr, "fp-run: %s: a %s model reads sample sequences; fp-run needs a "
                 "fingerprint model (linear or knn)\n", path, fp_model_kind(C->m));
-        return -1;
+        return FP_EXIT_ERROR;
     }
     /* KIND:NAME, the horizon and the statistic, as fp-predict names them */
     fp_model_describe(C->m, path, C->model_id, sizeof C->model_id, &C->horizon, C->stat);
@@ -479,7 +476,7 @@ static int model_open(ctx *C, const char *path)
     C->x = calloc((size_t)(dim > 0 ? dim : 1), sizeof *C->x);
     if (!C->fm || !C->x) {
         fputs("fp-run: out of memory\n", stderr);
-        return -1;
+        return FP_EXIT_ERROR;
     }
     return 0;
 }
@@ -494,7 +491,7 @@ static wl *wl_new(ctx *C)
     if (!w) return NULL;
     w->C = C;
     w->act = C->act_cg;
-    w->ast.oom_seen = w->ast.throttled_seen = -1;
+    fp_apply_state_init(&w->ast);
     w->next_predict = C->S->window;
     snprintf(w->tg.host, sizeof w->tg.host, "%s", C->host);
     w->meta = json_object();
@@ -533,14 +530,6 @@ static void wl_free(wl *w)
 }
 
 /* ---- deciding and applying ------------------------------------------------- */
-
-static bool any_set(const fp_limits *l)
-{
-    const double *v = (const double *)l;
-    for (size_t i = 0; i < sizeof *l / sizeof(double); i++)
-        if (v[i] != FP_UNSET) return true;
-    return false;
-}
 
 /* The workload's cgroup, for the guard: NULL when it has none. */
 static const fp_cgroup *wl_cgroup(const wl *w)
@@ -687,7 +676,7 @@ static void decide(wl *w, const fp_prediction *p, double t)
     /* a look before the first limits only learns (the CPU time): raises
      * are for limits fp-run put in place */
     if (!p && !w->ast.applied) return;
-    if (strcmp(d.reason, "hold") == 0 && !any_set(&d.want)) {
+    if (strcmp(d.reason, "hold") == 0 && !fp_limits_any_set(&d.want)) {
         if (!p) return;
         fp_allocation al = { .target = w->tg, .t = t, .ts = wall(), .reason = "hold",
                              .model = C->model_id, .horizon_s = p->horizon_s, .prediction_t = p->t,
@@ -746,7 +735,6 @@ static void predict(wl *w, double t, bool act)
 
 /* ---- the end of the run ------------------------------------------------------ */
 
-static json_t *num_or_null(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
 static json_t *levels_json(const fp_quantiles *q, const double *v)
 {
@@ -754,7 +742,7 @@ static json_t *levels_json(const fp_quantiles *q, const double *v)
     for (int i = 0; i < q->n; i++) {
         char key[32];
         fp_quantile_key(q->level[i], key, sizeof key);
-        json_object_set_new(o, key, num_or_null(v ? v[i] : q->value[i]));
+        json_object_set_new(o, key, fp_json_num(v ? v[i] : q->value[i]));
     }
     return o;
 }
@@ -774,10 +762,10 @@ static json_t *error_record(wl *w, const json_t *actual, double t)
     double dur = json_number_value(json_object_get(actual, "duration_s"));
     json_t *e = fp_record_new("error", &w->tg, t, wall());
     json_object_set_new(e, "model", json_string(w->C->model_id));
-    json_object_set_new(e, "prediction_t", num_or_null(w->pred_first.t));
-    json_object_set_new(e, "allocation_t", w->have_alloc ? num_or_null(w->alloc_first_t) : json_null());
+    json_object_set_new(e, "prediction_t", fp_json_num(w->pred_first.t));
+    json_object_set_new(e, "allocation_t", w->have_alloc ? fp_json_num(w->alloc_first_t) : json_null());
     json_object_set_new(e, "actual_stat", json_string(w->C->stat));
-    json_object_set_new(e, "duration_s", num_or_null(dur));
+    json_object_set_new(e, "duration_s", fp_json_num(dur));
     json_t *res = json_object(), *missing = json_object();
     bool failed = false;
     fp_score score;
@@ -832,14 +820,14 @@ static json_t *error_record(wl *w, const json_t *actual, double t)
         fp_score_add(&score, (fp_resource)r, &o, &x);
         json_t *j = json_object();
         if (q) json_object_set_new(j, "predicted", levels_json(q, NULL));
-        json_object_set_new(j, "allocated", num_or_null(alloc));
+        json_object_set_new(j, "allocated", fp_json_num(alloc));
         json_object_set_new(j, "allocated_from", from[0] ? json_string(from) : json_null());
-        json_object_set_new(j, "actual", num_or_null(use[r]));
+        json_object_set_new(j, "actual", fp_json_num(use[r]));
         if (q) json_object_set_new(j, "pinball", levels_json(q, x.pinball));
         if (x.has_alloc) {
             json_object_set_new(j, "under", json_boolean(x.under));
-            json_object_set_new(j, "slack", num_or_null(x.slack));
-            json_object_set_new(j, "wasted_h", num_or_null(x.wasted_h));
+            json_object_set_new(j, "slack", fp_json_num(x.slack));
+            json_object_set_new(j, "wasted_h", fp_json_num(x.wasted_h));
         }
         if (isfinite(hard) || o.harm) {
             json_object_set_new(j, "failed", json_boolean(x.failed));
@@ -1228,20 +1216,22 @@ static int run_command(ctx *C, int sfd, const sigset_t *oldmask)
     fp_err err = {0};
     if (!(C->act_cg = fp_act_cgroup_new(&C->roots, &err))) {
         fprintf(stderr, "fp-run: %s\n", err.msg);
-        return EXIT_USAGE;
+        return fp_exit_code(&err);
     }
     wl *w = wl_new(C);
     if (!w) {
         fputs("fp-run: out of memory\n", stderr);
-        return EXIT_USAGE;
+        return FP_EXIT_ERROR;
     }
     int exec_status = 0, status;
     if (launch(w, oldmask, &err, &exec_status) < 0) {
         fprintf(stderr, "fp-run: %s\n", err.msg);
-        status = exec_status ? exec_status : EXIT_USAGE;
+        /* not started: the host refused (no cgroup of its own included,
+         * fp-run(1)), whatever class libfp gave the refusal */
+        status = exec_status ? exec_status : FP_EXIT_ERROR;
     } else {
         status = loop_command(w, sfd);
-        if (finish(w, NULL) < 0 && status == 0) status = EXIT_USAGE;
+        if (finish(w, NULL) < 0 && status == 0) status = FP_EXIT_ERROR;
     }
     wl_free(w);
     return status;
@@ -1587,7 +1577,7 @@ static int run_containers(ctx *C, int sfd)
     if (!S->unit && (!(C->docker = fp_docker_new(&C->roots, &err)) ||
                      !(C->act_dk = fp_act_docker_new(&C->roots, &err)))) {
         fprintf(stderr, "fp-run: %s\n", err.msg);
-        return EXIT_USAGE;
+        return fp_exit_code(&err);
     }
     fleet f = {0};
     if (S->unit) {
@@ -1598,7 +1588,7 @@ static int run_containers(ctx *C, int sfd)
             fprintf(stderr, "fp-run: %s\n", w ? "out of memory" : err.msg);
             wl_free(w);
             free(f.w);
-            return EXIT_USAGE;
+            return w ? FP_EXIT_ERROR : fp_exit_code(&err);
         }
     } else if (S->docker) {
         wl *w = attach_container(C, S->docker, mono(), &err);
@@ -1606,7 +1596,7 @@ static int run_containers(ctx *C, int sfd)
             fprintf(stderr, "fp-run: %s\n", w ? "out of memory" : err.msg);
             wl_free(w);
             free(f.w);
-            return EXIT_USAGE;
+            return w ? FP_EXIT_ERROR : fp_exit_code(&err);
         }
     } else {
         /* every container keeps its counter files open: allow what the
@@ -1618,7 +1608,7 @@ static int run_containers(ctx *C, int sfd)
         }
         if (fp_docker_watch_start(C->docker, &err) < 0) {
             fprintf(stderr, "fp-run: %s\n", err.msg);
-            return EXIT_USAGE;
+            return fp_exit_code(&err);
         }
     }
     int last_exit = -1;
@@ -1629,14 +1619,15 @@ static int run_containers(ctx *C, int sfd)
     if (one && last_exit < 0 && rc == 0 && !stopped)
         fprintf(stderr, "fp-run: %s: exit code unknown: exiting 0\n", one);
     int status = one && last_exit > 0 ? last_exit : 0;
-    if (rc < 0 && status == 0) status = EXIT_USAGE;
+    if (rc < 0 && status == 0) status = FP_EXIT_ERROR;
     return status;
 }
 
 /* ---- main -------------------------------------------------------------------- */
 
 /* What every workload shares: policy, model, capacity, cgroup layout.
- * Returns -1 (message printed) when one cannot be had. */
+ * Returns 0, or the exit code (fp_exit_code; message printed) when one
+ * cannot be had. */
 static int ctx_open(ctx *C)
 {
     const settings *S = C->S;
@@ -1645,16 +1636,17 @@ static int ctx_open(ctx *C)
     C->layout = malloc(sizeof *C->layout);
     if (!C->layout) {
         fputs("fp-run: out of memory\n", stderr);
-        return -1;
+        return FP_EXIT_ERROR;
     }
     if (S->policy && fp_policy_load(&C->pol, S->policy, &err) < 0) {
         fprintf(stderr, "fp-run: %s\n", err.msg);
-        return -1;
+        return FP_EXIT_ERROR; /* a policy is configuration: a bad one is a usage error, as in fp-apply */
     }
-    if (model_open(C, C->model_path) < 0) return -1;
+    int rc = model_open(C, C->model_path);
+    if (rc != 0) return rc;
     if (fp_capacity_read(&C->roots, &C->cap, &err) < 0 || fp_cg_layout_read(&C->roots, C->layout, &err) < 0) {
         fprintf(stderr, "fp-run: %s\n", err.msg);
-        return -1;
+        return fp_exit_code(&err);
     }
     return 0;
 }
@@ -1677,7 +1669,7 @@ int main(int argc, char **argv)
     int a = parse_args(argc, argv, &S);
     if (a != 0) {
         settings_free(&S);
-        return a > 0 ? 0 : EXIT_USAGE;
+        return a > 0 ? 0 : FP_EXIT_ERROR;
     }
     ctx C;
     memset(&C, 0, sizeof C);
@@ -1692,12 +1684,13 @@ int main(int argc, char **argv)
         const char *env = getenv("FP_MODEL");
         C.model_path = env && *env ? env : DEFAULT_MODEL;
     }
-    int status = EXIT_USAGE;
+    int status = FP_EXIT_ERROR;
     if (S.cmd && (S.cmd_stdout_fd = cli_cmd_stdout("fp-run", S.cmd_stdout, true)) < 0) {
         settings_free(&S);
-        return EXIT_USAGE;
+        return FP_EXIT_ERROR;
     }
-    if (ctx_open(&C) == 0) {
+    if ((status = ctx_open(&C)) == 0) {
+        status = FP_EXIT_ERROR;
         sigset_t mask, old;
         sigemptyset(&mask);
         for (size_t i = 0; i < sizeof fwd_signals / sizeof fwd_signals[0]; i++) sigaddset(&mask, fwd_signals[i]);
@@ -1713,6 +1706,6 @@ int main(int argc, char **argv)
     ctx_close(&C);
     fp_summary_free(C.sum);
     settings_free(&S);
-    if (cli_out_close(&C.out, "fp-run", "standard output") < 0 && status == 0) status = EXIT_USAGE;
+    if (cli_out_close(&C.out, "fp-run", "standard output") < 0 && status == 0) status = FP_EXIT_ERROR;
     return status;
 }

@@ -93,18 +93,14 @@ typedef struct run {
     const char *stat;
     double every, horizon;
     int res_metric[FP_RES_COUNT];
-    wl *w;
-    size_t nw, capw;
-    stream *s;
-    size_t ns, caps;
-    json_t *index;                     /* id -> position in w or s */
+    fp_idtable wt;                     /* wl by id */
+    fp_idtable st;                     /* stream by id */
     double *xbuf;
     fp_dataset *ds;
     bool feat, seq, autom;             /* features wanted, sample rows wanted, --model auto */
     fp_model *seqm;                    /* the model that maps samples to rows */
     bool own_seqm;
     int sdim;
-    json_t *sindex;                    /* id -> position in s */
     sref *sr;                          /* per dataset row (sequence models) */
     size_t nsr, capsr;
     json_t *auto_info;                 /* --model auto: the candidates' costs */
@@ -476,57 +472,32 @@ static void oom(run *R)
     R->status = 2;
 }
 
+#define WL(R, i) ((wl *)fp_idtable_at(&(R)->wt, (i)))
+#define STREAM(R, i) ((stream *)fp_idtable_at(&(R)->st, (i)))
+
+/* The workload of id, made on first sight (NULL: out of memory). */
 static wl *find_wl(run *R, const char *id)
 {
-    json_t *ix = json_object_get(R->index, id);
-    if (ix) return &R->w[json_integer_value(ix)];
-    if (R->nw == R->capw) {
-        size_t nc = R->capw ? R->capw * 2 : 64;
-        wl *p = realloc(R->w, nc * sizeof *p);
-        if (!p) return NULL;
-        R->w = p;
-        R->capw = nc;
+    bool created;
+    wl *w = fp_idtable_add(&R->wt, id, &created);
+    if (w && created) {
+        for (int r = 0; r < FP_RES_COUNT; r++) w->y[r] = NAN;
+        if (!(w->id = strdup(id))) return NULL;
     }
-    wl *w = &R->w[R->nw];
-    memset(w, 0, sizeof *w);
-    if (!(w->id = strdup(id))) return NULL;
-    for (int r = 0; r < FP_RES_COUNT; r++) w->y[r] = NAN;
-    if (json_object_set_new(R->index, id, json_integer((json_int_t)R->nw)) < 0) {
-        free(w->id);
-        return NULL;
-    }
-    R->nw++;
     return w;
 }
 
 static stream *find_stream(run *R, const char *id, bool create)
 {
-    json_t *ix = json_object_get(R->sindex, id);
-    if (ix) return &R->s[json_integer_value(ix)];
-    if (!create) return NULL;
-    if (R->ns == R->caps) {
-        size_t nc = R->caps ? R->caps * 2 : 64;
-        stream *p = realloc(R->s, nc * sizeof *p);
-        if (!p) return NULL;
-        R->s = p;
-        R->caps = nc;
-    }
-    stream *s = &R->s[R->ns];
-    memset(s, 0, sizeof *s);
-    if (!(s->id = strdup(id))) return NULL;
-    s->live = true;
+    if (!create) return fp_idtable_find(&R->st, id);
+    bool created;
+    stream *s = fp_idtable_add(&R->st, id, &created);
+    if (!s || !created) return s;
     s->next_due = NAN;                 /* set by the first sample */
     s->last_oom = NAN;
-    if (R->feat && R->S->from_samples && !(s->w = fp_window_new())) {
-        free(s->id);
-        return NULL;
-    }
-    if (json_object_set_new(R->sindex, id, json_integer((json_int_t)R->ns)) < 0) {
-        fp_window_free(s->w);
-        free(s->id);
-        return NULL;
-    }
-    R->ns++;
+    if (!(s->id = strdup(id))) return NULL;
+    s->live = true;
+    if (R->feat && R->S->from_samples && !(s->w = fp_window_new())) return NULL;
     return s;
 }
 
@@ -747,7 +718,7 @@ static void finish_stream(run *R, stream *s)
             fp_err err = {0};
             if (fp_dataset_add(R->ds, R->feat ? s->cx + k * (size_t)dim : NULL, y, g, s->ct[k],
                                false, &err) < 0 ||
-                add_sref(R, (size_t)(s - R->s), s->ck[k]) < 0) {
+                add_sref(R, (size_t)(s - STREAM(R, 0)), s->ck[k]) < 0) {
                 oom(R);
                 break;
             }
@@ -874,48 +845,89 @@ static void on_actual(run *R, const json_t *rec, const char *id)
     w->has_actual = true;
 }
 
+
+/* fp_read_records handlers: fingerprints, actuals and samples need an id
+ * (a record without one is bad input); other types are counted. */
+static const char *rec_id(run *R, const json_t *rec, long line)
+{
+    R->line = line;
+    const char *id = json_string_value(json_object_get(rec, "id"));
+    if (id && id[0]) return id;
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s record without an \"id\"", fp_record_type(rec));
+    bad(R, msg);
+    return NULL;
+}
+
+static int rec_fingerprint(void *arg, json_t *rec, long line)
+{
+    run *R = arg;
+    const char *id = rec_id(R, rec, line);
+    if (id) {
+        R->n_fp++;
+        on_fingerprint(R, rec, id);
+    }
+    json_decref(rec);
+    return 0;
+}
+
+static int rec_actual(void *arg, json_t *rec, long line)
+{
+    run *R = arg;
+    const char *id = rec_id(R, rec, line);
+    if (id) {
+        R->n_actual++;
+        on_actual(R, rec, id);
+    }
+    json_decref(rec);
+    return 0;
+}
+
+static int rec_sample(void *arg, json_t *rec, long line)
+{
+    run *R = arg;
+    const char *id = rec_id(R, rec, line);
+    if (id) {
+        R->n_sample++;
+        if (R->history || R->S->from_samples || R->seq) on_sample(R, rec, id);
+    }
+    json_decref(rec);
+    return 0;
+}
+
+static int rec_other(void *arg, json_t *rec, long line)
+{
+    run *R = arg;
+    R->line = line;
+    R->n_other++;
+    json_decref(rec);
+    return 0;
+}
+
+/* Stop at a system error, or at bad input without --skip-bad. */
+static int rec_after(void *arg)
+{
+    run *R = arg;
+    return R->status == 2 || (R->status == 3 && !R->S->skip_bad);
+}
+
 static int read_input(run *R, FILE *f, const char *name)
 {
     const settings *S = R->S;
     fp_reader *rd = fp_reader_new(f, name, S->skip_bad);
     if (!rd) { oom(R); return -1; }
     R->input = strcmp(name, "-") == 0 ? "<stdin>" : name;
-    int rc = 0;
-    for (;;) {
-        json_t *rec = NULL;
-        fp_err err = {0};
-        int k = fp_reader_next(rd, &rec, &err);
-        if (k == 0) break;
-        if (k < 0) {
-            fprintf(stderr, "fp-train: %s\n", err.msg);
-            R->status = err.cls == FP_ESYS ? 2 : 3;
-            rc = -1;
-            break;
-        }
-        R->line = fp_reader_line(rd);
-        const char *type = fp_record_type(rec);
-        bool known = strcmp(type, "fingerprint") == 0 || strcmp(type, "actual") == 0 ||
-                     strcmp(type, "sample") == 0;
-        const char *id = json_string_value(json_object_get(rec, "id"));
-        if (known && (!id || !id[0])) {
-            char msg[96];
-            snprintf(msg, sizeof msg, "%s record without an \"id\"", type);
-            bad(R, msg);
-        } else if (strcmp(type, "fingerprint") == 0) {
-            R->n_fp++;
-            on_fingerprint(R, rec, id);
-        } else if (strcmp(type, "actual") == 0) {
-            R->n_actual++;
-            on_actual(R, rec, id);
-        } else if (strcmp(type, "sample") == 0) {
-            R->n_sample++;
-            if (R->history || S->from_samples || R->seq) on_sample(R, rec, id);
-        } else {
-            R->n_other++;
-        }
-        json_decref(rec);
-        if (R->status == 2 || (R->status == 3 && !S->skip_bad)) { rc = -1; break; }
+    static const fp_record_handler on[] = {
+        {"fingerprint", rec_fingerprint}, {"actual", rec_actual}, {"sample", rec_sample},
+        {NULL, rec_other}};
+    const fp_read_loop L = {.on = on, .after = rec_after};
+    fp_err err = {0};
+    int rc = fp_read_records(rd, &L, R, &err);
+    if (rc < 0) {
+        fprintf(stderr, "fp-train: %s\n", err.msg);
+        R->status = fp_exit_code(&err);
     }
+    rc = rc ? -1 : 0;
     if (fp_reader_skipped(rd)) {
         fprintf(stderr, "fp-train: %s: skipped %ld malformed line(s)\n", R->input, fp_reader_skipped(rd));
         R->n_bad += fp_reader_skipped(rd);
@@ -934,7 +946,25 @@ typedef struct nfc_run {
     fp_nfc *c;
     long added, skipped, n_bad;
     int status;
+    const char *input;             /* the input being read, for messages */
 } nfc_run;
+
+/* fp_read_records handler of nfc_read_records: an actual record joins the
+ * history (other records are dropped). */
+static int nfc_actual(void *arg, json_t *rec, long line)
+{
+    nfc_run *N = arg;
+    fp_err err = {0};
+    int a = fp_nfc_add_actual(N->c, rec, &err);
+    json_decref(rec);
+    if (a < 0) {
+        fprintf(stderr, "fp-train: %s:%ld: %s\n", N->input, line, err.msg);
+        N->status = fp_exit_code(&err);
+    }
+    if (a > 0) N->added++;
+    else N->skipped++;
+    return a < 0;
+}
 
 /* A JSON-lines input: its actual records are the history. */
 static int nfc_read_records(void *arg, FILE *f, const char *name)
@@ -942,32 +972,16 @@ static int nfc_read_records(void *arg, FILE *f, const char *name)
     nfc_run *N = arg;
     fp_reader *rd = fp_reader_new(f, name, N->S->skip_bad);
     if (!rd) { fputs("fp-train: out of memory\n", stderr); N->status = 2; return -1; }
-    int rc = 0;
-    for (;;) {
-        json_t *rec = NULL;
-        fp_err err = {0};
-        int k = fp_reader_next(rd, &rec, &err);
-        if (k == 0) break;
-        if (k < 0) {
-            fprintf(stderr, "fp-train: %s\n", err.msg);
-            N->status = err.cls == FP_ESYS ? 2 : 3;
-            rc = -1;
-            break;
-        }
-        if (!strcmp(fp_record_type(rec), "actual")) {
-            int a = fp_nfc_add_actual(N->c, rec, &err);
-            if (a < 0) {
-                fprintf(stderr, "fp-train: %s:%ld: %s\n", strcmp(name, "-") ? name : "<stdin>",
-                        fp_reader_line(rd), err.msg);
-                N->status = err.cls == FP_ESYS ? 2 : 3;
-                rc = -1;
-            }
-            if (a > 0) N->added++;
-            else N->skipped++;
-        }
-        json_decref(rec);
-        if (rc < 0) break;
+    N->input = strcmp(name, "-") ? name : "<stdin>";
+    static const fp_record_handler on[] = {{"actual", nfc_actual}, {NULL, NULL}};
+    const fp_read_loop L = {.on = on};
+    fp_err err = {0};
+    int rc = fp_read_records(rd, &L, N, &err);
+    if (rc < 0) {
+        fprintf(stderr, "fp-train: %s\n", err.msg);
+        N->status = fp_exit_code(&err);
     }
+    rc = rc ? -1 : 0;
     N->n_bad += fp_reader_skipped(rd);
     fp_reader_free(rd);
     return rc;
@@ -980,7 +994,7 @@ static int nfc_read_trace(nfc_run *N, const char *path)
     fp_tasktrace *t = fp_tasktrace_open(path, NULL, &err);
     if (!t) {
         fprintf(stderr, "fp-train: %s\n", err.msg);
-        N->status = err.cls == FP_EINPUT ? 3 : 2;
+        N->status = fp_exit_code(&err);
         return -1;
     }
     fp_tasktrace_skip_bad(t, N->S->skip_bad);
@@ -997,7 +1011,7 @@ static int nfc_read_trace(nfc_run *N, const char *path)
     fp_tasktrace_free(t);
     if (rc < 0) {
         fprintf(stderr, "fp-train: %s\n", err.msg);
-        N->status = err.cls == FP_EINPUT ? 3 : 2;
+        N->status = fp_exit_code(&err);
         return -1;
     }
     return 0;
@@ -1131,85 +1145,9 @@ out:
 
 /* ------------------------------------------------------------ --model auto */
 
-#define AUTO_LEVEL 0.9          /* the quantile the cost reads */
-#define AUTO_LAMBDA_UNDER 10.0  /* weight of under-provisioning */
-#define AUTO_MU_CHANGE 0.1      /* weight of allocation changes */
-
-static uint64_t splitmix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 static int cmp_strp(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* The validation cost of m on the n rows ex (in stream order): per
- * resource with targets, (sum over + lambda sum under) / sum y + mu mean
- * |change| / mean y, over = max(q - y, 0), under = max(y - q, 0), q the
- * prediction at the level nearest AUTO_LEVEL (0 when not predicted),
- * change = q's step between consecutive rows of a group (with_change:
- * rows are checkpoints of workloads, --from-samples; in lifetime mode a
- * group's consecutive rows are different workloads, and there is no
- * change); the mean over the resources. parts: over, under, change terms
- * (means). */
-static double auto_cost(fp_model *m, const fp_example *ex, size_t n, bool with_change, double parts[3])
-{
-    double over[FP_RES_COUNT] = {0}, under[FP_RES_COUNT] = {0}, sy[FP_RES_COUNT] = {0};
-    double dq[FP_RES_COUNT] = {0}, prevq[FP_RES_COUNT];
-    long ny[FP_RES_COUNT] = {0}, nd[FP_RES_COUNT] = {0};
-    const char *prevg = NULL;
-    bool seq = fp_model_is_seq(m);
-    for (size_t i = 0; i < n; i++) {
-        fp_quantiles q[FP_RES_COUNT];
-        fp_err err = {0};
-        int rc = seq ? fp_model_predict_seq(m, ex[i].seq, ex[i].seq_len, q, &err)
-                     : fp_model_predict(m, ex[i].x, q, NULL, &err);
-        if (rc < 0) return NAN;
-        bool same = with_change && prevg && ex[i].group && strcmp(prevg, ex[i].group) == 0;
-        for (int r = 0; r < FP_RES_COUNT; r++) {
-            double qv = 0;
-            if (q[r].n > 0) {
-                int best = 0;
-                for (int j = 1; j < q[r].n; j++)
-                    if (fabs(q[r].level[j] - AUTO_LEVEL) < fabs(q[r].level[best] - AUTO_LEVEL)) best = j;
-                qv = q[r].value[best];
-            }
-            double y = ex[i].y[r];
-            if (isfinite(y)) {
-                over[r] += fmax(qv - y, 0);
-                under[r] += fmax(y - qv, 0);
-                sy[r] += fabs(y);
-                ny[r]++;
-            }
-            if (same) {
-                dq[r] += fabs(qv - prevq[r]);
-                nd[r]++;
-            }
-            prevq[r] = qv;
-        }
-        prevg = ex[i].group;
-    }
-    double cost = 0;
-    int nr = 0;
-    parts[0] = parts[1] = parts[2] = 0;
-    for (int r = 0; r < FP_RES_COUNT; r++) {
-        if (!ny[r] || !(sy[r] > 0)) continue;
-        double o = over[r] / sy[r], u = AUTO_LAMBDA_UNDER * under[r] / sy[r];
-        double c = nd[r] ? AUTO_MU_CHANGE * (dq[r] / nd[r]) / (sy[r] / ny[r]) : 0;
-        parts[0] += o;
-        parts[1] += u;
-        parts[2] += c;
-        cost += o + u + c;
-        nr++;
-    }
-    if (!nr) return NAN;
-    for (int k = 0; k < 3; k++) parts[k] /= nr;
-    return cost / nr;
 }
 
 /* ---- progress
@@ -1301,7 +1239,7 @@ static fp_model *run_auto(run *R, const fp_example *ex, size_t n, fp_train_repor
         if (!G || strcmp(gs[i], gs[G - 1]) != 0) gs[G++] = gs[i];
     uint64_t st = S->to.seed;
     for (size_t i = G; i > 1; i--) {
-        size_t j = (size_t)(splitmix(&st) % i);
+        size_t j = (size_t)(fp_splitmix64(&st) % i);
         const char *t = gs[i - 1];
         gs[i - 1] = gs[j];
         gs[j] = t;
@@ -1367,7 +1305,7 @@ static fp_model *run_auto(run *R, const fp_example *ex, size_t n, fp_train_repor
         if (trc < 0)
             fprintf(stderr, "fp-train: auto: %s: %s\n", kinds[k], err.msg);
         else
-            cost = auto_cost(m, va, nva, S->from_samples, parts);
+            cost = fp_validation_cost(m, va, nva, S->from_samples, parts, NULL);
         json_t *c = json_object();
         json_object_set_new(c, "cost", isfinite(cost) ? json_real(cost) : json_null());
         json_object_set_new(c, "over", isfinite(parts[0]) ? json_real(parts[0]) : json_null());
@@ -1394,9 +1332,9 @@ static fp_model *run_auto(run *R, const fp_example *ex, size_t n, fp_train_repor
         json_object_set_new(a, "winner", json_string(best_kind));
         json_object_set_new(a, "candidates", cands);
         json_t *def = json_object();
-        json_object_set_new(def, "level", json_real(AUTO_LEVEL));
-        json_object_set_new(def, "lambda_under", json_real(AUTO_LAMBDA_UNDER));
-        json_object_set_new(def, "mu_change", json_real(AUTO_MU_CHANGE));
+        json_object_set_new(def, "level", json_real(FP_COST_LEVEL));
+        json_object_set_new(def, "lambda_under", json_real(FP_COST_LAMBDA_UNDER));
+        json_object_set_new(def, "mu_change", json_real(FP_COST_MU_CHANGE));
         json_object_set_new(def, "validation_groups", json_integer((json_int_t)nval));
         json_object_set_new(def, "validation_rows", json_integer((json_int_t)nva));
         json_object_set_new(a, "cost", def);
@@ -1659,7 +1597,10 @@ int main(int argc, char **argv)
         json_decref(cmd);
         return nextflow_config(&S);
     }
-    run R = { .S = &S, .input = "<stdin>", .index = json_object(), .sindex = json_object() };
+    run R = { .S = &S, .input = "<stdin>" };
+    /* out of memory here shows at the first record (find_wl, find_stream) */
+    fp_idtable_init(&R.wt, sizeof(wl));
+    fp_idtable_init(&R.st, sizeof(stream));
     char *prior_spec = NULL;           /* an --update model's prior key spec, copied */
     fp_err err = {0};
     int status = 0;
@@ -1667,10 +1608,10 @@ int main(int argc, char **argv)
         R.m = fp_model_load(S.update, &err);
         if (!R.m) {
             fprintf(stderr, "fp-train: %s\n", err.msg);
-            json_decref(R.index);
-            json_decref(R.sindex);
+            fp_idtable_clear(&R.wt);
+            fp_idtable_clear(&R.st);
             json_decref(cmd);
-            return err.cls == FP_EINPUT ? 3 : 2;
+            return fp_exit_code(&err);
         }
         S.kind = fp_model_kind(R.m);
         from_provenance(&R, &S);
@@ -1685,8 +1626,8 @@ int main(int argc, char **argv)
     if (!R.gb) {
         fprintf(stderr, "fp-train: --group-by: %s\n", err.msg);
         fp_model_free(R.m);
-        json_decref(R.index);
-        json_decref(R.sindex);
+        fp_idtable_clear(&R.wt);
+        fp_idtable_clear(&R.st);
         json_decref(cmd);
         return 2;
     }
@@ -1733,7 +1674,7 @@ int main(int argc, char **argv)
 
     /* finish the streams still open, in the order they began */
     if (R.history || S.from_samples)
-        for (size_t i = 0; i < R.ns; i++) finish_stream(&R, &R.s[i]);
+        for (size_t i = 0; i < R.st.n; i++) finish_stream(&R, STREAM(&R, i));
     if (R.status == 2) { status = 2; goto out; }
 
     fp_train_report rep;
@@ -1749,17 +1690,17 @@ int main(int argc, char **argv)
             goto out;
         }
         n_rows = (size_t)R.n_observed;
-        n_groups = R.ns;
+        n_groups = R.st.n;
         if (!S.quiet)
             fprintf(stderr, "fp-train: %s model: observed %ld samples of %zu workloads\n", S.kind,
-                    R.n_observed, R.ns);
+                    R.n_observed, R.st.n);
     } else {
         if (!S.from_samples) {
             size_t joined = 0, unsampled = 0;
             int ddim = R.feat ? (R.m ? fp_model_dim(R.m) : -1) : 0;
             if (ddim >= 0 && !(R.ds = fp_dataset_new(ddim))) { oom(&R); status = 2; goto out; }
-            for (size_t i = 0; R.ds && i < R.nw; i++) {
-                wl *w = &R.w[i];
+            for (size_t i = 0; R.ds && i < R.wt.n; i++) {
+                wl *w = WL(&R, i);
                 if (!w->has_fp || !w->has_actual) continue;
                 joined++;
                 bool any = false;
@@ -1770,7 +1711,7 @@ int main(int argc, char **argv)
                 if (R.seq) {           /* its samples up to the fingerprint's window */
                     stream *st = find_stream(&R, w->id, false);
                     if (st) {
-                        si = (size_t)(st - R.s);
+                        si = (size_t)(st - STREAM(&R, 0));
                         while (end < st->n && st->col[0][end] <= w->fp_t) end++;
                     }
                     if (!end) unsampled++;
@@ -1816,7 +1757,7 @@ int main(int argc, char **argv)
             if (fp_dataset_size(R.ds) == 0) {
                 fprintf(stderr, "fp-train: no usable examples: %ld sample records of %zu workloads "
                         "gave no checkpoint with a sample within --horizon %g s after it (checkpoints "
-                        "every %g s)\n", R.n_sample, R.ns, R.horizon, R.every);
+                        "every %g s)\n", R.n_sample, R.st.n, R.horizon, R.every);
                 status = 3;
                 goto out;
             }
@@ -1832,7 +1773,7 @@ int main(int argc, char **argv)
         if (!ex) { oom(&R); status = 2; goto out; }
         memcpy(ex, ex0, n * sizeof *ex);
         for (size_t i = 0; R.seq && i < n && i < R.nsr; i++) {
-            const stream *st = &R.s[R.sr[i].s];
+            const stream *st = STREAM(&R, R.sr[i].s);
             size_t end = R.sr[i].end, start = end > (size_t)S.max_steps ? end - (size_t)S.max_steps : 0;
             ex[i].seq = end ? st->rows + start * (size_t)R.sdim : NULL;
             ex[i].seq_len = (int)(end - start);
@@ -1873,7 +1814,7 @@ int main(int argc, char **argv)
         free(ex);
         if (trc < 0) {
             if (R.status != 2) fprintf(stderr, "fp-train: %s\n", err.msg);
-            status = err.cls == FP_EINPUT ? 3 : 2;
+            status = fp_exit_code(&err);
             goto out;
         }
         have_rep = true;
@@ -1892,18 +1833,18 @@ int main(int argc, char **argv)
         if (!S.quiet) fprintf(stderr, "fp-train: wrote %s\n", strcmp(outpath, "-") ? outpath : "the model to standard output");
     }
 out:
-    for (size_t i = 0; i < R.nw; i++) {
-        free(R.w[i].id);
-        free(R.w[i].x);
-        json_decref(R.w[i].meta);
+    for (size_t i = 0; i < R.wt.n; i++) {
+        free(WL(&R, i)->id);
+        free(WL(&R, i)->x);
+        json_decref(WL(&R, i)->meta);
     }
-    free(R.w);
-    for (size_t i = 0; i < R.ns; i++) {
-        free_stream_data(&R.s[i]);
-        json_decref(R.s[i].meta);
-        free(R.s[i].id);
+    fp_idtable_clear(&R.wt);
+    for (size_t i = 0; i < R.st.n; i++) {
+        free_stream_data(STREAM(&R, i));
+        json_decref(STREAM(&R, i)->meta);
+        free(STREAM(&R, i)->id);
     }
-    free(R.s);
+    fp_idtable_clear(&R.st);
     free(R.sr);
     for (size_t i = 0; i < R.nkeys; i++) free(R.keys[i]);
     free(R.keys);
@@ -1911,13 +1852,11 @@ out:
     free(prior_spec);
     if (R.own_seqm) fp_model_free(R.seqm);
     json_decref(R.auto_info);
-    json_decref(R.sindex);
     free(R.xbuf);
     fp_dataset_free(R.ds);
     fp_featmap_free(R.fm);
     fp_groupby_free(R.gb);
     fp_model_free(R.m);
-    json_decref(R.index);
     json_decref(cmd);
     return status;
 }

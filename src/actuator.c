@@ -19,6 +19,14 @@ void fp_limits_unset(fp_limits *l)
     l->pids_max = l->net_tx_Bps = FP_UNSET;
 }
 
+bool fp_limits_any_set(const fp_limits *l)
+{
+    return l->cpu_max_cores != FP_UNSET || l->cpu_weight_cores != FP_UNSET ||
+           l->mem_high_bytes != FP_UNSET || l->mem_max_bytes != FP_UNSET ||
+           l->io_read_Bps != FP_UNSET || l->io_write_Bps != FP_UNSET ||
+           l->pids_max != FP_UNSET || l->net_tx_Bps != FP_UNSET;
+}
+
 void fp_act_free(fp_actuator *a)
 {
     if (a) a->ops->free(a);
@@ -416,11 +424,13 @@ int fp_plan_check_revert_values(const fp_plan *p, const fp_observed *obs, const 
     return 0;
 }
 
-static json_t *num_or_null(double v)
+/* A limit of an allocation record: null when left alone (FP_UNSET, NaN),
+ * "unlimited" when removed, else its number (fp_json_num). */
+static json_t *limit_json(double v)
 {
     if (v == FP_UNSET || isnan(v)) return json_null();
     if (v == FP_UNLIMITED) return json_string("unlimited");
-    return v == floor(v) && fabs(v) < 9e15 ? json_integer((json_int_t)v) : json_real(v);
+    return fp_json_num(v);
 }
 
 json_t *fp_allocation_to_json(const fp_allocation *a)
@@ -440,19 +450,18 @@ json_t *fp_allocation_to_json(const fp_allocation *a)
     json_object_set_new(r, "horizon_s", a->horizon_s >= 0 ? json_real(a->horizon_s) : json_null());
     const fp_limits *l = &a->limits;
     json_object_set_new(r, "limits", json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
-        "cpu_max_cores", num_or_null(l->cpu_max_cores),
-        "cpu_weight_cores", num_or_null(l->cpu_weight_cores),
-        "mem_high_bytes", num_or_null(l->mem_high_bytes),
-        "mem_max_bytes", num_or_null(l->mem_max_bytes),
-        "io_read_Bps", num_or_null(l->io_read_Bps),
-        "io_write_Bps", num_or_null(l->io_write_Bps),
-        "pids_max", num_or_null(l->pids_max),
-        "net_tx_Bps", num_or_null(l->net_tx_Bps)));
+        "cpu_max_cores", limit_json(l->cpu_max_cores),
+        "cpu_weight_cores", limit_json(l->cpu_weight_cores),
+        "mem_high_bytes", limit_json(l->mem_high_bytes),
+        "mem_max_bytes", limit_json(l->mem_max_bytes),
+        "io_read_Bps", limit_json(l->io_read_Bps),
+        "io_write_Bps", limit_json(l->io_write_Bps),
+        "pids_max", limit_json(l->pids_max),
+        "net_tx_Bps", limit_json(l->net_tx_Bps)));
     json_t *why = json_object();
-    static const char *const res[] = { "cpu_cores", "mem_bytes", "io_read_Bps", "io_write_Bps",
-                                       "net_rx_Bps", "net_tx_Bps", NULL, NULL };
-    for (int i = 0; i < 8 && res[i]; i++)
-        if (a->why[i] && a->why[i][0]) json_object_set_new(why, res[i], json_string(a->why[i]));
+    for (int i = 0; i < FP_RES_COUNT; i++)
+        if (a->why[i] && a->why[i][0])
+            json_object_set_new(why, fp_resource_name((fp_resource)i), json_string(a->why[i]));
     json_object_set_new(r, "why", why);
     json_object_set_new(r, "capacity", a->capacity ? json_string(a->capacity) : json_null());
     json_object_set_new(r, "changes", p ? fp_plan_changes_json(p) : json_array());

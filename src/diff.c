@@ -5,12 +5,6 @@
 #include <string.h>
 #include "fp/diff.h"
 
-double fp_pinball(double tau, double q, double y)
-{
-    if (!isfinite(tau) || !isfinite(q) || !isfinite(y)) return NAN;
-    return y >= q ? tau * (y - q) : (1 - tau) * (q - y);
-}
-
 void fp_obs_init(fp_obs *o)
 {
     o->q = NULL;
@@ -363,4 +357,70 @@ int fp_distance_json(const json_t *fa, const json_t *fb, double eps, int k, fp_m
     if (skipped) *skipped = sk;
     *dist = nc ? sum / nc : NAN;
     return 0;
+}
+
+double fp_validation_cost(fp_model *m, const fp_example *ex, size_t n, bool with_change,
+                          double parts[3], double *pinball_rel)
+{
+    double over[FP_RES_COUNT] = {0}, under[FP_RES_COUNT] = {0}, sy[FP_RES_COUNT] = {0};
+    double dq[FP_RES_COUNT] = {0}, prevq[FP_RES_COUNT] = {0};
+    long ny[FP_RES_COUNT] = {0}, nd[FP_RES_COUNT] = {0};
+    const char *prevg = NULL;
+    bool seq = fp_model_is_seq(m);
+    fp_score sc;
+    fp_score_init(&sc);
+    if (parts) parts[0] = parts[1] = parts[2] = NAN;
+    if (pinball_rel) *pinball_rel = NAN;
+    for (size_t i = 0; i < n; i++) {
+        fp_quantiles q[FP_RES_COUNT];
+        fp_err err = {0};
+        int rc = seq ? fp_model_predict_seq(m, ex[i].seq, ex[i].seq_len, q, &err)
+                     : fp_model_predict(m, ex[i].x, q, NULL, &err);
+        if (rc < 0) return NAN;
+        bool same = with_change && prevg && ex[i].group && strcmp(prevg, ex[i].group) == 0;
+        for (int r = 0; r < FP_RES_COUNT; r++) {
+            double qv = 0, y = ex[i].y[r];
+            if (q[r].n > 0) {
+                int best = 0;
+                for (int j = 1; j < q[r].n; j++)
+                    if (fabs(q[r].level[j] - FP_COST_LEVEL) < fabs(q[r].level[best] - FP_COST_LEVEL)) best = j;
+                qv = q[r].value[best];
+                if (pinball_rel && isfinite(y)) {
+                    fp_obs o;
+                    fp_obs_init(&o);
+                    o.q = &q[r];
+                    o.use = y;
+                    fp_score_add(&sc, (fp_resource)r, &o, NULL);
+                }
+            }
+            if (isfinite(y)) {
+                over[r] += fmax(qv - y, 0);
+                under[r] += fmax(y - qv, 0);
+                sy[r] += fabs(y);
+                ny[r]++;
+            }
+            if (same) {
+                dq[r] += fabs(qv - prevq[r]);
+                nd[r]++;
+            }
+            prevq[r] = qv;
+        }
+        prevg = ex[i].group;
+    }
+    if (pinball_rel) *pinball_rel = fp_score_metric(&sc, "pinball_rel", FP_RES_COUNT, NULL);
+    double cost = 0, p[3] = {0, 0, 0};
+    int nr = 0;
+    for (int r = 0; r < FP_RES_COUNT; r++) {
+        if (!ny[r] || !(sy[r] > 0)) continue;
+        double o = over[r] / sy[r], u = FP_COST_LAMBDA_UNDER * under[r] / sy[r];
+        double c = nd[r] ? FP_COST_MU_CHANGE * (dq[r] / nd[r]) / (sy[r] / ny[r]) : 0;
+        p[0] += o;
+        p[1] += u;
+        p[2] += c;
+        cost += o + u + c;
+        nr++;
+    }
+    if (parts)
+        for (int k = 0; k < 3; k++) parts[k] = nr ? p[k] / nr : 0;
+    return nr ? cost / nr : NAN;
 }

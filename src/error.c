@@ -41,3 +41,15 @@ void fp_err_clear(fp_err *err)
 {
     if (err) { err->cls = FP_OK; err->sys_errno = 0; err->msg[0] = 0; }
 }
+
+int fp_exit_code(const fp_err *err)
+{
+    if (!err) return FP_EXIT_OK;
+    switch (err->cls) {
+    case FP_OK: return FP_EXIT_OK;
+    case FP_EINPUT: return FP_EXIT_INPUT;
+    case FP_ESYS:
+    case FP_EUSAGE:
+    default: return FP_EXIT_ERROR;
+    }
+}

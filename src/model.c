@@ -550,7 +550,7 @@ static int evaluate(fp_model *m, const fp_example *ex, const size_t *va, size_t 
             fp_model_to_quantiles(m, r, u[r], &q);
             cnt[r]++;
             for (int j = 0; j < m->o.nlevels; j++) {
-                loss += fp_pinball(t, u[r][j], m->o.levels[j]);
+                loss += fp_pinball(m->o.levels[j], u[r][j], t);
                 nl++;
                 if (e->y[r] <= q.value[j]) cov[r][j]++;
             }
@@ -1016,4 +1016,12 @@ fp_model *fp_model_load(const char *path, fp_err *err)
     fp_model *m = from_json(root, path, err);
     json_decref(root);
     return m;
+}
+
+uint64_t fp_splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
 }

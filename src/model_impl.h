@@ -100,14 +100,11 @@ extern const fp_model_ops fp_model_linear_ops, fp_model_knn_ops,
     fp_model_vpa_ops, fp_model_autopilot_ops,
     fp_model_lstm_ops, fp_model_gru_ops, fp_model_transformer_ops;
 
-/* splitmix64: a small, fast, deterministic generator. */
+/* A generator state for fp_splitmix64 (fp/model.h). */
 typedef struct { uint64_t s; } fp_rng;
 static inline uint64_t fp_rng_next(fp_rng *r)
 {
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
+    return fp_splitmix64(&r->s);
 }
 /* uniform in [0, n) */
 static inline size_t fp_rng_below(fp_rng *r, size_t n)
@@ -121,13 +118,6 @@ static inline size_t fp_rng_below(fp_rng *r, size_t n)
  * with seed. gof and perm hold n each. Returns G, or -1 with err. */
 long fp_groups_shuffled(const fp_example *ex, size_t n, uint64_t seed, size_t *gof, size_t *perm,
                         fp_err *err);
-
-/* Pinball (quantile) loss of prediction u for target t at level tau. */
-static inline double fp_pinball(double t, double u, double tau)
-{
-    double d = t - u;
-    return d >= 0 ? tau * d : (tau - 1) * d;
-}
 
 /* Target of example e for resource r in the standardised transformed
  * space (NaN when unknown). */

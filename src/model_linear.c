@@ -84,7 +84,7 @@ static double accumulate(const fp_model *m, linear *L, const double *z, const do
             double tau = m->o.levels[q];
             double *w = block(m, L->theta, r, q), *g = block(m, L->grad, r, q);
             double u = dot(w, z, m->dim);
-            loss += fp_pinball(t[r], u, tau);
+            loss += fp_pinball(tau, u, t[r]);
             (*nterms)++;
             double d = (t[r] > u ? -tau : 1 - tau) / nb;
             for (int j = 0; j < m->dim; j++) g[j] += d * z[j];
@@ -176,7 +176,7 @@ static double mean_loss(const fp_model *m, const linear *L, const double *Z, con
             double t = T[i * FP_RES_COUNT + r];
             if (isnan(t)) continue;
             for (int q = 0; q < m->o.nlevels; q++) {
-                s += fp_pinball(t, dot(block(m, L->theta, r, q), Z + i * (size_t)m->dim, m->dim), m->o.levels[q]);
+                s += fp_pinball(m->o.levels[q], dot(block(m, L->theta, r, q), Z + i * (size_t)m->dim, m->dim), t);
                 k++;
             }
         }

@@ -107,12 +107,10 @@ void fp_model_seq_row(const fp_model *m, const fp_sample *s, double *row)
     }
 }
 
+/* A hash of z: the first output of fp_splitmix64 seeded with z. */
 static uint64_t mix(uint64_t z)
 {
-    z += 0x9E3779B97F4A7C15ULL;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
+    return fp_splitmix64(&z);
 }
 
 /* ------------------------------------------------------------ layout */

@@ -472,7 +472,7 @@ static json_t *vpa_save(const fp_model *m)
 }
 
 /* A number or null (NaN). */
-static int num_or_null(const json_t *o, const char *key, double *v, const char *path, fp_err *err)
+static int get_num_or_null(const json_t *o, const char *key, double *v, const char *path, fp_err *err)
 {
     const json_t *e = json_object_get(o, key);
     if (json_is_null(e)) { *v = NAN; return 0; }
@@ -491,12 +491,12 @@ static int vpa_load(fp_model *m, const json_t *p, const char *path, fp_err *err)
         vpa_state *s = malloc(sizeof *s);
         if (!s) return fp_err_sys(err, "%s", path);
         vpa_reset(s, 0);
-        if (num_or_null(o, "created", &s->created, path, err) < 0 ||
-            num_or_null(o, "first_cpu", &s->first_cpu, path, err) < 0 ||
-            num_or_null(o, "last_cpu", &s->last_cpu, path, err) < 0 ||
+        if (get_num_or_null(o, "created", &s->created, path, err) < 0 ||
+            get_num_or_null(o, "first_cpu", &s->first_cpu, path, err) < 0 ||
+            get_num_or_null(o, "last_cpu", &s->last_cpu, path, err) < 0 ||
             fp_jget_num(o, "samples", &s->samples, path, err) < 0 ||
-            num_or_null(o, "window_end", &s->window_end, path, err) < 0 ||
-            num_or_null(o, "last_mem", &s->last_mem, path, err) < 0 ||
+            get_num_or_null(o, "window_end", &s->window_end, path, err) < 0 ||
+            get_num_or_null(o, "last_mem", &s->last_mem, path, err) < 0 ||
             fp_jget_num(o, "mem_peak", &s->mem_peak, path, err) < 0 ||
             fp_jget_num(o, "oom_peak", &s->oom_peak, path, err) < 0 ||
             dh_load(&s->cpu, json_object_get(o, "cpu"), path, "cpu", err) < 0 ||
@@ -618,7 +618,7 @@ static int ap_load(fp_model *m, const json_t *p, const char *path, fp_err *err)
         ap_state *s = malloc(sizeof *s);
         if (!s) return fp_err_sys(err, "%s", path);
         ap_reset(s);
-        if (num_or_null(o, "last_ts", &s->last_ts, path, err) < 0 ||
+        if (get_num_or_null(o, "last_ts", &s->last_ts, path, err) < 0 ||
             dh_load(&s->cpu, json_object_get(o, "cpu"), path, "cpu", err) < 0) { free(s); return -1; }
         for (size_t k = 0; k < json_array_size(wins); k++) {
             const json_t *pair = json_array_get(wins, k);

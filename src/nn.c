@@ -2,6 +2,7 @@
  * encoder layer, the pinball head and AdamW (see nn.h for the contracts). */
 #include <math.h>
 #include <string.h>
+#include "fp/model.h"
 #include "nn.h"
 
 /* ------------------------------------------------------------ basics */
@@ -211,20 +212,12 @@ void fp_nn_layernorm_bwd(int n, const double *restrict x, const double *restrict
     }
 }
 
-static inline uint64_t splitmix(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
 void fp_nn_dropout(int n, double p, uint64_t *rng, const double *x, double *y, double *mask)
 {
     double keep = 1 / (1 - p);
     for (int i = 0; i < n; i++) {
         double mk = 1;
-        if (p > 0) mk = (double)(splitmix(rng) >> 11) * (1.0 / 9007199254740992.0) >= p ? keep : 0;
+        if (p > 0) mk = (double)(fp_splitmix64(rng) >> 11) * (1.0 / 9007199254740992.0) >= p ? keep : 0;
         mask[i] = mk;
         y[i] = x[i] * mk;
     }

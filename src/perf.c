@@ -23,9 +23,7 @@
  * Nothing here is global and mutable except libpfm4's own state, which
  * pfm_initialize() sets up once per process (later calls are no-ops).
  */
-#ifdef HAVE_CONFIG_H
 #include "config.h"
-#endif
 
 #include <errno.h>
 #include <math.h>

@@ -203,7 +203,10 @@ int fp_policy_from_json(fp_policy *p, const json_t *o, const char *name, fp_err 
 int fp_policy_load(fp_policy *p, const char *path, fp_err *err)
 {
     json_error_t je;
-    json_t *o = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    FILE *f = fopen(path, "re");
+    if (!f) return fp_err_sys(err, "%s: cannot open policy", path);
+    json_t *o = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
+    fclose(f);
     if (!o) return fp_err_set(err, FP_EINPUT, "%s:%d: %s", path, je.line, je.text);
     int rc = fp_policy_from_json(p, o, path, err);
     json_decref(o);
@@ -682,13 +685,22 @@ void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_pre
     snprintf(d->reason, sizeof d->reason, "%s", any && reason ? reason : "hold");
 }
 
+void fp_apply_state_init(fp_apply_state *st)
+{
+    memset(st, 0, sizeof *st);   /* granted is read only once applied */
+    st->oom_seen = st->throttled_seen = -1;
+}
+
 void fp_apply_state_commit(fp_apply_state *st, const fp_limits *g, double now)
 {
-    if (!st->applied) fp_limits_unset(&st->granted);
-    const double *src = (const double *)g;
-    double *dst = (double *)&st->granted;
-    for (size_t i = 0; i < sizeof *g / sizeof(double); i++)
-        if (src[i] != FP_UNSET) dst[i] = src[i];
+    fp_limits *dst = &st->granted;
+    if (!st->applied) fp_limits_unset(dst);
+#define FP_TAKE(f) if (g->f != FP_UNSET) dst->f = g->f
+    FP_TAKE(cpu_max_cores); FP_TAKE(cpu_weight_cores);
+    FP_TAKE(mem_high_bytes); FP_TAKE(mem_max_bytes);
+    FP_TAKE(io_read_Bps); FP_TAKE(io_write_Bps);
+    FP_TAKE(pids_max); FP_TAKE(net_tx_Bps);
+#undef FP_TAKE
     st->applied = true;
     st->last_change = now;
 }

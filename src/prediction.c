@@ -273,3 +273,9 @@ json_t *fp_prediction_to_json(const fp_prediction *p)
     json_object_set_new(r, "missing", missing);
     return r;
 }
+
+double fp_pinball(double tau, double q, double y)
+{
+    if (!isfinite(tau) || !isfinite(q) || !isfinite(y)) return NAN;
+    return y >= q ? tau * (y - q) : (1 - tau) * (q - y);
+}

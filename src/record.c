@@ -107,6 +107,12 @@ void fp_record_set_num(json_t *obj, json_t *missing, const char *name, double v,
     }
 }
 
+json_t *fp_json_num(double v)
+{
+    if (!isfinite(v)) return json_null();
+    return is_whole(v) ? json_integer((json_int_t)v) : json_real(v);
+}
+
 json_t *fp_sample_to_json(const fp_sample *s, const fp_target *tg)
 {
     json_t *r = fp_record_new("sample", tg, s->t, s->ts), *missing = json_object();
@@ -502,4 +508,30 @@ int fp_meta_set(json_t *meta, const char *kv, fp_err *err)
     else if (json_object_set_new(meta, key, val) < 0) rc = fp_err_set(err, FP_ESYS, "--meta: out of memory");
     free(key);
     return rc;
+}
+
+int fp_read_records(fp_reader *rd, const fp_read_loop *L, void *arg, fp_err *err)
+{
+    for (;;) {
+        if (L->idle_ms > 0 && L->idle) {
+            int w = fp_reader_wait(rd, L->idle_ms);
+            if (w == 0) {
+                int s = L->idle(arg);
+                if (s) return s;
+                continue;
+            }
+        }
+        json_t *rec = NULL;
+        int k = fp_reader_next(rd, &rec, err);
+        if (k == 0) return 0;
+        if (k < 0) return -1;
+        const char *type = fp_record_type(rec);
+        const fp_record_handler *h = L->on;
+        while (h->type && strcmp(h->type, type) != 0) h++;
+        int s = 0;
+        if (h->fn) s = h->fn(arg, rec, fp_reader_line(rd));
+        else json_decref(rec);
+        if (!s && L->after) s = L->after(arg);
+        if (s) return s;
+    }
 }

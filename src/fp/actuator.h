@@ -51,6 +51,7 @@
 #include <stdbool.h>
 #include <jansson.h>
 #include "fp/error.h"
+#include "fp/prediction.h"
 #include "fp/record.h"
 #include "fp/roots.h"
 
@@ -75,7 +76,10 @@ typedef struct fp_limits {
     double net_tx_Bps;         /* egress rate (tc) */
 } fp_limits;
 
+/* Set every limit of l to FP_UNSET. */
 void fp_limits_unset(fp_limits *l);
+/* Whether any limit of l is other than FP_UNSET (a change or a removal). */
+bool fp_limits_any_set(const fp_limits *l);
 
 /* What a target uses and has now. Fields that cannot be read are negative
  * (FP_UNSET) with a reason in why_* (static strings). */
@@ -217,7 +221,7 @@ typedef struct fp_allocation {
     bool dry_run, ok;
     const char *error;         /* NULL when ok */
     fp_limits limits;          /* what was decided (FP_UNSET: left alone) */
-    const char *why[8];        /* per resource (fp_resource order), NULL none */
+    const char *why[FP_RES_COUNT]; /* per resource (fp_resource order), NULL none */
     const char *capacity;      /* what the capacity rule decided, NULL none */
     const fp_plan *plan;       /* the changes (NULL: nothing planned) */
 } fp_allocation;

@@ -48,6 +48,7 @@
 #include <stdbool.h>
 #include <jansson.h>
 #include "fp/error.h"
+#include "fp/model.h"
 #include "fp/prediction.h"
 
 #ifdef __cplusplus
@@ -58,10 +59,6 @@ extern "C" {
 #define FP_DIFF_EPS 1e-9
 /* Distinct quantile levels an fp_score keeps per resource. */
 #define FP_SCORE_LEVELS 16
-
-/* Pinball (quantile) loss of predicting q at level tau in (0,1) when y
- * happened (see above). NAN when an argument is not finite. */
-double fp_pinball(double tau, double q, double y);
 
 /* One observation (see above). Fields that do not apply are NAN; set them
  * with fp_obs_init first. */
@@ -204,6 +201,28 @@ typedef struct fp_moved {
  * the feature). On success *dist is NAN when no feature is in common. */
 int fp_distance_json(const json_t *fa, const json_t *fb, double eps, int k, fp_moved *top,
                      int *n_top, double *dist, int *n_common, int *skipped, fp_err *err);
+
+/* The validation cost of a model, the one that fp-train's --model auto
+ * minimises and fp-retrain compares the new and the installed model by.
+ * Over the n rows ex (in stream order), per resource with targets:
+ *   (sum over + FP_COST_LAMBDA_UNDER sum under) / sum |y|
+ *   + FP_COST_MU_CHANGE mean |change| / mean |y|
+ * with over = max(q - y, 0), under = max(y - q, 0), q the prediction at
+ * the level nearest FP_COST_LEVEL (0 when the resource is not predicted),
+ * change = q's step between consecutive rows of one group, counted only
+ * with with_change (rows that are checkpoints of one workload; lifetime
+ * rows of a group are different workloads); the mean over the resources.
+ * parts (may be NULL) receives the over, under and change terms (means
+ * over the resources; 0 when no resource has a target, NAN when m cannot
+ * predict a row); *pinball_rel (may be NULL) fp_score_metric's
+ * "pinball_rel" (largest over the resources) of the same predictions.
+ * Sequence models predict from ex[i].seq, the others from ex[i].x. NAN
+ * when m cannot predict a row or no resource has a target. */
+#define FP_COST_LEVEL 0.9
+#define FP_COST_LAMBDA_UNDER 10.0
+#define FP_COST_MU_CHANGE 0.1
+double fp_validation_cost(fp_model *m, const fp_example *ex, size_t n, bool with_change,
+                          double parts[3], double *pinball_rel);
 
 #ifdef __cplusplus
 }

@@ -39,6 +39,21 @@ int fp_err_sys(fp_err *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void fp_err_clear(fp_err *err);
 
+/* The tools' exit codes (fp(7), EXIT STATUS). A tool may add its own above
+ * FP_EXIT_INPUT (fp-diff's 4) or pass a workload's status through. */
+enum {
+    FP_EXIT_OK = 0,
+    FP_EXIT_THRESHOLD = 1, /* a score, a comparison or a retraining refused */
+    FP_EXIT_ERROR = 2,     /* a usage error or a system error */
+    FP_EXIT_INPUT = 3      /* bad input */
+};
+
+/* The exit code for an error of err's class: FP_ESYS and FP_EUSAGE give
+ * FP_EXIT_ERROR, FP_EINPUT gives FP_EXIT_INPUT; FP_OK (or err NULL) gives
+ * FP_EXIT_OK. An unknown class counts as FP_EXIT_ERROR. libfp computes the
+ * number; only a tool's main exits with it. */
+int fp_exit_code(const fp_err *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -319,6 +319,11 @@ const json_t *fp_model_provenance(const fp_model *m);
 void fp_model_describe(const fp_model *m, const char *path, char *id, size_t n, double *horizon_s,
                        char *stat);
 
+/* splitmix64, the one deterministic generator of libfp and the tools
+ * (shuffles, dropout, seeds): advances *state and returns the next 64
+ * random bits. Any state, 0 included, is a valid seed. */
+uint64_t fp_splitmix64(uint64_t *state);
+
 /* Batch training on n rows. Fingerprint models: the groups are shuffled
  * with the seed and ceil(val_frac * groups) of them (at least one, never
  * all; none with fewer than two groups) are held out for validation;

@@ -122,8 +122,8 @@ void fp_policy_default(fp_policy *p);
 /* Override fields of p from a JSON file:
  *   {"overcommit":"scale", "min_interval_s":10, ...,
  *    "resources":{"mem_bytes":{"quantile":0.99,"headroom":1.2}, ...}}
- * Unknown keys and out-of-range values are FP_EINPUT naming the file and
- * the key. */
+ * Unknown keys, out-of-range values and malformed JSON are FP_EINPUT naming
+ * the file (and the key or line); a file that cannot be opened is FP_ESYS. */
 int fp_policy_load(fp_policy *p, const char *path, fp_err *err);
 /* The same from a parsed object (name is used in messages). */
 int fp_policy_from_json(fp_policy *p, const json_t *o, const char *name, fp_err *err);
@@ -138,8 +138,8 @@ typedef struct fp_capacity {
 int fp_capacity_read(const fp_roots *r, fp_capacity *c, fp_err *err);
 
 #define FP_AGREE_MAX 8
-/* What the policy remembers about one target between decisions. Start
- * zeroed. */
+/* What the policy remembers about one target between decisions. Start it
+ * with fp_apply_state_init. */
 typedef struct fp_apply_state {
     bool applied;              /* `granted` has been put in place */
     fp_limits granted;
@@ -180,6 +180,9 @@ typedef struct fp_decision {
 void fp_policy_decide(const fp_policy *pol, const fp_capacity *cap, const fp_prediction *p,
                       const fp_observed *o, fp_apply_state *st, double now, fp_decision *d);
 void fp_apply_state_commit(fp_apply_state *st, const fp_limits *granted, double now);
+/* A target not looked at yet: nothing applied, no change yet, the OOM and
+ * throttling counters unknown (< 0). */
+void fp_apply_state_init(fp_apply_state *st);
 
 /* The answer to the kernel's word that a target presses against its memory
  * limits (a fp_memguard event): at_limit when it is at its hard limit (an

@@ -99,6 +99,12 @@ double fp_quantile_at(const fp_quantiles *q, double level, bool *exact);
 double fp_quantile_level(const char *key);
 void fp_quantile_key(double level, char *buf, size_t n);
 
+/* Pinball (quantile) loss of predicting q at level tau in (0,1) when y
+ * happened: tau * (y - q) when y >= q, (1 - tau) * (q - y) when y < q.
+ * NAN when an argument is not finite. The one definition: scoring
+ * (fp/diff.h) and training (fp/model.h) both use it. */
+double fp_pinball(double tau, double q, double y);
+
 /* Read a `prediction` record. FP_EINPUT with a message naming the field
  * when it is malformed: not a prediction, a quantile that is not a finite
  * number >= 0, quantiles decreasing with level, a bad key. */

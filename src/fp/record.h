@@ -84,6 +84,9 @@ int fp_meta_set(json_t *meta, const char *kv, fp_err *err);
  * `missing` object last, so it follows the values it explains. */
 void fp_record_set_num(json_t *obj, json_t *missing, const char *name,
                        double v, const char *why);
+/* v as a JSON number (an integer when whole), or null when not finite: a
+ * new reference (NULL only when out of memory). */
+json_t *fp_json_num(double v);
 
 /* sample <-> JSON. fp_sample_to_json writes every metric (null + reason when
  * missing) and the per-interface network counters. fp_sample_from_json reads
@@ -131,6 +134,32 @@ int fp_reader_next(fp_reader *r, json_t **out, fp_err *err);
 long fp_reader_line(const fp_reader *r);
 long fp_reader_skipped(const fp_reader *r);
 void fp_reader_free(fp_reader *r);
+
+/* The read-dispatch loop every tool that reads records runs. A handler
+ * gets each record of its type with the line it was read from, and owns
+ * the reference (json_decref it or keep it); it returns 0 to go on and a
+ * positive value to stop the reading. */
+typedef int (*fp_record_fn)(void *arg, json_t *rec, long line);
+typedef struct fp_record_handler {
+    const char *type;          /* a record type; NULL ends the table */
+    fp_record_fn fn;           /* with type NULL: every other type (a
+                                  tool passes such records through); NULL
+                                  there: they are dropped */
+} fp_record_handler;
+typedef struct fp_read_loop {
+    const fp_record_handler *on;   /* by type, ended by the NULL type */
+    int (*after)(void *arg);       /* NULL, or called after each record;
+                                      positive stops the reading */
+    int idle_ms;                   /* > 0 (a reader of fp_reader_new_fd):
+                                      call idle when no record came for
+                                      that long; positive stops */
+    int (*idle)(void *arg);
+} fp_read_loop;
+/* Read rd to its end, handing each record to L's handler of its type, in
+ * order. Returns 0 at the end of input; -1 with err when a line cannot be
+ * read (fp_reader_next: FP_EINPUT naming NAME:LINE unless rd skips bad
+ * lines, FP_ESYS); else the positive value that stopped it. */
+int fp_read_records(fp_reader *rd, const fp_read_loop *L, void *arg, fp_err *err);
 
 #ifdef __cplusplus
 }

@@ -191,9 +191,9 @@ hc_mem() { docker inspect -f '{{.HostConfig.Memory}}' "$1"; }
     docker rm -f fpr-long > /dev/null
 }
 
-@test "--docker: bad references and mixed modes exit 2 with a message" {
+@test "--docker: bad references and mixed modes exit 2, a container that is not there or not running 3, with a message" {
     run --separate-stderr fpr -m "$P/none.json" --no-history --docker fpr-nonexistent
-    [ "$status" -eq 2 ]
+    [ "$status" -eq 3 ]
     [[ "$stderr" == *"no such container: fpr-nonexistent"* ]]
     [ -z "$output" ]
     run --separate-stderr fpr --no-history --docker 'a;b'
@@ -202,7 +202,7 @@ hc_mem() { docker inspect -f '{{.HostConfig.Memory}}' "$1"; }
     docker create --network none --name fpr-created "$FP_BUSYBOX_IMAGE" true > /dev/null
     run --separate-stderr fpr -m "$P/none.json" --no-history --docker fpr-created
     docker rm -f fpr-created > /dev/null
-    [ "$status" -eq 2 ]
+    [ "$status" -eq 3 ]
     [[ "$stderr" == *"container fpr-created is not running"* ]]
     run --separate-stderr fpr --docker fpr-x -- true
     [ "$status" -eq 2 ]

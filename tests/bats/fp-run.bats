@@ -275,7 +275,7 @@ peak_of() { jq -r 'select(.type=="actual") | .mem_bytes_peak' "$1"; }
     between "$t" 0 15 "seconds to end, idle"
 }
 
-@test "usage errors exit 2" {
+@test "usage errors (a bad policy included) exit 2, a bad model 3 (fp(7)'s one table)" {
     run fpr
     [ "$status" -eq 2 ]
     run fpr --no-such-option -- true
@@ -291,7 +291,7 @@ peak_of() { jq -r 'select(.type=="actual") | .mem_bytes_peak' "$1"; }
     [ "$status" -eq 2 ]
     echo 'not json' > "$P/badmodel.json"
     run fpr -m "$P/badmodel.json" --no-history -- true
-    [ "$status" -eq 2 ]
+    [ "$status" -eq 3 ]
     run fpr --help
     [ "$status" -eq 0 ]
     [[ "$output" == *"usage: fp-run"* ]]

@@ -4,15 +4,13 @@
 #define FP_MODEL_UTIL_H
 #include <math.h>
 #include <stdint.h>
+#include "fp/model.h"
 
 typedef struct { uint64_t s; } trng;
 
 static inline uint64_t trng_next(trng *r)
 {
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
+    return fp_splitmix64(&r->s);
 }
 /* uniform in [a, b) */
 static inline double trng_unif(trng *r, double a, double b)

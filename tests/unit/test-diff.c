@@ -220,8 +220,74 @@ static void test_distance(void)
     json_decref(fa);
 }
 
+/* fp_validation_cost against the cost worked out here from the model's
+ * own p90s: a 1-nearest-neighbour model of A (0,0) cpu 1 mem 100 and
+ * B (10,10) cpu 2 mem 200; two held-out rows of one group at A and B that
+ * used cpu 2, mem 100 both. With qa, qb the p90s predicted at A and B:
+ *   over_r = max(qa - ya, 0) + max(qb - yb, 0), under_r likewise, per
+ *   resource (over + 10 under) / sum y; the change term 0.1 |qb - qa| /
+ *   mean y; the cost the mean over cpu and mem. */
+static double p90_of(fp_model *m, double *x, int r)
+{
+    fp_quantiles q[FP_RES_COUNT];
+    fp_err err = {0};
+    if (fp_model_predict(m, x, q, NULL, &err) < 0) return NAN;
+    bool exact;
+    return fp_quantile_at(&q[r], 0.9, &exact);
+}
+
+static void test_validation_cost(void)
+{
+    static const char *const ab[] = {"a", "b"};
+    fp_model_opts o;
+    fp_model_opts_default(&o);
+    o.dim = 2;
+    o.names = ab;
+    o.feature_tx = FP_TX_NONE;
+    o.target_tx = FP_TX_NONE;
+    o.k = 1;
+    fp_err err = {0};
+    fp_model *m = fp_model_new("knn", &o, &err);
+    ok(m != NULL, "a knn model (%s)", err.msg);
+    if (!m) return;
+    double xa[2] = {0, 0}, xb[2] = {10, 10};
+    fp_example st[2] = {{.x = xa, .group = "A"}, {.x = xb, .group = "B"}};
+    fp_example va[2] = {{.x = xa, .group = "g"}, {.x = xb, .group = "g"}};
+    for (int i = 0; i < 2; i++)
+        for (int r = 0; r < FP_RES_COUNT; r++) st[i].y[r] = va[i].y[r] = NAN;
+    st[0].y[FP_RES_CPU] = 1; st[0].y[FP_RES_MEM] = 100;
+    st[1].y[FP_RES_CPU] = 2; st[1].y[FP_RES_MEM] = 200;
+    va[0].y[FP_RES_CPU] = 2; va[0].y[FP_RES_MEM] = 100;
+    va[1].y[FP_RES_CPU] = 2; va[1].y[FP_RES_MEM] = 100;
+    for (int i = 0; i < 2; i++) fp_model_update(m, &st[i], &err);
+    double over = 0, under = 0, change = 0;
+    int res[2] = {FP_RES_CPU, FP_RES_MEM};
+    for (int k = 0; k < 2; k++) {
+        int r = res[k];
+        double qa = p90_of(m, xa, r), qb = p90_of(m, xb, r), sy = va[0].y[r] + va[1].y[r];
+        over += (fmax(qa - va[0].y[r], 0) + fmax(qb - va[1].y[r], 0)) / sy / 2;
+        under += 10 * (fmax(va[0].y[r] - qa, 0) + fmax(va[1].y[r] - qb, 0)) / sy / 2;
+        change += 0.1 * fabs(qb - qa) / (sy / 2) / 2;
+    }
+    ok(over > 0 && under > 0 && change > 0, "the example has every term (%g %g %g)", over, under, change);
+    double parts[3], prel = NAN;
+    is_near(fp_validation_cost(m, va, 2, false, parts, &prel), over + under, 1e-12, "validation cost");
+    is_near(parts[0], over, 1e-12, "over term");
+    is_near(parts[1], under, 1e-12, "under term");
+    is_near(parts[2], 0, 0, "no change term without with_change");
+    ok(isfinite(prel) && prel > 0, "pinball_rel of the same predictions: %g", prel);
+    is_near(fp_validation_cost(m, va, 2, true, parts, NULL), over + under + change, 1e-12,
+            "with the change term");
+    is_near(parts[2], change, 1e-12, "change term");
+    va[1].group = "h";
+    fp_validation_cost(m, va, 2, true, parts, NULL);
+    is_near(parts[2], 0, 0, "no change between rows of different groups");
+    fp_model_free(m);
+}
+
 int main(void)
 {
+    test_validation_cost();
     test_pinball();
     test_obs();
     test_score();

@@ -308,5 +308,10 @@ int main(void)
         fp_model_free(d);
     }
     rmdir(dir);
+    /* fp_splitmix64: the reference splitmix64 sequence from seed 0 */
+    uint64_t sm = 0;
+    uint64_t s1 = fp_splitmix64(&sm), s2 = fp_splitmix64(&sm);
+    ok(s1 == 0xE220A8397B1DCDAFULL && s2 == 0x6E789E6AA1B965F4ULL,
+       "fp_splitmix64 from 0: %016llx %016llx", (unsigned long long)s1, (unsigned long long)s2);
     return done_testing();
 }

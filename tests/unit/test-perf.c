@@ -10,9 +10,7 @@
  * with libpfm4, the encodings are checked, including libpfm4's forced-PMU
  * mode in a re-executed child (libpfm4's state is process-wide).
  */
-#ifdef HAVE_CONFIG_H
 #include "config.h"
-#endif
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,5 +1,8 @@
 /* test-policy.c - the allocation policy against values worked out by hand. */
+#include <errno.h>
 #include <math.h>
+#include <stddef.h>
+#include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include "fp/policy.h"
@@ -37,7 +40,7 @@ int main(void)
     fp_policy_default(&pol);
     fp_capacity cap = { 4, 8192 * MiB };
     fp_apply_state st;
-    memset(&st, 0, sizeof st);
+    fp_apply_state_init(&st);
     fp_decision d;
 
     /* 1. a fresh target */
@@ -157,7 +160,7 @@ int main(void)
     /* slower growth is not capped: 100 MiB/s -> 400 x 1.1 + 32 + 200 = 672 MiB */
     {
         fp_apply_state s2;
-        memset(&s2, 0, sizeof s2);
+        fp_apply_state_init(&s2);
         o = seen(300 * MiB, 0, 0);
         fp_policy_decide(&pol, &cap, NULL, &o, &s2, 20000, &d);
         o = seen(400 * MiB, 0, 0);
@@ -503,6 +506,9 @@ int main(void)
     fclose(f);
     ok(fp_policy_load(&pol, path, &err) < 0 && strstr(err.msg, path) && strstr(err.msg, ":1:"),
        "malformed JSON: file and line: %s", err.msg);
+    ok(fp_policy_load(&pol, "/nonexistent/fp-policy.json", &err) < 0 && err.cls == FP_ESYS &&
+       err.sys_errno == ENOENT && strstr(err.msg, "/nonexistent/fp-policy.json"),
+       "a policy file that cannot be opened is a system error naming it: %s", err.msg);
     /* quantities as people write them for Kubernetes and Docker (issue 15) */
     f = fopen(path, "w");
     fputs("{\"mem_margin_bytes\":\"64Mi\",\"oom_bump_bytes\":\"0.5Gi\",\"reserve_mem_bytes\":\"1G\","
@@ -559,5 +565,36 @@ int main(void)
     ok(fp_capacity_read(&r, &cap, &err) == 0 && cap.cpu_cores >= 1 && cap.mem_bytes > 64 * MiB,
        "this machine's capacity: %g cores, %.0f MiB", cap.cpu_cores, cap.mem_bytes / MiB);
     is_near(cap.cpu_cores, (double)sysconf(_SC_NPROCESSORS_ONLN), 0, "CPUs agree with sysconf");
+
+    /* 10. the state's start, limits walked by name (issue 16) */
+    memset(&st, 0x5a, sizeof st);
+    fp_apply_state_init(&st);
+    ok(!st.applied && !st.looked && st.oom_seen == -1 && st.throttled_seen == -1 && st.nrecent == 0 &&
+       st.last_change == 0 && st.cpu_demand == 0, "fp_apply_state_init: nothing applied, counters unknown");
+    fp_limits l;
+    fp_limits_unset(&l);
+    ok(!fp_limits_any_set(&l), "fp_limits_unset: no limit set");
+    size_t offs[] = {offsetof(fp_limits, cpu_max_cores), offsetof(fp_limits, cpu_weight_cores),
+                     offsetof(fp_limits, mem_high_bytes), offsetof(fp_limits, mem_max_bytes),
+                     offsetof(fp_limits, io_read_Bps), offsetof(fp_limits, io_write_Bps),
+                     offsetof(fp_limits, pids_max), offsetof(fp_limits, net_tx_Bps)};
+    int seen = 0;
+    for (size_t i = 0; i < sizeof offs / sizeof offs[0]; i++) {
+        fp_limits_unset(&l);
+        *(double *)((char *)&l + offs[i]) = i % 2 ? FP_UNLIMITED : 42;
+        seen += fp_limits_any_set(&l);
+    }
+    is_int(seen, 8, "fp_limits_any_set sees each of the 8 limits (a value or FP_UNLIMITED)");
+    /* commit takes the set limits, keeps the others */
+    fp_apply_state_init(&st);
+    fp_limits_unset(&l);
+    l.mem_max_bytes = 100 * MiB;
+    fp_apply_state_commit(&st, &l, 5);
+    fp_limits_unset(&l);
+    l.cpu_max_cores = 2;
+    fp_apply_state_commit(&st, &l, 6);
+    ok(st.applied && st.granted.mem_max_bytes == 100 * MiB && st.granted.cpu_max_cores == 2 &&
+       st.granted.mem_high_bytes == FP_UNSET && st.granted.net_tx_Bps == FP_UNSET && st.last_change == 6,
+       "fp_apply_state_commit: granted = the union of the commits, the rest unset");
     return done_testing();
 }

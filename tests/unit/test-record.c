@@ -24,6 +24,69 @@ static char *padded(size_t n, const char *type)
 /* Issue 14: every reader has one line limit, FP_LINE_MAX_BYTES, in both
  * modes; a line at the limit is read, a longer one is refused naming its
  * line (or skipped with skip_bad) and the next one still comes. */
+/* fp_read_records: handlers by type, the rest to the NULL entry, after
+ * each record, and a handler's stop. */
+typedef struct { int fp, other, after; long last_line; int stop_at; } counts;
+static int on_fp(void *arg, json_t *rec, long line)
+{
+    counts *c = arg;
+    c->fp++;
+    c->last_line = line;
+    json_decref(rec);
+    return c->stop_at && c->fp == c->stop_at ? 7 : 0;
+}
+static int on_other(void *arg, json_t *rec, long line)
+{
+    counts *c = arg;
+    c->other++;
+    c->last_line = line;
+    json_decref(rec);
+    return 0;
+}
+static int after_each(void *arg) { ((counts *)arg)->after++; return 0; }
+
+static void read_loop(void)
+{
+    const char *text =
+        "{\"schema\":1,\"type\":\"fingerprint\",\"id\":\"a\"}\n"
+        "{\"schema\":1,\"type\":\"sample\",\"id\":\"a\"}\n"
+        "\n"
+        "{\"schema\":1,\"type\":\"fingerprint\",\"id\":\"b\"}\n"
+        "{\"schema\":1,\"type\":\"score\"}\n";
+    static const fp_record_handler on[] = {{"fingerprint", on_fp}, {NULL, on_other}};
+    fp_read_loop L = {.on = on, .after = after_each};
+    counts c = {0};
+    fp_err err = {0};
+    FILE *f = fmemopen((void *)text, strlen(text), "r");
+    fp_reader *rd = fp_reader_new(f, "in", false);
+    is_int(fp_read_records(rd, &L, &c, &err), 0, "read to the end: 0");
+    ok(c.fp == 2 && c.other == 2 && c.after == 4 && c.last_line == 5,
+       "2 fingerprints, 2 others, after each of the 4, last line 5 (%d %d %d %ld)", c.fp, c.other,
+       c.after, c.last_line);
+    fp_reader_free(rd);
+    fclose(f);
+    /* a handler stops it: its value comes back, nothing more is read */
+    c = (counts){.stop_at = 1};
+    f = fmemopen((void *)text, strlen(text), "r");
+    rd = fp_reader_new(f, "in", false);
+    is_int(fp_read_records(rd, &L, &c, &err), 7, "a handler's stop (7) is returned");
+    ok(c.fp == 1 && c.other == 0 && c.after == 0, "and nothing after it is read");
+    fp_reader_free(rd);
+    fclose(f);
+    /* no handler for the rest: dropped; a malformed line: -1, named */
+    static const fp_record_handler only_fp[] = {{"fingerprint", on_fp}, {NULL, NULL}};
+    const char *bad = "{\"schema\":1,\"type\":\"sample\"}\n{\"schema\":1,\n";
+    L = (fp_read_loop){.on = only_fp};
+    c = (counts){0};
+    f = fmemopen((void *)bad, strlen(bad), "r");
+    rd = fp_reader_new(f, "in", false);
+    ok(fp_read_records(rd, &L, &c, &err) == -1 && err.cls == FP_EINPUT && strstr(err.msg, "in:2:"),
+       "a malformed line: -1, FP_EINPUT naming in:2 (%s)", err.msg);
+    ok(c.fp == 0 && c.other == 0, "the sample before it dropped (no handler)");
+    fp_reader_free(rd);
+    fclose(f);
+}
+
 static void long_lines(void)
 {
     size_t max = FP_LINE_MAX_BYTES;
@@ -214,5 +277,29 @@ int main(void)
     fp_reader_free(rd);
     fclose(f);
     long_lines();
+    read_loop();
+
+    /* fp_json_num: a whole number as an integer, others real, non-finite null */
+    json_t *jn = fp_json_num(3);
+    ok(json_is_integer(jn) && json_integer_value(jn) == 3, "fp_json_num(3) is the integer 3");
+    json_decref(jn);
+    jn = fp_json_num(2.5);
+    ok(json_is_real(jn) && json_real_value(jn) == 2.5, "fp_json_num(2.5) is real");
+    json_decref(jn);
+    jn = fp_json_num(1e300);
+    ok(json_is_real(jn) && json_real_value(jn) == 1e300, "fp_json_num(1e300) is real (past 2^53)");
+    json_decref(jn);
+    ok(json_is_null(fp_json_num(NAN)) && json_is_null(fp_json_num(INFINITY)), "fp_json_num: NaN, inf are null");
+
+    /* fp_exit_code: fp(7)'s table */
+    fp_err e = {0};
+    is_int(fp_exit_code(&e), 0, "exit code of no error: 0");
+    is_int(fp_exit_code(NULL), 0, "exit code of NULL: 0");
+    fp_err_set(&e, FP_EUSAGE, "x");
+    is_int(fp_exit_code(&e), 2, "usage error: 2");
+    fp_err_set(&e, FP_ESYS, "x");
+    is_int(fp_exit_code(&e), 2, "system error: 2");
+    fp_err_set(&e, FP_EINPUT, "x");
+    is_int(fp_exit_code(&e), 3, "bad input: 3");
     return done_testing();
 }

@@ -278,10 +278,10 @@ EOF
     between "$(jq -r 'select(.type=="actual") | .mem_bytes_peak' "$out")" 150000000 400000000 "peak of stress-ng --vm-bytes 200M"
 }
 
-@test "fp-run --unit refuses a unit that is not running (exit 2, a clear message)" {
+@test "fp-run --unit refuses a unit that is not running (exit 3, bad input as in fp(7), a clear message)" {
     run --separate-stderr "$FP_BIN/fp-run" -m "$MODEL" --no-history --unit fp-no-such-$$.service
     echo "$status $stderr"
-    [ "$status" -eq 2 ]
+    [ "$status" -eq 3 ]
     [[ "$stderr" == *fp-no-such-$$.service* ]]
     [ -z "$output" ]
 }
