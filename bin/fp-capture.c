@@ -30,9 +30,15 @@
 #define EXIT_USAGE 2
 #define EXIT_INPUT 3
 #define MAX_TARGETS 1024
+/* Sampling plan: the default --steady-interval, and how long sampling
+ * stays at --interval after a change (at least FAST_HOLD_N intervals). */
+#define STEADY_DEFAULT_S 1.0
+#define FAST_HOLD_S 10.0
+#define FAST_HOLD_N 10
 
 typedef struct settings {
     double interval, window, refine, duration;
+    double steady;              /* --steady-interval (<= interval: never back off) */
     const char *output, *id, *cgroup_parent, *cmd_stdout, *input_from;
     int cmd_stdout_fd;          /* fp_launch_cfg.stdout_fd */
     fp_cg_driver cgroup_driver;
@@ -53,6 +59,12 @@ typedef struct target {
     fp_cgroup *cg;              /* heap; NULL when none */
     json_t *meta;
     double start, next_fp;
+    double next_due;            /* monotonic time of its next sample */
+    double step;                /* seconds planned between its last sample and the next */
+    double fast_until;          /* t until which it is sampled at --interval */
+    double base_cpu, base_mem;  /* steady levels (moving averages) a change is told from */
+    double last_procs, last_oom;
+    bool have_base;
     bool ended, fp_sent, launched;
     fp_launch launch;           /* the command fp-capture started (launched) */
     fp_sample_writer *sw;       /* its sample records, reused */
@@ -87,6 +99,9 @@ static void usage(FILE *f)
           "  -i, --interval SEC      time between samples (default 0.1, at least 0.01)\n"
           "  -w, --window SEC        fingerprint after SEC seconds (default 10)\n"
           "      --refine SEC        emit the fingerprint again every SEC seconds after that\n"
+          "      --steady-interval SEC  after the window, sample every SEC seconds while\n"
+          "                          nothing changes (default 1; --interval or less: never\n"
+          "                          back off); back to --interval for 10 s after a change\n"
           "  -d, --duration SEC      stop after SEC seconds (attach and watch modes)\n"
           "  -o, --output FILE       write records to FILE instead of standard output (-: stdout)\n"
           "      --cmd-stdout FILE   the command's standard output goes to FILE (-: standard\n"
@@ -123,11 +138,11 @@ static int parse_seconds(const char *opt, const char *s, double min, double *out
 
 static int parse_args(int argc, char **argv, settings *st)
 {
-    enum { O_REFINE = 256, O_NOSAMPLES, O_ID, O_CGPARENT, O_NOPERF, O_CGROUP, O_DOCKER,
+    enum { O_STEADY = 200, O_REFINE = 256, O_NOSAMPLES, O_ID, O_CGPARENT, O_NOPERF, O_CGROUP, O_DOCKER,
            O_WATCH, O_REPLAY, O_SKIPBAD, O_PROCROOT, O_CGROOT, O_DOCKSOCK, O_CGDRIVER, O_CMDSTDOUT, O_META, O_INPUTFROM};
     static const struct option opts[] = {
         {"interval", required_argument, 0, 'i'}, {"window", required_argument, 0, 'w'},
-        {"refine", required_argument, 0, O_REFINE}, {"duration", required_argument, 0, 'd'},
+        {"refine", required_argument, 0, O_REFINE}, {"steady-interval", required_argument, 0, O_STEADY}, {"duration", required_argument, 0, 'd'},
         {"output", required_argument, 0, 'o'}, {"no-samples", no_argument, 0, O_NOSAMPLES},
         {"summary", no_argument, 0, 's'}, {"id", required_argument, 0, O_ID},
         {"label", required_argument, 0, 'l'}, {"cgroup-parent", required_argument, 0, O_CGPARENT},
@@ -140,6 +155,7 @@ static int parse_args(int argc, char **argv, settings *st)
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
     st->interval = 0.1;
     st->window = 10;
+    st->steady = STEADY_DEFAULT_S;
     fp_roots_default(&st->roots);
     st->labels = json_object();
     st->meta = json_object();
@@ -149,6 +165,7 @@ static int parse_args(int argc, char **argv, settings *st)
         switch (c) {
         case 'i': if (parse_seconds("--interval", optarg, 0.01, &st->interval) < 0) return -1; break;
         case 'w': if (parse_seconds("--window", optarg, 0, &st->window) < 0) return -1; break;
+        case O_STEADY: if (parse_seconds("--steady-interval", optarg, 0.01, &st->steady) < 0) return -1; break;
         case O_REFINE: if (parse_seconds("--refine", optarg, 0.01, &st->refine) < 0) return -1; break;
         case 'd': if (parse_seconds("--duration", optarg, 0.01, &st->duration) < 0) return -1; break;
         case 'o': st->output = optarg; break;
@@ -617,16 +634,67 @@ static target *launch(run *R, const sigset_t *oldmask, fp_err *err, int *exec_st
 
 /* ---- the loop -------------------------------------------------------------- */
 
-/* Sample every live target once and emit what is due. */
+/* Did sample s show a change that calls for dense sampling again: a
+ * process started or ended, an OOM kill, pressure or throttling (5 % or
+ * more), or CPU or memory away from its steady level (by 25 % and 0.1
+ * cores, by 10 % and 32 MiB)? Updates the steady levels. */
+static bool changed(target *t, const fp_sample *s)
+{
+    bool ch = false;
+#define V(m) (fp_sample_has(s, m) ? s->v[m] : NAN)
+    double procs = V(FP_M_PROCS), oom = V(FP_M_OOM_KILLS), cpu = V(FP_M_CPU_CORES), mem = V(FP_M_MEM_BYTES);
+    static const fp_metric press[] = {FP_M_PSI_CPU_SOME_PCT, FP_M_PSI_MEM_SOME_PCT, FP_M_PSI_IO_SOME_PCT,
+                                      FP_M_CPU_THROTTLED_PCT};
+    for (size_t i = 0; i < sizeof press / sizeof press[0]; i++) ch |= V(press[i]) >= 5;
+    if (t->have_base) {
+        ch |= isfinite(procs) && procs != t->last_procs;
+        ch |= isfinite(oom) && oom > t->last_oom;
+        ch |= isfinite(cpu) && fabs(cpu - t->base_cpu) > fmax(0.1, 0.25 * t->base_cpu);
+        ch |= isfinite(mem) && fabs(mem - t->base_mem) > fmax(32.0 * 1048576, 0.1 * t->base_mem);
+    }
+    if (!t->have_base || ch) {
+        t->base_cpu = isfinite(cpu) ? cpu : 0;
+        t->base_mem = isfinite(mem) ? mem : 0;
+    } else {
+        if (isfinite(cpu)) t->base_cpu += 0.2 * (cpu - t->base_cpu);
+        if (isfinite(mem)) t->base_mem += 0.2 * (mem - t->base_mem);
+    }
+    if (isfinite(procs)) t->last_procs = procs;
+    if (isfinite(oom)) t->last_oom = oom;
+    t->have_base = true;
+#undef V
+    return ch;
+}
+
+/* The time of t's next sample after one at now (t seconds into the
+ * workload): --interval until its fingerprint is out and while a change
+ * is recent, else the steady interval, kept on the --interval grid. */
+static void plan_next(run *R, target *t, const fp_sample *s, double now)
+{
+    const settings *st = R->st;
+    if (changed(t, s)) t->fast_until = s->t + fmax(FAST_HOLD_S, FAST_HOLD_N * st->interval);
+    double step = st->interval;
+    if (st->steady > st->interval * 1.5 && t->fp_sent && s->t >= t->fast_until)
+        step = st->interval * floor(st->steady / st->interval + 0.5);
+    t->step = step;
+    t->next_due += step;
+    if (t->next_due < now) t->next_due = now + step;
+}
+
+/* Sample every live target that is due and emit what is due. */
 static void tick(run *R, double now)
 {
     if (R->scan) fp_proc_scan_refresh(R->scan, NULL);
     for (int i = 0; i < R->nt; i++) {
         target *t = R->t[i];
-        if (t->ended) continue;
+        if (t->ended || now + 1e-3 < t->next_due) continue;
         fp_sample s;
         int procs = fp_sampler_sample(t->smp, now, &s);
+        /* A sample after a backed-off span stands for the grid points of
+         * that span (fp_window_add resamples it; the record says so). */
+        if (t->step > 1.5 * R->st->interval) s.grid_s = R->st->interval;
         feed(R, t, &s);
+        plan_next(R, t, &s, now);
         /* An attached workload ends when its processes are gone; the one
          * fp-capture started ends when it is reaped (see loop). */
         if (procs == 0 && !t->launched) finish(R, t, NULL);
@@ -723,9 +791,6 @@ static int loop(run *R, int sfd, pid_t child, target *ct)
         }
         if (stop) break;
         now = mono();
-        /* Catch up without bursts if we were late (e.g. suspended). */
-        next += st->interval;
-        if (next < now) next = now + st->interval;
         if (R->docker && st->watch_docker) {
             char ids[64][80];
             fp_err e = {0};
@@ -745,6 +810,15 @@ static int loop(run *R, int sfd, pid_t child, target *ct)
         tick(R, now);
         if (st->duration > 0 && now - t0 >= st->duration) break;
         if (child <= 0 && !st->watch_docker && live_targets(R) == 0) break;
+        /* Wake for the first target due (each keeps to its own plan), the
+         * end of --duration, or, with no target, the next interval. */
+        next = INFINITY;
+        for (int i = 0; i < R->nt; i++)
+            if (!R->t[i]->ended && R->t[i]->next_due < next) next = R->t[i]->next_due;
+        if (!isfinite(next)) next = now + st->interval;
+        if (st->duration > 0 && t0 + st->duration < next) next = t0 + st->duration;
+        /* Catch up without bursts if we were late (e.g. suspended). */
+        if (next < now) next = now;
     }
     for (int i = 0; i < R->nt; i++) finish(R, R->t[i], NULL);
     flush_out(R);

@@ -10,7 +10,8 @@
 #     - fp-capture in command mode at 0.1 s (it starts the workload),
 #     - fp-capture attached by pid at 0.1 s and at 1 s,
 #     - pidstat -h -u -r -d -w -p PIDS 1 (pidstat's interval is whole seconds,
-#       1 s at least, so the equal-interval comparison is fp-capture at 1 s).
+#       1 s at least, so the equal-interval comparison is fp-capture at 1 s),
+#     - top -b -d 0.1 -p PIDS (procps; the equal-interval peer at 0.1 s).
 # Scenario B: 100 cgroups, each holding one idle process, for S seconds,
 #   watched at 1 s by fp-capture --cgroup x100 and by pidstat -p (the 100
 #   pids); then, alone, by fp-capture -p x100 (attached by pid) at 1 s.
@@ -154,7 +155,9 @@ a1=$!; bg_pids+=("$a1")
 a2=$!; bg_pids+=("$a2")
 "$cputime" "$tmp/a_att01" "$fp" -p "$a_ng" -i 0.1 -d "$dur" -o /dev/null &
 a3=$!; bg_pids+=("$a3")
-reap "$a1"; reap "$a2"; reap "$a3"
+"$cputime" "$tmp/a_top" top -b -d 0.1 -n "$(( dur * 10 ))" -p "$a_ng,$a_worker" >"$tmp/a_top.out" &
+a4=$!; bg_pids+=("$a4")
+reap "$a1"; reap "$a2"; reap "$a3"; reap "$a4"
 kill -TERM "$a_fp" 2>/dev/null || true   # fp-capture passes it on to stress-ng
 reap "$a_cp"
 check_result "$tmp/a_cmd" "fp-capture (command mode)" any
@@ -165,6 +168,7 @@ if awk -v w="$(tfield "$tmp/a_cmd" 4)" -v d="$dur" 'BEGIN { exit !(w < d) }'; th
 fi
 check_result "$tmp/a_att1" "fp-capture -p -i 1"
 check_result "$tmp/a_att01" "fp-capture -p -i 0.1"
+check_result "$tmp/a_top" "top -b -d 0.1"
 if ! grep -q "$a_worker" "$tmp/a_pidstat.out"; then
     echo "capture-overhead: pidstat did not report the workload:" >&2
     cat "$tmp/a_pidstat.out" >&2
@@ -175,6 +179,7 @@ add_row "$sA" "fp-capture -i 0.1 (command)" "$tmp/a_cmd" "$tmp/a_pidstat"
 add_row "$sA" "fp-capture -p PID -i 0.1" "$tmp/a_att01" "$tmp/a_pidstat"
 add_row "$sA" "fp-capture -p PID -i 1" "$tmp/a_att1" "$tmp/a_pidstat"
 add_row "$sA" "pidstat -p PIDS 1" "$tmp/a_pidstat" "$tmp/a_pidstat"
+add_row "$sA" "top -b -d 0.1 -p PIDS" "$tmp/a_top" "$tmp/a_pidstat"
 
 # ---- scenario B: 100 cgroups -------------------------------------------------
 b_done=false
@@ -280,6 +285,8 @@ verdict() { # label value op limit
 }
 verdict "fp-capture -p -i 1 vs pidstat 1 s, 1 workload (CPU ratio)" "$(ratio "$tmp/a_att1" "$tmp/a_pidstat")" "<=" 0.5
 verdict "fp-capture -i 0.1 (command) vs pidstat 1 s, 1 workload (ratio)" "$(ratio "$tmp/a_cmd" "$tmp/a_pidstat")" "<=" 0.5
+verdict "fp-capture -p -i 0.1 vs top -b -d 0.1, 1 workload (CPU ratio)" "$(ratio "$tmp/a_att01" "$tmp/a_top")" "<=" 0.5
+verdict "fp-capture -i 0.1 (command) vs top -b -d 0.1 (CPU ratio)" "$(ratio "$tmp/a_cmd" "$tmp/a_top")" "<=" 0.5
 if $b_done; then
     verdict "fp-capture --cgroup x$ntargets -i 1 vs pidstat 1 s (CPU ratio)" "$(ratio "$tmp/b_fp" "$tmp/b_pidstat")" "<=" 0.5
 else
