@@ -76,8 +76,13 @@ int fp_record_write(FILE *f, const json_t *rec, fp_err *err)
         if (fwrite(buf, 1, n, f) != n) return fp_err_sys(err, "write");
         return 0;
     }
-    if (json_dumpf(rec, f, JSON_COMPACT | JSON_REAL_PRECISION(10)) < 0 || putc('\n', f) == EOF)
-        return fp_err_sys(err, "write");
+    char *big = json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    if (!big) return fp_err_set(err, FP_ESYS, "cannot encode a record as JSON (out of memory)");
+    n = strlen(big);
+    big[n] = '\n'; /* over the terminating NUL, not written */
+    bool ok = fwrite(big, 1, n + 1, f) == n + 1;
+    free(big);
+    if (!ok) return fp_err_sys(err, "write");
     return 0;
 }
 
