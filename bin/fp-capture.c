@@ -410,6 +410,9 @@ static void summary(const run *R, const target *t)
     }
 #undef HAS
     if (R->st->nreplay) fprintf(stderr, "   %-22s %ld\n", "samples", fp_window_samples(w));
+    else if (R->st->steady > 1.5 * R->st->interval)
+        fprintf(stderr, "   %-22s %ld every %.3f s (%.3f s while steady)\n", "samples", fp_window_samples(w),
+                R->st->interval, R->st->interval * floor(R->st->steady / R->st->interval + 0.5));
     else fprintf(stderr, "   %-22s %ld every %.3f s\n", "samples", fp_window_samples(w), R->st->interval);
 }
 
@@ -676,6 +679,8 @@ static void plan_next(run *R, target *t, const fp_sample *s, double now)
     double step = st->interval;
     if (st->steady > st->interval * 1.5 && t->fp_sent && s->t >= t->fast_until)
         step = st->interval * floor(st->steady / st->interval + 0.5);
+    /* --refine's fingerprints come at their times, whatever the plan */
+    if (st->refine > 0) step = fmin(step, st->interval * fmax(1, floor(st->refine / st->interval + 0.5)));
     t->step = step;
     t->next_due += step;
     if (t->next_due < now) t->next_due = now + step;

@@ -199,7 +199,7 @@ capture() { # ARGS... -> $OUT, $status, $fp_pid
     capture -i 0.05 -w 0.3 --refine 0.3 --no-samples -- sleep 1.1
     [ "$status" -eq 0 ]
     n=$(of_type fingerprint "$OUT" | wc -l)
-    between "$n" 3 4 "fingerprints at 0.3, 0.6, 0.9 s"
+    between "$n" 3 4 "fingerprints at 0.3, 0.6, 0.9 s (sampling backs off no further than --refine)"
     [ "$(of_type sample "$OUT" | wc -l)" -eq 0 ]
 }
 
