@@ -32,7 +32,7 @@
 #define MAX_TARGETS 1024
 /* Sampling plan: the default --steady-interval, and how long sampling
  * stays at --interval after a change (at least FAST_HOLD_N intervals). */
-#define STEADY_DEFAULT_S 1.0
+#define STEADY_DEFAULT_S 5.0
 #define FAST_HOLD_S 10.0
 #define FAST_HOLD_N 10
 
@@ -100,7 +100,7 @@ static void usage(FILE *f)
           "  -w, --window SEC        fingerprint after SEC seconds (default 10)\n"
           "      --refine SEC        emit the fingerprint again every SEC seconds after that\n"
           "      --steady-interval SEC  after the window, sample every SEC seconds while\n"
-          "                          nothing changes (default 1; --interval or less: never\n"
+          "                          nothing changes (default 5; --interval or less: never\n"
           "                          back off); back to --interval for 10 s after a change\n"
           "  -d, --duration SEC      stop after SEC seconds (attach and watch modes)\n"
           "  -o, --output FILE       write records to FILE instead of standard output (-: stdout)\n"

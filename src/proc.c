@@ -211,7 +211,6 @@ typedef struct entry {
 
 struct fp_proc_cache {
     fp_roots roots;
-    const char *skip_ctx; /* reason status is not read, or NULL */
     int n, cap;
     entry *e;
 };
@@ -284,9 +283,7 @@ void fp_proc_cache_sum(fp_proc_cache *c, const int *pids, int n, fp_proc_totals 
         out->majflt += st.majflt + st.cmajflt;
         out->rss_bytes += st.rss_pages * (unsigned long long)page;
 
-        if (c->skip_ctx) {
-            out->why_ctx = c->skip_ctx;
-        } else if (!out->why_ctx) {
+        if (!out->why_ctx) {
             long long v = -1, nv = -1;
             if (slot_file(c, &e->status, pids[i], "status", buf, sizeof buf) > 0) {
                 v = field(buf, "voluntary_ctxt_switches");
@@ -325,13 +322,6 @@ void fp_proc_cache_sum(fp_proc_cache *c, const int *pids, int n, fp_proc_totals 
         else entry_close(&c->e[i]);
     }
     c->n = k;
-}
-
-void fp_proc_cache_skip_ctx(fp_proc_cache *c, const char *why)
-{
-    c->skip_ctx = why;
-    if (why)
-        for (int i = 0; i < c->n; i++) fp_slot_close(&c->e[i].status);
 }
 
 void fp_proc_sum(const fp_roots *r, const int *pids, int n, fp_proc_totals *out)

@@ -46,7 +46,6 @@ struct fp_sampler {
     unsigned long long slow_tree_io;  /* ... or the tree's storage I/O from this */
     int ns_every, since_ns, ns_pid;   /* namespace link: every ns_every samples or a new pid */
     bool ns_host;                     /* the last look found the host's namespace */
-    bool ctx_from_perf;               /* context switches counted by perf: status not read */
     fp_perf *perf;
     double start;
     reading prev, cur;
@@ -238,17 +237,7 @@ static void take(fp_sampler *s, reading *rd, double now)
         s->since_ns = 0;
         take_net(s, rd, netpid);
     }
-    if (s->perf) {
-        fp_perf_read(s->perf, &rd->perf);
-        /* The counters count every thread's context switches: the status
-         * files (each process's main thread) need not be read. */
-        bool by_perf = !rd->perf.why[FP_EV_CTXSW];
-        if (by_perf != s->ctx_from_perf) {
-            s->ctx_from_perf = by_perf;
-            fp_proc_cache_skip_ctx(s->pc, by_perf ? "not read: sw_ctxsw_ps (perf software counter) counts the "
-                                                    "context switches of every thread" : NULL);
-        }
-    }
+    if (s->perf) fp_perf_read(s->perf, &rd->perf);
 }
 
 void fp_sampler_start(fp_sampler *s, double now)

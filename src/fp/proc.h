@@ -63,9 +63,6 @@ typedef struct fp_proc_cache fp_proc_cache;
 fp_proc_cache *fp_proc_cache_new(const fp_roots *r);
 void fp_proc_cache_sum(fp_proc_cache *c, const int *pids, int n, fp_proc_totals *out);
 void fp_proc_cache_free(fp_proc_cache *c);
-/* Stop (why not NULL: the reason given as why_ctx) or resume (NULL)
- * reading /proc/PID/status for the context switch counts. */
-void fp_proc_cache_skip_ctx(fp_proc_cache *c, const char *why);
 
 /* The parent of pid from <proc>/PID/stat: its pid (0 for the root of a
  * pid namespace), or -1 with errno when pid is gone or its stat cannot be

@@ -31,9 +31,9 @@
  * unseen, e.g. writeback after the tree's write, shows at the next
  * reading, so the I/O integral stays exact). The network namespace link
  * is looked at again every slow_every samples or when the first process
- * changes. While the counters count context switches (sw_ctxsw_ps, every
- * thread), /proc/PID/status is not read and ctxsw_ps is missing with that
- * reason.
+ * changes. /proc/PID/status is read at every sample even when the
+ * counters give sw_ctxsw_ps: ctxsw_ps (each process's main thread) is
+ * another quantity, and models use it.
  *
  * Ownership: fp_sampler is opaque (fp_sampler_new / fp_sampler_free). It
  * copies the roots and the cgroup given in the configuration; a shared scan
