@@ -33,6 +33,14 @@
 /* Sampling plan: the default --steady-interval, and how long sampling
  * stays at --interval after a change (at least FAST_HOLD_N intervals). */
 #define STEADY_DEFAULT_S 5.0
+#define CHANGE_SPAN_S 1.0
+/* The rates a change is told from, averaged over spans of CHANGE_SPAN_S. */
+static const fp_metric span_metric[] = {FP_M_CPU_CORES, FP_M_PSI_CPU_SOME_PCT, FP_M_PSI_MEM_SOME_PCT,
+                                        FP_M_PSI_IO_SOME_PCT, FP_M_CPU_THROTTLED_PCT};
+#define NSPAN 5
+/* A -p target's process tree is looked for new members at most this often
+ * (a scan of /proc; a busy host creates processes between most samples). */
+#define SCAN_EVERY_S 1.0
 #define FAST_HOLD_S 10.0
 #define FAST_HOLD_N 10
 
@@ -63,6 +71,8 @@ typedef struct target {
     double step;                /* seconds planned between its last sample and the next */
     double fast_until;          /* t until which it is sampled at --interval */
     double base_cpu, base_mem;  /* steady levels (moving averages) a change is told from */
+    double span_t0, span_dt, span_sum[5]; /* the current span of rates (see changed) */
+    bool have_span;
     double last_procs, last_oom;
     bool have_base;
     bool ended, fp_sent, launched;
@@ -81,6 +91,7 @@ typedef struct run {
     fp_cg_layout *layout;
     fp_docker *docker;
     fp_proc_scan *scan;         /* one /proc snapshot per round for -p targets */
+    double scan_at;             /* monotonic time of its last refresh */
 } run;
 
 static double mono(void)
@@ -645,25 +656,40 @@ static bool changed(target *t, const fp_sample *s)
 {
     bool ch = false;
 #define V(m) (fp_sample_has(s, m) ? s->v[m] : NAN)
-    double procs = V(FP_M_PROCS), oom = V(FP_M_OOM_KILLS), cpu = V(FP_M_CPU_CORES), mem = V(FP_M_MEM_BYTES);
-    static const fp_metric press[] = {FP_M_PSI_CPU_SOME_PCT, FP_M_PSI_MEM_SOME_PCT, FP_M_PSI_IO_SOME_PCT,
-                                      FP_M_CPU_THROTTLED_PCT};
-    for (size_t i = 0; i < sizeof press / sizeof press[0]; i++) ch |= V(press[i]) >= 5;
+    double procs = V(FP_M_PROCS), oom = V(FP_M_OOM_KILLS), mem = V(FP_M_MEM_BYTES);
     if (t->have_base) {
         ch |= isfinite(procs) && procs != t->last_procs;
         ch |= isfinite(oom) && oom > t->last_oom;
-        ch |= isfinite(cpu) && fabs(cpu - t->base_cpu) > fmax(0.1, 0.25 * t->base_cpu);
         ch |= isfinite(mem) && fabs(mem - t->base_mem) > fmax(32.0 * 1048576, 0.1 * t->base_mem);
-    }
-    if (!t->have_base || ch) {
-        t->base_cpu = isfinite(cpu) ? cpu : 0;
-        t->base_mem = isfinite(mem) ? mem : 0;
-    } else {
-        if (isfinite(cpu)) t->base_cpu += 0.2 * (cpu - t->base_cpu);
-        if (isfinite(mem)) t->base_mem += 0.2 * (mem - t->base_mem);
     }
     if (isfinite(procs)) t->last_procs = procs;
     if (isfinite(oom)) t->last_oom = oom;
+    if (isfinite(mem) && (!t->have_base || ch)) t->base_mem = mem;
+    else if (isfinite(mem)) t->base_mem += 0.2 * (mem - t->base_mem);
+    /* Rates are judged over spans of at least CHANGE_SPAN_S: a workload
+     * that alternates work and sleep within a second is steady at its
+     * mean, not changing at every sample. */
+    double dt = s->t - t->span_t0;
+    for (int k = 0; k < NSPAN; k++) {
+        double v = V(span_metric[k]);
+        if (isfinite(v)) t->span_sum[k] += v * (dt - t->span_dt);
+    }
+    t->span_dt = dt;
+    if (dt >= CHANGE_SPAN_S) {
+        double m[NSPAN];
+        for (int k = 0; k < NSPAN; k++) m[k] = t->span_sum[k] / dt;
+        /* pressure: memory or I/O stalls, or throttling, 5 % of the time or
+         * more; waiting for CPU 25 % or more (a loaded host shows some) */
+        ch |= m[1] >= 25 || m[2] >= 5 || m[3] >= 5 || m[4] >= 5;
+        double cpu = m[0];
+        if (t->have_span) ch |= fabs(cpu - t->base_cpu) > fmax(0.1, 0.25 * t->base_cpu);
+        if (!t->have_span || ch) t->base_cpu = cpu;
+        else t->base_cpu += 0.3 * (cpu - t->base_cpu);
+        t->have_span = true;
+        t->span_t0 = s->t;
+        t->span_dt = 0;
+        memset(t->span_sum, 0, sizeof t->span_sum);
+    }
     t->have_base = true;
 #undef V
     return ch;
@@ -686,13 +712,19 @@ static void plan_next(run *R, target *t, const fp_sample *s, double now)
     if (t->next_due < now) t->next_due = now + step;
 }
 
-/* Sample every live target that is due and emit what is due. */
-static void tick(run *R, double now)
+/* Sample every live target that is due (all of them when last: the end
+ * of --duration) and emit what is due. */
+static void tick(run *R, double now, bool last)
 {
-    if (R->scan) fp_proc_scan_refresh(R->scan, NULL);
+    bool due = last;
+    for (int i = 0; i < R->nt && !due; i++) due = !R->t[i]->ended && now + 1e-3 >= R->t[i]->next_due;
+    if (R->scan && due && now - R->scan_at >= SCAN_EVERY_S - 1e-3) {
+        fp_proc_scan_refresh(R->scan, NULL);
+        R->scan_at = now;
+    }
     for (int i = 0; i < R->nt; i++) {
         target *t = R->t[i];
-        if (t->ended || now + 1e-3 < t->next_due) continue;
+        if (t->ended || (!last && now + 1e-3 < t->next_due)) continue;
         fp_sample s;
         int procs = fp_sampler_sample(t->smp, now, &s);
         /* A sample after a backed-off span stands for the grid points of
@@ -812,8 +844,9 @@ static int loop(run *R, int sfd, pid_t child, target *ct)
                     fprintf(stderr, "fp-capture: container %.12s: %s\n", ids[i], ae.msg);
             }
         }
-        tick(R, now);
-        if (st->duration > 0 && now - t0 >= st->duration) break;
+        bool last = st->duration > 0 && now - t0 >= st->duration - 1e-3;
+        tick(R, now, last);
+        if (last) break;
         if (child <= 0 && !st->watch_docker && live_targets(R) == 0) break;
         /* Wake for the first target due (each keeps to its own plan), the
          * end of --duration, or, with no target, the next interval. */
@@ -964,6 +997,7 @@ static int capture_live(run *R)
         if (setup_failed) fprintf(stderr, "fp-capture: %s\n", err.msg);
         double now = mono();
         if (R->scan) fp_proc_scan_refresh(R->scan, NULL);
+        R->scan_at = now;
         for (int i = 0; i < R->nt; i++)
             if (R->t[i]->start == 0) { R->t[i]->start = now; fp_sampler_start(R->t[i]->smp, now); }
     }

@@ -12,7 +12,9 @@
 # one), each holding one `sleep` process; then, at the same time for S
 # seconds (default 20):
 #   - fp-capture --cgroup /fpbench-scale/w1 ... --cgroup .../wN -i 1 -d S
-#     (its defaults otherwise: perf counters on), split into several
+#     --steady-interval 1 (every sample at 1 s, no back-off: the cost per
+#     sample is what is measured; its defaults otherwise: perf counters
+#     on), split into several
 #     fp-capture processes of at most --chunk cgroups each (default 400)
 #     when one would need more open files than the limit allows (each
 #     cgroup target holds its counter files and, with perf, 11 events per
@@ -55,6 +57,9 @@ if [ -z "$fp" ]; then
     fi
 fi
 [ -x "$fp" ] || { echo "cgroup-scale: no fp-capture at $fp (build first)" >&2; exit 2; }
+# every sample at 1 s (no steady back-off): the cost per sample is what scales
+dense=""
+"$fp" --help 2>/dev/null | grep -q -- --steady-interval && dense="--steady-interval 1"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fp-scale.XXXXXX")
 "$cc" -O2 -std=c11 -o "$tmp/cputime" "$here/cputime.c"
@@ -127,7 +132,7 @@ for n in $sizes; do
     while [ "$k" -lt "$n" ]; do
         args=()
         for (( j = k + 1; j <= n && j <= k + chunk; j++ )); do args+=(--cgroup "/fpbench-scale/w$j"); done
-        "$tmp/cputime" "$tmp/fp.$n.$part" "$fp" "${args[@]}" -i 1 -d "$dur" -o /dev/null 2>"$tmp/fp.$n.$part.err" &
+        "$tmp/cputime" "$tmp/fp.$n.$part" "$fp" "${args[@]}" -i 1 $dense -d "$dur" -o /dev/null 2>"$tmp/fp.$n.$part.err" &
         fps+=($!)
         k=$(( k + chunk )); part=$(( part + 1 ))
     done
@@ -143,14 +148,26 @@ for n in $sizes; do
         fi
     done
     [ -s "$tmp/ps.$n" ] || { echo "cgroup-scale: pidstat left no measurement" >&2; exit 2; }
+    # The fixed part (start: opening every file and counter; end: each
+    # target's fingerprint and actual), alone: the same targets for 1 s.
+    k=0 q=0
+    while [ "$k" -lt "$n" ]; do
+        args=()
+        for (( j = k + 1; j <= n && j <= k + chunk; j++ )); do args+=(--cgroup "/fpbench-scale/w$j"); done
+        "$tmp/cputime" "$tmp/fx.$n.$q" "$fp" "${args[@]}" -i 1 $dense -d 1 -o /dev/null 2>/dev/null || true
+        k=$(( k + chunk )); q=$(( q + 1 ))
+    done
+    fixed=$(cat "$tmp"/fx.$n.[0-9]* | awk '{ s += $1 } END { printf "%.4f", s }')
     fcpu=$(cat "$tmp"/fp.$n.[0-9]* | awk '{ s += $1 } END { printf "%.4f", s }')
     fwall=$(awk '{print $4}' "$tmp/fp.$n.0")
     pcpu=$(awk '{print $1}' "$tmp/ps.$n") pwall=$(awk '{print $4}' "$tmp/ps.$n")
-    awk -v n="$n" -v fc="$fcpu" -v fw="$fwall" -v pc="$pcpu" -v pw="$pwall" -v parts="$part" 'BEGIN {
+    awk -v n="$n" -v fc="$fcpu" -v fw="$fwall" -v pc="$pcpu" -v pw="$pwall" -v parts="$part" -v fx="$fixed" 'BEGIN {
         fp = 100 * fc / fw; ps = 100 * pc / pw
-        printf "%6d %-22s %9.4f %7.3f%% %7.2f %12.1f\n", n, "fp-capture" (parts > 1 ? " (" parts " procs)" : ""), fc, fp, (ps > 0 ? fp / ps : 0), 1e6 * fc / (n * fw)
+        printf "%6d %-22s %9.4f %7.3f%% %7.2f %12.1f   fixed %.4f s; per sample %.1f us/target\n", n, "fp-capture" (parts > 1 ? " (" parts " procs)" : ""), fc, fp, (ps > 0 ? fp / ps : 0), 1e6 * fc / (n * fw), fx, 1e6 * (fc - fx) / (n * (fw - 1))
         printf "%6d %-22s %9.4f %7.3f%% %7.2f %12.1f\n", n, "pidstat", pc, ps, 1, 1e6 * pc / (n * pw) }'
     teardown
 done
 echo "(cpu_s: own CPU time of the tool(s); %core: cpu_s / wall; ratio: fp-capture %core / pidstat %core;"
-echo " us/target/s: microseconds of CPU per watched cgroup per second of watching, at one sample a second)"
+echo " us/target/s: microseconds of CPU per watched cgroup per second of watching, at one sample a second;"
+echo " fixed: fp-capture's CPU for the same targets over 1 s (start + fingerprints + actuals at the end);"
+echo " per sample: (cpu_s - fixed) / (N * (wall - 1 s)), the cost of one sample of one target)"
