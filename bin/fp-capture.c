@@ -70,8 +70,8 @@ typedef struct target {
     double next_due;            /* monotonic time of its next sample */
     double step;                /* seconds planned between its last sample and the next */
     double fast_until;          /* t until which it is sampled at --interval */
-    double base_cpu, base_mem;  /* steady levels (moving averages) a change is told from */
-    double span_t0, span_dt, span_sum[5]; /* the current span of rates (see changed) */
+    double base_mem;            /* steady level (moving average) a change is told from */
+    double span_t0, span_dt, span_sum[5], base_span[5]; /* spans of rates and their steady levels (see changed) */
     bool have_span;
     double last_procs, last_oom;
     bool have_base;
@@ -678,13 +678,20 @@ static bool changed(target *t, const fp_sample *s)
     if (dt >= CHANGE_SPAN_S) {
         double m[NSPAN];
         for (int k = 0; k < NSPAN; k++) m[k] = t->span_sum[k] / dt;
-        /* pressure: memory or I/O stalls, or throttling, 5 % of the time or
-         * more; waiting for CPU 25 % or more (a loaded host shows some) */
-        ch |= m[1] >= 25 || m[2] >= 5 || m[3] >= 5 || m[4] >= 5;
+        /* a pressure event: stalls (waiting for CPU, memory or I/O) or
+         * throttling up by 10 points of time (CPU waits) or 5 (the rest)
+         * over their steady level; a loaded host's steady CPU wait is not
+         * one */
+        static const double rise[NSPAN] = {0, 10, 5, 5, 5};
+        if (t->have_span)
+            for (int k = 1; k < NSPAN; k++) ch |= m[k] > t->base_span[k] + rise[k];
         double cpu = m[0];
-        if (t->have_span) ch |= fabs(cpu - t->base_cpu) > fmax(0.1, 0.25 * t->base_cpu);
-        if (!t->have_span || ch) t->base_cpu = cpu;
-        else t->base_cpu += 0.3 * (cpu - t->base_cpu);
+        if (t->have_span) ch |= fabs(cpu - t->base_span[0]) > fmax(0.1, 0.25 * t->base_span[0]);
+        for (int k = 0; k < NSPAN; k++) {
+            if (!isfinite(m[k])) continue;
+            if (!t->have_span || ch) t->base_span[k] = m[k];
+            else t->base_span[k] += 0.3 * (m[k] - t->base_span[k]);
+        }
         t->have_span = true;
         t->span_t0 = s->t;
         t->span_dt = 0;
@@ -814,6 +821,7 @@ static int loop(run *R, int sfd, pid_t child, target *ct)
                 if (fp_launch_exited(&ct->launch)) {
                     fp_sample s;
                     fp_sampler_sample(ct->smp, mono(), &s);
+                    if (ct->step > 1.5 * st->interval) s.grid_s = st->interval; /* after a backed-off span */
                     fp_launch_reap(&ct->launch, &ct->exit);
                     status_out = ct->exit.signal ? 128 + ct->exit.signal : ct->exit.code;
                     feed(R, ct, &s);
