@@ -45,7 +45,6 @@ struct fp_sampler {
     double slow_mem;                  /* ... or when memory usage moved from this */
     unsigned long long slow_tree_io;  /* ... or the tree's storage I/O from this */
     int ns_every, since_ns, ns_pid;   /* namespace link: every ns_every samples or a new pid */
-    bool ns_host;                     /* the last look found the host's namespace */
     fp_perf *perf;
     double start;
     reading prev, cur;
@@ -114,14 +113,12 @@ static void take_net(fp_sampler *s, reading *rd, int netpid)
     const char *earlier = rd->net_ok ? NULL : rd->why_net;
     rd->net_ok = false;
     rd->ifs.n_if = 0;
-    s->ns_host = false;
     if (rd->procs == 0) { rd->why_net = earlier ? earlier : "the workload has no process"; return; }
     if (fp_net_ns(&s->roots, netpid, ns, sizeof ns) < 0) {
         rd->why_net = earlier ? earlier : "cannot read /proc/PID/ns/net";
         return;
     }
-    s->ns_host = s->self_ns[0] && strcmp(ns, s->self_ns) == 0;
-    if (s->ns_host) {
+    if (s->self_ns[0] && strcmp(ns, s->self_ns) == 0) {
         rd->why_net = "shares the host network namespace (counters would not be the workload's)";
         return;
     }
@@ -224,14 +221,15 @@ static void take(fp_sampler *s, reading *rd, double now)
         s->slow_mem = rd->cg.mem_bytes;
         s->slow_tree_io = rd->pt.read_bytes + rd->pt.write_bytes;
     }
-    /* The namespace link is read again every ns_every readings or when
-     * the first process changes; in between, the last verdict stands. */
+    /* While the workload has a namespace of its own, its link is read
+     * again every ns_every readings or when the first process changes (in
+     * between, net/dev is re-read through the open file); otherwise at
+     * every reading (one system call: a workload that makes its own
+     * namespace, as `unshare -n` does, is seen at once). */
     int netpid = n > 0 ? s->pids[0] : s->pid;
     bool due = netpid != s->ns_pid || ++s->since_ns >= s->ns_every || rd->procs == 0;
     if (!due && rd->net_ok) {
         take_net_same(s, rd);
-    } else if (!due && s->ns_host) {
-        rd->ifs.n_if = 0; /* rd still holds the verdict and its reason */
     } else {
         s->ns_pid = netpid;
         s->since_ns = 0;

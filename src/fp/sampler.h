@@ -29,9 +29,10 @@
  * values stand as last read (levels carried forward; a cumulative I/O
  * counter that did not move gives a rate of 0, and what accumulated
  * unseen, e.g. writeback after the tree's write, shows at the next
- * reading, so the I/O integral stays exact). The network namespace link
- * is looked at again every slow_every samples or when the first process
- * changes. /proc/PID/status is read at every sample even when the
+ * reading, so the I/O integral stays exact). The link of a workload's
+ * own network namespace is looked at again every slow_every samples or
+ * when the first process changes (a workload in the host's namespace is
+ * looked at every sample: it may make its own at any time). /proc/PID/status is read at every sample even when the
  * counters give sw_ctxsw_ps: ctxsw_ps (each process's main thread) is
  * another quantity, and models use it.
  *
