@@ -1,5 +1,6 @@
 /* record.c - JSON-lines envelope, writer and strict streaming reader. */
 #include <errno.h>
+#include <stdbool.h>
 #include <math.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -64,26 +65,55 @@ int fp_target_from_json(const json_t *rec, fp_target *tg, fp_err *err)
     return 0;
 }
 
+/* A record's text, built by one json_dump_callback pass: in the stack
+ * buffer while it fits, else on the heap. */
+typedef struct dumpbuf {
+    char *p;
+    size_t n, cap;
+    bool heap;
+    char stack[16384];
+} dumpbuf;
+
+static int dump_append(const char *buf, size_t size, void *data)
+{
+    dumpbuf *d = data;
+    if (d->n + size + 1 > d->cap) {
+        size_t cap = d->cap * 2;
+        while (d->n + size + 1 > cap) cap *= 2;
+        char *np = d->heap ? realloc(d->p, cap) : malloc(cap);
+        if (!np) return -1;
+        if (!d->heap) memcpy(np, d->p, d->n);
+        d->p = np;
+        d->cap = cap;
+        d->heap = true;
+    }
+    memcpy(d->p + d->n, buf, size);
+    d->n += size;
+    return 0;
+}
+
 int fp_record_write(FILE *f, const json_t *rec, fp_err *err)
 {
     /* JSON_REAL_PRECISION(10): enough for counters, compact for floats.
-     * Dumped into a buffer first and written at once: json_dumpf writes
-     * each token through the stream, which costs more than the dump. */
-    char buf[16384];
-    size_t n = json_dumpb(rec, buf, sizeof buf - 1, JSON_COMPACT | JSON_REAL_PRECISION(10));
-    if (n > 0 && n < sizeof buf - 1) {
-        buf[n++] = '\n';
-        if (fwrite(buf, 1, n, f) != n) return fp_err_sys(err, "write");
-        return 0;
+     * Dumped into a buffer in one pass and written with one call:
+     * json_dumpf writes each token through the stream, which costs more
+     * than the dump. */
+    dumpbuf *d = malloc(sizeof *d);
+    if (!d) return fp_err_set(err, FP_ESYS, "out of memory writing a record");
+    d->p = d->stack;
+    d->n = 0;
+    d->cap = sizeof d->stack;
+    d->heap = false;
+    int rc = 0;
+    if (json_dump_callback(rec, dump_append, d, JSON_COMPACT | JSON_REAL_PRECISION(10)) < 0) {
+        rc = fp_err_set(err, FP_ESYS, "cannot encode a record as JSON (out of memory)");
+    } else {
+        d->p[d->n++] = '\n';
+        if (fwrite(d->p, 1, d->n, f) != d->n) rc = fp_err_sys(err, "write");
     }
-    char *big = json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(10));
-    if (!big) return fp_err_set(err, FP_ESYS, "cannot encode a record as JSON (out of memory)");
-    n = strlen(big);
-    big[n] = '\n'; /* over the terminating NUL, not written */
-    bool ok = fwrite(big, 1, n + 1, f) == n + 1;
-    free(big);
-    if (!ok) return fp_err_sys(err, "write");
-    return 0;
+    if (d->heap) free(d->p);
+    free(d);
+    return rc;
 }
 
 const char *fp_record_type(const json_t *rec)
