@@ -26,9 +26,23 @@
 #include "fp.h"
 
 #define MAX_TARGETS 1024
+/* Sampling plan: the default --steady-interval, and how long sampling
+ * stays at --interval after a change (at least FAST_HOLD_N intervals). */
+#define STEADY_DEFAULT_S 5.0
+#define CHANGE_SPAN_S 1.0
+/* The rates a change is told from, averaged over spans of CHANGE_SPAN_S. */
+static const fp_metric span_metric[] = {FP_M_CPU_CORES, FP_M_PSI_CPU_SOME_PCT, FP_M_PSI_MEM_SOME_PCT,
+                                        FP_M_PSI_IO_SOME_PCT, FP_M_CPU_THROTTLED_PCT};
+#define NSPAN 5
+/* A -p target's process tree is looked for new members at most this often
+ * (a scan of /proc; a busy host creates processes between most samples). */
+#define SCAN_EVERY_S 1.0
+#define FAST_HOLD_S 10.0
+#define FAST_HOLD_N 10
 
 typedef struct settings {
     double interval, window, refine, duration;
+    double steady;              /* --steady-interval (<= interval: never back off) */
     const char *output, *id, *cgroup_parent, *cmd_stdout, *input_from;
     int cmd_stdout_fd;          /* fp_launch_cfg.stdout_fd */
     fp_cg_driver cgroup_driver;
@@ -49,6 +63,14 @@ typedef struct target {
     fp_cgroup *cg;              /* heap; NULL when none */
     json_t *meta;
     double start, next_fp;
+    double next_due;            /* monotonic time of its next sample */
+    double step;                /* seconds planned between its last sample and the next */
+    double fast_until;          /* t until which it is sampled at --interval */
+    double base_mem;            /* steady level (moving average) a change is told from */
+    double span_t0, span_dt, span_sum[5], base_span[5]; /* spans of rates and their steady levels (see changed) */
+    bool have_span;
+    double last_procs, last_oom;
+    bool have_base;
     bool ended, fp_sent, launched;
     fp_launch launch;           /* the command fp-capture started (launched) */
     fp_sample_writer *sw;       /* its sample records, reused */
@@ -65,6 +87,7 @@ typedef struct run {
     fp_cg_layout *layout;
     fp_docker *docker;
     fp_proc_scan *scan;         /* one /proc snapshot per round for -p targets */
+    double scan_at;             /* monotonic time of its last refresh */
 } run;
 
 static double mono(void)
@@ -83,6 +106,9 @@ static void usage(FILE *f)
           "  -i, --interval SEC      time between samples (default 0.1, at least 0.01)\n"
           "  -w, --window SEC        fingerprint after SEC seconds (default 10)\n"
           "      --refine SEC        emit the fingerprint again every SEC seconds after that\n"
+          "      --steady-interval SEC  after the window, sample every SEC seconds while\n"
+          "                          nothing changes (default 5; --interval or less: never\n"
+          "                          back off); back to --interval for 10 s after a change\n"
           "  -d, --duration SEC      stop after SEC seconds (attach and watch modes)\n"
           "  -o, --output FILE       write records to FILE instead of standard output (-: stdout)\n"
           "      --cmd-stdout FILE   the command's standard output goes to FILE (-: standard\n"
@@ -119,11 +145,11 @@ static int parse_seconds(const char *opt, const char *s, double min, double *out
 
 static int parse_args(int argc, char **argv, settings *st)
 {
-    enum { O_REFINE = 256, O_NOSAMPLES, O_ID, O_CGPARENT, O_NOPERF, O_CGROUP, O_DOCKER,
+    enum { O_STEADY = 200, O_REFINE = 256, O_NOSAMPLES, O_ID, O_CGPARENT, O_NOPERF, O_CGROUP, O_DOCKER,
            O_WATCH, O_REPLAY, O_SKIPBAD, O_PROCROOT, O_CGROOT, O_DOCKSOCK, O_CGDRIVER, O_CMDSTDOUT, O_META, O_INPUTFROM};
     static const struct option opts[] = {
         {"interval", required_argument, 0, 'i'}, {"window", required_argument, 0, 'w'},
-        {"refine", required_argument, 0, O_REFINE}, {"duration", required_argument, 0, 'd'},
+        {"refine", required_argument, 0, O_REFINE}, {"steady-interval", required_argument, 0, O_STEADY}, {"duration", required_argument, 0, 'd'},
         {"output", required_argument, 0, 'o'}, {"no-samples", no_argument, 0, O_NOSAMPLES},
         {"summary", no_argument, 0, 's'}, {"id", required_argument, 0, O_ID},
         {"label", required_argument, 0, 'l'}, {"cgroup-parent", required_argument, 0, O_CGPARENT},
@@ -136,6 +162,7 @@ static int parse_args(int argc, char **argv, settings *st)
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
     st->interval = 0.1;
     st->window = 10;
+    st->steady = STEADY_DEFAULT_S;
     fp_roots_default(&st->roots);
     st->labels = json_object();
     st->meta = json_object();
@@ -145,6 +172,7 @@ static int parse_args(int argc, char **argv, settings *st)
         switch (c) {
         case 'i': if (parse_seconds("--interval", optarg, 0.01, &st->interval) < 0) return -1; break;
         case 'w': if (parse_seconds("--window", optarg, 0, &st->window) < 0) return -1; break;
+        case O_STEADY: if (parse_seconds("--steady-interval", optarg, 0.01, &st->steady) < 0) return -1; break;
         case O_REFINE: if (parse_seconds("--refine", optarg, 0.01, &st->refine) < 0) return -1; break;
         case 'd': if (parse_seconds("--duration", optarg, 0.01, &st->duration) < 0) return -1; break;
         case 'o': st->output = optarg; break;
@@ -379,6 +407,9 @@ static void summary(const run *R, const target *t)
     }
 #undef HAS
     if (R->st->nreplay) fprintf(stderr, "   %-22s %ld\n", "samples", fp_window_samples(w));
+    else if (R->st->steady > 1.5 * R->st->interval)
+        fprintf(stderr, "   %-22s %ld every %.3f s (%.3f s while steady)\n", "samples", fp_window_samples(w),
+                R->st->interval, R->st->interval * floor(R->st->steady / R->st->interval + 0.5));
     else fprintf(stderr, "   %-22s %ld every %.3f s\n", "samples", fp_window_samples(w), R->st->interval);
 }
 
@@ -603,16 +634,97 @@ static target *launch(run *R, const sigset_t *oldmask, fp_err *err, int *exec_st
 
 /* ---- the loop -------------------------------------------------------------- */
 
-/* Sample every live target once and emit what is due. */
-static void tick(run *R, double now)
+/* Did sample s show a change that calls for dense sampling again: a
+ * process started or ended, an OOM kill, pressure or throttling (5 % or
+ * more), or CPU or memory away from its steady level (by 25 % and 0.1
+ * cores, by 10 % and 32 MiB)? Updates the steady levels. */
+static bool changed(target *t, const fp_sample *s)
 {
-    if (R->scan) fp_proc_scan_refresh(R->scan, NULL);
+    bool ch = false;
+#define V(m) (fp_sample_has(s, m) ? s->v[m] : NAN)
+    double procs = V(FP_M_PROCS), oom = V(FP_M_OOM_KILLS), mem = V(FP_M_MEM_BYTES);
+    if (t->have_base) {
+        ch |= isfinite(procs) && procs != t->last_procs;
+        ch |= isfinite(oom) && oom > t->last_oom;
+        ch |= isfinite(mem) && fabs(mem - t->base_mem) > fmax(32.0 * 1048576, 0.1 * t->base_mem);
+    }
+    if (isfinite(procs)) t->last_procs = procs;
+    if (isfinite(oom)) t->last_oom = oom;
+    if (isfinite(mem) && (!t->have_base || ch)) t->base_mem = mem;
+    else if (isfinite(mem)) t->base_mem += 0.2 * (mem - t->base_mem);
+    /* Rates are judged over spans of at least CHANGE_SPAN_S: a workload
+     * that alternates work and sleep within a second is steady at its
+     * mean, not changing at every sample. */
+    double dt = s->t - t->span_t0;
+    for (int k = 0; k < NSPAN; k++) {
+        double v = V(span_metric[k]);
+        if (isfinite(v)) t->span_sum[k] += v * (dt - t->span_dt);
+    }
+    t->span_dt = dt;
+    if (dt >= CHANGE_SPAN_S) {
+        double m[NSPAN];
+        for (int k = 0; k < NSPAN; k++) m[k] = t->span_sum[k] / dt;
+        /* a pressure event: stalls (waiting for CPU, memory or I/O) or
+         * throttling up by 10 points of time (CPU waits) or 5 (the rest)
+         * over their steady level; a loaded host's steady CPU wait is not
+         * one */
+        static const double rise[NSPAN] = {0, 10, 5, 5, 5};
+        if (t->have_span)
+            for (int k = 1; k < NSPAN; k++) ch |= m[k] > t->base_span[k] + rise[k];
+        double cpu = m[0];
+        if (t->have_span) ch |= fabs(cpu - t->base_span[0]) > fmax(0.1, 0.25 * t->base_span[0]);
+        for (int k = 0; k < NSPAN; k++) {
+            if (!isfinite(m[k])) continue;
+            if (!t->have_span || ch) t->base_span[k] = m[k];
+            else t->base_span[k] += 0.3 * (m[k] - t->base_span[k]);
+        }
+        t->have_span = true;
+        t->span_t0 = s->t;
+        t->span_dt = 0;
+        memset(t->span_sum, 0, sizeof t->span_sum);
+    }
+    t->have_base = true;
+#undef V
+    return ch;
+}
+
+/* The time of t's next sample after one at now (t seconds into the
+ * workload): --interval until its fingerprint is out and while a change
+ * is recent, else the steady interval, kept on the --interval grid. */
+static void plan_next(run *R, target *t, const fp_sample *s, double now)
+{
+    const settings *st = R->st;
+    if (changed(t, s)) t->fast_until = s->t + fmax(FAST_HOLD_S, FAST_HOLD_N * st->interval);
+    double step = st->interval;
+    if (st->steady > st->interval * 1.5 && t->fp_sent && s->t >= t->fast_until)
+        step = st->interval * floor(st->steady / st->interval + 0.5);
+    /* --refine's fingerprints come at their times, whatever the plan */
+    if (st->refine > 0) step = fmin(step, st->interval * fmax(1, floor(st->refine / st->interval + 0.5)));
+    t->step = step;
+    t->next_due += step;
+    if (t->next_due < now) t->next_due = now + step;
+}
+
+/* Sample every live target that is due (all of them when last: the end
+ * of --duration) and emit what is due. */
+static void tick(run *R, double now, bool last)
+{
+    bool due = last;
+    for (int i = 0; i < R->nt && !due; i++) due = !R->t[i]->ended && now + 1e-3 >= R->t[i]->next_due;
+    if (R->scan && due && now - R->scan_at >= SCAN_EVERY_S - 1e-3) {
+        fp_proc_scan_refresh(R->scan, NULL);
+        R->scan_at = now;
+    }
     for (int i = 0; i < R->nt; i++) {
         target *t = R->t[i];
-        if (t->ended) continue;
+        if (t->ended || (!last && now + 1e-3 < t->next_due)) continue;
         fp_sample s;
         int procs = fp_sampler_sample(t->smp, now, &s);
+        /* A sample after a backed-off span stands for the grid points of
+         * that span (fp_window_add resamples it; the record says so). */
+        if (t->step > 1.5 * R->st->interval) s.grid_s = R->st->interval;
         feed(R, t, &s);
+        plan_next(R, t, &s, now);
         /* An attached workload ends when its processes are gone; the one
          * fp-capture started ends when it is reaped (see loop). */
         if (procs == 0 && !t->launched) finish(R, t, NULL);
@@ -695,6 +807,7 @@ static int loop(run *R, int sfd, pid_t child, target *ct)
                 if (fp_launch_exited(&ct->launch)) {
                     fp_sample s;
                     fp_sampler_sample(ct->smp, mono(), &s);
+                    if (ct->step > 1.5 * st->interval) s.grid_s = st->interval; /* after a backed-off span */
                     fp_launch_reap(&ct->launch, &ct->exit);
                     status_out = ct->exit.signal ? 128 + ct->exit.signal : ct->exit.code;
                     feed(R, ct, &s);
@@ -709,9 +822,6 @@ static int loop(run *R, int sfd, pid_t child, target *ct)
         }
         if (stop) break;
         now = mono();
-        /* Catch up without bursts if we were late (e.g. suspended). */
-        next += st->interval;
-        if (next < now) next = now + st->interval;
         if (R->docker && st->watch_docker) {
             char ids[64][80];
             fp_err e = {0};
@@ -728,9 +838,19 @@ static int loop(run *R, int sfd, pid_t child, target *ct)
                     fprintf(stderr, "fp-capture: container %.12s: %s\n", ids[i], ae.msg);
             }
         }
-        tick(R, now);
-        if (st->duration > 0 && now - t0 >= st->duration) break;
+        bool last = st->duration > 0 && now - t0 >= st->duration - 1e-3;
+        tick(R, now, last);
+        if (last) break;
         if (child <= 0 && !st->watch_docker && live_targets(R) == 0) break;
+        /* Wake for the first target due (each keeps to its own plan), the
+         * end of --duration, or, with no target, the next interval. */
+        next = INFINITY;
+        for (int i = 0; i < R->nt; i++)
+            if (!R->t[i]->ended && R->t[i]->next_due < next) next = R->t[i]->next_due;
+        if (!isfinite(next)) next = now + st->interval;
+        if (st->duration > 0 && t0 + st->duration < next) next = t0 + st->duration;
+        /* Catch up without bursts if we were late (e.g. suspended). */
+        if (next < now) next = now;
     }
     for (int i = 0; i < R->nt; i++) finish(R, R->t[i], NULL);
     flush_out(R);
@@ -870,6 +990,7 @@ static int capture_live(run *R)
         if (setup_failed) fprintf(stderr, "fp-capture: %s\n", err.msg);
         double now = mono();
         if (R->scan) fp_proc_scan_refresh(R->scan, NULL);
+        R->scan_at = now;
         for (int i = 0; i < R->nt; i++)
             if (R->t[i]->start == 0) { R->t[i]->start = now; fp_sampler_start(R->t[i]->smp, now); }
     }

@@ -559,6 +559,8 @@ int fp_cgroup_remove(fp_cgroup *cg, fp_err *err)
 
 struct fp_cg_reader {
     fp_cgroup cg;
+    fp_cg_totals slow;  /* the slow tier's fields at their last reading */
+    bool have_slow;
     int nf;
     struct { const char *dir, *file; fp_slot slot; } f[MAX_FILES];
 };
@@ -673,7 +675,7 @@ static void read_v1(fp_cg_reader *rd, fp_cg_totals *t)
     double v, u, s;
     const fp_cgroup *cg = &rd->cg;
     const char *cpuacct = cg->dir[FP_CTL_CPUACCT], *cpu = cg->dir[FP_CTL_CPU];
-    const char *mem = cg->dir[FP_CTL_MEMORY], *blk = cg->dir[FP_CTL_BLKIO];
+    const char *mem = cg->dir[FP_CTL_MEMORY];
     if (num(rd, cpuacct, "cpuacct.usage", &v)) { t->cpu_s = v / 1e9; t->why[FP_CGF_CPU] = NULL; }
     else t->why[FP_CGF_CPU] = cpuacct[0] ? "cannot read cpuacct.usage" : "no cpuacct controller";
     if (slurp(rd, cpuacct, "cpuacct.stat", b, sizeof b) && keyed(b, "user", &u) && keyed(b, "system", &s)) {
@@ -691,16 +693,25 @@ static void read_v1(fp_cg_reader *rd, fp_cg_totals *t)
     else t->why[FP_CGF_MEM] = nomem;
     if (num(rd, mem, "memory.max_usage_in_bytes", &v)) { t->mem_peak_bytes = v; t->why[FP_CGF_MEM_PEAK] = NULL; }
     else t->why[FP_CGF_MEM_PEAK] = nomem;
-    if (slurp(rd, mem, "memory.stat", b, sizeof b)) {
-        if (keyed(b, "total_rss", &v) || keyed(b, "rss", &v)) { t->anon_bytes = v; t->why[FP_CGF_ANON] = NULL; }
-        if (keyed(b, "total_cache", &v) || keyed(b, "cache", &v)) { t->file_bytes = v; t->why[FP_CGF_FILE] = NULL; }
-    }
-    if (t->why[FP_CGF_ANON]) t->why[FP_CGF_ANON] = nomem;
-    if (t->why[FP_CGF_FILE]) t->why[FP_CGF_FILE] = nomem;
     if (slurp(rd, mem, "memory.oom_control", b, sizeof b) && keyed(b, "oom_kill", &v)) {
         t->oom_kills = v;
         t->why[FP_CGF_OOM] = NULL;
     } else t->why[FP_CGF_OOM] = mem[0] ? "no oom_kill count in memory.oom_control" : "no memory controller";
+}
+
+/* The slow tier of v1: memory.stat and the blkio statistics. */
+static void read_v1_slow(fp_cg_reader *rd, fp_cg_totals *t)
+{
+    char b[8192];
+    double v;
+    const fp_cgroup *cg = &rd->cg;
+    const char *mem = cg->dir[FP_CTL_MEMORY], *blk = cg->dir[FP_CTL_BLKIO];
+    const char *nomem = mem[0] ? "cannot read the memory controller" : "no memory controller";
+    t->why[FP_CGF_ANON] = t->why[FP_CGF_FILE] = nomem;
+    if (slurp(rd, mem, "memory.stat", b, sizeof b)) {
+        if (keyed(b, "total_rss", &v) || keyed(b, "rss", &v)) { t->anon_bytes = v; t->why[FP_CGF_ANON] = NULL; }
+        if (keyed(b, "total_cache", &v) || keyed(b, "cache", &v)) { t->file_bytes = v; t->why[FP_CGF_FILE] = NULL; }
+    }
     double rb, wr, ro, wo;
     if ((blkio_rw(rd, blk, "blkio.throttle.io_service_bytes", &rb, &wr) &&
          blkio_rw(rd, blk, "blkio.throttle.io_serviced", &ro, &wo)) ||
@@ -732,31 +743,71 @@ static void read_v2(fp_cg_reader *rd, fp_cg_totals *t)
     else t->why[FP_CGF_MEM] = nomem;
     if (num(rd, d, "memory.peak", &v)) { t->mem_peak_bytes = v; t->why[FP_CGF_MEM_PEAK] = NULL; }
     else t->why[FP_CGF_MEM_PEAK] = t->why[FP_CGF_MEM] ? nomem : "no memory.peak (kernel older than 5.19)";
-    if (slurp(rd, d, "memory.stat", b, sizeof b)) {
-        if (keyed(b, "anon", &v)) { t->anon_bytes = v; t->why[FP_CGF_ANON] = NULL; }
-        if (keyed(b, "file", &v)) { t->file_bytes = v; t->why[FP_CGF_FILE] = NULL; }
-    }
-    if (t->why[FP_CGF_ANON]) t->why[FP_CGF_ANON] = nomem;
-    if (t->why[FP_CGF_FILE]) t->why[FP_CGF_FILE] = nomem;
     if (slurp(rd, d, "memory.events", b, sizeof b) && keyed(b, "oom_kill", &v)) {
         t->oom_kills = v;
         t->why[FP_CGF_OOM] = NULL;
     } else t->why[FP_CGF_OOM] = nomem;
+}
+
+/* The slow tier of v2: memory.stat and io.stat. */
+static void read_v2_slow(fp_cg_reader *rd, fp_cg_totals *t)
+{
+    char b[8192];
+    double v;
+    const char *d = rd->cg.dir[FP_CTL_UNIFIED];
+    const char *nomem = "memory controller not enabled for this cgroup";
+    t->why[FP_CGF_ANON] = t->why[FP_CGF_FILE] = nomem;
+    if (slurp(rd, d, "memory.stat", b, sizeof b)) {
+        if (keyed(b, "anon", &v)) { t->anon_bytes = v; t->why[FP_CGF_ANON] = NULL; }
+        if (keyed(b, "file", &v)) { t->file_bytes = v; t->why[FP_CGF_FILE] = NULL; }
+    }
     if (iostat_v2(rd, d, t)) t->why[FP_CGF_IO] = NULL;
     else t->why[FP_CGF_IO] = "io controller not enabled for this cgroup";
 }
 
+/* The slow tier's fields into t, as last read. */
+static void copy_slow(const fp_cg_reader *rd, fp_cg_totals *t)
+{
+    t->anon_bytes = rd->slow.anon_bytes;
+    t->file_bytes = rd->slow.file_bytes;
+    t->io_rbytes = rd->slow.io_rbytes;
+    t->io_wbytes = rd->slow.io_wbytes;
+    t->io_rios = rd->slow.io_rios;
+    t->io_wios = rd->slow.io_wios;
+    t->why[FP_CGF_ANON] = rd->slow.why[FP_CGF_ANON];
+    t->why[FP_CGF_FILE] = rd->slow.why[FP_CGF_FILE];
+    t->why[FP_CGF_IO] = rd->slow.why[FP_CGF_IO];
+}
+
+void fp_cg_reader_read_slow(fp_cg_reader *rd, fp_cg_totals *t)
+{
+    if (rd->cg.version == FP_CG_V2) read_v2_slow(rd, &rd->slow);
+    else read_v1_slow(rd, &rd->slow);
+    rd->have_slow = true;
+    copy_slow(rd, t);
+}
+
 void fp_cg_reader_read(fp_cg_reader *rd, fp_cg_totals *t)
+{
+    fp_cg_reader_read_tiered(rd, t, true);
+}
+
+void fp_cg_reader_read_tiered(fp_cg_reader *rd, fp_cg_totals *t, bool slow)
 {
     const fp_cgroup *cg = &rd->cg;
     memset(t, 0, sizeof *t);
     for (int i = 0; i < FP_CGF_COUNT; i++) t->why[i] = "not read";
+    if (!rd->have_slow) slow = true;
     if (cg->version == FP_CG_V2) {
         t->why[FP_CGF_CPU] = t->why[FP_CGF_CPU_USER] = t->why[FP_CGF_THROTTLED] = "cannot read cpu.stat";
         read_v2(rd, t);
+        if (slow) read_v2_slow(rd, &rd->slow);
     } else {
         read_v1(rd, t);
+        if (slow) read_v1_slow(rd, &rd->slow);
     }
+    rd->have_slow = true;
+    copy_slow(rd, t);
     const char *pd = cg->version == FP_CG_V2 ? cg->dir[FP_CTL_UNIFIED] : cg->dir[FP_CTL_PIDS];
     double v;
     if (num(rd, pd, "pids.current", &v)) { t->pids = v; t->why[FP_CGF_PIDS] = NULL; }

@@ -66,10 +66,23 @@ double fp_window_integral(const fp_window *w, fp_metric m) { return w->integral[
 
 /* A sample's rates describe the interval since the previous sample (or
  * since the start for the first), so the integral uses that interval. */
+/* Most grid points one sparse sample stands for. */
+#define GRID_MAX 4096
+
 void fp_window_add(fp_window *w, const fp_sample *s)
 {
     double dt = s->t - (w->n ? w->t_last : 0);
     if (dt < 0) dt = 0;
+    /* A sparse sample (grid_s > 0) stands for every point of its grid
+     * since the previous sample: its values are added at each (a rate is
+     * the mean over the span; a level is the one read at its end), so the
+     * statistics weigh time as a dense capture's do. The integral is the
+     * same either way. */
+    long k = 1;
+    if (s->grid_s > 0 && w->n && dt > 1.5 * s->grid_s) {
+        double q = floor(dt / s->grid_s + 0.5);
+        k = q > GRID_MAX ? GRID_MAX : (long)q;
+    }
     for (int m = 0; m < FP_M_COUNT; m++) {
         if (s->why[m]) {
             /* The first reason is the telling one: by the last sample the
@@ -77,6 +90,7 @@ void fp_window_add(fp_window *w, const fp_sample *s)
             if (!w->why_seen[m]) { w->why_first[m] = s->why[m]; w->why_seen[m] = true; }
             continue;
         }
+        for (long j = k - 1; j >= 1; j--) fp_series_add(&w->s[m], s->t - (double)j * dt / (double)k, s->v[m]);
         fp_series_add(&w->s[m], s->t, s->v[m]);
         if (isfinite(s->v[m])) w->integral[m] += s->v[m] * dt;
     }

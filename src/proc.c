@@ -61,11 +61,16 @@ int fp_proc_ppid(const fp_roots *r, int pid)
     return ppid;
 }
 
+/* A full rescan (every process's stat read again) every FULL_EVERY
+ * refreshes; in between only processes not seen before are read. */
+#define FULL_EVERY 50
+
 struct fp_proc_scan {
     fp_roots roots;
     long last_pid;     /* newest pid at the last scan (<proc>/loadavg), or -1 */
+    int since_full;    /* refreshes since every stat was last read */
     size_t n, cap;
-    int (*pp)[2]; /* (pid, ppid) */
+    int (*pp)[2]; /* (pid, ppid), sorted by pid */
 };
 
 fp_proc_scan *fp_proc_scan_new(const fp_roots *r)
@@ -95,6 +100,25 @@ static long newest_pid(const fp_roots *r)
     return p ? strtol(p + 1, NULL, 10) : -1;
 }
 
+static int cmp_pid(const void *a, const void *b)
+{
+    int x = ((const int *)a)[0], y = ((const int *)b)[0];
+    return (x > y) - (x < y);
+}
+
+/* Parent of pid in the (sorted) table old[0..n), or -1 when not there. */
+static int known_ppid(int (*old)[2], size_t n, int pid)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (old[mid][0] == pid) return old[mid][1];
+        if (old[mid][0] < pid) lo = mid + 1;
+        else hi = mid;
+    }
+    return -1;
+}
+
 int fp_proc_scan_refresh(fp_proc_scan *sc, fp_err *err)
 {
     /* No process was created since the last scan: the table still holds
@@ -105,25 +129,46 @@ int fp_proc_scan_refresh(fp_proc_scan *sc, fp_err *err)
     sc->last_pid = newest;
     DIR *d = opendir(sc->roots.proc);
     if (!d) return fp_err_sys(err, "cannot read %s", sc->roots.proc);
-    sc->n = 0;
+    /* A process keeps its parent until that parent exits; it is then
+     * adopted by init or a subreaper. A process whose old parent is gone
+     * (no longer listed) is outside any tree the old links reach, so
+     * reusing the links of processes listed before is exact but for the
+     * adoption by a subreaper inside a tree (and pid reuse), which the
+     * periodic full rescan catches. On a busy host, where processes are
+     * created between most refreshes, this reads only the new ones. */
+    bool full = sc->since_full >= FULL_EVERY || sc->n == 0;
+    sc->since_full = full ? 0 : sc->since_full + 1;
+    int (*old)[2] = full ? NULL : sc->pp;
+    size_t nold = full ? 0 : sc->n;
+    int (*fresh)[2] = NULL;
+    size_t n = 0, cap = 0;
     struct dirent *e;
     while ((e = readdir(d))) {
         if (!isdigit((unsigned char)e->d_name[0])) continue;
         int pid = atoi(e->d_name);
-        stat_line st;
-        if (read_stat(&sc->roots, pid, &st) < 0) continue;
-        if (sc->n == sc->cap) {
-            size_t cap = sc->cap ? 2 * sc->cap : 256;
-            void *np = realloc(sc->pp, cap * sizeof *sc->pp);
-            if (!np) break;
-            sc->pp = np;
-            sc->cap = cap;
+        int ppid = known_ppid(old, nold, pid);
+        if (ppid < 0) {
+            stat_line st;
+            if (read_stat(&sc->roots, pid, &st) < 0) continue;
+            ppid = st.ppid;
         }
-        sc->pp[sc->n][0] = pid;
-        sc->pp[sc->n][1] = st.ppid;
-        sc->n++;
+        if (n == cap) {
+            size_t ncap = cap ? 2 * cap : 256;
+            void *np = realloc(fresh, ncap * sizeof *fresh);
+            if (!np) break;
+            fresh = np;
+            cap = ncap;
+        }
+        fresh[n][0] = pid;
+        fresh[n][1] = ppid;
+        n++;
     }
     closedir(d);
+    qsort(fresh, n, sizeof *fresh, cmp_pid);
+    free(sc->pp);
+    sc->pp = fresh;
+    sc->n = n;
+    sc->cap = cap;
     return 0;
 }
 

@@ -1,5 +1,6 @@
 /* record.c - JSON-lines envelope, writer and strict streaming reader. */
 #include <errno.h>
+#include <stdbool.h>
 #include <math.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -64,12 +65,55 @@ int fp_target_from_json(const json_t *rec, fp_target *tg, fp_err *err)
     return 0;
 }
 
+/* A record's text, built by one json_dump_callback pass: in the stack
+ * buffer while it fits, else on the heap. */
+typedef struct dumpbuf {
+    char *p;
+    size_t n, cap;
+    bool heap;
+    char stack[16384];
+} dumpbuf;
+
+static int dump_append(const char *buf, size_t size, void *data)
+{
+    dumpbuf *d = data;
+    if (d->n + size + 1 > d->cap) {
+        size_t cap = d->cap * 2;
+        while (d->n + size + 1 > cap) cap *= 2;
+        char *np = d->heap ? realloc(d->p, cap) : malloc(cap);
+        if (!np) return -1;
+        if (!d->heap) memcpy(np, d->p, d->n);
+        d->p = np;
+        d->cap = cap;
+        d->heap = true;
+    }
+    memcpy(d->p + d->n, buf, size);
+    d->n += size;
+    return 0;
+}
+
 int fp_record_write(FILE *f, const json_t *rec, fp_err *err)
 {
-    /* JSON_REAL_PRECISION(10): enough for counters, compact for floats. */
-    if (json_dumpf(rec, f, JSON_COMPACT | JSON_REAL_PRECISION(10)) < 0 || putc('\n', f) == EOF)
-        return fp_err_sys(err, "write");
-    return 0;
+    /* JSON_REAL_PRECISION(10): enough for counters, compact for floats.
+     * Dumped into a buffer in one pass and written with one call:
+     * json_dumpf writes each token through the stream, which costs more
+     * than the dump. */
+    dumpbuf *d = malloc(sizeof *d);
+    if (!d) return fp_err_set(err, FP_ESYS, "out of memory writing a record");
+    d->p = d->stack;
+    d->n = 0;
+    d->cap = sizeof d->stack;
+    d->heap = false;
+    int rc = 0;
+    if (json_dump_callback(rec, dump_append, d, JSON_COMPACT | JSON_REAL_PRECISION(10)) < 0) {
+        rc = fp_err_set(err, FP_ESYS, "cannot encode a record as JSON (out of memory)");
+    } else {
+        d->p[d->n++] = '\n';
+        if (fwrite(d->p, 1, d->n, f) != d->n) rc = fp_err_sys(err, "write");
+    }
+    if (d->heap) free(d->p);
+    free(d);
+    return rc;
 }
 
 const char *fp_record_type(const json_t *rec)
@@ -119,6 +163,7 @@ json_t *fp_sample_to_json(const fp_sample *s, const fp_target *tg)
     for (int i = 0; i < FP_M_COUNT; i++)
         fp_record_set_num(r, missing, fp_metric_name(i), s->v[i], s->why[i]);
     if (s->n_if > 0) json_object_set_new(r, "net_if", net_if_json(s));
+    if (s->grid_s > 0) json_object_set_new(r, "grid_s", json_real(s->grid_s));
     json_object_set_new(r, "missing", missing);
     return r;
 }
@@ -138,6 +183,10 @@ int fp_sample_from_json(const json_t *rec, fp_sample *s, fp_err *err)
         return fp_err_set(err, FP_EINPUT, "sample time \"ts_ms\" %g is out of range (at most %g ms)",
                           json_number_value(ts), FP_TIME_MAX_S * 1000);
     if (ts) s->ts = json_number_value(ts) / 1000;
+    json_t *grid = json_object_get(rec, "grid_s");
+    if (grid && !(json_is_number(grid) && json_number_value(grid) >= 0 && json_number_value(grid) <= FP_TIME_MAX_S))
+        return fp_err_set(err, FP_EINPUT, "\"grid_s\" is not a number of seconds >= 0");
+    if (grid) s->grid_s = json_number_value(grid);
     const json_t *missing = json_object_get(rec, "missing");
     for (int i = 0; i < FP_M_COUNT; i++) {
         const char *name = fp_metric_name(i);
@@ -172,7 +221,7 @@ int fp_sample_from_json(const json_t *rec, fp_sample *s, fp_err *err)
 }
 
 struct fp_sample_writer {
-    json_t *rec, *missing, *t, *ts;
+    json_t *rec, *missing, *t, *ts, *grid;
     json_t *val[FP_M_COUNT];        /* borrowed from rec */
     const char *why[FP_M_COUNT];
     bool had_ifs;
@@ -195,6 +244,7 @@ static void writer_rebuild(fp_sample_writer *w, const fp_sample *s, const fp_tar
     w->missing = json_object_get(w->rec, "missing");
     w->t = json_object_get(w->rec, "t");
     w->ts = json_object_get(w->rec, "ts_ms");
+    w->grid = json_object_get(w->rec, "grid_s");
     for (int m = 0; m < FP_M_COUNT; m++) {
         w->val[m] = json_object_get(w->rec, fp_metric_name(m));
         w->why[m] = json_is_null(w->val[m]) ? json_string_value(json_object_get(w->missing, fp_metric_name(m))) : NULL;
@@ -205,12 +255,14 @@ static void writer_rebuild(fp_sample_writer *w, const fp_sample *s, const fp_tar
 const json_t *fp_sample_writer_json(fp_sample_writer *w, const fp_sample *s, const fp_target *tg)
 {
     /* A change of shape (interfaces, a known time appearing) rebuilds. */
-    if (!w->rec || (s->n_if > 0) != w->had_ifs || (s->ts > 0) != (w->ts != NULL) || !w->t) {
+    if (!w->rec || (s->n_if > 0) != w->had_ifs || (s->ts > 0) != (w->ts != NULL) || !w->t ||
+        (s->grid_s > 0) != (w->grid != NULL)) {
         writer_rebuild(w, s, tg);
         return w->rec;
     }
     json_real_set(w->t, s->t);
     if (w->ts) json_integer_set(w->ts, (json_int_t)llround(s->ts * 1000));
+    if (w->grid) json_real_set(w->grid, s->grid_s);
     for (int m = 0; m < FP_M_COUNT; m++) {
         const char *name = fp_metric_name(m);
         double v = s->v[m];

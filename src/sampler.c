@@ -1,5 +1,6 @@
 /* sampler.c - combine the samplers into rates and levels. */
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -40,6 +41,10 @@ struct fp_sampler {
     double listed_tasks;       /* pids.current when it was taken (-1: unknown) */
     const char *why_no_cg;
     int pid;
+    int slow_every, since_slow;       /* slow tier: every slow_every samples ... */
+    double slow_mem;                  /* ... or when memory usage moved from this */
+    unsigned long long slow_tree_io;  /* ... or the tree's storage I/O from this */
+    int ns_every, since_ns, ns_pid;   /* namespace link: every ns_every samples or a new pid */
     fp_perf *perf;
     double start;
     reading prev, cur;
@@ -55,6 +60,9 @@ fp_sampler *fp_sampler_new(const fp_roots *r, const fp_sampler_cfg *cfg, fp_err 
     s->tree_from_cg = cfg->tree_from_cgroup && s->has_cg;
     s->why_no_cg = cfg->why_no_cgroup ? cfg->why_no_cgroup : "no cgroup";
     s->pid = cfg->pid;
+    s->slow_every = cfg->slow_every > 0 ? cfg->slow_every : FP_SAMPLER_SLOW_EVERY;
+    s->ns_every = s->slow_every;
+    s->since_slow = s->since_ns = 0;
     s->net_dev = (fp_slot)FP_SLOT_INIT;
     if (fp_net_ns(r, 0, s->self_ns, sizeof s->self_ns) < 0) s->self_ns[0] = 0;
     s->pc = fp_proc_cache_new(r);
@@ -137,10 +145,46 @@ static void take_net(fp_sampler *s, reading *rd, int netpid)
     }
 }
 
+/* Should the cgroup's slow tier be read at this reading? Every
+ * slow_every-th reading, and at once when what it breaks down moved:
+ * memory usage by more than 1 MiB or 1 % (memory.stat's anon and file),
+ * the process tree's storage I/O (blkio / io.stat). */
+static bool slow_due(fp_sampler *s, const reading *rd)
+{
+    if (++s->since_slow >= s->slow_every) return true;
+    if (!rd->cg.why[FP_CGF_MEM]) {
+        double d = fabs(rd->cg.mem_bytes - s->slow_mem);
+        if (d > 1048576.0 || d > 0.01 * s->slow_mem) return true;
+    }
+    if (!rd->pt.why_io && rd->pt.read_bytes + rd->pt.write_bytes != s->slow_tree_io) return true;
+    return false;
+}
+
+/* The namespace as at the last look: re-read net/dev through the open
+ * slot (the counters move every reading). */
+static void take_net_same(fp_sampler *s, reading *rd)
+{
+    char path[FP_PATH_MAX];
+    fp_path(path, sizeof path, "%s/%d/net/dev", s->roots.proc, s->net_pid);
+    int k = fp_slot_read(&s->net_dev, path, s->netbuf, sizeof s->netbuf) >= 0
+                ? fp_net_parse(s->netbuf, path, rd->ifs.ifs, FP_NET_IF_MAX, NULL) : -1;
+    if (k < 0) { take_net(s, rd, s->net_pid); return; }
+    rd->own_ns = true;
+    rd->net_ok = true;
+    rd->ifs.n_if = k;
+    rd->rx = rd->tx = rd->rxp = rd->txp = 0;
+    for (int i = 0; i < k; i++) {
+        rd->rx += rd->ifs.ifs[i].rx_bytes;
+        rd->tx += rd->ifs.ifs[i].tx_bytes;
+        rd->rxp += rd->ifs.ifs[i].rx_packets;
+        rd->txp += rd->ifs.ifs[i].tx_packets;
+    }
+}
+
 static void take(fp_sampler *s, reading *rd, double now)
 {
     rd->now = now;
-    if (s->has_cg) fp_cg_reader_read(s->cgr, &rd->cg);
+    if (s->has_cg) fp_cg_reader_read_tiered(s->cgr, &rd->cg, false);
     int n = 0;
     if (s->tree_from_cg) {
         /* Listing a cgroup's processes costs three system calls (v1 pid
@@ -171,7 +215,26 @@ static void take(fp_sampler *s, reading *rd, double now)
     }
     fp_proc_cache_sum(s->pc, s->pids, n, &rd->pt);
     rd->procs = rd->pt.procs;
-    take_net(s, rd, n > 0 ? s->pids[0] : s->pid);
+    if (s->has_cg && slow_due(s, rd)) {
+        fp_cg_reader_read_slow(s->cgr, &rd->cg);
+        s->since_slow = 0;
+        s->slow_mem = rd->cg.mem_bytes;
+        s->slow_tree_io = rd->pt.read_bytes + rd->pt.write_bytes;
+    }
+    /* While the workload has a namespace of its own, its link is read
+     * again every ns_every readings or when the first process changes (in
+     * between, net/dev is re-read through the open file); otherwise at
+     * every reading (one system call: a workload that makes its own
+     * namespace, as `unshare -n` does, is seen at once). */
+    int netpid = n > 0 ? s->pids[0] : s->pid;
+    bool due = netpid != s->ns_pid || ++s->since_ns >= s->ns_every || rd->procs == 0;
+    if (!due && rd->net_ok) {
+        take_net_same(s, rd);
+    } else {
+        s->ns_pid = netpid;
+        s->since_ns = 0;
+        take_net(s, rd, netpid);
+    }
     if (s->perf) fp_perf_read(s->perf, &rd->perf);
 }
 

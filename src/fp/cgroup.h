@@ -162,6 +162,17 @@ void fp_cgroup_read(const fp_cgroup *cg, fp_cg_totals *t);
 typedef struct fp_cg_reader fp_cg_reader;
 fp_cg_reader *fp_cg_reader_new(const fp_cgroup *cg);
 void fp_cg_reader_read(fp_cg_reader *rd, fp_cg_totals *t);
+/* Tiered reading: the counters that drive decisions (CPU usage and
+ * throttling, memory usage and high-water mark, OOM kills, pids, pressure)
+ * are read every time; the slow tier (memory.stat's anon and file,
+ * blkio / io.stat) only when slow is true or on the reader's first
+ * reading, and otherwise copied, reasons included, from the last reading
+ * that had it (the kernel's memory.stat and blkio files are the costliest
+ * to read). fp_cg_reader_read is this with slow true. */
+void fp_cg_reader_read_tiered(fp_cg_reader *rd, fp_cg_totals *t, bool slow);
+/* Read the slow tier now (after a reading with slow false, when the caller
+ * sees a change that calls for it) and overwrite its fields in t. */
+void fp_cg_reader_read_slow(fp_cg_reader *rd, fp_cg_totals *t);
 /* As fp_cgroup_pids; returns -1 when no cgroup.procs can be read. */
 int fp_cg_reader_pids(fp_cg_reader *rd, int *pids, int max);
 void fp_cg_reader_free(fp_cg_reader *rd);

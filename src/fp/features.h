@@ -77,6 +77,12 @@ typedef struct fp_window fp_window;
 
 fp_window *fp_window_new(void);
 void fp_window_free(fp_window *w);
+/* Add one sample. A sparse sample (s->grid_s > 0, more than 1.5 grid
+ * steps after the previous sample) is resampled onto its grid: its values
+ * are added at each grid point of the span it closes (at most 4096), so
+ * the per-value statistics (mean, quantiles, ...) stay comparable with a
+ * capture sampled densely throughout; integrals are exact either way, and
+ * fp_window_samples counts it once. */
 void fp_window_add(fp_window *w, const fp_sample *s);
 long fp_window_samples(const fp_window *w);
 double fp_window_last_t(const fp_window *w);

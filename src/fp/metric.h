@@ -85,6 +85,10 @@ typedef struct fp_net_if {
 typedef struct fp_sample {
     double t;                      /* seconds since the workload started */
     double ts;                     /* Unix time of the reading, or 0 when unknown */
+    double grid_s;                 /* > 0: a sparse sample (sampling backed off) that
+                                      stands for the points of this grid since the
+                                      previous sample (fp_window_add resamples it);
+                                      0: a sample on the grid of its capture */
     double v[FP_M_COUNT];          /* valid where why[i] == NULL */
     const char *why[FP_M_COUNT];   /* reason a metric is missing, or NULL */
     int n_if;                      /* interfaces in the workload's netns */

@@ -45,7 +45,10 @@ void fp_proc_sum(const fp_roots *r, const int *pids, int n, fp_proc_totals *out)
 /* A snapshot of every process's parent, shared by many trees: refresh it
  * once per sampling round, then ask for each root's descendants. A refresh
  * rescans <proc> only when a process was created since the last one (the
- * newest pid in <proc>/loadavg changed).
+ * newest pid in <proc>/loadavg changed), and then reads the stat of only
+ * the processes it has not seen before (a parent link does not change
+ * until the parent exits); every 50th rescan reads every process's stat
+ * again (adoption by a subreaper, pid reuse).
  * Ownership: opaque; fp_proc_scan_new copies the roots. */
 typedef struct fp_proc_scan fp_proc_scan;
 fp_proc_scan *fp_proc_scan_new(const fp_roots *r);

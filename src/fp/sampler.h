@@ -19,6 +19,23 @@
  * fp_cg_reader and fp_proc_cache); the network counters are read only while
  * the workload has a network namespace of its own.
  *
+ * Tiers: CPU usage, memory usage and high-water mark, OOM kills, pids,
+ * pressure, the process tree's stat and io files and the counters are read
+ * at every sample. The cgroup's slow tier (memory.stat: anon and file
+ * bytes; blkio or io.stat: the cgroup's storage I/O) is read every
+ * slow_every samples, and at once at a sample where memory usage moved by
+ * more than 1 MiB or 1 % since its last reading or where the process
+ * tree's storage I/O (read_bytes + write_bytes) moved; in between, its
+ * values stand as last read (levels carried forward; a cumulative I/O
+ * counter that did not move gives a rate of 0, and what accumulated
+ * unseen, e.g. writeback after the tree's write, shows at the next
+ * reading, so the I/O integral stays exact). The link of a workload's
+ * own network namespace is looked at again every slow_every samples or
+ * when the first process changes (a workload in the host's namespace is
+ * looked at every sample: it may make its own at any time). /proc/PID/status is read at every sample even when the
+ * counters give sw_ctxsw_ps: ctxsw_ps (each process's main thread) is
+ * another quantity, and models use it.
+ *
  * Ownership: fp_sampler is opaque (fp_sampler_new / fp_sampler_free). It
  * copies the roots and the cgroup given in the configuration; a shared scan
  * is borrowed and must outlive the sampler.
@@ -38,6 +55,9 @@
 extern "C" {
 #endif
 
+/* Default of fp_sampler_cfg.slow_every. */
+#define FP_SAMPLER_SLOW_EVERY 10
+
 typedef struct fp_sampler_cfg {
     int pid;                       /* root process (0: none known) */
     const fp_cgroup *cg;           /* NULL: no cgroup */
@@ -48,6 +68,9 @@ typedef struct fp_sampler_cfg {
     bool perf_cgroup;              /* ... on the whole cgroup (every task already in it;
                                       per-CPU cgroup events, which need CAP_PERFMON) */
     const fp_perf_backend *perf_backend; /* NULL: the real system calls */
+    int slow_every;                /* read the cgroup's slow tier (fp_cg_reader_read_tiered)
+                                      and the namespace link every this many samples, or
+                                      sooner on a change (see below); 0: FP_SAMPLER_SLOW_EVERY */
     fp_proc_scan *scan;            /* shared /proc snapshot for pid trees, refreshed by
                                       the caller before each round; NULL: the sampler
                                       scans /proc itself at each sample */

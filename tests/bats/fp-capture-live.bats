@@ -45,12 +45,27 @@ capture() { # ARGS... -> $OUT, $status, $fp_pid
     [[ "$cg" == */fp-$fp_pid ]]
     [ "$(jq -r '.target.cgroup' "$OUT" | sort -u)" = "$cg" ]
     no_fp_cgroups_left "$fp_pid"
-    # records carry the wall clock; samples come every 100 ms
+    # records carry the wall clock; samples come every 100 ms in the window
+    # (after it, every 5 s while the burner is steady: --steady-interval)
     now_ms=$(date +%s%3N)
     between "$(of_type sample "$OUT" | head -n 1 | jq .ts_ms)" $((now_ms - 10000)) "$now_ms" "first sample's ts_ms"
+    n=$(of_type sample "$OUT" | jq -s '[.[] | select(.t < 1.05)] | length')
+    between "$n" 6 11 "number of samples in the 1 s window at 100 ms"
+    n=$(of_type sample "$OUT" | wc -l)
+    between "$n" 7 "$(awk -v d="$dur" 'BEGIN { print d * 10 + 5 }')" "number of samples in $dur s"
+    # sparse samples say so, and only after the window
+    [ "$(of_type sample "$OUT" | jq -s '[.[] | select(.grid_s != null and (.grid_s != 0.1 or .t < 1))] | length')" = 0 ]
+}
+
+@test "the same burner sampled at 100 ms throughout (--steady-interval 0.1)" {
+    need_cmd stress-ng
+    capture -i 0.1 -w 1 --steady-interval 0.1 -- stress-ng --cpu 1 --cpu-method loop --timeout 3s --quiet
+    [ "$status" -eq 0 ]
+    dur=$(of_type actual "$OUT" | jq .duration_s)
     n=$(of_type sample "$OUT" | wc -l)
     between "$n" "$(awk -v d="$dur" 'BEGIN { print d * 10 * 0.6 }')" "$(awk -v d="$dur" 'BEGIN { print d * 10 + 5 }')" \
         "number of samples in $dur s at 100 ms"
+    [ "$(of_type sample "$OUT" | jq -s '[.[] | select(.grid_s != null)] | length')" = 0 ]
 }
 
 @test "memory grower of 200 MiB peaks at or above 200 MiB, anonymous memory" {
@@ -199,7 +214,7 @@ capture() { # ARGS... -> $OUT, $status, $fp_pid
     capture -i 0.05 -w 0.3 --refine 0.3 --no-samples -- sleep 1.1
     [ "$status" -eq 0 ]
     n=$(of_type fingerprint "$OUT" | wc -l)
-    between "$n" 3 4 "fingerprints at 0.3, 0.6, 0.9 s"
+    between "$n" 3 4 "fingerprints at 0.3, 0.6, 0.9 s (sampling backs off no further than --refine)"
     [ "$(of_type sample "$OUT" | wc -l)" -eq 0 ]
 }
 

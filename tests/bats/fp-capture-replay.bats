@@ -64,6 +64,70 @@ setup() {
     [ "$(jq -c .meta.cmd <<<"$rep")" = '["sh","-c","i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done"]' ]
 }
 
+# features of two fingerprint records that differ (beyond the 10 significant
+# digits records carry, or null in one only): their count
+feature_diffs() {
+    jq -n --argjson a "$(jq .features <<<"$1")" --argjson b "$(jq .features <<<"$2")" '
+        [$a | keys[] as $k | select(
+            ($a[$k] == null) != ($b[$k] == null) or
+            ($a[$k] != null and (($a[$k] - $b[$k]) | fabs) > 1e-6 * ([1, ($a[$k] | fabs)] | max)))
+        ] | length'
+}
+
+@test "a capture that backed off to its steady interval replays to the same fingerprints" {
+    # window 0.5 s at 0.05 s, then every 0.25 s (grid_s 0.05 in those samples), refined every 0.5 s
+    fpc -i 0.05 -w 0.5 --steady-interval 0.25 --refine 0.5 -o "$BATS_TEST_TMPDIR/live.jsonl" -- sleep 2.2
+    sparse=$(of_type sample "$BATS_TEST_TMPDIR/live.jsonl" | jq -s '[.[] | select(.grid_s == 0.05)] | length')
+    [ "$sparse" -ge 3 ]
+    # the window itself is dense: no sample before t = 0.5 is sparse
+    [ "$(of_type sample "$BATS_TEST_TMPDIR/live.jsonl" | jq -s '[.[] | select(.t < 0.5 and .grid_s != null)] | length')" = 0 ]
+    # sparse samples are about 0.25 s apart (but the last, at the exit)
+    of_type sample "$BATS_TEST_TMPDIR/live.jsonl" | jq -s '[.[] | select(.grid_s != null) | .t] | .[:-1] | [range(1; length) as $i | .[$i] - .[$i - 1]] | all(. > 0.15 and . < 0.45)' | grep -qx true
+    fpc --replay "$BATS_TEST_TMPDIR/live.jsonl" -w 0.5 --refine 0.5 --no-samples > "$BATS_TEST_TMPDIR/rep.jsonl"
+    n=$(of_type fingerprint "$BATS_TEST_TMPDIR/live.jsonl" | wc -l)
+    [ "$n" -ge 3 ]
+    [ "$(of_type fingerprint "$BATS_TEST_TMPDIR/rep.jsonl" | wc -l)" -eq "$n" ]
+    for i in $(seq "$n"); do
+        a=$(of_type fingerprint "$BATS_TEST_TMPDIR/live.jsonl" | sed -n "${i}p")
+        b=$(of_type fingerprint "$BATS_TEST_TMPDIR/rep.jsonl" | sed -n "${i}p")
+        [ "$(feature_diffs "$a" "$b")" = 0 ] || { echo "fingerprint $i differs" >&2; false; }
+    done
+}
+
+@test "a sparse sample stands for the grid points of its span: the same features as the dense trace" {
+    # dense: every 0.1 s for 3 s; sparse: the same for 1 s, then one sample per 0.5 s
+    # carrying grid_s 0.1 whose values held over its span are the dense ones
+    awk 'BEGIN {
+        for (i = 1; i <= 30; i++) {
+            t = i / 10; c = (i <= 10 ? 0.5 : (i <= 20 ? 1.5 : 0.25)); m = 1048576 * (i <= 15 ? 8 : 16)
+            printf "{\"schema\":1,\"type\":\"sample\",\"id\":\"d\",\"t\":%.1f,\"cpu_cores\":%g,\"mem_bytes\":%d}\n", t, c, m
+        } }' > "$BATS_TEST_TMPDIR/dense.jsonl"
+    awk 'BEGIN {
+        for (i = 1; i <= 30; i++) {
+            if (i > 10 && i % 5) continue
+            t = i / 10; c = (i <= 10 ? 0.5 : (i <= 20 ? 1.5 : 0.25)); m = 1048576 * (i <= 15 ? 8 : 16)
+            printf "{\"schema\":1,\"type\":\"sample\",\"id\":\"d\",\"t\":%.1f,\"cpu_cores\":%g,\"mem_bytes\":%d%s}\n", t, c, m, (i > 10 ? ",\"grid_s\":0.1" : "")
+        } }' > "$BATS_TEST_TMPDIR/sparse.jsonl"
+    [ "$(wc -l < "$BATS_TEST_TMPDIR/sparse.jsonl")" -eq 14 ]
+    fpc --replay "$BATS_TEST_TMPDIR/dense.jsonl" -w 3 --no-samples > "$BATS_TEST_TMPDIR/d.out"
+    fpc --replay "$BATS_TEST_TMPDIR/sparse.jsonl" -w 3 --no-samples > "$BATS_TEST_TMPDIR/s.out"
+    a=$(of_type fingerprint "$BATS_TEST_TMPDIR/d.out")
+    b=$(of_type fingerprint "$BATS_TEST_TMPDIR/s.out")
+    # the integral is exact either way: 0.5 + 1.5 + 0.25 core-seconds (1 s at each level)
+    [ "$(of_type actual "$BATS_TEST_TMPDIR/d.out" | jq .cpu_s)" = "$(of_type actual "$BATS_TEST_TMPDIR/s.out" | jq .cpu_s)" ]
+    of_type actual "$BATS_TEST_TMPDIR/s.out" | jq -e '(.cpu_s - 2.25) | fabs < 1e-9' >/dev/null
+    # where the held values equal the dense ones (CPU), every statistic but
+    # the buffer-order ones agrees; memory steps at 1.5 s, inside a span, so
+    # its level there is the span's end value: its mean moves by design
+    for f in cpu_cores_mean cpu_cores_p50 cpu_cores_p90 cpu_cores_max cpu_cores_min cpu_cores_std cpu_cores_slope cpu_cores_t_peak mem_bytes_max; do
+        jq -e --arg f "$f" --argjson b "$b" '(.features[$f] - $b.features[$f]) | fabs < 1e-9' <<<"$a" >/dev/null ||
+            { echo "$f: $(jq ".features.$f" <<<"$a") vs $(jq ".features.$f" <<<"$b")" >&2; false; }
+    done
+    # without grid_s the sparse trace is 14 values, and its CPU mean is another
+    c=$(sed 's/,"grid_s":0.1//' "$BATS_TEST_TMPDIR/sparse.jsonl" | fpc --replay - -w 3 --no-samples | of_type fingerprint)
+    jq -e --argjson c "$c" '(.features.cpu_cores_mean - $c.features.cpu_cores_mean) | fabs > 0.05' <<<"$a" >/dev/null
+}
+
 @test "several traces in one run, in order" {
     run --separate-stderr fpc --replay "$R/bitbrains/7.csv" --replay "$R/fp/job.jsonl" --no-samples
     [ "$status" -eq 0 ]

@@ -14,7 +14,7 @@ rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
         export ASAN_OPTIONS=quarantine_size_mb=0:thread_local_quarantine_size_kb=0
         limit=1024
     fi
-    "$FP_BIN/fp-capture" -i 0.01 -w 1 --refine 1 -o /dev/null -- sleep 21 &
+    "$FP_BIN/fp-capture" -i 0.01 --steady-interval 0.01 -w 1 --refine 1 -o /dev/null -- sleep 21 &
     fp=$!
     # the libtool wrapper execs the real binary: wait for it to be that
     sleep 4

@@ -78,6 +78,11 @@ cleanup() {
     for p in "${bg[@]}"; do kill "$p" 2>/dev/null; done
     for p in "${bg[@]}"; do wait "$p" 2>/dev/null; done
     for d in "${cgdirs[@]}"; do rmdir "$d" 2>/dev/null; done
+    # static_once runs in a subshell (process substitution), so its cgroups
+    # never reach cgdirs: remove them by name ($$ is this script's pid there too)
+    local b
+    b=$(awk '$3 == "cgroup" && $4 ~ /(^|,)memory(,|$)/ { print $2; exit }' /proc/mounts)
+    [ -n "$b" ] && for d in "$b"/fpbench-static-$$-*; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done
     rm -rf "$tmp"
 }
 trap cleanup EXIT

@@ -69,6 +69,24 @@ int main(void)
         PUT("loadavg", "0.00 0.00 0.00 1/51 11\n");
         fp_proc_scan_refresh(sc, &err);
         is_int(fp_proc_scan_tree(sc, 10, pids, 16), 2, "a new pid: rescanned, child found");
+        /* A rescan reads only processes it has not seen: 10's stat is
+         * not read again (made unparsable here, it would drop 10), until
+         * the full rescan every 50 refreshes. */
+        PUT("10/stat", "garbage\n");
+        snprintf(p, sizeof p, "%s/12", dir); mkdir(p, 0755);
+        PUT("12/stat", "12 (c) S 11 10 10 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 1 1 1 0 0\n");
+        PUT("loadavg", "0.00 0.00 0.00 1/52 12\n");
+        fp_proc_scan_refresh(sc, &err);
+        is_int(fp_proc_scan_tree(sc, 10, pids, 16), 3, "incremental rescan: known links kept, new grandchild read");
+        int full_at = -1;
+        for (int i = 0; i < 60 && full_at < 0; i++) {
+            char la[64];
+            snprintf(la, sizeof la, "0.00 0.00 0.00 1/52 %d\n", 13 + i);
+            PUT("loadavg", la);
+            fp_proc_scan_refresh(sc, &err);
+            if (fp_proc_scan_tree(sc, 10, pids, 16) == 0) full_at = i;
+        }
+        ok(full_at >= 40 && full_at <= 50, "a full rescan re-reads every stat within 50 refreshes (after %d)", full_at + 1);
         fp_proc_scan_free(sc);
         char cmd[600];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -123,11 +123,48 @@ int main(void)
     is_near(o.v[FP_M_CPU_CORES], 0, 0, "backwards counter: 0");
     is_near(o.v[FP_M_RCHAR_BPS], 0, 0, "backwards process counter: 0");
 
-    /* Sharing our namespace: network missing with the reason. */
+    /* Tiers: memory.stat is the slow tier. While memory usage and the
+     * tree's storage I/O stand still, anon stands as last read; it is read
+     * again within FP_SAMPLER_SLOW_EVERY samples. */
+    double t = 11.0;
+    fp_sampler_sample(s, t += 0.1, &o); /* the state after the backwards step, settled */
+    put("cg/work/memory.stat", "anon %d\nfile %d\n", 500000, 262144);
+    fp_sampler_sample(s, t += 0.1, &o);
+    is_near(o.v[FP_M_MEM_ANON_BYTES], 786432, 0, "slow tier: anon carried forward while memory.current stands");
+    int seen = 1;
+    while (o.v[FP_M_MEM_ANON_BYTES] != 500000 && seen < 3 * FP_SAMPLER_SLOW_EVERY) {
+        fp_sampler_sample(s, t += 0.1, &o);
+        seen++;
+    }
+    ok(seen >= 2 && seen <= FP_SAMPLER_SLOW_EVERY, "slow tier read again within %d samples (at %d)", FP_SAMPLER_SLOW_EVERY, seen);
+    /* A move of memory usage reads it at once. */
+    put("cg/work/memory.stat", "anon %d\nfile %d\n", 4000000, 262144);
+    fp_sampler_sample(s, t += 0.1, &o);
+    is_near(o.v[FP_M_MEM_ANON_BYTES], 500000, 0, "still carried forward");
+    put("cg/work/memory.current", "%d\n", 5000000);
+    fp_sampler_sample(s, t += 0.1, &o);
+    is_near(o.v[FP_M_MEM_ANON_BYTES], 4000000, 0, "memory.current moved 3.8 MiB: memory.stat read at once");
+    /* As does the tree's storage I/O: a cgroup I/O counter carried forward
+     * gives 0, and what it gained shows when the tree's bytes move. */
+    put("cg/work/io.stat", "8:0 rbytes=%d wbytes=%d rios=%d wios=%d\n", 0, 10000, 0, 1); /* was all 0 */
+    fp_sampler_sample(s, t += 0.1, &o);
+    is_near(o.v[FP_M_IO_WRITE_BPS], 0, 0, "io.stat not read while the tree's I/O stands");
+    put("proc/100/io", "rchar: 0\nwchar: 0\nsyscr: 0\nsyscw: 0\nread_bytes: 0\nwrite_bytes: %d\ncancelled_write_bytes: 0\n", 8192);
+    fp_sampler_sample(s, t += 0.1, &o);
+    is_near(o.v[FP_M_IO_WRITE_BPS], 100000, 1e-6, "the tree wrote: io.stat read, 10000 B in 0.1 s");
+
+    /* Sharing our namespace: network missing with the reason, seen when
+     * the namespace link is looked at again (every FP_SAMPLER_SLOW_EVERY
+     * samples for the same process). */
     state(1, "net:[1]", "net:[1]");
-    fp_sampler_sample(s, 11.5, &o);
+    seen = 0;
+    do {
+        fp_sampler_sample(s, t += 0.1, &o);
+        seen++;
+    } while (fp_sample_has(&o, FP_M_NET_RX_BPS) && seen < 3 * FP_SAMPLER_SLOW_EVERY);
     ok(!fp_sample_has(&o, FP_M_NET_RX_BPS) && strstr(o.why[FP_M_NET_RX_BPS], "shares the host network namespace"),
        "host namespace: network missing (%s)", o.why[FP_M_NET_RX_BPS]);
+    ok(seen <= FP_SAMPLER_SLOW_EVERY, "namespace looked at again within %d samples (at %d)", FP_SAMPLER_SLOW_EVERY, seen);
     is_int(o.n_if, 0, "no interfaces listed");
 
     /* The process is gone: 0 processes, which ends an attached capture. */
@@ -136,7 +173,7 @@ int main(void)
     ok(system(cmd) == 0, "the process goes away");
     put("cg/work/cgroup.procs", "%s", "");
     put("cg/work/pids.current", "0\n");
-    is_int(fp_sampler_sample(s, 12.0, &o), 0, "no process left");
+    is_int(fp_sampler_sample(s, t += 0.1, &o), 0, "no process left");
     ok(!fp_sample_has(&o, FP_M_NET_RX_BPS), "no namespace to read");
 
     fp_sampler_free(s);
