@@ -240,9 +240,9 @@ int fp_memguard_read(fp_memguard *g, fp_memguard_event *ev)
 bool fp_memguard_holds(const fp_memguard *g)
 {
     if (!g) return false;
-    /* v1: the threshold is armed later (fp_memguard_arm); what it needs is open */
-    return g->v2 ? g->events_fd >= 0
-                 : g->paused && g->oom_efd >= 0 && g->usage_fd >= 0 && g->ctl_fd >= 0;
+    /* v1: the threshold is armed later (fp_memguard_arm); what it needs is
+     * open. v2: see the header (per-cgroup dirty throttling) */
+    return !g->v2 && g->paused && g->oom_efd >= 0 && g->usage_fd >= 0 && g->ctl_fd >= 0;
 }
 
 bool fp_memguard_pausing(const fp_memguard *g)

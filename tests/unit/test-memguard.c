@@ -122,6 +122,20 @@ int main(void)
         ok(fp_memguard_pausing(g), "v1: pausing (oom_kill_disable set)");
         is_int(get(dir, "memory.oom_control", "oom_kill_disable"), 1, "v1: memory.oom_control says oom_kill_disable 1");
     }
+    /* a low first limit is harmless only where the workload waits at it
+     * (v1 with the pause); v2 throttles page-cache writers per cgroup */
+    ok(fp_memguard_holds(g) == !v2, "%s: holds %s", v2 ? "v2" : "v1 with the pause",
+       v2 ? "no (per-cgroup dirty throttling)" : "yes");
+    {
+        fp_memguard_cfg np = gc;
+        np.pause = false;
+        fp_memguard *g2 = v2 ? NULL : fp_memguard_open(w.cg, &np, NULL, &err);
+        if (!v2) {
+            ok(g2 && !fp_memguard_holds(g2), "v1 without the pause: does not hold (the hard limit kills)");
+            fp_memguard_free(g2);
+            /* a second guard without the pause cleared nothing of the first's */
+        }
+    }
     fp_memguard_event ev;
     ok(fp_memguard_read(g, &ev) == 0 && !ev.any, "nothing to say before the workload runs");
 
